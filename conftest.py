@@ -1,0 +1,24 @@
+"""Test configuration shared by tests/ and the doctests in probconv/.
+
+Tests run with float64 enabled so that references can be compared at 1e-12;
+float32 paths are exercised with explicit float32 inputs, and
+tests/test_conv_x32.py checks the default (x64 off) behaviour in a subprocess.
+"""
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+settings.register_profile(
+    "default",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

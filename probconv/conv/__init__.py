@@ -1,0 +1,29 @@
+"""The convolution engine: direct, FFT and overlap-add, chosen by cost."""
+
+from ._api import choose_method as choose_method
+from ._api import convolve as convolve
+from ._api import correlate as correlate
+from ._api import result_dtype as result_dtype
+from ._fft import circular_size as circular_size
+from ._fft import fft_nd as fft_nd
+from ._fft import ifft_nd as ifft_nd
+from ._fft import next_fast_len as next_fast_len
+from ._lags import correlation_lags as correlation_lags
+from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
+from ._pad import check_boundary as check_boundary
+from ._pad import pad as pad
+
+__all__ = [
+    "BOUNDARY_MODES",
+    "check_boundary",
+    "choose_method",
+    "circular_size",
+    "convolve",
+    "correlate",
+    "correlation_lags",
+    "fft_nd",
+    "ifft_nd",
+    "next_fast_len",
+    "pad",
+    "result_dtype",
+]
