@@ -58,7 +58,13 @@ def _normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
     """Return sorted non-negative axes; all axes when `axes` is None."""
     if axes is None:
         return tuple(range(ndim))
-    seq = [axes] if isinstance(axes, (int, np.integer)) else list(axes)
+    if isinstance(axes, (int, np.integer)):
+        seq = [axes]
+    else:
+        try:
+            seq = list(axes)
+        except TypeError:
+            raise TypeError(f"`{name}` must hold integers; got {axes!r}.") from None
     out = []
     for a in seq:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
@@ -100,7 +106,7 @@ def _as_array(x, name: str) -> jax.Array:
 
 
 def result_dtype(*arrays) -> np.dtype:
-    """The floating (or complex) dtype that convolving these arrays yields."""
+    """Return the floating (or complex) dtype that convolving these yields."""
     dt = jnp.result_type(*arrays)
     if not jnp.issubdtype(dt, jnp.inexact):
         dt = jnp.result_type(dt, jnp.float32)  # int -> float32, or float64 in x64

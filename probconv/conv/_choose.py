@@ -7,20 +7,32 @@ import math
 from ._fft import circular_size, next_fast_len
 from ._overlap_add import block_length
 
-# Seconds per unit of work, by backend and by real/complex float32/float64.
-# Measured by `python benchmarks/calibrate.py` (see docs/performance.md):
-# direct: per multiply-add; fft: per n log2 n of a real transform; call:
-# fixed cost of one dispatch of each method's XLA program.
+# Seconds per unit of work, by backend and real itemsize (4: float32 and
+# complex64, 8: float64 and complex128). direct: per multiply-add of a 1-D
+# convolution, times `multi_d` when several axes are convolved; fft and
+# overlap_add: per n log2 n of one real transform; call: the fixed cost of
+# one dispatch. CPU figures: `python benchmarks/calibrate.py --dtype float64`
+# and `--dtype float32` on the development machine (docs/performance.md).
+# XLA's CPU convolution is ~40x slower per multiply-add in float32 than in
+# float64 (a single-channel f32 convolution takes a slow generic path), hence
+# the large direct[4]. GPU figures are NOT measured (no GPU was available):
+# they are estimates from H100 throughput (about 1e12 multiply-adds/s for
+# cuDNN's direct f32 path, cuFFT near memory bandwidth), to be replaced by
+# running the calibration script there.
 COSTS = {
     "cpu": {
-        "direct": {4: 1.0e-10, 8: 2.0e-10},
-        "fft": {4: 2.0e-9, 8: 3.0e-9},
-        "call": {"direct": 2e-5, "fft": 6e-5, "overlap_add": 8e-5},
+        "direct": {4: 6.0e-9, 8: 1.4e-10},
+        "multi_d": 7.0,
+        "fft": {4: 2.5e-10, 8: 4.0e-10},
+        "overlap_add": {4: 2.0e-10, 8: 3.0e-10},
+        "call": {"direct": 9e-6, "fft": 1.5e-5, "overlap_add": 1.0e-5},
     },
     "gpu": {
-        "direct": {4: 2.0e-13, 8: 4.0e-12},
+        "direct": {4: 1.0e-12, 8: 2.0e-11},
+        "multi_d": 1.0,
         "fft": {4: 2.0e-12, 8: 4.0e-12},
-        "call": {"direct": 1e-5, "fft": 3e-5, "overlap_add": 4e-5},
+        "overlap_add": {4: 3.0e-12, 8: 6.0e-12},
+        "call": {"direct": 1.0e-5, "fft": 3.0e-5, "overlap_add": 4.0e-5},
     },
 }
 COSTS["tpu"] = COSTS["gpu"]
@@ -42,7 +54,8 @@ def estimate(plan, backend: str) -> dict[str, float]:
     macs = nb * math.prod(
         min(n * min(a, b), a * b) for n, a, b in zip(plan.length, n1, n2)
     )
-    direct = c["direct"][size] * macs * (4 if cplx else 1) + c["call"]["direct"]
+    direct = c["direct"][size] * macs * (4 if cplx else 1)
+    direct = direct * (c["multi_d"] if len(n1) > 1 else 1.0) + c["call"]["direct"]
     # FFT: three transforms of the circular size (batched).
     shape = [
         next_fast_len(circular_size(a, b, s, n), not cplx)
@@ -58,13 +71,13 @@ def estimate(plan, backend: str) -> dict[str, float]:
         blocks *= -(-a // L)
         P *= p
     oa_work = (2 * blocks + 1) * _nlogn(P) * (2 if cplx else 1)
-    oa = c["fft"][size] * nb * oa_work * 1.15 + c["call"]["overlap_add"]
+    oa = c["overlap_add"][size] * nb * oa_work + c["call"]["overlap_add"]
     if blocks == 1:
         oa = math.inf
     return {"direct": direct, "fft": fft, "overlap_add": oa}
 
 
 def choose(plan, backend: str) -> str:
-    """The cheapest method for `plan` by `estimate`."""
+    """Return the cheapest method for `plan` by `estimate`."""
     est = estimate(plan, backend)
     return min(est, key=est.get)

@@ -8,7 +8,7 @@ import numpy as np
 def correlation_lags(
     in1_len: int, in2_len: int, mode: str = "full", *, maxlag: int | None = None
 ) -> np.ndarray:
-    """Return the lags of each entry of a 1-D cross-correlation.
+    r"""Return the lags of each entry of a 1-D cross-correlation.
 
     Like `scipy.signal.correlation_lags`, with a `maxlag` option matching
     `probconv.correlate`'s. Lags are static (they depend only on shapes), so
@@ -28,7 +28,7 @@ def correlation_lags(
     -------
     numpy.ndarray
         ``lags[i]`` is the shift ``k`` of entry ``i``:
-        ``c_k = \\sum_n a_{n+k} \\overline{v_n}``.
+        ``c_k = \sum_n a_{n+k} \overline{v_n}``.
 
     Raises
     ------

@@ -1,0 +1,100 @@
+"""Measure the constants of the engine's cost model on this backend.
+
+    python benchmarks/calibrate.py [--dtype float32|float64] [--quick]
+
+Times each method on a set of shapes (jitted, compiled before timing), then
+fits ``t = call + c * work`` per method by non-negative least squares on
+relative errors, where ``work`` is what `probconv.conv._choose.estimate`
+counts (multiply-adds for direct, n log2 n of transforms for fft and
+overlap-add). Prints the constants to paste into ``_choose.COSTS`` and how
+often the fitted model picks the fastest method.
+"""
+
+import argparse
+import math
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _timing import median_time  # noqa: E402
+
+import probconv  # noqa: E402
+from probconv.conv import _choose  # noqa: E402
+from probconv.conv._api import _plan  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--dtype", default="float64")
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    if args.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    dt = np.dtype(args.dtype)
+    backend = jax.default_backend()
+    ns = [1000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
+    ks = [3, 31, 301, 3001]
+    cases = [(n, k) for n in ns for k in ks if k < n] + [(n, n) for n in ns[:-1]]
+    cases += [((128, 128), (9, 9)), ((300, 300), (300, 300)), ((512, 512), (31, 31))]
+    rng = np.random.default_rng(0)
+    rows = {m: [] for m in ("direct", "fft", "overlap_add")}
+    measured = []
+    # Unit constants: estimate() with c=1 and zero call cost gives the work.
+    unit = {
+        "direct": {4: 1.0, 8: 1.0},
+        "fft": {4: 1.0, 8: 1.0},
+        "overlap_add": {4: 1.0, 8: 1.0},
+        "multi_d": 1.0,
+        "call": {"direct": 0.0, "fft": 0.0, "overlap_add": 0.0},
+    }
+    saved = _choose.COSTS.get(backend)
+    for n, k in cases:
+        a = jnp.asarray(rng.standard_normal(n), dt)
+        v = jnp.asarray(rng.standard_normal(k), dt)
+        _choose.COSTS[backend] = unit
+        work = _choose.estimate(_plan(a, v, "full", None), backend)
+        _choose.COSTS[backend] = saved
+        times = {}
+        for m in rows:
+            if not math.isfinite(work[m]) or (m == "direct" and work[m] > 3e10):
+                continue
+            f = jax.jit(lambda a, v, m=m: probconv.convolve(a, v, method=m))
+            times[m] = median_time(f, a, v, max_total=5.0)
+            rows[m].append((work[m], times[m]))
+        measured.append(((n, k), times, work))
+        print(n, k, {m: f"{t:.2e}" for m, t in times.items()}, flush=True)
+    size = dt.itemsize
+    fit = {}
+    for m, r in rows.items():
+        w = np.array([x[0] for x in r])
+        t = np.array([x[1] for x in r])
+        A = np.stack([np.ones_like(w), w], 1) / t[:, None]
+        coef, _ = scipy.optimize.nnls(A, np.ones_like(t))
+        fit[m] = coef
+        print(f"{m:12s} call={coef[0]:.2e} s  per-unit={coef[1]:.3e} s")
+    print(f"\nCOSTS[{backend!r}] for itemsize {size}:")
+    print(f"  direct[{size}] = {fit['direct'][1]:.2e}")
+    print(
+        f"  fft[{size}]    = {fit['fft'][1]:.2e}  (overlap_add: {fit['overlap_add'][1]:.2e})"
+    )
+    print(
+        f"  call = direct {fit['direct'][0]:.1e}, fft {fit['fft'][0]:.1e}, "
+        f"overlap_add {fit['overlap_add'][0]:.1e}"
+    )
+    right = 0
+    for shape, times, work in measured:
+        pred = {m: fit[m][0] + fit[m][1] * work[m] for m in times}
+        best = min(times, key=times.get)
+        pick = min(pred, key=pred.get)
+        right += times[pick] <= 1.15 * times[best]
+    print(
+        f"fitted model within 1.15x of the fastest method in {right}/{len(measured)} cases"
+    )
+
+
+if __name__ == "__main__":
+    main()
