@@ -392,7 +392,7 @@ def correlate(
     >>> probconv.correlate([1, 2, 3], [0, 1, 0.5], method="direct").tolist()
     [0.5, 2.0, 3.5, 3.0, 0.0]
     >>> probconv.correlate([1, 2, 3, 4, 5], [1, 1], maxlag=1).round(6).tolist()
-    [5.0, 3.0, 5.0]
+    [1.0, 3.0, 5.0]
     """
     if maxlag is not None:
         maxlag = _check_maxlag(maxlag)
