@@ -79,7 +79,8 @@ def main():
     print(f"\nCOSTS[{backend!r}] for itemsize {size}:")
     print(f"  direct[{size}] = {fit['direct'][1]:.2e}")
     print(
-        f"  fft[{size}]    = {fit['fft'][1]:.2e}  (overlap_add: {fit['overlap_add'][1]:.2e})"
+        f"  fft[{size}] = {fit['fft'][1]:.2e}, "
+        f"overlap_add[{size}] = {fit['overlap_add'][1]:.2e}"
     )
     print(
         f"  call = direct {fit['direct'][0]:.1e}, fft {fit['fft'][0]:.1e}, "
@@ -92,7 +93,7 @@ def main():
         pick = min(pred, key=pred.get)
         right += times[pick] <= 1.15 * times[best]
     print(
-        f"fitted model within 1.15x of the fastest method in {right}/{len(measured)} cases"
+        f"fitted model within 1.15x of the fastest in {right}/{len(measured)} cases"
     )
 
 
