@@ -217,7 +217,8 @@ def _execute(in1, in2, plan: Plan, method: str, precision) -> jax.Array:
         pads = [(0, 0)] * (y.ndim - len(lo)) + [
             (l_ - s, s + n - h) for l_, h, s, n in zip(lo, hi, plan.start, plan.length)
         ]
-        y = jnp.pad(y, pads)
+        if any(p != (0, 0) for p in pads):
+            y = jnp.pad(y, pads)
     else:
         bshape = jnp.broadcast_shapes(
             a.shape[: a.ndim - len(lo)], v.shape[: v.ndim - len(lo)]

@@ -1,0 +1,119 @@
+"""Argument checks shared by the physics functions (static ones eagerly)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from probconv.conv import result_dtype
+
+
+def concrete(x) -> np.ndarray | None:
+    """Return `x` as a NumPy array, or None when it is traced under a transform."""
+    try:
+        return np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def check_param(name: str, x, *, positive: bool = False, finite: bool = True):
+    """Raise if a concrete `x` is negative (or not positive), NaN or infinite."""
+    v = concrete(x)
+    if v is None:
+        return
+    if v.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be real; got {x!r}.")
+    if np.any(np.isnan(v)) or (finite and not np.all(np.isfinite(v))):
+        raise ValueError(f"`{name}` must be finite; got {x!r}.")
+    if positive and np.any(v <= 0):
+        raise ValueError(f"`{name}` must be positive; got {x!r}.")
+    if not positive and np.any(v < 0):
+        raise ValueError(f"`{name}` must be non-negative; got {x!r}.")
+
+
+def check_finite(name: str, x):
+    """Raise if a concrete `x` is not real and finite."""
+    v = concrete(x)
+    if v is None:
+        return
+    if v.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be real; got {x!r}.")
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"`{name}` must be finite; got {x!r}.")
+
+
+def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
+    """Return `value` if it is one of `choices`, else raise a ValueError."""
+    if not isinstance(value, str) or value not in choices:
+        text = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"`{name}` must be one of {text}; got {value!r}.")
+    return value
+
+
+def normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
+    """Sorted non-negative axes of an array of `ndim` dimensions (None: all)."""
+    if axes is None:
+        if ndim == 0:
+            raise ValueError(f"`{name}`: a 0-dimensional array has no axis.")
+        return tuple(range(ndim))
+    if isinstance(axes, (int, np.integer)):
+        seq = [axes]
+    elif isinstance(axes, (tuple, list)):
+        seq = list(axes)
+    else:
+        raise TypeError(f"`{name}` must hold integers; got {axes!r}.")
+    out = []
+    for a in seq:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"`{name}` must hold integers; got {axes!r}.")
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"`{name}` entry {a} is out of range for an array of {ndim} "
+                f"dimension(s); got {name}={axes!r}."
+            )
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"`{name}` must not repeat an axis; got {axes!r}.")
+    if not out:
+        raise ValueError(f"`{name}` must name at least one axis; got {axes!r}.")
+    return tuple(sorted(out))
+
+
+def per_axis(name: str, x, k: int):
+    """Broadcast a scalar or a length-`k` parameter to shape ``(k,)``."""
+    shape = np.shape(x)
+    if shape not in ((), (k,)):
+        raise ValueError(
+            f"`{name}` must be a scalar or hold one value per axis ({k}); "
+            f"got shape {shape}."
+        )
+    return jnp.broadcast_to(jnp.asarray(x), (k,))
+
+
+def as_field(u, name: str = "u") -> jax.Array:
+    """Return `u` as a numeric, non-empty array of an inexact dtype."""
+    if not isinstance(u, jax.Array):
+        arr = np.asarray(u)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"`{name}` must be a numeric array; got dtype {arr.dtype}.")
+        u = jnp.asarray(arr)
+    if u.size == 0:
+        raise ValueError(f"`{name}` must not be empty; got shape {u.shape}.")
+    return u.astype(result_dtype(u))
+
+
+def real_dtype(*xs):
+    """Return the real floating dtype that `xs` promote to."""
+    xs = [np.asarray(x) if isinstance(x, (list, tuple)) else x for x in xs]
+    dt = result_dtype(*xs)
+    return jnp.finfo(dt).dtype
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """Return `value` as a static Python integer, at least `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be at least {minimum}; got {value!r}.")
+    return int(value)

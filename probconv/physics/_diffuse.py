@@ -1,0 +1,257 @@
+"""diffuse: the heat equation solved by one convolution, with boundaries."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from probconv.conv import convolve, fft_nd, ifft_nd, pad
+
+from . import _lattice
+from ._checks import (
+    as_field,
+    check_choice,
+    check_finite,
+    check_param,
+    normalize_axes,
+    per_axis,
+    real_dtype,
+)
+
+BOUNDARIES = ("free", "periodic", "reflect", "absorb")
+DIFFUSE_KINDS = ("gaussian", "lattice")
+
+
+def diffuse(
+    u: ArrayLike,
+    D: ArrayLike,
+    t: ArrayLike,
+    *,
+    step: ArrayLike = 1.0,
+    axes: int | Sequence[int] | None = None,
+    boundary: str | Sequence[str] = "free",
+    kind: str = "gaussian",
+    drift: ArrayLike | None = None,
+    full_output: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
+    r"""Evolve a concentration by the diffusion (heat) equation for a time `t`.
+
+    One convolution with the heat kernel, for any `t` (no time stepping):
+    the result at time `t` is exact for the chosen kernel whatever the
+    kernel's width, including kernels much wider than the domain.
+
+    Parameters
+    ----------
+    u : array_like
+        The concentration on a regular grid (cell centres), real or complex.
+        Axes not in `axes` are batch axes.
+    D : array_like
+        Diffusion coefficient, non-negative: a scalar or one per diffused
+        axis (anisotropic diffusion).
+    t : array_like
+        Elapsed time, non-negative scalar.
+    step : array_like
+        Grid spacing, positive: a scalar or one per diffused axis.
+    axes : int or sequence of int, optional
+        The axes that diffuse (default: all).
+    boundary : {'free', 'periodic', 'reflect', 'absorb'} or sequence
+        One for all diffused axes, or one per axis. ``'free'``: open space,
+        the grid is a window and mass leaves through its edges.
+        ``'periodic'``: a torus. ``'reflect'``: reflecting walls (Neumann,
+        zero flux) at the outer cell faces; mass is conserved.
+        ``'absorb'``: absorbing walls (Dirichlet, zero concentration) at the
+        outer cell faces; mass is lost.
+    kind : {'gaussian', 'lattice'}
+        ``'gaussian'``: the continuous heat equation, through the heat
+        kernel sampled at the grid points (spectrally accurate for a field
+        and kernel that the grid resolves). ``'lattice'``: the semi-discrete
+        heat equation :math:`\dot u_k = D (u_{k+1} - 2 u_k + u_{k-1})/h^2`,
+        solved exactly by the discrete Gaussian at every `t`.
+    drift : array_like, optional
+        Advection velocity (a scalar or one per diffused axis): the kernel is
+        shifted by ``drift * t``. Only with ``kind='gaussian'`` and the
+        ``'free'`` or ``'periodic'`` boundaries.
+    full_output : bool
+        Also return the mass that left the domain.
+
+    Returns
+    -------
+    u_t : jax.Array
+        The concentration at time `t`, shape and dtype of `u` (floating).
+    lost : jax.Array
+        Only with ``full_output=True``: ``(sum(u) - sum(u_t)) * prod(step)``
+        over the diffused axes, one value per batch element: zero to
+        rounding for ``'periodic'`` and ``'reflect'``, the outflow for
+        ``'absorb'`` and ``'free'``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `boundary` or `kind`; `drift` with ``kind='lattice'``
+        or with a reflecting or absorbing axis; `D`, `t` or `step` negative
+        (`step` not positive) or not finite, or with a length other than the
+        number of diffused axes; bad `axes`; an empty `u`. Under `jax.jit`
+        the value checks cannot run, and invalid values give NaN.
+    TypeError
+        For a non-numeric `u` or non-integer `axes`.
+
+    See Also
+    --------
+    diffusion_kernel, heat_kernel, scipy.ndimage.gaussian_filter
+
+    Notes
+    -----
+    Along each axis, with :math:`s = 2 D t / h^2` and :math:`a = v t / h`,
+    the result is :math:`u_k(t) = \sum_j u_j K_{k-j}` with the kernel of
+    the infinite lattice
+
+    .. math::
+        K_m \propto e^{-(m - a)^2 / 2 s} \ (\text{gaussian}), \qquad
+        K_m = e^{-s} I_m(s) \ (\text{lattice}), \qquad \sum_m K_m = 1,
+
+    and the boundaries realized by the method of images, with all the
+    images summed (the kernel folded), so that any `t` is exact:
+    ``'periodic'`` multiplies the DFT of `u` by the kernel's transform
+    :math:`\hat K(\theta) = \sum_m K_m e^{-i m \theta}` (a circular
+    convolution with the folded kernel); ``'reflect'`` and ``'absorb'`` do
+    the same on the even (cosine series) or odd (sine series) extension of
+    `u` to twice its length, i.e. images at the cell faces
+    :math:`-h/2` and :math:`n h - h/2` with sign :math:`+1` or
+    :math:`-1`; ``'free'`` convolves, through `probconv.convolve`, with
+    the exact kernel on the offsets :math:`|m| \le n - 1`, which is all a
+    window of `n` cells ever sees. Axes are independent (the kernel is
+    separable), so an N-D field costs one transform per axis group.
+
+    For ``kind='gaussian'`` the sampled kernel equals the continuous heat
+    equation's solution up to aliasing of order
+    :math:`e^{-\pi^2 s / 2}` (1e-19 at ``s = 9``, i.e. a kernel of three
+    cells standard deviation): below about one cell it tends to the
+    identity instead. ``kind='lattice'`` is exact at every `t` for the
+    semi-discrete equation, non-negative, and a semigroup; it differs from
+    the continuous equation by :math:`O(h^2)`.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from probconv.physics import diffuse
+    >>> u = jnp.zeros(8).at[0].set(1.0)
+    >>> diffuse(u, 0.5, 1.0, boundary="reflect", kind="lattice").sum()
+    Array(1., dtype=float64)
+    >>> v, lost = diffuse(u, 0.5, 1.0, boundary="absorb", full_output=True)
+    >>> round(float(lost), 6)
+    0.601058
+    """
+    boundary_seq = _boundaries(boundary)
+    kind = check_choice("kind", kind, DIFFUSE_KINDS)
+    u = as_field(u)
+    ax = normalize_axes(axes, u.ndim)
+    k = len(ax)
+    if len(boundary_seq) == 1:
+        boundary_seq = boundary_seq * k
+    if len(boundary_seq) != k:
+        raise ValueError(
+            f"`boundary` must be one name or one per diffused axis ({k}); "
+            f"got {boundary!r}."
+        )
+    if drift is not None:
+        if kind != "gaussian":
+            raise ValueError(f"`drift` requires kind='gaussian'; got kind={kind!r}.")
+        if any(b in ("reflect", "absorb") for b in boundary_seq):
+            raise ValueError(
+                "`drift` is only supported with the 'free' and 'periodic' "
+                f"boundaries (images of a drifting kernel are not exact); got "
+                f"boundary={boundary!r}."
+            )
+        check_finite("drift", drift)
+    check_param("D", D)
+    check_param("t", t)
+    check_param("step", step, positive=True)
+    dtype = real_dtype(u, D, t, step)
+    d_a = per_axis("D", jnp.asarray(D, dtype), k)
+    h = per_axis("step", jnp.asarray(step, dtype), k)
+    if np.ndim(t) != 0:
+        raise ValueError(f"`t` must be a scalar; got shape {np.shape(t)}.")
+    t = jnp.asarray(t, dtype)
+    v = None
+    if drift is not None:
+        v = per_axis("drift", jnp.asarray(drift, dtype), k)
+    return _diffuse(u, d_a, t, h, v, ax, tuple(boundary_seq), kind, bool(full_output))
+
+
+@functools.partial(jax.jit, static_argnames=("ax", "boundaries", "kind", "full_output"))
+def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output):
+    s = 2.0 * d_a * t / h**2
+    shift = None if v is None else v * t / h
+    dtype = s.dtype
+    out = u
+    # Free axes: one engine convolution each with the exact window kernel.
+    for i, (a, b) in enumerate(zip(ax, boundaries)):
+        if b != "free":
+            continue
+        n = out.shape[a]
+        m = np.arange(-(n - 1), n)
+        if kind == "lattice":
+            k1 = _lattice.lattice_values(s[i], n - 1)
+        else:
+            k1 = _lattice.gauss_values(
+                s[i], jnp.zeros((), dtype) if shift is None else shift[i], m
+            )
+        shape = [1] * out.ndim
+        shape[a] = 2 * n - 1
+        out = convolve(out, k1.reshape(shape), "same", axes=a)
+    # Other axes: one FFT over all of them, of the (even/odd) extension.
+    fax = [(i, a, b) for i, (a, b) in enumerate(zip(ax, boundaries)) if b != "free"]
+    if fax:
+        out = _spectral(out, fax, s, shift, kind)
+    out = out.astype(u.dtype)
+    valid = jnp.all(d_a >= 0) & (t >= 0) & jnp.all(h > 0)
+    out = jnp.where(valid, out, jnp.nan)
+    if not full_output:
+        return out
+    cell = jnp.prod(h)
+    lost = (jnp.sum(u, axis=ax) - jnp.sum(out, axis=ax)) * cell
+    return out, lost
+
+
+def _boundaries(boundary) -> list[str]:
+    seq = [boundary] if isinstance(boundary, str) else list(boundary)
+    if not seq:
+        raise ValueError(f"`boundary` must not be empty; got {boundary!r}.")
+    return [check_choice("boundary", b, BOUNDARIES) for b in seq]
+
+
+def _spectral(u, fax, s, shift, kind: str):
+    """Multiply the transform of the extended field by the kernel's transform."""
+    sizes = {a: u.shape[a] for _, a, _ in fax}
+    for _, a, b in fax:
+        if b == "reflect":
+            u = pad(u, [(0, sizes[a])], "reflect", axes=a)
+        elif b == "absorb":
+            u = jnp.concatenate([u, -jnp.flip(u, a)], axis=a)
+    axes = tuple(a for _, a, _ in fax)
+    shape = tuple(u.shape[a] for a in axes)
+    real = not jnp.iscomplexobj(u)
+    spec = fft_nd(u, shape, axes, real)
+    mult = None
+    for j, (i, a, _) in enumerate(fax):
+        length = shape[j]
+        last = real and j == len(fax) - 1
+        freq = np.fft.rfftfreq(length) if last else np.fft.fftfreq(length)
+        theta = 2.0 * np.pi * freq
+        if kind == "lattice":
+            m1 = _lattice.lattice_dtft(s[i], theta)
+        else:
+            m1 = _lattice.gauss_dtft(s[i], None if shift is None else shift[i], theta)
+        bshape = [1] * u.ndim
+        bshape[a] = m1.shape[0]
+        m1 = m1.reshape(bshape)
+        mult = m1 if mult is None else mult * m1
+    out = ifft_nd(spec * mult, shape, axes, real)
+    for a in axes:
+        out = jax.lax.slice_in_dim(out, 0, sizes[a], axis=a)
+    return out

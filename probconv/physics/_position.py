@@ -1,0 +1,122 @@
+"""The law of a measured position: |psi|^2 through a detector's resolution."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from probconv.conv import convolve
+
+from . import _lattice
+from ._checks import check_param, real_dtype
+
+
+def position_probability(
+    psi: ArrayLike,
+    *,
+    step: float,
+    origin: ArrayLike = 0.0,
+    resolution: ArrayLike | None = None,
+):
+    r"""Return the law of a particle's measured position, as a distribution.
+
+    The Born rule :math:`|\psi|^2`, optionally convolved with a detector's
+    Gaussian response, returned as a ``kind='density'`` `probconv.dist`
+    distribution, so that its `cdf`, `ppf`, `mean`, `var` and `sample`
+    come with it.
+
+    Parameters
+    ----------
+    psi : array_like
+        Wave function, shape ``(..., n)``: the last axis is position on a
+        regular grid, leading axes a batch. It need not be normalized.
+    step : float
+        Grid spacing, a positive Python number (static, as the
+        distribution's step).
+    origin : array_like
+        Position of grid point 0 (differentiable).
+    resolution : array_like, optional
+        Standard deviation of the detector's Gaussian response (same units
+        as `step`); none by default (a perfect detector).
+
+    Returns
+    -------
+    probconv.dist.Distribution
+        ``kind='density'``: ``masses[..., k]`` is the probability of finding
+        the particle in cell ``k`` (centred on ``origin + k * step``). The
+        mass that the detector's blur moves off the grid is recorded in
+        ``truncated``.
+
+    Raises
+    ------
+    ValueError
+        If `step` is not positive, `resolution` is negative or not finite,
+        or `psi` is empty or 0-dimensional. Under `jax.jit` a negative
+        `resolution` gives NaN masses.
+    TypeError
+        If `step` is traced or `psi` is not numeric.
+
+    See Also
+    --------
+    evolve_free, probconv.dist.from_masses
+
+    Notes
+    -----
+    .. math:: p_k = \frac{|\psi_k|^2}{\sum_j |\psi_j|^2}, \qquad
+              \tilde p_k = \sum_j p_j \, g_{k - j}, \quad
+              g_m \propto e^{-m^2 h^2 / 2 \sigma_d^2}
+
+    with :math:`g` the detector response sampled on the grid and
+    normalized over all the integers (as in `diffuse`), applied through
+    `probconv.convolve` on the grid itself (a free boundary). The
+    measured variance is the true one plus :math:`\sigma_d^2`. The sampled
+    response is accurate for :math:`\sigma_d \gtrsim 2h`; a narrower
+    response tends to no blur at all.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from probconv.physics import position_probability
+    >>> x = jnp.linspace(-10, 10, 400, endpoint=False)
+    >>> psi = jnp.exp(-((x - 1.0) ** 2) / 4)  # |psi|^2: N(1, 1)
+    >>> P = position_probability(psi, step=0.05, origin=-10.0, resolution=0.5)
+    >>> round(float(P.mean()), 10), round(float(P.var()), 10)
+    (1.0, 1.25)
+    """
+    from probconv.dist import from_masses
+
+    if isinstance(step, jax.core.Tracer):
+        raise TypeError("`step` must be a Python number, not a traced value.")
+    check_param("step", step, positive=True)
+    if resolution is not None:
+        check_param("resolution", resolution)
+    if not isinstance(psi, jax.Array):
+        arr = np.asarray(psi)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"`psi` must be a numeric array; got dtype {arr.dtype}.")
+        psi = jnp.asarray(arr)
+    if psi.ndim == 0 or psi.size == 0:
+        raise ValueError(
+            f"`psi` must have a position axis and not be empty; got shape {psi.shape}."
+        )
+    dtype = real_dtype(psi, origin, 0.0 if resolution is None else resolution)
+    dens = jnp.abs(psi.astype(jnp.result_type(psi, dtype))) ** 2
+    dens = dens.astype(dtype)
+    p = dens / jnp.sum(dens, axis=-1, keepdims=True)
+    truncated = jnp.zeros(p.shape[:-1], dtype)
+    if resolution is not None:
+        n = p.shape[-1]
+        sigma = jnp.asarray(resolution, dtype)
+        s = (sigma / step) ** 2
+        g = _lattice.gauss_values(s, jnp.zeros((), dtype), np.arange(-(n - 1), n))
+        g = g.reshape((1,) * (p.ndim - 1) + (2 * n - 1,))
+        p = convolve(p, g, "same", axes=-1)
+        p = jnp.maximum(p, 0.0)  # FFT rounding near zero
+        truncated = jnp.maximum(1.0 - jnp.sum(p, axis=-1), 0.0)
+        p = jnp.where(sigma >= 0, p, jnp.nan)
+    origin = jnp.broadcast_to(jnp.asarray(origin, dtype), p.shape[:-1])
+    return from_masses(
+        p, origin=origin, step=float(step), kind="density", truncated=truncated
+    )

@@ -1,0 +1,310 @@
+"""diffuse against analytic solutions and the matrix exponential.
+
+Tolerances (float64 unless stated), stated once:
+
+| comparison | tol | why |
+| --- | --- | --- |
+| gaussian kind vs closed forms | atol 1e-12 * peak | FFT rounding; aliasing < 1e-19 |
+| lattice kind vs expm of the FV matrix | atol 1e-13 | expm and FFT rounding |
+| mass conservation / reported loss | 1e-13 * mass | sums of n values |
+| float32 vs float64 | atol 1e-5 * peak | float32 FFT: eps * log n |
+| jit / vmap vs eager / loop | rtol 1e-12 | XLA reorders |
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.special as sp
+from hypothesis import given
+from hypothesis import strategies as hst
+from jax.test_util import check_grads
+
+from probconv.physics import diffuse
+
+TOL = 1e-12
+BOUNDARIES = ["free", "periodic", "reflect", "absorb"]
+
+
+def gauss(x, mu, var):
+    return np.exp(-((x - mu) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
+
+
+def images(x, mu, var, L, boundary):
+    """Sum of the images of a Gaussian on [0, L] (periodic or reflecting)."""
+    q = np.arange(-20, 21)[:, None]
+    if boundary == "periodic":
+        return gauss(x, mu + q * L, var).sum(0)
+    return (gauss(x, mu + 2 * q * L, var) + gauss(x, -mu + 2 * q * L, var)).sum(0)
+
+
+def grid(n, h):
+    return (np.arange(n) + 0.5) * h  # cell centres of [0, n h]
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_gaussian_stays_gaussian_with_variance_sigma2_plus_2Dt(boundary):
+    n, h = 200, 0.1
+    x = grid(n, h)
+    mu, var0, D, t = 10.0, 0.25, 0.3, 0.5  # far from the walls
+    out = diffuse(gauss(x, mu, var0), D, t, step=h, boundary=boundary)
+    ref = gauss(x, mu, var0 + 2 * D * t)
+    np.testing.assert_allclose(out, ref, atol=TOL * ref.max())
+
+
+def test_periodic_wraps_with_the_periodized_gaussian():
+    n, h = 100, 0.1
+    L = n * h
+    x = grid(n, h)
+    u0 = sum(gauss(x, 2.0 + q * L, 0.09) for q in range(-3, 4))
+    D, t = 0.8, 2.0  # sigma(t) = 1.8 > L / 6: strong wrap-around
+    out = diffuse(u0, D, t, step=h, boundary="periodic")
+    ref = sum(gauss(x, 2.0 + q * L, 0.09 + 2 * D * t) for q in range(-8, 9))
+    np.testing.assert_allclose(out, ref, atol=TOL * ref.max())
+    assert abs(float(out.sum() - u0.sum())) < 1e-13 * u0.sum()
+
+
+@pytest.mark.parametrize("t", [0.2, 3.0, 400.0])
+def test_point_source_between_reflecting_walls_is_the_image_sum(t):
+    n, h, D = 64, 0.125, 0.5
+    L = n * h
+    x = grid(n, h)
+    j0 = 11
+    u0 = np.zeros(n)
+    u0[j0] = 1.0 / h  # unit mass in one cell
+    out = diffuse(u0, D, t, step=h, boundary="reflect")
+    x0 = x[j0]
+    var = 2 * D * t
+    q = np.arange(-60, 61)[:, None]
+    ref = (gauss(x, x0 + 2 * q * L, var) + gauss(x, -x0 + 2 * q * L, var)).sum(0)
+    np.testing.assert_allclose(out, ref, atol=TOL * ref.max())
+    assert abs(float(out.sum() * h) - 1.0) < 1e-13
+
+
+@pytest.mark.parametrize("t", [0.05, 1.0, 30.0])
+def test_absorbing_walls_follow_the_sine_series_and_report_the_loss(t):
+    n, h, D = 80, 0.05, 0.7
+    L = n * h
+    x = grid(n, h)
+    modes = {1: 1.0, 3: 0.4, 7: -0.2}
+    u0 = sum(a * np.sin(k * np.pi * x / L) for k, a in modes.items())
+    out, lost = diffuse(u0, D, t, step=h, boundary="absorb", full_output=True)
+    ref = sum(
+        a * np.exp(-D * (k * np.pi / L) ** 2 * t) * np.sin(k * np.pi * x / L)
+        for k, a in modes.items()
+    )
+    np.testing.assert_allclose(out, ref, atol=TOL * np.abs(u0).max())
+    ref_lost = (u0.sum() - ref.sum()) * h
+    assert abs(float(lost) - ref_lost) < 1e-13 * np.abs(u0).sum() * h
+
+
+def _fv_laplacian(n, boundary):
+    A = -2 * np.eye(n) + np.eye(n, k=1) + np.eye(n, k=-1)
+    if boundary == "periodic":
+        A[0, -1] = A[-1, 0] = 1
+    elif boundary == "reflect":
+        A[0, 0] = A[-1, -1] = -1
+    elif boundary == "absorb":
+        A[0, 0] = A[-1, -1] = -3  # ghost cell -u at the face
+    return A
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("t", [0.3, 50.0])
+def test_lattice_kind_is_the_exact_semi_discrete_solution(boundary, t):
+    rng = np.random.default_rng(3)
+    n, h, D = 12, 0.5, 0.7
+    u0 = rng.random(n)
+    out = diffuse(u0, D, t, step=h, boundary=boundary, kind="lattice")
+    if boundary == "free":
+        # The infinite lattice: the Bessel kernel, or expm on a wide domain.
+        s = 2 * D * t / h**2
+        k = sp.ive(np.arange(-(n - 1), n), s)
+        ref = np.convolve(u0, k)[n - 1 : 2 * n - 1]
+        if t < 1:
+            pad = 60
+            big = np.zeros(n + 2 * pad)
+            big[pad : pad + n] = u0
+            A = _fv_laplacian(n + 2 * pad, "absorb")
+            ref2 = (scipy.linalg.expm(t * D / h**2 * A) @ big)[pad : pad + n]
+            np.testing.assert_allclose(ref, ref2, atol=1e-13)
+    else:
+        A = _fv_laplacian(n, boundary)
+        ref = scipy.linalg.expm(t * D / h**2 * A) @ u0
+    np.testing.assert_allclose(out, ref, atol=1e-13)
+
+
+def test_long_times_free_window_sees_the_flat_kernel():
+    rng = np.random.default_rng(4)
+    n, h, D, t = 30, 1.0, 2.0, 1e7
+    u0 = rng.random(n)
+    x = np.arange(-(n - 1), n) * h
+    kernels = {
+        "gaussian": gauss(x, 0.0, 2 * D * t) * h,
+        "lattice": sp.ive(np.arange(-(n - 1), n), 2 * D * t / h**2),
+    }
+    for kind, k in kernels.items():
+        out = diffuse(u0, D, t, step=h, kind=kind)
+        ref = np.convolve(u0, k)[n - 1 : 2 * n - 1]
+        np.testing.assert_allclose(out, ref, rtol=1e-12)
+    for boundary in ["periodic", "reflect"]:
+        out = diffuse(u0, D, t, step=h, boundary=boundary)
+        np.testing.assert_allclose(out, np.full(n, u0.mean()), rtol=1e-13)
+    out, lost = diffuse(u0, D, t, step=h, boundary="absorb", full_output=True)
+    assert np.abs(out).max() < 1e-300 or np.abs(out).max() < 1e-12
+    np.testing.assert_allclose(lost, u0.sum(), rtol=1e-13)
+
+
+def test_anisotropic_2d_with_mixed_boundaries():
+    n0, n1, h = (48, 64, 0.2)
+    x0, x1 = grid(n0, h), grid(n1, h)
+    var0 = 0.3
+    D = np.array([0.2, 0.9])
+    u = gauss(x0, 4.8, var0)[:, None] * gauss(x1, 6.4, var0)[None, :]
+    t = 0.4
+    out = diffuse(u, D, t, step=h, boundary=("periodic", "free"))
+    L0 = n0 * h
+    ref = images(x0, 4.8, var0 + 2 * D[0] * t, L0, "periodic")[:, None] * gauss(
+        x1, 6.4, var0 + 2 * D[1] * t
+    )
+    u = images(x0, 4.8, var0, L0, "periodic")[:, None] * gauss(x1, 6.4, var0)[None, :]
+    out = diffuse(u, D, t, step=h, boundary=("periodic", "free"))
+    np.testing.assert_allclose(out, ref, atol=TOL * ref.max())
+    # Per-axis steps: the same field on a grid twice as fine along axis 1.
+    h2 = np.array([h, h / 2])
+    x1b = grid(2 * n1, h / 2)
+    L1 = n1 * h
+
+    def field(var_a, var_b):
+        a = images(x0, 4.8, var_a, L0, "reflect")
+        return a[:, None] * images(x1b, 6.4, var_b, L1, "reflect")[None, :]
+
+    out2 = diffuse(field(var0, var0), D, t, step=h2, boundary="reflect")
+    ref2 = field(var0 + 2 * D[0] * t, var0 + 2 * D[1] * t)
+    np.testing.assert_allclose(out2, ref2, atol=TOL * ref2.max())
+
+
+@pytest.mark.parametrize("boundary", ["free", "periodic"])
+def test_drift_shifts_the_kernel(boundary):
+    n, h = 200, 0.1
+    x = grid(n, h)
+    D, t, v = 0.3, 0.5, -1.7
+    out = diffuse(gauss(x, 10.0, 0.25), D, t, step=h, boundary=boundary, drift=v)
+    ref = gauss(x, 10.0 + v * t, 0.25 + 2 * D * t)
+    np.testing.assert_allclose(out, ref, atol=TOL * ref.max())
+
+
+def test_batch_axes_complex_and_float32():
+    rng = np.random.default_rng(5)
+    u = rng.random((3, 40))
+    out = diffuse(u, 0.5, 2.0, axes=1, boundary="reflect")
+    for i in range(3):
+        np.testing.assert_allclose(
+            out[i], diffuse(u[i], 0.5, 2.0, boundary="reflect"), rtol=1e-13
+        )
+    z = u[0] + 1j * u[1]
+    outz = diffuse(z, 0.5, 2.0, boundary="periodic")
+    ref = diffuse(u[0], 0.5, 2.0, boundary="periodic") + 1j * diffuse(
+        u[1], 0.5, 2.0, boundary="periodic"
+    )
+    np.testing.assert_allclose(outz, ref, atol=1e-14)
+    for boundary in BOUNDARIES:
+        o32 = diffuse(u.astype(np.float32), 0.5, 2.0, boundary=boundary, axes=1)
+        assert o32.dtype == jnp.float32
+        o64 = diffuse(u, 0.5, 2.0, boundary=boundary, axes=1)
+        np.testing.assert_allclose(o32, o64, atol=1e-5 * u.max())
+
+
+@pytest.mark.parametrize(
+    "boundary, kind",
+    [
+        ("free", "gaussian"),
+        ("free", "lattice"),
+        ("periodic", "gaussian"),
+        ("reflect", "lattice"),
+        ("absorb", "gaussian"),
+    ],
+)
+def test_jit_vmap_and_grad_in_D_and_t(boundary, kind):
+    rng = np.random.default_rng(6)
+    u = jnp.asarray(rng.random(24))
+    w = jnp.asarray(rng.normal(size=24))
+
+    @jax.jit
+    def f(D, t):
+        return diffuse(u, D, t, step=0.5, boundary=boundary, kind=kind)
+
+    np.testing.assert_allclose(
+        f(0.7, 0.3),
+        diffuse(u, 0.7, 0.3, step=0.5, boundary=boundary, kind=kind),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    Ds, ts = jnp.array([0.1, 0.7, 2.0]), jnp.array([0.05, 0.3, 9.0])
+    batched = jax.vmap(f)(Ds, ts)
+    for i in range(3):
+        np.testing.assert_allclose(batched[i], f(Ds[i], ts[i]), rtol=1e-12, atol=1e-15)
+
+    def loss(D, t):
+        return jnp.sum(w * f(D, t))
+
+    for args in [(0.7, 0.3), (0.05, 40.0)]:
+        check_grads(loss, args, order=1, modes=["fwd", "rev"])
+
+
+def test_errors():
+    u = np.ones(8)
+    with pytest.raises(ValueError, match="`boundary` must be one of"):
+        diffuse(u, 1.0, 1.0, boundary="open")
+    with pytest.raises(ValueError, match="`boundary` must be one name or one per"):
+        diffuse(u, 1.0, 1.0, boundary=("free", "free"))
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        diffuse(u, 1.0, 1.0, kind="sampled")
+    with pytest.raises(ValueError, match="`drift` requires kind='gaussian'"):
+        diffuse(u, 1.0, 1.0, kind="lattice", drift=1.0)
+    with pytest.raises(ValueError, match="`drift` is only supported with the"):
+        diffuse(u, 1.0, 1.0, boundary="reflect", drift=1.0)
+    with pytest.raises(ValueError, match="`drift` must be finite"):
+        diffuse(u, 1.0, 1.0, drift=np.nan)
+    with pytest.raises(ValueError, match="`D` must be non-negative"):
+        diffuse(u, -1.0, 1.0)
+    with pytest.raises(ValueError, match="`t` must be non-negative"):
+        diffuse(u, 1.0, -1.0)
+    with pytest.raises(ValueError, match="`t` must be a scalar"):
+        diffuse(u, 1.0, [1.0, 2.0])
+    with pytest.raises(ValueError, match="`step` must be positive"):
+        diffuse(u, 1.0, 1.0, step=0.0)
+    with pytest.raises(ValueError, match="`D` must be a scalar or hold one value"):
+        diffuse(u, [1.0, 2.0], 1.0)
+    with pytest.raises(ValueError, match="`u` must not be empty"):
+        diffuse(np.ones(0), 1.0, 1.0)
+    with pytest.raises(TypeError, match="`u` must be a numeric array"):
+        diffuse(np.array(["a"]), 1.0, 1.0)
+    with pytest.raises(ValueError, match="`axes` must not repeat"):
+        diffuse(np.ones((2, 2)), 1.0, 1.0, axes=(0, -2))
+    with pytest.raises(TypeError, match="`axes` must hold integers"):
+        diffuse(u, 1.0, 1.0, axes=0.5)
+    out = jax.jit(lambda D: diffuse(u, D, 1.0))(-1.0)
+    assert np.isnan(out).all()
+
+
+@given(
+    n=hst.sampled_from([5, 16]),
+    t1=hst.floats(0.0, 30.0),
+    t2=hst.floats(0.0, 30.0),
+    boundary=hst.sampled_from(BOUNDARIES),
+    seed=hst.integers(0, 2**16),
+)
+def test_lattice_semigroup_positivity_and_mass(n, t1, t2, boundary, seed):
+    u = np.random.default_rng(seed).random(n)
+    b = diffuse(u, 0.4, t1 + t2, boundary=boundary, kind="lattice")
+    if boundary != "free":  # a window of free space loses what leaves it
+        a = diffuse(u, 0.4, t1, boundary=boundary, kind="lattice")
+        a = diffuse(a, 0.4, t2, boundary=boundary, kind="lattice")
+        np.testing.assert_allclose(a, b, atol=1e-13)
+    assert (np.asarray(b) >= -1e-15).all()
+    if boundary in ("periodic", "reflect"):
+        assert abs(float(b.sum()) - u.sum()) < 1e-13 * n
+    else:
+        assert float(b.sum()) <= u.sum() + 1e-13 * n
