@@ -1,0 +1,249 @@
+"""ewma: pandas' ``ewm(...).mean()``, as a parallel linear recurrence."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.typing import ArrayLike
+
+from . import _recurrence
+from ._checks import as_float, check_int, concrete, normalize_axes
+
+
+def _check_range(name, value, ok, text):
+    v = concrete(value)
+    if v is None:
+        return
+    if v.dtype.kind not in "biuf" or np.ndim(v) != 0:
+        raise TypeError(f"`{name}` must be a real scalar; got {value!r}.")
+    if not (np.isfinite(v) and ok(v)):
+        raise ValueError(f"`{name}` must satisfy {text}; got {value!r}.")
+
+
+def ewm_alpha(alpha=None, halflife=None, span=None, com=None) -> jax.Array:
+    """Return the smoothing factor from exactly one of pandas' parameters."""
+    given = {
+        k: v
+        for k, v in dict(alpha=alpha, halflife=halflife, span=span, com=com).items()
+        if v is not None
+    }
+    if len(given) != 1:
+        raise ValueError(
+            "Give exactly one of `alpha`, `halflife`, `span` and `com`; got "
+            f"{sorted(given) if given else 'none'}."
+        )
+    ((name, value),) = given.items()
+    if name == "alpha":
+        _check_range("alpha", value, lambda v: 0 < v <= 1, "0 < alpha <= 1")
+        return jnp.asarray(value)
+    if name == "com":
+        _check_range("com", value, lambda v: v >= 0, "com >= 0")
+        return 1.0 / (1.0 + jnp.asarray(value))
+    if name == "span":
+        _check_range("span", value, lambda v: v >= 1, "span >= 1")
+        return 2.0 / (jnp.asarray(value) + 1.0)
+    _check_range("halflife", value, lambda v: v > 0, "halflife > 0")
+    return 1.0 - jnp.exp(jnp.log(0.5) / jnp.asarray(value))
+
+
+def _compact(x, obs):
+    """Observed values moved to the front (per row), and each t's count."""
+    n = x.shape[-1]
+    counts = jnp.cumsum(obs, axis=-1, dtype=jnp.int32)
+    pos = jnp.where(obs, counts - 1, n)
+
+    def row(xr, pr):
+        return jnp.zeros_like(xr).at[pr].set(xr, mode="drop")
+
+    flat_x = x.reshape(-1, n)
+    flat_p = pos.reshape(-1, n)
+    xc = jax.vmap(row)(flat_x, flat_p).reshape(x.shape)
+    present = jnp.arange(n) < counts[..., -1:]
+    return xc, present, counts
+
+
+def _expand(yc, counts):
+    """Each t takes the compacted value of the last observation up to t."""
+    idx = jnp.maximum(counts - 1, 0)
+    y = jnp.take_along_axis(yc, idx, axis=-1)
+    return jnp.where(counts > 0, y, jnp.nan)
+
+
+def ewma(
+    x: ArrayLike,
+    *,
+    alpha: ArrayLike | None = None,
+    halflife: ArrayLike | None = None,
+    span: ArrayLike | None = None,
+    com: ArrayLike | None = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: int = 0,
+    axis: int = -1,
+) -> jax.Array:
+    r"""Exponentially weighted moving average with pandas' semantics.
+
+    Like ``pandas.Series.ewm(...).mean()``, including its treatment of
+    missing values and both `adjust` conventions, but jit-compiled, batched
+    over the other axes, and differentiable in the data and in the
+    smoothing parameter. No sequential Python or `lax.scan` loop: the
+    recurrence is solved by blocked triangular products or a parallel
+    prefix scan.
+
+    Parameters
+    ----------
+    x : array_like
+        The series; NaN marks a missing value.
+    alpha, halflife, span, com : float, optional
+        Exactly one: the smoothing factor :math:`\alpha \in (0, 1]`, or
+        ``halflife > 0`` (:math:`\alpha = 1 - 2^{-1/h}`), ``span >= 1``
+        (:math:`\alpha = 2/(s+1)`), ``com >= 0`` (:math:`\alpha =
+        1/(1+c)`). Differentiable.
+    adjust : bool
+        True: weights :math:`(1-\alpha)^k` normalized by their sum over the
+        observations so far. False: the recursion :math:`y_t = (1-\alpha)
+        y_{t-1} + \alpha x_t` started at the first observation.
+    ignore_na : bool
+        False (pandas' default): a missing value still ages the older
+        observations by :math:`1-\alpha`. True: weights are counted over
+        observations only.
+    min_periods : int
+        Output NaN until this many observations have been seen (pandas'
+        ``min_periods``); before the first observation it is NaN anyway.
+    axis : int
+        The time axis; the others are batch axes.
+
+    Returns
+    -------
+    jax.Array
+        The weighted means, with the shape and (floating) dtype of `x`.
+
+    Raises
+    ------
+    ValueError
+        For none or several of `alpha`, `halflife`, `span`, `com`, or a
+        value out of its range (checked where concrete; under `jax.jit` an
+        out-of-range value gives NaN or meaningless output).
+    TypeError
+        For non-boolean `adjust` or `ignore_na`, or a non-integer
+        `min_periods` or `axis`.
+
+    See Also
+    --------
+    moving_average, pandas.Series.ewm
+
+    Notes
+    -----
+    With :math:`f = 1 - \alpha` and :math:`m_s = 1` for an observation,
+    ``adjust=True`` gives
+
+    .. math:: y_t = \frac{\sum_{s \le t} f^{t-s} m_s x_s}
+                         {\sum_{s \le t} f^{t-s} m_s},
+
+    numerator and denominator being two recurrences :math:`h_t = f h_{t-1}
+    + c_t` (with ``ignore_na=True`` the exponent counts observations
+    only); during a gap the last value is held, as pandas does, also where
+    :math:`f^g` underflows. ``adjust=False`` with gaps is pandas' update
+    :math:`y = (d\,y + \alpha x)/(d + \alpha)` with :math:`d = f^g` after
+    a gap of :math:`g` steps, a recurrence with varying coefficients solved
+    by a parallel prefix scan (slower than the other cases, which run at
+    matrix-multiply speed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.smooth import ewma
+    >>> x = np.array([1.0, 2.0, np.nan, 4.0])
+    >>> ewma(x, alpha=0.5).round(6).tolist()
+    [1.0, 1.666667, 1.666667, 3.363636]
+    >>> ewma(x, alpha=0.4, adjust=False).round(6).tolist()
+    [1.0, 1.4, 1.4, 2.768421]
+    >>> ewma(x, alpha=0.5, ignore_na=True).round(6).tolist()
+    [1.0, 1.666667, 1.666667, 3.0]
+    """
+    if not isinstance(adjust, (bool, np.bool_)):
+        raise TypeError(f"`adjust` must be True or False; got {adjust!r}.")
+    if not isinstance(ignore_na, (bool, np.bool_)):
+        raise TypeError(f"`ignore_na` must be True or False; got {ignore_na!r}.")
+    min_periods = check_int("min_periods", min_periods, 0)
+    x = as_float(x, "x")
+    (ax,) = normalize_axes(axis, x.ndim, "axis")
+    a = ewm_alpha(alpha, halflife, span, com).astype(x.dtype)
+    xm = jnp.moveaxis(x, ax, -1)
+    y = _ewma_last(xm, a, bool(adjust), bool(ignore_na), min_periods)
+    return jnp.moveaxis(y, -1, ax)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _ewma_last(x, alpha, adjust: bool, ignore_na: bool, min_periods: int):
+    f = 1.0 - alpha
+    obs = ~jnp.isnan(x)
+    x0 = jnp.where(obs, x, 0.0)
+    counts = None
+    if ignore_na:
+        xc, present, counts = _compact(x0, obs)
+        yc = _no_gaps(xc, present.astype(x.dtype), f, alpha, adjust)
+        y = _expand(yc, counts)
+    elif adjust:
+        both = _recurrence.constant(f, jnp.stack([x0, obs.astype(x.dtype)]))
+        y = _ratio_held(both[0], both[1], obs)
+    else:
+        y = _adjust_false_gaps(x0, obs, f, alpha)
+    if min_periods > 1:
+        if counts is None:
+            counts = jnp.cumsum(obs, axis=-1, dtype=jnp.int32)
+        y = jnp.where(counts >= min_periods, y, jnp.nan)
+    return y
+
+
+def _ratio_held(s, w, obs):
+    """``s / w``, holding the last observation's value through any gap.
+
+    At an observation ``w >= 1``; during a gap ``s / w`` is unchanged
+    mathematically, but ``w`` decays as ``f^g`` and can underflow (at once
+    for ``alpha = 1``). Only then, the value is carried forward explicitly.
+    """
+    ok = w > 0
+    y = jnp.where(ok, s / jnp.where(ok, w, 1.0), jnp.nan)
+    n = s.shape[-1]
+    t = jnp.arange(n)
+    first = jnp.argmax(obs, axis=-1)[..., None]
+    lost = jnp.any(~ok & (t > first) & jnp.any(obs, axis=-1, keepdims=True))
+
+    def hold(y):
+        last = lax.cummax(jnp.where(obs, t, -1), axis=y.ndim - 1)
+        held = jnp.take_along_axis(y, jnp.maximum(last, 0), axis=-1)
+        return jnp.where(last >= 0, held, jnp.nan)
+
+    return lax.cond(lost, hold, lambda y: y, y)
+
+
+def _no_gaps(xc, present, f, alpha, adjust: bool):
+    """EWMA of a series without gaps (observations first, then padding)."""
+    if adjust:
+        both = _recurrence.constant(f, jnp.stack([xc, present]))
+        s, w = both[0], both[1]
+        return s / jnp.where(w > 0, w, 1.0)
+    # y_0 = x_0, y_k = f y_{k-1} + alpha x_k.
+    first = jnp.arange(xc.shape[-1]) == 0
+    return _recurrence.constant(f, jnp.where(first, xc, alpha * xc))
+
+
+def _adjust_false_gaps(x0, obs, f, alpha):
+    """Pandas' adjust=False update, with the decay of each gap."""
+    n = x0.shape[-1]
+    t = jnp.arange(n)
+    last = lax.cummax(jnp.where(obs, t, -1), axis=x0.ndim - 1)
+    prev = jnp.concatenate([jnp.full(last.shape[:-1] + (1,), -1), last[..., :-1]], -1)
+    first = obs & (prev < 0)
+    gap = (t - prev).astype(x0.dtype)
+    d = f**gap
+    denom = d + alpha
+    a = jnp.where(obs, jnp.where(first, 0.0, d / denom), 1.0)
+    c = jnp.where(obs, jnp.where(first, x0, alpha * x0 / denom), 0.0)
+    y = _recurrence.general(a, c)
+    return jnp.where(last >= 0, y, jnp.nan)

@@ -1,0 +1,214 @@
+"""Weighted sliding sums along axes: boundaries, output modes, NaN-aware.
+
+Everything in this package that slides a kernel over data comes through
+`smooth_axes`: it extends the edges (the engine's `pad`, or "renormalize":
+edges treated as missing), correlates with the engine (or with the O(n)
+`window_sums` for a boxcar), and with ``nan_policy='omit'`` divides by the
+same correlation of the mask of present values (normalized convolution).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from probconv import conv
+
+from ._running import window_sums
+
+# A boxcar at least this long is summed in O(n) by `window_sums`; shorter
+# ones go to the engine (direct sums), which is faster for a few taps.
+RUNNING_MIN = 16
+# Where the present weights of a window sum to less than this fraction of the
+# kernel's total, the window holds no data worth the name: NaN.
+_DEN_RTOL = 100
+
+
+def widths(w: int, left: int, mode: str) -> tuple[int, int]:
+    """Return the samples added before and after an axis for `mode`."""
+    if mode == "same":
+        return left, w - 1 - left
+    if mode == "full":
+        return w - 1, w - 1
+    return 0, 0
+
+
+def _pad(x, axis: int, lo: int, hi: int, boundary: str, cval):
+    if lo == 0 and hi == 0:
+        return x
+    if boundary == "renormalize":
+        return conv.pad(x, [(lo, hi)], "constant", cval=0.0, axes=axis)
+    return conv.pad(x, [(lo, hi)], boundary, cval=cval, axes=axis)
+
+
+def _correlate_valid(xp, kernel, axes: tuple[int, ...], uniform: bool, method: str):
+    """Correlate `xp` with `kernel` laid along `axes` ('valid')."""
+    if uniform and len(axes) == 1 and kernel.shape[0] >= RUNNING_MIN:
+        return window_sums(xp, kernel.shape[0], axes[0]) * kernel[0]
+    shape = [1] * xp.ndim
+    for ax, n in zip(axes, kernel.shape):
+        shape[ax] = n
+    order = np.argsort(axes)
+    k = jnp.transpose(kernel, order) if kernel.ndim > 1 else kernel
+    k = k.reshape(shape).astype(xp.dtype)
+    return conv.correlate(xp, k, "valid", axes=axes, method=method)
+
+
+def _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method):
+    """Correlate along each axis in turn (separable) or all at once."""
+    if len(kernels) == len(axes):
+        for k, ax, left, uni in zip(kernels, axes, lefts, uniform):
+            lo, hi = widths(k.shape[0], left, mode)
+            x = _pad(x, ax, lo, hi, boundary, cval)
+            x = _correlate_valid(x, k, (ax,), uni, method)
+        return x
+    (k,) = kernels
+    for ax, n, left in zip(axes, k.shape, lefts):
+        lo, hi = widths(n, left, mode)
+        x = _pad(x, ax, lo, hi, boundary, cval)
+    return _correlate_valid(x, k, tuple(axes), False, method)
+
+
+def check_sizes(x, kernels, axes: Sequence[int], mode: str) -> None:
+    """Check that with 'valid' each axis is at least as long as the kernel."""
+    if mode != "valid":
+        return
+    sizes = (
+        [k.shape[0] for k in kernels] if len(kernels) == len(axes) else kernels[0].shape
+    )
+    for ax, n in zip(axes, sizes):
+        if x.shape[ax] < n:
+            raise ValueError(
+                f"mode='valid' needs axis {ax} (length {x.shape[ax]}) to be at "
+                f"least as long as the window ({n})."
+            )
+
+
+def smooth_axes(
+    x: jax.Array,
+    kernels: Sequence[jax.Array],
+    axes: Sequence[int],
+    lefts: Sequence[int],
+    *,
+    boundary: str,
+    cval,
+    mode: str,
+    nan_policy: str,
+    normalize: bool,
+    uniform: Sequence[bool] | None = None,
+    method: str = "auto",
+) -> jax.Array:
+    r"""Correlate `x` with kernels along `axes`, NaN- and edge-aware.
+
+    ``kernels`` holds one 1-D kernel per axis (a separable product) or a
+    single kernel with one dimension per axis. Output sample ``i`` sums
+    ``k[j] * x[i - left + j]``. With ``normalize`` the sum is divided by the
+    kernel's total over the samples present (all of them unless NaNs are
+    omitted or the edges renormalized); without, it is returned as is.
+    """
+    axes = tuple(axes)
+    uniform = tuple(uniform) if uniform is not None else (False,) * len(kernels)
+    check_sizes(x, kernels, axes, mode)
+    try:
+        cval_np = float(cval)
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        cval_np = None
+    nan_fill = cval_np is not None and np.isnan(cval_np) and boundary == "constant"
+    return _smooth(
+        x,
+        tuple(jnp.asarray(k) for k in kernels),
+        cval,
+        axes=axes,
+        lefts=tuple(int(v) for v in lefts),
+        boundary=boundary,
+        mode=mode,
+        nan_policy=nan_policy,
+        normalize=normalize,
+        uniform=uniform,
+        method=method,
+        nan_fill=nan_fill,
+    )
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "axes",
+        "lefts",
+        "boundary",
+        "mode",
+        "nan_policy",
+        "normalize",
+        "uniform",
+        "method",
+        "nan_fill",
+    ),
+)
+def _smooth(
+    x,
+    kernels,
+    cval,
+    *,
+    axes,
+    lefts,
+    boundary,
+    mode,
+    nan_policy,
+    normalize,
+    uniform,
+    method,
+    nan_fill,
+):
+    kernels = [k.astype(x.dtype) for k in kernels]
+    omit = nan_policy == "omit"
+    renorm = boundary == "renormalize" or (omit and nan_fill)
+    if not (omit or renorm):
+        num = _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method)
+        return num / _total(kernels) if normalize else num
+    # Normalized convolution: the data with missing values zeroed, and the
+    # mask of present values, in one batched pass.
+    present = ~jnp.isnan(x) if omit else jnp.ones(x.shape, bool)
+    x0 = jnp.where(present, x, 0.0) if omit else x
+    stacked = jnp.stack([x0, present.astype(x.dtype)])
+    both = _apply(
+        stacked,
+        kernels,
+        [a + 1 for a in axes],
+        lefts,
+        uniform,
+        "renormalize" if renorm else boundary,
+        cval,
+        mode,
+        method,
+    )
+    num, den = both[0], both[1]
+    if not renorm and boundary == "constant":
+        # The fill value counts as data: with the kernel's weight outside the
+        # array, ``outside``, the numerator gains ``cval * outside`` and the
+        # denominator ``outside`` (zero padding was used above).
+        ones = jnp.ones(
+            [x.shape[a] if a in axes else 1 for a in range(x.ndim)], x.dtype
+        )
+        inside = _apply(
+            ones, kernels, axes, lefts, uniform, "renormalize", 0.0, mode, method
+        )
+        outside = _total(kernels) - inside
+        num = num + cval * outside
+        den = den + outside
+    scale = 1.0
+    for k in kernels:
+        scale = scale * jnp.sum(jnp.abs(k))
+    tiny = _DEN_RTOL * jnp.finfo(x.dtype).eps * scale
+    ok = jnp.abs(den) > tiny
+    return jnp.where(ok, num / jnp.where(ok, den, 1.0), jnp.nan)
+
+
+def _total(kernels):
+    total = 1.0
+    for k in kernels:
+        total = total * jnp.sum(k)
+    return total

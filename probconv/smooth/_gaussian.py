@@ -1,0 +1,204 @@
+"""gaussian_smooth: scipy.ndimage's Gaussian filter, derivatives included."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from ._checks import (
+    BOUNDARIES,
+    as_float,
+    check_choice,
+    check_int,
+    check_nan_policy,
+    check_positive,
+    concrete,
+    normalize_axes,
+    per_axis,
+)
+from ._filter import smooth_axes
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def gaussian_kernel(sigma, order: int, radius: int, dtype) -> jax.Array:
+    r"""Return the kernel of `scipy.ndimage.gaussian_filter1d` (grad in sigma).
+
+    Samples :math:`\phi(x) = e^{-x^2 / 2\sigma^2}` at ``x = -radius..radius``,
+    normalizes them to sum to one, and for ``order > 0`` multiplies by the
+    polynomial :math:`q` with :math:`\phi^{(m)} = q \phi`
+    (:math:`q_{m+1} = q_m' - x q_m / \sigma^2`). Returned in the order of
+    `scipy.ndimage.convolve1d` (i.e. for a convolution).
+    """
+    x = jnp.arange(-radius, radius + 1, dtype=dtype)
+    s2 = jnp.asarray(sigma, dtype) ** 2
+    phi = jnp.exp(-0.5 * x * x / s2)
+    phi = phi / jnp.sum(phi)
+    if order == 0:
+        return phi
+    # Coefficients of q, lowest degree first.
+    q = [jnp.ones((), dtype)]
+    for _ in range(order):
+        deriv = [i * q[i] for i in range(1, len(q))]
+        times_x = [jnp.zeros((), dtype)] + [-c / s2 for c in q]
+        q = [
+            (deriv[i] if i < len(deriv) else 0.0) + times_x[i]
+            for i in range(len(times_x))
+        ]
+    poly = jnp.zeros_like(x)
+    for c in reversed(q):
+        poly = poly * x + c
+    return phi * poly
+
+
+def _radius(sigma, truncate, radius, name_axis: str) -> int:
+    if radius is not None:
+        return check_int("radius", radius, 0)
+    s = concrete(sigma)
+    if s is None:
+        raise TypeError(
+            "`sigma` is traced (under jit or grad), so the kernel's length "
+            "cannot follow it: pass a static `radius` too, e.g. "
+            f"radius=int(truncate * sigma + 0.5){name_axis}."
+        )
+    return int(float(truncate) * float(s) + 0.5)
+
+
+def gaussian_smooth(
+    x: ArrayLike,
+    sigma: ArrayLike | Sequence,
+    *,
+    axis: int | Sequence[int] | None = -1,
+    order: int | Sequence[int] = 0,
+    truncate: float = 4.0,
+    radius: int | Sequence[int] | None = None,
+    boundary: str = "reflect",
+    cval: float = 0.0,
+    nan_policy: str = "propagate",
+    method: str = "auto",
+) -> jax.Array:
+    r"""Gaussian smoothing or derivative along one or more axes.
+
+    Like `scipy.ndimage.gaussian_filter1d` (one axis) and
+    `scipy.ndimage.gaussian_filter` (several), with the same kernel,
+    truncation and boundary modes, plus NaN-aware smoothing and
+    renormalized edges; differentiable in the data and in `sigma`.
+
+    Parameters
+    ----------
+    x : array_like
+        The data; integers become floating.
+    sigma : float or sequence of float
+        Standard deviation of the Gaussian in samples, one for all axes or
+        one per axis in `axis`. Positive (a concrete sigma of zero leaves
+        its axis untouched, as in scipy). Differentiable; under a transform
+        that traces it, give `radius`.
+    axis : int, sequence of int or None
+        The axis or axes smoothed (default the last; None: all, as
+        `scipy.ndimage.gaussian_filter`).
+    order : int or sequence of int
+        0 smooths; ``m > 0`` convolves with the m-th derivative of the
+        Gaussian (one order for all axes or one per axis).
+    truncate : float
+        The kernel reaches ``radius = int(truncate * sigma + 0.5)`` samples
+        each side (scipy's rule).
+    radius : int or sequence of int, optional
+        The kernel's radius, overriding `truncate`; needed when `sigma` is
+        traced, since array shapes must be static.
+    boundary : {'reflect', 'mirror', 'nearest', 'wrap', 'constant', 'renormalize'}
+        scipy.ndimage's edge modes, or ``'renormalize'`` (samples outside
+        count as missing; order 0 only).
+    cval : float
+        The fill value for ``boundary='constant'``.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        As in `moving_average`; ``'omit'`` needs order 0.
+    method : {'auto', 'direct', 'fft', 'overlap_add'}
+        The engine's convolution method.
+
+    Returns
+    -------
+    jax.Array
+        The filtered data, with the shape and (floating) dtype of `x`.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive or non-finite `sigma`, a negative `order`, a bad
+        `boundary` or `nan_policy`, NaN-aware options with ``order > 0``, or
+        per-axis parameters of the wrong length.
+    TypeError
+        For a traced `sigma` without `radius`, or non-integer `order`.
+
+    See Also
+    --------
+    moving_average, scipy.ndimage.gaussian_filter1d,
+    scipy.ndimage.gaussian_filter
+
+    Notes
+    -----
+    Along each axis, with :math:`r` the radius and :math:`g_j \propto
+    e^{-j^2/2\sigma^2}` normalized to :math:`\sum_{|j| \le r} g_j = 1`,
+
+    .. math:: y_i = \sum_{j=-r}^{r} g^{(m)}_j \, x_{i-j},
+
+    where :math:`g^{(m)}_j = q_m(j)\, g_j` and :math:`q_m` is the polynomial
+    with :math:`\frac{d^m}{dx^m} e^{-x^2/2\sigma^2} = q_m(x)
+    e^{-x^2/2\sigma^2}`. Several axes apply one after another (separable).
+    Truncation at 4 standard deviations drops about :math:`6 \times
+    10^{-5}` of the continuous Gaussian's mass; the discrete kernel is
+    renormalized, so a constant stays constant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.smooth import gaussian_smooth
+    >>> x = np.array([0.0, 0.0, 1.0, 0.0, 0.0])
+    >>> gaussian_smooth(x, 1.0).round(4).tolist()
+    [0.0584, 0.2421, 0.3989, 0.2421, 0.0584]
+    >>> gaussian_smooth(np.arange(6.0) ** 2, 1.0, order=1).round(4).tolist()
+    [0.6361, 2.1504, 4.0087, 5.8362, 6.3434, 3.0017]
+    """
+    check_choice("boundary", boundary, BOUNDARIES)
+    x = as_float(x, "x")
+    check_nan_policy(nan_policy, x)
+    axes = normalize_axes(axis, x.ndim, "axis")
+    k = len(axes)
+    sigmas = per_axis("sigma", sigma, k)
+    orders = [check_int("order", o, 0) for o in per_axis("order", order, k)]
+    radii = per_axis("radius", radius, k)
+    check_positive("truncate", truncate)
+    if (nan_policy == "omit" or boundary == "renormalize") and any(orders):
+        raise ValueError(
+            "nan_policy='omit' and boundary='renormalize' renormalize the "
+            "weights, which only makes sense for smoothing (order=0); got "
+            f"order={order!r}."
+        )
+    kernels, use_axes, lefts = [], [], []
+    for ax, s, o, r in zip(axes, sigmas, orders, radii):
+        check_positive("sigma", s, allow_zero=True)
+        sv = concrete(s)
+        if sv is not None and float(sv) <= 1e-15:
+            continue  # scipy.ndimage skips such axes
+        rad = _radius(s, truncate, r, "" if k == 1 else f" for axis {ax}")
+        kern = gaussian_kernel(s, o, rad, x.dtype)
+        # ndimage correlates with the reversed kernel (a convolution).
+        kernels.append(kern[::-1])
+        use_axes.append(ax)
+        lefts.append(rad)
+    if not kernels:
+        return x
+    return smooth_axes(
+        x,
+        kernels,
+        use_axes,
+        lefts,
+        boundary=boundary,
+        cval=cval,
+        mode="same",
+        nan_policy=nan_policy,
+        normalize=False,
+        method=method,
+    )

@@ -1,0 +1,450 @@
+"""kde and kde_dist: binned kernel density estimates by one engine convolution."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtr
+from jax.typing import ArrayLike
+
+from probconv import conv
+
+from ._bandwidth import check_weights, covariance_rule, rule_1d, weights_and_neff
+from ._binning import KERNELS, gaussian_2d, kernel_1d, linear_bin
+from ._checks import as_float, check_choice, check_int, check_positive, concrete
+
+_DEFAULT_POINTS = {1: 1024, 2: 128}
+
+
+def _samples_2d(samples):
+    x = as_float(samples, "samples")
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] not in (1, 2) or x.shape[0] < 2:
+        raise ValueError(
+            "`samples` must have shape (n,) or (n, 1) for 1-D data or (n, 2) "
+            f"for 2-D data, with n >= 2; got shape {np.shape(samples)}."
+        )
+    return x
+
+
+def _bandwidth_cov(x, w, neff, bandwidth, d: int):
+    """Return the kernel's covariance (d x d), or in 1-D its std (scalar)."""
+    if isinstance(bandwidth, str):
+        rule = bandwidth.lower()
+        choices = ("scott", "silverman", "isj") if d == 1 else ("scott", "silverman")
+        check_choice("bandwidth", rule, choices)
+        if d == 1:
+            return rule_1d(x[:, 0], w, neff, rule)
+        return covariance_rule(x, w, neff, rule)
+    bw = jnp.asarray(bandwidth, x.dtype)
+    if d == 1:
+        if bw.ndim != 0:
+            raise ValueError(
+                f"In 1-D `bandwidth` must be a scalar; got shape {bw.shape}."
+            )
+        check_positive("bandwidth", bw)
+        return bw
+    if bw.ndim == 0 or bw.shape == (2,):
+        check_positive("bandwidth", bw)
+        return jnp.diag(jnp.broadcast_to(bw, (2,)) ** 2)
+    if bw.shape == (2, 2):
+        bv = concrete(bw)
+        if bv is not None and (
+            not np.allclose(bv, bv.T) or np.any(np.linalg.eigvalsh(bv) <= 0)
+        ):
+            raise ValueError(
+                "A (2, 2) `bandwidth` is the kernel's covariance matrix and must "
+                f"be symmetric positive definite; got {bv.tolist()}."
+            )
+        return bw
+    raise ValueError(
+        "In 2-D `bandwidth` must be a rule name, a scalar, one standard "
+        f"deviation per axis (shape (2,)) or a (2, 2) covariance; got shape {bw.shape}."
+    )
+
+
+def _grid_array(grid_axis, dtype, name: str) -> jax.Array:
+    """Check an explicit grid axis: 1-D, two points or more, equally spaced."""
+    g = jnp.asarray(grid_axis, dtype)
+    if g.ndim != 1 or g.shape[0] < 2:
+        raise ValueError(
+            f"`{name}` must be an int or an equally spaced 1-D array of at least "
+            f"two points; got shape {g.shape}."
+        )
+    gv = concrete(g)
+    if gv is not None:
+        d = np.diff(gv)
+        if not (d > 0).all() or not np.allclose(d, d[0], rtol=1e-6, atol=0):
+            raise ValueError(
+                f"`{name}` must be increasing and equally spaced (linear binning "
+                "needs a regular grid)."
+            )
+    return g
+
+
+def kde(
+    samples: ArrayLike,
+    *,
+    bandwidth: str | ArrayLike = "scott",
+    grid: int | ArrayLike | Sequence | None = None,
+    weights: ArrayLike | None = None,
+    kernel: str = "gaussian",
+    bounds: tuple | None = None,
+    cut: float = 4.0,
+) -> tuple:
+    r"""Kernel density estimate on a regular grid, by binning and one convolution.
+
+    Like KDEpy's ``FFTKDE`` and statsmodels' ``KDEUnivariate(fft=True)``,
+    but never circular, with boundary correction for bounded data,
+    weighted samples, a scale-equivariant ISJ bandwidth, 2-D data, and
+    `jax.jit`/`jax.vmap`/`jax.grad` support (in the samples, the weights
+    and the bandwidth).
+
+    Parameters
+    ----------
+    samples : array_like
+        Shape ``(n,)`` (or ``(n, 1)``) for 1-D data, ``(n, 2)`` for 2-D.
+    bandwidth : str or array_like
+        1-D: ``'scott'``, ``'silverman'``, ``'isj'`` (see `kde_bandwidth`)
+        or a positive number, the kernel's standard deviation. 2-D:
+        ``'scott'`` or ``'silverman'`` (`scipy.stats.gaussian_kde`'s
+        factors times the data's covariance), a number (isotropic standard
+        deviation), two numbers (one per axis) or a (2, 2) covariance.
+    grid : int, array_like or sequence, optional
+        Where the density is evaluated. None or an int ``m`` (per axis in
+        2-D): ``m`` equally spaced points (default 1024 in 1-D, 128 per axis
+        in 2-D) from ``cut`` bandwidths below the smallest sample to ``cut``
+        above the largest. An equally spaced array (a pair of them in 2-D):
+        those points; samples may lie outside it (they are binned on a grid
+        three times as wide and still contribute).
+    weights : array_like, optional
+        Non-negative weights, one per sample (normalized to sum to one).
+    kernel : str
+        One of 'gaussian', 'epanechnikov', 'tophat', 'triangular',
+        'biweight', 'triweight', 'cosine'; scaled so that `bandwidth` is its
+        standard deviation (KDEpy's convention). 2-D supports ``'gaussian'``.
+    bounds : (float or None, float or None), optional
+        1-D only: the support of the data, e.g. ``(0, None)`` for positive
+        data. The density is corrected by reflection at each finite bound
+        (the samples' mirror images add their mass back inside) and the grid
+        is the ``m`` cell centres between the bounds (or ``cut`` bandwidths
+        past the data where a bound is None); `grid` must be None or an int.
+    cut : float
+        How many bandwidths the automatic grid extends beyond the data.
+
+    Returns
+    -------
+    grid : jax.Array or tuple of jax.Array
+        1-D: the ``m`` grid points. 2-D: a pair of 1-D axes ``(g1, g2)``.
+    density : jax.Array
+        The estimated density at the grid points, shape ``(m,)`` or
+        ``(m1, m2)`` (``density[i, j]`` at ``(g1[i], g2[j])``).
+
+    Raises
+    ------
+    ValueError
+        For bad shapes, an unknown kernel or rule, a non-positive bandwidth,
+        bad weights, a grid that is not equally spaced, bounds in 2-D or
+        with an explicit grid array, or (concrete) samples outside `bounds`.
+
+    See Also
+    --------
+    kde_dist, kde_bandwidth, scipy.stats.gaussian_kde
+
+    Notes
+    -----
+    The estimate is :math:`\hat f(x) = \sum_i w_i K_h(x - x_i)`. Linear
+    binning moves each sample's weight to the two grid points around it
+    (four in 2-D), in proportion to its proximity, giving counts
+    :math:`c_j`; then
+
+    .. math:: \hat f(g_k) \approx \sum_j c_j K_h\big((k - j)\,\delta\big),
+
+    one linear (never circular) convolution by the engine, with the kernel
+    evaluated at every lag the grid needs. The binning error is
+    :math:`O(\delta^2)` for grid spacing :math:`\delta`. Reflection adds
+    :math:`\hat f(2a - x)` (and :math:`\hat f(2b - x)`) inside the bounds
+    :math:`[a, b]`, so the estimate integrates to one over them. FFT
+    rounding below zero (about :math:`\epsilon` times the peak) is clipped
+    to zero. Samples
+    outside `bounds` are dropped under `jax.jit` (checked eagerly
+    otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.smooth import kde
+    >>> x = np.random.default_rng(0).normal(size=500)
+    >>> grid, dens = kde(x, bandwidth=0.3, grid=np.linspace(-4, 4, 801))
+    >>> dens[::100].round(3).tolist()
+    [0.005, 0.01, 0.042, 0.267, 0.365, 0.248, 0.057, 0.006, 0.0]
+    >>> grid, dens = kde(np.abs(x), bandwidth=0.2, bounds=(0, None), grid=256)
+    >>> round(float(dens.sum() * (grid[1] - grid[0])), 6)
+    1.0
+    """
+    points, dens, _, _ = _estimate(
+        samples, bandwidth, grid, weights, kernel, bounds, cut
+    )
+    return points, dens
+
+
+def _estimate(samples, bandwidth, grid, weights, kernel, bounds, cut):
+    """Kde's work; also returns the bandwidth and the normalized weights."""
+    check_choice("kernel", kernel, tuple(KERNELS))
+    check_positive("cut", cut)
+    x = _samples_2d(samples)
+    n, d = x.shape
+    wts = check_weights(weights, n)
+    w, neff = weights_and_neff(x[:, 0], wts)
+    if d == 2 and kernel != "gaussian":
+        raise ValueError(f"2-D estimates support kernel='gaussian'; got {kernel!r}.")
+    if bounds is not None and d == 2:
+        raise ValueError("`bounds` (reflection) is supported for 1-D data only.")
+    bw = _bandwidth_cov(x, w, neff, bandwidth, d)
+    if d == 1:
+        return (*_kde_1d(x[:, 0], w, bw, grid, kernel, bounds, cut), bw, w)
+    return (*_kde_2d(x, w, bw, grid, cut), bw, w)
+
+
+def _kernel_lags(kernel, size, step, bw, dtype):
+    lags = jnp.arange(-(size - 1), size, dtype=dtype) * step
+    return kernel_1d(kernel, lags, bw)
+
+
+def _check_bounds(bounds, x):
+    if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+        raise ValueError(f"`bounds` must be a pair (low, high); got {bounds!r}.")
+    lo, hi = bounds
+    xv = concrete(x)
+    for b in (lo, hi):
+        if b is not None:
+            bv = concrete(b)
+            if bv is not None and not np.isfinite(bv):
+                raise ValueError(
+                    f"`bounds` must be finite numbers or None; got {bounds!r}."
+                )
+    lv, hv = (
+        concrete(lo) if lo is not None else None,
+        concrete(hi) if hi is not None else None,
+    )
+    if lv is not None and hv is not None and not lv < hv:
+        raise ValueError(f"`bounds` must have low < high; got {bounds!r}.")
+    if xv is not None and (
+        (lv is not None and xv.min() < lv) or (hv is not None and xv.max() > hv)
+    ):
+        raise ValueError(
+            f"Every sample must lie within `bounds` {bounds!r}; got samples in "
+            f"[{xv.min()!r}, {xv.max()!r}]."
+        )
+    return lo, hi
+
+
+def _kde_1d(x, w, bw, grid, kernel, bounds, cut):
+    """Check the 1-D grid and bounds, then run the compiled estimate."""
+    garr, lo, hi = None, None, None
+    if bounds is not None:
+        lo, hi = _check_bounds(bounds, x)
+        if grid is not None and not isinstance(grid, (int, np.integer)):
+            raise ValueError(
+                "With `bounds` the grid is laid on cell centres between them: "
+                "give `grid` as None or a number of points."
+            )
+        lo = None if lo is None else jnp.asarray(lo, x.dtype)
+        hi = None if hi is None else jnp.asarray(hi, x.dtype)
+    if grid is None or isinstance(grid, (int, np.integer)):
+        m = _DEFAULT_POINTS[1] if grid is None else check_int("grid", grid, 2)
+    else:
+        garr = _grid_array(grid, x.dtype, "grid")
+        m = garr.shape[0]
+    return _kde_1d_jit(
+        x,
+        w,
+        bw,
+        garr,
+        lo,
+        hi,
+        m=m,
+        kernel=kernel,
+        cut=float(cut),
+        bounded=bounds is not None,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("m", "kernel", "cut", "bounded"))
+def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
+    dtype = x.dtype
+    reach = cut * bw
+    if bounded:
+        a = lo if lo is not None else jnp.min(x) - reach
+        b = hi if hi is not None else jnp.max(x) + reach
+        step = (b - a) / m
+        origin = a + 0.5 * step
+        # Bin on -1..m (a sample between a bound and the first centre lands
+        # on -1); fold those ends onto their mirror images, then reflect.
+        counts = linear_bin(x[:, None], w, (origin - step,), (step,), (m + 2,))
+        body = counts[1:-1]
+        if lo is not None:
+            body = body.at[0].add(counts[0])
+        if hi is not None:
+            body = body.at[-1].add(counts[-1])
+        ext = conv.pad(body, [(m, 0)], "reflect" if lo is not None else "constant")
+        ext = conv.pad(ext, [(0, m)], "reflect" if hi is not None else "constant")
+        offset = m
+    elif garr is None:
+        a, b = jnp.min(x) - reach, jnp.max(x) + reach
+        step = (b - a) / (m - 1)
+        origin = a
+        ext = linear_bin(x[:, None], w, (origin,), (step,), (m,))
+        offset = 0
+    else:
+        origin = garr[0]
+        step = (garr[-1] - garr[0]) / (m - 1)
+        ext = linear_bin(x[:, None], w, (origin - m * step,), (step,), (3 * m,))
+        offset = m
+    size = ext.shape[0]
+    k = _kernel_lags(kernel, size, step, bw, dtype)
+    dens = conv.convolve(ext, k, "valid")[offset : offset + m]
+    dens = jnp.maximum(dens, 0.0)  # FFT rounding can dip below zero
+    points = origin + step * jnp.arange(m, dtype=dtype)
+    return points, dens
+
+
+def _kde_2d(x, w, cov, grid, cut):
+    dtype = x.dtype
+    if grid is None or isinstance(grid, (int, np.integer)):
+        grid = (grid, grid)
+    if not isinstance(grid, (tuple, list)) or len(grid) != 2:
+        raise ValueError(
+            "In 2-D `grid` must be None, an int, or a pair (one int or array per "
+            f"axis); got {type(grid).__name__}."
+        )
+    origins, steps, sizes, user = [], [], [], []
+    for axis, gax in enumerate(grid):
+        if gax is None or isinstance(gax, (int, np.integer)):
+            m = _DEFAULT_POINTS[2] if gax is None else check_int("grid", gax, 2)
+            reach = cut * jnp.sqrt(cov[axis, axis])
+            a = jnp.min(x[:, axis]) - reach
+            b = jnp.max(x[:, axis]) + reach
+            origins.append(a)
+            steps.append((b - a) / (m - 1))
+            sizes.append(m)
+            user.append(False)
+        else:
+            g = _grid_array(gax, dtype, "grid")
+            origins.append(g[0])
+            steps.append((g[-1] - g[0]) / (g.shape[0] - 1))
+            sizes.append(g.shape[0])
+            user.append(True)
+    bin_origin = [
+        o - (m * s if u else 0) for o, s, m, u in zip(origins, steps, sizes, user)
+    ]
+    bin_sizes = tuple(3 * m if u else m for m, u in zip(sizes, user))
+    counts = linear_bin(x, w, bin_origin, steps, bin_sizes)
+    t1 = jnp.arange(-(bin_sizes[0] - 1), bin_sizes[0], dtype=dtype) * steps[0]
+    t2 = jnp.arange(-(bin_sizes[1] - 1), bin_sizes[1], dtype=dtype) * steps[1]
+    k = gaussian_2d(t1[:, None], t2[None, :], cov)
+    dens = conv.convolve(counts, k, "valid")
+    o1 = sizes[0] if user[0] else 0
+    o2 = sizes[1] if user[1] else 0
+    dens = jnp.maximum(dens[o1 : o1 + sizes[0], o2 : o2 + sizes[1]], 0.0)
+    axes = tuple(
+        o + s * jnp.arange(m, dtype=dtype) for o, s, m in zip(origins, steps, sizes)
+    )
+    return axes, dens
+
+
+def kde_dist(
+    samples: ArrayLike,
+    *,
+    bandwidth: str | ArrayLike = "scott",
+    grid: int | ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    kernel: str = "gaussian",
+    bounds: tuple | None = None,
+    cut: float = 4.0,
+):
+    r"""Return the kernel density estimate as a `probconv.dist` distribution.
+
+    Runs `kde` (1-D) and returns a ``kind='density'`` distribution on its
+    grid, so that the estimate can be added to other variables, queried for
+    ``cdf``/``ppf``/moments, or sampled.
+
+    Parameters
+    ----------
+    samples, bandwidth, grid, weights, kernel, bounds, cut
+        As in `kde`, for 1-D samples.
+
+    Returns
+    -------
+    probconv.dist.Distribution
+        Masses of the grid cells (cell ``k`` centred on grid point ``k``):
+        ``density * step``, normalized to sum to one minus the mass the
+        kernels put outside the grid (the distribution's ``truncated`` mass;
+        computed exactly for the Gaussian kernel, zero with `bounds`).
+
+    Raises
+    ------
+    ValueError
+        As `kde`, and for 2-D samples.
+    TypeError
+        Where the grid step is traced (under `jax.jit` with the default
+        grid, which depends on the data): the distribution's step must be a
+        static number. Pass a concrete grid, or call it outside `jit`.
+
+    See Also
+    --------
+    kde, probconv.dist.from_masses
+
+    Notes
+    -----
+    The mass of cell :math:`k` is :math:`\hat f(g_k)\,\delta` rescaled so
+    that the masses and the truncated tail sum to one; the rescaling
+    removes the :math:`O(\delta^2)` quadrature error of the sum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.smooth import kde_dist
+    >>> x = np.random.default_rng(0).normal(size=500)
+    >>> X = kde_dist(x, bandwidth=0.3)
+    >>> round(float(X.masses.sum()), 6)
+    1.0
+    """
+    from probconv.dist import from_masses
+
+    x = _samples_2d(samples)
+    if x.shape[1] != 1:
+        raise ValueError(
+            "kde_dist needs 1-D samples (distributions are univariate); got "
+            f"shape {x.shape}."
+        )
+    points, dens, bw, w = _estimate(
+        x[:, 0], bandwidth, grid, weights, kernel, bounds, cut
+    )
+    step_c = concrete(points[1] - points[0])
+    if step_c is None:
+        raise TypeError(
+            "kde_dist needs a concrete grid step (a distribution's step is "
+            "static), but it is traced here: call kde_dist outside jax.jit, or "
+            "pass `grid` as a concrete array and a numeric `bandwidth`."
+        )
+    step = float(step_c)
+    masses = jnp.clip(dens, 0.0, None) * step
+    if bounds is not None:
+        truncated = jnp.zeros((), masses.dtype)
+    elif kernel == "gaussian":
+        lo = points[0] - 0.5 * step
+        hi = points[-1] + 0.5 * step
+        tail = ndtr((lo - x[:, 0]) / bw) + ndtr((x[:, 0] - hi) / bw)
+        truncated = jnp.clip(jnp.sum(w * tail), 0.0, 1.0)
+    else:
+        truncated = jnp.clip(1.0 - jnp.sum(masses), 0.0, 1.0)
+    masses = masses * ((1.0 - truncated) / jnp.sum(masses))
+    return from_masses(
+        masses, origin=points[0], step=step, kind="density", truncated=truncated
+    )

@@ -1,0 +1,230 @@
+"""moving_average: boxcar, named windows or any weights, along any axes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.signal
+from jax.typing import ArrayLike
+
+from ._checks import (
+    BOUNDARIES,
+    OUTPUT_MODES,
+    as_float,
+    check_choice,
+    check_int,
+    check_nan_policy,
+    concrete,
+    normalize_axes,
+)
+from ._filter import smooth_axes
+
+
+def _named_window(spec: tuple, name: str) -> np.ndarray:
+    """``(name, *params, length)`` -> symmetric scipy.signal.get_window."""
+    if len(spec) < 2:
+        raise ValueError(
+            f"`{name}` as a named window must be (name, *params, length), e.g. "
+            f"('hann', 11) or ('gaussian', 2.0, 11); got {spec!r}."
+        )
+    length = check_int(f"{name} length", spec[-1], 1)
+    wspec = spec[0] if len(spec) == 2 else tuple(spec[:-1])
+    try:
+        # Symmetric windows (fftbins=False), as pandas' rolling(win_type=...).
+        return np.asarray(scipy.signal.get_window(wspec, length, fftbins=False))
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"`{name}` names a window scipy.signal.get_window does not know: "
+            f"{spec!r} ({err})."
+        ) from err
+
+
+def _window_kernels(window, k: int) -> tuple[list, list[bool]]:
+    """One 1-D kernel per axis from `window`, and whether each is a boxcar."""
+    if isinstance(window, tuple) and window and isinstance(window[0], str):
+        per = [window] * k
+    elif isinstance(window, (list, tuple)):
+        if len(window) != k:
+            raise ValueError(
+                "`window` must be one window for all axes or one per smoothed "
+                f"axis ({k}); got {window!r}."
+            )
+        per = list(window)
+    else:
+        per = [window] * k
+    kernels, uniform = [], []
+    for w in per:
+        if isinstance(w, tuple) and w and isinstance(w[0], str):
+            kernels.append(_named_window(w, "window"))
+            uniform.append(False)
+        else:
+            n = check_int("window", w, 1)
+            kernels.append(np.ones(n))
+            uniform.append(True)
+    return kernels, uniform
+
+
+def moving_average(
+    x: ArrayLike,
+    window: int | tuple | Sequence | None = None,
+    *,
+    weights: ArrayLike | None = None,
+    axis: int | Sequence[int] = -1,
+    boundary: str = "reflect",
+    cval: float = 0.0,
+    nan_policy: str = "propagate",
+    mode: str = "same",
+    method: str = "auto",
+) -> jax.Array:
+    r"""Centred weighted moving average, NaN-aware, along one or more axes.
+
+    Like ``pandas.Series.rolling(window, center=True, win_type=...).mean()``
+    and `scipy.ndimage.uniform_filter1d`, but with the engine's boundary
+    modes, normalized convolution around missing values, any weights, several
+    axes at once, and `jax.jit`, `jax.vmap` and `jax.grad` support.
+
+    Parameters
+    ----------
+    x : array_like
+        The data; integers become floating.
+    window : int, tuple or sequence, optional
+        An int ``w``: a boxcar of ``w`` samples (summed in O(n) whatever
+        ``w``). A tuple ``(name, *params, length)``: the symmetric window
+        ``scipy.signal.get_window((name, *params), length, fftbins=False)``,
+        as pandas' ``win_type`` uses, e.g. ``('triang', 5)``, ``('hann', 11)``
+        or ``('gaussian', 2.0, 11)`` (standard deviation 2 samples). With
+        several axes, one window for all or a list with one per axis.
+    weights : array_like, optional
+        Any kernel instead of `window`: 1-D (the same weights along every
+        axis in `axis`, a separable product) or with one dimension per axis
+        in `axis`. Differentiable. Weights apply to the window in order
+        (``weights[0]`` to its first sample), as in pandas and
+        `scipy.ndimage.correlate1d`.
+    axis : int or sequence of int
+        The axis or axes smoothed (default the last). Other axes are batch
+        axes.
+    boundary : {'reflect', 'mirror', 'nearest', 'wrap', 'constant', 'renormalize'}
+        How the data is extended past its edges: scipy.ndimage's modes (see
+        `probconv.pad`), or ``'renormalize'``: samples outside count as
+        missing and the weights are renormalized over those inside (pandas'
+        ``min_periods=1``).
+    cval : float
+        The fill value for ``boundary='constant'``. NaN with
+        ``nan_policy='omit'`` is the same as ``'renormalize'``.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        ``'propagate'``: a NaN spreads to every window that holds it.
+        ``'omit'``: the weights are renormalized over the values present
+        (normalized convolution), so a missing value fills in from its
+        neighbours; a window with nothing present is NaN. ``'raise'``: a
+        `ValueError` if `x` holds a NaN (under `jax.jit`, where values are
+        unknown, it acts as ``'propagate'``).
+    mode : {'same', 'valid', 'full'}
+        Output positions: ``'same'`` one per sample (centred windows);
+        ``'valid'`` only windows inside the data (``n - w + 1``);
+        ``'full'`` every window that meets the data (``n + w - 1``).
+    method : {'auto', 'direct', 'fft', 'overlap_add'}
+        The engine's method for kernels other than a long boxcar.
+
+    Returns
+    -------
+    jax.Array
+        The moving average, with the dtype of `x` (floating).
+
+    Raises
+    ------
+    ValueError
+        For a bad `window`, `boundary`, `nan_policy` or `mode`; weights and a
+        window both or neither given; weights of the wrong shape or summing
+        to zero; an axis shorter than the window with ``mode='valid'``; or a
+        NaN with ``nan_policy='raise'``.
+    TypeError
+        For non-numeric `x` or non-integer axes or lengths.
+
+    See Also
+    --------
+    gaussian_smooth, ewma, savgol, pandas.Series.rolling,
+    scipy.ndimage.uniform_filter1d, astropy.convolution.convolve
+
+    Notes
+    -----
+    With weights :math:`k_j`, a window starting :math:`l = \lfloor w/2
+    \rfloor` samples before the output sample, and :math:`m_i = 1` where
+    :math:`x_i` is present (0 where NaN is omitted or outside the data
+    with ``'renormalize'``),
+
+    .. math:: y_i = \frac{\sum_j k_j m_{i-l+j} x_{i-l+j}}{\sum_j k_j m_{i-l+j}}.
+
+    With nothing missing the denominator is :math:`\sum_j k_j`. A boxcar of
+    16 samples or more is summed block by block in O(n) with an error of one
+    window's summation (see the smoothing guide), not the
+    :math:`\epsilon \sum_{i<n} |x_i|` of differenced cumulative sums. A
+    window whose present weights sum to less than :math:`100\,\epsilon` of
+    the total is NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.smooth import moving_average
+    >>> x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    >>> moving_average(x, 3).round(4).tolist()
+    [1.3333, 2.3333, 4.6667, 9.3333, 13.3333]
+    >>> moving_average(x, 3, boundary="renormalize").round(4).tolist()
+    [1.5, 2.3333, 4.6667, 9.3333, 12.0]
+    >>> y = np.array([1.0, np.nan, 3.0, 4.0])
+    >>> moving_average(y, 3, nan_policy="omit", boundary="renormalize").tolist()
+    [1.0, 2.0, 3.5, 3.5]
+    >>> moving_average(x, ("triang", 3), mode="valid").tolist()
+    [2.25, 4.5, 9.0]
+    """
+    check_choice("boundary", boundary, BOUNDARIES)
+    check_choice("mode", mode, OUTPUT_MODES)
+    x = as_float(x, "x")
+    check_nan_policy(nan_policy, x)
+    axes = normalize_axes(axis, x.ndim, "axis")
+    if (window is None) == (weights is None):
+        raise ValueError(
+            "Give exactly one of `window` and `weights`; got "
+            f"window={window!r} and weights={'None' if weights is None else '...'}."
+        )
+    if weights is not None:
+        w = jnp.asarray(weights)
+        if w.ndim == 1:
+            kernels, uniform = [w] * len(axes), [False] * len(axes)
+        elif w.ndim == len(axes):
+            kernels, uniform = [w], [False]
+        else:
+            raise ValueError(
+                "`weights` must be 1-D or have one dimension per smoothed axis "
+                f"({len(axes)}); got shape {w.shape}."
+            )
+        if w.size == 0:
+            raise ValueError("`weights` must not be empty.")
+        wv = concrete(w)
+        if wv is not None and (
+            not np.all(np.isfinite(wv)) or np.isclose(wv.sum(), 0.0, atol=0)
+        ):
+            raise ValueError(
+                "`weights` must be finite with a non-zero sum (they are "
+                f"normalized by it); got sum {wv.sum()!r}."
+            )
+        shape = w.shape if w.ndim > 1 else (w.shape[0],) * len(axes)
+    else:
+        kernels, uniform = _window_kernels(window, len(axes))
+        shape = tuple(k.shape[0] for k in kernels)
+    lefts = [n // 2 for n in shape]
+    return smooth_axes(
+        x,
+        kernels,
+        axes,
+        lefts,
+        boundary=boundary,
+        cval=cval,
+        mode=mode,
+        nan_policy=nan_policy,
+        normalize=True,
+        uniform=uniform,
+        method=method,
+    )

@@ -1,0 +1,59 @@
+"""Sliding-window sums in O(n), without the cancellation of prefix sums.
+
+A boxcar is the one kernel whose convolution costs O(n) whatever its length:
+the window sums. The textbook way, differences of one cumulative sum
+``S[i + w] - S[i]``, loses ``eps * |S|`` to cancellation, and ``|S|`` grows
+with the whole series: on 10^7 float32 samples that is a relative error near
+1e-3. Here the series is cut into blocks of exactly ``w`` samples (van Herk,
+Gil and Werman's decomposition). A window ``[b w + r, (b + 1) w + r)`` is the
+tail of block ``b`` plus the head of block ``b + 1``:
+
+.. math:: s_{bw+r} = T_b - E_{b,r} + E_{b+1,r},
+
+with :math:`T_b` the total of block :math:`b` and :math:`E_{b,r}` the sum of
+its first :math:`r` samples. Every term is a sum over at most ``w`` samples,
+so the error is that of summing one window, independent of the series'
+length. The prefix sums inside a block are two small triangular matrix
+products (groups of 16 samples, then the groups of a block), which XLA runs
+at matrix-multiply speed on every backend.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+_GROUP = 16
+
+
+def _exclusive_prefix(y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Exclusive prefix sums along the last axis, and the totals."""
+    w = y.shape[-1]
+    s = min(_GROUP, w)
+    groups = -(-w // s)
+    lead = y.shape[:-1]
+    yp = jnp.pad(y, [(0, 0)] * len(lead) + [(0, groups * s - w)])
+    yg = yp.reshape(*lead, groups, s)
+    tri_s = jnp.triu(jnp.ones((s, s), y.dtype), 1)  # [j, r] = 1 if j < r
+    inner = jnp.matmul(yg, tri_s, precision=lax.Precision.HIGHEST)
+    totals = yg.sum(-1)
+    tri_g = jnp.triu(jnp.ones((groups, groups), y.dtype), 1)
+    outer = jnp.matmul(totals, tri_g, precision=lax.Precision.HIGHEST)
+    excl = (inner + outer[..., None]).reshape(*lead, groups * s)[..., :w]
+    return excl, totals.sum(-1)
+
+
+def window_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
+    """Sum every run of `w` consecutive samples along `axis` ('valid')."""
+    x = jnp.moveaxis(x, axis, -1)
+    m = x.shape[-1]
+    n_out = m - w + 1
+    nb = -(-n_out // w) + 1
+    lead = x.shape[:-1]
+    xp = jnp.pad(x, [(0, 0)] * len(lead) + [(0, nb * w - m)])
+    blocks = xp.reshape(*lead, nb, w)
+    excl, tot = _exclusive_prefix(blocks)
+    out = tot[..., :-1, None] - excl[..., :-1, :] + excl[..., 1:, :]
+    out = out.reshape(*lead, (nb - 1) * w)[..., :n_out]
+    return jnp.moveaxis(out, -1, axis)

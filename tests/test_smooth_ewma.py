@@ -1,0 +1,151 @@
+"""probconv.smooth.ewma against pandas' ewm(...).mean().
+
+Tolerance: 1e-12 * max abs(x) in float64 (the blocked and parallel-prefix
+recurrences reorder the sequential sums; errors stay near eps times the
+number of terms that matter); 2e-5 in float32.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jax.test_util import check_grads
+
+from probconv.smooth import _recurrence, ewma
+
+TOL = {"float64": 1e-12, "float32": 2e-5}
+
+
+@pytest.fixture(scope="module")
+def series():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 300)).cumsum(-1)
+    x[rng.random(x.shape) < 0.25] = np.nan
+    x[0, :4] = np.nan
+    x[1, 100:160] = np.nan  # a long gap
+    return x
+
+
+def close(a, b, tol):
+    a, b = np.asarray(a), np.asarray(b)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    scale = max(1.0, np.nanmax(np.abs(b)))
+    np.testing.assert_allclose(a, b, rtol=0, atol=tol * scale, equal_nan=True)
+
+
+PARAMS = [
+    {"alpha": 0.3},
+    {"alpha": 1.0},
+    {"span": 10},
+    {"halflife": 4.0},
+    {"com": 0.0},
+    {"com": 50.0},
+]
+
+
+@pytest.mark.parametrize("kw", PARAMS, ids=lambda k: str(k))
+@pytest.mark.parametrize("adjust", [True, False])
+@pytest.mark.parametrize("ignore_na", [False, True])
+def test_matches_pandas(series, kw, adjust, ignore_na):
+    ref = pd.DataFrame(series.T).ewm(**kw, adjust=adjust, ignore_na=ignore_na)
+    got = ewma(series, **kw, adjust=adjust, ignore_na=ignore_na)
+    close(got, ref.mean().to_numpy().T, TOL["float64"])
+
+
+def test_min_periods_and_axis(series):
+    ref = pd.DataFrame(series.T).ewm(span=5, min_periods=7).mean().to_numpy()
+    close(ewma(series.T, span=5, min_periods=7, axis=0), ref, TOL["float64"])
+
+
+def test_pandas_quirk_at_alpha_one_half():
+    # pandas 3.x, adjust=False, alpha=0.5 exactly, after a gap: it returns
+    # f^g y + (1 - f^g) x instead of its own update (d y + a x)/(d + a),
+    # which it uses for every other alpha. We keep the documented update.
+    x = np.array([1.0, np.nan, 4.0])
+    for a in (0.49, 0.51):
+        ref = pd.Series(x).ewm(alpha=a, adjust=False).mean().to_numpy()
+        close(ewma(x, alpha=a, adjust=False), ref, TOL["float64"])
+    d, a = 0.25, 0.5
+    assert float(ewma(x, alpha=0.5, adjust=False)[-1]) == pytest.approx(
+        (d * 1 + a * 4) / (d + a), rel=1e-15
+    )
+
+
+def test_long_series_blocked_recurrence():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(40_000)
+    x[rng.random(x.size) < 0.1] = np.nan
+    ref = pd.Series(x).ewm(alpha=0.002).mean().to_numpy()
+    close(ewma(x, alpha=0.002), ref, TOL["float64"])
+    close(ewma(x.astype(np.float32), alpha=0.002), ref, TOL["float32"])
+    assert ewma(x.astype(np.float32), alpha=0.1).dtype == jnp.float32
+
+
+def test_recurrence_solvers_agree_with_loop():
+    rng = np.random.default_rng(9)
+    c = rng.standard_normal((2, 300))
+    a = rng.uniform(0.5, 1.0, (2, 300))
+    h = np.zeros_like(c)
+    g = np.zeros_like(c)
+    for t in range(300):
+        h[:, t] = 0.9 * (h[:, t - 1] if t else 0) + c[:, t]
+        g[:, t] = a[:, t] * (g[:, t - 1] if t else 0) + c[:, t]
+    close(jax.jit(_recurrence.constant)(jnp.asarray(0.9), jnp.asarray(c)), h, 1e-13)
+    close(jax.jit(_recurrence.general)(jnp.asarray(a), jnp.asarray(c)), g, 1e-13)
+
+
+@given(seed=st.integers(0, 2**31), alpha=st.floats(0.01, 1.0))
+def test_hypothesis_mean_within_observed_range(seed, alpha):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(50)
+    x[rng.random(50) < 0.3] = np.nan
+    for adjust in (True, False):
+        y = np.asarray(ewma(x, alpha=alpha, adjust=adjust))
+        seen = ~np.isnan(y)
+        lo = np.fmin.accumulate(np.where(np.isnan(x), np.inf, x))
+        hi = np.fmax.accumulate(np.where(np.isnan(x), -np.inf, x))
+        assert (y[seen] >= lo[seen] - 1e-12).all()
+        assert (y[seen] <= hi[seen] + 1e-12).all()
+
+
+def test_transforms(series):
+    x = np.nan_to_num(series[0])
+    f = jax.jit(lambda v: ewma(v, alpha=0.2))
+    close(f(series[0]), ewma(series[0], alpha=0.2), 1e-15)
+    close(jax.vmap(f)(jnp.asarray(series)), ewma(series, alpha=0.2), 1e-15)
+    check_grads(lambda v: ewma(v, alpha=0.2), (x[:60],), 1)
+    gappy = series[0, 4:64].copy()
+    gappy[0] = 1.0  # outputs before the first observation are NaN
+    # alpha through the parallel-prefix path (adjust=False with gaps) and,
+    # via halflife, through the blocked path with compaction (ignore_na).
+    check_grads(lambda a: ewma(gappy, alpha=a, adjust=False), (0.3,), 1)
+    check_grads(
+        lambda h: ewma(gappy, halflife=h, ignore_na=True), (3.0,), 1, modes=("rev",)
+    )
+
+
+BAD = [
+    (lambda: ewma([1.0, 2.0]), ValueError, "Give exactly one of `alpha`"),
+    (lambda: ewma([1.0], alpha=0.5, span=3), ValueError, "Give exactly one of"),
+    (lambda: ewma([1.0], alpha=0.0), ValueError, "`alpha` must satisfy 0 < alpha"),
+    (lambda: ewma([1.0], alpha=1.5), ValueError, "`alpha` must satisfy"),
+    (lambda: ewma([1.0], com=-1.0), ValueError, "`com` must satisfy com >= 0"),
+    (lambda: ewma([1.0], span=0.5), ValueError, "`span` must satisfy span >= 1"),
+    (lambda: ewma([1.0], halflife=0), ValueError, "`halflife` must satisfy"),
+    (lambda: ewma([1.0], alpha=[0.1, 0.2]), TypeError, "`alpha` must be a real scalar"),
+    (lambda: ewma([1.0], alpha=0.5, adjust=1), TypeError, "`adjust` must be True"),
+    (lambda: ewma([1.0], alpha=0.5, ignore_na="no"), TypeError, "`ignore_na` must be"),
+    (lambda: ewma([1.0], alpha=0.5, min_periods=-1), ValueError, "`min_periods` must"),
+    (lambda: ewma(np.ones((2, 2)), alpha=0.5, axis=2), ValueError, "out of range"),
+]
+
+
+@pytest.mark.parametrize("fn, exc, match", BAD)
+def test_bad_input(fn, exc, match):
+    with pytest.raises(exc, match=match):
+        fn()
