@@ -1,0 +1,129 @@
+"""Argument checks and conversions shared by the similarity functions."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..conv import result_dtype
+
+
+def as_array(x, name: str, *, allow_complex: bool = True) -> jax.Array:
+    """Return `x` as a non-empty numeric jax array (cast later by `to_float`)."""
+    if not isinstance(x, jax.Array):
+        try:
+            np_arr = np.asarray(x)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"`{name}` must be array-like and numeric.") from err
+        if np_arr.dtype.kind not in "biufc":
+            raise TypeError(
+                f"`{name}` must be a numeric array; got dtype {np_arr.dtype}."
+            )
+        x = jnp.asarray(np_arr)
+    if not (jnp.issubdtype(x.dtype, jnp.number) or x.dtype == jnp.bool_):
+        raise TypeError(f"`{name}` must be a numeric array; got dtype {x.dtype}.")
+    if not allow_complex and jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(f"`{name}` must be real; got dtype {x.dtype}.")
+    if x.ndim == 0:
+        raise ValueError(f"`{name}` must have at least one dimension; got a scalar.")
+    if x.size == 0:
+        raise ValueError(f"`{name}` must not be empty; got shape {x.shape}.")
+    return x
+
+
+def to_float(x) -> jax.Array:
+    """Cast integer and boolean arrays to the engine's floating dtype."""
+    return x.astype(result_dtype(x.dtype))
+
+
+def check_axis(axis, ndim: int, name: str = "axis") -> int:
+    """Return `axis` as a non-negative int, or raise naming the argument."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer; got {axis!r}.")
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"`{name}` must lie in [{-ndim}, {ndim - 1}] for arrays of {ndim} "
+            f"dimension(s); got {axis!r}."
+        )
+    return int(axis) % ndim
+
+
+def check_int(value, name: str, *, low: int = 0, high: int | None = None) -> int:
+    """Return `value` as an int in ``[low, high]``, or raise naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ValueError(f"`{name}` must be an integer {bound}; got {value!r}.")
+    return int(value)
+
+
+def check_choice(value, name: str, choices: tuple) -> str | None:
+    """Return `value` if it is one of `choices`, or raise listing them."""
+    if isinstance(value, (str, type(None))) and value in choices:
+        return value
+    shown = ", ".join(repr(c) for c in choices)
+    raise ValueError(f"`{name}` must be one of {shown}; got {value!r}.")
+
+
+ENGINE_METHODS = ("auto", "direct", "fft", "overlap_add")
+
+
+def check_method(method) -> str:
+    """Return an engine `method` name, or raise listing the choices."""
+    return check_choice(method, "method", ENGINE_METHODS)
+
+
+def check_positive(value, name: str) -> float:
+    """Return `value` as a finite positive float, or raise naming it."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"`{name}` must be a real number; got {value!r}.") from err
+    if not (math.isfinite(out) and out > 0):
+        raise ValueError(f"`{name}` must be a finite positive number; got {value!r}.")
+    return out
+
+
+def last_axis_pair(a, b, axis: int):
+    """Move `axis` of `a` and `b` last and align their other (batch) axes.
+
+    Returns the two arrays with the same number of dimensions (size-1 axes
+    prepended where needed, not broadcast, so that an unbatched input is not
+    copied), each with its own length along the last axis, and the batch
+    shape that they broadcast to.
+    """
+    a = jnp.moveaxis(a, check_axis(axis, a.ndim), -1)
+    b = jnp.moveaxis(b, check_axis(axis, b.ndim), -1)
+    nd = max(a.ndim, b.ndim)
+    a = a.reshape((1,) * (nd - a.ndim) + a.shape)
+    b = b.reshape((1,) * (nd - b.ndim) + b.shape)
+    try:
+        batch = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    except ValueError as err:
+        raise ValueError(
+            "The axes of the two inputs other than `axis` must broadcast; got "
+            f"shapes {a.shape[:-1]} and {b.shape[:-1]} (with `axis` moved last)."
+        ) from err
+    return a, b, tuple(batch)
+
+
+def mean_shift(x, axis=-1, where=None) -> jax.Array:
+    """Return a shift close to the mean of `x`, with gradients stopped.
+
+    Two passes (the mean, then the mean of what is left) so that data such as
+    ``1e8 + noise`` are centred to within rounding of the noise. Functions
+    that are invariant to shifting their input subtract it before forming
+    sums of squares, which then cannot cancel catastrophically.
+    """
+    x = jax.lax.stop_gradient(x)
+    if where is None:
+        m = jnp.mean(x, axis=axis, keepdims=True)
+        return m + jnp.mean(x - m, axis=axis, keepdims=True)
+    count = jnp.maximum(jnp.sum(where, axis=axis, keepdims=True), 1)
+    xz = jnp.where(where, x, 0)
+    m = jnp.sum(xz, axis=axis, keepdims=True) / count
+    return m + jnp.sum(jnp.where(where, x - m, 0), axis=axis, keepdims=True) / count

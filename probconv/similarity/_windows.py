@@ -1,0 +1,119 @@
+r"""Running sums over windows, exact tests for constant windows, Pearson.
+
+Every normalized correlation in this package is a Pearson coefficient of two
+windows, assembled from window sums:
+
+.. math::
+
+    r = \frac{S_{ab} - S_a \overline{S_b} / m}
+             {\sqrt{(S_{aa} - |S_a|^2 / m)(S_{bb} - |S_b|^2 / m)}}.
+
+The callers subtract a shift near each input's mean first (`mean_shift`), so
+the sums of squares do not cancel catastrophically for data such as
+``1e8 + noise``. Windows whose values are all equal are found exactly, by
+counting changes between neighbours with integer running sums, and get the
+coefficient 0 instead of rounding noise.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+# Up to this window length a direct sliding sum (lax.reduce_window) is both
+# faster on CPU than a cumulative sum and more accurate (no differences of
+# large prefix sums); beyond it, O(n) prefix-sum differences win.
+_DIRECT_WINDOW_MAX = 256
+
+
+def window_sum(x, w: int, axis: int) -> jax.Array:
+    """Sum `w` consecutive entries along `axis` ('valid' windows).
+
+    The result has ``n - w + 1`` entries along `axis`. Integer inputs give
+    exact integer sums.
+    """
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    if w <= _DIRECT_WINDOW_MAX:
+        dims = tuple(w if d == axis else 1 for d in range(x.ndim))
+        return lax.reduce_window(
+            x, np.zeros((), x.dtype), lax.add, dims, (1,) * x.ndim, "VALID"
+        )
+    c = prefix_sum(x, axis)
+    return lax.slice_in_dim(c, w, n + 1, axis=axis) - lax.slice_in_dim(
+        c, 0, n + 1 - w, axis=axis
+    )
+
+
+def prefix_sum(x, axis: int) -> jax.Array:
+    """Cumulative sums along `axis` with a leading zero (``n + 1`` entries)."""
+    c = jnp.cumsum(x, axis=axis)
+    pad = [(0, 0)] * x.ndim
+    pad[axis % x.ndim] = (1, 0)
+    return jnp.pad(c, pad)
+
+
+def box_sum(x, window: tuple[int, ...]) -> jax.Array:
+    """Sum over every box of shape `window` lying inside `x` (separable)."""
+    for axis, w in enumerate(window):
+        x = window_sum(x, w, axis)
+    return x
+
+
+def changes(x, axis: int) -> jax.Array:
+    """1 where an entry differs from its predecessor along `axis`, else 0.
+
+    The result is one shorter than `x` along `axis`; comparisons are exact.
+    """
+    n = x.shape[axis]
+    hi = lax.slice_in_dim(x, 1, n, axis=axis)
+    lo = lax.slice_in_dim(x, 0, n - 1, axis=axis)
+    return (hi != lo).astype(jnp.int32)
+
+
+def constant_boxes(x, window: tuple[int, ...]) -> jax.Array:
+    """Return True for every box of shape `window` in `x` that is constant.
+
+    A box is constant exactly when no two neighbours inside it differ along
+    any axis; the count of such differences is an integer box sum, so the
+    test is exact whatever the rounding of the floating-point sums.
+    """
+    total = None
+    for axis, w in enumerate(window):
+        if w == 1:
+            continue
+        inner = tuple(v - 1 if d == axis else v for d, v in enumerate(window))
+        count = box_sum(changes(x, axis), inner)
+        total = count if total is None else total + count
+    out_shape = tuple(n - w + 1 for n, w in zip(x.shape, window))
+    if total is None:
+        return jnp.ones(out_shape, bool)
+    return total == 0
+
+
+def pearson(sab, sa, sb, saa, sbb, m, zero_a, zero_b, err_a, err_b) -> jax.Array:
+    """Return Pearson coefficients from window sums, 0 where a variance vanishes.
+
+    Parameters are the window sums of the (shifted) inputs, the window sizes
+    `m`, masks of windows known to be constant, and the scales of the
+    rounding errors of the sums of squares (`err_a`, `err_b`: the window sum
+    of squares itself for direct sums, the two prefix sums for differences of
+    prefix sums). A window variance below ``16 eps`` times that scale is not
+    resolved by the sums and counts as zero. The magnitude is clipped to 1.
+    """
+    dtype = jnp.real(saa).dtype
+    eps = jnp.finfo(dtype).eps
+    mm = jnp.maximum(m, 1).astype(dtype)
+    va = saa - jnp.abs(sa) ** 2 / mm
+    vb = sbb - jnp.abs(sb) ** 2 / mm
+    cov = sab - sa * jnp.conj(sb) / mm
+    tiny_a = va <= 16 * eps * err_a
+    tiny_b = vb <= 16 * eps * err_b
+    zero = zero_a | zero_b | tiny_a | tiny_b | (m < 2)
+    den = jnp.where(zero, 1, va * vb)
+    r = jnp.where(zero, 0, cov * lax.rsqrt(den))
+    if jnp.iscomplexobj(r):
+        return r / jnp.maximum(jnp.abs(r), 1)
+    return jnp.clip(r, -1, 1)
