@@ -1,0 +1,414 @@
+"""Constructors for the common discrete families, dice, and scipy.stats laws.
+
+Parameterizations and supports follow scipy.stats. Infinite supports are cut
+where the mass beyond is below `tail` (default: the dtype's machine epsilon);
+that mass is kept in the `truncated` attribute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats
+from jax.scipy.special import betainc, gammainc, gammaln, xlog1py, xlogy
+from jax.typing import ArrayLike
+
+from ._checks import as_param, check_int, check_range, concrete, float_dtype
+from ._grid import Distribution, _eps, make
+from ._ops import iid_sum
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Parametric(Distribution):
+    """A `Distribution` that remembers its family and parameters.
+
+    Returned by the family constructors, so that `compound` can use the
+    family's closed-form probability generating function. It is a
+    `Distribution` in every other respect; operations on it return plain
+    `Distribution` objects.
+
+    Attributes
+    ----------
+    family : str
+        ``'bernoulli'``, ``'binomial'``, ``'poisson'``, ``'geometric'`` or
+        ``'negative_binomial'`` (static).
+    params : tuple of jax.Array
+        The family's parameters, each of the batch shape (leaves).
+    """
+
+    family: str = ""
+    params: tuple = ()
+
+
+jax.tree_util.register_dataclass(
+    Parametric,
+    data_fields=["masses", "origin", "truncated", "params"],
+    meta_fields=["step", "kind", "family"],
+)
+
+
+def _parametric(masses, origin, truncated, family, params) -> Parametric:
+    d = make(masses, origin, truncated, 1.0, "lattice")
+    batch = d.batch_shape
+    params = tuple(jnp.broadcast_to(p, batch) for p in params)
+    return Parametric(d.masses, d.origin, d.truncated, 1.0, "lattice", family, params)
+
+
+def _tail(tail, dtype) -> float:
+    if tail is None:
+        return _eps(dtype)
+    if isinstance(tail, jax.core.Tracer):
+        raise TypeError(f"`tail` must be a Python float (static); got {tail!r}.")
+    t = float(tail)
+    if not 0 < t < 1:
+        raise ValueError(f"`tail` must lie in (0, 1); got {tail!r}.")
+    return t
+
+
+def _size(size, name, params, fn) -> int:
+    """Return the grid length: `size`, or ``fn(*concrete params)`` where known."""
+    if size is not None:
+        return check_int(size, "size", 1)
+    vals = [concrete(p) for p in params]
+    if any(v is None for v in vals):
+        raise ValueError(
+            f"`size` must be given when `{name}` is traced (under jit or vmap): "
+            "the length of the grid must be static."
+        )
+    vals = [np.nan_to_num(np.asarray(v, np.float64)) for v in vals]
+    n = int(np.max(fn(*vals))) if all(v.size for v in vals) else 1
+    if n > 10**8:
+        raise ValueError(
+            f"The grid would need {n} points; choose a larger `tail` or a `size`."
+        )
+    return max(n, 1)
+
+
+def _cut(frozen, tail):
+    """Smallest ``k`` with ``frozen.sf(k) <= tail`` (scipy's isf, checked)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.asarray(frozen.isf(tail), np.float64)
+    for _ in range(4):  # isf may round one step short
+        k = np.where(frozen.sf(k) > tail, k + 1, k)
+    return k
+
+
+def _nanify(masses, ok):
+    return jnp.where(ok[..., None], masses, jnp.nan)
+
+
+def bernoulli(p: ArrayLike) -> Parametric:
+    r"""Bernoulli law: 1 with probability `p`, else 0.
+
+    Like `scipy.stats.bernoulli`. `p` may be an array (a batch) and traced.
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> dist.bernoulli(0.25).masses.tolist()
+    [0.75, 0.25]
+    """
+    p_raw, p = p, as_param(p, "p", float_dtype(p=p))
+    ok = check_range(p, "p", 0.0, 1.0, raw=p_raw)
+    m = jnp.stack([1 - p, p], axis=-1)
+    return _parametric(_nanify(m, ok), 0.0, 0.0, "bernoulli", (p,))
+
+
+def binomial(n: int, p: ArrayLike) -> Parametric:
+    r"""Binomial law: successes in `n` trials of probability `p`.
+
+    Like `scipy.stats.binom`: :math:`P(k) = \binom{n}{k} p^k (1-p)^{n-k}`,
+    ``k = 0..n``. `n` is a static integer; `p` may be an array and traced.
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> [round(v, 12) for v in dist.binomial(3, 0.5).masses.tolist()]
+    [0.125, 0.375, 0.375, 0.125]
+    """
+    n = check_int(n, "n")
+    p_raw, p = p, as_param(p, "p", float_dtype(p=p))
+    ok = check_range(p, "p", 0.0, 1.0, raw=p_raw)
+    k = jnp.arange(n + 1, dtype=p.dtype)
+    pp = p[..., None]
+    logc = gammaln(n + 1.0) - gammaln(k + 1) - gammaln(n - k + 1)
+    m = jnp.exp(logc + xlogy(k, pp) + xlog1py(n - k, -pp))
+    return _parametric(_nanify(m, ok), 0.0, 0.0, "binomial", (p,))
+
+
+def poisson(
+    mu: ArrayLike, *, tail: float | None = None, size: int | None = None
+) -> Parametric:
+    r"""Poisson law of mean `mu`, cut where the tail mass falls below `tail`.
+
+    Like `scipy.stats.poisson`: :math:`P(k) = e^{-\mu} \mu^k / k!`.
+
+    Parameters
+    ----------
+    mu : array_like
+        The mean, ``>= 0``; an array gives a batch. May be traced.
+    tail : float, optional
+        Cut the grid at the first ``k`` with :math:`P(X > k) \le` `tail`
+        (default: machine epsilon of the dtype).
+    size : int, optional
+        The number of grid points ``0..size-1``. Required when `mu` is
+        traced under `jax.jit` or `jax.vmap` (grid lengths are static);
+        under `jax.grad` alone the value is still known.
+
+    Returns
+    -------
+    Parametric
+        With ``truncated`` :math:`= P(X \ge \mathrm{size})`.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite `mu`, a bad `tail`, or a traced `mu`
+        without `size`.
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> d = dist.poisson(3.0)
+    >>> d.size, float(d.truncated) < 2.3e-16, round(float(d.cdf(2)), 12)
+    (27, True, 0.423190081127)
+    """
+    dt = float_dtype(mu=mu)
+    tail = _tail(tail, dt)
+    mu_raw, mu = mu, as_param(mu, "mu", dt)
+    ok = check_range(mu, "mu", 0.0, None, raw=mu_raw)
+    n = _size(size, "mu", [mu_raw], lambda m: _cut(scipy.stats.poisson(m), tail) + 1)
+    k = jnp.arange(n, dtype=dt)
+    mm = mu[..., None]
+    m = jnp.exp(xlogy(k, mm) - mm - gammaln(k + 1))
+    trunc = gammainc(jnp.asarray(n, dt), mu)
+    return _parametric(_nanify(m, ok), 0.0, trunc, "poisson", (mu,))
+
+
+def geometric(
+    p: ArrayLike, *, tail: float | None = None, size: int | None = None
+) -> Parametric:
+    r"""Geometric law: the trial of the first success, on ``1, 2, ...``.
+
+    Like `scipy.stats.geom`: :math:`P(k) = (1-p)^{k-1} p`, ``k >= 1``. The
+    grid starts at 1; `tail` and `size` as in `poisson` (`size` points
+    ``1..size``).
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> d = dist.geometric(0.5, size=4)
+    >>> d.masses.tolist(), float(d.truncated), float(d.origin)
+    ([0.5, 0.25, 0.125, 0.0625], 0.0625, 1.0)
+    """
+    dt = float_dtype(p=p)
+    tail = _tail(tail, dt)
+    p_raw, p = p, as_param(p, "p", dt)
+    ok = check_range(p, "p", 0.0, 1.0, lo_open=True, raw=p_raw)
+    n = _size(
+        size,
+        "p",
+        [p_raw],
+        lambda q: _cut(scipy.stats.geom(np.clip(q, 1e-300, 1)), tail),
+    )
+    k = jnp.arange(n, dtype=dt)
+    pp = p[..., None]
+    m = pp * jnp.exp(xlog1py(k, -pp))
+    trunc = jnp.exp(xlog1py(jnp.asarray(n, dt), -p))
+    return _parametric(_nanify(m, ok), 1.0, trunc, "geometric", (p,))
+
+
+def negative_binomial(
+    n: ArrayLike, p: ArrayLike, *, tail: float | None = None, size: int | None = None
+) -> Parametric:
+    r"""Negative binomial law: failures before the `n`-th success.
+
+    Like `scipy.stats.nbinom`:
+    :math:`P(k) = \binom{k + n - 1}{k} p^n (1-p)^k`, ``k >= 0``, for real
+    ``n > 0`` and ``0 < p <= 1``. `tail` and `size` as in `poisson`.
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> d = dist.negative_binomial(2, 0.5)
+    >>> round(float(d.pmf(1)), 12), round(float(d.mean()), 10)
+    (0.25, 2.0)
+    """
+    dt = float_dtype(n=n, p=p)
+    tail = _tail(tail, dt)
+    n_raw, p_raw = n, p
+    r = as_param(n, "n", dt)
+    p = as_param(p, "p", dt)
+    ok = check_range(r, "n", 0.0, None, lo_open=True, raw=n_raw) & check_range(
+        p, "p", 0.0, 1.0, lo_open=True, raw=p_raw
+    )
+    r, p = jnp.broadcast_arrays(r, p)
+    size = _size(
+        size,
+        "n` or `p",
+        [n_raw, p_raw],
+        lambda a, b: _cut(scipy.stats.nbinom(np.maximum(a, 1e-300), b), tail) + 1,
+    )
+    k = jnp.arange(size, dtype=dt)
+    rr, pp = r[..., None], p[..., None]
+    logc = gammaln(k + rr) - gammaln(k + 1) - gammaln(rr)
+    m = jnp.exp(logc + xlogy(rr, pp) + xlog1py(k, -pp))
+    trunc = betainc(jnp.asarray(size, dt), r, 1 - p)
+    return _parametric(_nanify(m, ok), 0.0, trunc, "negative_binomial", (r, p))
+
+
+def uniform_int(low: int, high: int) -> Distribution:
+    """Discrete uniform law on ``low, ..., high - 1``.
+
+    Like `scipy.stats.randint`. `low` and `high` are static integers.
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> dist.uniform_int(-1, 3).masses.tolist()
+    [0.25, 0.25, 0.25, 0.25]
+    """
+    low = check_int(low, "low", -(2**62))
+    high = check_int(high, "high", -(2**62))
+    if high <= low:
+        raise ValueError(f"`high` must exceed `low`; got low={low}, high={high}.")
+    n = high - low
+    dt = jnp.result_type(float)
+    return make(jnp.full((n,), 1.0 / n, dt), float(low), 0.0, 1.0, "lattice")
+
+
+def die(sides: int = 6) -> Distribution:
+    """Return a fair die with faces ``1, ..., sides``.
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> float(dist.die(20).mean())
+    10.5
+    """
+    sides = check_int(sides, "sides", 1)
+    return uniform_int(1, sides + 1)
+
+
+def dice(n: int, sides: int = 6) -> Distribution:
+    """Return the law of the total of `n` fair dice with faces ``1..sides``.
+
+    Examples
+    --------
+    >>> from probconv import dist
+    >>> d = dist.dice(2)
+    >>> round(float(d.pmf(7)) * 36, 10), float(d.support()[0])
+    (6.0, 2.0)
+    """
+    n = check_int(n, "n")
+    return iid_sum(die(sides), n)
+
+
+def from_scipy(
+    frozen, *, tail: float | None = None, step: float | None = None
+) -> Distribution:
+    r"""Convert a frozen scipy.stats distribution to a grid.
+
+    A discrete law (`scipy.stats.rv_discrete`) becomes a lattice on its
+    integer support, through its `pmf`. A continuous law
+    (`scipy.stats.rv_continuous`) becomes a density on cells of width `step`
+    centred on multiples of `step`, each cell's mass a difference of the
+    CDF (of the survival function in the right half, for accurate tails);
+    never by sampling the pdf at points. An infinite support is cut where
+    the mass beyond falls below `tail` (split between the two ends); the
+    mass cut is kept in `truncated`.
+
+    Parameters
+    ----------
+    frozen : scipy.stats frozen distribution
+        For example ``scipy.stats.zipf(2.5)`` or ``scipy.stats.norm(0, 1)``.
+    tail : float, optional
+        Total mass that may be cut off (default: float64 epsilon).
+    step : float, optional
+        The cell width, required for (and only for) continuous laws.
+
+    Returns
+    -------
+    Distribution
+
+    Raises
+    ------
+    TypeError
+        If `frozen` is not a frozen scipy.stats distribution.
+    ValueError
+        For a missing or superfluous `step`, a bad `tail`, or a grid over
+        ``10**8`` points.
+
+    Notes
+    -----
+    For a continuous law with CDF :math:`F`, cell :math:`k` has mass
+    :math:`F(x_k + h/2) - F(x_k - h/2)`.
+
+    Examples
+    --------
+    >>> import scipy.stats
+    >>> from probconv import dist
+    >>> d = dist.from_scipy(scipy.stats.hypergeom(20, 7, 12))
+    >>> float(d.origin), d.size, round(float(d.mean()), 12)
+    (0.0, 8, 4.2)
+    >>> n = dist.from_scipy(scipy.stats.norm(), step=0.1)
+    >>> n.kind, round(float(n.cdf(0.0)), 12)
+    ('density', 0.5)
+    """
+    dist_obj = getattr(frozen, "dist", None)
+    if not isinstance(dist_obj, (scipy.stats.rv_discrete, scipy.stats.rv_continuous)):
+        raise TypeError(
+            "`frozen` must be a frozen scipy.stats distribution such as "
+            f"scipy.stats.poisson(3); got {type(frozen).__name__}."
+        )
+    tail = _tail(tail, np.float64)
+    dt = jnp.result_type(float)
+    lo, hi = (float(v) for v in frozen.support())
+    if isinstance(dist_obj, scipy.stats.rv_discrete):
+        if step is not None:
+            raise ValueError(
+                f"`step` applies to continuous laws only; got step={step!r} for "
+                "a discrete one (its step is 1)."
+            )
+        both = np.isinf(lo) and np.isinf(hi)
+        cut = tail / 2 if both else tail
+        a = lo if np.isfinite(lo) else float(frozen.ppf(cut))
+        b = hi if np.isfinite(hi) else float(frozen.isf(cut))
+        n = int(round(b - a)) + 1
+        _check_points(n)
+        x = a + np.arange(n)
+        m = np.clip(np.asarray(frozen.pmf(x), np.float64), 0, None)
+        t = float(frozen.cdf(a - 1)) + float(frozen.sf(b))
+        return make(jnp.asarray(m, dt), a, max(t, 0.0), 1.0, "lattice")
+    if step is None:
+        raise ValueError("`step` is required for a continuous law; got None.")
+    from ._checks import check_positive_float
+
+    h = check_positive_float(step, "step")
+    both = np.isinf(lo) and np.isinf(hi)
+    cut = tail / 2 if both else tail
+    a = lo if np.isfinite(lo) else float(frozen.ppf(cut))
+    b = hi if np.isfinite(hi) else float(frozen.isf(cut))
+    k0, k1 = int(np.floor(a / h + 0.5)), int(np.floor(b / h + 0.5))
+    n = k1 - k0 + 1
+    _check_points(n)
+    centres = (k0 + np.arange(n)) * h
+    edges = np.concatenate([centres - h / 2, [centres[-1] + h / 2]])
+    med = float(frozen.median())
+    cdf, sf = frozen.cdf(edges), frozen.sf(edges)
+    left = np.diff(cdf)
+    right = -np.diff(sf)
+    m = np.where(edges[1:] <= med, left, right)
+    m = np.clip(m, 0, None)
+    t = float(cdf[0] + sf[-1])
+    return make(jnp.asarray(m, dt), k0 * h, max(t, 0.0), h, "density")
+
+
+def _check_points(n: int) -> None:
+    if n > 10**8:
+        raise ValueError(
+            f"The grid would need {n} points (over 10**8); choose a larger `tail`."
+        )

@@ -1,0 +1,208 @@
+"""The queries behind `Distribution`'s methods, jit-compiled once per shape.
+
+Each takes the distribution first; the methods in `_grid` check the static
+arguments and document the conventions.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+
+
+def _eps(dtype) -> float:
+    return float(jnp.finfo(dtype).eps)
+
+
+def _per_row(fn, table, q):
+    """Apply ``fn(row, values)`` per batch row; `q` broadcasts with the batch."""
+    nb = table.ndim - 1
+    if nb == 0:
+        return fn(table, q)
+    out_shape = jnp.broadcast_shapes(q.shape, table.shape[:-1])
+    bshape = out_shape[len(out_shape) - nb :]
+    lead = out_shape[: len(out_shape) - nb]
+    t = jnp.broadcast_to(table, bshape + table.shape[-1:]).reshape(-1, table.shape[-1])
+    qq = jnp.broadcast_to(q, out_shape).reshape(math.prod(lead), -1)
+    res = jax.vmap(fn, in_axes=(0, 1), out_axes=1)(t, qq)
+    return res.reshape(out_shape)
+
+
+def _take(table, idx):
+    """``table[..., idx]`` with `idx` broadcasting against the batch axes."""
+    return _per_row(lambda row, i: jnp.take(row, i, mode="clip"), table, idx)
+
+
+def _search(table, q, side):
+    """Per-row `jnp.searchsorted` of non-decreasing `table` rows."""
+    return _per_row(lambda row, v: jnp.searchsorted(row, v, side=side), table, q)
+
+
+def _k(d, x) -> tuple[jax.Array, jax.Array]:
+    """Fractional grid index of `x`, broadcast with the batch shape."""
+    x = jnp.asarray(x, dtype=d.dtype)
+    x, origin = jnp.broadcast_arrays(x, d.origin)
+    return x, (x - origin) / d.step
+
+
+def _tol(d, k):
+    return 64 * _eps(d.dtype) * jnp.maximum(1.0, jnp.abs(k))
+
+
+def _tails(d):
+    """``S_k = sum_{j > k} m_j``, summed from the right (shape ``(..., n)``)."""
+    r = jnp.flip(jnp.cumsum(jnp.flip(d.masses, -1), axis=-1), -1)
+    z = jnp.zeros(r.shape[:-1] + (1,), r.dtype)
+    return jnp.concatenate([r[..., 1:], z], axis=-1)
+
+
+def _q(d, q):
+    q = jnp.asarray(q, dtype=d.dtype)
+    q, _ = jnp.broadcast_arrays(q, d.origin)
+    bad = jnp.isnan(q) | (q < 0) | (q > 1)
+    return q, bad
+
+
+def _kmean(d):
+    k = jnp.arange(d.size, dtype=d.dtype)
+    return jnp.sum(k * d.masses, -1) / d.total
+
+
+@jax.jit
+def pmf(d, x):
+    x, k = _k(d, x)
+    j = jnp.round(k)
+    on = (jnp.abs(k - j) <= _tol(d, k)) & (j >= 0) & (j <= d.size - 1)
+    ji = jnp.clip(j, 0, d.size - 1).astype(jnp.int32)
+    val = jnp.where(on, _take(d.masses, ji), 0.0)
+    return jnp.where(jnp.isnan(x), jnp.nan, val)
+
+
+@jax.jit
+def pdf(d, x):
+    x, k = _k(d, x)
+    n = d.size
+    dens = d.masses / d.step
+    kk = jnp.clip(k, 0.0, n - 1.0)
+    j = jnp.clip(jnp.floor(kk), 0, max(n - 2, 0)).astype(jnp.int32)
+    w = kk - j
+    val = (1 - w) * _take(dens, j) + w * _take(dens, jnp.minimum(j + 1, n - 1))
+    val = jnp.where((k < -0.5) | (k > n - 0.5), 0.0, val)
+    return jnp.where(jnp.isnan(x), jnp.nan, val)
+
+
+@jax.jit
+def cdf(d, x):
+    x, k = _k(d, x)
+    n = d.size
+    c = jnp.cumsum(d.masses, axis=-1)
+    if d.kind == "lattice":
+        j = jnp.floor(k + _tol(d, k))
+        ji = jnp.clip(j, 0, n - 1).astype(jnp.int32)
+        val = jnp.where(j < 0, 0.0, _take(c, ji))
+    else:
+        u = jnp.clip(k + 0.5, 0.0, float(n))
+        j = jnp.clip(jnp.floor(u), 0, n - 1).astype(jnp.int32)
+        before = _take(c, j) - _take(d.masses, j)
+        val = before + (u - j) * _take(d.masses, j)
+    return jnp.where(jnp.isnan(x), jnp.nan, val)
+
+
+@jax.jit
+def sf(d, x):
+    x, k = _k(d, x)
+    n = d.size
+    s = _tails(d)
+    if d.kind == "lattice":
+        j = jnp.floor(k + _tol(d, k))
+        ji = jnp.clip(j, 0, n - 1).astype(jnp.int32)
+        val = jnp.where(j < 0, _take(s + d.masses, jnp.zeros_like(ji)), 0.0)
+        val = jnp.where(j >= 0, _take(s, ji), val)
+    else:
+        u = jnp.clip(k + 0.5, 0.0, float(n))
+        j = jnp.clip(jnp.floor(u), 0, n - 1).astype(jnp.int32)
+        val = _take(s, j) + (1 - (u - j)) * _take(d.masses, j)
+    return jnp.where(jnp.isnan(x), jnp.nan, val)
+
+
+@jax.jit
+def ppf(d, q):
+    q, bad = _q(d, q)
+    c = jnp.cumsum(d.masses, axis=-1)
+    qq = q * (1 - 256 * _eps(d.dtype))
+    idx = _search(c, qq, "left")  # first k with C_k >= q
+    n = d.size
+    ic = jnp.clip(idx, 0, n - 1)
+    x = _take(d.points, ic)
+    if d.kind == "lattice":
+        x = jnp.where(q == 0, _take(d.points, jnp.zeros_like(ic)) - d.step, x)
+    else:
+        m = _take(d.masses, ic)
+        before = _take(c, ic) - m
+        frac = jnp.where(m > 0, jnp.clip((q - before) / m, 0.0, 1.0), 0.0)
+        x = x - d.step / 2 + d.step * frac
+    x = jnp.where(idx >= n, jnp.inf, x)
+    return jnp.where(bad, jnp.nan, x)
+
+
+@jax.jit
+def isf(d, q):
+    q, bad = _q(d, q)
+    s = _tails(d)
+    n = d.size
+    qq = q * (1 + 256 * _eps(d.dtype))
+    # sf just below the grid, then at each grid point: non-increasing.
+    ext = jnp.concatenate([(s + d.masses)[..., :1], s], axis=-1)
+    idx = _search(-ext, -qq, "left") - 1  # first k with S_k <= q
+    ic = jnp.clip(idx, 0, n - 1)
+    x = _take(d.points, ic)
+    if d.kind == "lattice":
+        x = jnp.where(idx < 0, x - d.step, x)
+    else:
+        m = _take(d.masses, ic)
+        after = _take(s, ic)
+        frac = jnp.where(m > 0, jnp.clip((q - after) / m, 0.0, 1.0), 0.0)
+        x = jnp.where(idx < 0, x - d.step / 2, x + d.step / 2 - d.step * frac)
+    x = jnp.where(q < d.truncated * (1 - 256 * _eps(d.dtype)), jnp.inf, x)
+    return jnp.where(bad, jnp.nan, x)
+
+
+@jax.jit
+def mean(d):
+    return d.origin + d.step * _kmean(d)
+
+
+@jax.jit
+def var(d):
+    k = jnp.arange(d.size, dtype=d.dtype)
+    dk = k - _kmean(d)[..., None]
+    return d.step**2 * jnp.sum(dk * dk * d.masses, -1) / d.total
+
+
+@functools.partial(jax.jit, static_argnames="order")
+def moment(d, order):
+    return jnp.sum(d.points**order * d.masses, -1) / d.total
+
+
+@jax.jit
+def entropy(d):
+    p = d.masses / d.total[..., None]
+    h = -jnp.sum(jax.scipy.special.xlogy(p, p), -1)
+    if d.kind == "density":
+        h = h + jnp.log(jnp.asarray(d.step, d.dtype))
+    return h
+
+
+@functools.partial(jax.jit, static_argnames="shape")
+def sample(d, key, shape):
+    full = shape + d.batch_shape
+    kc, ku = jax.random.split(key)
+    idx = jax.random.categorical(kc, jnp.log(d.masses), axis=-1, shape=full)
+    origin = jnp.broadcast_to(d.origin, full)
+    x = origin + d.step * idx.astype(d.dtype)
+    if d.kind == "density":
+        x = x + d.step * (jax.random.uniform(ku, full, d.dtype) - 0.5)
+    return x
