@@ -106,7 +106,30 @@ def _as_array(x, name: str) -> jax.Array:
 
 
 def result_dtype(*arrays) -> np.dtype:
-    """Return the floating (or complex) dtype that convolving these yields."""
+    """Return the floating (or complex) dtype that convolving these yields.
+
+    JAX's promotion of the inputs, with integers and booleans promoted to the
+    default floating type (float32, or float64 when x64 is enabled).
+
+    Parameters
+    ----------
+    *arrays : array_like or dtype
+        The inputs, or their dtypes.
+
+    Returns
+    -------
+    numpy.dtype
+        A floating or complex dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.conv import result_dtype
+    >>> result_dtype(np.float32, np.complex64)
+    dtype('complex64')
+    >>> result_dtype(np.int32, np.int32)  # doctests run with x64 enabled
+    dtype('float64')
+    """
     dt = jnp.result_type(*arrays)
     if not jnp.issubdtype(dt, jnp.inexact):
         dt = jnp.result_type(dt, jnp.float32)  # int -> float32, or float64 in x64

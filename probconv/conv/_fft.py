@@ -40,27 +40,102 @@ def next_fast_len(n: int, real: bool = True) -> int:
 
 
 def fft_nd(x, shape, axes, real: bool):
-    """Forward transform of `x` zero-padded to `shape` along `axes`."""
+    """Return the forward transform of `x` zero-padded to `shape` along `axes`.
+
+    The engine's one entry to forward FFTs, for the layers that work in the
+    Fourier domain by nature (generating functions, GCC, free evolution).
+
+    Parameters
+    ----------
+    x : jax.Array
+        The input.
+    shape : tuple of int
+        Transform lengths along `axes` (pad with `next_fast_len`).
+    axes : tuple of int
+        The transformed axes.
+    real : bool
+        Use a real transform (`x` must be real): the last axis keeps
+        ``shape[-1] // 2 + 1`` frequencies.
+
+    Returns
+    -------
+    jax.Array
+        The complex transform.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from probconv.conv import fft_nd, ifft_nd
+    >>> X = fft_nd(jnp.array([1.0, 2.0, 3.0]), (4,), (0,), True)
+    >>> ifft_nd(X, (4,), (0,), True).round(12).tolist()
+    [1.0, 2.0, 3.0, 0.0]
+    """
     if real:
         return jnp.fft.rfftn(x, s=shape, axes=axes)
     return jnp.fft.fftn(x, s=shape, axes=axes)
 
 
 def ifft_nd(X, shape, axes, real: bool):
-    """Inverse of `fft_nd` (the real inverse needs the full `shape`)."""
+    """Return the inverse of `fft_nd` (the real inverse needs the full `shape`).
+
+    Parameters
+    ----------
+    X : jax.Array
+        A transform made by `fft_nd`.
+    shape : tuple of int
+        The transform lengths along `axes` given to `fft_nd`.
+    axes : tuple of int
+        The transformed axes.
+    real : bool
+        Whether `X` is a real transform (the result is then real).
+
+    Returns
+    -------
+    jax.Array
+        The inverse transform, of lengths `shape` along `axes`.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from probconv.conv import fft_nd, ifft_nd
+    >>> x = jnp.array([1.0, 0.0, 2.0, 5.0])
+    >>> ifft_nd(fft_nd(x, (4,), (0,), False), (4,), (0,), False).real.tolist()
+    [1.0, 0.0, 2.0, 5.0]
+    """
     if real:
         return jnp.fft.irfftn(X, s=shape, axes=axes)
     return jnp.fft.ifftn(X, s=shape, axes=axes)
 
 
 def circular_size(n1: int, n2: int, start: int, length: int) -> int:
-    """Smallest circular length that keeps a window of a linear convolution.
+    """Return the shortest circular length that keeps a window of a convolution.
 
     A circular convolution of length P folds full index j onto j mod P. The
     full convolution is supported on ``0 .. n1 + n2 - 2``; the window
     ``start .. start + length - 1`` is free of wrap-around once no other
     supported index aliases onto it, i.e. when
     ``P >= max(start + length, n1 + n2 - 1 - start)``.
+
+    Parameters
+    ----------
+    n1, n2 : int
+        Lengths of the two inputs.
+    start, length : int
+        The window of the full convolution (indices ``0 .. n1 + n2 - 2``)
+        that must come out free of wrap-around.
+
+    Returns
+    -------
+    int
+        The minimal period (round it up with `next_fast_len`).
+
+    Examples
+    --------
+    >>> from probconv.conv import circular_size
+    >>> circular_size(1000, 10, 0, 1009)  # 'full'
+    1009
+    >>> circular_size(1000, 10, 9, 991)  # 'valid' needs only the longer input
+    1000
     """
     return max(start + length, n1 + n2 - 1 - start)
 

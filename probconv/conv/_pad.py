@@ -22,7 +22,31 @@ BOUNDARY_MODES = tuple(_NDIMAGE_TO_NUMPY)
 
 
 def check_boundary(mode: str, name: str = "mode") -> str:
-    """Return ``mode`` if it is one of scipy.ndimage's boundary names."""
+    """Return `mode` if it is one of scipy.ndimage's boundary names.
+
+    Parameters
+    ----------
+    mode : str
+        A boundary name: 'constant', 'reflect', 'mirror', 'nearest', 'wrap'.
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    str
+        `mode`, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If `mode` is not one of the names.
+
+    Examples
+    --------
+    >>> from probconv.conv import check_boundary
+    >>> check_boundary("wrap")
+    'wrap'
+    """
     if not isinstance(mode, str) or mode not in _NDIMAGE_TO_NUMPY:
         choices = ", ".join(repr(m) for m in BOUNDARY_MODES)
         raise ValueError(f"`{name}` must be one of {choices}; got {mode!r}.")

@@ -1,0 +1,362 @@
+"""The `probconv` command line: sums of random variables, smoothing, KDE.
+
+    probconv sum "binomial(20, 0.3) + poisson(4) + 3d6" --sf 30 --quantile 0.99
+    probconv smooth data.csv --column y --gaussian 3 -o smoothed.csv
+    probconv kde data.csv --column x --plot density.png
+
+User errors (a malformed expression, an unknown name, a bad number, an
+unreadable file) print one line, ``probconv: error: ...``, and exit with
+status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+
+import numpy as np
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A user's mistake: reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, status 2, no usage dump
+        raise UsageError(message)
+
+
+class _Progress:
+    """Step messages on stderr for long work (when stderr is a terminal)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            dt = time.perf_counter() - self.t0
+            print(f"[{dt:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"not a probability in [0, 1]: {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the `probconv` command."""
+    p = _Parser(
+        prog="probconv",
+        description="Convolution for probability and statistics.",
+    )
+    p.add_argument("--progress", action="store_true", help="report steps on stderr")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser(
+        "sum",
+        help="the law of a sum of independent random variables",
+        description=(
+            "Evaluate an expression such as 'binomial(20, 0.3) + poisson(4) + "
+            "3d6': numbers, + - *, NdS dice, and distribution constructors "
+            "with numeric arguments."
+        ),
+    )
+    s.add_argument("expression")
+    s.add_argument("--cdf", type=_number, action="append", default=[], metavar="X")
+    s.add_argument("--sf", type=_number, action="append", default=[], metavar="X")
+    s.add_argument(
+        "--quantile", type=_probability, action="append", default=[], metavar="Q"
+    )
+    s.add_argument("--plot", metavar="FILE", help="write a PNG of pmf/cdf/tails")
+    s.add_argument("--json", action="store_true", help="print JSON")
+
+    m = sub.add_parser("smooth", help="smooth a column of a CSV file")
+    m.add_argument("file")
+    m.add_argument("--column", required=True)
+    g = m.add_mutually_exclusive_group(required=True)
+    g.add_argument("--gaussian", type=_positive, metavar="SIGMA")
+    g.add_argument("--window", type=_count, metavar="N", help="moving average")
+    g.add_argument("--ewma-span", type=_positive, metavar="SPAN")
+    m.add_argument(
+        "--nan",
+        choices=("propagate", "omit"),
+        default="omit",
+        help="missing values: keep NaN, or renormalize over those present",
+    )
+    m.add_argument("-o", "--output", metavar="FILE", help="CSV out (default stdout)")
+
+    k = sub.add_parser("kde", help="kernel density estimate of a CSV column")
+    k.add_argument("file")
+    k.add_argument("--column", required=True)
+    k.add_argument(
+        "--bandwidth", default="scott", help="scott, silverman, isj or a number"
+    )
+    k.add_argument("--grid-size", type=_count, default=1024)
+    k.add_argument("--plot", metavar="FILE")
+    k.add_argument("-o", "--output", metavar="FILE", help="CSV of grid, density")
+    return p
+
+
+def _read_column(path: str, column: str) -> np.ndarray:
+    """Read one numeric column of a CSV file with a header row.
+
+    Empty cells and ``nan``/``NA``/``null`` are missing values (NaN). In a
+    file of a single column, an empty line is a missing value too.
+    """
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    except (csv.Error, UnicodeDecodeError) as err:
+        raise UsageError(f"{path}: not a readable CSV file ({err})") from None
+    if not rows:
+        raise UsageError(f"{path}: empty file")
+    header = [h.strip() for h in rows[0]]
+    if column not in header:
+        names = ", ".join(header)
+        raise UsageError(f"{path}: no column {column!r} (columns: {names})")
+    j = header.index(column)
+    single = len(header) == 1
+    values = []
+    for i, row in enumerate(rows[1:]):
+        if not row and not single:
+            continue
+        text = row[j].strip() if j < len(row) else ""
+        if text == "" or text.lower() in ("nan", "na", "null"):
+            values.append(np.nan)
+            continue
+        try:
+            values.append(float(text))
+        except ValueError:
+            raise UsageError(
+                f"{path}: line {i + 2}, column {column!r}: not a number: {text!r}"
+            ) from None
+    if not values:
+        raise UsageError(f"{path}: no data rows")
+    return np.asarray(values, dtype=np.float64)
+
+
+def _summary(d, args) -> dict:
+    lo, hi = (float(v) for v in d.support())
+    out = {
+        "mean": float(d.mean()),
+        "variance": float(d.var()),
+        "std": float(d.std()),
+        "support": [lo, hi],
+        "truncated_mass": float(d.truncated),
+        "quantiles": {
+            f"{q:g}": float(d.ppf(q)) for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+        },
+    }
+    for q in args.quantile:
+        out["quantiles"][f"{q:g}"] = float(d.ppf(q))
+    out["cdf"] = {f"{x:g}": float(d.cdf(x)) for x in args.cdf}
+    out["sf"] = {f"{x:g}": float(d.sf(x)) for x in args.sf}
+    return out
+
+
+def _cmd_sum(args, progress) -> None:
+    from . import _expr
+    from .dist import Distribution
+
+    progress(f"parsing and convolving {args.expression!r}")
+    try:
+        d = _expr.parse(args.expression)
+    except _expr.ExpressionError as err:
+        raise UsageError(str(err)) from None
+    if not isinstance(d, Distribution):
+        raise UsageError(
+            f"{args.expression!r} is the constant {float(d):g}, not a random variable"
+        )
+    if d.batch_shape:
+        raise UsageError("the expression must describe a single distribution")
+    progress("computing summaries")
+    s = _summary(d, args)
+    if args.plot:
+        from .plot import plot_distribution
+
+        progress(f"writing {args.plot}")
+        fig = plot_distribution(d, title=args.expression)
+        try:
+            fig.savefig(args.plot, dpi=110)
+        except OSError as err:
+            raise UsageError(f"cannot write {args.plot}: {err.strerror or err}")
+        s["plot"] = args.plot
+    if args.json:
+        print(json.dumps({"expression": args.expression, **s}, indent=2))
+        return
+    print(f"X = {args.expression}")
+    print(f"  support   [{s['support'][0]:g}, {s['support'][1]:g}]")
+    print(f"  mean      {s['mean']:.10g}")
+    print(f"  variance  {s['variance']:.10g}")
+    print(f"  std       {s['std']:.10g}")
+    qs = "  ".join(f"{k}: {v:g}" for k, v in s["quantiles"].items())
+    print(f"  quantiles {qs}")
+    for x, v in s["cdf"].items():
+        print(f"  P(X <= {x}) = {v:.10g}")
+    for x, v in s["sf"].items():
+        print(f"  P(X > {x}) = {v:.10g}")
+    if s["truncated_mass"] > 0:
+        print(f"  mass truncated off the grid: {s['truncated_mass']:.3g}")
+    if args.plot:
+        print(f"  plot written to {args.plot}")
+
+
+def _cmd_smooth(args, progress) -> None:
+    from . import smooth
+
+    progress(f"reading {args.file}")
+    y = _read_column(args.file, args.column)
+    progress(f"smoothing {y.size} values")
+    if args.gaussian is not None:
+        if args.nan == "omit":
+            out = _gaussian_omit(smooth, y, args.gaussian)
+        else:
+            out = smooth.gaussian_smooth(y, args.gaussian)
+        label = f"gaussian(sigma={args.gaussian:g})"
+    elif args.window is not None:
+        out = smooth.moving_average(y, args.window, nan_policy=args.nan)
+        label = f"moving_average({args.window})"
+    else:
+        out = smooth.ewma(y, span=args.ewma_span, ignore_na=False)
+        label = f"ewma(span={args.ewma_span:g})"
+    out = np.asarray(out, dtype=np.float64)
+    name = f"{args.column}_smooth"
+    lines = [f"{args.column},{name}"] + [
+        f"{a!r},{b!r}" for a, b in zip(y.tolist(), out.tolist())
+    ]
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        try:
+            with open(args.output, "w") as fh:
+                fh.write(text)
+        except OSError as err:
+            raise UsageError(f"cannot write {args.output}: {err.strerror or err}")
+        print(f"{label}: {y.size} values -> {args.output} (column {name!r})")
+    else:
+        sys.stdout.write(text)
+
+
+def _gaussian_omit(smooth, y, sigma):
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    w = np.exp(-0.5 * (x / sigma) ** 2)
+    return smooth.moving_average(y, weights=w, nan_policy="omit")
+
+
+def _cmd_kde(args, progress) -> None:
+    from . import smooth
+
+    progress(f"reading {args.file}")
+    x = _read_column(args.file, args.column)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        raise UsageError(f"{args.file}: need at least two finite values")
+    bw = args.bandwidth
+    if bw not in ("scott", "silverman", "isj"):
+        try:
+            bw = float(bw)
+        except ValueError:
+            raise UsageError(
+                f"--bandwidth must be scott, silverman, isj or a number; got {bw!r}"
+            ) from None
+        if not (math.isfinite(bw) and bw > 0):
+            raise UsageError(f"--bandwidth must be positive; got {args.bandwidth!r}")
+    progress(f"estimating the density of {x.size} samples")
+    grid, dens = smooth.kde(x, bandwidth=bw, grid=args.grid_size)
+    grid, dens = np.asarray(grid), np.asarray(dens)
+    print(f"kde of {args.column!r}: n={x.size}, bandwidth={args.bandwidth}")
+    print(f"  grid [{grid[0]:g}, {grid[-1]:g}] with {grid.size} points")
+    print(f"  mode near {grid[np.argmax(dens)]:g}, peak density {dens.max():.6g}")
+    if args.output:
+        try:
+            np.savetxt(
+                args.output,
+                np.column_stack([grid, dens]),
+                delimiter=",",
+                header="x,density",
+                comments="",
+            )
+        except OSError as err:
+            raise UsageError(f"cannot write {args.output}: {err.strerror or err}")
+        print(f"  written to {args.output}")
+    if args.plot:
+        from .plot import plot_density
+
+        fig = plot_density(grid, dens, samples=x, title=f"KDE of {args.column}")
+        try:
+            fig.savefig(args.plot, dpi=110)
+        except OSError as err:
+            raise UsageError(f"cannot write {args.plot}: {err.strerror or err}")
+        print(f"  plot written to {args.plot}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    Examples
+    --------
+    >>> from probconv.cli import main
+    >>> main(["sum", "2d6", "--sf", "10"])  # doctest: +ELLIPSIS
+    X = 2d6
+    ...
+      P(X > 10) = 0.08333333333...
+    0
+    """
+    import jax
+
+    # The command line is a program, not the library: it may choose float64.
+    jax.config.update("jax_enable_x64", True)
+    try:
+        args = build_parser().parse_args(argv)
+        progress = _Progress(args.progress)
+        {"sum": _cmd_sum, "smooth": _cmd_smooth, "kde": _cmd_kde}[args.command](
+            args, progress
+        )
+    except UsageError as err:
+        print(f"probconv: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

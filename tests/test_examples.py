@@ -1,0 +1,28 @@
+"""Every example script runs at a small size and writes its figure."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.name != "quickstart.py")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_example_runs_small_and_writes_png(script, monkeypatch, tmp_path):
+    monkeypatch.setenv("PROBCONV_EXAMPLE_SMALL", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    out = EXAMPLES / "out"
+    before = {p: p.stat().st_mtime for p in out.glob("*.png")} if out.exists() else {}
+    runpy.run_path(str(script), run_name="__main__")
+    written = [p for p in out.glob("*.png") if before.get(p) != p.stat().st_mtime]
+    assert written, f"{script.name} wrote no PNG under examples/out/"
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in written)
+
+
+@pytest.mark.slow
+def test_quickstart_runs(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
+    assert (EXAMPLES / "out" / "quickstart.png").exists()
