@@ -295,6 +295,12 @@ def test_choose_method_is_what_auto_runs():
     assert probconv.choose_method(np.ones(100), np.ones(3)) == "direct"
     assert probconv.choose_method(np.ones(10**5), np.ones(10**5)) == "fft"
     assert probconv.choose_method(np.ones(10**6), np.ones(301)) == "overlap_add"
+    # Both inputs batched: XLA:CPU's grouped convolution is far too slow.
+    both = probconv.choose_method(np.ones((32, 1025)), np.ones((32, 1025)), axes=1)
+    assert both != "direct"
+    assert probconv.choose_method(np.ones((32, 1025)), np.ones((1, 5)), axes=1) == (
+        "direct"
+    )
     spec = jax.ShapeDtypeStruct((10**6,), jnp.float64)
     assert probconv.choose_method(spec, np.ones(301)) == "overlap_add"
     for backend in ("cpu", "gpu"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -153,6 +154,7 @@ class Plan(NamedTuple):
     start: tuple[int, ...]
     length: tuple[int, ...]
     dtype: np.dtype
+    batched: tuple[bool, bool] = (False, False)  # does each input have a batch?
 
 
 def _plan(in1, in2, mode: str, axes, maxlag: int | None = None) -> Plan:
@@ -205,6 +207,10 @@ def _plan(in1, in2, mode: str, axes, maxlag: int | None = None) -> Plan:
         start,
         length,
         result_dtype(in1.dtype, in2.dtype),
+        (
+            math.prod(in1.shape[d] for d in range(in1.ndim) if d not in ax) > 1,
+            math.prod(in2.shape[d] for d in range(in2.ndim) if d not in ax) > 1,
+        ),
     )
 
 
@@ -339,6 +345,11 @@ def convolve(
     :math:`\epsilon \, \|a\|_2 \|v\|_2` on *every* entry, so entries much
     smaller than the largest lose relative accuracy (see the accuracy guide
     and `probconv.dist` for tail-accurate sums of probabilities).
+
+    ``method='auto'`` sees the shapes of one call. Under `jax.vmap` with both
+    inputs mapped, the direct method becomes a grouped convolution that
+    XLA:CPU runs very slowly; pass ``method='fft'`` there, or give the batch
+    as a leading axis instead of mapping (then 'auto' accounts for it).
 
     Examples
     --------
