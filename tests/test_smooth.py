@@ -393,7 +393,7 @@ BAD = [
     (
         lambda: moving_average(np.ones(3), 2, axis=0.5),
         TypeError,
-        "`axis` must be an integer",
+        "`axis` must hold integers",
     ),
     (
         lambda: moving_average(np.ones((2, 2)), 2, axis=(0, 0)),

@@ -3,6 +3,7 @@
 from ._api import choose_method as choose_method
 from ._api import convolve as convolve
 from ._api import correlate as correlate
+from ._api import normalize_axes as normalize_axes
 from ._api import result_dtype as result_dtype
 from ._fft import circular_size as circular_size
 from ._fft import fft_nd as fft_nd
@@ -24,6 +25,7 @@ __all__ = [
     "fft_nd",
     "ifft_nd",
     "next_fast_len",
+    "normalize_axes",
     "pad",
     "result_dtype",
 ]

@@ -55,8 +55,43 @@ def _check_precision(precision) -> lax.Precision:
     )
 
 
-def _normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
-    """Return sorted non-negative axes; all axes when `axes` is None."""
+def normalize_axes(
+    axes, ndim: int, name: str = "axes", *, sort: bool = True
+) -> tuple[int, ...]:
+    """Return the axes named by `axes` as non-negative integers.
+
+    The one axis check of probconv: the engine and the layers above call it
+    so that every function words its errors alike.
+
+    Parameters
+    ----------
+    axes : int, sequence of int, or None
+        The axes; None means all of them.
+    ndim : int
+        The number of dimensions of the array.
+    name : str
+        The argument's name, for error messages.
+    sort : bool
+        Return the axes sorted (default) or in the order given.
+
+    Returns
+    -------
+    tuple of int
+        The axes, each in ``0 .. ndim - 1``.
+
+    Raises
+    ------
+    TypeError
+        If `axes` is not an integer or a sequence of integers.
+    ValueError
+        If an axis is out of range, repeated, or none is named.
+
+    Examples
+    --------
+    >>> from probconv.conv import normalize_axes
+    >>> normalize_axes(-1, 3), normalize_axes((2, 0), 3, sort=False)
+    ((2,), (2, 0))
+    """
     if axes is None:
         return tuple(range(ndim))
     if isinstance(axes, (int, np.integer)):
@@ -72,7 +107,7 @@ def _normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
             raise TypeError(f"`{name}` must hold integers; got {axes!r}.")
         if not -ndim <= a < ndim:
             raise ValueError(
-                f"`{name}` entry {a} is out of range for arrays of {ndim} "
+                f"`{name}` entry {a} is out of range for an array of {ndim} "
                 f"dimension(s); got {name}={axes!r}."
             )
         out.append(int(a) % ndim)
@@ -80,7 +115,10 @@ def _normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
         raise ValueError(f"`{name}` must not repeat an axis; got {axes!r}.")
     if not out:
         raise ValueError(f"`{name}` must name at least one axis; got {axes!r}.")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if sort else tuple(out)
+
+
+_normalize_axes = normalize_axes
 
 
 def _as_array(x, name: str) -> jax.Array:

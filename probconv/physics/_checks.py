@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from probconv.conv import result_dtype
+from ..conv import normalize_axes as _engine_axes
+from ..conv import result_dtype
 
 
 def concrete(x) -> np.ndarray | None:
@@ -53,31 +54,9 @@ def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
 
 def normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
     """Sorted non-negative axes of an array of `ndim` dimensions (None: all)."""
-    if axes is None:
-        if ndim == 0:
-            raise ValueError(f"`{name}`: a 0-dimensional array has no axis.")
-        return tuple(range(ndim))
-    if isinstance(axes, (int, np.integer)):
-        seq = [axes]
-    elif isinstance(axes, (tuple, list)):
-        seq = list(axes)
-    else:
-        raise TypeError(f"`{name}` must hold integers; got {axes!r}.")
-    out = []
-    for a in seq:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"`{name}` must hold integers; got {axes!r}.")
-        if not -ndim <= a < ndim:
-            raise ValueError(
-                f"`{name}` entry {a} is out of range for an array of {ndim} "
-                f"dimension(s); got {name}={axes!r}."
-            )
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"`{name}` must not repeat an axis; got {axes!r}.")
-    if not out:
-        raise ValueError(f"`{name}` must name at least one axis; got {axes!r}.")
-    return tuple(sorted(out))
+    if axes is None and ndim == 0:
+        raise ValueError(f"`{name}`: a 0-dimensional array has no axis.")
+    return _engine_axes(axes, ndim, name)
 
 
 def per_axis(name: str, x, k: int):

@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from probconv.conv import BOUNDARY_MODES, result_dtype
+from ..conv import BOUNDARY_MODES, result_dtype
+from ..conv import normalize_axes as _engine_axes
 
 NAN_POLICIES = ("propagate", "omit", "raise")
 # The engine's boundary modes, plus edges treated as missing values.
@@ -66,33 +67,7 @@ def normalize_axes(axes, ndim: int, name: str = "axis") -> tuple[int, ...]:
     """Non-negative axes, in the order given (None: all axes)."""
     if ndim == 0:
         raise ValueError(f"`{name}`: a 0-dimensional array has no axis to smooth.")
-    if axes is None:
-        return tuple(range(ndim))
-    if isinstance(axes, (int, np.integer)):
-        seq = [axes]
-    elif isinstance(axes, (tuple, list)):
-        seq = list(axes)
-    else:
-        raise TypeError(
-            f"`{name}` must be an integer or a tuple of them; got {axes!r}."
-        )
-    out = []
-    for a in seq:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(
-                f"`{name}` must be an integer or a tuple of them; got {axes!r}."
-            )
-        if not -ndim <= a < ndim:
-            raise ValueError(
-                f"`{name}` entry {a} is out of range for an array of {ndim} "
-                f"dimension(s); got {name}={axes!r}."
-            )
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"`{name}` must not repeat an axis; got {axes!r}.")
-    if not out:
-        raise ValueError(f"`{name}` must name at least one axis; got {axes!r}.")
-    return tuple(out)
+    return _engine_axes(axes, ndim, name, sort=False)
 
 
 def per_axis(name: str, value, k: int) -> tuple:
