@@ -191,9 +191,11 @@ def test_jit_and_grad():
     "call, exc, match",
     [
         (
-            lambda: compound(dist.poisson(2.0), from_masses([1.0], kind="density")),
+            lambda: compound(
+                dist.poisson(2.0), from_masses([1.0, 0.0], -1.0, kind="density")
+            ),
             ValueError,
-            "severity `X` must be a lattice",
+            "cells centred below 0 must hold no mass",
         ),
         (
             lambda: compound(dist.poisson(2.0), dist.die(2) - 3),
@@ -233,9 +235,9 @@ def test_jit_and_grad():
             "`tilt` must be a Python number",
         ),
         (
-            lambda: compound(dist.poisson(2.0), dist.die(2), accuracy="relative"),
+            lambda: compound(dist.poisson(2.0), dist.die(2), accuracy="exact"),
             ValueError,
-            "`accuracy` must be 'absolute'",
+            "`accuracy` must be .*got 'exact'",
         ),
         (
             lambda: compound(dist.poisson(2.0), dist.die(2), padding=-1),

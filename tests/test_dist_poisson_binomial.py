@@ -137,7 +137,7 @@ def test_traced_invalid_probability_gives_nan():
         ([0.2, 1.2], {}, ValueError, r"`p` must be finite and lie in \[0, 1\]"),
         ([0.2, np.nan], {}, ValueError, "`p` must be finite"),
         (["a"], {}, TypeError, "`p` must be"),
-        ([0.5], {"accuracy": "relative"}, ValueError, "`accuracy` must be 'absolute'"),
+        ([0.5], {"accuracy": "exact"}, ValueError, "`accuracy` must be .*got 'exact'"),
     ],
 )
 def test_errors(p, kwargs, exc, match):

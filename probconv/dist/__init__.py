@@ -1,6 +1,7 @@
 """Distributions of sums of independent random variables, by convolution."""
 
 from ._compound import compound as compound
+from ._continuous import Continuous as Continuous
 from ._families import Parametric as Parametric
 from ._families import bernoulli as bernoulli
 from ._families import binomial as binomial
@@ -11,29 +12,62 @@ from ._families import geometric as geometric
 from ._families import negative_binomial as negative_binomial
 from ._families import poisson as poisson
 from ._families import uniform_int as uniform_int
+from ._families_continuous import beta as beta
+from ._families_continuous import cauchy as cauchy
+from ._families_continuous import exponential as exponential
+from ._families_continuous import gamma as gamma
+from ._families_continuous import laplace as laplace
+from ._families_continuous import lognormal as lognormal
+from ._families_continuous import normal as normal
+from ._families_continuous import pareto as pareto
+from ._families_continuous import student_t as student_t
+from ._families_continuous import uniform as uniform
 from ._grid import Distribution as Distribution
+from ._logconv import logconvolve as logconvolve
+from ._relative import RelativeDistribution as RelativeDistribution
+from ._relative import relative_error as relative_error
 from ._grid import from_masses as from_masses
 from ._ops import add as add
 from ._ops import iid_sum as iid_sum
 from ._ops import mixture as mixture
 from ._poisson_binomial import poisson_binomial as poisson_binomial
+from ._refinement import StepError as StepError
+from ._refinement import discretization_error as discretization_error
+from ._regrid import regrid as regrid
 
 __all__ = [
+    "Continuous",
     "Distribution",
     "Parametric",
+    "RelativeDistribution",
+    "StepError",
     "add",
     "bernoulli",
+    "beta",
     "binomial",
+    "cauchy",
     "compound",
     "dice",
     "die",
+    "discretization_error",
+    "exponential",
     "from_masses",
     "from_scipy",
+    "gamma",
     "geometric",
     "iid_sum",
+    "laplace",
+    "logconvolve",
+    "lognormal",
     "mixture",
     "negative_binomial",
+    "normal",
+    "pareto",
     "poisson",
     "poisson_binomial",
+    "regrid",
+    "relative_error",
+    "student_t",
+    "uniform",
     "uniform_int",
 ]

@@ -13,7 +13,7 @@ try:  # Under `jax.grad` (no jit) a tracer still holds its value.
 except ImportError:  # pragma: no cover - older or newer JAX
     _to_concrete_value = None
 
-ACCURACIES = ("absolute",)
+ACCURACIES = ("absolute", "relative")
 
 
 def concrete(x) -> np.ndarray | None:
@@ -38,7 +38,9 @@ def concrete(x) -> np.ndarray | None:
 def check_accuracy(accuracy) -> str:
     """Return `accuracy` if it is one of the supported values."""
     if not isinstance(accuracy, str) or accuracy not in ACCURACIES:
-        raise ValueError(f"`accuracy` must be 'absolute'; got {accuracy!r}.")
+        raise ValueError(
+            f"`accuracy` must be 'absolute' or 'relative'; got {accuracy!r}."
+        )
     return accuracy
 
 

@@ -91,8 +91,8 @@ def _cut(frozen, tail):
     """Smallest ``k`` with ``frozen.sf(k) <= tail`` (scipy's isf, checked)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.asarray(frozen.isf(tail), np.float64)
-    for _ in range(4):  # isf may round one step short
-        k = np.where(frozen.sf(k) > tail, k + 1, k)
+        for _ in range(4):  # isf may round one step short
+            k = np.where(frozen.sf(k) > tail, k + 1, k)
     return k
 
 
@@ -104,6 +104,21 @@ def bernoulli(p: ArrayLike) -> Parametric:
     r"""Bernoulli law: 1 with probability `p`, else 0.
 
     Like `scipy.stats.bernoulli`. `p` may be an array (a batch) and traced.
+
+    Parameters
+    ----------
+    p : array_like
+        Success probability in [0, 1]; its shape is the batch shape.
+
+    Returns
+    -------
+    Parametric
+        A lattice law on ``0, 1``.
+
+    Raises
+    ------
+    ValueError
+        If `p` lies outside [0, 1] (under `jax.jit`: NaN masses instead).
 
     Examples
     --------
@@ -122,6 +137,23 @@ def binomial(n: int, p: ArrayLike) -> Parametric:
 
     Like `scipy.stats.binom`: :math:`P(k) = \binom{n}{k} p^k (1-p)^{n-k}`,
     ``k = 0..n``. `n` is a static integer; `p` may be an array and traced.
+
+    Parameters
+    ----------
+    n : int
+        Number of trials (static, ``>= 0``).
+    p : array_like
+        Success probability in [0, 1]; its shape is the batch shape.
+
+    Returns
+    -------
+    Parametric
+        A lattice law on ``0, ..., n``.
+
+    Raises
+    ------
+    ValueError
+        If `n` is negative or `p` lies outside [0, 1].
 
     Examples
     --------
@@ -197,6 +229,21 @@ def geometric(
     grid starts at 1; `tail` and `size` as in `poisson` (`size` points
     ``1..size``).
 
+    Parameters
+    ----------
+    p : array_like
+        Success probability in (0, 1]; its shape is the batch shape.
+    tail : float, optional
+        Cut the grid where the mass beyond is below `tail` (default: the
+        dtype's machine epsilon); that mass is kept in ``truncated``.
+    size : int, optional
+        The number of grid points; required when `p` is traced under jit.
+
+    Returns
+    -------
+    Parametric
+        A lattice law on ``1, ..., size``.
+
     Examples
     --------
     >>> from probconv import dist
@@ -229,6 +276,23 @@ def negative_binomial(
     Like `scipy.stats.nbinom`:
     :math:`P(k) = \binom{k + n - 1}{k} p^n (1-p)^k`, ``k >= 0``, for real
     ``n > 0`` and ``0 < p <= 1``. `tail` and `size` as in `poisson`.
+
+    Parameters
+    ----------
+    n : array_like
+        Number of successes, real and ``> 0``.
+    p : array_like
+        Success probability in (0, 1].
+    tail : float, optional
+        Cut the grid where the mass beyond is below `tail`; that mass is
+        kept in ``truncated``.
+    size : int, optional
+        The number of grid points; required when a parameter is traced.
+
+    Returns
+    -------
+    Parametric
+        A lattice law on ``0, ..., size - 1``.
 
     Examples
     --------
@@ -265,6 +329,16 @@ def uniform_int(low: int, high: int) -> Distribution:
 
     Like `scipy.stats.randint`. `low` and `high` are static integers.
 
+    Parameters
+    ----------
+    low, high : int
+        The support is ``low, ..., high - 1`` (``high > low``).
+
+    Returns
+    -------
+    Distribution
+        A lattice law with masses ``1 / (high - low)``.
+
     Examples
     --------
     >>> from probconv import dist
@@ -283,6 +357,16 @@ def uniform_int(low: int, high: int) -> Distribution:
 def die(sides: int = 6) -> Distribution:
     """Return a fair die with faces ``1, ..., sides``.
 
+    Parameters
+    ----------
+    sides : int
+        The number of faces (``>= 1``).
+
+    Returns
+    -------
+    Distribution
+        A lattice law with masses ``1 / sides`` on ``1, ..., sides``.
+
     Examples
     --------
     >>> from probconv import dist
@@ -296,6 +380,19 @@ def die(sides: int = 6) -> Distribution:
 def dice(n: int, sides: int = 6) -> Distribution:
     """Return the law of the total of `n` fair dice with faces ``1..sides``.
 
+    Parameters
+    ----------
+    n : int
+        The number of dice (``>= 1``).
+    sides : int
+        The number of faces of each die.
+
+    Returns
+    -------
+    Distribution
+        A lattice law on ``n, ..., n * sides``, by one transform power
+        (`iid_sum`).
+
     Examples
     --------
     >>> from probconv import dist
@@ -308,7 +405,13 @@ def dice(n: int, sides: int = 6) -> Distribution:
 
 
 def from_scipy(
-    frozen, *, tail: float | None = None, step: float | None = None
+    frozen,
+    *,
+    tail: float | None = None,
+    step: float | None = None,
+    support: tuple[float, float] | None = None,
+    tol: float = 1e-6,
+    max_size: int = 2**20,
 ) -> Distribution:
     r"""Convert a frozen scipy.stats distribution to a grid.
 
@@ -328,7 +431,11 @@ def from_scipy(
     tail : float, optional
         Total mass that may be cut off (default: float64 epsilon).
     step : float, optional
-        The cell width, required for (and only for) continuous laws.
+        The cell width, for (and only for) continuous laws. Default: chosen
+        from `tol` (see `probconv.dist.normal`); `support`, `tol` and
+        `max_size` as there. A continuous law becomes a `Continuous` (with
+        the jumps of its density at finite ends of its support recorded, so
+        that sums stay fourth order).
 
     Returns
     -------
@@ -339,7 +446,7 @@ def from_scipy(
     TypeError
         If `frozen` is not a frozen scipy.stats distribution.
     ValueError
-        For a missing or superfluous `step`, a bad `tail`, or a grid over
+        For a superfluous `step`, a bad `tail`, or a grid over
         ``10**8`` points.
 
     Notes
@@ -383,28 +490,11 @@ def from_scipy(
         m = np.clip(np.asarray(frozen.pmf(x), np.float64), 0, None)
         t = float(frozen.cdf(a - 1)) + float(frozen.sf(b))
         return make(jnp.asarray(m, dt), a, max(t, 0.0), 1.0, "lattice")
-    if step is None:
-        raise ValueError("`step` is required for a continuous law; got None.")
-    from ._checks import check_positive_float
+    from ._families_continuous import from_scipy_continuous
 
-    h = check_positive_float(step, "step")
-    both = np.isinf(lo) and np.isinf(hi)
-    cut = tail / 2 if both else tail
-    a = lo if np.isfinite(lo) else float(frozen.ppf(cut))
-    b = hi if np.isfinite(hi) else float(frozen.isf(cut))
-    k0, k1 = int(np.floor(a / h + 0.5)), int(np.floor(b / h + 0.5))
-    n = k1 - k0 + 1
-    _check_points(n)
-    centres = (k0 + np.arange(n)) * h
-    edges = np.concatenate([centres - h / 2, [centres[-1] + h / 2]])
-    med = float(frozen.median())
-    cdf, sf = frozen.cdf(edges), frozen.sf(edges)
-    left = np.diff(cdf)
-    right = -np.diff(sf)
-    m = np.where(edges[1:] <= med, left, right)
-    m = np.clip(m, 0, None)
-    t = float(cdf[0] + sf[-1])
-    return make(jnp.asarray(m, dt), k0 * h, max(t, 0.0), h, "density")
+    return from_scipy_continuous(
+        frozen, step=step, support=support, tol=tol, tail=tail, max_size=max_size
+    )
 
 
 def _check_points(n: int) -> None:

@@ -1,0 +1,376 @@
+"""Tail-accurate sums: accuracy="relative" against the plain FFT and the peers.
+
+For each case: time (median after compilation) and the largest relative
+error over every point whose true mass is at least 1e-300 (float64), or
+1e-30 (float32), against an exact or relatively accurate reference. Peers:
+direct summation (numpy.convolve, relatively accurate for non-negative
+inputs), scipy.stats.poisson_binom (exact recursion), the aggregate package
+(compound sums) and icepool (exact dice).
+
+Run: python benchmarks/tails.py [--quick]
+The machine is shared and noisy: ratios are more stable than times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+import scipy.stats
+
+jax.config.update("jax_enable_x64", True)
+sys.path.insert(0, os.path.dirname(__file__))
+
+from _timing import median_time  # noqa: E402
+
+from probconv import conv, dist  # noqa: E402
+
+ROWS = []
+
+
+def rel_err(log_out, log_ref, floor=math.log(1e-300)):
+    """Largest relative error over points whose true mass is above `floor`."""
+    log_out = np.asarray(log_out, np.float64)
+    sel = log_ref > floor
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.abs(np.expm1(log_out[sel] - log_ref[sel]))
+    d = np.where(np.isnan(d), np.inf, d)
+    return float(np.max(d))
+
+
+def log_of(masses):
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(masses, np.float64))
+
+
+def row(case, method, seconds, err, base=None):
+    ratio = "" if base is None else f"{seconds / base:8.1f}x"
+    ROWS.append((case, method, seconds, err, ratio))
+    print(f"{case:28s} {method:34s} {seconds * 1e3:11.2f} ms {ratio:>9s}  {err:9.1e}")
+    sys.stdout.flush()
+
+
+def once(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    jax.block_until_ready(out)
+    return out, time.perf_counter() - t0
+
+
+# -- references ---------------------------------------------------------------
+
+
+def binom_log(n, p):
+    import mpmath
+
+    mpmath.mp.dps = 30
+    pm = mpmath.mpf(p)
+    lp, lq = mpmath.log(pm), mpmath.log1p(-pm)
+    return np.array(
+        [
+            float(mpmath.log(math.comb(n, k)) + k * lp + (n - k) * lq)
+            for k in range(n + 1)
+        ]
+    )
+
+
+def dice_log(n):
+    top = 5 * n
+    c = [0] * (top + 1)
+    c[0] = 1
+    for s in range(top):
+        acc = 0
+        for i in range(1, 6):
+            if s - i + 1 >= 0:
+                acc += (n * i - s + i - 1) * c[s - i + 1]
+        c[s + 1] = acc // (s + 1)
+    return np.array([math.log(v) for v in c]) - n * math.log(6)
+
+
+def pb_log(p):
+    lg = np.array([0.0])
+    for q in p:
+        a = np.concatenate([lg + np.log1p(-q), [-np.inf]])
+        b = np.concatenate([[-np.inf], lg + np.log(q)])
+        lg = np.logaddexp(a, b)
+    return lg
+
+
+def mixed_p(n, seed=1):
+    rng = np.random.default_rng(seed)
+    return np.concatenate(
+        [
+            rng.uniform(0, 1, n // 2),
+            10 ** rng.uniform(-6, -1, n // 4),
+            1 - 10 ** rng.uniform(-6, -1, n - n // 2 - n // 4),
+        ]
+    )
+
+
+def direct_power(x, n):
+    """n-fold convolution power by binary powering with numpy.convolve."""
+    out, base = np.array([1.0]), np.asarray(x, np.float64)
+    while n:
+        if n & 1:
+            out = np.convolve(out, base)
+        n >>= 1
+        if n:
+            base = np.convolve(base, base)
+    return out
+
+
+# -- cases ----------------------------------------------------------------------
+
+
+def iid_case(name, x, n, ref, dtype=jnp.float64, floor=math.log(1e-300)):
+    X = dist.from_masses(np.asarray(x, dtype))
+
+    def plain():
+        return dist.iid_sum(X, n).masses
+
+    def relative():
+        return dist.iid_sum(X, n, accuracy="relative").log_masses
+
+    t_plain = median_time(plain)
+    t_rel = median_time(relative)
+    tag = "" if dtype == jnp.float64 else " (float32)"
+    row(
+        name + tag,
+        "plain FFT (accuracy='absolute')",
+        t_plain,
+        rel_err(log_of(plain()), ref, floor),
+        t_plain,
+    )
+    row(
+        name + tag,
+        "probconv accuracy='relative'",
+        t_rel,
+        rel_err(relative(), ref, floor),
+        t_plain,
+    )
+    return t_plain
+
+
+def bench_iid(quick):
+    print("\n# iid sums")
+    n1 = 200 if quick else 1000
+    for p in (0.5, 0.01):
+        ref = binom_log(n1, p)
+        name = f"{n1} Bernoulli({p})"
+        t_plain = iid_case(name, [1 - p, p], n1, ref)
+        out, t = once(lambda: direct_power([1 - p, p], n1))
+        row(name, "direct summation (numpy)", t, rel_err(log_of(out), ref), t_plain)
+        iid_case(
+            name,
+            [1 - p, p],
+            n1,
+            binom_log(n1, float(np.float32(p))),
+            jnp.float32,
+            math.log(1e-30),
+        )
+    nd = 1000 if quick else 10_000
+    ref = dice_log(nd)
+    name = f"{nd} dice"
+    t_plain = iid_case(name, np.full(6, 1 / 6), nd, ref)
+    out, t = once(lambda: direct_power(np.full(6, 1 / 6), nd))
+    row(name, "direct summation (numpy)", t, rel_err(log_of(out), ref), t_plain)
+    iid_case(name, np.full(6, 1 / 6), nd, ref, jnp.float32, math.log(1e-30))
+    import icepool
+
+    ni = 100 if quick else 200
+    ref_i = dice_log(ni)
+    _, t_i = once(lambda: (ni @ icepool.d6).probabilities())
+    X = dist.die(6)
+    t_rel = median_time(lambda: dist.iid_sum(X, ni, accuracy="relative").log_masses)
+    err = rel_err(dist.iid_sum(X, ni, accuracy="relative").log_masses, ref_i)
+    row(f"{ni} dice", "icepool (exact rationals)", t_i, 0.0, t_rel)
+    row(f"{ni} dice", "probconv accuracy='relative'", t_rel, err, t_rel)
+
+
+def bench_pb(quick):
+    print("\n# Poisson binomial")
+    for n in (1000,) if quick else (1000, 10_000):
+        p = mixed_p(n)
+        ref = pb_log(p)
+        pj = jnp.asarray(p)
+        name = f"Poisson binomial n={n}"
+
+        def plain():
+            return dist.poisson_binomial(pj).masses
+
+        def relative():
+            return dist.poisson_binomial(pj, accuracy="relative").log_masses
+
+        t_plain = median_time(plain)
+        row(
+            name,
+            "plain FFT tree (accuracy='absolute')",
+            t_plain,
+            rel_err(log_of(plain()), ref),
+            t_plain,
+        )
+        t_rel = median_time(relative)
+        row(
+            name,
+            "probconv accuracy='relative'",
+            t_rel,
+            rel_err(relative(), ref),
+            t_plain,
+        )
+        k = np.arange(n + 1)
+        sp, t_sp = once(lambda: scipy.stats.poisson_binom(p).pmf(k))
+        row(
+            name,
+            "scipy.stats.poisson_binom pmf",
+            t_sp,
+            rel_err(log_of(sp), ref),
+            t_plain,
+        )
+        p32 = p.astype(np.float32)
+        ref32 = pb_log(p32.astype(np.float64))
+        d32 = dist.poisson_binomial(p32, accuracy="relative").log_masses
+        row(
+            name + " (float32)",
+            "probconv accuracy='relative'",
+            median_time(
+                lambda: dist.poisson_binomial(p32, accuracy="relative").log_masses
+            ),
+            rel_err(d32, ref32, math.log(1e-30)),
+        )
+        # Survival function far in the tail: scipy's sf is 1 - cdf.
+        right = np.arange(ref.size) > np.argmax(ref)
+        j = int(np.argmin(np.where(right, np.abs(ref / math.log(10) + 37.4), np.inf)))
+        true_sf = scipy.special.logsumexp(ref[j + 1 :])
+        ours = float(dist.poisson_binomial(pj, accuracy="relative").logsf(j))
+        theirs = float(scipy.stats.poisson_binom(p).sf(j))
+        print(
+            f"    sf at k={j}: true {math.exp(true_sf):.3e}, probconv "
+            f"{math.exp(ours):.3e}, scipy {theirs:.3e}"
+        )
+
+
+def spanning(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.arange(n) / n
+    la = -460 * x**2 + np.log(rng.uniform(0.5, 1.5, n))
+    lb = -460 * (1 - x) ** 1.5 + np.log(rng.uniform(0.5, 1.5, n))
+    return la, lb
+
+
+def bench_pair(quick):
+    print("\n# pairwise convolution of positive vectors spanning 200 orders")
+    n = 10_000 if quick else 100_000
+    la, lb = spanning(n)
+    pa, pb = np.exp(la), np.exp(lb)
+    ref, t_direct = once(lambda: np.convolve(pa, pb))
+    ref = np.log(ref)
+    ja, jb = jnp.asarray(pa), jnp.asarray(pb)
+    fft = jax.jit(lambda a, b: conv.convolve(a, b, method="fft"))
+    t_fft = median_time(fft, ja, jb)
+    name = f"two vectors of {n}"
+    row(
+        name,
+        "plain FFT (probconv.conv, jit)",
+        t_fft,
+        rel_err(log_of(fft(ja, jb)), ref),
+        t_fft,
+    )
+    lja, ljb = jnp.asarray(la), jnp.asarray(lb)
+    t_rel = median_time(lambda: dist.logconvolve(lja, ljb))
+    row(
+        name,
+        "probconv logconvolve",
+        t_rel,
+        rel_err(dist.logconvolve(lja, ljb), ref),
+        t_fft,
+    )
+    row(name, "direct summation (numpy)", t_direct, 0.0, t_fft)
+
+
+def bench_compound(quick):
+    print("\n# compound Poisson(10), severity uniform on 1..10")
+    import aggregate
+
+    size = 512
+    x = np.zeros(11)
+    x[1:] = 0.1
+    lam = 10.0
+    lx = np.log(np.pad(x, (0, size - 11)))
+    f = np.full(size, -np.inf)
+    f[0] = -lam
+    j = np.arange(11)
+    for k in range(1, size):
+        jj = j[1 : min(k, 10) + 1]
+        f[k] = math.log(lam / k) + scipy.special.logsumexp(
+            np.log(jj) + lx[jj] + f[k - jj]
+        )
+    ref = f
+    sev = dist.from_masses(x)
+    N = dist.poisson(lam)
+
+    def plain():
+        return dist.compound(N, sev, size=size).masses
+
+    def relative():
+        return dist.compound(N, sev, size=size, accuracy="relative").log_masses
+
+    t_plain = median_time(plain)
+    row(
+        "compound Poisson",
+        "plain (accuracy='absolute')",
+        t_plain,
+        rel_err(log_of(plain()), ref),
+        t_plain,
+    )
+    t_rel = median_time(relative)
+    row(
+        "compound Poisson",
+        "probconv accuracy='relative'",
+        t_rel,
+        rel_err(relative(), ref),
+        t_plain,
+    )
+    a, t_agg = once(
+        lambda: aggregate.build(
+            "agg Bench 10 claims dsev [1:10] poisson", log2=10, bs=1
+        )
+    )
+    p_agg = a.density_df["p_total"].to_numpy()[:size]
+    row(
+        "compound Poisson",
+        "aggregate (FFT)",
+        t_agg,
+        rel_err(log_of(p_agg), ref),
+        t_plain,
+    )
+    d = dist.compound(N, sev, size=size, accuracy="relative")
+    s_agg = a.density_df["S"].to_numpy()
+    for k in (250, 300, 400):
+        true = math.exp(scipy.special.logsumexp(ref[k + 1 :]))
+        print(
+            f"    sf({k}): true {true:.3e}  probconv {float(d.sf(k)):.3e}  "
+            f"aggregate {s_agg[k]:.3e}"
+        )
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes")
+    args = ap.parse_args()
+    head = f"{'case':28s} {'method':34s} {'time':>14s} {'vs plain':>9s}"
+    print(head + "  max rel err")
+    bench_iid(args.quick)
+    bench_pb(args.quick)
+    bench_pair(args.quick)
+    bench_compound(args.quick)
+
+
+if __name__ == "__main__":
+    main()

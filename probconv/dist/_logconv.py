@@ -1,0 +1,372 @@
+r"""Relatively accurate convolution of non-negative vectors, in log space (aFFT-C).
+
+A plain FFT convolution of non-negative ``p`` and ``q`` has an absolute
+error near :math:`\epsilon \log_2 L \, \|p\|_2 \|q\|_2`: entries many
+orders of magnitude below the largest are noise. Tilting both by
+:math:`e^{\theta k}` tilts their convolution the same way, so each tilt
+resolves the entries near the peak of :math:`(p * q)_k e^{\theta k}`; a
+handful of tilts, spaced evenly in the arc length of the output's cumulant
+generating function, resolves every entry. Inputs and output are logs, so
+nothing underflows (entries far below the smallest float are fine).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from ..conv import fft_nd, ifft_nd, next_fast_len
+from . import _tilt
+from ._checks import concrete
+
+NOISE = 4.0  # FFT round-off, in units of eps * log2(L) * |p|_2 |q|_2
+_GRID = 64  # slope quantiles in the plan's grid (plus half as many uniform)
+_BLOCKS = 512  # blocks whose slopes give the quantiles
+_COARSE = 4096  # blocks for the moments inside the slopes' range
+_OUTER = 8  # grid points out to each end tilt
+_END = 2.0  # end tilts: the hull's last slope plus this many nats per step
+_MAX_TRACED = 64  # tilts under jit when the plan cannot see the values
+_FIXES_TRACED = 32  # entries recomputed directly under jit
+_DIRECT = 1 << 16  # n * m up to which everything is summed directly
+_TARGET = {8: 5e-9, 4: 5e-4}  # estimates above this get a direct fix
+_FIX_WORK = 1 << 24  # at most this many terms in the direct fixes
+
+
+def _noise(n_out: int, dtype) -> float:
+    """Typical FFT round-off of a tilted convolution, relative to its peak."""
+    return 4.0 * _tilt.eps(dtype) * math.log2(n_out + 1)
+
+
+def _ends(la: jax.Array):
+    """First/last finite index and the concave hull's first/last slopes."""
+    n = la.shape[-1]
+    i = jnp.arange(n, dtype=la.dtype)
+    fin = jnp.isfinite(la)
+    lo = jnp.argmax(fin)
+    hi = n - 1 - jnp.argmax(fin[::-1])
+    d_hi = (la[hi] - la) / jnp.where(i < hi, hi - i, 1.0)
+    d_lo = (la - la[lo]) / jnp.where(i > lo, i - lo, 1.0)
+    s_end = jnp.min(jnp.where(fin & (i < hi), d_hi, jnp.inf))
+    s_start = jnp.max(jnp.where(fin & (i > lo), d_lo, -jnp.inf))
+    return lo, hi, s_start, s_end
+
+
+def _block_slopes(la: jax.Array, blocks: int) -> jax.Array:
+    """Minus the slopes of `la` summed in blocks (log-sum-exp), per index.
+
+    Block sums average away entry-to-entry noise, so these slopes follow
+    the trend that decides where tilts are needed.
+    """
+    n = la.shape[-1]
+    b = max(1, n // blocks)
+    r = n // b
+    lc = _tilt.lse(la[: r * b].reshape(r, b), -1)
+    d = -(lc[1:] - lc[:-1]) / b
+    return d
+
+
+def pair_grid(la: jax.Array, lb: jax.Array):
+    """Tilt-plan grid for ``exp(la) * exp(lb)``: ``(theta, arc, mean_a, mean_b)``.
+
+    The grid holds quantiles of the block-averaged slopes of both inputs
+    (where the tilted output moves fastest), a uniform grid over their
+    range, and points out to the end tilts, which put the tilted output's
+    mass on its first and last entries (from the concave hulls' first and
+    last slopes).
+    """
+    dt = la.dtype
+    _, _, s0a, s1a = _ends(la)
+    _, _, s0b, s1b = _ends(lb)
+    s_start = jnp.maximum(s0a, s0b)
+    s_end = jnp.minimum(s1a, s1b)
+    t_lo = jnp.where(jnp.isfinite(s_start), -s_start - _END, 0.0)
+    t_hi = jnp.where(jnp.isfinite(s_end), -s_end + _END, 0.0)
+    t_hi = jnp.maximum(t_hi, t_lo)
+    d = jnp.concatenate([_block_slopes(la, _BLOCKS), _block_slopes(lb, _BLOCKS)])
+    d = jnp.where(jnp.isfinite(d), jnp.clip(d, t_lo, t_hi), t_lo)
+    d = jnp.sort(d)
+    q = d[jnp.linspace(0, d.shape[0] - 1, _GRID).astype(jnp.int32)]
+    c_lo, c_hi = q[0], q[-1]
+    u = jnp.linspace(0.0, 1.0, _GRID // 2, dtype=dt)
+    v = jnp.linspace(0.0, 1.0, _OUTER + 2, dtype=dt)[1:-1] ** 2
+    inner = jnp.sort(jnp.concatenate([q, c_lo + (c_hi - c_lo) * u]))
+    outer = jnp.concatenate(
+        [c_lo + (t_lo - c_lo) * v, c_hi + (t_hi - c_hi) * v, jnp.stack([t_lo, t_hi])]
+    )
+    # Inside the slopes' range the tilted laws are wide: block sums give
+    # their moments (planning needs no more); beyond it, exact moments.
+    ma_i, va_i = _coarse_moments(la, inner)
+    mb_i, vb_i = _coarse_moments(lb, inner)
+    ia = jnp.arange(la.shape[-1], dtype=dt)
+    ib = jnp.arange(lb.shape[-1], dtype=dt)
+    _, ma_o, va_o = _tilt.tilted_moments(la, ia, outer)
+    _, mb_o, vb_o = _tilt.tilted_moments(lb, ib, outer)
+    grid = jnp.concatenate([inner, outer])
+    order = jnp.argsort(grid)
+    grid = grid[order]
+    ma = jnp.concatenate([ma_i, ma_o])[order]
+    mb = jnp.concatenate([mb_i, mb_o])[order]
+    var = jnp.concatenate([va_i + vb_i, va_o + vb_o])[order]
+    return grid, _tilt.arc_length(grid, var), ma, mb
+
+
+def _coarse_moments(la: jax.Array, theta: jax.Array):
+    """Tilted means and variances from block sums of `la` (long vectors).
+
+    Blocks of ``b`` entries become one entry at the block's centre, plus
+    the variance ``(b^2 - 1) / 12`` of a position spread over the block.
+    """
+    n = la.shape[-1]
+    b = max(1, n // _COARSE)
+    if b == 1:
+        _, mean, var = _tilt.tilted_moments(la, jnp.arange(n, dtype=la.dtype), theta)
+        return mean, var
+    r = -(-n // b)
+    pad = jnp.pad(la, (0, r * b - n), constant_values=-jnp.inf)
+    lc = _tilt.lse(pad.reshape(r, b), -1)
+    jc = jnp.arange(r, dtype=la.dtype) * b + (b - 1) / 2
+    _, mean, var = _tilt.tilted_moments(lc, jc, theta)
+    return mean, var + (b * b - 1) / 12.0
+
+
+def direct_entries(la: jax.Array, lb: jax.Array, ks: jax.Array) -> jax.Array:
+    """``log sum_j exp(la_j + lb_{k-j})`` for the entries `ks` (direct sums)."""
+    if la.shape[-1] > lb.shape[-1]:
+        la, lb = lb, la
+    n, m = la.shape[-1], lb.shape[-1]
+    j = jnp.arange(n)
+    idx = ks[:, None] - j[None, :]
+    ok = (idx >= 0) & (idx < m)
+    terms = jnp.where(ok, la[None, :] + lb[jnp.clip(idx, 0, m - 1)], -jnp.inf)
+    return _tilt.lse(terms, -1)
+
+
+def pair_core(la, lb, grid, ga, gb, thetas, fixes: int):
+    """Log of ``exp(la) * exp(lb)`` and log relative error estimates (unbatched).
+
+    `grid`, `ga`, `gb` are the plan's grid and tilted means (to centre the
+    tilts); `fixes` entries with the largest error estimates are then
+    recomputed by direct summation in log space.
+    """
+    dt = la.dtype
+    ep = _tilt.eps(dt)
+    n, m = la.shape[-1], lb.shape[-1]
+    n_out = n + m - 1
+    thetas = jax.lax.stop_gradient(thetas)
+    ca = _tilt.snap(jnp.interp(thetas, grid, ga), 2, n_out)
+    cb = _tilt.snap(jnp.interp(thetas, grid, gb), 2, n_out)
+    ia, ib = jnp.arange(n, dtype=dt), jnp.arange(m, dtype=dt)
+    ta, big_a, _ = _tilt.tilt_rows(la, ia, thetas, ca, total=False)
+    tb, big_b, _ = _tilt.tilt_rows(lb, ib, thetas, cb, total=False)
+    length = next_fast_len(n_out, True)
+    z = ifft_nd(
+        fft_nd(ta, (length,), (-1,), True) * fft_nd(tb, (length,), (-1,), True),
+        (length,),
+        (-1,),
+        True,
+    )[:, :n_out].astype(dt)
+    norm = jnp.sqrt(jnp.sum(ta * ta, -1) * jnp.sum(tb * tb, -1))
+    neg = jnp.maximum(jnp.max(-z, -1), 0.0)
+    floor = NOISE * ep * math.log2(length + 1) * norm
+    log_noise = _tilt.safe_log(jnp.maximum(floor, 2.0 * neg))
+    centers = ca + cb
+    k = jnp.arange(n_out)
+    near = jnp.searchsorted(centers, k.astype(dt))
+    tc = jnp.clip(near[None, :] + jnp.arange(-2, 2)[:, None], 0, thetas.shape[0] - 1)
+    zv = jnp.take_along_axis(z[tc], k[None, :, None], -1)[..., 0]
+    shift = big_a[tc] + big_b[tc] - thetas[tc] * (k[None, :] - centers[tc])
+    val = _tilt.safe_log(zv) + shift
+    arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
+    err = jnp.logaddexp(log_noise[tc] + shift, arith)
+    out, rel = _tilt.best_of(val, err, axis=0)
+    lo_a, hi_a, _, _ = _ends(jax.lax.stop_gradient(la))
+    lo_b, hi_b, _, _ = _ends(jax.lax.stop_gradient(lb))
+    inside = (k >= lo_a + lo_b) & (k <= hi_a + hi_b)
+    rel = jnp.where(inside, rel, -jnp.inf)
+    if fixes:
+        worst = jax.lax.top_k(jax.lax.stop_gradient(rel), fixes)[1]
+        exact = direct_entries(la, lb, worst)
+        rel_d = jnp.where(
+            jnp.isfinite(exact), math.log(2.0 * ep * min(n, m) + ep), -jnp.inf
+        )
+        out = out.at[worst].set(exact)
+        rel = rel.at[worst].set(rel_d)
+    return jnp.where(inside, out, -jnp.inf), rel
+
+
+@jax.jit
+def _grid_batched(la, lb):
+    return jax.vmap(pair_grid)(la, lb)
+
+
+@functools.partial(jax.jit, static_argnames=("count", "fixes"))
+def _core_batched(la, lb, grid, arc, ga, gb, count, fixes):
+    thetas = jax.vmap(lambda g, a: _tilt.place(g, a, count))(grid, arc)
+    return jax.vmap(lambda *a: pair_core(*a, fixes))(la, lb, grid, ga, gb, thetas)
+
+
+@functools.partial(jax.jit, static_argnames=("fixes",))
+def _fix_batched(la, lb, out, rel, fixes):
+    def one(a, b, o, r):
+        worst = jax.lax.top_k(jax.lax.stop_gradient(r), fixes)[1]
+        exact = direct_entries(a, b, worst)
+        ep = _tilt.eps(a.dtype)
+        bound = math.log(2.0 * ep * min(a.shape[-1], b.shape[-1]) + ep)
+        rel_d = jnp.where(jnp.isfinite(exact), bound, -jnp.inf)
+        return o.at[worst].set(exact), r.at[worst].set(rel_d)
+
+    return jax.vmap(one)(la, lb, out, rel)
+
+
+def log_pair(la: jax.Array, lb: jax.Array):
+    """Batched relative-accuracy log-convolution of the last axes.
+
+    Leading axes broadcast. Returns ``(log_out, log_rel_err)``. Small
+    problems (``n m <= 2**16``) are summed directly in log space; larger
+    ones use tilted FFTs, then recompute directly the entries that no tilt
+    resolved (those below the log-concave hull of the output, which no
+    exponential tilt can lift to the top).
+    """
+    dt = jnp.result_type(la.dtype, lb.dtype)
+    la, lb = la.astype(dt), lb.astype(dt)
+    batch = jnp.broadcast_shapes(la.shape[:-1], lb.shape[:-1])
+    n, m = la.shape[-1], lb.shape[-1]
+    n_out = n + m - 1
+    shape = batch + (n_out,)
+    fa = jnp.broadcast_to(la, batch + (n,)).reshape(-1, n)
+    fb = jnp.broadcast_to(lb, batch + (m,)).reshape(-1, m)
+    ep = _tilt.eps(dt)
+    if n * m <= _DIRECT:
+        ks = jnp.arange(n_out)
+        out = jax.vmap(lambda a, b: direct_entries(a, b, ks))(fa, fb)
+        bound = math.log(2.0 * ep * min(n, m) + ep)
+        rel = jnp.where(jnp.isfinite(out), bound, -jnp.inf)
+        return out.reshape(shape), rel.reshape(shape)
+    grid, arc, ga, gb = _grid_batched(
+        jax.lax.stop_gradient(fa), jax.lax.stop_gradient(fb)
+    )
+    total = concrete(arc[:, -1])
+    if total is not None:
+        count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n + m - 1, dt))
+        out, rel = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
+        cr = concrete(rel)
+        if cr is not None:
+            bad = int(np.max(np.sum(cr > math.log(_TARGET[dt.itemsize]), -1)))
+            if bad:
+                cap = max(1, _FIX_WORK // min(n, m))
+                fixes = min(n_out, 1 << (bad - 1).bit_length(), cap)
+                out, rel = _fix_batched(fa, fb, out, rel, fixes)
+    else:
+        rule = math.pi * math.sqrt(n_out)
+        count = min(_tilt.count_tilts(rule, dt, _noise(n_out, dt)), _MAX_TRACED)
+        out, rel = _core_batched(
+            fa, fb, grid, arc, ga, gb, count, min(n_out, _FIXES_TRACED)
+        )
+    return out.reshape(shape), rel.reshape(shape)
+
+
+def _as_log(x, name: str) -> jax.Array:
+    if isinstance(x, str) or x is None:
+        raise TypeError(f"`{name}` must be a real array; got {type(x).__name__}.")
+    arr = jnp.asarray(x)
+    if jnp.issubdtype(arr.dtype, jnp.complexfloating):
+        raise TypeError(f"`{name}` must be real; got dtype {arr.dtype}.")
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        arr = arr.astype(jnp.result_type(float))
+    if arr.ndim == 0 or arr.shape[-1] == 0:
+        raise ValueError(
+            f"`{name}` must have at least one entry on its last axis; got shape "
+            f"{arr.shape}."
+        )
+    v = concrete(arr)
+    if v is not None and (np.isnan(v).any() or np.isposinf(v).any()):
+        bad = v[np.isnan(v) | np.isposinf(v)][:3].tolist()
+        raise ValueError(
+            f"`{name}` must hold logs of non-negative numbers (finite or -inf); "
+            f"got values such as {bad}."
+        )
+    return arr
+
+
+def logconvolve(log_in1: ArrayLike, log_in2: ArrayLike, *, return_error: bool = False):
+    r"""Log of the full convolution of two non-negative vectors given by their logs.
+
+    Like ``log(scipy.signal.convolve(exp(log_in1), exp(log_in2)))``, but every
+    entry keeps a small *relative* error, however far below the largest it
+    lies, and nothing underflows: entries of :math:`10^{-1000}` are as
+    accurate as entries near 1. Cost: a handful of FFT convolutions (one per
+    exponential tilt), against one for a plain FFT.
+
+    Parameters
+    ----------
+    log_in1, log_in2 : array_like
+        Logs of non-negative entries (``-inf`` for zeros), shapes
+        ``(..., n)`` and ``(..., m)``: the last axes are convolved, leading
+        axes broadcast (batches). Differentiable.
+    return_error : bool
+        Also return the log of each entry's estimated relative error.
+
+    Returns
+    -------
+    log_out : jax.Array
+        Shape ``(..., n + m - 1)``: :math:`\log (p * q)_k` (``-inf`` outside
+        the supports' sum).
+    log_rel_err : jax.Array
+        Only with `return_error`: the log of the estimated relative error of
+        each entry (an estimate from the FFT's round-off model and the
+        negative round-off actually seen, not a rigorous bound; ``+inf``
+        where no tilt resolved the entry, e.g. an exact zero inside the
+        supports).
+
+    Raises
+    ------
+    TypeError
+        For complex or non-numeric input.
+    ValueError
+        For empty input, or NaN or ``+inf`` values (where concrete).
+
+    Notes
+    -----
+    With :math:`p_j = e^{a_j}`, :math:`q_j = e^{b_j}` and tilts
+    :math:`\theta_t`,
+
+    .. math:: (p * q)_k = e^{-\theta_t k} \sum_j p_j e^{\theta_t j}\,
+              q_{k-j} e^{\theta_t (k-j)},
+
+    each sum computed by one FFT convolution of the normalized tilted
+    vectors, whose absolute error is about
+    :math:`\epsilon \log_2 L \|p_\theta\|_2 \|q_\theta\|_2`. Each entry takes
+    the tilt with the smallest estimated relative error (after Wilson and
+    Keich's aFFT-C). The tilts are placed evenly in the arc length
+    :math:`\int \sqrt{K''(\theta)}\,d\theta` of the output's log moment
+    generating function :math:`K`, so the number of tilts grows with the
+    square root of the output's spread in log space. Where the inputs are
+    concrete the count is taken from the data; under `jax.jit` it comes
+    from the shapes (:math:`\pi \sqrt{n + m}` arc length, at most 64 tilts),
+    and the error estimate shows any entry it leaves unresolved.
+
+    See Also
+    --------
+    probconv.conv.convolve : the plain convolution (``method='direct'`` is
+        also relatively accurate for non-negative inputs, at ``O(n m)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.dist import logconvolve
+    >>> p = np.log([1.0, 1e-200, 1e-300])
+    >>> out = logconvolve(p, p)
+    >>> [round(float(v / np.log(10)), 6) for v in out]
+    [0.0, -199.69897, -299.69897, -499.69897, -600.0]
+    """
+    if not isinstance(return_error, (bool, np.bool_)):
+        raise TypeError(f"`return_error` must be True or False; got {return_error!r}.")
+    a = _as_log(log_in1, "log_in1")
+    b = _as_log(log_in2, "log_in2")
+    out, rel = log_pair(a, b)
+    return (out, rel) if return_error else out

@@ -1,0 +1,221 @@
+r"""Relatively accurate Poisson binomial laws: a product tree of tilted laws.
+
+The law of :math:`S = \sum_i B_i`, :math:`B_i \sim` Bernoulli(:math:`p_i`),
+tilted by :math:`\theta`, is the Poisson binomial law of the tilted
+probabilities :math:`p_i' = \sigma(\mathrm{logit}\, p_i + \theta)`. The
+bottom levels of the product tree (groups of up to 32 trials) are summed
+directly in log space, once, for all tilts: direct sums of non-negative terms
+keep their relative accuracy. Above them, each tilt's normalized group laws
+are convolved level by level (batched FFTs through the engine) and each
+point keeps the estimate of the tilt that resolves it best.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..conv import convolve
+from . import _tilt
+from ._checks import concrete
+
+NOISE = 16.0  # FFT round-off per level, in units of eps * log2(size) * peak
+_GROUP = 32  # trials per group summed directly in log space
+_GRID = 64
+
+
+def log_direct(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Log-space full convolution of rows ``(..., L)`` and ``(..., L)``.
+
+    ``out[k] = log sum_j exp(a[j] + b[k - j])``: every pairwise sum laid out
+    on a skewed grid (row ``j`` shifted right by ``j``), then reduced by
+    log-sum-exp along the columns. ``O(L^2)`` work, relative error a few
+    ulps per entry.
+    """
+    n = a.shape[-1]
+    outer = a[..., :, None] + b[..., None, :]  # (..., L, L)
+    lead = outer.shape[:-2]
+    pad = [(0, 0)] * (outer.ndim - 1) + [(0, n)]
+    flat = jnp.pad(outer, pad, constant_values=-jnp.inf).reshape(lead + (2 * n * n,))
+    skew = flat[..., : n * (2 * n - 1)].reshape(lead + (n, 2 * n - 1))
+    return _tilt.lse(skew, -2)
+
+
+def _logits(p: jax.Array) -> jax.Array:
+    """``logit(p)``, ``-inf`` at 0 and ``inf`` at 1, safe gradients."""
+    inner = (p > 0) & (p < 1)
+    q = jnp.where(inner, p, 0.5)
+    out = jnp.log(q) - jnp.log1p(-q)
+    return jnp.where(inner, out, jnp.where(p <= 0, -jnp.inf, jnp.inf))
+
+
+def _sigmoid(z: jax.Array) -> jax.Array:
+    fin = jnp.isfinite(z)
+    return jnp.where(fin, jax.nn.sigmoid(jnp.where(fin, z, 0.0)), (z > 0) * 1.0)
+
+
+def pb_grid(p: jax.Array):
+    """Tilt-plan grid of one Poisson binomial: ``(theta, arc)``."""
+    dt = p.dtype
+    n = p.shape[-1]
+    lg = _logits(p)
+    ones = jnp.sum(p >= 1)
+    zeros = jnp.sum(p <= 0)
+    fin = jnp.isfinite(lg)
+    big = jnp.max(jnp.where(fin, jnp.abs(lg), 0.0)) + math.log(n + 1.0) + 40.0
+
+    def mean(th):
+        return jnp.sum(_sigmoid(lg[None, :] + th[:, None]), -1)
+
+    tgt = jnp.stack([ones + 0.5, n - zeros - 0.5]).astype(dt)
+    ends = _tilt.bisect(mean, tgt, -big, big)
+    t_lo, t_hi = ends[0], jnp.maximum(ends[1], ends[0])
+    u = jnp.linspace(0.0, 1.0, _GRID, dtype=dt)
+    d = jnp.sort(jnp.where(fin, jnp.clip(-lg, t_lo, t_hi), t_lo))
+    q = d[jnp.linspace(0, n - 1, min(n, _GRID)).astype(jnp.int32)]
+    grid = jnp.sort(jnp.concatenate([t_lo + (t_hi - t_lo) * u, q]))
+    s = _sigmoid(lg[None, :] + grid[:, None])
+    var = jnp.sum(s * (1 - s), -1)
+    return grid, _tilt.arc_length(grid, var)
+
+
+def _groups(p: jax.Array):
+    """Log-laws of groups of trials, ``(groups, size + 1)``, summed directly."""
+    n = p.shape[-1]
+    width = 1 << max(0, (n - 1).bit_length())
+    size = min(width, _GROUP)
+    pp = jnp.pad(p, (0, width - n))
+    pos = pp > 0
+    lp = jnp.where(pos, jnp.log(jnp.where(pos, pp, 1.0)), -jnp.inf)
+    neg = pp < 1
+    lq = jnp.where(neg, jnp.log1p(-jnp.where(neg, pp, 0.0)), -jnp.inf)
+    m = jnp.stack([lq, lp], -1)  # (width, 2)
+    while m.shape[-1] < size + 1:
+        m = log_direct(m[0::2], m[1::2])
+    return m, size
+
+
+def pb_core(p: jax.Array, thetas: jax.Array):
+    """Log-masses of one Poisson binomial and their log relative errors."""
+    dt = p.dtype
+    ep = _tilt.eps(dt)
+    n = p.shape[-1]
+    thetas = jax.lax.stop_gradient(thetas)
+    groups, size = _groups(p)
+    g = groups.shape[0]
+    lg = _logits(jax.lax.stop_gradient(p))
+    lg = jnp.pad(lg, (0, g * size - n), constant_values=-jnp.inf)
+    s = _sigmoid(lg[None, :] + thetas[:, None]).reshape(thetas.shape[0], g, size)
+    c = _tilt.snap(jnp.sum(s, -1), g, size + 1)  # tilted group means (T, g)
+    k = jnp.arange(size + 1, dtype=dt)
+    a = groups[None] + thetas[:, None, None] * (k[None, None, :] - c[:, :, None])
+    top = jax.lax.stop_gradient(jnp.max(a, -1, keepdims=True))
+    top = jnp.where(jnp.isfinite(top), top, 0.0)
+    e = jnp.exp(a - top)
+    tot = jnp.sum(e, -1, keepdims=True)
+    rows = e / tot
+    big = (jnp.log(tot) + top)[..., 0]
+    corr = _tilt.log_total(jax.lax.stop_gradient(rows))
+    lognorm = jnp.sum(big + corr, -1)  # (T,)
+    start = jnp.zeros(c.shape, jnp.int32)  # window offsets within each subset
+    trials, levels = size, 0
+    while rows.shape[-2] > 1:
+        w = rows.shape[-1]
+        z = convolve(rows[..., 0::2, :], rows[..., 1::2, :], axes=-1, method="fft")
+        z = jnp.where(z > 0, z, 0.0)
+        trials, levels = 2 * trials, levels + 1
+        start = start[..., 0::2] + start[..., 1::2]
+        c = c[..., 0::2] + c[..., 1::2]
+        w2 = min(2 * w - 1, window(trials, n, dt))
+        if w2 < 2 * w - 1:  # keep the window around each tilted mean
+            want = jnp.round(c).astype(jnp.int32) - w2 // 2
+            want = jnp.clip(want, 0, trials + 1 - w2)
+            off = jnp.clip(want - start, 0, 2 * w - 1 - w2)
+            z = jax.vmap(jax.vmap(lambda r, o: jax.lax.dynamic_slice(r, (o,), (w2,))))(
+                z, off
+            )
+            start = start + off
+        # No rescaling: each level's round-off of the total (about eps) is
+        # independent of the others, not amplified as in repeated squaring.
+        rows = z
+    y = rows[:, 0, :]
+    start = start[:, 0]
+    w = y.shape[-1]
+    centers = c[:, 0]
+    peak = jnp.max(y, -1)
+    nu = NOISE * ep * max(1, levels) * math.log2(y.shape[-1] + 1)
+    log_noise = _tilt.safe_log(nu * peak)
+    kk = jnp.arange(n + 1)
+    near = jnp.searchsorted(centers, kk.astype(dt))
+    tc = jnp.clip(near[None, :] + jnp.arange(-2, 2)[:, None], 0, thetas.shape[0] - 1)
+    pos = kk[None, :] - start[tc]
+    inwin = (pos >= 0) & (pos < w)
+    yv = jnp.take_along_axis(y[tc], jnp.clip(pos, 0, w - 1)[..., None], -1)[..., 0]
+    yv = jnp.where(inwin, yv, 0.0)
+    shift = lognorm[tc] - thetas[tc] * (kk[None, :] - centers[tc])
+    val = _tilt.safe_log(yv) + shift
+    arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
+    err = jnp.logaddexp(log_noise[tc] + shift, arith)
+    out, rel = _tilt.best_of(val, err, axis=0)
+    pg = jax.lax.stop_gradient(p)
+    lo = jnp.sum(pg >= 1)
+    hi = n - jnp.sum(pg <= 0)
+    inside = (kk >= lo) & (kk <= hi)
+    return jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
+
+
+@jax.jit
+def _grid_batched(p):
+    return jax.vmap(pb_grid)(p)
+
+
+@functools.partial(jax.jit, static_argnames=("count",))
+def _core_batched(p, grid, arc, count):
+    thetas = jax.vmap(lambda gr, a: _tilt.place(gr, a, count))(grid, arc)
+    return jax.vmap(pb_core)(p, thetas)
+
+
+def window(trials: int, n: int, dtype) -> int:
+    """Window kept of the tilted law of `trials` trials (a static length).
+
+    The variance of a Bernoulli is at most 1/4 whatever the tilt, so
+    Bernstein's inequality with that variance bounds the mass beyond the
+    window: below ``eps`` times the smallest value a tilt is used for.
+    """
+    sp = _tilt.spacing(dtype)
+    sigma = math.sqrt(trials) / 2
+    depth = math.log(2 / _tilt.eps(dtype)) + sp * sp / 2 + math.log(2.5 * sigma + 2)
+    depth += math.log(n + 1)
+    b = depth / 3
+    t = b + math.sqrt(b * b + 2 * sigma * sigma * depth)
+    return min(trials + 1, 2 * int(math.ceil(t)) + 1)
+
+
+def _noise(n: int, dtype) -> float:
+    levels = max(1, (max(n, 1) - 1).bit_length() - int(math.log2(_GROUP)))
+    return 4.0 * _tilt.eps(dtype) * levels * math.log2(n + 2)
+
+
+def log_poisson_binomial(p: jax.Array):
+    """Relative-accuracy log-masses of Poisson binomial laws (rows of `p`).
+
+    Returns ``(log_masses, log_rel_err)`` of shape ``p.shape[:-1] + (n+1,)``.
+    """
+    dt = p.dtype
+    n = p.shape[-1]
+    batch = p.shape[:-1]
+    flat = p.reshape(-1, n)
+    grid, arc = _grid_batched(jax.lax.stop_gradient(flat))
+    total = concrete(arc[:, -1])
+    if total is not None:
+        count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n, dt))
+    else:
+        # Traced: the arc length of n identical trials is pi sqrt(n); allow
+        # twice that for spread probabilities.
+        count = _tilt.count_tilts(2 * math.pi * math.sqrt(n), dt, _noise(n, dt))
+    out, rel = _core_batched(flat, grid, arc, count)
+    return out.reshape(batch + (n + 1,)), rel.reshape(batch + (n + 1,))

@@ -1,0 +1,490 @@
+"""Relative accuracy (accuracy="relative"), log-space queries, error estimates.
+
+References are exact or relatively accurate by construction: exact integer
+arithmetic (dice), mpmath with 40 digits (binomial), log-space recursions
+whose terms are all non-negative (Poisson binomial, Panjer's recursion for
+compound Poisson sums), and numpy.convolve (direct sums of non-negative
+terms) for pairwise convolutions.
+
+Tolerances, stated once:
+
+| comparison                         | tolerance         | why                       |
+| ---------------------------------- | ----------------- | ------------------------- |
+| float64 relative method vs exact,  | rel 1e-8          | the documented accuracy   |
+| every point (below 1e-300 too)     |                   | (aim 1e-10: two digits    |
+|                                    |                   | to spare)                 |
+| float32 relative, points >= 1e-30  | rel 1e-3          | documented (aim 1e-4)     |
+| true error vs the estimate         | err <= estimate   | the estimate's contract,  |
+|                                    | + 4 ulp of log    | plus the reference's own  |
+|                                    |                   | rounding of log-masses    |
+| jit vs eager, vmap vs loop         | rel 1e-9 (f64)    | tilt counts differ under  |
+|                                    |                   | tracing                   |
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import scipy.special
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jax.test_util import check_grads
+
+import probconv.dist as dist
+from probconv.dist import RelativeDistribution, logconvolve, relative_error
+
+F64, F32 = 1e-8, 1e-3
+LOG10 = math.log(10.0)
+
+
+def _rel_err(log_out, log_ref):
+    """Relative error of exp(log_out) against exp(log_ref); 0 where both are -inf."""
+    log_out = np.asarray(log_out, np.float64)
+    both = np.isneginf(log_out) & np.isneginf(log_ref)
+    with np.errstate(invalid="ignore"):
+        d = np.where(both, 0.0, log_out - log_ref)
+    return np.abs(np.expm1(d))
+
+
+def _check(d, log_ref, tol, floor=-np.inf, input_ref=None):
+    """Every point with log-mass above `floor` within `tol`; estimates hold.
+
+    The estimates cover the method's error for the input it was given:
+    `input_ref` is the exact law for that input where it differs from
+    `log_ref` (float32 inputs that do not represent the masses exactly).
+    """
+    assert isinstance(d, RelativeDistribution)
+    lm = np.asarray(d.log_masses, np.float64)
+    sel = log_ref > floor
+    err = _rel_err(lm, log_ref)[sel]
+    assert err.max() <= tol, (err.max(), np.argmax(err))
+    if input_ref is not None:
+        err = _rel_err(lm, input_ref)[sel]
+    est = np.asarray(relative_error(d), np.float64)[sel]
+    ulp = 4 * np.finfo(np.asarray(d.log_masses).dtype).eps * (np.abs(log_ref[sel]) + 1)
+    assert np.all(err <= est + ulp), np.max(err - est - ulp)
+    return err.max()
+
+
+# -- references -------------------------------------------------------------
+
+
+def _binom_log(n, p):
+    mpmath.mp.dps = 40
+    pm = mpmath.mpf(p)
+    lp, lq = mpmath.log(pm), mpmath.log1p(-pm)
+    return np.array(
+        [
+            float(mpmath.log(math.comb(n, k)) + k * lp + (n - k) * lq)
+            for k in range(n + 1)
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def dice_ref():
+    """Exact log-law of the sum of 10,000 fair dice (integer recurrence)."""
+    n = 10_000
+    top = 5 * n
+    c = [0] * (top + 1)
+    c[0] = 1
+    for s in range(top):
+        acc = 0
+        for i in range(1, 6):
+            if s - i + 1 >= 0:
+                acc += (n * i - s + i - 1) * c[s - i + 1]
+        c[s + 1] = acc // (s + 1)
+    return np.array([math.log(v) for v in c]) - n * math.log(6)
+
+
+def _pb_log(p):
+    """Log-law of a Poisson binomial by the log-space recursion (all terms >= 0)."""
+    lg = np.array([0.0])
+    for q in p:
+        a = np.concatenate([lg + np.log1p(-q), [-np.inf]])
+        b = np.concatenate([[-np.inf], lg + np.log(q)])
+        lg = np.logaddexp(a, b)
+    return lg
+
+
+def _mixed_p(n, seed=1):
+    rng = np.random.default_rng(seed)
+    return np.concatenate(
+        [
+            rng.uniform(0, 1, n // 2),
+            10 ** rng.uniform(-6, -1, n // 4),
+            1 - 10 ** rng.uniform(-6, -1, n - n // 2 - n // 4),
+        ]
+    )
+
+
+def _panjer_poisson(lam, x, size):
+    """Log-law of a compound Poisson sum by Panjer's recursion (terms >= 0)."""
+    with np.errstate(divide="ignore"):
+        lx = np.log(x)
+    f = np.full(size, -np.inf)
+    f[0] = -lam * (1 - x[0])
+    j = np.arange(x.size)
+    for k in range(1, size):
+        jj = j[1 : min(k, x.size - 1) + 1]
+        f[k] = math.log(lam / k) + scipy.special.logsumexp(
+            np.log(jj) + lx[jj] + f[k - jj]
+        )
+    return f
+
+
+def _spanning(n, seed=0):
+    """Two positive vectors whose values span 200 orders of magnitude."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(n) / n
+    la = -460 * x**2 + np.log(rng.uniform(0.5, 1.5, n))
+    lb = -460 * (1 - x) ** 1.5 + np.log(rng.uniform(0.5, 1.5, n))
+    return la, lb
+
+
+# -- float64 accuracy ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [0.5, 0.01])
+def test_bernoulli_sums_float64(p):
+    d = dist.iid_sum(dist.bernoulli(p), 1000, accuracy="relative")
+    ref = _binom_log(1000, p)
+    _check(d, ref, F64)
+    # Far below the smallest float: 0.01**1000 = 1e-2000.
+    assert abs(float(d.logpmf(1000)) - ref[-1]) <= 1e-8 * abs(ref[-1])
+
+
+def test_ten_thousand_dice_float64(dice_ref):
+    d = dist.iid_sum(dist.die(6), 10_000, accuracy="relative")
+    assert float(d.origin) == 10_000.0
+    _check(d, dice_ref, F64)
+
+
+def test_poisson_binomial_float64():
+    p = _mixed_p(1000)
+    d = dist.poisson_binomial(p, accuracy="relative")
+    _check(d, _pb_log(p), F64)
+
+
+def test_poisson_binomial_exact_fractions():
+    from fractions import Fraction
+
+    p = _mixed_p(40, seed=3)
+    poly = [Fraction(1)]
+    for q in p:
+        f = Fraction(q)
+        new = [Fraction(0)] * (len(poly) + 1)
+        for k, c in enumerate(poly):
+            new[k] += c * (1 - f)
+            new[k + 1] += c * f
+        poly = new
+    mpmath.mp.dps = 40
+    ref = np.array(
+        [float(mpmath.log(mpmath.mpf(c.numerator) / c.denominator)) for c in poly]
+    )
+    d = dist.poisson_binomial(p, accuracy="relative")
+    _check(d, ref, 1e-12)
+
+
+def test_pairwise_spanning_200_orders_float64():
+    la, lb = _spanning(3000)
+    ref = np.log(np.convolve(np.exp(la), np.exp(lb)))
+    out, rel = logconvolve(la, lb, return_error=True)
+    err = _rel_err(out, ref)
+    assert err.max() <= F64
+    assert np.all(err <= np.exp(np.asarray(rel)) + 4e-16 * (np.abs(ref) + 1))
+
+
+@pytest.mark.slow
+def test_pairwise_spanning_200_orders_1e5():
+    la, lb = _spanning(100_000)
+    ref = np.log(np.convolve(np.exp(la), np.exp(lb)))
+    assert _rel_err(logconvolve(la, lb), ref).max() <= F64
+
+
+def test_add_matches_exact_binomial():
+    # Inputs from the relative method keep masses below 1e-308 in log form.
+    x = dist.iid_sum(dist.bernoulli(0.02), 250, accuracy="relative")
+    d = x.add(x, accuracy="relative")
+    _check(d, _binom_log(500, 0.02), F64)
+    assert d.size == 501
+    # A plain input works too (its masses are exact here).
+    e = dist.bernoulli(0.02).add(x, accuracy="relative")
+    _check(e, _binom_log(251, 0.02), F64)
+
+
+def test_compound_poisson_float64():
+    size, lam = 400, 5.0
+    x = np.zeros(7)
+    x[1:] = 1 / 6
+    sev = dist.from_masses(x)
+    d = dist.compound(dist.poisson(lam), sev, size=size, accuracy="relative")
+    _check(d, _panjer_poisson(lam, np.pad(x, (0, size - 7)), size), F64)
+
+
+def _panjer_nb(r, p, x, size):
+    """Log-law of a compound negative binomial by Panjer's recursion (a, b >= 0)."""
+    a, b = 1 - p, (r - 1) * (1 - p)
+    with np.errstate(divide="ignore"):
+        lx = np.log(x)
+    f = np.full(size, -np.inf)
+    f[0] = r * (math.log(p) - math.log1p(-(1 - p) * x[0]))
+    j = np.arange(x.size)
+    for k in range(1, size):
+        jj = j[1 : min(k, x.size - 1) + 1]
+        f[k] = scipy.special.logsumexp(np.log(a + b * jj / k) + lx[jj] + f[k - jj])
+    return f
+
+
+def test_compound_other_frequencies():
+    size = 200
+    x = np.zeros(7)
+    x[1:] = 1 / 6
+    sev = dist.from_masses(x)
+    d = dist.compound(
+        dist.negative_binomial(3.0, 0.4), sev, size=size, accuracy="relative"
+    )
+    _check(d, _panjer_nb(3.0, 0.4, np.pad(x, (0, size - 7)), size), F64)
+    # A frequency given by its masses: 0, 1 or 2 claims.
+    n = dist.from_masses([0.2, 0.5, 0.3])
+    e = dist.compound(n, sev, size=20, accuracy="relative")
+    ref = 0.2 * np.eye(20)[0]
+    ref[:7] += 0.5 * x
+    ref[:13] += 0.3 * np.convolve(x, x)
+    with np.errstate(divide="ignore"):
+        _check(e, np.log(ref), F64)
+
+
+def test_log_queries_reach_below_1e300():
+    d = dist.iid_sum(dist.bernoulli(0.01), 1000, accuracy="relative")
+    ref = _binom_log(1000, 0.01)
+    k = np.array([0, 10, 600, 999, 1000])
+    assert _rel_err(d.logpmf(k), ref[k]).max() < 1e-10
+    tail = np.array([scipy.special.logsumexp(ref[j + 1 :]) for j in k[:-1]])
+    assert _rel_err(d.logsf(k[:-1]), tail).max() < 1e-10
+    head = np.array([scipy.special.logsumexp(ref[: j + 1]) for j in k])
+    assert _rel_err(d.logcdf(k), head).max() < 1e-10
+    assert float(d.logsf(1000)) == -np.inf and float(d.logcdf(-1)) == -np.inf
+    # scipy's sf is 1 - cdf here and returns 0; ours keeps the tail.
+    assert scipy.stats.binom(1000, 0.01).sf(700) == 0.0
+    assert float(d.logsf(700)) / LOG10 < -300
+    # Queries off the lattice and NaN.
+    assert float(d.logpmf(10.5)) == -np.inf and np.isnan(d.logpmf(np.nan))
+
+
+def test_sf_cdf_match_scipy_where_representable():
+    d = dist.iid_sum(dist.bernoulli(0.3), 80, accuracy="relative")
+    ref = scipy.stats.binom(80, 0.3)
+    k = np.arange(-1, 81)
+    np.testing.assert_allclose(d.sf(k), ref.sf(k), rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(d.cdf(k[:60]), ref.cdf(k[:60]), rtol=1e-10)
+
+
+def test_density_kind_is_rejected():
+    base = dist.from_masses([0.2, 0.5, 0.3], step=0.5, kind="density")
+    with pytest.raises(ValueError, match="needs lattice laws"):
+        dist.iid_sum(base, 3, accuracy="relative")
+    with pytest.raises(ValueError, match="`y` has kind='density'"):
+        dist.die(6).add(base, accuracy="relative")
+    with pytest.raises(ValueError, match="needs a lattice severity"):
+        dist.compound(dist.poisson(1.0), base, accuracy="relative")
+
+
+# -- float32 --------------------------------------------------------------------
+
+FLOOR32 = math.log(1e-30)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.01])
+def test_bernoulli_sums_float32(p):
+    x = dist.from_masses(np.array([1 - p, p], np.float32))
+    d = dist.iid_sum(x, 1000, accuracy="relative")
+    assert d.dtype == jnp.float32
+    _check(d, _binom_log(1000, float(np.float32(p))), F32, FLOOR32)
+
+
+def test_ten_thousand_dice_float32(dice_ref):
+    d = dist.iid_sum(
+        dist.from_masses(np.full(6, 1 / 6, np.float32)), 10_000, accuracy="relative"
+    )
+    assert d.dtype == jnp.float32
+    # dice_ref is the exact law of fair dice; float32(1/6) differs by 3e-8,
+    # i.e. 3e-4 on the law of 10,000 of them: inside the tolerance.
+    shift = 10_000 * math.log(6 * float(np.float32(1 / 6)))
+    _check(d, dice_ref, F32, FLOOR32, input_ref=dice_ref + shift)
+
+
+def test_poisson_binomial_float32():
+    p = _mixed_p(1000).astype(np.float32)
+    d = dist.poisson_binomial(p, accuracy="relative")
+    _check(d, _pb_log(p.astype(np.float64)), F32, FLOOR32)
+
+
+def test_pairwise_float32():
+    la, lb = _spanning(3000)
+    la, lb = la.astype(np.float32), lb.astype(np.float32)
+    ref = np.log(
+        np.convolve(np.exp(la.astype(np.float64)), np.exp(lb.astype(np.float64)))
+    )
+    out = logconvolve(la, lb)
+    assert out.dtype == jnp.float32
+    sel = ref > FLOOR32
+    assert _rel_err(out, ref)[sel].max() <= F32
+
+
+# -- the plain method, estimates --------------------------------------------------
+
+
+def test_plain_method_is_never_negative_and_its_estimate_flags_noise():
+    plain = dist.iid_sum(dist.bernoulli(0.5), 1000)
+    assert float(plain.masses.min()) >= 0.0
+    est = np.asarray(relative_error(plain))
+    ref = _binom_log(1000, 0.5)
+    with np.errstate(divide="ignore"):
+        err = _rel_err(np.log(np.asarray(plain.masses)), ref)
+    ok = np.isfinite(est)
+    assert np.all(err[ok] <= est[ok])
+    assert np.isinf(est[0])  # 2**-1000 is below the plain method's noise
+    assert ok.sum() > 200
+
+
+def test_relative_beats_plain_in_the_tail():
+    ref = _binom_log(1000, 0.5)
+    with np.errstate(divide="ignore"):
+        plain = np.log(np.asarray(dist.iid_sum(dist.bernoulli(0.5), 1000).masses))
+    rel = dist.iid_sum(dist.bernoulli(0.5), 1000, accuracy="relative").log_masses
+    tail = ref < math.log(1e-12)
+    assert np.nanmax(_rel_err(plain, ref)[tail]) > 1e-5
+    assert _rel_err(rel, ref)[tail].max() < 1e-9
+
+
+# -- transformations ---------------------------------------------------------------
+
+
+def test_jit_equals_eager():
+    x = dist.die(6)
+    eager = dist.iid_sum(x, 100, accuracy="relative")
+    jitted = jax.jit(lambda d: dist.iid_sum(d, 100, accuracy="relative"))(x)
+    assert isinstance(jitted, RelativeDistribution)
+    np.testing.assert_allclose(jitted.log_masses, eager.log_masses, rtol=1e-9)
+    la, lb = _spanning(300)
+    np.testing.assert_allclose(
+        jax.jit(logconvolve)(la, lb), logconvolve(la, lb), rtol=1e-9
+    )
+
+
+def test_vmap_and_batches_equal_a_loop():
+    ps = np.array([0.5, 0.02])
+    batch = dist.iid_sum(dist.bernoulli(ps), 100, accuracy="relative")
+    assert batch.log_masses.shape == (2, 101)
+    vm = jax.vmap(
+        lambda q: dist.iid_sum(dist.bernoulli(q), 100, accuracy="relative").log_masses
+    )(jnp.asarray(ps))
+    for i, q in enumerate(ps):
+        one = dist.iid_sum(dist.bernoulli(q), 100, accuracy="relative").log_masses
+        np.testing.assert_allclose(batch.log_masses[i], one, rtol=1e-9)
+        np.testing.assert_allclose(vm[i], one, rtol=1e-9)
+    rng = np.random.default_rng(5)
+    la, lb = np.log(rng.random((2, 300))), np.log(rng.random((1, 320)))
+    both = logconvolve(la, lb)
+    for i in range(2):
+        np.testing.assert_allclose(both[i], logconvolve(la[i], lb[0]), rtol=1e-9)
+
+
+def test_gradients():
+    def logp(q):
+        d = dist.iid_sum(dist.bernoulli(q), 30, accuracy="relative")
+        return d.logpmf(25)
+
+    q = jnp.asarray(0.3)
+    # d/dq [log C(30,25) + 25 log q + 5 log(1-q)]
+    g = jax.grad(logp)(q)
+    np.testing.assert_allclose(g, 25 / 0.3 - 5 / 0.7, rtol=1e-8)
+    rng = np.random.default_rng(2)
+    la, lb = jnp.log(rng.random(300)), jnp.log(rng.random(260))  # tilted path
+    f = lambda a, b: logconvolve(a, b)[::37]  # noqa: E731
+    check_grads(f, (la, lb), order=1, modes=["fwd", "rev"], atol=1e-5, rtol=1e-5)
+    p0 = jnp.asarray(np.random.default_rng(4).uniform(0.05, 0.95, 40))
+    g = jax.grad(lambda p: dist.poisson_binomial(p, accuracy="relative").logpmf(0))(p0)
+    np.testing.assert_allclose(g, -1 / (1 - p0), rtol=1e-8)  # log P(0) = sum log(1-p)
+
+
+# -- invariants (hypothesis) ------------------------------------------------------
+
+
+@settings(max_examples=10)
+@given(
+    shape=st.sampled_from([(300, 260), (420, 300)]),
+    span=st.floats(1.0, 300.0),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_logconvolve_matches_direct_sums(shape, span, seed):
+    n, m = shape
+    rng = np.random.default_rng(seed)
+    la = -span * rng.random() * np.linspace(0, 1, n) ** 2 + np.log(
+        rng.uniform(0.2, 1, n)
+    )
+    lb = -span * np.linspace(1, 0, m) + np.log(rng.uniform(0.2, 1, m))
+    ref = np.log(np.convolve(np.exp(la), np.exp(lb)))
+    out, rel = logconvolve(la, lb, return_error=True)
+    err = _rel_err(out, ref)
+    assert err.max() <= F64
+    assert np.all(err <= np.exp(np.asarray(rel)) + 4e-16 * (np.abs(ref) + 1))
+
+
+@settings(max_examples=8)
+@given(n=st.sampled_from([7, 60]), seed=st.integers(0, 2**31 - 1))
+def test_poisson_binomial_masses_sum_to_one(n, seed):
+    p = np.random.default_rng(seed).random(n)
+    d = dist.poisson_binomial(p, accuracy="relative")
+    assert abs(float(d.total) - 1) < 1e-12
+    assert float(d.masses.min()) >= 0
+    _check(d, _pb_log(p), 1e-10)
+
+
+def test_zeros_supports_and_small_cases():
+    x = dist.from_masses([0.0, 0.3, 0.7, 0.0])  # support 1..2 of 0..3
+    d = dist.iid_sum(x, 5, accuracy="relative")
+    ref = np.full(16, -np.inf)
+    ref[5:11] = _binom_log(5, 0.7)
+    _check(d, ref, 1e-12)
+    assert dist.iid_sum(x, 1, accuracy="relative").size == 4
+    z = dist.iid_sum(x, 0, accuracy="relative")
+    assert float(z.pmf(0)) == 1.0
+    pb = dist.poisson_binomial([0.0, 1.0, 0.5], accuracy="relative")
+    np.testing.assert_allclose(pb.masses, [0.0, 0.5, 0.5, 0.0], atol=1e-15)
+    out = logconvolve([0.0], [np.log(0.5), -np.inf])
+    np.testing.assert_allclose(out, [np.log(0.5), -np.inf])
+
+
+# -- bad input ---------------------------------------------------------------------
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="`accuracy` must be 'absolute'"):
+        dist.iid_sum(dist.die(6), 3, accuracy="exact")
+    with pytest.raises(ValueError, match="`log_in1` must hold logs"):
+        logconvolve([0.0, np.nan], [0.0])
+    with pytest.raises(ValueError, match="`log_in2` must hold logs"):
+        logconvolve([0.0], [np.inf])
+    with pytest.raises(ValueError, match="at least one entry"):
+        logconvolve([], [0.0])
+    with pytest.raises(TypeError, match="must be real"):
+        logconvolve([1j], [0.0])
+    with pytest.raises(TypeError, match="`return_error` must be True or False"):
+        logconvolve([0.0], [0.0], return_error=1)
+    with pytest.raises(TypeError, match="`d` must be a Distribution"):
+        relative_error(np.ones(3))
+    with pytest.raises(ValueError, match="`p` must be finite and lie in"):
+        dist.poisson_binomial([0.5, 1.5], accuracy="relative")
+    with pytest.raises(TypeError, match="`x` must be a Distribution"):
+        dist.iid_sum([0.5, 0.5], 3, accuracy="relative")
+
+
+def test_public_names_have_docstrings():
+    for name in ("RelativeDistribution", "logconvolve", "relative_error"):
+        assert getattr(dist, name).__doc__
