@@ -139,17 +139,6 @@ _RANGES = {
     "pareto": (_POS, _REAL, _POS),
 }
 
-_GRID_DOC = """step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default `tol`).
-    max_size : int
-        Most cells for the default grid (2**20)."""
-
 
 def _grid(step, support, tol, tail, max_size):
     return (step, support, tol, tail, max_size)
@@ -177,7 +166,16 @@ def normal(
     loc, scale : array_like
         Mean and standard deviation (``scale > 0``); arrays give a batch.
         Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -229,7 +227,16 @@ def uniform(
     ----------
     loc, scale : array_like
         Left end and width (``scale > 0``). Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -283,7 +290,16 @@ def exponential(
     loc, scale : array_like
         Start of the support and scale (the mean is ``loc + scale``).
         Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -332,7 +348,16 @@ def gamma(
         Shape, ``> 0``. Differentiable.
     loc, scale : array_like
         Location and scale. Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -394,7 +419,16 @@ def beta(
         Shapes, ``> 0``.
     loc, scale : array_like
         Location and scale. Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -465,7 +499,16 @@ def lognormal(
         Shape (the log's standard deviation), ``> 0``. Differentiable.
     loc, scale : array_like
         Location and scale. Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -519,7 +562,16 @@ def laplace(
     ----------
     loc, scale : array_like
         Centre and scale. Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -574,7 +626,16 @@ def cauchy(
     ----------
     loc, scale : array_like
         Median and half width at half maximum. Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -626,7 +687,16 @@ def student_t(
         Degrees of freedom :math:`\nu > 0`.
     loc, scale : array_like
         Location and scale. Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -692,7 +762,16 @@ def pareto(
         Tail index, ``> 0``. Differentiable.
     loc, scale : array_like
         Location and scale. Differentiable.
-    {grid}
+    step : float, optional
+        Cell width (static). Default: chosen from `tol` (see the module notes).
+    support : (float, float), optional
+        Interval covered by the cells (static). Default: from `tail`.
+    tol : float
+        Target absolute error of the cdf for the default step (1e-6).
+    tail : float, optional
+        Target mass cut off for the default support (default `tol`).
+    max_size : int
+        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -732,22 +811,6 @@ def pareto(
         lambda b_, m, s: [(m + s, b_ / s, -b_ * (b_ + 1) / s**2)],
         _grid(step, support, tol, tail, max_size),
     )
-
-
-for _f in (
-    normal,
-    uniform,
-    exponential,
-    gamma,
-    beta,
-    lognormal,
-    laplace,
-    cauchy,
-    student_t,
-    pareto,
-):
-    _f.__doc__ = _f.__doc__.replace("{grid}", _GRID_DOC)
-del _f
 
 
 def from_scipy_continuous(
