@@ -23,10 +23,8 @@ from ._families_continuous import pareto as pareto
 from ._families_continuous import student_t as student_t
 from ._families_continuous import uniform as uniform
 from ._grid import Distribution as Distribution
-from ._logconv import logconvolve as logconvolve
-from ._relative import RelativeDistribution as RelativeDistribution
-from ._relative import relative_error as relative_error
 from ._grid import from_masses as from_masses
+from ._logconv import logconvolve as logconvolve
 from ._ops import add as add
 from ._ops import iid_sum as iid_sum
 from ._ops import mixture as mixture
@@ -34,6 +32,8 @@ from ._poisson_binomial import poisson_binomial as poisson_binomial
 from ._refinement import StepError as StepError
 from ._refinement import discretization_error as discretization_error
 from ._regrid import regrid as regrid
+from ._relative import RelativeDistribution as RelativeDistribution
+from ._relative import relative_error as relative_error
 
 __all__ = [
     "Continuous",

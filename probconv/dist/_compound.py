@@ -166,6 +166,28 @@ def _log_tail_bound(log_mgf_x, lg, s_points: np.ndarray, thetas: np.ndarray):
     return vals.min(axis=1).reshape(s.shape)
 
 
+def _chernoff_size(log_mgf_x, lg, thetas, span, tail) -> int:
+    """Smallest grid length beyond which the Chernoff bound is below `tail`."""
+    hi = np.logspace(0, 12, 400) * max(span, 1)
+    bound = _log_tail_bound(log_mgf_x, lg, hi, thetas)
+    ok = np.nonzero(bound <= math.log(tail))[0]
+    if ok.size == 0:
+        raise ValueError(
+            "The tail of `S` decays too slowly for a grid of 10**12 points; "
+            "pass `size` (and a `tilt`)."
+        )
+    lo_s = hi[ok[0] - 1] if ok[0] > 0 else 0.0
+    fine = np.linspace(lo_s, hi[ok[0]], 200)
+    fb = _log_tail_bound(log_mgf_x, lg, fine, thetas)
+    size = int(np.ceil(fine[np.nonzero(fb <= math.log(tail))[0][0]])) + 1
+    if size > 10**8:
+        raise ValueError(
+            f"The grid would need {size} points; pass a smaller `size` with a "
+            "`tilt`, or a larger `tail`."
+        )
+    return size
+
+
 def compound(
     N: Distribution,
     X: Distribution,
@@ -341,23 +363,7 @@ def compound(
                 "vmap): the length of the grid must be static."
             )
         span = int(np.max(j0, initial=0)) + xm.shape[-1]
-        hi = np.logspace(0, 12, 400) * max(span, 1)
-        bound = _log_tail_bound(log_mgf_x, lg, hi, thetas)
-        ok = np.nonzero(bound <= math.log(tail))[0]
-        if ok.size == 0:
-            raise ValueError(
-                "The tail of `S` decays too slowly for a grid of 10**12 points; "
-                "pass `size` (and a `tilt`)."
-            )
-        lo_s = hi[ok[0] - 1] if ok[0] > 0 else 0.0
-        fine = np.linspace(lo_s, hi[ok[0]], 200)
-        fb = _log_tail_bound(log_mgf_x, lg, fine, thetas)
-        size = int(np.ceil(fine[np.nonzero(fb <= math.log(tail))[0][0]])) + 1
-        if size > 10**8:
-            raise ValueError(
-                f"The grid would need {size} points; pass a smaller `size` with a "
-                "`tilt`, or a larger `tail`."
-            )
+        size = _chernoff_size(log_mgf_x, lg, thetas, span, tail)
     else:
         size = check_int(size, "size", 1)
     length = next_fast_len(size * 2**padding, True)

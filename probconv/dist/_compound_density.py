@@ -24,7 +24,7 @@ import scipy.special
 
 from ..conv import fft_nd, ifft_nd, next_fast_len
 from ._checks import check_int, concrete
-from ._compound import _frequency, _log_tail_bound
+from ._compound import _chernoff_size, _frequency, _log_tail_bound
 from ._continuous import make_continuous
 from ._density_ops import box, point_weights
 from ._grid import Distribution, _eps
@@ -179,25 +179,3 @@ def compound_density(
         "noise_bound": eps * math.exp(tilt * ratio),
     }
     return out, info
-
-
-def _chernoff_size(log_mgf_x, lg, thetas, span, tail) -> int:
-    """Smallest grid length beyond which the Chernoff bound is below `tail`."""
-    hi = np.logspace(0, 12, 400) * max(span, 1)
-    bound = _log_tail_bound(log_mgf_x, lg, hi, thetas)
-    ok = np.nonzero(bound <= math.log(tail))[0]
-    if ok.size == 0:
-        raise ValueError(
-            "The tail of `S` decays too slowly for a grid of 10**12 points; "
-            "pass `size` (and a `tilt`)."
-        )
-    lo_s = hi[ok[0] - 1] if ok[0] > 0 else 0.0
-    fine = np.linspace(lo_s, hi[ok[0]], 200)
-    fb = _log_tail_bound(log_mgf_x, lg, fine, thetas)
-    size = int(np.ceil(fine[np.nonzero(fb <= math.log(tail))[0][0]])) + 1
-    if size > 10**8:
-        raise ValueError(
-            f"The grid would need {size} points; pass a smaller `size` with a "
-            "`tilt`, or a larger `tail`."
-        )
-    return size
