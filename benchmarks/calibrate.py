@@ -1,6 +1,7 @@
 """Measure the constants of the engine's cost model on this backend.
 
     python benchmarks/calibrate.py [--dtype float32|float64] [--quick]
+    python benchmarks/calibrate.py --fft [--dtype float32|float64]
 
 Times each method on a set of shapes (jitted, compiled before timing), then
 fits ``t = call + c * work`` per method by non-negative least squares on
@@ -8,6 +9,11 @@ relative errors, where ``work`` is what `probconv.conv._choose.estimate`
 counts (multiply-adds for direct, n log2 n of transforms for fft and
 overlap-add). Prints the constants to paste into ``_choose.COSTS`` and how
 often the fitted model picks the fastest method.
+
+``--fft`` instead times batches of 1, 2 and 8 real transforms of 2**10 to
+2**21 points and prints picoseconds per n log2 n of each, beside what
+`probconv.conv._fft.transform_work` models: the data behind its batch and
+cache constants.
 """
 
 import argparse
@@ -20,21 +26,25 @@ import numpy as np
 import scipy.optimize
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _timing import median_time  # noqa: E402
+from _timing import interleaved_times  # noqa: E402
 
 import probconv  # noqa: E402
 from probconv.conv import _choose  # noqa: E402
 from probconv.conv._api import _plan  # noqa: E402
+from probconv.conv._fft import transform_work  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dtype", default="float64")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--fft", action="store_true", help="the FFT batch/cache curve")
     args = p.parse_args()
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     dt = np.dtype(args.dtype)
+    if args.fft:
+        return fft_curve(dt)
     backend = jax.default_backend()
     ns = [1000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     ks = [3, 31, 301, 3001]
@@ -59,13 +69,16 @@ def main():
         _choose.COSTS[backend] = unit
         work = _choose.estimate(_plan(a, v, "full", None), backend)
         _choose.COSTS[backend] = saved
-        times = {}
-        for m in rows:
-            if not math.isfinite(work[m]) or (m == "direct" and work[m] > 3e10):
-                continue
-            f = jax.jit(lambda a, v, m=m: probconv.convolve(a, v, method=m))
-            times[m] = median_time(f, a, v, max_total=5.0)
-            rows[m].append((work[m], times[m]))
+        # skip what the current constants say takes seconds: it cannot win
+        predicted = _choose.estimate(_plan(a, v, "full", None), backend)
+        fns = {
+            m: (jax.jit(lambda a, v, m=m: probconv.convolve(a, v, method=m)), (a, v))
+            for m in rows
+            if math.isfinite(work[m]) and predicted[m] < 2.0
+        }
+        times = interleaved_times(fns, max_total=10.0)
+        for m, t in times.items():
+            rows[m].append((work[m], t))
         measured.append(((n, k), times, work))
         print(n, k, {m: f"{t:.2e}" for m, t in times.items()}, flush=True)
     size = dt.itemsize
@@ -93,9 +106,25 @@ def main():
         best = min(times, key=times.get)
         pick = min(pred, key=pred.get)
         right += times[pick] <= 1.15 * times[best]
-    print(
-        f"fitted model within 1.15x of the fastest in {right}/{len(measured)} cases"
-    )
+    print(f"fitted model within 1.15x of the fastest in {right}/{len(measured)} cases")
+
+
+def fft_curve(dt):
+    """Print measured and modelled ps per n log2 n of batched real FFTs."""
+    rng = np.random.default_rng(0)
+    print("points  batch  measured ps/nlogn  model (relative to batch 1)")
+    for e in range(10, 22):
+        n = 2**e
+        fns = {
+            b: (jax.jit(jnp.fft.rfft), (jnp.asarray(rng.random((b, n)), dt),))
+            for b in (1, 2, 8)
+            if b * n <= 2**23
+        }
+        times = interleaved_times(fns, rounds=5, max_total=5.0)
+        nlogn = n * math.log2(n)
+        for b, t in times.items():
+            model = transform_work(n, b) / (b * nlogn)
+            print(f"2**{e:<4d} {b:5d}  {t / (b * nlogn) * 1e12:17.0f}  {model:.2f}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.signal
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _timing import median_time  # noqa: E402
+from _timing import interleaved_times  # noqa: E402
 
 import probconv  # noqa: E402
 
@@ -70,9 +70,7 @@ def peers(a, v, mode="full", axes=None, big=False):
 
 def run_case(label, a, v, mode="full", axes=None):
     big = a.size * v.size > (1e10 if a.ndim == 1 else 1e9)
-    times = {}
-    for name, (fn, args) in peers(a, v, mode, axes, big).items():
-        times[name] = median_time(fn, *args, max_total=4.0)
+    times = interleaved_times(peers(a, v, mode, axes, big), max_total=8.0)
     fastest = min(times.values())
     method = probconv.choose_method(a, v, mode, axes=axes)
     return label, method, times, fastest
@@ -83,12 +81,21 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--dtype", default="float64")
     p.add_argument("--skip-grid", action="store_true", help="only 2-D and batch")
+    p.add_argument("--n", type=float, nargs="*", help="only these N of the grid")
+    p.add_argument(
+        "--sync",
+        action="store_true",
+        help="turn off JAX's asynchronous CPU dispatch (halves the per-call cost)",
+    )
     args = p.parse_args()
+    if args.sync:
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     dt = np.dtype(args.dtype)
     rng = np.random.default_rng(0)
     Ns = [1000, 10_000] if args.quick else [1000, 10_000, 100_000, 1_000_000]
+    Ns = [int(n) for n in args.n] if args.n else Ns
     Ns = [] if args.skip_grid else Ns
     rows = []
     for n in Ns:

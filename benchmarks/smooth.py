@@ -2,7 +2,8 @@
 
 Run ``python benchmarks/smooth.py`` (full sizes) or ``--quick`` (small).
 Each row times probconv (jit-compiled before timing, float64) and its peers
-on the same input in this one process; the figures are medians of repeats.
+on the same input in this one process, interleaved; the figures are medians
+of repeats.
 The machine is shared and noisy: ratios vary by 10-30 % between runs.
 """
 
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
+import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -28,28 +28,32 @@ from statsmodels.nonparametric.kde import KDEUnivariate  # noqa: E402
 
 from probconv import smooth  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import interleaved_times  # noqa: E402
 
-def timeit(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())  # compile / warm up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+REPEATS = 7
 
 
 def row(name, ours, peers):
-    best = min(peers.values())
-    cells = "  ".join(f"{k} {v * 1e3:8.1f} ms" for k, v in peers.items())
+    """Time probconv and its peers interleaved; print and return the row."""
+    contestants = {"probconv": ours, **peers}
+    times = interleaved_times(
+        {k: (f, ()) for k, f in contestants.items()}, rounds=REPEATS, max_total=40.0
+    )
+    ours = times.pop("probconv")
+    best = min(times.values())
+    cells = "  ".join(f"{k} {v * 1e3:8.1f} ms" for k, v in times.items())
     print(
         f"{name:<38} probconv {ours * 1e3:8.1f} ms  {cells}  "
-        f"best/ours {best / ours:5.2f}"
+        f"best/ours {best / ours:5.2f}",
+        flush=True,
     )
-    return name, ours, peers
+    return name, ours, times
 
 
 def main(quick: bool, repeats: int):
+    global REPEATS
+    REPEATS = repeats
     rng = np.random.default_rng(0)
     n = 10**5 if quick else 10**7
     nk = 10**4 if quick else 10**6
@@ -61,18 +65,18 @@ def main(quick: bool, repeats: int):
     gs = jax.jit(lambda v: smooth.gaussian_smooth(v, 10.0))
     row(
         f"gaussian sigma=10, n={n:.0e}",
-        timeit(lambda: gs(xj), repeats),
-        {"ndimage": timeit(lambda: ndi.gaussian_filter1d(x, 10.0), repeats)},
+        lambda: gs(xj),
+        {"ndimage": lambda: ndi.gaussian_filter1d(x, 10.0)},
     )
 
     ma = jax.jit(lambda v: smooth.moving_average(v, 1001))
     s = pd.Series(x)
     row(
         f"moving average w=1001, n={n:.0e}",
-        timeit(lambda: ma(xj), repeats),
+        lambda: ma(xj),
         {
-            "ndimage": timeit(lambda: ndi.uniform_filter1d(x, 1001), repeats),
-            "pandas": timeit(lambda: s.rolling(1001, center=True).mean(), repeats),
+            "ndimage": lambda: ndi.uniform_filter1d(x, 1001),
+            "pandas": lambda: s.rolling(1001, center=True).mean(),
         },
     )
 
@@ -83,8 +87,8 @@ def main(quick: bool, repeats: int):
     ew = jax.jit(lambda v: smooth.ewma(v, alpha=0.01))
     row(
         f"ewma alpha=0.01, 10% NaN, n={n:.0e}",
-        timeit(lambda: ew(xnj), repeats),
-        {"pandas": timeit(lambda: sn.ewm(alpha=0.01).mean(), repeats)},
+        lambda: ew(xnj),
+        {"pandas": lambda: sn.ewm(alpha=0.01).mean()},
     )
     ma_nan = jax.jit(
         lambda v: smooth.moving_average(
@@ -93,12 +97,8 @@ def main(quick: bool, repeats: int):
     )
     row(
         f"NaN-aware moving avg w=1001, n={n:.0e}",
-        timeit(lambda: ma_nan(xnj), repeats),
-        {
-            "pandas": timeit(
-                lambda: sn.rolling(1001, center=True, min_periods=1).mean(), repeats
-            )
-        },
+        lambda: ma_nan(xnj),
+        {"pandas": lambda: sn.rolling(1001, center=True, min_periods=1).mean()},
     )
 
     samples = np.concatenate(
@@ -115,20 +115,18 @@ def main(quick: bool, repeats: int):
 
     row(
         f"kde n={nk:.0e}, 4096 points, fixed bw",
-        timeit(lambda: kd(sj), repeats),
+        lambda: kd(sj),
         {
-            "KDEpy": timeit(lambda: FFTKDE(bw=bw).fit(samples).evaluate(4096), repeats),
-            "statsmodels": timeit(sm_kde, repeats),
+            "KDEpy": lambda: FFTKDE(bw=bw).fit(samples).evaluate(4096),
+            "statsmodels": sm_kde,
         },
     )
     kd_isj = jax.jit(lambda v: smooth.kde(v, bandwidth="isj", grid=4096))
     row(
         f"kde n={nk:.0e}, 4096 points, ISJ",
-        timeit(lambda: kd_isj(sj), repeats),
+        lambda: kd_isj(sj),
         {
-            "KDEpy": timeit(
-                lambda: FFTKDE(bw="ISJ").fit(samples).evaluate(4096), repeats
-            ),
+            "KDEpy": lambda: FFTKDE(bw="ISJ").fit(samples).evaluate(4096),
         },
     )
 
@@ -137,24 +135,24 @@ def main(quick: bool, repeats: int):
     gb = jax.jit(lambda v: smooth.gaussian_smooth(v, 5.0))
     row(
         f"batch {batch[0]}x{batch[1]} gaussian sigma=5",
-        timeit(lambda: gb(xbj), repeats),
-        {"ndimage": timeit(lambda: ndi.gaussian_filter1d(xb, 5.0), repeats)},
+        lambda: gb(xbj),
+        {"ndimage": lambda: ndi.gaussian_filter1d(xb, 5.0)},
     )
     mb = jax.jit(lambda v: smooth.moving_average(v, 21))
     df = pd.DataFrame(xb.T)
     row(
         f"batch {batch[0]}x{batch[1]} moving average w=21",
-        timeit(lambda: mb(xbj), repeats),
+        lambda: mb(xbj),
         {
-            "ndimage": timeit(lambda: ndi.uniform_filter1d(xb, 21), repeats),
-            "pandas": timeit(lambda: df.rolling(21, center=True).mean(), repeats),
+            "ndimage": lambda: ndi.uniform_filter1d(xb, 21),
+            "pandas": lambda: df.rolling(21, center=True).mean(),
         },
     )
     eb = jax.jit(lambda v: smooth.ewma(v, alpha=0.05))
     row(
         f"batch {batch[0]}x{batch[1]} ewma",
-        timeit(lambda: eb(xbj), repeats),
-        {"pandas": timeit(lambda: df.ewm(alpha=0.05).mean(), repeats)},
+        lambda: eb(xbj),
+        {"pandas": lambda: df.ewm(alpha=0.05).mean()},
     )
 
 

@@ -251,6 +251,52 @@ def test_jit_vmap_and_grad(method):
     check_grads(f, (a, v), order=2, modes=("fwd", "rev"))
 
 
+@pytest.mark.parametrize("form", ["shifted", "conv"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "s1,s2",
+    [
+        ((40,), (31,)),
+        ((40,), (1,)),
+        ((5,), (40,)),
+        ((3, 40), (3, 7)),  # both batched: the grouped case
+        ((3, 40), (1, 7)),
+        ((1, 12), (4, 3)),
+    ],
+)
+def test_both_forms_of_direct_match_scipy(form, mode, s1, s2, monkeypatch):
+    # `_direct` picks a form by cost; each must be right on its own.
+    from probconv.conv import _direct
+    from probconv.conv._api import _plan
+
+    rng = _rng(21)
+    a, v = _data(rng, s1, complex_=True), _data(rng, s2)
+    plan = _plan(jnp.asarray(a), jnp.asarray(v), mode, -1)
+    if form == "shifted":
+        got = _direct._shifted_window(
+            jnp.asarray(a), jnp.asarray(v), plan.start[0], plan.length[0]
+        )
+    else:
+        monkeypatch.setattr(_choose, "SHIFT_MAX_TAPS", 0)  # one XLA convolution
+        got = _direct.convolve_window(
+            jnp.asarray(a),
+            jnp.asarray(v),
+            (0,),
+            (s1[-1] + s2[-1] - 1,),
+            precision=jax.lax.Precision.HIGHEST,
+        )
+        got = got[..., plan.start[0] : plan.start[0] + plan.length[0]]
+    ref, ab, vb = _reference(a, v, mode, -1)
+    _assert_close(got, ab, vb, mode, -1, "direct", ref)
+
+
+def test_short_kernels_on_both_batched_inputs_stay_direct():
+    # XLA:CPU's grouped convolution is ~1000x slow; shifted sums are not.
+    a, v = np.ones((64, 1000)), np.ones((64, 31))
+    assert probconv.choose_method(a, v, axes=-1) == "direct"
+    assert probconv.choose_method(a, np.ones((64, 129)), axes=-1) != "direct"
+
+
 def test_grad_complex_and_batched_direct():
     rng = _rng(10)
     a = rng.standard_normal((2, 15)) + 1j * rng.standard_normal((2, 15))

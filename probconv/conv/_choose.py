@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 
-from ._fft import circular_size, next_fast_len
+import numpy as np
+
+from ._fft import circular_size, next_fast_len, stacks, transform_work
 from ._overlap_add import block_length
 
 # Seconds per unit of work, by backend and real itemsize (4: float32 and
 # complex64, 8: float64 and complex128). direct: per multiply-add of a 1-D
 # convolution, times `multi_d` when several axes are convolved; fft and
-# overlap_add: per n log2 n of one real transform; call: the fixed cost of
-# one dispatch. CPU figures: `python benchmarks/calibrate.py --dtype float64`
-# and `--dtype float32` on the development machine (docs/performance.md).
+# overlap_add: per unit of `transform_work` (n log2 n of one real transform,
+# less for batches); call: the fixed cost of one dispatch. CPU figures:
+# `python benchmarks/calibrate.py --dtype float64` and `--dtype float32` on
+# the development machine (docs/performance.md).
 # XLA's CPU convolution is ~40x slower per multiply-add in float32 than in
 # float64 (a single-channel f32 convolution takes a slow generic path), hence
 # the large direct[4]. GPU figures are NOT measured (no GPU was available):
@@ -21,15 +24,18 @@ from ._overlap_add import block_length
 # running the calibration script there.
 COSTS = {
     "cpu": {
-        "direct": {4: 6.0e-9, 8: 1.4e-10},
+        # direct[4] is not fitted: XLA's f32 CPU convolution costs mostly per
+        # output (2e-8 s per output at K=3), and overlap-add beat it in every
+        # calibration case; this keeps it for the tiniest inputs only.
+        "direct": {4: 6.0e-9, 8: 9.7e-11},
         "multi_d": 7.0,
         # Both inputs batched: the direct method is one grouped (depthwise)
         # convolution, which XLA:CPU runs ~1000x slower per multiply-add
         # (32 x 1025 by 32 x 1025: 11 s direct against 7 ms by FFT).
         "grouped": 1000.0,
-        "fft": {4: 2.5e-10, 8: 4.0e-10},
-        "overlap_add": {4: 2.0e-10, 8: 3.0e-10},
-        "call": {"direct": 9e-6, "fft": 1.5e-5, "overlap_add": 1.0e-5},
+        "fft": {4: 3.05e-10, 8: 4.45e-10},
+        "overlap_add": {4: 6.2e-10, 8: 8.3e-10},
+        "call": {"direct": 1.4e-5, "fft": 2.0e-5, "overlap_add": 1.8e-5},
     },
     "gpu": {
         "direct": {4: 1.0e-12, 8: 2.0e-11},
@@ -43,8 +49,39 @@ COSTS = {
 COSTS["tpu"] = COSTS["gpu"]
 
 
-def _nlogn(n: int) -> float:
-    return n * math.log2(max(n, 2))
+# Direct sums as K shifted multiply-adds, fused by XLA into one loop (1-D,
+# kernels of at most SHIFT_MAX_TAPS taps, CPU): seconds per call, per output
+# and per multiply-add. XLA stops fusing the sum beyond 31 terms (32 taps
+# take 3x as long as 31). Measured on the 2-core machine (float64 / float32):
+# 1e3 x 31 taps 13.5 us (XLA's convolution 23 us), 1e5 x 8 taps 0.21 / 0.19
+# ms, 1e5 x 31 0.26 / 0.16 ms, 1e6 x 31 2.0 / 1.2 ms, 100 x 1e4 by 100 x 31
+# (both batched) 2.2 / 1.4 ms. XLA's float32 convolution is 5-20x slower.
+SHIFT_MAX_TAPS = 31
+SHIFT_COSTS = {"call": 6e-6, "output": 2.0e-9, "mac": {4: 1.0e-11, 8: 3.0e-11}}
+
+
+def direct_costs(n1, n2, length, nb, both_batched, dtype, backend) -> dict:
+    """Seconds of the direct method's two forms: one XLA convolution, shifts.
+
+    ``"shifted"`` is present only where that form applies (`_direct` then
+    uses the cheaper of the two).
+    """
+    c = COSTS.get(backend, COSTS["cpu"])
+    dtype = np.dtype(dtype)
+    cplx = dtype.kind == "c"
+    size = dtype.itemsize // 2 if cplx else dtype.itemsize
+    # One multiply-add per overlapping pair in the window kept.
+    macs = nb * math.prod(min(n * min(a, b), a * b) for n, a, b in zip(length, n1, n2))
+    macs *= 4 if cplx else 1
+    conv = c["direct"][size] * macs * (c["multi_d"] if len(n1) > 1 else 1.0)
+    if both_batched:
+        conv = conv * c["grouped"]
+    out = {"conv": conv + c["call"]["direct"]}
+    if backend == "cpu" and len(n1) == 1 and min(n1[0], n2[0]) <= SHIFT_MAX_TAPS:
+        outputs = nb * length[0] * (2 if cplx else 1)
+        shifted = SHIFT_COSTS["output"] * outputs + SHIFT_COSTS["mac"][size] * macs
+        out["shifted"] = shifted + SHIFT_COSTS["call"]
+    return out
 
 
 def estimate(plan, backend: str) -> dict[str, float]:
@@ -55,31 +92,32 @@ def estimate(plan, backend: str) -> dict[str, float]:
     size = itemsize // 2 if cplx else itemsize
     nb = math.prod(plan.batch) if plan.batch else 1
     n1, n2 = plan.shape1, plan.shape2
-    # Direct: one multiply-add per overlapping pair in the window kept.
-    macs = nb * math.prod(
-        min(n * min(a, b), a * b) for n, a, b in zip(plan.length, n1, n2)
+    direct = direct_costs(
+        n1, n2, plan.length, nb, all(plan.batched), plan.dtype, backend
     )
-    direct = c["direct"][size] * macs * (4 if cplx else 1)
-    direct = direct * (c["multi_d"] if len(n1) > 1 else 1.0)
-    if all(plan.batched):
-        direct = direct * c["grouped"]
-    direct = direct + c["call"]["direct"]
-    # FFT: three transforms of the circular size (batched).
+    direct = min(direct.values())
+    # FFT: the forward pair (one batch when `stacks`) and the inverse.
     shape = [
         next_fast_len(circular_size(a, b, s, n), not cplx)
         for a, b, s, n in zip(n1, n2, plan.start, plan.length)
     ]
-    work = _nlogn(math.prod(shape)) * (2 if cplx else 1)
-    fft = c["fft"][size] * 3 * nb * work + c["call"]["fft"]
-    # Overlap-add: blocks of the longer input.
+    P = math.prod(shape)
+    nb1, nb2 = (nb if batched else 1 for batched in plan.batched)
+    if stacks((nb1,), (nb2,), (P,)):
+        work = transform_work(P, 2 * nb) + transform_work(P, nb)
+    else:
+        work = transform_work(P, nb1) + transform_work(P, nb2) + transform_work(P, nb)
+    fft = c["fft"][size] * work * (2 if cplx else 1) + c["call"]["fft"]
+    # Overlap-add: blocks of the longer input, all transformed as one batch.
     big, small = (n1, n2) if math.prod(n1) >= math.prod(n2) else (n2, n1)
     blocks, P = 1, 1
     for a, b in zip(big, small):
-        L, p = block_length(a, b)
+        L, p = block_length(a, b, nb)
         blocks *= -(-a // L)
         P *= p
-    oa_work = (2 * blocks + 1) * _nlogn(P) * (2 if cplx else 1)
-    oa = c["overlap_add"][size] * nb * oa_work + c["call"]["overlap_add"]
+    oa_work = 2 * transform_work(P, nb * blocks) + transform_work(P, 1)
+    oa = c["overlap_add"][size] * oa_work * (2 if cplx else 1)
+    oa = oa + c["call"]["overlap_add"]
     if blocks == 1:
         oa = math.inf
     return {"direct": direct, "fft": fft, "overlap_add": oa}

@@ -9,14 +9,33 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from . import _choose
+
 
 def convolve_window(a, v, start, length, *, precision) -> jax.Array:
     """Entries ``start .. start+length`` of the full convolution of a and v.
 
     Both inputs carry the convolved axes last (``len(start)`` of them); the
-    leading axes broadcast. Real and imaginary parts are convolved separately
+    leading axes broadcast. Short 1-D kernels on a CPU are summed as shifted
+    copies where the cost model expects that to be faster (always when both
+    inputs are batched: XLA's grouped convolution is slow there). Otherwise
+    one XLA convolution; real and imaginary parts are convolved separately
     so that every backend's real convolution kernels serve complex data.
     """
+    k = len(start)
+    na, nv = a.shape[a.ndim - k :], v.shape[v.ndim - k :]
+    ba, bv = a.shape[: a.ndim - k], v.shape[: v.ndim - k]
+    costs = _choose.direct_costs(
+        na,
+        nv,
+        length,
+        math.prod(np.broadcast_shapes(ba, bv)),
+        math.prod(ba) > 1 and math.prod(bv) > 1,
+        jnp.result_type(a, v),
+        jax.default_backend(),
+    )
+    if costs.get("shifted", math.inf) < costs["conv"]:
+        return _shifted_window(a, v, start[0], length[0])
     if jnp.iscomplexobj(a) or jnp.iscomplexobj(v):
         ar, ai = jnp.real(a), jnp.imag(a) if jnp.iscomplexobj(a) else None
         vr, vi = jnp.real(v), jnp.imag(v) if jnp.iscomplexobj(v) else None
@@ -35,6 +54,26 @@ def convolve_window(a, v, start, length, *, precision) -> jax.Array:
             im = c(ar, vi)
         return lax.complex(re, im)
     return _real_window(a, v, start, length, precision)
+
+
+def _shifted_window(a, v, start: int, length: int) -> jax.Array:
+    """Sum shifted copies of the longer input: the 1-D window, directly.
+
+    ``y[j] = sum_i v[i] a[j - i]`` for ``j`` in ``start .. start + length``,
+    with the shorter input as ``v``; XLA fuses the sum into one loop.
+    """
+    if v.shape[-1] > a.shape[-1]:
+        a, v = v, a
+    n, m = a.shape[-1], v.shape[-1]
+    # a_pad[t] = a[t - (m - 1)], so a[j - i] = a_pad[j - i + m - 1].
+    lo, hi = m - 1, max(start + length - n, 0)
+    ap = jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(lo, hi)])
+    terms = (
+        v[..., i, None]
+        * lax.slice_in_dim(ap, start - i + m - 1, start - i + m - 1 + length, axis=-1)
+        for i in range(m)
+    )
+    return sum(terms)
 
 
 def _real_window(a, v, start, length, precision) -> jax.Array:

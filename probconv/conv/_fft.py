@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import functools
+import math
+import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.fft
+
+# Transforms run as one batch when each padded input has at most this many
+# elements: above it, the copy into the stacked buffer costs more than the
+# second thread saves (2-core CPU, float64: -19 % at 2e5 points, -15 % at
+# 1e6, +12 % at 2e6).
+_STACK_MAX = 1_500_000
+
+# Cost model of XLA's CPU FFT, relative to one transform of n log2 n. Measured
+# with `python benchmarks/calibrate.py --fft` on the 2-core machine: a batch
+# of transforms runs on all cores and amortizes the per-call setup (8
+# transforms of 16384-131072 points cost 0.4x of 8 run alone); transforms
+# beyond 2**18 points leave the cache and slow down per point.
+_FFT_BATCH_GAIN = 0.5  # parallel speed-up per doubling of the batch ...
+_FFT_BATCH_CAP = 1.2  # ... up to this many times the number of cores
+_FFT_CACHE_POINTS = 1 << 18
+_FFT_CACHE_SLOPE = 0.35  # extra cost per doubling beyond _FFT_CACHE_POINTS
 
 
 @functools.lru_cache(maxsize=4096)
@@ -37,6 +55,33 @@ def next_fast_len(n: int, real: bool = True) -> int:
         raise ValueError(f"`n` must be a positive integer; got {n!r}.")
     # scipy's table of 5-smooth (real) / 11-smooth (complex) numbers.
     return int(scipy.fft.next_fast_len(int(n), real=real))
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@functools.lru_cache(maxsize=4096)
+def transform_work(n: int, count: int = 1) -> float:
+    """Relative time of `count` real transforms of `n` points run as one batch.
+
+    The unit of the cost model in `method="auto"`: ``n log2 n`` per
+    transform, less the speed-up of a batch spread over the cores, more for
+    transforms too long for the cache.
+
+    Examples
+    --------
+    >>> from probconv.conv._fft import transform_work
+    >>> transform_work(4096, 8) < 8 * transform_work(4096, 1)
+    True
+    """
+    nlogn = n * math.log2(max(n, 2))
+    cache = 1.0 + _FFT_CACHE_SLOPE * max(0.0, math.log2(n / _FFT_CACHE_POINTS))
+    speedup = min(1.0 + _FFT_BATCH_GAIN * math.log2(count), _FFT_BATCH_CAP * _cores())
+    return count * nlogn * cache / max(speedup, 1.0)
 
 
 def fft_nd(x, shape, axes, real: bool):
@@ -155,10 +200,35 @@ def convolve_window(a, v, start, length) -> jax.Array:
         next_fast_len(circular_size(n1, n2, s, n), real)
         for n1, n2, s, n in zip(na, nv, start, length)
     )
-    y = ifft_nd(
-        fft_nd(a, shape, axes, real) * fft_nd(v, shape, axes, real), shape, axes, real
-    )
+    y = ifft_nd(_transform_product(a, v, shape, axes, real), shape, axes, real)
     return _take_window(y, shape, start, length)
+
+
+def stacks(batch1, batch2, shape) -> bool:
+    """Whether `convolve_window` transforms both inputs as one batch."""
+    return tuple(batch1) == tuple(batch2) and math.prod(batch1 + shape) <= _STACK_MAX
+
+
+def _transform_product(a, v, shape, axes, real):
+    """Multiply the transforms of `a` and `v`, zero-padded to `shape`.
+
+    When both have the same leading (batch) shape, the two forward transforms
+    run as one batched transform: XLA spreads a batch over its threads, so
+    on a 2-core CPU the pair costs about 1.2x one transform instead of 2x.
+    """
+    k = len(axes)
+    if stacks(a.shape[: a.ndim - k], v.shape[: v.ndim - k], shape):
+
+        def padded(x):  # zero-padded or cut to `shape`, as rfftn(s=shape) does
+            x = x[(...,) + tuple(slice(0, p) for p in shape)]
+            pads = [(0, 0)] * (x.ndim - k) + [
+                (0, p - n) for p, n in zip(shape, x.shape[x.ndim - k :])
+            ]
+            return jnp.pad(x, pads)
+
+        both = fft_nd(jnp.stack([padded(a), padded(v)]), shape, axes, real)
+        return both[0] * both[1]
+    return fft_nd(a, shape, axes, real) * fft_nd(v, shape, axes, real)
 
 
 def _take_window(y, shape, start, length):

@@ -8,24 +8,37 @@ import math
 import jax
 import jax.numpy as jnp
 
-from ._fft import _take_window, fft_nd, ifft_nd, next_fast_len
+from ._fft import _take_window, fft_nd, ifft_nd, next_fast_len, transform_work
 
 
 @functools.lru_cache(maxsize=4096)
-def block_length(n: int, k: int) -> tuple[int, int]:
+def block_length(n: int, k: int, count: int = 1) -> tuple[int, int]:
     """Block length L and transform length P for a signal of n, kernel of k.
 
-    Minimizes the transform work ``ceil(n / L) * P log P`` over fast lengths
-    P with blocks ``L = P - k + 1 >= k - 1`` (so that each block's tail
-    overlaps only the next block). Returns ``(n, fast(n + k - 1))``, a single
-    block, when blocking does not pay.
+    Minimizes the modelled transform time (`transform_work`) of `count`
+    signals cut into ``ceil(n / L)`` blocks each, over fast lengths P with
+    blocks ``L = P - k + 1 >= k - 1`` (so that each block's tail overlaps only
+    the next block). Returns ``(n, fast(n + k - 1))``, a single block, when
+    blocking does not pay.
+
+    Examples
+    --------
+    >>> from probconv.conv._overlap_add import block_length
+    >>> block_length(10**6, 301)
+    (2400, 2700)
+    >>> block_length(1000, 1000)  # a single block
+    (1000, 2000)
     """
     whole = next_fast_len(n + k - 1)
-    best = (whole * math.log2(max(whole, 2)), n, whole)
+    cost = 2 * transform_work(whole, count) + transform_work(whole, 1)
+    best = (cost, n, whole)
     p = next_fast_len(max(2 * k - 1, 16))
     while p < whole:
         L = p - k + 1
-        cost = math.ceil(n / L) * p * math.log2(p) * 1.15  # reshaping overhead
+        blocks = count * -(-n // L)
+        # forward and inverse of every block, one kernel transform, and the
+        # reshaping and overlap-adding (15 %)
+        cost = (2 * transform_work(p, blocks) + transform_work(p, 1)) * 1.15
         if cost < best[0]:
             best = (cost, L, p)
         p = next_fast_len(p + 1)
@@ -40,9 +53,10 @@ def convolve_window(a, v, start, length) -> jax.Array:
         a, v, na, nv = v, a, nv, na
     real = not (jnp.iscomplexobj(a) or jnp.iscomplexobj(v))
     nbatch = a.ndim - k
+    count = math.prod(jnp.broadcast_shapes(a.shape[:nbatch], v.shape[: v.ndim - k]))
     Ls, Ps, nbs = [], [], []
     for n, m in zip(na, nv):
-        L, P = block_length(n, m)
+        L, P = block_length(n, m, count)
         Ls.append(L)
         Ps.append(P)
         nbs.append(-(-n // L))
