@@ -86,6 +86,38 @@ def test_long_series_blocked_recurrence():
     assert ewma(x.astype(np.float32), alpha=0.1).dtype == jnp.float32
 
 
+@pytest.mark.parametrize("kw", [{"alpha": 1.0}, {"alpha": 0.3}, {"alpha": 0.001}])
+def test_chunked_series_with_gaps_across_chunks(kw):
+    # Long series run chunk by chunk (`_ewma.CHUNK`): the sums, and the value
+    # held through a gap, must cross chunk boundaries. alpha=1 underflows the
+    # weights at once in every gap; alpha=0.3 within a few thousand steps.
+    from probconv.smooth import _ewma
+
+    c = _ewma.CHUNK
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 5 * c + 123))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x[0, : c + 5] = np.nan  # no observation in the whole first chunk
+    x[1, 2 * c - 7 : 3 * c + 9] = np.nan  # a gap over a whole chunk
+    ref = pd.DataFrame(x.T).ewm(**kw).mean().to_numpy().T
+    close(ewma(x, **kw), ref, TOL["float64"])
+    close(jax.jit(lambda v: ewma(v, **kw))(x), ref, TOL["float64"])
+
+
+def test_chunked_series_gradient():
+    from probconv.smooth import _ewma
+
+    x = np.random.default_rng(11).standard_normal(4 * _ewma.CHUNK + 10)
+    x[::7] = np.nan
+    present = ~np.isnan(x)
+
+    def f(v, a):
+        full = jnp.asarray(x).at[present].set(v)
+        return ewma(full, alpha=a)[-5:]
+
+    check_grads(f, (x[present], 0.05), order=1, modes=("rev",), eps=1e-4)
+
+
 def test_recurrence_solvers_agree_with_loop():
     rng = np.random.default_rng(9)
     c = rng.standard_normal((2, 300))

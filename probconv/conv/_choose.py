@@ -58,6 +58,15 @@ COSTS["tpu"] = COSTS["gpu"]
 # (both batched) 2.2 / 1.4 ms. XLA's float32 convolution is 5-20x slower.
 SHIFT_MAX_TAPS = 31
 SHIFT_COSTS = {"call": 6e-6, "output": 2.0e-9, "mac": {4: 1.0e-11, 8: 3.0e-11}}
+# Outputs of more than 32 MB come from fresh pages on every call (glibc
+# serves them by mmap), and XLA's convolution copies its input into its own
+# layout first: seconds per output element beyond that size, measured at
+# 1e7 outputs by 8, 21 and 31 taps (convolution 42-57 ms, shifts 30-42 ms).
+# The transforms' complex spectra and padded copies suffer the same, more
+# so: seconds per transformed point beyond that size (10^4 x 1040 by 41
+# taps, 'valid': fft 136 ms, overlap-add 119 ms, direct 59 ms).
+BIG_OUTPUT_BYTES = 32 * 2**20
+BIG_OUTPUT_COSTS = {"conv": 3.2e-9, "shifted": 1.0e-9, "fft": 9e-9, "overlap_add": 9e-9}
 
 
 def direct_costs(n1, n2, length, nb, both_batched, dtype, backend) -> dict:
@@ -77,9 +86,16 @@ def direct_costs(n1, n2, length, nb, both_batched, dtype, backend) -> dict:
     if both_batched:
         conv = conv * c["grouped"]
     out = {"conv": conv + c["call"]["direct"]}
-    if backend == "cpu" and len(n1) == 1 and min(n1[0], n2[0]) <= SHIFT_MAX_TAPS:
-        outputs = nb * length[0] * (2 if cplx else 1)
+    if backend != "cpu":
+        return out
+    outputs = nb * math.prod(length) * (2 if cplx else 1)
+    big = outputs * size > BIG_OUTPUT_BYTES
+    if big:
+        out["conv"] += BIG_OUTPUT_COSTS["conv"] * outputs
+    if len(n1) == 1 and min(n1[0], n2[0]) <= SHIFT_MAX_TAPS:
         shifted = SHIFT_COSTS["output"] * outputs + SHIFT_COSTS["mac"][size] * macs
+        if big:
+            shifted += BIG_OUTPUT_COSTS["shifted"] * outputs
         out["shifted"] = shifted + SHIFT_COSTS["call"]
     return out
 
@@ -108,6 +124,9 @@ def estimate(plan, backend: str) -> dict[str, float]:
     else:
         work = transform_work(P, nb1) + transform_work(P, nb2) + transform_work(P, nb)
     fft = c["fft"][size] * work * (2 if cplx else 1) + c["call"]["fft"]
+    big = nb * math.prod(plan.length) * itemsize > BIG_OUTPUT_BYTES
+    if big and backend == "cpu":
+        fft += BIG_OUTPUT_COSTS["fft"] * nb * P
     # Overlap-add: blocks of the longer input, all transformed as one batch.
     big, small = (n1, n2) if math.prod(n1) >= math.prod(n2) else (n2, n1)
     blocks, P = 1, 1
@@ -118,6 +137,8 @@ def estimate(plan, backend: str) -> dict[str, float]:
     oa_work = 2 * transform_work(P, nb * blocks) + transform_work(P, 1)
     oa = c["overlap_add"][size] * oa_work * (2 if cplx else 1)
     oa = oa + c["call"]["overlap_add"]
+    if big and backend == "cpu":
+        oa += BIG_OUTPUT_COSTS["overlap_add"] * nb * blocks * P
     if blocks == 1:
         oa = math.inf
     return {"direct": direct, "fft": fft, "overlap_add": oa}

@@ -65,12 +65,13 @@ def _shifted_window(a, v, start: int, length: int) -> jax.Array:
     if v.shape[-1] > a.shape[-1]:
         a, v = v, a
     n, m = a.shape[-1], v.shape[-1]
-    # a_pad[t] = a[t - (m - 1)], so a[j - i] = a_pad[j - i + m - 1].
-    lo, hi = m - 1, max(start + length - n, 0)
-    ap = jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(lo, hi)])
+    # Zeros only where the window reaches beyond `a`: a_pad[t] = a[t - lo],
+    # so a[j - i] = a_pad[j - i + lo].
+    lo, hi = max(m - 1 - start, 0), max(start + length - n, 0)
+    ap = jnp.pad(a, [(0, 0)] * (a.ndim - 1) + [(lo, hi)]) if lo or hi else a
     terms = (
         v[..., i, None]
-        * lax.slice_in_dim(ap, start - i + m - 1, start - i + m - 1 + length, axis=-1)
+        * lax.slice_in_dim(ap, start - i + lo, start - i + lo + length, axis=-1)
         for i in range(m)
     )
     return sum(terms)
