@@ -60,6 +60,29 @@ def test_boxcar_matches_uniform_filter(data, mode, w):
     close(got, ndi.uniform_filter1d(x, w, mode=mode, cval=0.5), TOL["direct"])
 
 
+@pytest.mark.parametrize("boundary", MODES)
+@pytest.mark.parametrize("mode", ["same", "full"])
+@pytest.mark.parametrize("w", [2, 5, 8, 31])
+def test_short_kernels_edges_apart_match_ndimage(data, boundary, mode, w):
+    # Short kernels correlate the interior unpadded and the two ends apart
+    # (`_filter._correlate_edges_apart`); every boundary must still hold.
+    x = np.tile(data[0][0], 2)  # 128 >= 2 * 31
+    wts = np.random.default_rng(w).random(w) + 0.5
+    got = moving_average(x, weights=wts, boundary=boundary, cval=0.5, mode=mode)
+    if mode == "same":
+        ref = ndi.correlate1d(x, wts / wts.sum(), mode=boundary, cval=0.5)
+    else:  # pad w - 1 on both sides as ndimage would, then a 'valid' sum
+        np_mode = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge"}
+        pad = (w - 1, w - 1)
+        xp = (
+            np.pad(x, pad, constant_values=0.5)
+            if boundary == "constant"
+            else np.pad(x, pad, np_mode.get(boundary, boundary))
+        )
+        ref = np.correlate(xp, wts / wts.sum(), "valid")
+    close(got, ref, TOL["direct"])
+
+
 @pytest.mark.parametrize("w", [3, 4, 40])
 def test_nan_omit_renormalize_matches_pandas(data, w):
     _, xn = data

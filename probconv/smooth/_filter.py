@@ -60,11 +60,60 @@ def _correlate_valid(xp, kernel, axes: tuple[int, ...], uniform: bool, method: s
     return conv.correlate(xp, k, "valid", axes=axes, method=method)
 
 
+def _edges_apart(w: int, n: int, uniform: bool, method: str) -> bool:
+    """Whether to correlate the edges apart from the interior (see below)."""
+    short = w <= conv._choose.SHIFT_MAX_TAPS and not (uniform and w >= RUNNING_MIN)
+    return short and method in ("auto", "direct") and n >= 2 * w
+
+
+def _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method):
+    """`_correlate_valid` of the padded `x`, without padding all of `x`.
+
+    A short kernel is summed in one pass over the data (shifted copies); a
+    padded copy of the whole array would cost a second pass. The interior is
+    correlated from `x` itself, and only the few outputs that reach into the
+    padding from short padded ends, written into place afterwards.
+    """
+    w, n = k.shape[0], x.shape[ax]
+
+    def take(a, b):
+        return jax.lax.slice_in_dim(x, a, b, axis=ax)
+
+    y = _correlate_valid(x, k, (ax,), False, method)
+    if lo == 0 and hi == 0:
+        return y
+    pads = [(0, 0)] * x.ndim
+    pads[ax] = (lo, hi)
+    y = jnp.pad(y, pads)
+    if lo:
+        if boundary == "wrap":
+            head = jnp.concatenate([take(n - lo, n), take(0, w - 1)], axis=ax)
+        else:  # the other modes read at most w samples from this end
+            head = _pad(take(0, w), ax, lo, 0, boundary, cval)
+        head = jax.lax.slice_in_dim(head, 0, lo + w - 1, axis=ax)
+        left = _correlate_valid(head, k, (ax,), False, method)
+        y = jax.lax.dynamic_update_slice_in_dim(y, left, 0, axis=ax)
+    if hi:
+        if boundary == "wrap":
+            tail = jnp.concatenate([take(n - (w - 1), n), take(0, hi)], axis=ax)
+        else:
+            tail = _pad(take(n - w, n), ax, 0, hi, boundary, cval)
+            tail = jax.lax.slice_in_dim(tail, 1, w + hi, axis=ax)
+        right = _correlate_valid(tail, k, (ax,), False, method)
+        y = jax.lax.dynamic_update_slice_in_dim(
+            y, right, n + lo + hi - w + 1 - hi, axis=ax
+        )
+    return y
+
+
 def _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method):
     """Correlate along each axis in turn (separable) or all at once."""
     if len(kernels) == len(axes):
         for k, ax, left, uni in zip(kernels, axes, lefts, uniform):
             lo, hi = widths(k.shape[0], left, mode)
+            if _edges_apart(k.shape[0], x.shape[ax], uni, method):
+                x = _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method)
+                continue
             x = _pad(x, ax, lo, hi, boundary, cval)
             x = _correlate_valid(x, k, (ax,), uni, method)
         return x
@@ -169,8 +218,9 @@ def _smooth(
     omit = nan_policy == "omit"
     renorm = boundary == "renormalize" or (omit and nan_fill)
     if not (omit or renorm):
-        num = _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method)
-        return num / _total(kernels) if normalize else num
+        if normalize:  # into the kernels: no pass over the output to divide
+            kernels = [k / jnp.sum(k) for k in kernels]
+        return _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method)
     # Normalized convolution: the data with missing values zeroed, and the
     # mask of present values, in one batched pass.
     present = ~jnp.isnan(x) if omit else jnp.ones(x.shape, bool)
