@@ -124,8 +124,8 @@ def estimate(plan, backend: str) -> dict[str, float]:
     else:
         work = transform_work(P, nb1) + transform_work(P, nb2) + transform_work(P, nb)
     fft = c["fft"][size] * work * (2 if cplx else 1) + c["call"]["fft"]
-    big = nb * math.prod(plan.length) * itemsize > BIG_OUTPUT_BYTES
-    if big and backend == "cpu":
+    huge = nb * math.prod(plan.length) * itemsize > BIG_OUTPUT_BYTES
+    if huge and backend == "cpu":
         fft += BIG_OUTPUT_COSTS["fft"] * nb * P
     # Overlap-add: blocks of the longer input, all transformed as one batch.
     big, small = (n1, n2) if math.prod(n1) >= math.prod(n2) else (n2, n1)
@@ -137,7 +137,7 @@ def estimate(plan, backend: str) -> dict[str, float]:
     oa_work = 2 * transform_work(P, nb * blocks) + transform_work(P, 1)
     oa = c["overlap_add"][size] * oa_work * (2 if cplx else 1)
     oa = oa + c["call"]["overlap_add"]
-    if big and backend == "cpu":
+    if huge and backend == "cpu":
         oa += BIG_OUTPUT_COSTS["overlap_add"] * nb * blocks * P
     if blocks == 1:
         oa = math.inf
