@@ -90,9 +90,10 @@ def ewma(
     Like ``pandas.Series.ewm(...).mean()``, including its treatment of
     missing values and both `adjust` conventions, but jit-compiled, batched
     over the other axes, and differentiable in the data and in the
-    smoothing parameter. No sequential Python or `lax.scan` loop: the
-    recurrence is solved by blocked triangular products or a parallel
-    prefix scan.
+    smoothing parameter. No loop over samples: the recurrence is solved by
+    blocked triangular products or a parallel prefix scan, and a long
+    series chunk by chunk (4096 samples each, so that a chunk's work stays
+    in the cache).
 
     Parameters
     ----------
