@@ -385,9 +385,12 @@ def convolve(
     and `probconv.dist` for tail-accurate sums of probabilities).
 
     ``method='auto'`` sees the shapes of one call. Under `jax.vmap` with both
-    inputs mapped, the direct method becomes a grouped convolution that
-    XLA:CPU runs very slowly; pass ``method='fft'`` there, or give the batch
-    as a leading axis instead of mapping (then 'auto' accounts for it).
+    inputs mapped, a direct method that chose one XLA convolution (1-D
+    kernels of more than 31 taps, or several axes) becomes a grouped
+    convolution that XLA:CPU runs very slowly; pass ``method='fft'`` there,
+    or give the batch as a leading axis instead of mapping (then 'auto'
+    accounts for it). Shorter 1-D kernels are summed as shifted copies on a
+    CPU, which batch well either way.
 
     Examples
     --------
