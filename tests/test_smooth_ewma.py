@@ -104,10 +104,11 @@ def test_chunked_series_with_gaps_across_chunks(kw):
     close(jax.jit(lambda v: ewma(v, **kw))(x), ref, TOL["float64"])
 
 
-def test_chunked_series_gradient():
+def test_chunked_series_gradient(monkeypatch):
     from probconv.smooth import _ewma
 
-    x = np.random.default_rng(11).standard_normal(4 * _ewma.CHUNK + 10)
+    monkeypatch.setattr(_ewma, "CHUNK", 32)  # the chunked path, small and quick
+    x = np.random.default_rng(11).standard_normal(4 * 32 + 11)
     x[::7] = np.nan
     present = ~np.isnan(x)
 
