@@ -51,6 +51,9 @@ def _correlate_valid(xp, kernel, axes: tuple[int, ...], uniform: bool, method: s
     """Correlate `xp` with `kernel` laid along `axes` ('valid')."""
     if uniform and len(axes) == 1 and kernel.shape[0] >= RUNNING_MIN:
         return window_sums(xp, kernel.shape[0], axes[0]) * kernel[0]
+    if uniform and len(axes) == 1:  # plain sums, one product per output
+        ones = jnp.ones(kernel.shape, xp.dtype)
+        return _correlate_valid(xp, ones, axes, False, method) * kernel[0]
     shape = [1] * xp.ndim
     for ax, n in zip(axes, kernel.shape):
         shape[ax] = n
@@ -60,17 +63,24 @@ def _correlate_valid(xp, kernel, axes: tuple[int, ...], uniform: bool, method: s
     return conv.correlate(xp, k, "valid", axes=axes, method=method)
 
 
-def _edges_apart(w: int, n: int, uniform: bool, method: str) -> bool:
-    """Whether to correlate the edges apart from the interior (see below)."""
-    short = w <= conv._choose.SHIFT_MAX_TAPS and not (uniform and w >= RUNNING_MIN)
-    return short and method in ("auto", "direct") and n >= 2 * w
+def _edges_apart(w: int, n: int, uniform: bool, method: str, boundary: str) -> bool:
+    """Whether to correlate the edges apart from the interior (see below).
+
+    Only for the boundaries that copy samples (a constant pad fuses into the
+    sum and costs nothing), and only where the sum is one pass.
+    """
+    running = uniform and w >= RUNNING_MIN  # window sums, whatever `method`
+    short = w <= conv._choose.SHIFT_MAX_TAPS and method in ("auto", "direct")
+    copies = boundary not in ("constant", "renormalize")
+    return (running or short) and copies and n >= 2 * w
 
 
-def _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method):
+def _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method, uniform):
     """`_correlate_valid` of the padded `x`, without padding all of `x`.
 
-    A short kernel is summed in one pass over the data (shifted copies); a
-    padded copy of the whole array would cost a second pass. The interior is
+    A short kernel (shifted copies) or a boxcar (window sums) is summed in
+    one pass over the data; a padded copy of the whole array would cost a
+    second pass (XLA materializes the padded concatenation). The interior is
     correlated from `x` itself, and only the few outputs that reach into the
     padding from short padded ends, written into place afterwards.
     """
@@ -79,7 +89,7 @@ def _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method):
     def take(a, b):
         return jax.lax.slice_in_dim(x, a, b, axis=ax)
 
-    y = _correlate_valid(x, k, (ax,), False, method)
+    y = _correlate_valid(x, k, (ax,), uniform, method)
     if lo == 0 and hi == 0:
         return y
     pads = [(0, 0)] * x.ndim
@@ -111,8 +121,10 @@ def _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method):
     if len(kernels) == len(axes):
         for k, ax, left, uni in zip(kernels, axes, lefts, uniform):
             lo, hi = widths(k.shape[0], left, mode)
-            if _edges_apart(k.shape[0], x.shape[ax], uni, method):
-                x = _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method)
+            if _edges_apart(k.shape[0], x.shape[ax], uni, method, boundary):
+                x = _correlate_edges_apart(
+                    x, k, ax, lo, hi, boundary, cval, method, uni
+                )
                 continue
             x = _pad(x, ax, lo, hi, boundary, cval)
             x = _correlate_valid(x, k, (ax,), uni, method)
