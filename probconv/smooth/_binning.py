@@ -20,8 +20,9 @@ def linear_bin(samples, weights, origins, steps, sizes) -> jax.Array:
 
     One scatter-add of each sample's :math:`2^d` corner weights as a block
     at its cell, then a shifted sum of the corner planes: a scatter costs per
-    index, so this is 2.8x faster than scattering every corner apart (10^6
-    samples: 6.4 ms against 17.8).
+    index, so this is about 1.9x faster than scattering every corner apart
+    (10^6 samples on 4096 points: 3.1 ms against 5.9; on 256 x 256: 19 ms
+    against 30).
     """
     n, d = samples.shape
     cells = tuple(m + 1 for m in sizes)  # cell j + 1: j = -1 .. m - 1
