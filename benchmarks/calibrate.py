@@ -2,6 +2,7 @@
 
     python benchmarks/calibrate.py [--dtype float32|float64] [--quick]
     python benchmarks/calibrate.py --fft [--dtype float32|float64]
+    python benchmarks/calibrate.py --pfa [--dtype float32|float64]
 
 Times each method on a set of shapes (jitted, compiled before timing), then
 fits ``t = call + c * work`` per method by non-negative least squares on
@@ -14,6 +15,12 @@ often the fitted model picks the fastest method.
 2**21 points and prints picoseconds per n log2 n of each, beside what
 `probconv.conv._fft.transform_work` models: the data behind its batch and
 cache constants.
+
+``--pfa`` times the fft method where it maps long 1-D transforms onto 2-D
+ones (`probconv.conv._fft.pfa_factors`) and fits seconds against the 2-D
+passes' work, the points gathered and the points beyond the cache: the data
+behind ``_PFA_GATHER_WORK`` and ``_PFA_GATHER_SLOPE`` (divide the fitted
+per-point constants by the fft constant of ``_choose.COSTS``).
 """
 
 import argparse
@@ -31,7 +38,7 @@ from _timing import interleaved_times  # noqa: E402
 import probconv  # noqa: E402
 from probconv.conv import _choose  # noqa: E402
 from probconv.conv._api import _plan  # noqa: E402
-from probconv.conv._fft import transform_work  # noqa: E402
+from probconv.conv._fft import pfa_factors, transform_work  # noqa: E402
 
 
 def main():
@@ -39,12 +46,15 @@ def main():
     p.add_argument("--dtype", default="float64")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--fft", action="store_true", help="the FFT batch/cache curve")
+    p.add_argument("--pfa", action="store_true", help="fit the prime-factor form")
     args = p.parse_args()
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     dt = np.dtype(args.dtype)
     if args.fft:
         return fft_curve(dt)
+    if args.pfa:
+        return pfa_fit(dt)
     backend = jax.default_backend()
     ns = [1000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     ks = [3, 31, 301, 3001]
@@ -125,6 +135,38 @@ def fft_curve(dt):
         for b, t in times.items():
             model = transform_work(n, b) / (b * nlogn)
             print(f"2**{e:<4d} {b:5d}  {t / (b * nlogn) * 1e12:17.0f}  {model:.2f}")
+
+
+def pfa_fit(dt):
+    """Fit the fft method's time where it runs as 2-D transforms."""
+    rng = np.random.default_rng(0)
+    cases = [(10**4, 10**4), (3 * 10**4, 3001), (3 * 10**4, 3 * 10**4)]
+    cases += [(10**5, 3001), (10**5, 10**4), (10**5, 10**5), (3 * 10**5, 3 * 10**5)]
+    cases += [(10**6, 3001), (10**6, 10**5), (10**6, 10**6), (2 * 10**6, 2 * 10**6)]
+    rows = []
+    print("N        K        A      B      seconds")
+    for n1, n2 in cases:
+        a = jnp.asarray(rng.standard_normal(n1), dt)
+        v = jnp.asarray(rng.standard_normal(n2), dt)
+        f = jax.jit(lambda a, v: probconv.convolve(a, v, method="fft"))
+        t = interleaved_times({"f": (f, (a, v))}, max_total=4.0)["f"]
+        A, B = pfa_factors(n1 + n2 - 1)
+        # three transforms: two forward, one inverse
+        passes = 3 * (transform_work(B, A) + 2 * transform_work(A, B // 2 + 1))
+        points = 3 * A * B
+        beyond = max(0.0, math.log2(A * B / 2**18))
+        rows.append((t, passes, points, points * beyond))
+        print(f"{n1:<8d} {n2:<8d} {A:<6d} {B:<6d} {t:.2e}", flush=True)
+    R = np.array(rows)
+    t = R[:, 0]
+    X = np.column_stack([np.ones_like(t), R[:, 1:]])
+    coef, _ = scipy.optimize.nnls(X / t[:, None], np.ones_like(t))
+    print(
+        f"call {coef[0]:.2e} s, per unit of pass work {coef[1]:.2e} s, "
+        f"per point {coef[2]:.2e} s, per point and doubling beyond "
+        f"the cache {coef[3]:.2e} s"
+    )
+    print("model / measured:", np.round(X @ coef / t, 2))
 
 
 if __name__ == "__main__":

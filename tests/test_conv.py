@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 import probconv
-from probconv.conv import _choose
+from probconv.conv import _choose, _fft
 
 METHODS = ("direct", "fft", "overlap_add", "auto")
 MODES = ("full", "same", "valid")
@@ -231,6 +231,99 @@ def test_pad_axes_and_pairs():
     x = np.arange(12.0).reshape(3, 4)
     got = probconv.pad(x, [(1, 2)], "nearest", axes=1)
     np.testing.assert_array_equal(np.asarray(got), np.pad(x, [(0, 0), (1, 2)], "edge"))
+
+
+def _is_5_smooth(n):
+    for p in (2, 3, 5):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+@pytest.mark.parametrize("n", [16384, 19999, 10**5 + 2999, 1_999_999, 4_000_000])
+def test_pfa_factors_are_the_shortest_coprime_split(n):
+    a, b = _fft.pfa_factors(n)
+    assert a & (a - 1) == 0 and b % 2 == 1 and _is_5_smooth(b)
+    assert a >= 16 and b >= 81 and a * b >= n
+    # no 5-smooth period in [n, a*b) splits into admissible factors
+    for p in range(n, a * b):
+        if _is_5_smooth(p):
+            odd = p // (p & -p)
+            assert p // odd < 16 or odd < 81
+    assert _fft.pfa_factors(1000) is None
+    assert _fft.uses_pfa(n, "cpu") and not _fft.uses_pfa(n, "gpu")
+
+
+@st.composite
+def pfa_case(draw):
+    a = draw(st.sampled_from([2, 4, 8, 16]))
+    b = draw(st.sampled_from([3, 5, 9, 15, 25, 27]))
+    n1, n2 = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    full = n1 + n2 - 1
+    start = draw(st.integers(0, full - 1))
+    length = draw(st.integers(1, full - start))
+    period = _fft.circular_size(n1, n2, start, length)
+    batch = draw(st.sampled_from([((), ()), ((3,), (1,)), ((2,), (2,))]))
+    return a, b, n1, n2, start, length, period, batch, draw(st.booleans())
+
+
+@given(case=pfa_case(), seed=st.integers(0, 99))
+def test_prime_factor_mapping_matches_numpy(case, seed):
+    # The 2-D form of a circular convolution, on factors small enough to
+    # reach every window, batch and dtype; the period must cover the window.
+    a, b, n1, n2, start, length, period, (b1, b2), cplx = case
+    rng = _rng(seed)
+    x, v = _data(rng, b1 + (n1,), cplx), _data(rng, b2 + (n2,))
+    if a * b < period:
+        a = 2 ** int(np.ceil(np.log2(-(-period // b))))
+    got = _fft.pfa_convolve_window(
+        jnp.asarray(x), jnp.asarray(v), start, length, (a, b), not cplx
+    )
+    shape = np.broadcast_shapes(x.shape[:-1], v.shape[:-1])
+    xs = np.broadcast_to(x, shape + (n1,)).reshape(-1, n1)
+    vs = np.broadcast_to(v, shape + (n2,)).reshape(-1, n2)
+    full = np.array([np.convolve(r, s) for r, s in zip(xs, vs)])
+    ref = full.reshape(shape + (-1,))[..., start : start + length]
+    np.testing.assert_allclose(got, ref, atol=1e-12 * max(1.0, np.abs(full).max()))
+
+
+@pytest.mark.parametrize("cplx", [False, True])
+@pytest.mark.parametrize("mode", MODES)
+def test_long_1d_fft_runs_as_2d_transforms(mode, cplx):
+    # 2e4 points: the engine's fft method maps them onto 32 x 625 on the CPU.
+    rng = _rng(31)
+    a, v = _data(rng, 12_000, cplx), _data(rng, 8_001)
+    if jax.default_backend() == "cpu":
+        assert _fft.uses_pfa(20_000, "cpu")
+    got = probconv.convolve(a, v, mode, method="fft")
+    _assert_close(got, a, v, mode, None, "fft", scipy.signal.fftconvolve(a, v, mode))
+    ref = scipy.signal.fftconvolve(a, v, mode)
+    a32 = a.astype(np.complex64 if cplx else np.float32)
+    got32 = probconv.convolve(a32, v.astype(np.float32), mode, method="fft")
+    _assert_close(got32, a, v, mode, None, "fft", ref)
+    lags = probconv.correlate(a, v, maxlag=30, method="fft")
+    full = scipy.signal.correlate(a, v)
+    np.testing.assert_allclose(
+        lags, full[8000 - 30 : 8000 + 31], atol=1e-10 * np.abs(full).max()
+    )
+
+
+def test_prime_factor_mapping_grad_jit_vmap():
+    rng = _rng(32)
+    x, v = rng.standard_normal(50), rng.standard_normal(30)
+
+    def f(x, v):  # the full convolution, period 8 * 15 = 120 >= 79
+        return _fft.pfa_convolve_window(x, v, 0, 79, (8, 15), True)
+
+    np.testing.assert_allclose(f(x, v), np.convolve(x, v), atol=1e-12)
+    np.testing.assert_allclose(jax.jit(f)(x, v), np.convolve(x, v), atol=1e-12)
+    xs = rng.standard_normal((3, 50))
+    np.testing.assert_allclose(
+        jax.vmap(f, in_axes=(0, None))(xs, v),
+        np.stack([np.convolve(r, v) for r in xs]),
+        atol=1e-12,
+    )
+    check_grads(f, (x, v), order=2, modes=("fwd", "rev"))
 
 
 @pytest.mark.parametrize("method", ["direct", "fft", "overlap_add"])

@@ -6,7 +6,15 @@ import math
 
 import numpy as np
 
-from ._fft import circular_size, next_fast_len, stacks, transform_work
+from ._fft import (
+    circular_size,
+    next_fast_len,
+    pfa_factors,
+    pfa_work,
+    stacks,
+    transform_work,
+    uses_pfa,
+)
 from ._overlap_add import block_length
 
 # Seconds per unit of work, by backend and real itemsize (4: float32 and
@@ -119,7 +127,11 @@ def estimate(plan, backend: str) -> dict[str, float]:
     ]
     P = math.prod(shape)
     nb1, nb2 = (nb if batched else 1 for batched in plan.batched)
-    if stacks((nb1,), (nb2,), (P,)):
+    period = circular_size(n1[0], n2[0], plan.start[0], plan.length[0])
+    if len(shape) == 1 and uses_pfa(period, backend):
+        work = sum(pfa_work(period, m) for m in (nb1, nb2, nb))
+        P = math.prod(pfa_factors(period))
+    elif stacks((nb1,), (nb2,), (P,)):
         work = transform_work(P, 2 * nb) + transform_work(P, nb)
     else:
         work = transform_work(P, nb1) + transform_work(P, nb2) + transform_work(P, nb)
