@@ -9,6 +9,7 @@ from ._fft import circular_size as circular_size
 from ._fft import fft_nd as fft_nd
 from ._fft import ifft_nd as ifft_nd
 from ._fft import next_fast_len as next_fast_len
+from ._fft import spectral_length as spectral_length
 from ._lags import correlation_lags as correlation_lags
 from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
@@ -28,4 +29,5 @@ __all__ = [
     "normalize_axes",
     "pad",
     "result_dtype",
+    "spectral_length",
 ]

@@ -197,7 +197,56 @@ def transform_work(n: int, count: int = 1) -> float:
     return count * nlogn * cache / max(speedup, 1.0)
 
 
-def fft_nd(x, shape, axes, real: bool):
+def spectral_length(n: int, real: bool = True) -> int:
+    """Return the fastest period ``>= n`` for a layout-free transform pair.
+
+    For computations that only multiply or map spectra entry by entry (powers,
+    generating functions, products), made with ``fft_nd(..., ordered=False)``
+    and undone by ``ifft_nd(..., ordered=False)``. On a CPU, long periods
+    split into two coprime factors and run as 2-D transforms (see the engine
+    guide); elsewhere this is `next_fast_len`.
+
+    Parameters
+    ----------
+    n : int
+        The minimal period.
+    real : bool
+        Whether the transforms are real.
+
+    Returns
+    -------
+    int
+        A period at least `n`.
+
+    Examples
+    --------
+    >>> from probconv.conv import spectral_length
+    >>> spectral_length(1000)
+    1000
+    """
+    n = int(n)
+    if uses_pfa(n, jax.default_backend()):
+        a, b = pfa_factors(n)
+        return a * b
+    return next_fast_len(n, real)
+
+
+def _layout_split(x_ndim: int, shape, axes, ordered: bool):
+    """Return the 2-D split of a layout-free 1-D transform, or None."""
+    if ordered or len(shape) != 1 or len(axes) != 1:
+        return None
+    if axes[0] not in (-1, x_ndim - 1) or jax.default_backend() != "cpu":
+        return None
+    n = int(shape[0])
+    a = n & -n
+    b = n // a
+    amin, bmin = _PFA_MIN_FACTORS
+    if n < _PFA_MIN_POINTS or a < amin or b < bmin or max(a, b) > _PFA_MAX_FACTOR:
+        return None
+    return a, b
+
+
+def fft_nd(x, shape, axes, real: bool, *, ordered: bool = True):
     """Return the forward transform of `x` zero-padded to `shape` along `axes`.
 
     The engine's one entry to forward FFTs, for the layers that work in the
@@ -208,12 +257,21 @@ def fft_nd(x, shape, axes, real: bool):
     x : jax.Array
         The input.
     shape : tuple of int
-        Transform lengths along `axes` (pad with `next_fast_len`).
+        Transform lengths along `axes` (pad with `next_fast_len`, or with
+        `spectral_length` when `ordered` is False).
     axes : tuple of int
         The transformed axes.
     real : bool
         Use a real transform (`x` must be real): the last axis keeps
         ``shape[-1] // 2 + 1`` frequencies.
+    ordered : bool
+        False allows the frequencies of a 1-D transform along the last axis
+        in another order, and in another number for a real transform (each
+        frequency or its conjugate's twin once, so that entrywise maps of
+        real-coefficient functions commute with `ifft_nd`). Only for
+        computations that treat the spectrum entry by entry; `ifft_nd` with
+        ``ordered=False`` undoes it. On a CPU, long periods then run as 2-D
+        transforms (see `spectral_length`).
 
     Returns
     -------
@@ -227,13 +285,26 @@ def fft_nd(x, shape, axes, real: bool):
     >>> X = fft_nd(jnp.array([1.0, 2.0, 3.0]), (4,), (0,), True)
     >>> ifft_nd(X, (4,), (0,), True).round(12).tolist()
     [1.0, 2.0, 3.0, 0.0]
+
+    A power of a spectrum in any order: three dice (faces 1..6 at indices
+    0..5) total 10 pips with probability 27/216:
+
+    >>> die = jnp.ones(6) / 6
+    >>> P = fft_nd(die, (16,), (-1,), True, ordered=False) ** 3
+    >>> float(ifft_nd(P, (16,), (-1,), True, ordered=False)[7].round(6))
+    0.125
     """
+    split = _layout_split(x.ndim, shape, axes, ordered)
+    if split is not None:
+        a, b = split
+        spec = fft_nd(_pfa_in(x, a, b), (a, b), (-2, -1), real)
+        return spec.reshape(spec.shape[:-2] + (-1,))
     if real:
         return jnp.fft.rfftn(x, s=shape, axes=axes)
     return jnp.fft.fftn(x, s=shape, axes=axes)
 
 
-def ifft_nd(X, shape, axes, real: bool):
+def ifft_nd(X, shape, axes, real: bool, *, ordered: bool = True):
     """Return the inverse of `fft_nd` (the real inverse needs the full `shape`).
 
     Parameters
@@ -246,6 +317,8 @@ def ifft_nd(X, shape, axes, real: bool):
         The transformed axes.
     real : bool
         Whether `X` is a real transform (the result is then real).
+    ordered : bool
+        As given to `fft_nd`.
 
     Returns
     -------
@@ -260,6 +333,12 @@ def ifft_nd(X, shape, axes, real: bool):
     >>> ifft_nd(fft_nd(x, (4,), (0,), False), (4,), (0,), False).real.tolist()
     [1.0, 0.0, 2.0, 5.0]
     """
+    split = _layout_split(X.ndim, shape, axes, ordered)
+    if split is not None:
+        a, b = split
+        X = X.reshape(X.shape[:-1] + (a, -1))
+        y = ifft_nd(X, (a, b), (-2, -1), real)
+        return _pfa_out(y, a, b, 0, a * b)
     if real:
         return jnp.fft.irfftn(X, s=shape, axes=axes)
     return jnp.fft.ifftn(X, s=shape, axes=axes)

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.special
 from jax import lax
 
-from ..conv import fft_nd, ifft_nd, next_fast_len
+from ..conv import fft_nd, ifft_nd, spectral_length
 from ._checks import check_accuracy, check_int, concrete
 from ._families import Parametric
 from ._grid import Distribution, _eps, make
@@ -133,8 +133,9 @@ def _transform(params, xm, offs, tilt, *, fam, k, size, length):
     xm = _place(xm, offs, size + xm.shape[-1])[..., :size]
     kx = jnp.arange(size, dtype=dt)
     xt = xm * jnp.exp(-tilt * kx / length)
-    f = fft_nd(xt, (length,), (-1,), True)
-    y = ifft_nd(_pgf(fam, k, params, f), (length,), (-1,), True)[..., :size]
+    f = fft_nd(xt, (length,), (-1,), True, ordered=False)
+    y = ifft_nd(_pgf(fam, k, params, f), (length,), (-1,), True, ordered=False)
+    y = y[..., :size]
     y = y.astype(dt) * jnp.exp(tilt * kx / length)
     return _clip_to_total(y)
 
@@ -366,7 +367,7 @@ def compound(
         size = _chernoff_size(log_mgf_x, lg, thetas, span, tail)
     else:
         size = check_int(size, "size", 1)
-    length = next_fast_len(size * 2**padding, True)
+    length = spectral_length(size * 2**padding)
     ratio = size / length
     if known:
         log_a = float(

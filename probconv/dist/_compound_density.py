@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.special
 
-from ..conv import fft_nd, ifft_nd, next_fast_len
+from ..conv import fft_nd, ifft_nd, spectral_length
 from ._checks import check_int, concrete
 from ._compound import _chernoff_size, _frequency, _log_tail_bound
 from ._continuous import make_continuous
@@ -112,7 +112,7 @@ def compound_density(
         size = _chernoff_size(log_mgf_x, lg, thetas, j0 + X.size, tail)
     else:
         size = check_int(size, "size", 1)
-    length = next_fast_len((size + 1) * 2**padding, True)
+    length = spectral_length((size + 1) * 2**padding)
     ratio = (size + 1) / length
     log_a = None
     if known:
@@ -134,7 +134,7 @@ def compound_density(
     def transform(v):
         v = v[..., : kk.size].astype(dt) * damp
         buf = jnp.zeros(v.shape[:-1] + (length,), dt).at[..., pos].set(v)
-        return fft_nd(buf, (length,), (-1,), True)
+        return fft_nd(buf, (length,), (-1,), True, ordered=False)
 
     fw = transform(w)
     fa = jnp.zeros_like(fw) if a is None else transform(a)
@@ -144,7 +144,7 @@ def compound_density(
     undamp = jnp.exp(tilt * kout / length)
 
     def back(fv):
-        y = ifft_nd(fv, (length,), (-1,), True).astype(dt)
+        y = ifft_nd(fv, (length,), (-1,), True, ordered=False).astype(dt)
         y = jnp.concatenate([y[..., -1:], y[..., : size + 1]], axis=-1)
         return y * undamp
 

@@ -28,7 +28,7 @@ import math
 
 import jax.numpy as jnp
 
-from ..conv import convolve, fft_nd, ifft_nd, next_fast_len
+from ..conv import convolve, fft_nd, ifft_nd, spectral_length
 from ._checks import check_accuracy, check_int
 from ._continuous import Continuous, make_continuous, parts
 from ._grid import Distribution, make
@@ -188,13 +188,14 @@ def iid_sum_density(x: Distribution, n: int, *, accuracy: str = "absolute"):
         return x
     w, a, j = point_weights(x)
     size = n * (w.shape[-1] - 1) + 1
-    length = next_fast_len(size, True)
+    length = spectral_length(size)
 
     def fwd(v):
-        return fft_nd(v, (length,), (-1,), True)
+        return fft_nd(v, (length,), (-1,), True, ordered=False)
 
     def inv(v):
-        return ifft_nd(v, (length,), (-1,), True)[..., :size].astype(x.dtype)
+        y = ifft_nd(v, (length,), (-1,), True, ordered=False)
+        return y[..., :size].astype(x.dtype)
 
     fw = fwd(w) ** n
     if a is None:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import fft_nd, ifft_nd, next_fast_len
+from ..conv import fft_nd, ifft_nd, spectral_length
 from . import _tilt
 from ._checks import concrete
 
@@ -163,12 +163,14 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int):
     ia, ib = jnp.arange(n, dtype=dt), jnp.arange(m, dtype=dt)
     ta, big_a, _ = _tilt.tilt_rows(la, ia, thetas, ca, total=False)
     tb, big_b, _ = _tilt.tilt_rows(lb, ib, thetas, cb, total=False)
-    length = next_fast_len(n_out, True)
+    length = spectral_length(n_out)
     z = ifft_nd(
-        fft_nd(ta, (length,), (-1,), True) * fft_nd(tb, (length,), (-1,), True),
+        fft_nd(ta, (length,), (-1,), True, ordered=False)
+        * fft_nd(tb, (length,), (-1,), True, ordered=False),
         (length,),
         (-1,),
         True,
+        ordered=False,
     )[:, :n_out].astype(dt)
     norm = jnp.sqrt(jnp.sum(ta * ta, -1) * jnp.sum(tb * tb, -1))
     neg = jnp.maximum(jnp.max(-z, -1), 0.0)

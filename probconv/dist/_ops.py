@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import convolve, fft_nd, ifft_nd, next_fast_len
+from ..conv import convolve, fft_nd, ifft_nd, spectral_length
 from ._checks import check_accuracy, check_int, concrete
 from ._grid import Distribution, _eps, make
 
@@ -304,9 +304,9 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
     if n == 1:
         return x
     size = n * (x.size - 1) + 1
-    length = next_fast_len(size, True)
-    f = fft_nd(x.masses, (length,), (-1,), True)
-    y = ifft_nd(f**n, (length,), (-1,), True)[..., :size]
+    length = spectral_length(size)
+    f = fft_nd(x.masses, (length,), (-1,), True, ordered=False)
+    y = ifft_nd(f**n, (length,), (-1,), True, ordered=False)[..., :size]
     tot = x.total
     # Not rescaled to tot**n: the power's rounding (n eps) would bias the bulk.
     masses = _clip_to_total(y.astype(x.dtype))

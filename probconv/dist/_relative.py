@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import next_fast_len
+from ..conv import spectral_length
 from . import _queries, _tilt
 from ._checks import as_param, check_int, check_range, float_dtype
 from ._grid import Distribution, make
@@ -327,7 +327,7 @@ def relative_compound(N: Distribution, xm, length: int, step: float, ok=True):
         freq = ("masses", (lc.reshape(-1, N.size), shift))
         total = jnp.broadcast_to(N.total + N.truncated, batch).astype(dt)
     lx = _tilt.safe_log(jnp.broadcast_to(xm, batch + (size,))).reshape(-1, size)
-    out, rel = log_compound(lx, freq, next_fast_len(max(length, 4 * size), True))
+    out, rel = log_compound(lx, freq, spectral_length(max(length, 4 * size)))
     good = jnp.broadcast_to(ok, batch)[..., None]
     out = jnp.where(good, out.reshape(batch + (size,)), jnp.nan)
     rel = rel.reshape(batch + (size,))

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv import fft_nd, ifft_nd, next_fast_len
+from ..conv import fft_nd, ifft_nd, spectral_length
 from . import _tilt
 from ._checks import concrete
 
@@ -145,9 +145,9 @@ def iid_plan(n: int, m: int, sigma: float, width: float, dtype) -> IidPlan:
         windows.append(min(full, 2 * int(math.ceil(half)) + 1))
     full0 = p0 * (m - 1) + 1
     reach = windows[0] / 2 + _bernstein_depth(math.sqrt(p0) * sigma, width, depth)
-    l0 = next_fast_len(max(windows[0], int(math.ceil(reach)) + 2), True)
-    if l0 >= next_fast_len(full0, True):
-        l0 = next_fast_len(full0, True)
+    l0 = spectral_length(max(windows[0], int(math.ceil(reach)) + 2))
+    if l0 >= spectral_length(full0):
+        l0 = spectral_length(full0)
     return IidPlan(n, m, p0, l0, bits, tuple(windows))
 
 
@@ -205,8 +205,8 @@ def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None):
     xt, big_a, corr = _tilt.tilt_rows(lx, j, thetas, c, x)
     # First stage: the p0-fold tilted law on a circle of length l0.
     l0, p0 = plan.l0, plan.p0
-    f = fft_nd(_fold(xt, l0), (l0,), (-1,), True)
-    y = ifft_nd(f**p0, (l0,), (-1,), True).astype(dt)
+    f = fft_nd(_fold(xt, l0), (l0,), (-1,), True, ordered=False)
+    y = ifft_nd(f**p0, (l0,), (-1,), True, ordered=False).astype(dt)
     sig0 = jnp.sqrt(p0 * var)
     nu = ep * (NOISE * p0 * jnp.sqrt((sig0 + 1.0) / l0) + NOISE * math.log2(l0 + 1))
     s = p0
@@ -220,12 +220,13 @@ def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None):
     for i, bit in enumerate(plan.bits):
         s2 = 2 * s + bit
         size = 2 * w - 1 + bit * (m - 1)
-        length = next_fast_len(size, True)
-        g = fft_nd(win, (length,), (-1,), True)
+        length = spectral_length(size)
+        g = fft_nd(win, (length,), (-1,), True, ordered=False)
         g = g * g
         if bit:
-            g = g * fft_nd(xt, (length,), (-1,), True)
-        z = ifft_nd(g, (length,), (-1,), True)[:, :size].astype(dt)
+            g = g * fft_nd(xt, (length,), (-1,), True, ordered=False)
+        z = ifft_nd(g, (length,), (-1,), True, ordered=False)
+        z = z[:, :size].astype(dt)
         w2 = plan.windows[i + 1]
         want = jnp.round(s2 * c).astype(jnp.int32) - w2 // 2
         want = jnp.clip(want, 0, s2 * (m - 1) + 1 - w2)

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv import fft_nd, ifft_nd, next_fast_len
+from ..conv import fft_nd, ifft_nd, spectral_length
 from . import _tilt
 from ._checks import concrete
 
@@ -195,9 +195,9 @@ def compound_core(lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int)
     rows, big_a, corr = _tilt.tilt_rows(lx, k, thetas, c)
     rows = rows * jnp.exp(-corr)[:, None]
     u = big_a + corr + thetas * c  # log E e^{theta X}, as the rows have it
-    f = fft_nd(rows, (length,), (-1,), True)
+    f = fft_nd(rows, (length,), (-1,), True, ordered=False)
     g = jax.vmap(lambda uu, ff: _tilted_pgf(freq, uu, ff))(u, f)
-    y = ifft_nd(g, (length,), (-1,), True).astype(dt)
+    y = ifft_nd(g, (length,), (-1,), True, ordered=False).astype(dt)
     y = y * jnp.exp(-_tilt.log_total(jax.lax.stop_gradient(y)))[:, None]
     big_n, l1, _ = _frequency_terms(freq, u, exact=True)  # log G_N(M), E N'
     ys = y[:, :size]
@@ -295,4 +295,4 @@ def _length(plan, size: int, length: int, dtype) -> int:
     need = np.where((gap > 0) & np.isfinite(need), need, np.inf)
     best = float(np.max(np.min(need, -1)))
     target = max(length, 4 * size, min(best, 1 << 22) if math.isfinite(best) else 0)
-    return next_fast_len(int(math.ceil(target)), True)
+    return spectral_length(int(math.ceil(target)))
