@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from ..conv import convolve
+from ..conv._choose import SHIFT_MAX_TAPS
 from ._checks import as_param, check_accuracy, check_range, float_dtype
 from ._grid import Distribution, make
 from ._ops import _clip_to_total, _convolve_masses
@@ -22,7 +24,15 @@ def _tree(p, accuracy):
     pp = jnp.pad(p, pad)
     m = jnp.stack([1 - pp, pp], axis=-1)  # (..., width, 2)
     while m.shape[-2] > 1:
-        m = _convolve_masses(m[..., 0::2, :], m[..., 1::2, :], accuracy=accuracy)
+        a, b = m[..., 0::2, :], m[..., 1::2, :]
+        if a.shape[-1] <= SHIFT_MAX_TAPS:
+            # Short laws: direct sums of non-negative terms (the engine's
+            # shifted form), exact to rounding, nothing to clip. Clipping the
+            # FFT's noise on these many short rows took a third of the time
+            # (n = 1e5: 39 ms against 26 ms, the same error).
+            m = convolve(a, b, axes=-1, method="direct")
+        else:
+            m = _convolve_masses(a, b, accuracy=accuracy)
     # Trials padded with p = 0 leave only round-off beyond n: drop it.
     masses = _clip_to_total(m[..., 0, : n + 1], jnp.ones(p.shape[:-1], p.dtype))
     return masses
@@ -34,7 +44,8 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
     The sum of independent Bernoulli variables with success probabilities
     :math:`p_1, \dots, p_n`, computed by a balanced tree of convolutions:
     the ``n`` two-point laws are convolved in pairs, the results in pairs
-    again, and so on, each level one batched FFT convolution of the engine.
+    again, and so on, each level one batched convolution of the engine
+    (direct sums while the laws are short, FFTs after).
     ``O(n log^2 n)`` work in ``log2 n`` dependent steps, compiled once per
     shape of `p`.
 
