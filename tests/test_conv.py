@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import scipy.signal
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
@@ -267,6 +267,7 @@ def pfa_case(draw):
     return a, b, n1, n2, start, length, period, batch, draw(st.booleans())
 
 
+@settings(max_examples=12)  # each example compiles anew (0.7 s)
 @given(case=pfa_case(), seed=st.integers(0, 99))
 def test_prime_factor_mapping_matches_numpy(case, seed):
     # The 2-D form of a circular convolution, on factors small enough to
@@ -323,7 +324,7 @@ def test_prime_factor_mapping_grad_jit_vmap():
         np.stack([np.convolve(r, v) for r in xs]),
         atol=1e-12,
     )
-    check_grads(f, (x, v), order=2, modes=("fwd", "rev"))
+    check_grads(f, (x, v), order=1, modes=("fwd", "rev"))  # f is bilinear
 
 
 @pytest.mark.parametrize("method", ["direct", "fft", "overlap_add"])
