@@ -89,7 +89,7 @@ def main():
         times = interleaved_times(fns, max_total=10.0)
         for m, t in times.items():
             rows[m].append((work[m], t))
-        measured.append(((n, k), times, work))
+        measured.append(((n, k), times, work, predicted))
         print(n, k, {m: f"{t:.2e}" for m, t in times.items()}, flush=True)
     size = dt.itemsize
     fit = {}
@@ -110,13 +110,19 @@ def main():
         f"  call = direct {fit['direct'][0]:.1e}, fft {fit['fft'][0]:.1e}, "
         f"overlap_add {fit['overlap_add'][0]:.1e}"
     )
-    right = 0
-    for shape, times, work in measured:
+    right = now = 0
+    for shape, times, work, predicted in measured:
         pred = {m: fit[m][0] + fit[m][1] * work[m] for m in times}
         best = min(times, key=times.get)
         pick = min(pred, key=pred.get)
         right += times[pick] <= 1.15 * times[best]
+        mine = min(predicted, key=predicted.get)  # the constants in the repo
+        ok = mine in times and times[mine] <= 1.15 * times[best]
+        now += ok
+        if not ok:
+            print(f"  current constants pick {mine} for {shape}; fastest {best}")
     print(f"fitted model within 1.15x of the fastest in {right}/{len(measured)} cases")
+    print(f"current constants within 1.15x of the fastest in {now}/{len(measured)}")
 
 
 def fft_curve(dt):

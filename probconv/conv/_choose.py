@@ -11,8 +11,8 @@ from ._fft import (
     next_fast_len,
     pfa_factors,
     pfa_work,
+    shape_work,
     stacks,
-    transform_work,
     uses_pfa,
 )
 from ._overlap_add import block_length
@@ -132,21 +132,22 @@ def estimate(plan, backend: str) -> dict[str, float]:
         work = sum(pfa_work(period, m) for m in (nb1, nb2, nb))
         P = math.prod(pfa_factors(period))
     elif stacks((nb1,), (nb2,), (P,)):
-        work = transform_work(P, 2 * nb) + transform_work(P, nb)
+        work = shape_work(shape, 2 * nb) + shape_work(shape, nb)
     else:
-        work = transform_work(P, nb1) + transform_work(P, nb2) + transform_work(P, nb)
+        work = shape_work(shape, nb1) + shape_work(shape, nb2) + shape_work(shape, nb)
     fft = c["fft"][size] * work * (2 if cplx else 1) + c["call"]["fft"]
     huge = nb * math.prod(plan.length) * itemsize > BIG_OUTPUT_BYTES
     if huge and backend == "cpu":
         fft += BIG_OUTPUT_COSTS["fft"] * nb * P
     # Overlap-add: blocks of the longer input, all transformed as one batch.
     big, small = (n1, n2) if math.prod(n1) >= math.prod(n2) else (n2, n1)
-    blocks, P = 1, 1
+    blocks, ps = 1, []
     for a, b in zip(big, small):
         L, p = block_length(a, b, nb)
         blocks *= -(-a // L)
-        P *= p
-    oa_work = 2 * transform_work(P, nb * blocks) + transform_work(P, 1)
+        ps.append(p)
+    P = math.prod(ps)
+    oa_work = 2 * shape_work(ps, nb * blocks) + shape_work(ps, 1)
     oa = c["overlap_add"][size] * oa_work * (2 if cplx else 1)
     oa = oa + c["call"]["overlap_add"]
     if huge and backend == "cpu":

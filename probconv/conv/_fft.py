@@ -197,6 +197,32 @@ def transform_work(n: int, count: int = 1) -> float:
     return count * nlogn * cache / max(speedup, 1.0)
 
 
+def shape_work(shape, count: int = 1) -> float:
+    """`transform_work` of `count` real transforms of `shape`, axis by axis.
+
+    A transform of several axes is a batch of 1-D transforms along each
+    (the last axis real, the others complex on half of it), so each pass is
+    priced as a batch that fits the cache, not as one transform of
+    ``prod(shape)`` points.
+
+    Examples
+    --------
+    >>> from probconv.conv._fft import shape_work, transform_work
+    >>> shape_work((4096,)) == transform_work(4096)
+    True
+    >>> shape_work((512, 512)) < transform_work(512 * 512)
+    True
+    """
+    shape = tuple(int(n) for n in shape)
+    *lead, last = shape
+    work = transform_work(last, count * math.prod(lead))
+    half = last // 2 + 1
+    for i, n in enumerate(lead):
+        others = math.prod(lead[:i] + lead[i + 1 :]) * half
+        work += 2 * transform_work(n, count * others)
+    return work
+
+
 def spectral_length(n: int, real: bool = True) -> int:
     """Return the fastest period ``>= n`` for a layout-free transform pair.
 
