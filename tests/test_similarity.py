@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import statsmodels.tsa.stattools as st
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as hst
 from jax.test_util import check_grads
 
@@ -189,6 +189,10 @@ def test_xcorr_jit_vmap_grad():
     offset=hst.sampled_from([0.0, 1e8, -3e5]),
     seed=hst.integers(0, 2**31),
 )
+# XLA once centred the cross sums and the window sums by shifts an ulp of
+# 1e8 apart (the mean's scaling contracted differently in two fusions): a
+# two-point coefficient of exactly 1 came out 0.999999.
+@example(na=9, nb=17, run=4, offset=1e8, seed=122)
 def test_xcorr_pearson_property(na, nb, run, offset, seed):
     r = rng(seed)
     a = offset + r.standard_normal(na)

@@ -121,8 +121,17 @@ def mean_shift(x, axis=-1, where=None) -> jax.Array:
     """
     x = jax.lax.stop_gradient(x)
     if where is None:
-        m = jnp.mean(x, axis=axis, keepdims=True)
-        return m + jnp.mean(x - m, axis=axis, keepdims=True)
+        # Sums of pre-scaled terms, not sums scaled afterwards: XLA copies a
+        # cheap scaling into every fusion that subtracts the shift, and may
+        # contract it there with the subtraction (one rounding instead of
+        # two), differently from fusion to fusion; for data like 1e8 + noise
+        # the shifts then differ by an ulp of 1e8 between consumers, and
+        # cross sums and window sums disagree by 1e-8. A reduction's result
+        # is computed once.
+        axes = range(x.ndim) if axis is None else np.atleast_1d(axis).tolist()
+        w = 1.0 / max(math.prod(x.shape[a] for a in axes), 1)
+        m = jnp.sum(x * w, axis=axis, keepdims=True)
+        return m + jnp.sum((x - m) * w, axis=axis, keepdims=True)
     count = jnp.maximum(jnp.sum(where, axis=axis, keepdims=True), 1)
     xz = jnp.where(where, x, 0)
     m = jnp.sum(xz, axis=axis, keepdims=True) / count
