@@ -36,7 +36,9 @@ COSTS = {
         # output (2e-8 s per output at K=3), and overlap-add beat it in every
         # calibration case; this keeps it for the tiniest inputs only.
         "direct": {4: 6.0e-9, 8: 9.7e-11},
-        "multi_d": 7.0,
+        # XLA's 2-D convolution against its 1-D one, per multiply-add: 1.5
+        # to 4.4 over five images (256^2 by 5^2 .. 2048^2 by 9^2, float64).
+        "multi_d": 3.0,
         # Both inputs batched: the direct method is one grouped (depthwise)
         # convolution, which XLA:CPU runs ~1000x slower per multiply-add
         # (32 x 1025 by 32 x 1025: 11 s direct against 7 ms by FFT).
