@@ -65,22 +65,30 @@ def pfa_factors(n: int) -> tuple[int, int] | None:
     """
     if n < _PFA_MIN_POINTS:
         return None
-    amin, bmin = _PFA_MIN_FACTORS
     best = None
     three = 1
     while three <= 4 * n:
         b = three
         while b <= 4 * n:
-            if bmin <= b <= _PFA_MAX_FACTOR:
-                a = max(amin, 1 << max(0, math.ceil(math.log2(n / b))))
-                while a * b < n:
-                    a *= 2
-                fits = a <= _PFA_MAX_FACTOR and a * b < 2**30
-                if fits and (best is None or a * b < best[0] * best[1]):
-                    best = (a, b)
+            a = max(_PFA_MIN_FACTORS[0], 1 << max(0, math.ceil(math.log2(n / b))))
+            while a * b < n:
+                a *= 2
+            if _pfa_fits(a, b) and (best is None or a * b < best[0] * best[1]):
+                best = (a, b)
             b *= 5
         three *= 3
     return best
+
+
+def _pfa_fits(a: int, b: int) -> bool:
+    """Whether ``a x b`` (a power of two by an odd number) may run as 2-D."""
+    amin, bmin = _PFA_MIN_FACTORS
+    return (
+        a * b >= _PFA_MIN_POINTS
+        and amin <= a <= _PFA_MAX_FACTOR
+        and bmin <= b <= _PFA_MAX_FACTOR
+        and a * b < 2**30  # indices stay within int32 (see _pfa_in)
+    )
 
 
 def pfa_work(n: int, count: int = 1) -> float:
@@ -265,11 +273,7 @@ def _layout_split(x_ndim: int, shape, axes, ordered: bool):
         return None
     n = int(shape[0])
     a = n & -n
-    b = n // a
-    amin, bmin = _PFA_MIN_FACTORS
-    if n < _PFA_MIN_POINTS or a < amin or b < bmin or max(a, b) > _PFA_MAX_FACTOR:
-        return None
-    return a, b
+    return (a, n // a) if _pfa_fits(a, n // a) else None
 
 
 def fft_nd(x, shape, axes, real: bool, *, ordered: bool = True):
