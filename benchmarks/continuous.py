@@ -27,7 +27,7 @@ import scipy.stats
 
 jax.config.update("jax_enable_x64", True)
 
-import probconv.dist as dist  # noqa: E402
+import probconv.distributions as dist  # noqa: E402
 
 
 def timed(fn, repeat=5):

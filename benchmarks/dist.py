@@ -1,4 +1,4 @@
-"""Distributions of sums: probconv.dist side by side with its peers, on CPU.
+"""Distributions of sums: probconv.distributions side by side with its peers, on CPU.
 
     python benchmarks/dist.py            # the sizes in docs/performance.md
     python benchmarks/dist.py --quick    # small sizes, a few seconds
@@ -28,7 +28,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.signal  # noqa: E402
 
-from probconv import dist  # noqa: E402
+from probconv import distributions as dist  # noqa: E402
 
 ROWS: list[tuple[str, str, float, str]] = []
 
@@ -92,7 +92,7 @@ def bench_poisson_binomial(n):
     err_tree = float(np.max(np.abs(pb_scipy_tree(p) - ref)))
     row(
         "poisson_binomial",
-        "probconv.dist.poisson_binomial (jit)",
+        "probconv.distributions.poisson_binomial (jit)",
         t_ours,
         f"max abs err {err:.1e}",
     )
@@ -130,7 +130,7 @@ def bench_dice_icepool(n):
     row("dice", "probconv (first call, compiles)", t_first)
     row(
         "dice",
-        f"probconv.dist.iid_sum(die(6), {n}) (jit)",
+        f"probconv.distributions.iid_sum(die(6), {n}) (jit)",
         t_ours,
         f"max abs err vs exact {err:.1e}",
     )
@@ -168,7 +168,7 @@ def bench_dice_scipy(n):
     err_pow = float(np.max(np.abs(powering() - ref)))
     row(
         "dice",
-        f"probconv.dist.iid_sum(die(6), {n}) (jit)",
+        f"probconv.distributions.iid_sum(die(6), {n}) (jit)",
         t_ours,
         f"max abs diff vs repeated {err:.1e}",
     )
@@ -265,11 +265,11 @@ def bench_compound(lam, m):
     row("compound", "probconv (first call: sizing + compiles)", t_first)
     row(
         "compound",
-        f"probconv.dist.compound (eager, grid {size})",
+        f"probconv.distributions.compound (eager, grid {size})",
         t_ours,
         f"max abs err {err_ours:.1e}; 0 negative masses",
     )
-    row("compound", "probconv.dist.compound (jit, size given)", t_jit)
+    row("compound", "probconv.distributions.compound (jit, size given)", t_jit)
     row(
         "compound",
         f"aggregate FFT (log2={log2}, padding=1)",

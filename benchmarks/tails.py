@@ -30,7 +30,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from _timing import median_time  # noqa: E402
 
-from probconv import conv, dist  # noqa: E402
+from probconv import conv  # noqa: E402
+from probconv import distributions as dist  # noqa: E402
 
 ROWS = []
 

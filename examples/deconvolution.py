@@ -22,7 +22,7 @@ import scipy.stats as st  # noqa: E402
 
 import probconv  # noqa: E402
 from probconv.deconv import deconvolve_distribution, richardson_lucy, wiener  # noqa: E402
-from probconv.dist import from_masses  # noqa: E402
+from probconv.distributions import from_masses  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 SMALL = os.environ.get("PROBCONV_EXAMPLE_SMALL") == "1"

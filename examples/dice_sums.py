@@ -13,7 +13,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from probconv import dist
+from probconv import distributions as dist
 from probconv.plot._common import new_figure
 
 jax.config.update("jax_enable_x64", True)

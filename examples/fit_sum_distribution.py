@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from probconv import dist
+from probconv import distributions as dist
 from probconv.plot._common import new_figure
 
 jax.config.update("jax_enable_x64", True)

@@ -15,7 +15,8 @@ import scipy.signal
 import scipy.stats
 
 import probconv
-from probconv import dist, physics, similarity, smooth
+from probconv import distributions as dist
+from probconv import physics, similarity, smooth
 
 jax.config.update("jax_enable_x64", True)  # probabilities deserve float64
 OUT = Path(__file__).parent / "out"

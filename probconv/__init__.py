@@ -1,7 +1,7 @@
 """probconv: convolution for probability and statistics, built on JAX.
 
 One engine (`probconv.conv`) and the work that stands on it: laws of sums of
-random variables (`probconv.dist`), smoothing and density estimation
+random variables (`probconv.distributions`), smoothing and density estimation
 (`probconv.smooth`), similarity by cross-correlation (`probconv.similarity`),
 physical kernels (`probconv.physics`) and deconvolution (`probconv.deconv`).
 Figures live in `probconv.plot` (optional extra ``plot``).
@@ -9,7 +9,7 @@ Figures live in `probconv.plot` (optional extra ``plot``).
 
 from . import conv as conv
 from . import deconv as deconv
-from . import dist as dist
+from . import distributions as distributions
 from . import physics as physics
 from . import similarity as similarity
 from . import smooth as smooth
@@ -18,21 +18,21 @@ from .conv import convolve as convolve
 from .conv import correlate as correlate
 from .conv import correlation_lags as correlation_lags
 from .conv import pad as pad
-from .dist import Distribution as Distribution
-from .dist import bernoulli as bernoulli
-from .dist import binomial as binomial
-from .dist import compound as compound
-from .dist import dice as dice
-from .dist import die as die
-from .dist import from_masses as from_masses
-from .dist import from_scipy as from_scipy
-from .dist import geometric as geometric
-from .dist import iid_sum as iid_sum
-from .dist import mixture as mixture
-from .dist import negative_binomial as negative_binomial
-from .dist import poisson as poisson
-from .dist import poisson_binomial as poisson_binomial
-from .dist import uniform_int as uniform_int
+from .distributions import Distribution as Distribution
+from .distributions import bernoulli as bernoulli
+from .distributions import binomial as binomial
+from .distributions import compound as compound
+from .distributions import dice as dice
+from .distributions import die as die
+from .distributions import from_masses as from_masses
+from .distributions import from_scipy as from_scipy
+from .distributions import geometric as geometric
+from .distributions import iid_sum as iid_sum
+from .distributions import mixture as mixture
+from .distributions import negative_binomial as negative_binomial
+from .distributions import poisson as poisson
+from .distributions import poisson_binomial as poisson_binomial
+from .distributions import uniform_int as uniform_int
 from .physics import diffuse as diffuse
 from .similarity import acf as acf
 from .similarity import ccf as ccf
@@ -64,7 +64,7 @@ __all__ = [
     "dice",
     "die",
     "diffuse",
-    "dist",
+    "distributions",
     "estimate_delay",
     "ewma",
     "from_masses",

@@ -28,7 +28,7 @@ _TOKEN = re.compile(
 )
 
 # Constructor names the grammar accepts, with the number of arguments they
-# take (min, max). Only names that probconv.dist provides are enabled.
+# take (min, max). Only names that probconv.distributions provides are enabled.
 CONSTRUCTORS = {
     "bernoulli": (1, 1),
     "binomial": (2, 2),
@@ -216,7 +216,7 @@ class _Parser:
 
 
 def parse(text: str):
-    """Evaluate an expression to a number or a `probconv.dist.Distribution`.
+    """Evaluate an expression to a number or a `probconv.distributions.Distribution`.
 
     Examples
     --------
@@ -225,6 +225,6 @@ def parse(text: str):
     >>> round(float(d.mean()), 12)
     8.0
     """
-    from . import dist
+    from . import distributions as dist
 
     return _Parser(text, dist).parse()

@@ -194,7 +194,7 @@ def _summary(d, args) -> dict:
 
 def _cmd_sum(args, progress) -> None:
     from . import _expr
-    from .dist import Distribution
+    from .distributions import Distribution
 
     progress(f"parsing and convolving {args.expression!r}")
     try:

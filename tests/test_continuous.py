@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-import probconv.dist as dist
+import probconv.distributions as dist
 
 H = 2.0**-5
 

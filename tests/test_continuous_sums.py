@@ -28,7 +28,7 @@ import scipy.integrate
 import scipy.stats
 from jax.test_util import check_grads
 
-import probconv.dist as dist
+import probconv.distributions as dist
 
 STEPS = (0.2, 0.1, 0.05)
 TAIL = 1e-14

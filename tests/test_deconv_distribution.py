@@ -17,7 +17,7 @@ import pytest
 import scipy.stats as st
 
 from probconv.deconv import deconvolve_distribution
-from probconv.dist import from_masses
+from probconv.distributions import from_masses
 
 
 def tv(p, q):
@@ -118,5 +118,5 @@ def test_errors():
         deconvolve_distribution(Z, from_masses(Y_MASS, kind="density"))
     with pytest.raises(ValueError, match="`Y` must not have more grid points"):
         deconvolve_distribution(Y, Z)
-    with pytest.raises(TypeError, match="`Z` must be a probconv.dist.Distribution"):
+    with pytest.raises(TypeError, match="`Z` must be a probconv.distributions.Distribution"):
         deconvolve_distribution(Z_MASS, Y)

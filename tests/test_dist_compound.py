@@ -20,8 +20,8 @@ import scipy.special
 import scipy.stats
 from jax.test_util import check_grads
 
-import probconv.dist as dist
-from probconv.dist import compound, from_masses
+import probconv.distributions as dist
+from probconv.distributions import compound, from_masses
 
 ATOL = 1e-14
 ATOL_TILT = 1e-10

@@ -19,7 +19,7 @@ import pytest
 import scipy.stats
 from jax.test_util import check_grads
 
-import probconv.dist as dist
+import probconv.distributions as dist
 
 RTOL = 1e-12
 RTOL_TAIL = 1e-9

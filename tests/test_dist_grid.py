@@ -20,8 +20,8 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
-import probconv.dist as dist
-from probconv.dist import Distribution, from_masses
+import probconv.distributions as dist
+from probconv.distributions import Distribution, from_masses
 
 RTOL = 1e-12
 ATOL32 = 2e-6

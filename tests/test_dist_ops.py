@@ -22,8 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-import probconv.dist as dist
-from probconv.dist import from_masses
+import probconv.distributions as dist
+from probconv.distributions import from_masses
 
 ATOL = 1e-14
 RTOL_MOM = 1e-10

@@ -19,7 +19,7 @@ import pytest
 import scipy.stats
 from jax.test_util import check_grads
 
-import probconv.dist as dist
+import probconv.distributions as dist
 
 ATOL = 1e-14
 

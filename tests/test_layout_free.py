@@ -27,7 +27,7 @@ import pytest
 import scipy.special
 import scipy.stats
 
-import probconv.dist as dist
+import probconv.distributions as dist
 from probconv.conv import _fft, fft_nd, ifft_nd, spectral_length
 
 ATOL = 1e-14

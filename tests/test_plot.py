@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from probconv import dist, plot
+from probconv import distributions as dist
+from probconv import plot
 
 
 def test_plot_distribution_lattice_draws_the_masses(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 MODULES = [
     "probconv",
     "probconv.conv",
-    "probconv.dist",
+    "probconv.distributions",
     "probconv.smooth",
     "probconv.similarity",
     "probconv.physics",

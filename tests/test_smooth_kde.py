@@ -242,7 +242,7 @@ def test_transforms(sample):
 
 
 def test_kde_dist():
-    pytest.importorskip("probconv.dist")
+    pytest.importorskip("probconv.distributions")
     x = np.random.default_rng(8).normal(1.0, 2.0, 2000)
     X = kde_dist(x, bandwidth=0.4)
     assert X.kind == "density"

@@ -34,8 +34,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-import probconv.dist as dist
-from probconv.dist import RelativeDistribution, logconvolve, relative_error
+import probconv.distributions as dist
+from probconv.distributions import RelativeDistribution, logconvolve, relative_error
 
 F64, F32 = 1e-8, 1e-3
 LOG10 = math.log(10.0)

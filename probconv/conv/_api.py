@@ -382,7 +382,7 @@ def convolve(
     The FFT and overlap-add methods' error is near
     :math:`\epsilon \, \|a\|_2 \|v\|_2` on *every* entry, so entries much
     smaller than the largest lose relative accuracy (see the accuracy guide
-    and `probconv.dist` for tail-accurate sums of probabilities).
+    and `probconv.distributions` for tail-accurate sums of probabilities).
 
     ``method='auto'`` sees the shapes of one call. Under `jax.vmap` with both
     inputs mapped, a direct method that chose one XLA convolution (1-D

@@ -28,9 +28,9 @@ def deconvolve_distribution(
 
     Parameters
     ----------
-    Z : probconv.dist.Distribution
+    Z : probconv.distributions.Distribution
         The law of the sum (observed, possibly noisy, e.g. a histogram).
-    Y : probconv.dist.Distribution
+    Y : probconv.distributions.Distribution
         The law of the added variable (known), on a grid of the same step and
         kind as `Z`, with no more points than `Z`.
     method : {'em', 'tikhonov'}
@@ -49,7 +49,7 @@ def deconvolve_distribution(
 
     Returns
     -------
-    probconv.dist.Distribution
+    probconv.distributions.Distribution
         The law of X: ``Z.size - Y.size + 1`` points starting at
         ``Z.origin - Y.origin``, the kind and step of `Z`; masses
         non-negative and summing to one (``truncated`` is 0).
@@ -65,7 +65,7 @@ def deconvolve_distribution(
 
     See Also
     --------
-    richardson_lucy, probconv.dist.from_masses
+    richardson_lucy, probconv.distributions.from_masses
 
     Notes
     -----
@@ -90,7 +90,7 @@ def deconvolve_distribution(
     Examples
     --------
     >>> import numpy as np
-    >>> from probconv.dist import from_masses
+    >>> from probconv.distributions import from_masses
     >>> from probconv.deconv import deconvolve_distribution
     >>> x = np.array([0.2, 0.5, 0.3]); y = np.array([0.6, 0.4])
     >>> Z = from_masses(np.convolve(x, y), origin=1.0)
@@ -99,7 +99,7 @@ def deconvolve_distribution(
     >>> X.masses.round(6).tolist(), float(X.origin)
     ([0.2, 0.5, 0.3], 0.0)
     """
-    from probconv.dist import Distribution, from_masses
+    from probconv.distributions import Distribution, from_masses
 
     method = check_choice("method", method, DECONV_METHODS)
     iterations = check_int("iterations", iterations, 0)
@@ -109,7 +109,7 @@ def deconvolve_distribution(
     for name, d in (("Z", Z), ("Y", Y)):
         if not isinstance(d, Distribution):
             raise TypeError(
-                f"`{name}` must be a probconv.dist.Distribution; got "
+                f"`{name}` must be a probconv.distributions.Distribution; got "
                 f"{type(d).__name__}."
             )
     if Z.step != Y.step:

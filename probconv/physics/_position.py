@@ -23,7 +23,7 @@ def position_probability(
     r"""Return the law of a particle's measured position, as a distribution.
 
     The Born rule :math:`|\psi|^2`, optionally convolved with a detector's
-    Gaussian response, returned as a ``kind='density'`` `probconv.dist`
+    Gaussian response, returned as a ``kind='density'`` `probconv.distributions`
     distribution, so that its `cdf`, `ppf`, `mean`, `var` and `sample`
     come with it.
 
@@ -43,7 +43,7 @@ def position_probability(
 
     Returns
     -------
-    probconv.dist.Distribution
+    probconv.distributions.Distribution
         ``kind='density'``: ``masses[..., k]`` is the probability of finding
         the particle in cell ``k`` (centred on ``origin + k * step``). The
         mass that the detector's blur moves off the grid is recorded in
@@ -60,7 +60,7 @@ def position_probability(
 
     See Also
     --------
-    evolve_free, probconv.dist.from_masses
+    evolve_free, probconv.distributions.from_masses
 
     Notes
     -----
@@ -85,7 +85,7 @@ def position_probability(
     >>> round(float(P.mean()), 10), round(float(P.var()), 10)
     (1.0, 1.25)
     """
-    from probconv.dist import from_masses
+    from probconv.distributions import from_masses
 
     if isinstance(step, jax.core.Tracer):
         raise TypeError("`step` must be a Python number, not a traced value.")

@@ -8,11 +8,11 @@ from ._common import new_figure
 
 
 def plot_distribution(dist, *, title: str | None = None, tails: bool = True):
-    """Plot a `probconv.dist.Distribution`: pmf bars or pdf, cdf, and tails.
+    """Plot a `probconv.distributions.Distribution`: pmf bars or pdf, cdf, and tails.
 
     Parameters
     ----------
-    dist : probconv.dist.Distribution
+    dist : probconv.distributions.Distribution
         An unbatched distribution (lattice or density kind).
     title : str, optional
         A title over the figure.
@@ -34,12 +34,13 @@ def plot_distribution(dist, *, title: str | None = None, tails: bool = True):
 
     Examples
     --------
-    >>> from probconv import dist, plot
+    >>> from probconv import distributions as dist
+    >>> from probconv import plot
     >>> fig = plot.plot_distribution(dist.dice(3, 6), title="3d6")
     >>> len(fig.axes)
     3
     """
-    from ..dist import Distribution
+    from ..distributions import Distribution
 
     if not isinstance(dist, Distribution):
         raise TypeError(f"`dist` must be a probconv Distribution; got {dist!r}.")

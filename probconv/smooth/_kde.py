@@ -368,7 +368,7 @@ def kde_dist(
     bounds: tuple | None = None,
     cut: float = 4.0,
 ):
-    r"""Return the kernel density estimate as a `probconv.dist` distribution.
+    r"""Return the kernel density estimate as a `probconv.distributions` distribution.
 
     Runs `kde` (1-D) and returns a ``kind='density'`` distribution on its
     grid, so that the estimate can be added to other variables, queried for
@@ -381,7 +381,7 @@ def kde_dist(
 
     Returns
     -------
-    probconv.dist.Distribution
+    probconv.distributions.Distribution
         Masses of the grid cells (cell ``k`` centred on grid point ``k``):
         ``density * step``, normalized to sum to one minus the mass the
         kernels put outside the grid (the distribution's ``truncated`` mass;
@@ -398,7 +398,7 @@ def kde_dist(
 
     See Also
     --------
-    kde, probconv.dist.from_masses
+    kde, probconv.distributions.from_masses
 
     Notes
     -----
@@ -415,7 +415,7 @@ def kde_dist(
     >>> round(float(X.masses.sum()), 6)
     1.0
     """
-    from probconv.dist import from_masses
+    from probconv.distributions import from_masses
 
     x = _samples_2d(samples)
     if x.shape[1] != 1:

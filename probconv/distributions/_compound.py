@@ -247,7 +247,7 @@ def compound(
         an absolute error near ``eps * max(masses)``, so masses far below
         the largest are noise (clipped at 0, never negative).
         ``'relative'``: exponentially tilted FFTs (see
-        `probconv.dist.RelativeDistribution`); every mass keeps a small
+        `probconv.distributions.RelativeDistribution`); every mass keeps a small
         relative error (about 1e-10 in float64, 1e-4 in float32) however
         small it is, and the log-space queries reach far below the smallest
         float. Returns a `RelativeDistribution`; the FFT length is at least
@@ -292,7 +292,7 @@ def compound(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> s = dist.compound(dist.poisson(2.0), dist.bernoulli(0.5))
     >>> p1 = dist.poisson(1.0)   # thinning: Poisson(2) of Bernoulli(1/2)
     >>> bool(abs(s.pmf(3) - p1.pmf(3)) < 1e-15), float(s.truncated) < 1e-15

@@ -59,7 +59,7 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
         an absolute error near ``eps * max(masses)``, so masses far below
         the largest are noise (clipped at 0, never negative).
         ``'relative'``: exponentially tilted FFTs (see
-        `probconv.dist.RelativeDistribution`); every mass keeps a small
+        `probconv.distributions.RelativeDistribution`); every mass keeps a small
         relative error (about 1e-10 in float64, 1e-4 in float32) however
         small it is, and the log-space queries reach far below the smallest
         float. Returns a `RelativeDistribution`.
@@ -90,7 +90,7 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> d = dist.poisson_binomial([0.1, 0.5, 0.9])
     >>> [round(v, 12) for v in d.masses.tolist()]
     [0.045, 0.455, 0.455, 0.045]

@@ -190,7 +190,7 @@ def normal(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.normal(1.0, 2.0, step=0.01)
     >>> round(float(x.cdf(1.0)), 10), round(float(x.mean()), 8)
     (0.5, 1.0)
@@ -244,7 +244,7 @@ def uniform(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> u = dist.uniform(0.0, 1.0, step=0.125)
     >>> u.masses.tolist()[:3], float(u.cdf(0.5))
     ([0.0, 0.0625, 0.125], 0.5)
@@ -307,7 +307,7 @@ def exponential(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> e = dist.exponential(scale=2.0, step=0.01)
     >>> round(float(e.cdf(2.005)), 12) == round(1 - 2.718281828459045**-1.0025, 12)
     True
@@ -371,7 +371,7 @@ def gamma(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> g = dist.gamma(3.0, step=0.01)
     >>> round(float(g.mean()), 6)
     3.0
@@ -442,7 +442,7 @@ def beta(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.beta(2.0, 3.0, step=2.0**-8)
     >>> round(float(x.cdf(0.5)), 12)
     0.6875
@@ -516,7 +516,7 @@ def lognormal(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.lognormal(0.5, step=2.0**-8)
     >>> round(float(x.cdf(1.0)), 12)
     0.5
@@ -579,7 +579,7 @@ def laplace(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.laplace(step=0.01, tail=1e-14)
     >>> round(float(x.cdf(0.0)), 12), round(float(x.sf(1.005)), 12)
     (0.5, 0.183022317402)
@@ -643,7 +643,7 @@ def cauchy(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.cauchy(step=0.01, support=(-100.0, 100.0))
     >>> round(float(x.truncated), 6), round(float(x.cdf(1.005)), 12)
     (0.006366, 0.75)
@@ -709,7 +709,7 @@ def student_t(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.student_t(3.0, step=0.01, support=(-50.0, 50.0))
     >>> round(float(x.cdf(0.0)), 12)
     0.5
@@ -779,7 +779,7 @@ def pareto(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.pareto(1.5, step=0.01, support=(1.0, 100.0))
     >>> t = float(x.truncated)  # P(X > 100.005): sf counts the grid only
     >>> round(t, 9), round(float(x.sf(4.005)) + t, 12) == round(4.005**-1.5, 12)

@@ -138,7 +138,7 @@ def regrid(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> x = dist.from_masses([0.25, 0.5, 0.25], step=1.0, kind="density")
     >>> y = dist.regrid(x, 0.5, method="linear")
     >>> float(y.origin), y.masses.tolist()

@@ -1,6 +1,6 @@
 """Sums, shifts, scalings, iid sums and mixtures of distributions.
 
-Every convolution of masses in `probconv.dist` goes through
+Every convolution of masses in `probconv.distributions` goes through
 `_convolve_masses` (or, for the Fourier-domain powers, `_clip_to_total`), so
 that round-off handling lives in one place.
 """
@@ -52,7 +52,7 @@ def _clip_to_total(y: jax.Array, total: jax.Array | None = None) -> jax.Array:
 def _convolve_masses(p, q, *, accuracy: str = "absolute") -> jax.Array:
     r"""Masses of the sum of two independent grid variables, ``(p * q)_k``.
 
-    The one place where `probconv.dist` convolves masses. The last axes are
+    The one place where `probconv.distributions` convolves masses. The last axes are
     convolved (by `probconv.conv.convolve`, method chosen by its cost
     model); leading axes broadcast. Negative round-off is clipped and the
     result rescaled to total ``sum(p) * sum(q)`` (see `_clip_to_total`).
@@ -131,13 +131,13 @@ def add(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
         equal or integer multiples of each other (the coarser grid is
         refined). A lattice plus a density is a density (an exact
         convolution); two densities are summed with a fourth-order
-        discretization correction (see `probconv.dist.Continuous`).
+        discretization correction (see `probconv.distributions.Continuous`).
     accuracy : {'absolute', 'relative'}
         ``'absolute'`` (default, fastest): plain convolution; every mass has
         an absolute error near ``eps * max(masses)``, so masses far below
         the largest are noise (clipped at 0, never negative).
         ``'relative'``: exponentially tilted FFTs (see
-        `probconv.dist.RelativeDistribution`); every mass keeps a small
+        `probconv.distributions.RelativeDistribution`); every mass keeps a small
         relative error (about 1e-10 in float64, 1e-4 in float32) however
         small it is, and the log-space queries reach far below the smallest
         float. Returns a `RelativeDistribution`.
@@ -166,7 +166,7 @@ def add(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> s = dist.die(6) + dist.die(6)
     >>> round(float(s.pmf(7)), 15), float(s.support()[0])
     (0.166666666666667, 2.0)
@@ -246,7 +246,7 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
         an absolute error near ``eps * max(masses)``, so masses far below
         the largest are noise (clipped at 0, never negative).
         ``'relative'``: exponentially tilted FFTs (see
-        `probconv.dist.RelativeDistribution`); every mass keeps a small
+        `probconv.distributions.RelativeDistribution`); every mass keeps a small
         relative error (about 1e-10 in float64, 1e-4 in float32) however
         small it is, and the log-space queries reach far below the smallest
         float. Returns a `RelativeDistribution`.
@@ -282,7 +282,7 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> s = dist.iid_sum(dist.die(6), 3)
     >>> round(float(s.pmf(10)), 12), float(s.support()[1])
     (0.125, 18.0)
@@ -355,7 +355,7 @@ def mixture(weights: ArrayLike, dists: Sequence[Distribution]) -> Distribution:
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> m = dist.mixture([0.5, 0.5], [dist.die(4), dist.die(6) + 2])
     >>> float(m.support()[0]), float(m.support()[1]), round(float(m.pmf(4)), 12)
     (1.0, 8.0, 0.208333333333)

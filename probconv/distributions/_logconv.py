@@ -360,7 +360,7 @@ def logconvolve(log_in1: ArrayLike, log_in2: ArrayLike, *, return_error: bool = 
     Examples
     --------
     >>> import numpy as np
-    >>> from probconv.dist import logconvolve
+    >>> from probconv.distributions import logconvolve
     >>> p = np.log([1.0, 1e-200, 1e-300])
     >>> out = logconvolve(p, p)
     >>> [round(float(v / np.log(10)), 6) for v in out]

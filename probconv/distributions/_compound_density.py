@@ -2,7 +2,7 @@ r"""Compound sums with a continuous severity (the aggregate-loss problem).
 
 :math:`S = X_1 + \dots + X_N` with a density-kind severity `X`: the
 frequency's generating function is applied to the transform of the
-severity's point weights (see `probconv.dist._density_ops`), and one box is
+severity's point weights (see `probconv.distributions._density_ops`), and one box is
 put back on the continuous part of `S`; the atom of `S` at 0,
 :math:`P(N = 0)` (plus any atoms of `X`), stays an atom:
 

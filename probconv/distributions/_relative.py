@@ -70,7 +70,7 @@ class RelativeDistribution(Distribution):
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> s = dist.iid_sum(dist.bernoulli(0.01), 200, accuracy="relative")
         >>> round(float(s.logpmf(200)) / 2.302585092994046, 6)
         -400.0
@@ -110,7 +110,7 @@ class RelativeDistribution(Distribution):
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> s = dist.iid_sum(dist.bernoulli(0.5), 1000, accuracy="relative")
         >>> round(float(s.logcdf(0)) / 2.302585092994046, 6)
         -301.029996
@@ -122,7 +122,7 @@ class RelativeDistribution(Distribution):
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> s = dist.iid_sum(dist.bernoulli(0.5), 1000, accuracy="relative")
         >>> round(float(s.logsf(999)) / 2.302585092994046, 6)
         -301.029996
@@ -211,7 +211,7 @@ def relative_error(d: Distribution) -> jax.Array:
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> s = dist.iid_sum(dist.die(6), 100, accuracy="relative")
     >>> bool(dist.relative_error(s).max() < 1e-9)
     True

@@ -113,7 +113,7 @@ class Distribution:
     def add(self, other: Distribution, *, accuracy: str = "absolute"):
         """Return the law of ``X + Y`` for independent ``X`` (self) and ``Y``.
 
-        The method behind ``X + Y``; see `probconv.dist.add` for details.
+        The method behind ``X + Y``; see `probconv.distributions.add` for details.
         """
         from ._ops import add
 
@@ -177,7 +177,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> dist.die(6).pmf([0, 1, 3.5, 6]).tolist()
         [0.0, 0.16666666666666666, 0.0, 0.16666666666666666]
         """
@@ -197,7 +197,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> d = dist.from_masses([0.25, 0.5, 0.25], step=0.5, kind="density")
         >>> d.pdf([-0.5, -0.2, 0.0, 0.25, 0.5, 1.2, 1.3]).tolist()
         [0.0, 0.5, 0.5, 0.75, 1.0, 0.5, 0.0]
@@ -224,7 +224,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> dist.die(6).cdf([0, 2, 2.5, 6]).tolist()
         [0.0, 0.3333333333333333, 0.3333333333333333, 1.0]
         """
@@ -243,7 +243,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> [float(f"{v:.12g}") for v in dist.binomial(40, 0.5).sf([20, 39])]
         [0.43731465619, 9.09494701773e-13]
         """
@@ -265,7 +265,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> dist.die(6).ppf([0.0, 0.5, 0.51, 1.0]).tolist()
         [0.0, 3.0, 4.0, 6.0]
         """
@@ -283,7 +283,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> dist.die(6).isf([1.0, 0.5, 0.1, 0.0]).tolist()
         [0.0, 3.0, 6.0, 6.0]
         """
@@ -295,7 +295,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> float(dist.dice(3).mean())
         10.5
         """
@@ -309,7 +309,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> round(float(dist.dice(3).var()), 12)
         8.75
         """
@@ -328,7 +328,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> round(float(dist.die(6).moment(2)), 10)
         15.1666666667
         """
@@ -344,7 +344,7 @@ class Distribution:
         Examples
         --------
         >>> import math
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> math.isclose(float(dist.die(6).entropy()), math.log(6))
         True
         """
@@ -359,7 +359,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> [float(v) for v in dist.die(6).support()]
         [1.0, 6.0]
         """
@@ -380,7 +380,7 @@ class Distribution:
         Examples
         --------
         >>> import jax
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> s = dist.die(6).sample(jax.random.key(0), (1000,))
         >>> s.shape, bool(s.min() >= 1), bool(s.max() <= 6)
         ((1000,), True, True)
@@ -396,7 +396,7 @@ class Distribution:
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> round(float(dist.dice(2).to_scipy().cdf(7)) * 36, 10)
         21.0
         """
@@ -515,7 +515,7 @@ def from_masses(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> d = dist.from_masses([0.2, 0.5, 0.3], origin=-1)
     >>> d.pmf(0).item(), d.cdf(0).item(), d.mean().item()
     (0.5, 0.7, 0.1)

@@ -122,7 +122,7 @@ def bernoulli(p: ArrayLike) -> Parametric:
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> dist.bernoulli(0.25).masses.tolist()
     [0.75, 0.25]
     """
@@ -157,7 +157,7 @@ def binomial(n: int, p: ArrayLike) -> Parametric:
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> [round(v, 12) for v in dist.binomial(3, 0.5).masses.tolist()]
     [0.125, 0.375, 0.375, 0.125]
     """
@@ -203,7 +203,7 @@ def poisson(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> d = dist.poisson(3.0)
     >>> d.size, float(d.truncated) < 2.3e-16, round(float(d.cdf(2)), 12)
     (27, True, 0.423190081127)
@@ -246,7 +246,7 @@ def geometric(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> d = dist.geometric(0.5, size=4)
     >>> d.masses.tolist(), float(d.truncated), float(d.origin)
     ([0.5, 0.25, 0.125, 0.0625], 0.0625, 1.0)
@@ -296,7 +296,7 @@ def negative_binomial(
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> d = dist.negative_binomial(2, 0.5)
     >>> round(float(d.pmf(1)), 12), round(float(d.mean()), 10)
     (0.25, 2.0)
@@ -341,7 +341,7 @@ def uniform_int(low: int, high: int) -> Distribution:
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> dist.uniform_int(-1, 3).masses.tolist()
     [0.25, 0.25, 0.25, 0.25]
     """
@@ -369,7 +369,7 @@ def die(sides: int = 6) -> Distribution:
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> float(dist.die(20).mean())
     10.5
     """
@@ -395,7 +395,7 @@ def dice(n: int, sides: int = 6) -> Distribution:
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> d = dist.dice(2)
     >>> round(float(d.pmf(7)) * 36, 10), float(d.support()[0])
     (6.0, 2.0)
@@ -432,7 +432,7 @@ def from_scipy(
         Total mass that may be cut off (default: float64 epsilon).
     step : float, optional
         The cell width, for (and only for) continuous laws. Default: chosen
-        from `tol` (see `probconv.dist.normal`); `support`, `tol` and
+        from `tol` (see `probconv.distributions.normal`); `support`, `tol` and
         `max_size` as there. A continuous law becomes a `Continuous` (with
         the jumps of its density at finite ends of its support recorded, so
         that sums stay fourth order).
@@ -457,7 +457,7 @@ def from_scipy(
     Examples
     --------
     >>> import scipy.stats
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> d = dist.from_scipy(scipy.stats.hypergeom(20, 7, 12))
     >>> float(d.origin), d.size, round(float(d.mean()), 12)
     (0.0, 8, 4.2)

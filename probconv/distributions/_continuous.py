@@ -7,7 +7,7 @@ sequences is the law of the sum of the two *rounded* variables, whose error
 is of second order in the step (each summand carries the smoothing of a box
 of width :math:`h`, and a density that jumps at the edge of its support
 adds a term of its own). `Continuous` carries the two things that make the
-sum fourth order (see `probconv.dist._density_ops`):
+sum fourth order (see `probconv.distributions._density_ops`):
 
 - ``jumps``: the aliasing of jumps and kinks of the density, as a lattice
   correction (a dipole and a second difference at the nearest grid point),
@@ -91,7 +91,7 @@ class Continuous(Distribution):
 
         Examples
         --------
-        >>> from probconv import dist
+        >>> from probconv import distributions as dist
         >>> x = dist.normal(step=0.25, tail=1e-14)  # exact: 0.5398278
         >>> [round(float(x.cdf(0.1, interpolation=m)), 6) for m in ("linear", "cubic")]
         [0.539791, 0.539827]
@@ -108,7 +108,7 @@ class Continuous(Distribution):
 
     # -- arithmetic keeps the singular part ----------------------------------
     def add(self, other: Distribution, *, accuracy: str = "absolute"):
-        """Return the law of ``X + Y``; see `probconv.dist.add`."""
+        """Return the law of ``X + Y``; see `probconv.distributions.add`."""
         from ._density_ops import add_density
 
         return add_density(self, other, accuracy=accuracy)

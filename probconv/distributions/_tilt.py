@@ -5,7 +5,7 @@ masses :math:`p_k e^{\theta k}` convolve like the masses themselves,
 :math:`(p e^{\theta\cdot}) * (q e^{\theta\cdot}) = (p * q)\, e^{\theta\cdot}`.
 A convolution computed by FFT has an absolute error near ``eps`` times its
 largest entry, so it resolves the entries within a few orders of magnitude of
-the tilted peak. The relative-accuracy methods of `probconv.dist` therefore
+the tilted peak. The relative-accuracy methods of `probconv.distributions` therefore
 compute a handful of tilted results and keep, for every grid point, the one
 whose estimated relative error is smallest.
 

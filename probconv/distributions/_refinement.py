@@ -127,7 +127,7 @@ def discretization_error(build, step: float, *, order: float | None = None):
 
     Examples
     --------
-    >>> from probconv import dist
+    >>> from probconv import distributions as dist
     >>> r = dist.discretization_error(
     ...     lambda h: dist.iid_sum(dist.exponential(step=h, tail=1e-14), 10), 0.05)
     >>> bool(r.error < 1e-6), round(r.order)
