@@ -37,8 +37,8 @@ from _timing import interleaved_times  # noqa: E402
 
 import probconv  # noqa: E402
 from probconv.conv import _choose  # noqa: E402
-from probconv.conv._api import _plan  # noqa: E402
 from probconv.conv._fft import pfa_factors, transform_work  # noqa: E402
+from probconv.conv._plan import plan_of as _plan  # noqa: E402
 
 
 def main():

@@ -13,6 +13,7 @@ from . import distributions as distributions
 from . import physics as physics
 from . import similarity as similarity
 from . import smooth as smooth
+from ._compilation_cache import use_compilation_cache as use_compilation_cache
 from .conv import choose_method as choose_method
 from .conv import convolve as convolve
 from .conv import correlate as correlate
@@ -84,5 +85,6 @@ __all__ = [
     "similarity",
     "smooth",
     "uniform_int",
+    "use_compilation_cache",
     "xcorr",
 ]

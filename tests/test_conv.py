@@ -7,6 +7,10 @@ Tolerances (float64), stated once:
 - fft, overlap_add: |got - ref| <= 1e-10 * max|ref| (an FFT's error is
   absolute, near eps * ||in1|| ||in2||, on every entry).
 - float32: the same with 1e-5 in place of 1e-12 / 1e-10.
+
+Each property runs on the three routes an eager call can take (`_route`):
+JAX arrays (the jitted program of the exact shapes), small NumPy inputs (the
+host path) and NumPy inputs padded to bucket lengths.
 """
 
 import subprocess
@@ -24,7 +28,7 @@ from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 import probconv
-from probconv.conv import _choose, _fft
+from probconv.conv import _choose, _fft, _host
 
 METHODS = ("direct", "fft", "overlap_add", "auto")
 MODES = ("full", "same", "valid")
@@ -32,8 +36,23 @@ RTOL = {("direct", 8): 1e-12, ("fft", 8): 1e-10, ("overlap_add", 8): 1e-10}
 RTOL |= {(m, 4): 1e-5 for m in ("direct", "fft", "overlap_add")}
 
 
+ROUTES = ("jax", "host", "bucket")
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
+
+
+def _route(route, fn, a, v, *args, **kwargs):
+    """Call `fn` on `a`, `v` by one of the routes of an eager call."""
+    if route == "jax":
+        return fn(jnp.asarray(a), jnp.asarray(v), *args, **kwargs)
+    saved = _host.HOST_MAX_POINTS
+    _host.HOST_MAX_POINTS = saved if route == "host" else 0
+    try:
+        return fn(np.asarray(a), np.asarray(v), *args, **kwargs)
+    finally:
+        _host.HOST_MAX_POINTS = saved
 
 
 def _data(rng, shape, complex_=False, dtype=np.float64):
@@ -99,33 +118,44 @@ def conv_case(draw):
     return tuple(s1), tuple(s2), use_axes, mode, draw(st.booleans())
 
 
-@given(case=conv_case(), method=st.sampled_from(METHODS), seed=st.integers(0, 99))
-def test_convolve_matches_scipy(case, method, seed):
+@given(
+    case=conv_case(),
+    method=st.sampled_from(METHODS),
+    seed=st.integers(0, 99),
+    route=st.sampled_from(ROUTES),
+)
+def test_convolve_matches_scipy(case, method, seed, route):
     s1, s2, axes, mode, cplx = case
     rng = _rng(seed)
     a, v = _data(rng, s1, cplx), _data(rng, s2)
     ref, ab, vb = _reference(a, v, mode, axes)
-    got = probconv.convolve(a, v, mode, method=method, axes=axes)
+    got = _route(route, probconv.convolve, a, v, mode, method=method, axes=axes)
     _assert_close(got, ab, vb, mode, axes, method, ref)
 
 
-@given(case=conv_case(), method=st.sampled_from(METHODS), seed=st.integers(0, 99))
-def test_correlate_matches_scipy(case, method, seed):
+@given(
+    case=conv_case(),
+    method=st.sampled_from(METHODS),
+    seed=st.integers(0, 99),
+    route=st.sampled_from(ROUTES),
+)
+def test_correlate_matches_scipy(case, method, seed, route):
     s1, s2, axes, mode, cplx = case
     rng = _rng(seed)
     a, v = _data(rng, s1), _data(rng, s2, cplx)
     ref, ab, vb = _reference(a, v, mode, axes, corr=True)
-    got = probconv.correlate(a, v, mode, method=method, axes=axes)
+    got = _route(route, probconv.correlate, a, v, mode, method=method, axes=axes)
     _assert_close(got, ab, vb, mode, axes, method, ref)
 
 
+@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("method", ["direct", "fft"])
-def test_correlate_1d_against_scipy_and_numpy(mode, method):
+def test_correlate_1d_against_scipy_and_numpy(mode, method, route):
     rng = _rng(1)
     a, v = _data(rng, 40, True), _data(rng, 9, True)
     ref = scipy.signal.correlate(a, v, mode)
-    got = np.asarray(probconv.correlate(a, v, mode, method=method))
+    got = np.asarray(_route(route, probconv.correlate, a, v, mode, method=method))
     np.testing.assert_allclose(got, ref, atol=1e-12 * np.abs(ref).max())
     if mode != "same":  # numpy's "same" centres differently for even lengths
         np.testing.assert_allclose(
@@ -168,9 +198,10 @@ def test_size_one_batch_axis_broadcasts_in_same_mode():
     np.testing.assert_allclose(np.asarray(got), ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("method", ["direct", "fft", "overlap_add"])
 @pytest.mark.parametrize("maxlag", [0, 5, 60])
-def test_maxlag_slices_the_full_correlation(method, maxlag):
+def test_maxlag_slices_the_full_correlation(method, maxlag, route):
     rng = _rng(6)
     a, v = rng.standard_normal(50), rng.standard_normal(20)
     full = scipy.signal.correlate(a, v)
@@ -178,7 +209,7 @@ def test_maxlag_slices_the_full_correlation(method, maxlag):
     want = np.array(
         [full[lags == k][0] if k in lags else 0.0 for k in range(-maxlag, maxlag + 1)]
     )
-    got = probconv.correlate(a, v, method=method, maxlag=maxlag)
+    got = _route(route, probconv.correlate, a, v, method=method, maxlag=maxlag)
     np.testing.assert_allclose(np.asarray(got), want, atol=1e-12 * np.abs(full).max())
     assert list(probconv.correlation_lags(50, 20, maxlag=maxlag)) == list(
         range(-maxlag, maxlag + 1)
@@ -187,7 +218,7 @@ def test_maxlag_slices_the_full_correlation(method, maxlag):
 
 def test_maxlag_fft_uses_a_short_transform():
     # Lags -m..m of two inputs of n need a circular length of n + m, not 2n - 1.
-    from probconv.conv._api import _plan
+    from probconv.conv._plan import plan_of as _plan
 
     a = jnp.zeros(1000)
     plan = _plan(a, a, "full", None, maxlag=10)
@@ -361,7 +392,7 @@ def test_jit_vmap_and_grad(method):
 def test_both_forms_of_direct_match_scipy(form, mode, s1, s2, monkeypatch):
     # `_direct` picks a form by cost; each must be right on its own.
     from probconv.conv import _direct
-    from probconv.conv._api import _plan
+    from probconv.conv._plan import plan_of as _plan
 
     rng = _rng(21)
     a, v = _data(rng, s1, complex_=True), _data(rng, s2)
@@ -444,7 +475,7 @@ def test_choose_method_is_what_auto_runs():
     spec = jax.ShapeDtypeStruct((10**6,), jnp.float64)
     assert probconv.choose_method(spec, np.ones(301)) == "overlap_add"
     for backend in ("cpu", "gpu"):
-        from probconv.conv._api import _plan
+        from probconv.conv._plan import plan_of as _plan
 
         plan = _plan(jnp.zeros(1000), jnp.zeros(31), "full", None)
         est = _choose.estimate(plan, backend)

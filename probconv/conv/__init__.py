@@ -3,8 +3,7 @@
 from ._api import choose_method as choose_method
 from ._api import convolve as convolve
 from ._api import correlate as correlate
-from ._api import normalize_axes as normalize_axes
-from ._api import result_dtype as result_dtype
+from ._checks import normalize_axes as normalize_axes
 from ._fft import circular_size as circular_size
 from ._fft import fft_nd as fft_nd
 from ._fft import ifft_nd as ifft_nd
@@ -14,6 +13,8 @@ from ._lags import correlation_lags as correlation_lags
 from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
+from ._plan import result_dtype as result_dtype
+from ._programs import set_max_programs as set_max_programs
 
 __all__ = [
     "BOUNDARY_MODES",
@@ -29,5 +30,6 @@ __all__ = [
     "normalize_axes",
     "pad",
     "result_dtype",
+    "set_max_programs",
     "spectral_length",
 ]

@@ -1,11 +1,8 @@
-"""convolve and correlate: checks, modes, axes, dispatch to a method."""
+"""convolve and correlate: a cached plan, then the cheapest route to run it."""
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -13,243 +10,11 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from . import _choose, _direct, _fft, _overlap_add
-from ._lags import _check_maxlag
-
-MODES = ("full", "same", "valid")
-METHODS = ("auto", "direct", "fft", "overlap_add")
-_PRECISIONS = {
-    None: lax.Precision.HIGHEST,
-    "highest": lax.Precision.HIGHEST,
-    "high": lax.Precision.HIGH,
-    "default": lax.Precision.DEFAULT,
-    "fastest": lax.Precision.DEFAULT,
-}
-
-
-def _check_mode(mode) -> str:
-    if not isinstance(mode, str) or mode not in MODES:
-        raise ValueError(f"`mode` must be 'full', 'same' or 'valid'; got {mode!r}.")
-    return mode
-
-
-def _check_method(method) -> str:
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(
-            "`method` must be 'auto', 'direct', 'fft' or 'overlap_add'; "
-            f"got {method!r}."
-        )
-    return method
-
-
-def _check_precision(precision) -> lax.Precision:
-    if isinstance(precision, lax.Precision):
-        return precision
-    if isinstance(precision, str) or precision is None:
-        key = precision.lower() if isinstance(precision, str) else None
-        if key in _PRECISIONS:
-            return _PRECISIONS[key]
-    raise ValueError(
-        "`precision` must be None, 'highest', 'high', 'default' or a "
-        f"jax.lax.Precision; got {precision!r}."
-    )
-
-
-def normalize_axes(
-    axes, ndim: int, name: str = "axes", *, sort: bool = True
-) -> tuple[int, ...]:
-    """Return the axes named by `axes` as non-negative integers.
-
-    The one axis check of probconv: the engine and the layers above call it
-    so that every function words its errors alike.
-
-    Parameters
-    ----------
-    axes : int, sequence of int, or None
-        The axes; None means all of them.
-    ndim : int
-        The number of dimensions of the array.
-    name : str
-        The argument's name, for error messages.
-    sort : bool
-        Return the axes sorted (default) or in the order given.
-
-    Returns
-    -------
-    tuple of int
-        The axes, each in ``0 .. ndim - 1``.
-
-    Raises
-    ------
-    TypeError
-        If `axes` is not an integer or a sequence of integers.
-    ValueError
-        If an axis is out of range, repeated, or none is named.
-
-    Examples
-    --------
-    >>> from probconv.conv import normalize_axes
-    >>> normalize_axes(-1, 3), normalize_axes((2, 0), 3, sort=False)
-    ((2,), (2, 0))
-    """
-    if axes is None:
-        return tuple(range(ndim))
-    if isinstance(axes, (int, np.integer)):
-        seq = [axes]
-    else:
-        try:
-            seq = list(axes)
-        except TypeError:
-            raise TypeError(f"`{name}` must hold integers; got {axes!r}.") from None
-    out = []
-    for a in seq:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"`{name}` must hold integers; got {axes!r}.")
-        if not -ndim <= a < ndim:
-            raise ValueError(
-                f"`{name}` entry {a} is out of range for an array of {ndim} "
-                f"dimension(s); got {name}={axes!r}."
-            )
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"`{name}` must not repeat an axis; got {axes!r}.")
-    if not out:
-        raise ValueError(f"`{name}` must name at least one axis; got {axes!r}.")
-    return tuple(sorted(out)) if sort else tuple(out)
-
-
-_normalize_axes = normalize_axes
-
-
-def _as_array(x, name: str) -> jax.Array:
-    """Convert a user's input to a floating or complex jax array."""
-    if isinstance(x, jax.Array):
-        arr = x
-    else:
-        try:
-            np_arr = np.asarray(x)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"`{name}` must be array-like and numeric.") from err
-        if np_arr.dtype.kind not in "biufc":
-            raise TypeError(
-                f"`{name}` must be a numeric array; got dtype {np_arr.dtype}."
-            )
-        arr = jnp.asarray(np_arr)
-    if not (
-        jnp.issubdtype(arr.dtype, jnp.number) or jnp.issubdtype(arr.dtype, jnp.bool_)
-    ):
-        raise TypeError(f"`{name}` must be a numeric array; got dtype {arr.dtype}.")
-    if arr.size == 0:
-        raise ValueError(f"`{name}` must not be empty; got shape {arr.shape}.")
-    return arr
-
-
-def result_dtype(*arrays) -> np.dtype:
-    """Return the floating (or complex) dtype that convolving these yields.
-
-    JAX's promotion of the inputs, with integers and booleans promoted to the
-    default floating type (float32, or float64 when x64 is enabled).
-
-    Parameters
-    ----------
-    *arrays : array_like or dtype
-        The inputs, or their dtypes.
-
-    Returns
-    -------
-    numpy.dtype
-        A floating or complex dtype.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from probconv.conv import result_dtype
-    >>> result_dtype(np.float32, np.complex64)
-    dtype('complex64')
-    >>> result_dtype(np.int32, np.int32)  # doctests run with x64 enabled
-    dtype('float64')
-    """
-    dt = jnp.result_type(*arrays)
-    if not jnp.issubdtype(dt, jnp.inexact):
-        dt = jnp.result_type(dt, jnp.float32)  # int -> float32, or float64 in x64
-        if not jnp.issubdtype(dt, jnp.inexact):
-            dt = jnp.dtype(jnp.float32)
-        dt = jnp.promote_types(dt, jax.dtypes.canonicalize_dtype(jnp.float64))
-    return jnp.dtype(dt)
-
-
-class Plan(NamedTuple):
-    """What a convolution computes, decided from static shapes alone.
-
-    Both inputs are laid out with the convolved axes last; ``start[i]`` and
-    ``length[i]`` give the window of the full convolution kept along each.
-    """
-
-    conv_axes: tuple[int, ...]
-    shape1: tuple[int, ...]
-    shape2: tuple[int, ...]
-    batch: tuple[int, ...]
-    start: tuple[int, ...]
-    length: tuple[int, ...]
-    dtype: np.dtype
-    batched: tuple[bool, bool] = (False, False)  # does each input have a batch?
-
-
-def _plan(in1, in2, mode: str, axes, maxlag: int | None = None) -> Plan:
-    if in1.ndim != in2.ndim:
-        raise ValueError(
-            "`in1` and `in2` must have the same number of dimensions; got "
-            f"shapes {in1.shape} and {in2.shape}."
-        )
-    ax = _normalize_axes(axes, in1.ndim) if in1.ndim else ()
-    batch = []
-    for d in range(in1.ndim):
-        if d in ax:
-            continue
-        s1, s2 = in1.shape[d], in2.shape[d]
-        if s1 != s2 and 1 not in (s1, s2):
-            raise ValueError(
-                f"Axis {d} is not convolved, so its sizes must match or one "
-                f"must be 1 (batch broadcasting); got shapes {in1.shape} and "
-                f"{in2.shape} with axes={axes!r}."
-            )
-        batch.append(max(s1, s2))
-    n1 = tuple(in1.shape[d] for d in ax)
-    n2 = tuple(in2.shape[d] for d in ax)
-    if maxlag is not None:
-        # correlate's lags -m..m sit at full indices n2-1-m .. n2-1+m.
-        start = tuple(b - 1 - maxlag for b in n2)
-        length = (2 * maxlag + 1,) * len(ax)
-    elif mode == "full":
-        start = (0,) * len(ax)
-        length = tuple(a + b - 1 for a, b in zip(n1, n2))
-    elif mode == "same":
-        start = tuple((b - 1) // 2 for b in n2)
-        length = n1
-    else:
-        if not (
-            all(a >= b for a, b in zip(n1, n2)) or all(b >= a for a, b in zip(n1, n2))
-        ):
-            raise ValueError(
-                "For 'valid' mode one input must be at least as large as the "
-                "other along every convolved axis; got shapes "
-                f"{in1.shape} and {in2.shape} with axes={axes!r}."
-            )
-        start = tuple(min(a, b) - 1 for a, b in zip(n1, n2))
-        length = tuple(abs(a - b) + 1 for a, b in zip(n1, n2))
-    return Plan(
-        ax,
-        n1,
-        n2,
-        tuple(batch),
-        start,
-        length,
-        result_dtype(in1.dtype, in2.dtype),
-        (
-            math.prod(in1.shape[d] for d in range(in1.ndim) if d not in ax) > 1,
-            math.prod(in2.shape[d] for d in range(in2.ndim) if d not in ax) > 1,
-        ),
-    )
+from . import _choose, _direct, _fft, _host, _overlap_add
+from ._checks import as_input, check_maxlag, check_mode
+from ._plan import Plan, Prepared, bucket_length, bucket_plan, plan_of, prepare
+from ._plan import result_dtype as result_dtype
+from ._programs import PROGRAMS
 
 
 def _to_canonical(x, ax):
@@ -263,7 +28,6 @@ def _from_canonical(y, ax):
     return jnp.moveaxis(y, tuple(range(y.ndim - k, y.ndim)), ax)
 
 
-@functools.partial(jax.jit, static_argnames=("plan", "method", "precision"))
 def _execute(in1, in2, plan: Plan, method: str, precision) -> jax.Array:
     a = _to_canonical(in1.astype(plan.dtype), plan.conv_axes)
     v = _to_canonical(in2.astype(plan.dtype), plan.conv_axes)
@@ -291,27 +55,101 @@ def _execute(in1, in2, plan: Plan, method: str, precision) -> jax.Array:
             a.shape[: a.ndim - len(lo)], v.shape[: v.ndim - len(lo)]
         )
         y = jnp.zeros(bshape + plan.length, plan.dtype)
-    y = y.astype(plan.dtype)
+    y = y.astype(plan.out_dtype)
     return _from_canonical(y, plan.conv_axes)
 
 
-def _prepare(in1, in2, mode, method, axes, precision, maxlag=None):
-    method = _check_method(method)
-    prec = _check_precision(precision)
-    a = _as_array(in1, "in1")
-    v = _as_array(in2, "in2")
-    mode = _check_mode(mode)
-    if a.ndim == 0 or v.ndim == 0:
-        if a.ndim != v.ndim:
-            raise ValueError(
-                "`in1` and `in2` must have the same number of dimensions; got "
-                f"shapes {a.shape} and {v.shape}."
-            )
-        return a, v, None, method, prec
-    plan = _plan(a, v, mode, axes, maxlag)
-    if method == "auto":
-        method = _choose.choose(plan, jax.default_backend())
-    return a, v, plan, method, prec
+def _program(prepared: Prepared):
+    """Return the jitted program of a prepared call, from the bounded cache."""
+
+    def build():
+        plan, method, prec = prepared.plan, prepared.method, prepared.precision
+        flip, conj = prepared.flip, prepared.conj
+
+        def run(a, v):
+            if conj:
+                v = jnp.conj(v)
+            if flip:
+                v = jnp.flip(v, flip)
+            return _execute(a, v, plan, method, prec)
+
+        return jax.jit(run)
+
+    return PROGRAMS.get(prepared._replace(auto=False), build)
+
+
+def _hashable_axes(axes):
+    if axes is None or isinstance(axes, (int, np.integer)):
+        return axes
+    try:
+        return tuple(axes)
+    except TypeError:
+        return axes  # normalize_axes raises the user's error
+
+
+def _pad_to_bucket(x: np.ndarray, axes) -> np.ndarray:
+    shape = list(x.shape)
+    for ax in axes:
+        shape[ax] = bucket_length(shape[ax])
+    if tuple(shape) == x.shape:
+        return x
+    out = np.zeros(shape, x.dtype)
+    out[tuple(slice(0, n) for n in x.shape)] = x
+    return out
+
+
+def _bucketed(a: np.ndarray, v: np.ndarray, prepared: Prepared) -> jax.Array:
+    """Run a concrete call on inputs zero-padded to bucket lengths.
+
+    Zero samples appended to either input leave every entry of the true full
+    convolution unchanged (exactly, for direct sums; to the method's rounding
+    for transforms), so one compiled program serves every length in a
+    bucket. Reversal and conjugation (correlate) happen before the padding.
+    """
+    plan = prepared.plan
+    if prepared.conj:
+        v = np.conj(v)
+    if prepared.flip:
+        v = np.flip(v, prepared.flip)
+    a = _pad_to_bucket(a, plan.conv_axes)
+    v = _pad_to_bucket(v, plan.conv_axes)
+    padded = Prepared(
+        bucket_plan(plan), prepared.method, prepared.precision, (), False, False
+    )
+    y = _program(padded)(a, v)
+    if plan.start == padded.plan.start and plan.length == padded.plan.length:
+        return y
+    return _host.to_device(_host.take_window(np.asarray(y), plan))
+
+
+def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
+    """Plan a call (cached per signature) and run it by the cheapest route."""
+    a = as_input(in1, "in1")
+    v = as_input(in2, "in2")
+    prepared = prepare(
+        a.shape,
+        np.dtype(a.dtype),
+        v.shape,
+        np.dtype(v.dtype),
+        mode,
+        method,
+        _hashable_axes(axes),
+        precision,
+        maxlag,
+        correlate,
+    )
+    plan = prepared.plan
+    if plan is None:  # 0-d inputs: a product
+        vv = jnp.conj(v) if prepared.conj else v
+        return (jnp.asarray(a) * vv).astype(result_dtype(a.dtype, v.dtype))
+    if isinstance(a, np.ndarray) and isinstance(v, np.ndarray):
+        # An eager call from NumPy code: small ones on the host, the others
+        # on inputs padded to a bucket, so that new lengths seldom compile.
+        if jax.default_backend() == "cpu" and _host.fits(plan):
+            return _host.to_device(_host.convolve(a, v, prepared))
+        if np.isfinite(a).all() and np.isfinite(v).all():
+            return _bucketed(a, v, prepared)
+    return _program(prepared)(a, v)
 
 
 def convolve(
@@ -400,10 +238,7 @@ def convolve(
     >>> probconv.convolve([1, 2, 3], [0, 1, 0.5], "same", method="direct").tolist()
     [1.0, 2.5, 4.0]
     """
-    a, v, plan, method, prec = _prepare(in1, in2, mode, method, axes, precision)
-    if plan is None:
-        return (a * v).astype(result_dtype(a, v))
-    return _execute(a, v, plan, method, prec)
+    return _dispatch(in1, in2, mode, method, axes, precision, None, False)
 
 
 def correlate(
@@ -471,19 +306,8 @@ def correlate(
     [1.0, 3.0, 5.0]
     """
     if maxlag is not None:
-        maxlag = _check_maxlag(maxlag)
-    a = _as_array(in1, "in1")
-    v = _as_array(in2, "in2")
-    if jnp.iscomplexobj(v):
-        v = jnp.conj(v)
-    if v.ndim:
-        ax = _normalize_axes(axes, v.ndim) if v.ndim == a.ndim else axes
-        if v.ndim == a.ndim:
-            v = jnp.flip(v, ax)
-    a, v, plan, method, prec = _prepare(a, v, mode, method, axes, precision, maxlag)
-    if plan is None:
-        return (a * v).astype(result_dtype(a, v))
-    return _execute(a, v, plan, method, prec)
+        maxlag = check_maxlag(maxlag)
+    return _dispatch(in1, in2, mode, method, axes, precision, maxlag, True)
 
 
 def choose_method(
@@ -523,10 +347,10 @@ def choose_method(
     >>> probconv.choose_method(np.ones(100_000), np.ones(100_000))
     'fft'
     """
-    a = in1 if isinstance(in1, jax.ShapeDtypeStruct) else _as_array(in1, "in1")
-    v = in2 if isinstance(in2, jax.ShapeDtypeStruct) else _as_array(in2, "in2")
-    mode = _check_mode(mode)
+    a = in1 if isinstance(in1, jax.ShapeDtypeStruct) else as_input(in1, "in1")
+    v = in2 if isinstance(in2, jax.ShapeDtypeStruct) else as_input(in2, "in2")
+    mode = check_mode(mode)
     if a.ndim == 0 and v.ndim == 0:
         return "direct"
-    plan = _plan(a, v, mode, axes)
+    plan = plan_of(a, v, mode, axes)
     return _choose.choose(plan, jax.default_backend())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_maxlag, check_mode
+
 
 def correlation_lags(
     in1_len: int, in2_len: int, mode: str = "full", *, maxlag: int | None = None
@@ -46,15 +48,13 @@ def correlation_lags(
     >>> correlation_lags(100, 100, maxlag=2).tolist()
     [-2, -1, 0, 1, 2]
     """
-    from ._api import _check_mode
-
     for name, n in (("in1_len", in1_len), ("in2_len", in2_len)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"`{name}` must be a positive integer; got {n!r}.")
     if maxlag is not None:
-        m = _check_maxlag(maxlag)
+        m = check_maxlag(maxlag)
         return np.arange(-m, m + 1)
-    mode = _check_mode(mode)
+    mode = check_mode(mode)
     if mode == "full":
         return np.arange(-in2_len + 1, in1_len)
     if mode == "same":
@@ -63,13 +63,3 @@ def correlation_lags(
     lo, hi = sorted((in1_len, in2_len))
     lags = np.arange(0, hi - lo + 1)
     return lags if in1_len >= in2_len else -lags[::-1]
-
-
-def _check_maxlag(maxlag) -> int:
-    if (
-        isinstance(maxlag, bool)
-        or not isinstance(maxlag, (int, np.integer))
-        or maxlag < 0
-    ):
-        raise ValueError(f"`maxlag` must be a non-negative integer; got {maxlag!r}.")
-    return int(maxlag)

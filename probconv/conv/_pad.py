@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from ._checks import normalize_axes
+
 # scipy.ndimage name -> numpy.pad name.  ndimage's "reflect" repeats the edge
 # sample (d c b a | a b c d), which numpy calls "symmetric"; ndimage's
 # "mirror" does not (d c b | a b c d), which numpy calls "reflect".
@@ -109,9 +111,7 @@ def pad(
     """
     mode = check_boundary(mode)
     x = jnp.asarray(x)
-    from ._api import _normalize_axes  # local import: _api imports this module
-
-    ax = _normalize_axes(axes, x.ndim, "axes")
+    ax = normalize_axes(axes, x.ndim, "axes")
     widths = _normalize_widths(pad_width, len(ax))
     full = [(0, 0)] * x.ndim
     for a, w in zip(ax, widths):

@@ -1,0 +1,270 @@
+"""Eager calls from NumPy code: probconv against scipy, numpy and pandas.
+
+    python benchmarks/eager.py                 # every table below
+    python benchmarks/eager.py --only engine   # engine, distributions, smoothing,
+                                               # loop-convolve or loop-pb
+
+What users do when they do not write `jax.jit`: call probconv on NumPy
+arrays, on small inputs, over and over, and in loops over many sizes in one
+process. The single-call tables time contestants interleaved (one sample of
+each per round, medians), after a warm-up call, so they show the cost of a
+repeated signature. The loop tables run each contestant in a fresh process
+over many distinct sizes and report the total wall time (compilations
+included) and the growth of resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+import scipy.ndimage  # noqa: E402
+import scipy.signal  # noqa: E402
+import scipy.stats  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import interleaved_times  # noqa: E402
+
+import probconv  # noqa: E402
+from probconv import distributions as dist  # noqa: E402
+from probconv import smooth  # noqa: E402
+
+ROWS: list[tuple[str, float, float, str]] = []
+
+
+def table_row(case, ours, peer, peer_name):
+    ratio = ours / peer
+    ROWS.append((case, ours, peer, peer_name))
+    print(
+        f"  {case:<44s} {ours * 1e6:10.1f} us  {peer_name:<28s} "
+        f"{peer * 1e6:10.1f} us  {ratio:6.2f}x",
+        flush=True,
+    )
+
+
+def compare(case, ours, peer, peer_name):
+    t = interleaved_times({"ours": ours, "peer": peer}, rounds=9, min_time=0.02)
+    table_row(case, t["ours"], t["peer"], peer_name)
+
+
+def engine():
+    print("\nEngine, eager, NumPy float64 in (ratio: probconv / scipy.signal)")
+    rng = np.random.default_rng(0)
+    for n in (100, 1000, 10_000):
+        for k in (3, 31, 301):
+            x, h = rng.standard_normal(n), rng.standard_normal(k)
+            compare(
+                f"convolve n={n} k={k}",
+                (probconv.convolve, (x, h)),
+                (scipy.signal.convolve, (x, h)),
+                "scipy.signal.convolve",
+            )
+            compare(
+                f"correlate n={n} k={k} 'same'",
+                (lambda a, b: probconv.correlate(a, b, "same"), (x, h)),
+                (lambda a, b: scipy.signal.correlate(a, b, "same"), (x, h)),
+                "scipy.signal.correlate",
+            )
+
+
+def distributions():
+    print("\nDistributions, eager (ratio: probconv / scipy.stats)")
+    cases = [
+        (
+            "binomial(20, 0.3).sf(5)",
+            lambda: dist.binomial(20, 0.3).sf(5),
+            lambda: scipy.stats.binom.sf(5, 20, 0.3),
+            "scipy.stats.binom.sf",
+        ),
+        (
+            "binomial(20, 0.3).ppf(0.9)",
+            lambda: dist.binomial(20, 0.3).ppf(0.9),
+            lambda: scipy.stats.binom.ppf(0.9, 20, 0.3),
+            "scipy.stats.binom.ppf",
+        ),
+        (
+            "poisson(4.0).sf(10)",
+            lambda: dist.poisson(4.0).sf(10),
+            lambda: scipy.stats.poisson.sf(10, 4.0),
+            "scipy.stats.poisson.sf",
+        ),
+        (
+            "poisson(4.0).ppf(0.99)",
+            lambda: dist.poisson(4.0).ppf(0.99),
+            lambda: scipy.stats.poisson.ppf(0.99, 4.0),
+            "scipy.stats.poisson.ppf",
+        ),
+        (
+            "negative_binomial(5, 0.4).sf(12)",
+            lambda: dist.negative_binomial(5, 0.4).sf(12),
+            lambda: scipy.stats.nbinom.sf(12, 5, 0.4),
+            "scipy.stats.nbinom.sf",
+        ),
+        (
+            "negative_binomial(5, 0.4).ppf(0.95)",
+            lambda: dist.negative_binomial(5, 0.4).ppf(0.95),
+            lambda: scipy.stats.nbinom.ppf(0.95, 5, 0.4),
+            "scipy.stats.nbinom.ppf",
+        ),
+    ]
+    for name, ours, peer, peer_name in cases:
+        compare(name, (ours, ()), (peer, ()), peer_name)
+    # dice(10, 6): scipy has no dice; numpy's repeated convolution is the peer.
+    die = np.full(6, 1 / 6)
+
+    def numpy_dice():
+        out = np.ones(1)
+        for _ in range(10):
+            out = np.convolve(out, die)
+        return out
+
+    compare(
+        "dice(10, 6)",
+        (lambda: dist.dice(10, 6).masses, ()),
+        (numpy_dice, ()),
+        "numpy.convolve x10",
+    )
+    rng = np.random.default_rng(1)
+    for n in (10, 50, 200, 1000):
+        p = rng.uniform(0.001, 0.2, n)
+        compare(
+            f"poisson_binomial({n}).sf(5)",
+            (lambda p=p: dist.poisson_binomial(p).sf(5), ()),
+            (lambda p=p: scipy.stats.poisson_binom.sf(5, p), ()),
+            "scipy.stats.poisson_binom.sf",
+        )
+
+
+def smoothing():
+    import pandas as pd
+
+    print("\nSmoothing, eager (ratio: probconv / scipy.ndimage or pandas)")
+    rng = np.random.default_rng(2)
+    for n in (1000, 10_000):
+        x = rng.standard_normal(n)
+        s = pd.Series(x)
+        compare(
+            f"moving_average n={n} w=21",
+            (lambda x=x: smooth.moving_average(x, 21), ()),
+            (lambda x=x: scipy.ndimage.uniform_filter1d(x, 21, mode="reflect"), ()),
+            "ndimage.uniform_filter1d",
+        )
+        compare(
+            f"gaussian_smooth n={n} sigma=4",
+            (lambda x=x: smooth.gaussian_smooth(x, 4.0), ()),
+            (lambda x=x: scipy.ndimage.gaussian_filter1d(x, 4.0), ()),
+            "ndimage.gaussian_filter1d",
+        )
+        compare(
+            f"ewma n={n} alpha=0.1",
+            (lambda x=x: smooth.ewma(x, alpha=0.1), ()),
+            (lambda s=s: s.ewm(alpha=0.1).mean().to_numpy(), ()),
+            "pandas ewm().mean()",
+        )
+
+
+# -- loops over many sizes, each contestant in its own process -----------------
+
+LOOP_CODE = r"""
+import json, os, sys, time
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+import jax
+jax.config.update("jax_enable_x64", True)
+import numpy as np, scipy.signal, scipy.stats
+import probconv
+from probconv import distributions as dist
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+which, contestant, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(7)
+if which == "convolve":
+    ns = rng.permutation(np.arange(100, 100 + count))
+    ks = rng.integers(3, 302, count)
+    work = [(rng.standard_normal(n), rng.standard_normal(k)) for n, k in zip(ns, ks)]
+    # big inputs too, past the host path: every tenth signal 20x longer
+    work = [(np.tile(a, 20) if i % 10 == 0 else a, b) for i, (a, b) in enumerate(work)]
+    fn = probconv.convolve if contestant == "probconv" else scipy.signal.convolve
+    args = work
+else:
+    sizes = np.arange(20, 20 + count)
+    args = [(rng.uniform(0.001, 0.1, n), int(n // 20)) for n in sizes]
+    if contestant == "probconv":
+        fn = lambda p, k: dist.poisson_binomial(p).sf(k)
+    else:
+        fn = lambda p, k: scipy.stats.poisson_binom.sf(k, p)
+base = rss_mb()
+t0 = time.perf_counter()
+checksum = 0.0
+for a in args:
+    checksum += float(np.asarray(fn(*a)).sum())
+seconds = time.perf_counter() - t0
+print(json.dumps({"seconds": seconds, "rss_growth_mb": rss_mb() - base,
+                  "checksum": checksum}))
+"""
+
+
+def loop(which, count):
+    title = {
+        "convolve": f"convolve over {count} distinct (n, k) pairs",
+        "pb": f"poisson_binomial(p).sf(k) over {count} portfolios of 20..{19 + count}",
+    }[which]
+    print(f"\nLoop, one process: {title}")
+    peer = "scipy.signal.convolve" if which == "convolve" else "scipy poisson_binom"
+    out = {}
+    for contestant in ("probconv", "scipy"):
+        proc = subprocess.run(
+            [sys.executable, "-c", LOOP_CODE, which, contestant, str(count)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[contestant] = json.loads(proc.stdout.strip().splitlines()[-1])
+    ours, theirs = out["probconv"], out["scipy"]
+    rel = abs(ours["checksum"] - theirs["checksum"]) / abs(theirs["checksum"])
+    print(
+        f"  probconv {ours['seconds']:8.2f} s, RSS +{ours['rss_growth_mb']:6.0f} MB"
+        f"   {peer} {theirs['seconds']:8.2f} s, RSS +{theirs['rss_growth_mb']:6.0f}"
+        f" MB   ratio {ours['seconds'] / theirs['seconds']:.2f}x"
+        f"   checksums agree to {rel:.1e}",
+        flush=True,
+    )
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--only",
+        choices=["engine", "distributions", "smoothing", "loop-convolve", "loop-pb"],
+    )
+    p.add_argument("--count", type=int, default=2000, help="sizes in each loop")
+    args = p.parse_args()
+    t = time.time()
+    steps = {
+        "engine": engine,
+        "distributions": distributions,
+        "smoothing": smoothing,
+        "loop-convolve": lambda: loop("convolve", args.count),
+        "loop-pb": lambda: loop("pb", args.count),
+    }
+    for name, fn in steps.items():
+        if args.only in (None, name):
+            fn()
+    print(f"\n{time.time() - t:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()

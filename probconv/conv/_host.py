@@ -1,0 +1,107 @@
+"""Small eager calls on the CPU: NumPy and SciPy on the host.
+
+A jitted JAX call costs about 10 us before any arithmetic, and every new
+shape costs a compilation (tens of milliseconds). For an eager call with
+NumPy inputs whose output is small, SciPy's own routines on the host are the
+right tool: they cost what `scipy.signal.convolve` costs and compile
+nothing. They run the method asked for (direct sums, FFT or overlap-add;
+with ``method='auto'``, SciPy's own choice, which is tuned for SciPy), in
+the dtype the engine computes in, so results agree with the jitted path to
+the method's rounding, and the result is returned as a JAX array of the
+engine's dtype. Traced inputs (under `jit`, `vmap`, `grad`)
+never come here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.signal
+
+try:  # JAX's own host-to-device copy, without jnp.asarray's 10-20 us of checks
+    from jax._src.interpreters.pxla import batched_device_put as _device_put
+except ImportError:  # pragma: no cover - a JAX that moved it
+    _device_put = None
+
+# Eager calls whose full output has at most this many points run on the host
+# when the backend is the CPU and the inputs are NumPy arrays
+# (`python benchmarks/eager.py`: SciPy and the jitted engine cross near
+# 2^15 output points for a new shape; below it the host path also never
+# compiles).
+HOST_MAX_POINTS = 1 << 15
+
+
+def fits(plan) -> bool:
+    """Whether a plan is small enough, and unbatched, for the host path."""
+    full = math.prod(a + b - 1 for a, b in zip(plan.shape1, plan.shape2))
+    return full <= HOST_MAX_POINTS and math.prod(plan.batch) == 1
+
+
+def take_window(y: np.ndarray, plan) -> np.ndarray:
+    """Cut the plan's window out of a full convolution `y` (axes in place).
+
+    `y` may be longer than the true full convolution along a convolved axis
+    (inputs padded to a bucket); entries past the true extent, and window
+    entries outside it, come back as exact zeros.
+    """
+    index = [slice(None)] * y.ndim
+    pads = [(0, 0)] * y.ndim
+    for ax, a, b, s, n in zip(
+        plan.conv_axes, plan.shape1, plan.shape2, plan.start, plan.length
+    ):
+        full = a + b - 1
+        lo, hi = max(s, 0), min(s + n, full)
+        if hi <= lo:
+            lo = hi = 0
+        index[ax] = slice(lo, hi)
+        pads[ax] = (lo - s, s + n - hi) if hi > lo else (n, 0)
+    out = y[tuple(index)]
+    if any(p != (0, 0) for p in pads):
+        out = np.pad(out, pads)
+    return out
+
+
+def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
+    """Return the plan's window of ``a * v``, computed by SciPy on the host."""
+    plan = prepared.plan
+    a = np.asarray(a, plan.dtype)
+    v = np.asarray(v, plan.dtype)
+    if prepared.conj:
+        v = np.conj(v)
+    if prepared.flip:
+        v = np.flip(v, prepared.flip)
+    if prepared.auto:
+        # SciPy's own choice between direct sums and an FFT, tuned for SciPy.
+        y = scipy.signal.convolve(a, v)
+    elif prepared.method == "fft":
+        y = scipy.signal.fftconvolve(a, v)
+    elif prepared.method == "overlap_add":
+        y = scipy.signal.oaconvolve(a, v)
+    elif a.ndim == 1:
+        y = np.convolve(a, v)
+    else:
+        y = scipy.signal.convolve(a, v, method="direct")
+    return take_window(np.asarray(y, plan.dtype), plan).astype(plan.out_dtype)
+
+
+def to_device(y: np.ndarray) -> jax.Array:
+    """Return a host result as a JAX array on the default device.
+
+    Like `jax.numpy.asarray` (an uncommitted array of the same dtype), by
+    the single host-to-device copy that it makes, without its checks: the
+    result is the engine's own, of a dtype it chose.
+    """
+    if _device_put is None or jax.config.jax_default_device is not None:
+        return jnp.asarray(y)
+    y = np.ascontiguousarray(y)
+    device = jax.local_devices()[0]
+    return _device_put(
+        jax.core.ShapedArray(y.shape, y.dtype),
+        jax.sharding.SingleDeviceSharding(device),
+        [y],
+        [device],
+        committed=False,
+    )

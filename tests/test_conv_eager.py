@@ -1,0 +1,190 @@
+"""Eager calls of the engine: cached plans, buckets, bounded programs, dtypes.
+
+Tolerances: bucketed results against the exact-shape program, float64:
+direct sums within 1e-13 of the sum of magnitudes (zero terms added change
+at most the order of a sum), transforms within 1e-11 of max|ref| (an FFT's
+absolute error, near eps ||a|| ||v||, for a longer transform). Half
+precision against a float32 computation rounded once: within 2 ulps of the
+half-precision format at the result's scale.
+"""
+
+import contextlib
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+import pytest
+import scipy.signal
+
+import probconv
+from probconv.conv import _host, _plan, _programs, set_max_programs
+
+
+@contextlib.contextmanager
+def _no_host():
+    saved = _host.HOST_MAX_POINTS
+    _host.HOST_MAX_POINTS = 0
+    try:
+        yield
+    finally:
+        _host.HOST_MAX_POINTS = saved
+
+
+@contextlib.contextmanager
+def _count_compiles():
+    events = []
+
+    def listen(event, duration, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            events.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield events
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+def test_bucket_lengths_are_exact_below_eight_and_a_quarter_octave_above():
+    for n in range(1, 3000):
+        b = _plan.bucket_length(n)
+        assert n <= b <= max(n, int(n * 1.25) + 1)
+        assert _plan.bucket_length(b) == b
+    assert len({_plan.bucket_length(n) for n in range(20, 2020)}) == 28
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_bucketed_equals_exact_shapes(mode, method):
+    rng = np.random.default_rng(0)
+    a, v = rng.standard_normal(1000), rng.standard_normal(37)
+    exact = np.asarray(
+        probconv.convolve(jnp.asarray(a), jnp.asarray(v), mode, method=method)
+    )
+    with _no_host():
+        got = np.asarray(probconv.convolve(a, v, mode, method=method))
+        corr = np.asarray(probconv.correlate(a, v, mode, method=method))
+    ref = scipy.signal.convolve(a, v, mode, method="direct")
+    assert got.shape == exact.shape == ref.shape
+    if method == "direct":
+        scale = scipy.signal.convolve(np.abs(a), np.abs(v), mode, method="direct")
+        np.testing.assert_array_less(np.abs(got - exact), 1e-13 * scale)
+    else:
+        np.testing.assert_array_less(np.abs(got - exact), 1e-11 * np.abs(ref).max())
+    cref = scipy.signal.correlate(a, v, mode, method="direct")
+    np.testing.assert_allclose(corr, cref, atol=1e-11 * np.abs(cref).max())
+
+
+def test_non_finite_inputs_are_not_padded():
+    # An infinite sample times a padded zero would be NaN: such inputs run at
+    # their exact shapes, so the direct sum keeps scipy's answer.
+    a = np.r_[np.inf, np.ones(3000)]
+    v = np.ones(20)
+    with _no_host():
+        got = np.asarray(probconv.convolve(a, v, method="direct"))
+    ref = scipy.signal.convolve(a, v, method="direct")
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_loop_over_many_lengths_compiles_once_per_bucket():
+    rng = np.random.default_rng(1)
+    lengths = range(300, 420)
+    buckets = {(_plan.bucket_length(n), 16) for n in lengths}
+    with _no_host(), _count_compiles() as compiles:
+        for n in lengths:
+            a, v = rng.standard_normal(n), rng.standard_normal(13)
+            got = np.asarray(probconv.convolve(a, v, "same"))
+            np.testing.assert_allclose(got, np.convolve(a, v, "same"), atol=1e-12 * n)
+    assert len(compiles) <= len(buckets) * 2, (len(compiles), buckets)
+
+
+def test_small_numpy_calls_compile_nothing():
+    rng = np.random.default_rng(2)
+    with _count_compiles() as compiles:
+        for n in range(50, 150):
+            a, v = rng.standard_normal(n), rng.standard_normal(n % 7 + 1)
+            got = probconv.correlate(a, v, "same")
+            assert isinstance(got, jax.Array)
+            np.testing.assert_allclose(
+                np.asarray(got), scipy.signal.correlate(a, v, "same"), atol=1e-12
+            )
+    assert compiles == []
+
+
+def test_programs_kept_are_bounded():
+    rng = np.random.default_rng(3)
+    old = set_max_programs(3)
+    try:
+        for n in range(40, 48):
+            x = jnp.asarray(rng.standard_normal(n))
+            probconv.convolve(x, x[:5])
+            assert len(_programs.PROGRAMS) <= 3
+    finally:
+        set_max_programs(old)
+    assert set_max_programs(old) == old
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True])
+def test_set_max_programs_rejects_non_positive(bad):
+    with pytest.raises(ValueError, match="`maxsize` must be a positive integer"):
+        set_max_programs(bad)
+
+
+def test_repeated_signature_reuses_its_plan():
+    a, v = np.ones(10_000), np.ones(9)
+    probconv.convolve(a, v)
+    before = _plan.prepare.cache_info().hits
+    probconv.convolve(a, v)
+    assert _plan.prepare.cache_info().hits == before + 1
+
+
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16])
+@pytest.mark.parametrize("route", ["jax", "host", "bucket"])
+@pytest.mark.parametrize("fn", ["convolve", "correlate"])
+def test_half_precision_computes_in_float32(dtype, route, fn):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(300).astype(dtype)
+    v = rng.standard_normal(11).astype(dtype)
+    f = getattr(probconv, fn)
+    if route == "jax":
+        got = f(jnp.asarray(a), jnp.asarray(v), "same")
+    elif route == "host":
+        got = f(a, v, "same")
+    else:
+        with _no_host():
+            got = f(a, v, "same")
+    assert got.dtype == np.dtype(dtype)
+    ref_fn = scipy.signal.convolve if fn == "convolve" else scipy.signal.correlate
+    ref = ref_fn(a.astype(np.float64), v.astype(np.float64), "same")
+    ulp = float(np.finfo(dtype).eps) * np.abs(ref).max()
+    np.testing.assert_array_less(np.abs(np.asarray(got, np.float64) - ref), 2 * ulp)
+
+
+def test_results_are_uncommitted_jax_arrays_of_the_engine_dtype():
+    got = probconv.convolve(np.ones(5, np.float32), np.ones(3, np.float32))
+    assert isinstance(got, jax.Array) and got.dtype == np.float32
+    # Like jnp.asarray: usable next to arrays on any device of the backend.
+    assert not got.committed
+    assert got.tolist() == [1.0, 2.0, 3.0, 3.0, 3.0, 2.0, 1.0]
+
+
+def test_compilation_cache_keeps_programs_on_disk(tmp_path):
+    code = textwrap.dedent(
+        f"""
+        import jax, jax.numpy as jnp, probconv
+        probconv.convolve(jnp.ones(5), jnp.ones(3))  # a compile before the switch
+        probconv.use_compilation_cache({str(tmp_path)!r})
+        probconv.convolve(jnp.ones(700), jnp.ones(9), method="fft")
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    assert any(tmp_path.iterdir())
+
+
+def test_compilation_cache_rejects_a_non_path():
+    with pytest.raises(TypeError, match="`directory` must be a path"):
+        probconv.use_compilation_cache(3)
