@@ -93,11 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="the law of a sum of independent random variables",
         description=(
             "Evaluate an expression such as 'binomial(20, 0.3) + poisson(4) + "
-            "3d6': numbers, + - *, NdS dice, and distribution constructors "
-            "with numeric arguments."
+            "3d6' or 'compound(poisson(3), lognormal(1, 0.5))': numbers, + - *, "
+            "NdS dice, and calls of the functions of probconv.distributions "
+            "with the Python API's positional and keyword arguments."
         ),
     )
     s.add_argument("expression")
+    s.add_argument(
+        "--accuracy",
+        choices=("absolute", "relative"),
+        help=(
+            "passed as accuracy= to X + Y and to the functions that take it "
+            "(add, iid_sum, compound, poisson_binomial); 'relative' keeps a "
+            "small relative error far into the tails (lattice laws only)"
+        ),
+    )
     s.add_argument("--cdf", type=_number, action="append", default=[], metavar="X")
     s.add_argument("--sf", type=_number, action="append", default=[], metavar="X")
     s.add_argument(
@@ -198,7 +208,7 @@ def _cmd_sum(args, progress) -> None:
 
     progress(f"parsing and convolving {args.expression!r}")
     try:
-        d = _expr.parse(args.expression)
+        d = _expr.parse(args.expression, accuracy=args.accuracy)
     except _expr.ExpressionError as err:
         raise UsageError(str(err)) from None
     if not isinstance(d, Distribution):

@@ -8,8 +8,10 @@ from itertools import product
 
 import numpy as np
 import pytest
+import scipy.stats
 
-from probconv._expr import ExpressionError, parse
+from probconv import distributions as dist
+from probconv._expr import ExpressionError, functions, parse, usage
 from probconv.cli import main
 
 
@@ -73,14 +75,34 @@ def test_progress_goes_to_stderr(capsys):
 @pytest.mark.parametrize(
     "expr, message",
     [
-        ("binomial(20, 0.3", "expected ')', found the end (at column 17"),
-        ("3d6 + ", "expected a number, dice or a distribution, found the end"),
-        ("foo(2)", "unknown distribution 'foo'"),
-        ("binomial(20)", "binomial() takes 2 argument(s), got 1"),
-        ("binomial(2.5, 0.1)", "argument 1 of binomial() must be an integer"),
-        ("poisson(-1)", "poisson(-1): `mu` must"),
+        ("binomial(20, 0.3", "'(' was never closed (at column 9"),
+        ("3d6 + ", "the expression ends too early (at column 6"),
+        ("foo(2)", "unknown name 'foo'; known: add, bernoulli"),
+        ("iid(3, d6)", "unknown name 'iid'; did you mean 'iid_sum'?"),
+        ("binomial(20)", "binomial(): missing a required argument: 'p'"),
+        ("binomial(1, 0.5, 3)", "binomial() takes at most 2 positional argument(s)"),
+        ("binomial(10, q=0.5)", "binomial() has no parameter 'q'; its parameters: "),
+        ("binomial(n=1, n=2)", "binomial() got 'n' twice"),
+        ("binomial(2.5, 0.1)", "binomial(): `n` must be a Python integer"),
+        ("poisson(-1)", "poisson(): `mu` must"),
+        ("normal(0, -1)", "normal(): `scale` must be finite and lie in (0, inf]"),
+        ("iid_sum(10, d6)", "iid_sum(): `x` must be a distribution, got the number"),
+        ("poisson(d6)", "poisson(): `mu` takes numbers, not a distribution"),
+        ("mixture([0.5, 0.5], [d6, 2])", "`dists` must be a list of distributions"),
         ("3d6 $ 2", "unexpected character '$' (at column 5"),
+        ("3d6 \u2212 2", "unexpected character '\u2212' (at column 5"),
         ("d6 * d6", "product of two random variables"),
+        ("d6 / 2", "'/' is not allowed"),
+        ("d6 ** 2", "'**' is not allowed"),
+        ("d6.masses", "attribute access is not allowed"),
+        ("__import__('os').system('true')", "attribute access is not allowed"),
+        ("__import__('os')", "unknown name '__import__'"),
+        ("(lambda: d6)()", "lambda is not allowed"),
+        ("(d6)(3)", "dice are a law, not a function"),
+        ("(d6 + 1)(3)", "only calls by name are allowed"),
+        ("poisson", "'poisson' is a function: call it"),
+        ("d6 + 'x'", "the string 'x' cannot take part in + - *"),
+        ("poisson(True)", "True is not allowed"),
         ("2 + 3", "is the constant 5, not a random variable"),
         ("", "empty expression"),
     ],
@@ -90,6 +112,97 @@ def test_bad_expressions_give_one_line_and_status_2(capsys, expr, message):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("probconv: error: ")
     assert message in err
+
+
+def test_unknown_keyword_names_the_real_signature(capsys):
+    code, _, err = run(capsys, "sum", "exponential(rate=2)")
+    assert code == 2
+    shown = "exponential(loc=0.0, scale=1.0, *, step=None, support=None"
+    assert "exponential() has no parameter 'rate'; its parameters: " + shown in err
+    assert usage("exponential", dist.exponential).startswith(shown)
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, "sum", *argv, "--json")
+    assert code == 0 and err == "", err
+    return json.loads(out)
+
+
+def test_positional_and_keyword_arguments_follow_the_api(capsys):
+    # exponential(loc, scale) as in the Python API (and scipy.stats.expon).
+    ref = dist.exponential(0, 2)
+    for expr in (
+        "exponential(0, 2)",
+        "exponential(scale=2)",
+        "exponential(0, scale=2)",
+    ):
+        data = run_json(capsys, expr, "--sf", "3")
+        assert data["mean"] == pytest.approx(float(ref.mean()), rel=1e-12)
+        assert data["sf"]["3"] == pytest.approx(float(ref.sf(3.0)), rel=1e-12)
+        assert data["sf"]["3"] == pytest.approx(scipy.stats.expon(0, 2).sf(3), rel=1e-5)
+    data = run_json(
+        capsys, "binomial(n=10, p=0.5) + binomial(10.0, p=0.25)", "--sf", "7"
+    )
+    want = np.convolve(
+        scipy.stats.binom(10, 0.5).pmf(range(11)),
+        scipy.stats.binom(10, 0.25).pmf(range(11)),
+    )[8:].sum()
+    assert data["sf"]["7"] == pytest.approx(want, rel=1e-12)
+
+
+def test_compound_sum(capsys):
+    expr = "compound(poisson(3), lognormal(1, 0.5))"
+    data = run_json(capsys, expr, "--sf", "20")
+    ref = dist.compound(dist.poisson(3), dist.lognormal(1, 0.5))
+    assert data["mean"] == pytest.approx(float(ref.mean()), rel=1e-12)
+    assert data["sf"]["20"] == pytest.approx(float(ref.sf(20.0)), rel=1e-12)
+    # E[S] = E[N] E[X], Var S = E[N] E[X^2] for a Poisson count.
+    x = scipy.stats.lognorm(1, 0.5)
+    assert data["mean"] == pytest.approx(3 * x.mean(), rel=1e-4)
+    assert data["variance"] == pytest.approx(float(ref.var()), rel=1e-12)
+    # the severity's heavy tail is cut at about 1e-6 of its mass
+    assert data["variance"] == pytest.approx(3 * x.moment(2), rel=3e-3)
+
+
+def test_iid_sum_takes_the_api_order(capsys):
+    data = run_json(capsys, "iid_sum(binomial(10, 0.5), 30)", "--sf", "170")
+    b = scipy.stats.binom(300, 0.5)
+    assert data["sf"]["170"] == pytest.approx(b.sf(170), rel=1e-9)
+    assert data["variance"] == pytest.approx(75, rel=1e-12)
+    code, _, err = run(capsys, "sum", "iid_sum(30, binomial(10, 0.5))")
+    assert code == 2 and "its parameters: iid_sum(x, n, *, accuracy=" in err
+
+
+def test_mixture(capsys):
+    data = run_json(
+        capsys, "mixture([0.3, 0.7], [poisson(2), poisson(8)])", "--cdf", "5"
+    )
+    want = 0.3 * scipy.stats.poisson(2).cdf(5) + 0.7 * scipy.stats.poisson(8).cdf(5)
+    assert data["cdf"]["5"] == pytest.approx(want, rel=1e-12)
+
+
+def test_accuracy_relative_reaches_sums_and_calls(capsys):
+    # P(X > 58) = 61 / 2**60, far below the absolute error of a plain FFT.
+    for expr in (
+        "iid_sum(binomial(6, 0.5), 10)",
+        "binomial(40, 0.5) + binomial(20, 0.5)",
+    ):
+        data = run_json(capsys, expr, "--sf", "58", "--accuracy", "relative")
+        assert data["sf"]["58"] == pytest.approx(61 / 2**60, rel=1e-9)
+    code, _, err = run(capsys, "sum", "normal() + normal()", "--accuracy", "relative")
+    assert code == 2 and err.count("\n") == 1 and "needs lattice laws" in err
+    code, _, err = run(capsys, "sum", "d6", "--accuracy", "exact")
+    assert code == 2 and "invalid choice: 'exact'" in err
+
+
+def test_every_public_law_function_is_callable():
+    public = {n for n in dist.__all__ if not isinstance(getattr(dist, n), type)}
+    assert set(functions()) == public - {
+        "from_scipy",
+        "logconvolve",
+        "relative_error",
+        "discretization_error",
+    }
 
 
 def test_bad_numbers_and_files(capsys, tmp_path):
