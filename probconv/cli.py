@@ -183,6 +183,82 @@ def _read_column(path: str, column: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _round(x: float, digits: int, up: bool) -> float:
+    """`x` rounded to `digits` significant digits, up or down (a safe bound)."""
+    if x <= 0 or not math.isfinite(x):
+        return x
+    unit = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return (math.ceil(x / unit) if up else math.floor(x / unit)) * unit
+
+
+def _from_log(log_p: float) -> str:
+    """Format ``exp(log_p)``, even far below the smallest float."""
+    log10 = log_p / math.log(10)
+    e = math.floor(log10)
+    m = 10.0 ** (log10 - e)
+    if round(m, 5) >= 10:
+        m, e = m / 10, e + 1
+    return f"{m:.6g}e{e:+03d}"
+
+
+def _query(d, kind: str, x: float) -> tuple[str, dict]:
+    """Report P(X > x) (kind 'sf') or P(X <= x) (kind 'cdf') honestly.
+
+    The grid holds ``1 - truncated`` of the mass; the rest was cut off
+    (tails beyond the grid, on either side), so the true probability lies
+    between the grid's value `v` and ``v + truncated``. Where the truncated
+    mass cannot change the printed digits, the value is printed; where the
+    grid has nothing (past its edge), only the bound ``< truncated`` is known;
+    between the two, both ends are printed.
+    """
+    from .distributions import RelativeDistribution
+
+    v = float(d.sf(x) if kind == "sf" else d.cdf(x))
+    t = float(d.truncated)
+    entry = {"value": v, "bounds": [v, v + t]}
+    text = f"{v:.10g}"
+    if v == 0 and isinstance(d, RelativeDistribution):
+        # far below the smallest float, the log-masses still resolve it
+        log_v = float(d.logsf(x) if kind == "sf" else d.logcdf(x))
+        if math.isfinite(log_v):
+            entry["log"] = log_v
+            text = _from_log(log_v)
+    if v == 0 and "log" not in entry:
+        # The grid has points there, but their masses are all 0: rounded
+        # away by a plain (absolute-accuracy) FFT, whose absolute error is
+        # about eps * (n + 16) * max(mass) per point (see `relative_error`).
+        k = np.asarray(d.points) > x if kind == "sf" else np.asarray(d.points) <= x
+        if k.any():
+            floor = np.finfo(d.dtype).eps * (d.size + 16) * float(d.masses.max())
+            bound = _round(t + int(k.sum()) * floor, 2, up=True)
+            entry["bounds"] = [0.0, bound]
+            return (
+                f"< {bound:.2g} (estimated: the masses there are below the "
+                f"~{floor:.1g} resolution of the plain FFT; --accuracy relative "
+                "resolves them)",
+                entry,
+            )
+    if t <= 1e-11 * v or t == 0:
+        return f"= {text}", entry
+    if v == 0 or t > 1e4 * v:
+        where = "beyond" if kind == "sf" else "up to"
+        return (
+            f"< {_round(v + t, 2, up=True):.2g} (the grid has no mass {where} "
+            f"{x:g}; {t:.3g} of the mass was cut off the grid)",
+            entry,
+        )
+    return (
+        f"between {_round(v, 4, up=False):.4g} and {_round(v + t, 4, up=True):.4g} "
+        f"({t:.3g} of the mass was cut off the grid)",
+        entry,
+    )
+
+
+def _quantile(d, q: float):
+    x = float(d.ppf(q))
+    return x if math.isfinite(x) else None  # q lies in the mass cut off
+
+
 def _summary(d, args) -> dict:
     lo, hi = (float(v) for v in d.support())
     out = {
@@ -192,14 +268,24 @@ def _summary(d, args) -> dict:
         "support": [lo, hi],
         "truncated_mass": float(d.truncated),
         "quantiles": {
-            f"{q:g}": float(d.ppf(q)) for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+            f"{q:.10g}": _quantile(d, q)
+            for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
         },
     }
     for q in args.quantile:
-        out["quantiles"][f"{q:g}"] = float(d.ppf(q))
-    out["cdf"] = {f"{x:g}": float(d.cdf(x)) for x in args.cdf}
-    out["sf"] = {f"{x:g}": float(d.sf(x)) for x in args.sf}
-    return out
+        out["quantiles"][f"{q:.10g}"] = _quantile(d, q)
+    lines = []
+    for kind, xs, sign in (("cdf", args.cdf, "<="), ("sf", args.sf, ">")):
+        out[kind], out[f"{kind}_bounds"] = {}, {}
+        for x in xs:
+            text, entry = _query(d, kind, x)
+            key = f"{x:.10g}"
+            out[kind][key] = entry["value"]
+            out[f"{kind}_bounds"][key] = entry["bounds"]
+            if "log" in entry:
+                out.setdefault(f"log_{kind}", {})[key] = entry["log"]
+            lines.append(f"  P(X {sign} {key}) {text}")
+    return out, lines
 
 
 def _cmd_sum(args, progress) -> None:
@@ -218,7 +304,7 @@ def _cmd_sum(args, progress) -> None:
     if d.batch_shape:
         raise UsageError("the expression must describe a single distribution")
     progress("computing summaries")
-    s = _summary(d, args)
+    s, lines = _summary(d, args)
     if args.plot:
         from .plot import plot_distribution
 
@@ -237,12 +323,13 @@ def _cmd_sum(args, progress) -> None:
     print(f"  mean      {s['mean']:.10g}")
     print(f"  variance  {s['variance']:.10g}")
     print(f"  std       {s['std']:.10g}")
-    qs = "  ".join(f"{k}: {v:g}" for k, v in s["quantiles"].items())
+    qs = "  ".join(
+        f"{k}: {'off the grid' if v is None else format(v, 'g')}"
+        for k, v in s["quantiles"].items()
+    )
     print(f"  quantiles {qs}")
-    for x, v in s["cdf"].items():
-        print(f"  P(X <= {x}) = {v:.10g}")
-    for x, v in s["sf"].items():
-        print(f"  P(X > {x}) = {v:.10g}")
+    for line in lines:
+        print(line)
     if s["truncated_mass"] > 0:
         print(f"  mass truncated off the grid: {s['truncated_mass']:.3g}")
     if args.plot:

@@ -1,6 +1,7 @@
 """The command line: documented output, and one-line errors with status 2."""
 
 import json
+import math
 import subprocess
 import sys
 from fractions import Fraction
@@ -193,6 +194,57 @@ def test_accuracy_relative_reaches_sums_and_calls(capsys):
     assert code == 2 and err.count("\n") == 1 and "needs lattice laws" in err
     code, _, err = run(capsys, "sum", "d6", "--accuracy", "exact")
     assert code == 2 and "invalid choice: 'exact'" in err
+
+
+def test_queries_past_the_grid_print_a_bound_not_zero(capsys):
+    expr = "10 * lognormal(0.5)"
+    code, out, _ = run(
+        capsys, "sum", expr, "--sf", "900", "--sf", "100", "--cdf", "0.5"
+    )
+    assert code == 0
+    t = float((10 * dist.lognormal(0.5)).truncated)
+    assert 1e-7 < t < 1e-5
+    bound = f"{math.ceil(t / 10 ** (math.floor(math.log10(t)) - 1)):d}"
+    line = next(s for s in out.splitlines() if "P(X > 900)" in s)
+    assert line.startswith(f"  P(X > 900) < {bound[0]}.{bound[1]}e-0")
+    assert "the grid has no mass beyond 900" in line and f"{t:.3g} of the mass" in line
+    assert "P(X <= 0.5) < " in out and "the grid has no mass up to 0.5" in out
+    assert " = 0\n" not in out and "-inf" not in out
+    data = run_json(capsys, expr, "--sf", "900", "--sf", "100", "--cdf", "0.5")
+    x = scipy.stats.lognorm(0.5, scale=10)
+    for key, true in (("900", x.sf(900)), ("100", x.sf(100))):
+        lo, hi = data["sf_bounds"][key]
+        assert lo <= true <= hi and hi == pytest.approx(lo + t, rel=1e-12)
+    lo, hi = data["cdf_bounds"]["0.5"]
+    assert lo == 0 and lo <= x.cdf(0.5) <= hi
+    # between the two: both ends, bracketing scipy's value
+    line = next(s for s in out.splitlines() if "P(X > 100)" in s)
+    low, high = (
+        float(v) for v in line.split("between ")[1].split(" (")[0].split(" and ")
+    )
+    assert low <= x.sf(100) <= high
+
+
+def test_tails_below_the_smallest_float_and_below_fft_resolution(capsys):
+    # P(X > 1198) = 1201 / 2**1200 for a sum of 1200 fair coins: 1e-358.
+    expr = "iid_sum(binomial(6, 0.5), 200)"
+    code, out, _ = run(capsys, "sum", expr, "--sf", "1198", "--accuracy", "relative")
+    assert code == 0
+    log10 = math.log10(1201) - 1200 * math.log10(2)
+    mantissa = 10 ** (log10 - math.floor(log10))
+    value = out.split("P(X > 1198) = ")[1].split()[0]
+    assert value.endswith(f"e{math.floor(log10):+03d}")
+    assert float(value.split("e")[0]) == pytest.approx(mantissa, rel=1e-5)
+    data = run_json(capsys, expr, "--sf", "1198", "--accuracy", "relative")
+    assert data["log_sf"]["1198"] == pytest.approx(log10 * math.log(10), rel=1e-9)
+    # A plain FFT rounds these masses to 0: an estimated bound, not a bare 0.
+    code, out, _ = run(capsys, "sum", "iid_sum(binomial(6, 0.5), 100)", "--sf", "599")
+    line = out.split("P(X > 599) ")[1].splitlines()[0]
+    assert line.startswith("< ") and "--accuracy relative resolves them" in line
+    assert 601 / 2**600 < float(line.split()[1]) < 1e-12
+    # an exact zero (past the end of a finite support, nothing cut) stays 0
+    code, out, _ = run(capsys, "sum", "2 * d6", "--sf", "12")
+    assert "P(X > 12) = 0\n" in out
 
 
 def test_every_public_law_function_is_callable():
