@@ -7,14 +7,20 @@
 User errors (a malformed expression, an unknown name, a bad number, an
 unreadable file) print one line, ``probconv: error: ...``, and exit with
 status 2; no traceback.
+
+The program keeps JAX's compiled programs in a persistent cache (see
+`cache_dir`), so that a second run skips the compilation that dominates a
+first one; ``--no-cache`` turns it off. The library never turns it on.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
+import os
 import sys
 import time
 
@@ -79,14 +85,98 @@ def _count(text: str) -> int:
     return value
 
 
+def _with_parents(add_parser, parents):
+    def add(*args, **kwargs):
+        return add_parser(*args, parents=parents, **kwargs)
+
+    return add
+
+
+def cache_dir() -> str:
+    """Return the folder of the command line's persistent compilation cache.
+
+    ``$PROBCONV_CACHE_DIR`` if it is set, else ``$XDG_CACHE_HOME/probconv/jax``,
+    else ``~/.cache/probconv/jax``.
+    """
+    path = os.environ.get("PROBCONV_CACHE_DIR", "")
+    if path:
+        return os.path.expanduser(path)
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "probconv", "jax")
+
+
+# Cache every program, however small or quick to compile: the command line's
+# programs are small, and together they are most of its start-up time.
+_CACHE_CONFIG = (
+    ("jax_persistent_cache_min_compile_time_secs", 0.0),
+    ("jax_persistent_cache_min_entry_size_bytes", -1),
+)
+
+
+@contextlib.contextmanager
+def _compilation_cache(enabled: bool, progress):
+    """Turn on JAX's persistent compilation cache for the program's run.
+
+    The previous settings are restored afterwards, so that `main` called
+    from Python leaves the process as it found it. A cache the caller set
+    up (``JAX_COMPILATION_CACHE_DIR``) is left alone, and a folder that
+    cannot be created means no cache, not an error.
+    """
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache
+
+    if not enabled or jax.config.jax_compilation_cache_dir:
+        yield
+        return
+    path = cache_dir()
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        progress(f"no compilation cache: cannot create {path}: {err.strerror or err}")
+        yield
+        return
+    names = ("jax_compilation_cache_dir",) + tuple(n for n, _ in _CACHE_CONFIG)
+    saved = {name: getattr(jax.config, name) for name in names}
+    # JAX decides once per process whether to use a cache, at its first
+    # compilation (importing probconv may have been that): ask again.
+    compilation_cache.reset_cache()
+    jax.config.update("jax_compilation_cache_dir", path)
+    for name, value in _CACHE_CONFIG:
+        jax.config.update(name, value)
+    progress(f"compilation cache: {path}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            jax.config.update(name, value)
+        compilation_cache.reset_cache()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `probconv` command."""
     p = _Parser(
         prog="probconv",
         description="Convolution for probability and statistics.",
     )
-    p.add_argument("--progress", action="store_true", help="report steps on stderr")
+    # The common options are accepted before and after the subcommand.
+    common = _Parser(add_help=False)
+    for q, default in ((p, False), (common, argparse.SUPPRESS)):
+        q.add_argument(
+            "--progress",
+            action="store_true",
+            default=default,
+            help="report steps on stderr",
+        )
+        q.add_argument(
+            "--no-cache",
+            action="store_true",
+            default=default,
+            help="do not keep compiled programs in the cache folder (see cache_dir)",
+        )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser = _with_parents(sub.add_parser, [common])
 
     s = sub.add_parser(
         "sum",
@@ -444,9 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         progress = _Progress(args.progress)
-        {"sum": _cmd_sum, "smooth": _cmd_smooth, "kde": _cmd_kde}[args.command](
-            args, progress
-        )
+        command = {"sum": _cmd_sum, "smooth": _cmd_smooth, "kde": _cmd_kde}
+        with _compilation_cache(not args.no_cache, progress):
+            command[args.command](args, progress)
     except UsageError as err:
         print(f"probconv: error: {err}", file=sys.stderr)
         return EXIT_USAGE

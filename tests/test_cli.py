@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -13,7 +14,14 @@ import scipy.stats
 
 from probconv import distributions as dist
 from probconv._expr import ExpressionError, functions, parse, usage
-from probconv.cli import main
+from probconv.cli import cache_dir, main
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path_factory, monkeypatch):
+    """Keep the command line's compilation cache out of the user's home."""
+    path = tmp_path_factory.getbasetemp() / "probconv-cache"
+    monkeypatch.setenv("PROBCONV_CACHE_DIR", str(path))
 
 
 def run(capsys, *argv):
@@ -338,19 +346,56 @@ def test_smooth_and_kde_commands(tmp_path, capsys):
     assert code == 0 and "n=199" in out and png.exists()
 
 
-def test_python_dash_m():
-    res = subprocess.run(
-        [sys.executable, "-m", "probconv", "sum", "3d6", "--json"],
+def _cli(*argv, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "probconv", *argv],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
+        env=env,
     )
+
+
+def test_python_dash_m(tmp_path):
+    env = {**os.environ, "PROBCONV_CACHE_DIR": str(tmp_path / "cache")}
+    res = _cli("sum", "3d6", "--json", "--no-cache", env=env)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["mean"] == pytest.approx(10.5)
-    res = subprocess.run(
-        [sys.executable, "-m", "probconv", "sum", "3d6 +"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    assert not (tmp_path / "cache").exists()
+    res = _cli("sum", "3d6 +", env=env)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_compilation_cache_makes_the_second_run_reuse_programs(tmp_path):
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PROBCONV_CACHE_DIR": str(cache)}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    argv = ("sum", "3d6 + binomial(10, 0.5)", "--sf", "12")
+    first = _cli(*argv, env=env)
+    assert first.returncode == 0, first.stderr
+    files = {p.name for p in cache.iterdir()}
+    assert len(files) > 10  # the small programs are cached too
+    second = _cli(*argv, env=env)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert "P(X > 12) = 0.8089373553" in first.stdout  # 1 - P(3d6 + B <= 12)
+    assert {p.name for p in cache.iterdir()} == files  # all hits, nothing new
+
+
+def test_cache_folder_and_the_library_leaves_the_cache_off(monkeypatch, capsys):
+    monkeypatch.setenv("PROBCONV_CACHE_DIR", "/tmp/x")
+    assert cache_dir() == "/tmp/x"
+    monkeypatch.delenv("PROBCONV_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/me")
+    assert cache_dir() == "/var/cache/me/probconv/jax"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", "/home/me")
+    assert cache_dir() == "/home/me/.cache/probconv/jax"
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        pytest.skip("a compilation cache is configured for this process")
+    import jax
+
+    assert jax.config.jax_compilation_cache_dir is None  # importing probconv
+    assert run(capsys, "sum", "d6")[0] == 0
+    assert jax.config.jax_compilation_cache_dir is None  # main restores it
+    assert jax.config.jax_persistent_cache_min_entry_size_bytes == 0
