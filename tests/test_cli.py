@@ -14,7 +14,7 @@ import scipy.stats
 
 from probconv import distributions as dist
 from probconv._expr import ExpressionError, functions, parse, usage
-from probconv.cli import cache_dir, main
+from probconv.cli import build_parser, cache_dir, main
 
 
 @pytest.fixture(autouse=True)
@@ -157,6 +157,20 @@ def test_positional_and_keyword_arguments_follow_the_api(capsys):
         scipy.stats.binom(10, 0.25).pmf(range(11)),
     )[8:].sum()
     assert data["sf"]["7"] == pytest.approx(want, rel=1e-12)
+
+
+def test_guide_keyword_examples(capsys):
+    # docs/guide/cli.md, "Keywords"
+    data = run_json(capsys, "binomial(n=10, p=0.5) + poisson(mu=4)", "--cdf", "5")
+    k = np.arange(6)
+    want = np.convolve(scipy.stats.binom(10, 0.5).pmf(k), scipy.stats.poisson(4).pmf(k))
+    assert data["cdf"]["5"] == pytest.approx(want[:6].sum(), rel=1e-12)
+    code, out, _ = run(
+        capsys, "sum", "exponential(0, 2) + exponential(scale=2)", "--sf", "10"
+    )
+    line = out.split("P(X > 10) between ")[1].split(" (")[0]
+    low, high = (float(v) for v in line.split(" and "))
+    assert low <= 6 * math.exp(-5) <= high  # gamma(2, scale=2).sf(10)
 
 
 def test_compound_sum(capsys):
@@ -391,6 +405,9 @@ def test_cache_folder_and_the_library_leaves_the_cache_off(monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", "/home/me")
     assert cache_dir() == "/home/me/.cache/probconv/jax"
+    for argv in (["--no-cache", "sum", "d6"], ["sum", "d6", "--no-cache"]):
+        assert build_parser().parse_args(argv).no_cache is True
+    assert build_parser().parse_args(["sum", "d6"]).no_cache is False
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         pytest.skip("a compilation cache is configured for this process")
     import jax
