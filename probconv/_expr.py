@@ -38,7 +38,6 @@ NOT_IN_EXPRESSIONS = frozenset(
 )
 
 _DICE = re.compile(r"(?<![\w.])(\d*)d(\d+)(?![\w.])")
-_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _API_ERRORS = (ValueError, TypeError, ArithmeticError)
 _REFUSED = {
     ast.Div: "'/'",
@@ -143,10 +142,18 @@ class _Evaluator:
         self.accuracy = accuracy
         self.table = functions(dist)
         self.dice = {}  # col_offset -> (placeholder, n, sides)
+        self.lead = 0  # leading spaces, stripped before ast sees the text
+        self.handlers = {
+            ast.Constant: self._constant,
+            ast.List: self._list,
+            ast.Tuple: self._list,
+            ast.Name: self._name,
+            ast.UnaryOp: self._unary,
+            ast.BinOp: self._binary,
+            ast.Call: self._call,
+        }
 
-    def fail(self, message, node=None, column=None):
-        if column is None:
-            column = node.col_offset + 1 if node is not None else 1
+    def fail(self, message, column=1):
         raise ExpressionError(message, column, self.text)
 
     # -- parsing -----------------------------------------------------------
@@ -159,8 +166,8 @@ class _Evaluator:
                 self.fail(f"unexpected character {ch!r}", column=i + 1)
         # Same-length substitutions keep ast's columns equal to the user's.
         source = re.sub(r"\s", " ", text)
-        lead = len(source) - len(source.lstrip())
-        source = " " * lead + self._replace_dice(source[lead:], lead)
+        self.lead = lead = len(source) - len(source.lstrip())
+        source = " " * lead + self._replace_dice(source[lead:])
         self.source = source
         try:
             tree = ast.parse(source[lead:], mode="eval")
@@ -173,20 +180,15 @@ class _Evaluator:
                 self.fail(f"unexpected character {text[col - 1]!r}", column=col)
             self.fail(err.msg, column=col)
         try:
-            return self.value(tree.body, lead)
+            return self.eval(tree.body)
         except RecursionError:
             self.fail("the expression is nested too deeply")
 
-    def _replace_dice(self, source: str, lead: int) -> str:
+    def _replace_dice(self, source: str) -> str:
+        # `3d6` becomes the identifier `___`, known as dice by its position.
         out, pos = [], 0
         for m in _DICE.finditer(source):
-            k, width = len(self.dice), len(m.group(0))
-            name = "_"
-            while len(name) < width:
-                name += _ALPHABET[k % len(_ALPHABET)]
-                k //= len(_ALPHABET)
-            if k:
-                self.fail("too many dice terms of this width", column=lead + 1)
+            name = "_" * len(m.group(0))
             n = int(m.group(1)) if m.group(1) else 1
             self.dice[m.start()] = (name, n, int(m.group(2)))
             out += [source[pos : m.start()], name]
@@ -194,10 +196,6 @@ class _Evaluator:
         return "".join(out) + source[pos:]
 
     # -- evaluation --------------------------------------------------------
-    def value(self, node, lead=0):
-        self.lead = lead
-        return self.eval(node)
-
     def column(self, node) -> int:
         return node.col_offset + 1 + self.lead
 
@@ -205,24 +203,22 @@ class _Evaluator:
         self.fail(message, column=self.column(node))
 
     def eval(self, node):
-        method = getattr(self, f"_{type(node).__name__}", None)
+        method = self.handlers.get(type(node))
         if method is None:
             what = _REFUSED.get(type(node), type(node).__name__)
             self.error(f"{what} is not allowed: {_ALLOWED}", node)
         return method(node)
 
-    def _Constant(self, node):
+    def _constant(self, node):
         v = node.value
         if isinstance(v, bool) or not isinstance(v, (int, float, str)):
             self.error(f"{v!r} is not allowed: {_ALLOWED}", node)
         return v
 
-    def _List(self, node):
+    def _list(self, node):
         return [self.eval(e) for e in node.elts]
 
-    _Tuple = _List
-
-    def _Name(self, node):
+    def _name(self, node):
         entry = self.dice.get(node.col_offset)
         if entry is not None and entry[0] == node.id:
             _, n, sides = entry
@@ -237,7 +233,7 @@ class _Evaluator:
         known = ", ".join(sorted(self.table))
         self.error(f"unknown name {name!r}; {hint}known: {known}, and NdS dice", node)
 
-    def _UnaryOp(self, node):
+    def _unary(self, node):
         v = self.operand(node.operand)
         if isinstance(node.op, ast.USub):
             return -v
@@ -251,7 +247,7 @@ class _Evaluator:
             self.error(f"{_describe(v)} cannot take part in + - *", node)
         return v
 
-    def _BinOp(self, node):
+    def _binary(self, node):
         if type(node.op) not in (ast.Add, ast.Sub, ast.Mult):
             what = _REFUSED.get(type(node.op), type(node.op).__name__)
             self.error(f"{what} is not allowed: {_ALLOWED}", node)
@@ -277,7 +273,7 @@ class _Evaluator:
         except _API_ERRORS as err:
             self.error(str(err), where)
 
-    def _Call(self, node):
+    def _call(self, node):
         if not isinstance(node.func, ast.Name):
             self.eval(node.func)  # names the refused construct, if there is one
             self.error(f"only calls by name are allowed: {_ALLOWED}", node)

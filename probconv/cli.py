@@ -540,6 +540,18 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"probconv: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except (MemoryError, jax.errors.JaxRuntimeError) as err:
+        # A law too large for this machine (3d99999999999) is the user's
+        # request, not a bug; any other runtime error is a bug: traceback.
+        text = " ".join(str(err).split())
+        if isinstance(err, jax.errors.JaxRuntimeError) and not text.startswith(
+            "RESOURCE_EXHAUSTED"
+        ):
+            raise
+        print(
+            f"probconv: error: out of memory: {text or 'MemoryError'}", file=sys.stderr
+        )
+        return EXIT_USAGE
     except BrokenPipeError:
         return 0
     return 0

@@ -106,6 +106,7 @@ def test_progress_goes_to_stderr(capsys):
         ("d6.masses", "attribute access is not allowed"),
         ("__import__('os').system('true')", "attribute access is not allowed"),
         ("__import__('os')", "unknown name '__import__'"),
+        ("__ + d6", "unknown name '__'"),
         ("(lambda: d6)()", "lambda is not allowed"),
         ("(d6)(3)", "dice are a law, not a function"),
         ("(d6 + 1)(3)", "only calls by name are allowed"),
@@ -121,6 +122,23 @@ def test_bad_expressions_give_one_line_and_status_2(capsys, expr, message):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("probconv: error: ")
     assert message in err
+
+
+def test_a_law_too_large_for_memory_is_one_line(capsys, monkeypatch):
+    import jax
+
+    import probconv._expr
+
+    # what `3d99999999999` raises on a CPU (not run: it would allocate 800 GB)
+    def too_big(text, accuracy=None):
+        raise jax.errors.JaxRuntimeError(
+            "RESOURCE_EXHAUSTED: Out of memory allocating 799999999992 bytes."
+        )
+
+    monkeypatch.setattr(probconv._expr, "parse", too_big)
+    code, out, err = run(capsys, "sum", "3d99999999999")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("probconv: error: out of memory: RESOURCE_EXHAUSTED")
 
 
 def test_unknown_keyword_names_the_real_signature(capsys):
