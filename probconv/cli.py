@@ -1,6 +1,8 @@
 """The `probconv` command line: sums of random variables, smoothing, KDE.
 
     probconv sum "binomial(20, 0.3) + poisson(4) + 3d6" --sf 30 --quantile 0.99
+    probconv sum "compound(poisson(3), lognormal(1, 0.5))" --sf 20
+    probconv sum "iid_sum(binomial(n=10, p=0.5), 30)" --sf 290 --accuracy relative
     probconv smooth data.csv --column y --gaussian 3 -o smoothed.csv
     probconv kde data.csv --column x --plot density.png
 
@@ -332,8 +334,9 @@ def _query(d, kind: str, x: float) -> tuple[str, dict]:
         return f"= {text}", entry
     if v == 0 or t > 1e4 * v:
         where = "beyond" if kind == "sf" else "up to"
+        held = "no mass" if v == 0 else f"only {v:.3g}"
         return (
-            f"< {_round(v + t, 2, up=True):.2g} (the grid has no mass {where} "
+            f"< {_round(v + t, 2, up=True):.2g} (the grid has {held} {where} "
             f"{x:g}; {t:.3g} of the mass was cut off the grid)",
             entry,
         )

@@ -249,6 +249,10 @@ def test_queries_past_the_grid_print_a_bound_not_zero(capsys):
     assert line.startswith(f"  P(X > 900) < {bound[0]}.{bound[1]}e-0")
     assert "the grid has no mass beyond 900" in line and f"{t:.3g} of the mass" in line
     assert "P(X <= 0.5) < " in out and "the grid has no mass up to 0.5" in out
+    # in the last half cell the grid's mass is negligible next to the cut mass
+    code, edge, _ = run(capsys, "sum", expr, "--sf", "115.405")
+    line = next(s for s in edge.splitlines() if "P(X > 115.405)" in s)
+    assert line.startswith("  P(X > 115.405) < ") and "(the grid has only " in line
     assert " = 0\n" not in out and "-inf" not in out
     data = run_json(capsys, expr, "--sf", "900", "--sf", "100", "--cdf", "0.5")
     x = scipy.stats.lognorm(0.5, scale=10)
