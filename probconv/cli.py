@@ -1,20 +1,28 @@
 """The `probconv` command line: sums of random variables, smoothing, KDE.
 
     probconv sum "binomial(20, 0.3) + poisson(4) + 3d6" --sf 30 --quantile 0.99
+    probconv sum "compound(poisson(3), lognormal(1, 0.5))" --sf 20
+    probconv sum "iid_sum(binomial(n=10, p=0.5), 30)" --sf 290 --accuracy relative
     probconv smooth data.csv --column y --gaussian 3 -o smoothed.csv
     probconv kde data.csv --column x --plot density.png
 
 User errors (a malformed expression, an unknown name, a bad number, an
 unreadable file) print one line, ``probconv: error: ...``, and exit with
 status 2; no traceback.
+
+The program keeps JAX's compiled programs in a persistent cache (see
+`cache_dir`), so that a second run skips the compilation that dominates a
+first one; ``--no-cache`` turns it off. The library never turns it on.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
+import os
 import sys
 import time
 
@@ -79,25 +87,119 @@ def _count(text: str) -> int:
     return value
 
 
+def _with_parents(add_parser, parents):
+    def add(*args, **kwargs):
+        return add_parser(*args, parents=parents, **kwargs)
+
+    return add
+
+
+def cache_dir() -> str:
+    """Return the folder of the command line's persistent compilation cache.
+
+    ``$PROBCONV_CACHE_DIR`` if it is set, else ``$XDG_CACHE_HOME/probconv/jax``,
+    else ``~/.cache/probconv/jax``.
+    """
+    path = os.environ.get("PROBCONV_CACHE_DIR", "")
+    if path:
+        return os.path.expanduser(path)
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "probconv", "jax")
+
+
+# Cache every program, however small or quick to compile: the command line's
+# programs are small, and together they are most of its start-up time.
+_CACHE_CONFIG = (
+    ("jax_persistent_cache_min_compile_time_secs", 0.0),
+    ("jax_persistent_cache_min_entry_size_bytes", -1),
+)
+
+
+@contextlib.contextmanager
+def _compilation_cache(enabled: bool, progress):
+    """Turn on JAX's persistent compilation cache for the program's run.
+
+    The previous settings are restored afterwards, so that `main` called
+    from Python leaves the process as it found it. A cache the caller set
+    up (``JAX_COMPILATION_CACHE_DIR``) is left alone, and a folder that
+    cannot be created means no cache, not an error.
+    """
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache
+
+    if not enabled or jax.config.jax_compilation_cache_dir:
+        yield
+        return
+    path = cache_dir()
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        progress(f"no compilation cache: cannot create {path}: {err.strerror or err}")
+        yield
+        return
+    names = ("jax_compilation_cache_dir",) + tuple(n for n, _ in _CACHE_CONFIG)
+    saved = {name: getattr(jax.config, name) for name in names}
+    # JAX decides once per process whether to use a cache, at its first
+    # compilation (importing probconv may have been that): ask again.
+    compilation_cache.reset_cache()
+    jax.config.update("jax_compilation_cache_dir", path)
+    for name, value in _CACHE_CONFIG:
+        jax.config.update(name, value)
+    progress(f"compilation cache: {path}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            jax.config.update(name, value)
+        compilation_cache.reset_cache()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `probconv` command."""
     p = _Parser(
         prog="probconv",
         description="Convolution for probability and statistics.",
     )
-    p.add_argument("--progress", action="store_true", help="report steps on stderr")
+    # The common options are accepted before and after the subcommand.
+    common = _Parser(add_help=False)
+    for q, default in ((p, False), (common, argparse.SUPPRESS)):
+        q.add_argument(
+            "--progress",
+            action="store_true",
+            default=default,
+            help="report steps on stderr",
+        )
+        q.add_argument(
+            "--no-cache",
+            action="store_true",
+            default=default,
+            help="do not keep compiled programs in the cache folder (see cache_dir)",
+        )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser = _with_parents(sub.add_parser, [common])
 
     s = sub.add_parser(
         "sum",
         help="the law of a sum of independent random variables",
         description=(
             "Evaluate an expression such as 'binomial(20, 0.3) + poisson(4) + "
-            "3d6': numbers, + - *, NdS dice, and distribution constructors "
-            "with numeric arguments."
+            "3d6' or 'compound(poisson(3), lognormal(1, 0.5))': numbers, + - *, "
+            "NdS dice, and calls of the functions of probconv.distributions "
+            "with the Python API's positional and keyword arguments."
         ),
     )
     s.add_argument("expression")
+    s.add_argument(
+        "--accuracy",
+        choices=("absolute", "relative"),
+        help=(
+            "passed as accuracy= to X + Y and to the functions that take it "
+            "(add, iid_sum, compound, poisson_binomial); 'relative' keeps a "
+            "small relative error far into the tails (lattice laws only)"
+        ),
+    )
     s.add_argument("--cdf", type=_number, action="append", default=[], metavar="X")
     s.add_argument("--sf", type=_number, action="append", default=[], metavar="X")
     s.add_argument(
@@ -173,6 +275,83 @@ def _read_column(path: str, column: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _round(x: float, digits: int, up: bool) -> float:
+    """`x` rounded to `digits` significant digits, up or down (a safe bound)."""
+    if x <= 0 or not math.isfinite(x):
+        return x
+    unit = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return (math.ceil(x / unit) if up else math.floor(x / unit)) * unit
+
+
+def _from_log(log_p: float) -> str:
+    """Format ``exp(log_p)``, even far below the smallest float."""
+    log10 = log_p / math.log(10)
+    e = math.floor(log10)
+    m = 10.0 ** (log10 - e)
+    if round(m, 5) >= 10:
+        m, e = m / 10, e + 1
+    return f"{m:.6g}e{e:+03d}"
+
+
+def _query(d, kind: str, x: float) -> tuple[str, dict]:
+    """Report P(X > x) (kind 'sf') or P(X <= x) (kind 'cdf') honestly.
+
+    The grid holds ``1 - truncated`` of the mass; the rest was cut off
+    (tails beyond the grid, on either side), so the true probability lies
+    between the grid's value `v` and ``v + truncated``. Where the truncated
+    mass cannot change the printed digits, the value is printed; where the
+    grid has nothing (past its edge), only the bound ``< truncated`` is known;
+    between the two, both ends are printed.
+    """
+    from .distributions import RelativeDistribution
+
+    v = float(d.sf(x) if kind == "sf" else d.cdf(x))
+    t = float(d.truncated)
+    entry = {"value": v, "bounds": [v, v + t]}
+    text = f"{v:.10g}"
+    if v == 0 and isinstance(d, RelativeDistribution):
+        # far below the smallest float, the log-masses still resolve it
+        log_v = float(d.logsf(x) if kind == "sf" else d.logcdf(x))
+        if math.isfinite(log_v):
+            entry["log"] = log_v
+            text = _from_log(log_v)
+    if v == 0 and "log" not in entry:
+        # The grid has points there, but their masses are all 0: rounded
+        # away by a plain (absolute-accuracy) FFT, whose absolute error is
+        # about eps * (n + 16) * max(mass) per point (see `relative_error`).
+        k = np.asarray(d.points) > x if kind == "sf" else np.asarray(d.points) <= x
+        if k.any():
+            floor = np.finfo(d.dtype).eps * (d.size + 16) * float(d.masses.max())
+            bound = _round(t + int(k.sum()) * floor, 2, up=True)
+            entry["bounds"] = [0.0, bound]
+            return (
+                f"< {bound:.2g} (estimated: the masses there are below the "
+                f"~{floor:.1g} resolution of the plain FFT; --accuracy relative "
+                "resolves them)",
+                entry,
+            )
+    if t <= 1e-11 * v or t == 0:
+        return f"= {text}", entry
+    if v == 0 or t > 1e4 * v:
+        where = "beyond" if kind == "sf" else "up to"
+        held = "no mass" if v == 0 else f"only {v:.3g}"
+        return (
+            f"< {_round(v + t, 2, up=True):.2g} (the grid has {held} {where} "
+            f"{x:g}; {t:.3g} of the mass was cut off the grid)",
+            entry,
+        )
+    return (
+        f"between {_round(v, 4, up=False):.4g} and {_round(v + t, 4, up=True):.4g} "
+        f"({t:.3g} of the mass was cut off the grid)",
+        entry,
+    )
+
+
+def _quantile(d, q: float):
+    x = float(d.ppf(q))
+    return x if math.isfinite(x) else None  # q lies in the mass cut off
+
+
 def _summary(d, args) -> dict:
     lo, hi = (float(v) for v in d.support())
     out = {
@@ -182,14 +361,24 @@ def _summary(d, args) -> dict:
         "support": [lo, hi],
         "truncated_mass": float(d.truncated),
         "quantiles": {
-            f"{q:g}": float(d.ppf(q)) for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+            f"{q:.10g}": _quantile(d, q)
+            for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
         },
     }
     for q in args.quantile:
-        out["quantiles"][f"{q:g}"] = float(d.ppf(q))
-    out["cdf"] = {f"{x:g}": float(d.cdf(x)) for x in args.cdf}
-    out["sf"] = {f"{x:g}": float(d.sf(x)) for x in args.sf}
-    return out
+        out["quantiles"][f"{q:.10g}"] = _quantile(d, q)
+    lines = []
+    for kind, xs, sign in (("cdf", args.cdf, "<="), ("sf", args.sf, ">")):
+        out[kind], out[f"{kind}_bounds"] = {}, {}
+        for x in xs:
+            text, entry = _query(d, kind, x)
+            key = f"{x:.10g}"
+            out[kind][key] = entry["value"]
+            out[f"{kind}_bounds"][key] = entry["bounds"]
+            if "log" in entry:
+                out.setdefault(f"log_{kind}", {})[key] = entry["log"]
+            lines.append(f"  P(X {sign} {key}) {text}")
+    return out, lines
 
 
 def _cmd_sum(args, progress) -> None:
@@ -198,7 +387,7 @@ def _cmd_sum(args, progress) -> None:
 
     progress(f"parsing and convolving {args.expression!r}")
     try:
-        d = _expr.parse(args.expression)
+        d = _expr.parse(args.expression, accuracy=args.accuracy)
     except _expr.ExpressionError as err:
         raise UsageError(str(err)) from None
     if not isinstance(d, Distribution):
@@ -208,7 +397,7 @@ def _cmd_sum(args, progress) -> None:
     if d.batch_shape:
         raise UsageError("the expression must describe a single distribution")
     progress("computing summaries")
-    s = _summary(d, args)
+    s, lines = _summary(d, args)
     if args.plot:
         from .plot import plot_distribution
 
@@ -227,12 +416,13 @@ def _cmd_sum(args, progress) -> None:
     print(f"  mean      {s['mean']:.10g}")
     print(f"  variance  {s['variance']:.10g}")
     print(f"  std       {s['std']:.10g}")
-    qs = "  ".join(f"{k}: {v:g}" for k, v in s["quantiles"].items())
+    qs = "  ".join(
+        f"{k}: {'off the grid' if v is None else format(v, 'g')}"
+        for k, v in s["quantiles"].items()
+    )
     print(f"  quantiles {qs}")
-    for x, v in s["cdf"].items():
-        print(f"  P(X <= {x}) = {v:.10g}")
-    for x, v in s["sf"].items():
-        print(f"  P(X > {x}) = {v:.10g}")
+    for line in lines:
+        print(line)
     if s["truncated_mass"] > 0:
         print(f"  mass truncated off the grid: {s['truncated_mass']:.3g}")
     if args.plot:
@@ -347,11 +537,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         progress = _Progress(args.progress)
-        {"sum": _cmd_sum, "smooth": _cmd_smooth, "kde": _cmd_kde}[args.command](
-            args, progress
-        )
+        command = {"sum": _cmd_sum, "smooth": _cmd_smooth, "kde": _cmd_kde}
+        with _compilation_cache(not args.no_cache, progress):
+            command[args.command](args, progress)
     except UsageError as err:
         print(f"probconv: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (MemoryError, jax.errors.JaxRuntimeError) as err:
+        # A law too large for this machine (3d99999999999) is the user's
+        # request, not a bug; any other runtime error is a bug: traceback.
+        text = " ".join(str(err).split())
+        if isinstance(err, jax.errors.JaxRuntimeError) and not text.startswith(
+            "RESOURCE_EXHAUSTED"
+        ):
+            raise
+        print(
+            f"probconv: error: out of memory: {text or 'MemoryError'}", file=sys.stderr
+        )
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
