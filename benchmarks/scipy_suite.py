@@ -39,6 +39,7 @@ PLUGIN = textwrap.dedent(
 
     jax.config.update("jax_enable_x64", True)
     import numpy as np
+    import pytest
     import scipy.signal
 
     import probconv
@@ -89,8 +90,13 @@ PLUGIN = textwrap.dedent(
         item._probconv_calls = CALLS["n"]
 
 
-    def pytest_runtest_teardown(item):
-        item.user_properties.append(("probconv", CALLS["n"] - item._probconv_calls))
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(item, call):
+        outcome = yield
+        rep = outcome.get_result()
+        if rep.when == "call":
+            calls = CALLS["n"] - getattr(item, "_probconv_calls", CALLS["n"])
+            rep.user_properties.append(("probconv", calls))
     '''
 )
 

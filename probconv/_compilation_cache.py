@@ -13,14 +13,27 @@ except ImportError:  # pragma: no cover - a JAX without it
 
 
 def default_cache_dir() -> str:
-    """Return probconv's cache folder: ``$PROBCONV_CACHE_DIR`` or a user cache."""
-    explicit = os.environ.get("PROBCONV_CACHE_DIR")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".cache"
-    )
+    """Return probconv's cache folder.
+
+    ``$PROBCONV_CACHE_DIR`` if it is set, else ``$XDG_CACHE_HOME/probconv/jax``,
+    else ``~/.cache/probconv/jax``.
+    """
+    path = os.environ.get("PROBCONV_CACHE_DIR", "")
+    if path:
+        return os.path.expanduser(path)
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "probconv", "jax")
+
+
+# Keep every program, however small or quick to compile: eager calls and the
+# command line compile small programs, and together they are most of a cold
+# start.
+CACHE_CONFIG = (
+    ("jax_persistent_cache_min_compile_time_secs", 0.0),
+    ("jax_persistent_cache_min_entry_size_bytes", -1),
+)
 
 
 def use_compilation_cache(
@@ -75,8 +88,8 @@ def use_compilation_cache(
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", directory)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    for name, value in CACHE_CONFIG:
+        jax.config.update(name, value)
     if reset_cache is not None:
         reset_cache()  # JAX decides once whether to use the cache: ask again
     return directory

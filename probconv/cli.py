@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from ._compilation_cache import CACHE_CONFIG, default_cache_dir
+
 EXIT_USAGE = 2
 
 
@@ -98,23 +100,10 @@ def cache_dir() -> str:
     """Return the folder of the command line's persistent compilation cache.
 
     ``$PROBCONV_CACHE_DIR`` if it is set, else ``$XDG_CACHE_HOME/probconv/jax``,
-    else ``~/.cache/probconv/jax``.
+    else ``~/.cache/probconv/jax`` (the folder of
+    `probconv.use_compilation_cache`).
     """
-    path = os.environ.get("PROBCONV_CACHE_DIR", "")
-    if path:
-        return os.path.expanduser(path)
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "probconv", "jax")
-
-
-# Cache every program, however small or quick to compile: the command line's
-# programs are small, and together they are most of its start-up time.
-_CACHE_CONFIG = (
-    ("jax_persistent_cache_min_compile_time_secs", 0.0),
-    ("jax_persistent_cache_min_entry_size_bytes", -1),
-)
+    return default_cache_dir()
 
 
 @contextlib.contextmanager
@@ -139,13 +128,13 @@ def _compilation_cache(enabled: bool, progress):
         progress(f"no compilation cache: cannot create {path}: {err.strerror or err}")
         yield
         return
-    names = ("jax_compilation_cache_dir",) + tuple(n for n, _ in _CACHE_CONFIG)
+    names = ("jax_compilation_cache_dir",) + tuple(n for n, _ in CACHE_CONFIG)
     saved = {name: getattr(jax.config, name) for name in names}
     # JAX decides once per process whether to use a cache, at its first
     # compilation (importing probconv may have been that): ask again.
     compilation_cache.reset_cache()
     jax.config.update("jax_compilation_cache_dir", path)
-    for name, value in _CACHE_CONFIG:
+    for name, value in CACHE_CONFIG:
         jax.config.update(name, value)
     progress(f"compilation cache: {path}")
     try:

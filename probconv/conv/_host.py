@@ -19,7 +19,9 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.signal
+from scipy.signal import convolve as _scipy_convolve
+from scipy.signal import fftconvolve as _scipy_fftconvolve
+from scipy.signal import oaconvolve as _scipy_oaconvolve
 
 try:  # JAX's own host-to-device copy, without jnp.asarray's 10-20 us of checks
     from jax._src.interpreters.pxla import batched_device_put as _device_put
@@ -75,15 +77,15 @@ def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
         v = np.flip(v, prepared.flip)
     if prepared.auto:
         # SciPy's own choice between direct sums and an FFT, tuned for SciPy.
-        y = scipy.signal.convolve(a, v)
+        y = _scipy_convolve(a, v)
     elif prepared.method == "fft":
-        y = scipy.signal.fftconvolve(a, v)
+        y = _scipy_fftconvolve(a, v)
     elif prepared.method == "overlap_add":
-        y = scipy.signal.oaconvolve(a, v)
+        y = _scipy_oaconvolve(a, v)
     elif a.ndim == 1:
         y = np.convolve(a, v)
     else:
-        y = scipy.signal.convolve(a, v, method="direct")
+        y = _scipy_convolve(a, v, method="direct")
     return take_window(np.asarray(y, plan.dtype), plan).astype(plan.out_dtype)
 
 
