@@ -12,7 +12,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _recurrence
-from ._checks import as_float, check_int, concrete, normalize_axes
+from ._checks import as_inexact, check_int, concrete, normalize_axes
 from ._ewm_times import ewma_times, time_deltas
 
 
@@ -101,7 +101,9 @@ def ewma(
     Parameters
     ----------
     x : array_like
-        The series; NaN marks a missing value.
+        The series, real (pandas has no complex EWM); NaN marks a missing
+        value. Integers become floating; float16 and bfloat16 are computed
+        in float32 and returned in their own dtype.
     alpha, halflife, span, com : float, optional
         Exactly one: the smoothing factor :math:`\alpha \in (0, 1]`, or
         ``halflife > 0`` (:math:`\alpha = 1 - 2^{-1/h}`), ``span >= 1``
@@ -149,7 +151,8 @@ def ewma(
         value out of its range (checked where concrete; under `jax.jit` an
         out-of-range value gives NaN or meaningless output).
     TypeError
-        For non-boolean `adjust` or `ignore_na`, a non-integer
+        For complex or non-numeric `x`, non-boolean `adjust` or
+        `ignore_na`, a non-integer
         `min_periods` or `axis`, `times` neither numeric nor datetime64, or
         a timedelta `halflife` with numeric `times`.
 
@@ -208,13 +211,13 @@ def ewma(
     if not isinstance(ignore_na, (bool, np.bool_)):
         raise TypeError(f"`ignore_na` must be True or False; got {ignore_na!r}.")
     min_periods = check_int("min_periods", min_periods, 0)
-    x = as_float(x, "x")
+    x, result = as_inexact(x, "x", complex_ok=False)
     (ax,) = normalize_axes(axis, x.ndim, "axis")
     xm = jnp.moveaxis(x, ax, -1)
     if times is not None:
         deltas, f = _times_decay(times, halflife, alpha, span, com, adjust, xm)
         y = ewma_times(xm, deltas, f, bool(adjust), bool(ignore_na), min_periods)
-        return jnp.moveaxis(y, -1, ax)
+        return jnp.moveaxis(y, -1, ax).astype(result)
     if isinstance(halflife, (str, datetime.timedelta, np.timedelta64)):
         raise ValueError(
             "`halflife` can be a timedelta only together with `times`; got "
@@ -222,7 +225,7 @@ def ewma(
         )
     a = ewm_alpha(alpha, halflife, span, com).astype(x.dtype)
     y = _ewma_last(xm, a, bool(adjust), bool(ignore_na), min_periods)
-    return jnp.moveaxis(y, -1, ax)
+    return jnp.moveaxis(y, -1, ax).astype(result)
 
 
 def _times_decay(times, halflife, alpha, span, com, adjust, xm):
