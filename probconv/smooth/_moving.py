@@ -210,6 +210,13 @@ def moving_average(
     [0.2222, 0.3333, 0.2222]
     >>> moving_average(x, 3, output=np.int32).tolist()
     [1, 2, 4, 9, 13]
+
+    Complex data (as ndimage), and half precision computed in float32:
+
+    >>> moving_average(np.array([1j, 2.0, 3j]), 3, boundary="wrap").tolist()
+    [(0.6667+1.3333j), (0.6667+1.3333j), (0.6667+1.3333j)]
+    >>> moving_average(x.astype(np.float16), 3).dtype
+    dtype('float16')
     """
     check_choice("mode", mode, OUTPUT_MODES)
     x, result = as_inexact(x, "x")
