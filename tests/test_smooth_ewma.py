@@ -207,6 +207,11 @@ def test_times_with_alpha_and_datetime_units(irregular):
     ref = frame.ewm(halflife="1 day", times=times, alpha=0.3).mean().to_numpy().T
     got = ewma(x, halflife=datetime.timedelta(days=1), times=times, alpha=0.3)
     close(got, ref, TOL["float64"])
+    # timezone-aware pandas times (a DST change inside): their UTC instants
+    paris = pd.DatetimeIndex(times).tz_localize("UTC").tz_convert("Europe/Paris")
+    ref = frame.ewm(halflife="30h", times=paris).mean().to_numpy().T
+    close(ewma(x, halflife="30h", times=paris), ref, TOL["float64"])
+    close(ewma(x, halflife="30h", times=pd.Series(paris)), ref, TOL["float64"])
     t_ns = times.astype("datetime64[ns]")
     ref = frame.ewm(halflife="36h", times=t_ns, span=4).mean().to_numpy().T
     close(ewma(x, halflife="36h", times=t_ns, span=4), ref, TOL["float64"])

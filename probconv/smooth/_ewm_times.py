@@ -62,8 +62,10 @@ def time_deltas(times, halflife, n: int):
         t = times
     else:
         t = np.asarray(times)
-        if t.dtype.kind == "O" and hasattr(times, "to_numpy"):
-            t = np.asarray(times.to_numpy())
+        values = getattr(times, "dt", times)  # a Series' datetime accessor
+        if t.dtype.kind == "O" and getattr(values, "tz", None) is not None:
+            # timezone-aware pandas times: their UTC instants, as pandas uses
+            t = np.asarray(values.tz_convert(None))
     if t.ndim != 1 or t.shape[0] != n:
         raise ValueError(
             f"`times` must be 1-D with one time per sample along `axis` ({n}); "

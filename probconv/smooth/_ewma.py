@@ -123,7 +123,8 @@ def ewma(
     times : array_like, optional
         The time of each sample along `axis` (1-D, one per sample), for
         irregularly spaced observations, as pandas' ``ewm(times=...)``:
-        numpy ``datetime64`` values (or a pandas ``DatetimeIndex``), with
+        numpy ``datetime64`` values (or pandas datetimes, timezone-aware
+        ones by their UTC instants, as pandas), with
         `halflife` a timedelta (``'2 days'``, `numpy.timedelta64`,
         `datetime.timedelta`, ``pandas.Timedelta``); or numbers, with
         `halflife` a number in the same units (pandas takes only datetimes;
