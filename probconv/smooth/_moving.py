@@ -185,6 +185,11 @@ def moving_average(
     window whose present weights sum to less than :math:`100\,\epsilon` of
     the total is NaN.
 
+    Static weights are normalized in float64 on the host; in float32 and
+    narrower the sum is taken about a reference sample of each row
+    (:math:`r + \sum_j k_j (x_j - r)`), so a constant row stays exactly
+    constant in every mode but ``'constant'``, NaNs omitted or not.
+
     Examples
     --------
     >>> import numpy as np
