@@ -7,12 +7,14 @@ number of terms that matter); 2e-5 in float32.
 
 from __future__ import annotations
 
+import datetime
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
@@ -34,6 +36,8 @@ def series():
 def close(a, b, tol):
     a, b = np.asarray(a), np.asarray(b)
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    if np.isnan(b).all():
+        return
     scale = max(1.0, np.nanmax(np.abs(b)))
     np.testing.assert_allclose(a, b, rtol=0, atol=tol * scale, equal_nan=True)
 
@@ -162,7 +166,171 @@ def test_transforms(series):
     )
 
 
+# ------------------------------------------------------------------ times=
+
+
+@pytest.fixture(scope="module")
+def irregular():
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, 120)).cumsum(-1)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    x[1, 40:70] = np.nan  # a long gap
+    x[2, :6] = np.nan
+    seconds = np.cumsum(rng.integers(0, 4 * 86400, 120))  # repeats allowed
+    seconds[20] = seconds[19]
+    times = np.datetime64("2024-03-01T00:00:00", "s") + seconds.astype("m8[s]")
+    return x, times, seconds.astype(np.float64)
+
+
+@pytest.mark.parametrize("adjust", [True, False])
+@pytest.mark.parametrize("ignore_na", [False, True])
+@pytest.mark.parametrize("min_periods", [0, 4])
+def test_times_match_pandas(irregular, adjust, ignore_na, min_periods):
+    x, times, seconds = irregular
+    kw = dict(adjust=adjust, ignore_na=ignore_na, min_periods=min_periods)
+    frame = pd.DataFrame(x.T)
+    ref = frame.ewm(halflife="2.5 days", times=times, **kw).mean().to_numpy().T
+    for hl in ("2.5 days", np.timedelta64(60, "h"), pd.Timedelta(hours=60)):
+        close(ewma(x, halflife=hl, times=times, **kw), ref, TOL["float64"])
+    # numeric times, the half-life in their units (pandas needs datetime64)
+    close(ewma(x, halflife=2.5 * 86400, times=seconds, **kw), ref, TOL["float64"])
+    # time along axis 0, as a DataFrame
+    got = ewma(x.T, halflife="2.5 days", times=pd.DatetimeIndex(times), axis=0, **kw)
+    close(got, ref.T, TOL["float64"])
+
+
+def test_times_with_alpha_and_datetime_units(irregular):
+    # pandas: with times and adjust=True, com/span/alpha set the weight of
+    # one half-life to 1 - alpha; times in any datetime64 unit.
+    x, times, _ = irregular
+    frame = pd.DataFrame(x.T)
+    ref = frame.ewm(halflife="1 day", times=times, alpha=0.3).mean().to_numpy().T
+    got = ewma(x, halflife=datetime.timedelta(days=1), times=times, alpha=0.3)
+    close(got, ref, TOL["float64"])
+    # timezone-aware pandas times (a DST change inside): their UTC instants
+    paris = pd.DatetimeIndex(times).tz_localize("UTC").tz_convert("Europe/Paris")
+    ref = frame.ewm(halflife="30h", times=paris).mean().to_numpy().T
+    close(ewma(x, halflife="30h", times=paris), ref, TOL["float64"])
+    close(ewma(x, halflife="30h", times=pd.Series(paris)), ref, TOL["float64"])
+    t_ns = times.astype("datetime64[ns]")
+    ref = frame.ewm(halflife="36h", times=t_ns, span=4).mean().to_numpy().T
+    close(ewma(x, halflife="36h", times=t_ns, span=4), ref, TOL["float64"])
+
+
+def test_times_float32_and_regular_times_match_plain(irregular):
+    x = irregular[0]
+    even = np.arange(x.shape[-1]) * 2.0
+    plain = ewma(x, halflife=3.0)
+    close(ewma(x, halflife=6.0, times=even), plain, TOL["float64"])
+    got = ewma(x.astype(np.float32), halflife=6.0, times=even)
+    assert got.dtype == jnp.float32
+    close(got, plain, TOL["float32"])
+
+
+@given(
+    n=st.sampled_from([1, 2, 17]),
+    adjust=st.booleans(),
+    ignore_na=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+@settings(max_examples=20)
+def test_hypothesis_times_match_pandas(n, adjust, ignore_na, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n)
+    x[rng.random(n) < 0.4] = np.nan
+    times = np.datetime64("2024-01-01", "ns") + np.cumsum(
+        rng.integers(0, 10**12, n)
+    ).astype("m8[ns]")
+    kw = dict(adjust=adjust, ignore_na=ignore_na)
+    ref = pd.Series(x).ewm(halflife="30min", times=times, **kw).mean().to_numpy()
+    close(ewma(x, halflife="30min", times=times, **kw), ref, TOL["float64"])
+
+
+def test_times_transforms(irregular):
+    x, times, seconds = irregular
+    hl = 2.5 * 86400
+
+    def f(v):
+        return ewma(v, halflife="2.5 days", times=times, adjust=False)
+
+    ref = f(x)
+    close(jax.jit(f)(x), ref, 1e-15)
+    close(jax.vmap(f)(jnp.asarray(x)), ref, 1e-15)
+    t = jnp.asarray(seconds)
+    g = jax.jit(lambda v, tt, h: ewma(v, halflife=h, times=tt))
+    close(g(x, t, hl), ewma(x, halflife=hl, times=seconds), 1e-15)
+    full = np.nan_to_num(x[0, :40])
+    check_grads(lambda v: ewma(v, halflife=hl, times=seconds[:40]), (full,), 1)
+    check_grads(
+        lambda v: ewma(v, halflife=hl, times=seconds[:40], adjust=False),
+        (full,),
+        1,
+        modes=("rev",),
+    )
+    # and in the half-life itself (numeric times)
+    check_grads(lambda h: ewma(full, halflife=h, times=seconds[:40]), (hl,), 1)
+
+
+TIMES = np.array(["2024-01-01", "2024-01-03"], dtype="datetime64[D]")
+NAT = np.array(["NaT", "2024-01-01"], dtype="datetime64[s]")
+
 BAD = [
+    (lambda: ewma([1.0, 2.0], times=TIMES), ValueError, "`times` needs `halflife`"),
+    (
+        lambda: ewma([1.0, 2.0], halflife=2.0, times=TIMES),
+        ValueError,
+        "`halflife` must be a timedelta convertible",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife="2 days", times=[0.0, 1.0]),
+        TypeError,
+        "With numeric `times`, `halflife` must be a number",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife="2 days"),
+        ValueError,
+        "timedelta only together with `times`",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife="1D", alpha=0.5, times=TIMES, adjust=False),
+        ValueError,
+        "`halflife` must be the only decay parameter",
+    ),
+    (
+        lambda: ewma([1.0, 2.0, 3.0], halflife="1D", times=TIMES),
+        ValueError,
+        "`times` must be 1-D with one time per sample",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife="1D", times=NAT),
+        ValueError,
+        "must not hold NaT",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife="-1D", times=TIMES),
+        ValueError,
+        "`halflife` must be positive",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife=0.0, times=[0.0, 1.0]),
+        ValueError,
+        "`halflife` must be a finite positive number",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife=1.0, times=[0.0, np.nan]),
+        ValueError,
+        "`times` must be finite",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife=1.0, times=["a", "b"]),
+        TypeError,
+        "`times` must be a numeric or numpy datetime64",
+    ),
+    (
+        lambda: ewma([1.0, 2.0], halflife="fortnight", times=TIMES),
+        ValueError,
+        "`halflife` must be a timedelta convertible",
+    ),
     (lambda: ewma([1.0, 2.0]), ValueError, "Give exactly one of `alpha`"),
     (lambda: ewma([1.0], alpha=0.5, span=3), ValueError, "Give exactly one of"),
     (lambda: ewma([1.0], alpha=0.0), ValueError, "`alpha` must satisfy 0 < alpha"),

@@ -13,7 +13,7 @@ from jax.scipy.special import logsumexp
 from jax.typing import ArrayLike
 
 from ._binning import linear_bin
-from ._checks import as_float, check_choice, concrete
+from ._checks import as_inexact, check_choice, concrete
 
 RULES = ("scott", "silverman", "isj")
 _NORMAL_IQR = 1.349  # statsmodels' (and Silverman's) rounding of 1.3489795
@@ -217,13 +217,13 @@ def kde_bandwidth(
     1000.0
     """
     check_choice("rule", rule, RULES)
-    x = as_float(samples, "samples")
+    x, result = as_inexact(samples, "samples", complex_ok=False)
     if x.ndim != 1 or x.shape[0] < 2:
         raise ValueError(
             f"`samples` must be 1-D with at least two samples; got shape {x.shape}."
         )
     w, neff = _weights(x, check_weights(weights, x.shape[0]))
-    return rule_1d(x, w, neff, rule)
+    return rule_1d(x, w, neff, rule).astype(result)
 
 
 def check_weights(weights, n: int):

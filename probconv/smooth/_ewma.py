@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 
 import jax
@@ -11,7 +12,8 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from . import _recurrence
-from ._checks import as_float, check_int, concrete, normalize_axes
+from ._checks import as_inexact, check_int, concrete, normalize_axes
+from ._ewm_times import ewma_times, time_deltas
 
 
 def _check_range(name, value, ok, text):
@@ -83,6 +85,7 @@ def ewma(
     adjust: bool = True,
     ignore_na: bool = False,
     min_periods: int = 0,
+    times: ArrayLike | None = None,
     axis: int = -1,
 ) -> jax.Array:
     r"""Exponentially weighted moving average with pandas' semantics.
@@ -98,7 +101,9 @@ def ewma(
     Parameters
     ----------
     x : array_like
-        The series; NaN marks a missing value.
+        The series, real (pandas has no complex EWM); NaN marks a missing
+        value. Integers become floating; float16 and bfloat16 are computed
+        in float32 and returned in their own dtype.
     alpha, halflife, span, com : float, optional
         Exactly one: the smoothing factor :math:`\alpha \in (0, 1]`, or
         ``halflife > 0`` (:math:`\alpha = 1 - 2^{-1/h}`), ``span >= 1``
@@ -115,6 +120,20 @@ def ewma(
     min_periods : int
         Output NaN until this many observations have been seen (pandas'
         ``min_periods``); before the first observation it is NaN anyway.
+    times : array_like, optional
+        The time of each sample along `axis` (1-D, one per sample), for
+        irregularly spaced observations, as pandas' ``ewm(times=...)``:
+        numpy ``datetime64`` values (or pandas datetimes, timezone-aware
+        ones by their UTC instants, as pandas), with
+        `halflife` a timedelta (``'2 days'``, `numpy.timedelta64`,
+        `datetime.timedelta`, ``pandas.Timedelta``); or numbers, with
+        `halflife` a number in the same units (pandas takes only datetimes;
+        numeric times may be traced and are differentiable). Between samples
+        ``i - 1`` and ``i`` the older weights decay by
+        :math:`f^{(t_i - t_{i-1})/h}`, with :math:`f = 1/2`, or :math:`f = 1
+        - \alpha` when `alpha`, `span` or `com` is given too (pandas allows
+        that with ``adjust=True`` only). Times need not increase (pandas does
+        not check either; a step back in time grows the older weights).
     axis : int
         The time axis; the others are batch axes.
 
@@ -126,12 +145,17 @@ def ewma(
     Raises
     ------
     ValueError
-        For none or several of `alpha`, `halflife`, `span`, `com`, or a
+        For none or several of `alpha`, `halflife`, `span`, `com` (with
+        `times`: no `halflife`, or another parameter with ``adjust=False``),
+        a timedelta `halflife` without datetime `times` or a number with
+        them, `times` of the wrong length or holding NaT or NaN, or a
         value out of its range (checked where concrete; under `jax.jit` an
         out-of-range value gives NaN or meaningless output).
     TypeError
-        For non-boolean `adjust` or `ignore_na`, or a non-integer
-        `min_periods` or `axis`.
+        For complex or non-numeric `x`, non-boolean `adjust` or
+        `ignore_na`, a non-integer
+        `min_periods` or `axis`, `times` neither numeric nor datetime64, or
+        a timedelta `halflife` with numeric `times`.
 
     See Also
     --------
@@ -154,6 +178,14 @@ def ewma(
     by a parallel prefix scan (slower than the other cases, which run at
     matrix-multiply speed).
 
+    With `times`, the decay of step :math:`i` is :math:`a_i = f^{\delta_i}`,
+    :math:`\delta_i = (t_i - t_{i-1})/h`, and the recurrences become
+    :math:`h_t = a_t h_{t-1} + c_t` (parallel prefix scans). As in pandas,
+    ``ignore_na=True`` skips a missing sample together with the time it
+    spans (the next observation decays by its own step only), and
+    ``adjust=False`` uses pandas' update for irregular times, :math:`y = d\,
+    y + (1 - d)\, x` with :math:`d` the decay since the last observation.
+
     Examples
     --------
     >>> import numpy as np
@@ -165,18 +197,60 @@ def ewma(
     [1.0, 1.4, 1.4, 2.768421]
     >>> ewma(x, alpha=0.5, ignore_na=True).round(6).tolist()
     [1.0, 1.666667, 1.666667, 3.0]
+
+    Irregular times, as ``pandas.Series.ewm(halflife=..., times=...)``:
+
+    >>> t = np.array(["2020-01-01", "2020-01-02", "2020-01-04", "2020-01-05"],
+    ...              dtype="datetime64[ns]")
+    >>> ewma(x, halflife="2 days", times=t).round(6).tolist()
+    [1.0, 1.585786, 1.585786, 3.091326]
+    >>> ewma(x, halflife=2.0, times=[0.0, 1.0, 3.0, 4.0]).round(6).tolist()
+    [1.0, 1.585786, 1.585786, 3.091326]
     """
     if not isinstance(adjust, (bool, np.bool_)):
         raise TypeError(f"`adjust` must be True or False; got {adjust!r}.")
     if not isinstance(ignore_na, (bool, np.bool_)):
         raise TypeError(f"`ignore_na` must be True or False; got {ignore_na!r}.")
     min_periods = check_int("min_periods", min_periods, 0)
-    x = as_float(x, "x")
+    x, result = as_inexact(x, "x", complex_ok=False)
     (ax,) = normalize_axes(axis, x.ndim, "axis")
-    a = ewm_alpha(alpha, halflife, span, com).astype(x.dtype)
     xm = jnp.moveaxis(x, ax, -1)
+    if times is not None:
+        deltas, f = _times_decay(times, halflife, alpha, span, com, adjust, xm)
+        y = ewma_times(xm, deltas, f, bool(adjust), bool(ignore_na), min_periods)
+        return jnp.moveaxis(y, -1, ax).astype(result)
+    if isinstance(halflife, (str, datetime.timedelta, np.timedelta64)):
+        raise ValueError(
+            "`halflife` can be a timedelta only together with `times`; got "
+            f"halflife={halflife!r} and times=None."
+        )
+    a = ewm_alpha(alpha, halflife, span, com).astype(x.dtype)
     y = _ewma_last(xm, a, bool(adjust), bool(ignore_na), min_periods)
-    return jnp.moveaxis(y, -1, ax)
+    return jnp.moveaxis(y, -1, ax).astype(result)
+
+
+def _times_decay(times, halflife, alpha, span, com, adjust, xm):
+    """Pandas' rules for `times`: the scaled gaps and the decay per unit."""
+    if halflife is None:
+        raise ValueError(
+            "`times` needs `halflife`, the time over which a weight halves "
+            "(a timedelta such as '2 days' for datetime64 times, a number for "
+            "numeric ones); got halflife=None."
+        )
+    others = {
+        k: v for k, v in dict(alpha=alpha, span=span, com=com).items() if v is not None
+    }
+    if others and not adjust:
+        raise ValueError(
+            "With `times` and adjust=False, `halflife` must be the only decay "
+            f"parameter (as in pandas); got also {sorted(others)}."
+        )
+    deltas = time_deltas(times, halflife, xm.shape[-1])
+    if others:  # pandas: the weight of one half-life is 1 - alpha, not 1/2
+        f = 1.0 - ewm_alpha(alpha, None, span, com)
+    else:
+        f = jnp.asarray(0.5)
+    return deltas, f.astype(xm.dtype)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))

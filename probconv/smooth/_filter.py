@@ -18,6 +18,7 @@ import numpy as np
 
 from probconv import conv
 
+from ._checks import concrete
 from ._running import window_sums
 
 # A boxcar at least this long is summed in O(n) by `window_sums`; shorter
@@ -116,23 +117,24 @@ def _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method, uniform):
     return y
 
 
-def _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method):
-    """Correlate along each axis in turn (separable) or all at once."""
+def _apply(x, kernels, axes, lefts, uniform, bounds, cval, mode, method):
+    """Correlate along each axis in turn (separable) or all at once.
+
+    `bounds` holds one boundary mode per axis in `axes`.
+    """
     if len(kernels) == len(axes):
-        for k, ax, left, uni in zip(kernels, axes, lefts, uniform):
+        for k, ax, left, uni, b in zip(kernels, axes, lefts, uniform, bounds):
             lo, hi = widths(k.shape[0], left, mode)
-            if _edges_apart(k.shape[0], x.shape[ax], uni, method, boundary):
-                x = _correlate_edges_apart(
-                    x, k, ax, lo, hi, boundary, cval, method, uni
-                )
+            if _edges_apart(k.shape[0], x.shape[ax], uni, method, b):
+                x = _correlate_edges_apart(x, k, ax, lo, hi, b, cval, method, uni)
                 continue
-            x = _pad(x, ax, lo, hi, boundary, cval)
+            x = _pad(x, ax, lo, hi, b, cval)
             x = _correlate_valid(x, k, (ax,), uni, method)
         return x
     (k,) = kernels
-    for ax, n, left in zip(axes, k.shape, lefts):
+    for ax, n, left, b in zip(axes, k.shape, lefts, bounds):
         lo, hi = widths(n, left, mode)
-        x = _pad(x, ax, lo, hi, boundary, cval)
+        x = _pad(x, ax, lo, hi, b, cval)
     return _correlate_valid(x, k, tuple(axes), False, method)
 
 
@@ -151,19 +153,38 @@ def check_sizes(x, kernels, axes: Sequence[int], mode: str) -> None:
             )
 
 
+def unit_weights(k, dtype) -> np.ndarray:
+    """Return ``k / sum(k)`` rounded to the real dtype of `dtype`, summing to one.
+
+    Normalized in float64 on the host (the kernel is static), then rounded;
+    the rounding error of the sum is given back to the largest weight, so the
+    rounded weights sum to one as closely as the dtype allows (normalized in
+    float32, a 9-tap Gaussian summed to ``1 - 4.7e-8``).
+    """
+    k = np.asarray(k, np.float64)
+    k = k / k.sum()
+    real = np.finfo(np.dtype(dtype)).dtype
+    out = k.astype(real)
+    if real != np.float64:
+        i = np.unravel_index(np.argmax(np.abs(k)), k.shape)
+        out[i] = real.type(float(out[i]) + (1.0 - out.astype(np.float64).sum()))
+    return out
+
+
 def smooth_axes(
     x: jax.Array,
     kernels: Sequence[jax.Array],
     axes: Sequence[int],
     lefts: Sequence[int],
     *,
-    boundary: str,
+    boundary: str | Sequence[str],
     cval,
     mode: str,
     nan_policy: str,
     normalize: bool,
     uniform: Sequence[bool] | None = None,
     method: str = "auto",
+    unit_sum: bool = False,
 ) -> jax.Array:
     r"""Correlate `x` with kernels along `axes`, NaN- and edge-aware.
 
@@ -172,29 +193,64 @@ def smooth_axes(
     ``k[j] * x[i - left + j]``. With ``normalize`` the sum is divided by the
     kernel's total over the samples present (all of them unless NaNs are
     omitted or the edges renormalized); without, it is returned as is.
+    `boundary` is one mode or one per axis. ``unit_sum`` says that the
+    kernels already sum to one (a smoothing kernel, normalized by the
+    caller with `unit_weights`).
+
+    Concrete kernels are normalized on the host in float64. A filter whose
+    weights sum to one is computed in float32 (or narrower) about a
+    reference sample of each row (``ref + sum_j k_j (x_j - ref)``), so that
+    a constant signal stays exactly constant whatever the rounding of the
+    weights and the summation order; in float64 that error is below 1e-15
+    and the extra pass is skipped.
     """
     axes = tuple(axes)
+    bounds = (boundary,) * len(axes) if isinstance(boundary, str) else tuple(boundary)
     uniform = tuple(uniform) if uniform is not None else (False,) * len(kernels)
     check_sizes(x, kernels, axes, mode)
     try:
         cval_np = float(cval)
     except (TypeError, jax.errors.ConcretizationTypeError):
         cval_np = None
-    nan_fill = cval_np is not None and np.isnan(cval_np) and boundary == "constant"
+    if cval_np is not None and np.isnan(cval_np) and nan_policy == "omit":
+        # A NaN fill is missing data: the same as renormalizing that edge.
+        bounds = tuple("renormalize" if b == "constant" else b for b in bounds)
+    ratio = nan_policy == "omit" or "renormalize" in bounds  # normalizes itself
+    if normalize and not ratio:
+        values = [concrete(k) for k in kernels]
+        if all(v is not None for v in values):
+            kernels = [unit_weights(v, x.dtype) for v in values]
+            normalize, unit_sum = False, True
+    real_bits = np.finfo(np.dtype(x.dtype)).bits
+    shift = (normalize or unit_sum) and real_bits <= 32 and "constant" not in bounds
     return _smooth(
         x,
         tuple(jnp.asarray(k) for k in kernels),
         cval,
         axes=axes,
         lefts=tuple(int(v) for v in lefts),
-        boundary=boundary,
+        bounds=bounds,
         mode=mode,
         nan_policy=nan_policy,
         normalize=normalize,
         uniform=uniform,
         method=method,
-        nan_fill=nan_fill,
+        shift=shift,
     )
+
+
+def _reference(x, axes, omit: bool):
+    """Return a sample of each row along `axes` (0 where none is finite).
+
+    The first sample; with NaNs omitted, the largest present one (a row may
+    start with a gap).
+    """
+    if omit:
+        ref = jnp.max(jnp.where(jnp.isnan(x), -jnp.inf, x), axis=axes, keepdims=True)
+    else:
+        idx = tuple(slice(0, 1) if a in axes else slice(None) for a in range(x.ndim))
+        ref = x[idx]
+    return jnp.where(jnp.isfinite(ref), ref, 0.0)
 
 
 @functools.partial(
@@ -202,13 +258,13 @@ def smooth_axes(
     static_argnames=(
         "axes",
         "lefts",
-        "boundary",
+        "bounds",
         "mode",
         "nan_policy",
         "normalize",
         "uniform",
         "method",
-        "nan_fill",
+        "shift",
     ),
 )
 def _smooth(
@@ -218,47 +274,53 @@ def _smooth(
     *,
     axes,
     lefts,
-    boundary,
+    bounds,
     mode,
     nan_policy,
     normalize,
     uniform,
     method,
-    nan_fill,
+    shift,
 ):
     kernels = [k.astype(x.dtype) for k in kernels]
     omit = nan_policy == "omit"
-    renorm = boundary == "renormalize" or (omit and nan_fill)
+    renorm = "renormalize" in bounds
+    ref = _reference(x, axes, omit) if shift else None
+    if ref is not None:
+        x = x - ref
     if not (omit or renorm):
         if normalize:  # into the kernels: no pass over the output to divide
             kernels = [k / jnp.sum(k) for k in kernels]
-        return _apply(x, kernels, axes, lefts, uniform, boundary, cval, mode, method)
+        y = _apply(x, kernels, axes, lefts, uniform, bounds, cval, mode, method)
+        return y if ref is None else y + ref
     # Normalized convolution: the data with missing values zeroed, and the
-    # mask of present values, in one batched pass.
+    # mask of present values, in one batched pass. A constant edge is padded
+    # with zeros here and its fill value added below.
     present = ~jnp.isnan(x) if omit else jnp.ones(x.shape, bool)
     x0 = jnp.where(present, x, 0.0) if omit else x
     stacked = jnp.stack([x0, present.astype(x.dtype)])
+    zero_pad = tuple("renormalize" if b == "constant" else b for b in bounds)
     both = _apply(
         stacked,
         kernels,
         [a + 1 for a in axes],
         lefts,
         uniform,
-        "renormalize" if renorm else boundary,
-        cval,
+        zero_pad,
+        0.0,
         mode,
         method,
     )
     num, den = both[0], both[1]
-    if not renorm and boundary == "constant":
+    if "constant" in bounds:
         # The fill value counts as data: with the kernel's weight outside the
         # array, ``outside``, the numerator gains ``cval * outside`` and the
-        # denominator ``outside`` (zero padding was used above).
+        # denominator ``outside``.
         ones = jnp.ones(
             [x.shape[a] if a in axes else 1 for a in range(x.ndim)], x.dtype
         )
         inside = _apply(
-            ones, kernels, axes, lefts, uniform, "renormalize", 0.0, mode, method
+            ones, kernels, axes, lefts, uniform, zero_pad, 0.0, mode, method
         )
         outside = _total(kernels) - inside
         num = num + cval * outside
@@ -268,7 +330,8 @@ def _smooth(
         scale = scale * jnp.sum(jnp.abs(k))
     tiny = _DEN_RTOL * jnp.finfo(x.dtype).eps * scale
     ok = jnp.abs(den) > tiny
-    return jnp.where(ok, num / jnp.where(ok, den, 1.0), jnp.nan)
+    y = jnp.where(ok, num / jnp.where(ok, den, 1.0), jnp.nan)
+    return y if ref is None else y + ref
 
 
 def _total(kernels):

@@ -7,20 +7,22 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
+import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
 from ._checks import (
-    BOUNDARIES,
-    as_float,
-    check_choice,
+    as_inexact,
+    check_boundaries,
     check_int,
     check_nan_policy,
+    check_origins,
     check_positive,
     concrete,
     normalize_axes,
+    output_dtype,
     per_axis,
 )
-from ._filter import smooth_axes
+from ._filter import smooth_axes, unit_weights
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
@@ -54,6 +56,22 @@ def gaussian_kernel(sigma, order: int, radius: int, dtype) -> jax.Array:
     return phi * poly
 
 
+def gaussian_kernel_np(sigma: float, order: int, radius: int) -> np.ndarray:
+    """`gaussian_kernel` in float64 with NumPy, for a concrete `sigma`."""
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    s2 = float(sigma) ** 2
+    phi = np.exp(-0.5 * x * x / s2)
+    phi = phi / phi.sum()
+    if order == 0:
+        return phi
+    q = np.zeros(order + 1)
+    q[0] = 1.0
+    deriv = np.diag(np.arange(1, order + 1), -1).T  # coefficients of q'
+    for _ in range(order):
+        q = deriv @ q + np.concatenate([[0.0], -q[:-1] / s2])
+    return phi * np.polynomial.polynomial.polyval(x, q)
+
+
 def _radius(sigma, truncate, radius, name_axis: str) -> int:
     if radius is not None:
         return check_int("radius", radius, 0)
@@ -75,10 +93,12 @@ def gaussian_smooth(
     order: int | Sequence[int] = 0,
     truncate: float = 4.0,
     radius: int | Sequence[int] | None = None,
-    boundary: str = "reflect",
+    boundary: str | Sequence[str] = "reflect",
     cval: float = 0.0,
     nan_policy: str = "propagate",
     method: str = "auto",
+    origin: int | Sequence[int] = 0,
+    output: DTypeLike | None = None,
 ) -> jax.Array:
     r"""Gaussian smoothing or derivative along one or more axes.
 
@@ -90,7 +110,8 @@ def gaussian_smooth(
     Parameters
     ----------
     x : array_like
-        The data; integers become floating.
+        The data, real or complex; integers become floating, and float16 or
+        bfloat16 are computed in float32 and returned in their own dtype.
     sigma : float or sequence of float
         Standard deviation of the Gaussian in samples, one for all axes or
         one per axis in `axis`. Positive (a concrete sigma of zero leaves
@@ -108,29 +129,44 @@ def gaussian_smooth(
     radius : int or sequence of int, optional
         The kernel's radius, overriding `truncate`; needed when `sigma` is
         traced, since array shapes must be static.
-    boundary : {'reflect', 'mirror', 'nearest', 'wrap', 'constant', 'renormalize'}
-        scipy.ndimage's edge modes, or ``'renormalize'`` (samples outside
-        count as missing; order 0 only).
+    boundary : str or sequence of str
+        scipy.ndimage's edge modes (``'reflect'``, ``'mirror'``,
+        ``'nearest'``, ``'wrap'``, ``'constant'``), or ``'renormalize'``
+        (samples outside count as missing; order 0 only); one for all axes
+        or one per axis in `axis` (ndimage's ``mode=[...]``).
     cval : float
         The fill value for ``boundary='constant'``.
     nan_policy : {'propagate', 'omit', 'raise'}
         As in `moving_average`; ``'omit'`` needs order 0.
     method : {'auto', 'direct', 'fft', 'overlap_add'}
         The engine's convolution method.
+    origin : int or sequence of int
+        Shift of the kernel, in scipy.ndimage's convention (``origin`` of
+        `scipy.ndimage.correlate1d` with this kernel; ndimage's Gaussian
+        filters themselves have none): positive values move it to the
+        left, ``-radius <= origin <= radius``; one for all axes or one per
+        axis.
+    output : dtype, optional
+        The dtype of the result, as ndimage's ``output=`` (a dtype only).
+        See `moving_average`.
 
     Returns
     -------
     jax.Array
-        The filtered data, with the shape and (floating) dtype of `x`.
+        The filtered data, with the shape of `x`: dtype `output`, else the
+        floating or complex dtype of `x` (the default float for integers).
 
     Raises
     ------
     ValueError
         For a non-positive or non-finite `sigma`, a negative `order`, a bad
-        `boundary` or `nan_policy`, NaN-aware options with ``order > 0``, or
-        per-axis parameters of the wrong length.
+        `boundary` or `nan_policy`, NaN-aware options with ``order > 0``,
+        per-axis parameters of the wrong length, or an `origin` out of
+        range.
     TypeError
-        For a traced `sigma` without `radius`, or non-integer `order`.
+        For a traced `sigma` without `radius`, non-integer `order` or
+        `origin`, non-numeric `x`, or an `output` that is not a dtype (or is
+        real for complex `x`).
 
     See Also
     --------
@@ -149,7 +185,9 @@ def gaussian_smooth(
     e^{-x^2/2\sigma^2}`. Several axes apply one after another (separable).
     Truncation at 4 standard deviations drops about :math:`6 \times
     10^{-5}` of the continuous Gaussian's mass; the discrete kernel is
-    renormalized, so a constant stays constant.
+    renormalized (in float64), so a constant stays constant: exactly, in
+    float32 too, for the modes that extend a constant by itself (all but
+    ``'constant'``).
 
     Examples
     --------
@@ -160,12 +198,17 @@ def gaussian_smooth(
     [0.0584, 0.2421, 0.3989, 0.2421, 0.0584]
     >>> gaussian_smooth(np.arange(6.0) ** 2, 1.0, order=1).round(4).tolist()
     [0.6361, 2.1504, 4.0087, 5.8362, 6.3434, 3.0017]
+    >>> gaussian_smooth(x, 1.0, origin=1, output=np.float32).round(4).tolist()
+    [0.0584, 0.0584, 0.2421, 0.3989, 0.2421]
     """
-    check_choice("boundary", boundary, BOUNDARIES)
-    x = as_float(x, "x")
+    x, result = as_inexact(x, "x")
+    compute, result = output_dtype(output, result, x.dtype)
+    x = x.astype(compute)
     check_nan_policy(nan_policy, x)
     axes = normalize_axes(axis, x.ndim, "axis")
     k = len(axes)
+    bounds = check_boundaries(boundary, k)
+    origins = per_axis("origin", origin, k)
     sigmas = per_axis("sigma", sigma, k)
     orders = [check_int("order", o, 0) for o in per_axis("order", order, k)]
     radii = per_axis("radius", radius, k)
@@ -176,29 +219,41 @@ def gaussian_smooth(
             "weights, which only makes sense for smoothing (order=0); got "
             f"order={order!r}."
         )
-    kernels, use_axes, lefts = [], [], []
-    for ax, s, o, r in zip(axes, sigmas, orders, radii):
+    kernels, use_axes, lefts, use_bounds = [], [], [], []
+    for ax, s, o, r, b, org in zip(axes, sigmas, orders, radii, bounds, origins):
         check_positive("sigma", s, allow_zero=True)
         sv = concrete(s)
         if sv is not None and float(sv) <= 1e-15:
             continue  # scipy.ndimage skips such axes
         rad = _radius(s, truncate, r, "" if k == 1 else f" for axis {ax}")
-        kern = gaussian_kernel(s, o, rad, x.dtype)
+        (org,) = check_origins(org, (2 * rad + 1,))
+        if sv is not None:  # static: built in float64, rounded to sum to one
+            kern = gaussian_kernel_np(float(sv), o, rad)
+            kern = (
+                unit_weights(kern, x.dtype)
+                if o == 0
+                else kern.astype(np.finfo(x.dtype).dtype)
+            )
+        else:
+            kern = gaussian_kernel(s, o, rad, np.finfo(x.dtype).dtype)
         # ndimage correlates with the reversed kernel (a convolution).
         kernels.append(kern[::-1])
         use_axes.append(ax)
-        lefts.append(rad)
+        lefts.append(rad + org)
+        use_bounds.append(b)
     if not kernels:
-        return x
-    return smooth_axes(
+        return x.astype(result)
+    y = smooth_axes(
         x,
         kernels,
         use_axes,
         lefts,
-        boundary=boundary,
+        boundary=tuple(use_bounds),
         cval=cval,
         mode="same",
         nan_policy=nan_policy,
         normalize=False,
         method=method,
+        unit_sum=not any(orders),
     )
+    return y.astype(result)

@@ -15,13 +15,20 @@ from probconv import conv
 
 from ._bandwidth import check_weights, covariance_rule, rule_1d, weights_and_neff
 from ._binning import KERNELS, gaussian_2d, kernel_1d, linear_bin
-from ._checks import as_float, check_choice, check_int, check_positive, concrete
+from ._checks import (
+    as_inexact,
+    check_choice,
+    check_int,
+    check_positive,
+    concrete,
+)
 
 _DEFAULT_POINTS = {1: 1024, 2: 128}
 
 
 def _samples_2d(samples):
-    x = as_float(samples, "samples")
+    """Return the samples as ``(n, d)`` in the dtype computed in, and the result's."""
+    x, result = as_inexact(samples, "samples", complex_ok=False)
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] not in (1, 2) or x.shape[0] < 2:
@@ -29,7 +36,7 @@ def _samples_2d(samples):
             "`samples` must have shape (n,) or (n, 1) for 1-D data or (n, 2) "
             f"for 2-D data, with n >= 2; got shape {np.shape(samples)}."
         )
-    return x
+    return x, result
 
 
 def _bandwidth_cov(x, w, neff, bandwidth, d: int):
@@ -187,17 +194,17 @@ def kde(
     >>> round(float(dens.sum() * (grid[1] - grid[0])), 6)
     1.0
     """
-    points, dens, _, _ = _estimate(
-        samples, bandwidth, grid, weights, kernel, bounds, cut
-    )
-    return points, dens
+    x, result = _samples_2d(samples)
+    points, dens, _, _ = _estimate(x, bandwidth, grid, weights, kernel, bounds, cut)
+    if isinstance(points, tuple):
+        return tuple(p.astype(result) for p in points), dens.astype(result)
+    return points.astype(result), dens.astype(result)
 
 
-def _estimate(samples, bandwidth, grid, weights, kernel, bounds, cut):
-    """Kde's work; also returns the bandwidth and the normalized weights."""
+def _estimate(x, bandwidth, grid, weights, kernel, bounds, cut):
+    """Kde's work on checked ``(n, d)`` samples; also the bandwidth and weights."""
     check_choice("kernel", kernel, tuple(KERNELS))
     check_positive("cut", cut)
-    x = _samples_2d(samples)
     n, d = x.shape
     wts = check_weights(weights, n)
     w, neff = weights_and_neff(x[:, 0], wts)
@@ -417,15 +424,13 @@ def kde_dist(
     """
     from probconv.distributions import from_masses
 
-    x = _samples_2d(samples)
+    x, _ = _samples_2d(samples)  # half precision: a float32 law
     if x.shape[1] != 1:
         raise ValueError(
             "kde_dist needs 1-D samples (distributions are univariate); got "
             f"shape {x.shape}."
         )
-    points, dens, bw, w = _estimate(
-        x[:, 0], bandwidth, grid, weights, kernel, bounds, cut
-    )
+    points, dens, bw, w = _estimate(x, bandwidth, grid, weights, kernel, bounds, cut)
     step_c = concrete(points[1] - points[0])
     if step_c is None:
         raise TypeError(

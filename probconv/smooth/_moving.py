@@ -8,17 +8,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.signal
-from jax.typing import ArrayLike
+from jax.typing import ArrayLike, DTypeLike
 
 from ._checks import (
-    BOUNDARIES,
     OUTPUT_MODES,
-    as_float,
+    as_inexact,
+    check_boundaries,
     check_choice,
     check_int,
     check_nan_policy,
+    check_origins,
     concrete,
     normalize_axes,
+    output_dtype,
 )
 from ._filter import smooth_axes
 
@@ -73,11 +75,13 @@ def moving_average(
     *,
     weights: ArrayLike | None = None,
     axis: int | Sequence[int] = -1,
-    boundary: str = "reflect",
+    boundary: str | Sequence[str] = "reflect",
     cval: float = 0.0,
     nan_policy: str = "propagate",
     mode: str = "same",
     method: str = "auto",
+    origin: int | Sequence[int] = 0,
+    output: DTypeLike | None = None,
 ) -> jax.Array:
     r"""Centred weighted moving average, NaN-aware, along one or more axes.
 
@@ -89,7 +93,8 @@ def moving_average(
     Parameters
     ----------
     x : array_like
-        The data; integers become floating.
+        The data, real or complex; integers become floating, and float16 or
+        bfloat16 are computed in float32 and returned in their own dtype.
     window : int, tuple or sequence, optional
         An int ``w``: a boxcar of ``w`` samples (summed in O(n) whatever
         ``w``). A tuple ``(name, *params, length)``: the symmetric window
@@ -106,11 +111,13 @@ def moving_average(
     axis : int or sequence of int
         The axis or axes smoothed (default the last). Other axes are batch
         axes.
-    boundary : {'reflect', 'mirror', 'nearest', 'wrap', 'constant', 'renormalize'}
-        How the data is extended past its edges: scipy.ndimage's modes (see
-        `probconv.pad`), or ``'renormalize'``: samples outside count as
-        missing and the weights are renormalized over those inside (pandas'
-        ``min_periods=1``).
+    boundary : str or sequence of str
+        How the data is extended past its edges: scipy.ndimage's modes
+        ``'reflect'``, ``'mirror'``, ``'nearest'``, ``'wrap'``,
+        ``'constant'`` (see `probconv.pad`), or ``'renormalize'``: samples
+        outside count as missing and the weights are renormalized over those
+        inside (pandas' ``min_periods=1``). One mode for all axes, or a
+        sequence with one per axis in `axis` (ndimage's ``mode=[...]``).
     cval : float
         The fill value for ``boundary='constant'``. NaN with
         ``nan_policy='omit'`` is the same as ``'renormalize'``.
@@ -127,21 +134,35 @@ def moving_average(
         ``'full'`` every window that meets the data (``n + w - 1``).
     method : {'auto', 'direct', 'fft', 'overlap_add'}
         The engine's method for kernels other than a long boxcar.
+    origin : int or sequence of int
+        Shift of the window, as scipy.ndimage's ``origin``: output ``i``
+        uses the window starting ``w // 2 + origin`` samples before ``i``
+        (positive values move the window to the left), with ``-(w // 2) <=
+        origin <= (w - 1) // 2``; one for all axes or one per axis. Only with
+        ``mode='same'``.
+    output : dtype, optional
+        The dtype of the result (scipy.ndimage's ``output=``, a dtype only:
+        JAX arrays cannot be written into). Computed in the wider of it and
+        the input's dtype; an integer dtype truncates toward zero, as
+        ndimage does. Complex input needs a complex `output`.
 
     Returns
     -------
     jax.Array
-        The moving average, with the dtype of `x` (floating).
+        The moving average: dtype `output`, else the floating or complex
+        dtype of `x` (the default float for integers).
 
     Raises
     ------
     ValueError
         For a bad `window`, `boundary`, `nan_policy` or `mode`; weights and a
         window both or neither given; weights of the wrong shape or summing
-        to zero; an axis shorter than the window with ``mode='valid'``; or a
-        NaN with ``nan_policy='raise'``.
+        to zero; an axis shorter than the window with ``mode='valid'``; a
+        NaN with ``nan_policy='raise'``; an `origin` out of range, or
+        non-zero with ``mode`` other than ``'same'``.
     TypeError
-        For non-numeric `x` or non-integer axes or lengths.
+        For non-numeric `x`, non-integer axes, lengths or origins, or an
+        `output` that is not a dtype (or is real for complex `x`).
 
     See Also
     --------
@@ -164,6 +185,11 @@ def moving_average(
     window whose present weights sum to less than :math:`100\,\epsilon` of
     the total is NaN.
 
+    Static weights are normalized in float64 on the host; in float32 and
+    narrower the sum is taken about a reference sample of each row
+    (:math:`r + \sum_j k_j (x_j - r)`), so a constant row stays exactly
+    constant in every mode but ``'constant'``, NaNs omitted or not.
+
     Examples
     --------
     >>> import numpy as np
@@ -178,12 +204,32 @@ def moving_average(
     [1.0, 2.0, 3.5, 3.5]
     >>> moving_average(x, ("triang", 3), mode="valid").tolist()
     [2.25, 4.5, 9.0]
+
+    scipy.ndimage's options: a shifted window, a mode per axis, the output
+    dtype.
+
+    >>> moving_average(x, 3, origin=1).round(4).tolist()
+    [1.3333, 1.3333, 2.3333, 4.6667, 9.3333]
+    >>> e = np.eye(3)
+    >>> moving_average(e, 3, axis=(0, 1), boundary=["wrap", "constant"])[0].tolist()
+    [0.2222, 0.3333, 0.2222]
+    >>> moving_average(x, 3, output=np.int32).tolist()
+    [1, 2, 4, 9, 13]
+
+    Complex data (as ndimage), and half precision computed in float32:
+
+    >>> moving_average(np.array([1j, 2.0, 3j]), 3, boundary="wrap").tolist()
+    [(0.6667+1.3333j), (0.6667+1.3333j), (0.6667+1.3333j)]
+    >>> moving_average(x.astype(np.float16), 3).dtype
+    dtype('float16')
     """
-    check_choice("boundary", boundary, BOUNDARIES)
     check_choice("mode", mode, OUTPUT_MODES)
-    x = as_float(x, "x")
+    x, result = as_inexact(x, "x")
+    compute, result = output_dtype(output, result, x.dtype)
+    x = x.astype(compute)
     check_nan_policy(nan_policy, x)
     axes = normalize_axes(axis, x.ndim, "axis")
+    bounds = check_boundaries(boundary, len(axes))
     if (window is None) == (weights is None):
         raise ValueError(
             "Give exactly one of `window` and `weights`; got "
@@ -214,13 +260,19 @@ def moving_average(
     else:
         kernels, uniform = _window_kernels(window, len(axes))
         shape = tuple(k.shape[0] for k in kernels)
-    lefts = [n // 2 for n in shape]
-    return smooth_axes(
+    origins = check_origins(origin, shape)
+    if mode != "same" and any(origins):
+        raise ValueError(
+            f"`origin` shifts the windows of mode='same' only; got origin="
+            f"{origin!r} with mode={mode!r}."
+        )
+    lefts = [n // 2 + o for n, o in zip(shape, origins)]
+    y = smooth_axes(
         x,
         kernels,
         axes,
         lefts,
-        boundary=boundary,
+        boundary=bounds,
         cval=cval,
         mode=mode,
         nan_policy=nan_policy,
@@ -228,3 +280,4 @@ def moving_average(
         uniform=uniform,
         method=method,
     )
+    return y.astype(result)

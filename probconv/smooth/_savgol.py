@@ -13,7 +13,13 @@ from jax.typing import ArrayLike
 
 from probconv.conv import BOUNDARY_MODES
 
-from ._checks import as_float, check_choice, check_int, check_positive, normalize_axes
+from ._checks import (
+    as_inexact,
+    check_choice,
+    check_int,
+    check_positive,
+    normalize_axes,
+)
 from ._filter import smooth_axes
 
 SAVGOL_MODES = ("interp", *BOUNDARY_MODES)
@@ -61,7 +67,9 @@ def savgol(
     Parameters
     ----------
     x : array_like
-        The data; integers become floating.
+        The data, real or complex (as scipy); integers become floating, and
+        float16 or bfloat16 are computed in float32 and returned in their
+        own dtype.
     window_length : int
         The number of samples in each fit, at least ``polyorder + 1``
         (odd or even, as scipy).
@@ -84,7 +92,8 @@ def savgol(
     Returns
     -------
     jax.Array
-        The filtered data, with the shape and (floating) dtype of `x`.
+        The filtered data, with the shape of `x` and its floating or complex
+        dtype (the default float for integers).
 
     Raises
     ------
@@ -93,7 +102,7 @@ def savgol(
         `mode`, a non-positive `delta`, or ``mode='interp'`` with a window
         longer than the data.
     TypeError
-        For non-integer lengths, orders or axis.
+        For non-integer lengths, orders or axis, or non-numeric `x`.
 
     See Also
     --------
@@ -132,7 +141,7 @@ def savgol(
             f"{polyorder} and window_length={window_length}."
         )
     check_positive("delta", delta)
-    x = as_float(x, "x")
+    x, result = as_inexact(x, "x")
     (ax,) = normalize_axes(axis, x.ndim, "axis")
     n = x.shape[ax]
     if mode == "interp" and window_length > n:
@@ -158,11 +167,11 @@ def savgol(
         normalize=False,
     )
     if mode != "interp" or window_length < 2:
-        return y
+        return y.astype(result)
     left, right = _edge_matrices(window_length, polyorder, deriv)
     lm = jnp.asarray(left, x.dtype) * scale
     rm = jnp.asarray(right, x.dtype) * scale
-    return _interp_edges(x, y, lm, rm, ax)
+    return _interp_edges(x, y, lm, rm, ax).astype(result)
 
 
 @functools.partial(jax.jit, static_argnums=4)
