@@ -107,7 +107,8 @@ def estimate_delay(
     Returns
     -------
     jax.Array
-        The delays, with the broadcast batch shape of the inputs.
+        The delays, with the broadcast batch shape of the inputs, in their
+        real floating dtype (float32 for half-precision inputs).
 
     Raises
     ------
