@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 from jax.test_util import check_grads
 
 from probconv.similarity import estimate_delay, gcc, xcorr
@@ -73,6 +75,29 @@ def test_xcorr_propagate_and_omit_match_pairwise_reference(normalize, method):
     for policy in ("omit", "raise"):
         got = xcorr(*clean, normalize=normalize, nan_policy=policy, method=method)
         np.testing.assert_allclose(got.values, base, rtol=1e-12, atol=1e-13)
+
+
+@settings(max_examples=20)
+@given(
+    na=hst.sampled_from([6, 11]),
+    nb=hst.sampled_from([6, 11]),
+    normalize=hst.sampled_from([None, "coeff"]),
+    gaps=hst.sets(hst.integers(0, 16), max_size=5),
+    seed=hst.integers(0, 2**16),
+)
+def test_xcorr_nan_policy_property(na, nb, normalize, gaps, seed):
+    """NaN exactly where a NaN takes part; omit is the pairwise value."""
+    r = np.random.default_rng(seed)
+    a, b = r.standard_normal(na), r.standard_normal(nb)
+    for g in gaps:
+        (a if g % 2 else b)[(g // 2) % (na if g % 2 else nb)] = np.nan
+    for policy, omit in (("propagate", False), ("omit", True)):
+        got = np.asarray(xcorr(a, b, normalize=normalize, nan_policy=policy).values)
+        want = reference(a, b, normalize, omit)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
+        if normalize == "coeff":
+            assert np.all(np.abs(got[~np.isnan(got)]) <= 1)
 
 
 def test_xcorr_nan_policy_maxlag_batch_jit_vmap_grad():
