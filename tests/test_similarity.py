@@ -3,7 +3,9 @@ scipy.signal, statsmodels, brute-force Pearson sums in float64).
 
 Delay estimation, template matching and rolling correlation are tested in
 test_similarity_delay.py, test_similarity_template.py and
-test_similarity_rolling.py, with the tolerances of the table below.
+test_similarity_rolling.py, with the tolerances of the table below; missing
+values of xcorr, gcc and estimate_delay in test_similarity_missing.py, and
+every function over every input dtype in test_similarity_dtypes.py.
 """
 
 import warnings
