@@ -251,3 +251,28 @@ def test_detrend_keeps_fractional_delays_and_transforms():
     np.testing.assert_allclose(jax.jit(f)(a, b), f(a, b), atol=1e-12)
     np.testing.assert_allclose(jax.vmap(f)(a, b), f(a, b), atol=1e-12)
     check_grads(lambda y: f(a[0], y), (b[0],), order=1, modes=["rev"])
+
+
+def test_readme_example_in_float32_and_sinc_derivatives():
+    """The sinc refinement in float32: a sharp peak put Newton's iterate near
+    0, where the closed-form derivatives of sinc cancel (it returned -4.0)."""
+    from probconv.similarity._peak import _sinc_derivatives
+
+    x = np.cumsum(np.random.default_rng(1).standard_normal(100_000))
+    x[::97] = np.nan
+    x = x.astype(np.float32)
+    d = estimate_delay(x[:-5], x[5:], detrend="difference", nan_policy="omit")
+    assert d.dtype == np.float32 and abs(float(d) + 5) < 0.01
+    u = np.concatenate([np.linspace(-3, 3, 61), [1e-7, -2e-6, 0.1592, 0.1593]])
+    d1, d2 = _sinc_derivatives(jnp.asarray(u))
+    f1 = jax.vmap(jax.grad(jnp.sinc))
+    f2 = jax.vmap(jax.grad(jax.grad(jnp.sinc)))
+    far = np.abs(u) > 0.01  # where autodiff of jnp.sinc is itself accurate
+    np.testing.assert_allclose(d1[far], f1(jnp.asarray(u[far])), atol=1e-12)
+    np.testing.assert_allclose(d2[far], f2(jnp.asarray(u[far])), atol=1e-12)
+    # Near 0: sinc''(0) = -pi^2 / 3, sinc'(u) ~ -pi^2 u / 3.
+    np.testing.assert_allclose(d2[~far], -(np.pi**2) / 3, rtol=1e-9)
+    np.testing.assert_allclose(d1[~far], -(np.pi**2) * u[~far] / 3, rtol=1e-6)
+    d1_32, d2_32 = _sinc_derivatives(jnp.asarray(u, jnp.float32))
+    np.testing.assert_allclose(d2_32, d2, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(d1_32, d1, rtol=2e-5, atol=2e-5)
