@@ -3,16 +3,20 @@ scipy.signal, statsmodels, brute-force Pearson sums in float64).
 
 Delay estimation, template matching and rolling correlation are tested in
 test_similarity_delay.py, test_similarity_template.py and
-test_similarity_rolling.py, with the tolerances of the table below.
+test_similarity_rolling.py, with the tolerances of the table below; missing
+values of xcorr, gcc and estimate_delay in test_similarity_missing.py, and
+every function over every input dtype in test_similarity_dtypes.py.
 """
 
 import warnings
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.signal
+import scipy.stats
 import statsmodels.tsa.stattools as st
 from hypothesis import example, given
 from hypothesis import strategies as hst
@@ -362,6 +366,112 @@ def test_acf_batch_axis_jit_vmap_grad_float32():
     np.testing.assert_allclose(got32, sm_acf(x[:, 0], nlags=10), atol=TOL["float32"])
 
 
+def series_with_gaps(seed=20, n=200):
+    """An autocorrelated series and a copy with NaNs (a run of two included)."""
+    r = rng(seed)
+    x = 0.1 * np.cumsum(r.standard_normal(n)) + r.standard_normal(n)
+    xn = x.copy()
+    xn[[3, n // 4, n // 4 + 1, n // 2, n - 1]] = np.nan
+    return x, xn
+
+
+@pytest.mark.parametrize("missing", ["none", "conservative", "drop"])
+@pytest.mark.parametrize("adjusted", [False, True])
+def test_acf_qstat_confint_missing_match_statsmodels(missing, adjusted):
+    for x in series_with_gaps():
+        ref = sm_acf(
+            x, nlags=20, adjusted=adjusted, qstat=True, alpha=0.05, missing=missing
+        )
+        got = acf(x, 20, adjusted=adjusted, qstat=True, alpha=0.05, missing=missing)
+        assert len(got) == 4
+        for g, want in zip(got, ref):
+            # statsmodels' 'none' with NaN: NaN everywhere, as here.
+            np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-12)
+        if missing != "none":
+            policy = {"conservative": "omit"}.get(missing)
+            if policy:
+                same = acf(x, 20, adjusted=adjusted, nan_policy=policy)
+                np.testing.assert_array_equal(same, got[0])
+
+
+def test_acf_return_conventions_follow_statsmodels():
+    x = series_with_gaps()[0]
+    assert isinstance(acf(x, 5), jax.Array)
+    rho, ci = acf(x, 5, alpha=0.1)
+    assert ci.shape == (6, 2)
+    rho, q, p = acf(x, 5, qstat=True)
+    ref, ref_q, ref_p = sm_acf(x, nlags=5, qstat=True)
+    assert q.shape == p.shape == (5,)
+    np.testing.assert_allclose(q, ref_q, rtol=1e-12)
+    np.testing.assert_allclose(p, ref_p, rtol=1e-10)
+    np.testing.assert_allclose(p, scipy.stats.chi2.sf(ref_q, np.arange(1, 6)))
+    # Batched: the lag axis where `axis` was, the interval's last.
+    xb = np.stack([x, x[::-1]], axis=1)
+    rho, ci, q, p = acf(xb, 5, axis=0, alpha=0.1, qstat=True)
+    assert rho.shape == (6, 2) and ci.shape == (6, 2, 2) and q.shape == (5, 2)
+    np.testing.assert_allclose(q[:, 1], sm_acf(x[::-1], nlags=5, qstat=True)[1])
+
+
+def test_acf_stata_corrgram_reference():
+    """statsmodels' own published case: Stata's corrgram of US real GDP."""
+    import pandas as pd
+    import statsmodels.tsa
+    from statsmodels.datasets import macrodata
+
+    tsa = Path(statsmodels.tsa.__file__).parent
+    path = tsa / "tests" / "results" / "results_corrgram.csv"
+    if not path.exists():
+        pytest.skip("statsmodels installed without its test results")
+    stata = pd.read_csv(path)
+    x = macrodata.load_pandas().data["realgdp"].to_numpy()
+    rho, ci, q, p = acf(x, 40, qstat=True, alpha=0.05)
+    np.testing.assert_allclose(rho[1:41], stata["acvar"], atol=1e-8)
+    centred = np.asarray(ci) - np.asarray(rho)[:, None]
+    np.testing.assert_allclose(
+        centred[1:41], stata[["acvar_lb", "acvar_ub"]], atol=1e-8
+    )
+    np.testing.assert_allclose(q, stata["Q1"], atol=5e-4 * stata["Q1"].max())
+
+
+def test_acf_qstat_missing_under_jit_vmap_grad():
+    x, xn = series_with_gaps(21, 64)
+
+    def f(v):
+        rho, ci, q, p = acf(v, 6, qstat=True, alpha=0.05, missing="conservative")
+        return jnp.concatenate([rho, ci.ravel(), q, p])
+
+    for v in (x, xn):
+        np.testing.assert_allclose(jax.jit(f)(v), f(v), rtol=1e-12, atol=1e-14)
+    xs = jnp.stack([jnp.asarray(x), jnp.asarray(xn)])
+    np.testing.assert_allclose(
+        jax.vmap(f)(xs), jnp.stack([f(v) for v in xs]), rtol=1e-12, atol=1e-14
+    )
+    # 'drop' under jit: the values present are moved first, NaN beyond them.
+    short = np.array([1.0, np.nan, 3.0, 2.0, np.nan, np.nan])
+    got = jax.jit(lambda v: acf(v, 4, missing="drop"))(short)
+    ref = sm_acf(short, nlags=2, missing="drop")
+    np.testing.assert_allclose(got[:3], ref, atol=1e-15)
+    assert np.all(np.isnan(got[3:]))
+    check_grads(lambda v: acf(v, 4, qstat=True, missing="drop")[1], (xn,), order=1)
+
+
+def test_acf_missing_errors():
+    x, xn = series_with_gaps(22, 30)
+    with pytest.raises(ValueError, match="`x` contains NaN and missing='raise'"):
+        acf(xn, 3, missing="raise")
+    with pytest.raises(ValueError, match="`x` contains NaN and nan_policy='raise'"):
+        acf(xn, 3, nan_policy="raise")
+    np.testing.assert_array_equal(acf(x, 3, missing="raise"), acf(x, 3))
+    with pytest.raises(ValueError, match="`missing` must be one of"):
+        acf(x, 3, missing="skip")
+    with pytest.raises(ValueError, match="`nan_policy` must be one of"):
+        acf(x, 3, nan_policy="drop")
+    with pytest.raises(ValueError, match="Give `missing` .* or `nan_policy`, not both"):
+        acf(x, 3, missing="drop", nan_policy="omit")
+    # Under jit the values are unknown: 'raise' gives NaN, as documented.
+    assert np.all(np.isnan(jax.jit(lambda v: acf(v, 3, missing="raise"))(xn)))
+
+
 # --------------------------------------------------------------------- ccf
 
 
@@ -397,6 +507,39 @@ def test_ccf_confint_offset_and_transforms():
     )
     check_grads(jax.jit(f), (xs[0], ys), order=1)
     np.testing.assert_allclose(ccf(xs, ys, 8), jax.vmap(f, (0, None))(xs, ys), 0, 1e-14)
+
+
+def ccf_omit_reference(x, y, nlags, adjusted):
+    """ccf over the values present, by loops in float64 (no peer has one)."""
+    u = np.where(np.isnan(x), 0, x - np.nanmean(x))
+    v = np.where(np.isnan(y), 0, y - np.nanmean(y))
+    px, py = ~np.isnan(x), ~np.isnan(y)
+    out = []
+    for k in range(nlags):
+        m = min(len(x) - k, len(y))
+        c = np.sum(u[k : k + m] * v[:m])
+        d = max(np.sum(px[k : k + m] & py[:m]), 1) if adjusted else px.sum()
+        out.append(c / d)
+    return np.array(out) / (np.nanstd(x) * np.nanstd(y))
+
+
+@pytest.mark.parametrize("adjusted", [False, True])
+def test_ccf_nan_policy(adjusted):
+    x, xn = series_with_gaps(23, 120)
+    y = rng(24).standard_normal(100)
+    yn = y.copy()
+    yn[[0, 40, 41]] = np.nan
+    ref = st.ccf(x, y, adjusted=adjusted, nlags=15)
+    np.testing.assert_allclose(ccf(x, y, 15, adjusted=adjusted, nan_policy="omit"), ref)
+    got = ccf(xn, yn, 15, adjusted=adjusted, nan_policy="omit")
+    want = ccf_omit_reference(xn, yn, 15, adjusted)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    assert np.all(np.isnan(ccf(xn, y, 15)))  # 'propagate', the default
+    with pytest.raises(ValueError, match="`y` contains NaN and nan_policy='raise'"):
+        ccf(x, yn, 15, nan_policy="raise")
+    rho, ci = ccf(xn, yn, 15, alpha=0.05, nan_policy="omit")
+    hw = scipy.stats.norm.ppf(0.975) / np.sqrt(np.sum(~np.isnan(xn)))
+    np.testing.assert_allclose(ci, np.asarray(rho)[:, None] + [-hw, hw], atol=1e-14)
 
 
 def test_acf_ccf_errors():

@@ -188,3 +188,91 @@ def test_estimate_delay_errors():
         estimate_delay(a, a, smooth=2)
     with pytest.raises(ValueError, match="`axis` must lie in"):
         estimate_delay(a, a, axis=2)
+    with pytest.raises(ValueError, match="`detrend` must be one of 'none', 'constant'"):
+        estimate_delay(a, a, detrend="quadratic")
+    with pytest.raises(ValueError, match="`window` must be None or a window"):
+        estimate_delay(a, a, window="no-such-window")
+    with pytest.raises(ValueError, match="`b` must have at least 2 samples"):
+        estimate_delay(a, a[:1], detrend="difference")
+
+
+def random_walk(n, seed=1):
+    return np.cumsum(np.random.default_rng(seed).standard_normal(n))
+
+
+def test_readme_example_random_walk_with_gaps():
+    """README's "A taste", exactly: a random walk with every 97th value missing."""
+    x = np.cumsum(np.random.default_rng(1).standard_normal(100_000))
+    x[::97] = np.nan
+    d = estimate_delay(x[:-5], x[5:], detrend="difference", nan_policy="omit")
+    # b(t) = x(t + 5) = a(t + 5), i.e. b(t) = a(t - d) with d = -5.
+    assert abs(float(d) + 5) < 0.01
+    # Without the options: NaN, not a finite wrong number (was -99994.0).
+    assert np.isnan(float(estimate_delay(x[:-5], x[5:])))
+
+
+@pytest.mark.parametrize("method", ["xcorr", "gcc"])
+def test_detrend_and_window_recover_the_delay_of_a_random_walk(method):
+    x = random_walk(4000)
+    a, b = x[:-5], x[5:]
+    for kw in (
+        {"detrend": "difference"},
+        {"detrend": "linear", "window": "hann"},
+        {"detrend": "constant", "window": ("tukey", 0.5)},
+    ):
+        d = estimate_delay(a, b, method=method, subsample=False, **kw)
+        assert float(d) == -5, kw
+        assert abs(float(estimate_delay(a, b, method=method, **kw)) + 5) < 0.05, kw
+    xn = x.copy()
+    xn[::37] = np.nan
+    for det in ("constant", "linear", "difference"):
+        d = estimate_delay(
+            xn[:-5],
+            xn[5:],
+            method=method,
+            detrend=det,
+            window="hann",
+            nan_policy="omit",
+            subsample=False,
+        )
+        assert float(d) == -5, det
+
+
+def test_detrend_keeps_fractional_delays_and_transforms():
+    a, b = band_limited_pair(11, 2048, [3.3, -7.6])
+    est = estimate_delay(a, b, detrend="difference")
+    np.testing.assert_allclose(est, [3.3, -7.6], atol=TOL_FRACTIONAL)
+    est = estimate_delay(a + np.arange(2048) * 0.01, b, detrend="linear")
+    np.testing.assert_allclose(est, [3.3, -7.6], atol=TOL_FRACTIONAL)
+
+    def f(x, y):
+        return estimate_delay(x, y, detrend="linear", window="hann")
+
+    np.testing.assert_allclose(jax.jit(f)(a, b), f(a, b), atol=1e-12)
+    np.testing.assert_allclose(jax.vmap(f)(a, b), f(a, b), atol=1e-12)
+    check_grads(lambda y: f(a[0], y), (b[0],), order=1, modes=["rev"])
+
+
+def test_readme_example_in_float32_and_sinc_derivatives():
+    """The sinc refinement in float32: a sharp peak put Newton's iterate near
+    0, where the closed-form derivatives of sinc cancel (it returned -4.0)."""
+    from probconv.similarity._peak import _sinc_derivatives
+
+    x = np.cumsum(np.random.default_rng(1).standard_normal(100_000))
+    x[::97] = np.nan
+    x = x.astype(np.float32)
+    d = estimate_delay(x[:-5], x[5:], detrend="difference", nan_policy="omit")
+    assert d.dtype == np.float32 and abs(float(d) + 5) < 0.01
+    u = np.concatenate([np.linspace(-3, 3, 61), [1e-7, -2e-6, 0.1592, 0.1593]])
+    d1, d2 = _sinc_derivatives(jnp.asarray(u))
+    f1 = jax.vmap(jax.grad(jnp.sinc))
+    f2 = jax.vmap(jax.grad(jax.grad(jnp.sinc)))
+    far = np.abs(u) > 0.01  # where autodiff of jnp.sinc is itself accurate
+    np.testing.assert_allclose(d1[far], f1(jnp.asarray(u[far])), atol=1e-12)
+    np.testing.assert_allclose(d2[far], f2(jnp.asarray(u[far])), atol=1e-12)
+    # Near 0: sinc''(0) = -pi^2 / 3, sinc'(u) ~ -pi^2 u / 3.
+    np.testing.assert_allclose(d2[~far], -(np.pi**2) / 3, rtol=1e-9)
+    np.testing.assert_allclose(d1[~far], -(np.pi**2) * u[~far] / 3, rtol=1e-6)
+    d1_32, d2_32 = _sinc_derivatives(jnp.asarray(u, jnp.float32))
+    np.testing.assert_allclose(d2_32, d2, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(d1_32, d1, rtol=2e-5, atol=2e-5)

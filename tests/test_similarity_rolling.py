@@ -129,3 +129,20 @@ def test_sliding_pearson_errors():
         sliding_pearson(x, x[:5], 3)
     with pytest.raises(TypeError, match="`y` must be real"):
         sliding_pearson(x, x * 1j, 3)
+
+
+def test_nan_policy():
+    x, y = data(5, n=120)
+    got = np.asarray(sliding_pearson(x, y, 10, min_periods=3, nan_policy="propagate"))
+    ref = pandas_corr(x, y, 10, 3)
+    # 'propagate': NaN for each window holding a NaN, pandas' value elsewhere.
+    bad = pd.Series(np.isnan(x) | np.isnan(y)).rolling(10, min_periods=1).max()
+    ref = np.where(bad.to_numpy() > 0, np.nan, ref)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_allclose(got, ref, atol=TOL["float64"])
+    omit = sliding_pearson(x, y, 10, min_periods=3, nan_policy="omit")
+    np.testing.assert_array_equal(omit, sliding_pearson(x, y, 10, min_periods=3))
+    with pytest.raises(ValueError, match="`y` contains NaN and nan_policy='raise'"):
+        sliding_pearson(np.nan_to_num(x), y, 10, nan_policy="raise")
+    with pytest.raises(ValueError, match="`nan_policy` must be one of"):
+        sliding_pearson(x, y, 10, nan_policy="drop")

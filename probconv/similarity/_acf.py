@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
@@ -15,11 +14,17 @@ from ..conv import correlate
 from ._checks import (
     as_array,
     check_axis,
+    check_choice,
     check_int,
     check_method,
+    check_nan_policy,
+    half_dtype,
     last_axis_pair,
+    raise_on_nan,
+    restore,
     to_float,
 )
+from ._missing import demeaned, pair_counts
 
 
 def _check_alpha(alpha) -> float | None:
@@ -39,11 +44,30 @@ def _z(alpha: float) -> float:
     return float(scipy.special.ndtri(1 - alpha / 2))
 
 
-def _demeaned(x) -> jax.Array:
-    """``x`` minus its mean along the last axis (two passes, see mean_shift)."""
-    m = jnp.mean(x, axis=-1, keepdims=True)
-    xc = x - m
-    return xc - jnp.mean(xc, axis=-1, keepdims=True)
+MISSING = ("none", "raise", "conservative", "drop")
+# statsmodels' `missing` and the nan_policy it matches ('drop' has none).
+MISSING_POLICY = {
+    "none": "propagate",
+    "raise": "raise",
+    "conservative": "omit",
+    "drop": "drop",
+}
+
+
+def _missing_policy(missing, nan_policy, arrays: dict) -> str:
+    """Return 'propagate', 'omit' or 'drop' from `missing` or `nan_policy`."""
+    if missing is None:
+        policy = check_nan_policy(nan_policy, arrays)
+    else:
+        if nan_policy != "propagate":
+            raise ValueError(
+                "Give `missing` (statsmodels' name) or `nan_policy`, not both; "
+                f"got missing={missing!r} and nan_policy={nan_policy!r}."
+            )
+        policy = MISSING_POLICY[check_choice(missing, "missing", MISSING)]
+        if policy == "raise":
+            raise_on_nan(arrays, "missing='raise'")
+    return "propagate" if policy == "raise" else policy
 
 
 def acf(
@@ -52,17 +76,21 @@ def acf(
     *,
     adjusted: bool = False,
     demean: bool = True,
+    qstat: bool = False,
     alpha: float | None = None,
     bartlett_confint: bool = True,
+    missing: str | None = None,
+    nan_policy: str = "propagate",
     axis: int = -1,
     method: str = "auto",
 ):
     r"""Autocorrelation function of a series.
 
     Like `statsmodels.tsa.stattools.acf` (same defaults, same values with
-    ``fft`` on or off), but batched along the other axes, differentiable, and
-    computing only the lags asked for (one engine correlation with
-    ``maxlag=nlags``).
+    ``fft`` on or off, same options and return conventions), but batched
+    along the other axes, differentiable, jit-compatible throughout (the
+    Ljung-Box p-values included), and computing only the lags asked for (one
+    engine correlation with ``maxlag=nlags``).
 
     Parameters
     ----------
@@ -73,15 +101,31 @@ def acf(
         ``min(int(10 * log10(n)), n - 1)`` (statsmodels' default).
     adjusted : bool
         Divide the lag-:math:`k` autocovariance by :math:`n - k` instead of
-        :math:`n`.
+        :math:`n` (with missing values: by the number of pairs present).
     demean : bool
         Subtract the mean first (statsmodels' ``acovf(demean=...)``; its
         ``acf`` always demeans).
+    qstat : bool
+        Also return the Ljung-Box statistics :math:`Q_h` for lags
+        ``1 .. nlags`` and their p-values (see Notes).
     alpha : float, optional
         If given, also return ``1 - alpha`` confidence intervals (Bartlett's
         formula, or :math:`1/\sqrt{n}` with ``bartlett_confint=False``).
     bartlett_confint : bool
         Use Bartlett's formula for the intervals' standard errors.
+    missing : {'none', 'raise', 'conservative', 'drop'}, optional
+        statsmodels' option for NaN, with its semantics: ``'none'`` no
+        check (NaN spreads to every lag, through the mean); ``'raise'`` a
+        ValueError naming `x`; ``'conservative'`` means and lag products over
+        the values present, divided by the number present (or, adjusted, by
+        the number of pairs present at each lag), with :math:`n` the number
+        present in the intervals and the Q statistics; ``'drop'`` removes the
+        NaNs and treats what is left as contiguous (lags beyond what is left
+        give NaN). It is the same as `nan_policy` ``'propagate'``,
+        ``'raise'``, ``'omit'``, and ``'drop'`` has no `nan_policy`; give one
+        of the two.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        The house name for `missing` (see above); default ``'propagate'``.
     axis : int
         The axis of the series (default: the last).
     method : {'auto', 'direct', 'fft', 'overlap_add'}
@@ -91,16 +135,27 @@ def acf(
     -------
     acf : jax.Array
         The autocorrelations at lags ``0 .. nlags`` (``nlags + 1`` entries
-        along `axis`).
+        along `axis`). Returned alone when neither `alpha` nor `qstat` is
+        given; otherwise the tuple ``(acf, confint)``, ``(acf, qstat,
+        pvalues)`` or ``(acf, confint, qstat, pvalues)``, statsmodels' order.
     confint : jax.Array
         Only with `alpha`: the intervals, shaped like `acf` with a last axis
         of 2 (lower, upper), centred on `acf` as in statsmodels.
+    qstat : jax.Array
+        Only with `qstat`: the Ljung-Box statistics for lags ``1 .. nlags``
+        (``nlags`` entries along `axis`).
+    pvalues : jax.Array
+        Only with `qstat`: their p-values,
+        :math:`P(\chi^2_h > Q_h)`.
 
     Raises
     ------
     ValueError
         If `nlags` is negative or at least ``n``, `alpha` is not in (0, 1),
-        `axis` is out of range or `x` is empty.
+        `missing` or `nan_policy` is unknown or both are given, `x` holds a
+        NaN with ``'raise'`` (only where values are concrete: under `jax.jit`
+        ``'raise'`` gives NaN as ``'propagate'`` does), `axis` is out of
+        range or `x` is empty.
     TypeError
         If `x` is not real and numeric, or `nlags` or `axis` is not an
         integer.
@@ -122,11 +177,22 @@ def acf(
     error at lag :math:`k \ge 1` is
     :math:`\sqrt{(1 + 2 \sum_{j=1}^{k-1} \hat\rho_j^2) / n}` (0 at lag 0),
     and the interval is :math:`\hat\rho_k \pm z_{1-\alpha/2}` times it. The
-    mean is subtracted in two passes, so an offset such as ``1e8`` costs no
-    accuracy. A constant series has :math:`\hat\gamma_0 = 0` and gives NaN,
-    as in statsmodels. The FFT path's error is about
-    :math:`\epsilon \sum_t y_t^2` on every lag, i.e. about
-    :math:`\epsilon` on every :math:`\hat\rho_k`.
+    Ljung-Box statistic is
+
+    .. math::
+
+        Q_h = n (n + 2) \sum_{k=1}^{h} \frac{\hat\rho_k^2}{n - k},
+
+    and its p-value the :math:`\chi^2_h` survival function, computed in JAX
+    (`jax.scipy.stats.chi2.sf`, the regularized incomplete gamma function),
+    so all outputs run under `jax.jit` and `jax.vmap`; they match
+    `scipy.stats.chi2.sf` to rounding (in float32, p-values below about
+    1e-38 underflow to 0). The mean is subtracted in two passes, so an
+    offset such as ``1e8`` costs no accuracy. A constant series has
+    :math:`\hat\gamma_0 = 0` and gives NaN, as in statsmodels. The FFT
+    path's error is about :math:`\epsilon \sum_t y_t^2` on every lag, i.e.
+    about :math:`\epsilon` on every :math:`\hat\rho_k`. Half-precision
+    input is computed in float32 and returned in its own dtype.
 
     Examples
     --------
@@ -136,6 +202,12 @@ def acf(
     >>> rho, ci = acf([1.0, 3.0, 2.0, 5.0, 4.0], nlags=2, alpha=0.05)
     >>> ci.round(4).tolist()
     [[1.0, 1.0], [-0.8765, 0.8765], [-0.7765, 0.9765]]
+    >>> rho, q, p = acf([1.0, 3.0, 2.0, 5.0, 4.0], nlags=2, qstat=True)
+    >>> q.round(4).tolist(), p.round(4).tolist()
+    ([0.0, 0.1167], [1.0, 0.9433])
+    >>> x = [1.0, 3.0, float("nan"), 5.0, 4.0]
+    >>> acf(x, nlags=2, missing="conservative").round(4).tolist()
+    [1.0, 0.2143, -0.05]
     """
     x = as_array(x, "x", allow_complex=False)
     method = check_method(method)
@@ -145,30 +217,24 @@ def acf(
         nlags = min(int(10 * np.log10(n)), n - 1)
     nlags = check_int(nlags, "nlags", low=0, high=n - 1)
     alpha = _check_alpha(alpha)
-    return _acf(
+    policy = _missing_policy(missing, nan_policy, {"x": x})
+    out = _acf(
         x,
         nlags,
         bool(adjusted),
         bool(demean),
         alpha,
         bool(bartlett_confint),
+        bool(qstat),
+        policy,
         ax,
         method,
     )
+    return out[0] if len(out) == 1 else out
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
-def _acf(x, nlags, adjusted, demean, alpha, bartlett_confint, ax, method):
-    n = x.shape[ax]
-    y = jnp.moveaxis(to_float(x), ax, -1)
-    if demean:
-        y = _demeaned(y)
-    c = correlate(y, y, "full", axes=-1, maxlag=nlags, method=method)[..., nlags:]
-    if adjusted:
-        c = c / jnp.asarray(n - np.arange(nlags + 1), c.dtype)
-    rho = c / c[..., :1]
-    if alpha is None:
-        return jnp.moveaxis(rho, -1, ax)
+def _bartlett_half_width(rho, nobs, alpha, bartlett_confint):
+    nlags = rho.shape[-1] - 1
     if bartlett_confint:
         cum = jnp.cumsum(rho[..., 1:-1] ** 2, axis=-1)
         var = (
@@ -180,15 +246,70 @@ def _acf(x, nlags, adjusted, demean, alpha, bartlett_confint, ax, method):
                 ],
                 axis=-1,
             )[..., : nlags + 1]
-            / n
+            / nobs
         )
     else:
-        var = jnp.full_like(rho, 1.0 / n)
+        var = jnp.ones_like(rho) / nobs
     # sqrt is not differentiable at lag 0's zero variance: keep it out.
     pos = var > 0
-    half = _z(alpha) * jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1)), 0)
-    ci = jnp.stack([rho - half, rho + half], axis=-1)
-    return jnp.moveaxis(rho, -1, ax), jnp.moveaxis(ci, -2, ax)
+    return _z(alpha) * jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1)), 0)
+
+
+def _ljung_box(rho, nobs):
+    """Ljung-Box statistics and p-values for lags 1 .. nlags (last axis)."""
+    k = jnp.arange(1, rho.shape[-1], dtype=rho.dtype)
+    q = nobs * (nobs + 2) * jnp.cumsum(rho[..., 1:] ** 2 / (nobs - k), axis=-1)
+    return q, jax.scipy.stats.chi2.sf(q, k)
+
+
+@functools.partial(jax.jit, static_argnums=tuple(range(1, 10)))
+def _acf(
+    x, nlags, adjusted, demean, alpha, bartlett_confint, qstat, policy, ax, method
+):
+    half = half_dtype(x)
+    y = jnp.moveaxis(to_float(x), ax, -1)
+    n = y.shape[-1]
+    k = np.arange(nlags + 1)
+    if policy == "propagate":
+        y = demeaned(y) if demean else y
+        nobs = jnp.asarray(n, y.dtype)
+        d = jnp.asarray(n - k if adjusted else np.full(nlags + 1, n), y.dtype)
+    else:
+        present = ~jnp.isnan(y)
+        if policy == "drop":
+            # The values present first, in order: what is left, contiguous.
+            order = jnp.argsort(~present, axis=-1, stable=True)
+            y = jnp.take_along_axis(y, order, axis=-1)
+            present = jnp.take_along_axis(present, order, axis=-1)
+        nobs = jnp.sum(present, axis=-1, keepdims=True).astype(y.dtype)
+        y = demeaned(y, present) if demean else jnp.where(present, y, 0)
+        if policy == "drop":
+            d = (
+                nobs - k
+                if adjusted
+                else jnp.broadcast_to(nobs, nobs.shape[:-1] + k.shape)
+            )
+            # Lags at or beyond the number of values left do not exist.
+            d = jnp.where(k < nobs, d, jnp.nan)
+        elif adjusted:
+            d = pair_counts(present, present, nlags, y.dtype, method)[..., nlags:]
+            d = jnp.maximum(d, 1)  # statsmodels: a lag without pairs gives 0
+        else:
+            d = nobs
+    c = correlate(y, y, "full", axes=-1, maxlag=nlags, method=method)[..., nlags:]
+    c = c / d
+    rho = c / c[..., :1]
+    out = [rho]
+    if alpha is not None:
+        hw = _bartlett_half_width(rho, nobs, alpha, bartlett_confint)
+        out.append(jnp.stack([rho - hw, rho + hw], axis=-1))
+    if qstat:
+        out.extend(_ljung_box(rho, nobs))
+    moved = []
+    for i, v in enumerate(out):
+        src = -2 if (alpha is not None and i == 1) else -1
+        moved.append(restore(jnp.moveaxis(v, src, ax), half))
+    return tuple(moved)
 
 
 def ccf(
@@ -198,6 +319,7 @@ def ccf(
     *,
     adjusted: bool = True,
     alpha: float | None = None,
+    nan_policy: str = "propagate",
     axis: int = -1,
     method: str = "auto",
 ):
@@ -222,6 +344,16 @@ def ccf(
     alpha : float, optional
         If given, also return ``1 - alpha`` confidence intervals
         :math:`\hat\rho_k \pm z_{1-\alpha/2} / \sqrt{n}`.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        NaN handling (statsmodels' `ccf` has none). ``'propagate'``: NaN at
+        every lag (a NaN enters the means). ``'omit'``: as `acf`'s
+        ``missing='conservative'``: means and standard deviations over the
+        values present, lag products over the pairs present, divided by the
+        number of pairs present at each lag when `adjusted` (lags without
+        pairs give 0, as statsmodels does), else by the number of values of
+        `x` present, which is also the :math:`n` of the intervals.
+        ``'raise'``: a ValueError naming the input (where values are
+        concrete; under `jax.jit` it acts as ``'propagate'``).
     axis : int
         The axis of the series (default: the last).
     method : {'auto', 'direct', 'fft', 'overlap_add'}
@@ -238,6 +370,7 @@ def ccf(
     ------
     ValueError
         If `nlags` is not between 1 and ``n``, `alpha` is not in (0, 1),
+        `nan_policy` is unknown, or is ``'raise'`` and an input holds a NaN,
         `axis` is out of range, batch axes do not broadcast, or an input is
         empty.
     TypeError
@@ -260,7 +393,8 @@ def ccf(
 
     the correlation of :math:`x_{t+k}` with :math:`y_t` (so a peak at
     :math:`k > 0` means `x` lags `y`). The means are subtracted in two
-    passes; a constant series gives NaN, as in statsmodels.
+    passes; a constant series gives NaN, as in statsmodels. Half-precision
+    input is computed in float32 and returned in its own dtype.
 
     Examples
     --------
@@ -279,24 +413,42 @@ def ccf(
         nlags = n
     nlags = check_int(nlags, "nlags", low=1, high=n)
     alpha = _check_alpha(alpha)
-    return _ccf(x, y, nlags, bool(adjusted), alpha, int(axis), method)
+    policy = check_nan_policy(nan_policy, {"x": x, "y": y})
+    omit = policy == "omit"
+    return _ccf(x, y, nlags, bool(adjusted), alpha, omit, int(axis), method)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
-def _ccf(x, y, nlags, adjusted, alpha, axis, method):
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
+def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method):
+    half = half_dtype(x, y)
     xx, yy, _ = last_axis_pair(to_float(x), to_float(y), axis)
     n, ny = xx.shape[-1], yy.shape[-1]
-    u, v = _demeaned(xx), _demeaned(yy)
+    k = np.arange(nlags)
+    if omit:
+        px, py = ~jnp.isnan(xx), ~jnp.isnan(yy)
+        nx = jnp.sum(px, axis=-1, keepdims=True).astype(xx.dtype)
+        my = jnp.sum(py, axis=-1, keepdims=True).astype(yy.dtype)
+        u, v = demeaned(xx, px), demeaned(yy, py)
+        if adjusted:
+            d = pair_counts(px, py, nlags - 1, u.dtype, method)[..., nlags - 1 :]
+            d = jnp.maximum(d, 1)
+        else:
+            d = nx
+    else:
+        nx, my = n, ny
+        u, v = demeaned(xx), demeaned(yy)
+        d = jnp.asarray(np.minimum(n - k, ny) if adjusted else np.full(nlags, n))
     c = correlate(u, v, "full", axes=-1, maxlag=nlags - 1, method=method)
     c = c[..., nlags - 1 :]
-    k = np.arange(nlags)
-    d = np.minimum(n - k, ny) if adjusted else np.full(nlags, n)
-    sx = jnp.sqrt(jnp.mean(u**2, axis=-1, keepdims=True))
-    sy = jnp.sqrt(jnp.mean(v**2, axis=-1, keepdims=True))
-    rho = c / jnp.asarray(d, c.dtype) / (sx * sy)
-    if alpha is None:
-        return jnp.moveaxis(rho, -1, axis)
-    half = _z(alpha) / math.sqrt(n)
-    ci = jnp.stack([rho - half, rho + half], axis=-1)
+    sx = jnp.sqrt(jnp.sum(u**2, axis=-1, keepdims=True) / nx)
+    sy = jnp.sqrt(jnp.sum(v**2, axis=-1, keepdims=True) / my)
+    rho = c / d.astype(c.dtype) / (sx * sy)
     pos = axis % rho.ndim
-    return jnp.moveaxis(rho, -1, pos), jnp.moveaxis(ci, -2, pos)
+    if alpha is None:
+        return restore(jnp.moveaxis(rho, -1, pos), half)
+    hw = _z(alpha) / jnp.sqrt(jnp.asarray(nx, rho.dtype))
+    ci = jnp.stack([rho - hw, rho + hw], axis=-1)
+    return (
+        restore(jnp.moveaxis(rho, -1, pos), half),
+        restore(jnp.moveaxis(ci, -2, pos), half),
+    )

@@ -34,9 +34,67 @@ def as_array(x, name: str, *, allow_complex: bool = True) -> jax.Array:
     return x
 
 
+HALF_DTYPES = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
+
+
 def to_float(x) -> jax.Array:
-    """Cast integer and boolean arrays to the engine's floating dtype."""
-    return x.astype(result_dtype(x.dtype))
+    """Cast to the dtype the computation runs in.
+
+    Integers and booleans become the engine's floating dtype; half precision
+    (float16, bfloat16) becomes float32, since running sums, FFTs and
+    variances in 11 or 8 significant bits are not worth returning.
+    """
+    dt = result_dtype(x.dtype)
+    return x.astype(jnp.float32 if dt in HALF_DTYPES else dt)
+
+
+def half_dtype(*arrays) -> np.dtype | None:
+    """Return the half-precision dtype the inputs promote to, or None.
+
+    Functions compute such inputs in float32 (`to_float`) and cast their
+    results back to this dtype.
+    """
+    dt = np.dtype(jnp.result_type(*(a.dtype for a in arrays)))
+    return dt if dt in HALF_DTYPES else None
+
+
+def restore(out, dtype):
+    """Cast a result back to the inputs' half precision (no-op for None)."""
+    return out if dtype is None else out.astype(dtype)
+
+
+def concrete(x) -> np.ndarray | None:
+    """Return `x` as a NumPy array, or None when it is traced under a transform."""
+    try:
+        return np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+NAN_POLICIES = ("propagate", "omit", "raise")
+
+
+def check_nan_policy(nan_policy, arrays: dict) -> str:
+    """Validate `nan_policy`; with 'raise', raise on a concrete NaN in `arrays`.
+
+    `arrays` maps argument names to arrays. Under a transform the values are
+    not known and 'raise' behaves as 'propagate' (NaN out), as documented.
+    """
+    policy = check_choice(nan_policy, "nan_policy", NAN_POLICIES)
+    if policy == "raise":
+        raise_on_nan(arrays, "nan_policy='raise'")
+    return policy
+
+
+def raise_on_nan(arrays: dict, setting: str) -> None:
+    """Raise a ValueError naming the first argument that holds a concrete NaN."""
+    for arg, x in arrays.items():
+        v = concrete(x)
+        if v is not None and np.isnan(v).any():
+            raise ValueError(
+                f"`{arg}` contains NaN and {setting}; skip missing values with "
+                "nan_policy='omit', or keep them (NaN out) with 'propagate'."
+            )
 
 
 def check_axis(axis, ndim: int, name: str = "axis") -> int:

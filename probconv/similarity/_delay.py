@@ -15,12 +15,16 @@ from ._checks import (
     check_axis,
     check_choice,
     check_int,
+    check_nan_policy,
     check_positive,
     last_axis_pair,
     to_float,
 )
+from ._detrend import check_detrend, check_window, detrended, tapered
 from ._gcc import WEIGHTINGS, gcc_values
+from ._missing import any_nan, pair_counts
 from ._peak import SUBSAMPLE, peak_offset
+from ._xcorr import overlap_windows
 
 METHODS = ("xcorr", "gcc")
 
@@ -35,6 +39,9 @@ def estimate_delay(
     subsample: bool | str = True,
     max_delay: float | None = None,
     smooth: int = 1,
+    detrend: str = "none",
+    window=None,
+    nan_policy: str = "propagate",
     axis: int = -1,
 ) -> jax.Array:
     r"""Estimate the delay of `b` relative to `a` from a correlation peak.
@@ -70,18 +77,45 @@ def estimate_delay(
         ``1 / fs``).
     smooth : int
         Spectral smoothing for ``'scot'`` and ``'roth'`` (see `gcc`).
+    detrend : {'none', 'constant', 'linear', 'difference'}
+        Remove a trend from each signal first (scipy.signal.detrend's names,
+        and differencing). Needed when the signals are not stationary: the
+        correlation of a mean, a trend or a random walk is a broad hump over
+        the overlap, peaking near lag 0 whatever the delay. ``'constant'``
+        subtracts the mean, ``'linear'`` the least-squares line,
+        ``'difference'`` correlates :math:`x_{t+1} - x_t` (right for random
+        walks and other integrated series; it does not change the delay).
+        Default ``'none'``, as before this option existed.
+    window : str or tuple, optional
+        A taper applied to each signal after detrending, as
+        ``scipy.signal.get_window(window, n, fftbins=False)`` (e.g.
+        ``'hann'``, ``('tukey', 0.25)``); it softens the jumps at the ends,
+        which otherwise leak into every lag (above all with GCC-PHAT, which
+        whitens them). Default None: no taper.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        Missing values (NaN). ``'propagate'`` (default): NaN for a pair of
+        signals that holds a NaN (it would enter the correlation at almost
+        every lag). ``'omit'``: the trend is fitted to the values present,
+        missing values then count as 0, and the correlation at lag
+        :math:`k` is scaled by :math:`m_k / p_k` (:math:`p_k` of the
+        :math:`m_k` overlapping pairs present; as `xcorr`), so that gaps do
+        not pull the peak. ``'raise'``: a ValueError naming the input
+        (where values are concrete; under `jax.jit`, as ``'propagate'``).
     axis : int
         The axis of the signals (default: the last).
 
     Returns
     -------
     jax.Array
-        The delays, with the broadcast batch shape of the inputs.
+        The delays, with the broadcast batch shape of the inputs, in their
+        real floating dtype (float32 for half-precision inputs).
 
     Raises
     ------
     ValueError
-        For an unknown `method`, `weighting` or `subsample`, a non-positive
+        For an unknown `method`, `weighting`, `subsample`, `detrend`,
+        `window` or `nan_policy`, a NaN with ``nan_policy='raise'``, a
+        signal of one sample with ``detrend='difference'``, a non-positive
         `fs` or negative `max_delay`, `axis` out of range, batch axes that do
         not broadcast, or an empty input.
     TypeError
@@ -103,7 +137,14 @@ def estimate_delay(
     :math:`\delta = \frac{c_{k-1} - c_{k+1}}{2(c_{k-1} - 2c_k + c_{k+1})}`;
     the refinement stays within one sample of the integer peak. The integer
     peak is not differentiable; the refinement is, so gradients flow through
-    the correlation values around the peak.
+    the correlation values around the peak. Half-precision signals are
+    computed in float32, and the delay returned in float32 (a delay of
+    thousands of samples needs more than float16's 11 bits).
+
+    A random walk :math:`x` (``np.cumsum`` of noise) seen twice, five
+    samples apart, is the case for `detrend`: its plain correlation peaks
+    near lag 0 (the hump of the overlap); differencing turns it into white
+    noise, whose correlation peaks at the delay.
 
     Examples
     --------
@@ -118,6 +159,11 @@ def estimate_delay(
     7.0
     >>> round(float(estimate_delay(a, b, method="gcc", fs=1000.0)) * 1000, 2)
     7.0
+    >>> x = np.cumsum(rng.standard_normal(5000))  # a random walk
+    >>> x[::97] = np.nan
+    >>> d = estimate_delay(x[:-5], x[5:], detrend="difference", nan_policy="omit")
+    >>> round(float(d), 1)  # b(t) = x(t + 5) = a(t + 5): d = -5
+    -5.0
     """
     method = check_choice(method, "method", METHODS)
     weighting = check_choice(weighting, "weighting", WEIGHTINGS)
@@ -147,23 +193,69 @@ def estimate_delay(
                 f"`max_delay` must be a finite non-negative number; got {max_delay!r}."
             )
         maxlag = int(math.floor(md * fs * (1 + 1e-12)))
+    detrend = check_detrend(detrend)
+    window = check_window(window)
     a = as_array(a, "a")
     b = as_array(b, "b")
-    check_axis(axis, a.ndim)
-    check_axis(axis, b.ndim)
-    return _estimate(a, b, method, weighting, fs, subsample, maxlag, smooth, int(axis))
+    omit = check_nan_policy(nan_policy, {"a": a, "b": b}) == "omit"
+    for name, v in (("a", a), ("b", b)):
+        if detrend == "difference" and v.shape[check_axis(axis, v.ndim)] < 2:
+            raise ValueError(
+                f"`{name}` must have at least 2 samples along `axis` with "
+                f"detrend='difference'; got shape {v.shape}."
+            )
+    return _estimate(
+        a,
+        b,
+        method,
+        weighting,
+        fs,
+        subsample,
+        maxlag,
+        smooth,
+        detrend,
+        window,
+        omit,
+        int(axis),
+    )
 
 
-@functools.partial(jax.jit, static_argnums=tuple(range(2, 9)))
-def _estimate(a, b, method, weighting, fs, subsample, maxlag, smooth, axis):
+@functools.partial(jax.jit, static_argnums=tuple(range(2, 12)))
+def _estimate(
+    a,
+    b,
+    method,
+    weighting,
+    fs,
+    subsample,
+    maxlag,
+    smooth,
+    detrend,
+    window,
+    omit,
+    axis,
+):
     a, b, _ = last_axis_pair(to_float(a), to_float(b), axis)
+    if omit:
+        a, pa = detrended(a, ~jnp.isnan(a), detrend)
+        b, pb = detrended(b, ~jnp.isnan(b), detrend)
+    else:
+        missing = any_nan(a) | any_nan(b)
+        a, _ = detrended(a, None, detrend)
+        b, _ = detrended(b, None, detrend)
+    a, b = tapered(a, window), tapered(b, window)
     na, nb = a.shape[-1], b.shape[-1]
+    lags = correlation_lags(nb, na, "full", maxlag=maxlag)
     if method == "xcorr":
         c = correlate(b, a, "full", axes=-1, maxlag=maxlag)
-        lags = correlation_lags(nb, na, "full", maxlag=maxlag)
     else:
         c = gcc_values(b, a, weighting, smooth, maxlag)
-        lags = correlation_lags(nb, na, "full", maxlag=maxlag)
+    if omit:
+        # Scale each lag up to its full overlap: gaps must not pull the peak.
+        m = overlap_windows(nb, na, lags)[-1]
+        count = pair_counts(pb, pa, maxlag, jnp.real(c).dtype)
+        c = c * jnp.where(count > 0, m / jnp.maximum(count, 1), 0)
     idx, offset = peak_offset(c, subsample)
     lag = jnp.asarray(lags)[idx].astype(offset.dtype) + offset
-    return lag / jnp.asarray(fs, offset.dtype)
+    delay = lag / jnp.asarray(fs, offset.dtype)
+    return delay if omit else jnp.where(missing, jnp.nan, delay)

@@ -22,10 +22,14 @@ from ._checks import (
     check_axis,
     check_choice,
     check_int,
+    check_nan_policy,
+    half_dtype,
     last_axis_pair,
+    restore,
     to_float,
 )
-from ._xcorr import XcorrResult
+from ._missing import pair_counts
+from ._xcorr import XcorrResult, overlap_windows
 
 WEIGHTINGS = ("phat", "scot", "roth", "none")
 
@@ -95,6 +99,7 @@ def gcc(
     weighting: str = "phat",
     maxlag: int | None = None,
     smooth: int = 1,
+    nan_policy: str = "propagate",
     axis: int = -1,
 ) -> XcorrResult:
     r"""Generalized cross-correlation of two signals (GCC-PHAT, SCOT, Roth).
@@ -122,6 +127,15 @@ def gcc(
         ``'scot'`` and ``'roth'`` are averaged (1: raw periodograms). With raw
         periodograms SCOT coincides with PHAT, since
         :math:`|G_{ab}| = \sqrt{G_{aa} G_{bb}}` for a single frame.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        Missing values (NaN). ``'propagate'`` (default): a NaN spreads to
+        every lag through the transforms, so a pair holding one gives NaN
+        throughout. ``'omit'``: missing values count as 0 and lag :math:`k`
+        is scaled by :math:`m_k / p_k` (:math:`p_k` of its :math:`m_k`
+        overlapping pairs present; NaN where none is), as in `xcorr`; the
+        weighting sees the zero-filled spectra, so this is an approximation
+        good for scattered gaps. ``'raise'``: a ValueError naming the input
+        (where values are concrete; under `jax.jit`, as ``'propagate'``).
     axis : int
         The axis of the signals (default: the last).
 
@@ -133,7 +147,8 @@ def gcc(
     Raises
     ------
     ValueError
-        For an unknown `weighting`, a negative `maxlag`, an even or
+        For an unknown `weighting` or `nan_policy`, a NaN with
+        ``nan_policy='raise'``, a negative `maxlag`, an even or
         non-positive `smooth`, `axis` out of range, batch axes that do not
         broadcast, or an empty input.
     TypeError
@@ -166,7 +181,8 @@ def gcc(
     to keep the lags returned free of wrap-around, and up to twice cheaper.
     The weighting then acts on a coarser frequency grid, so weighted values
     with and without `maxlag` differ slightly (the plain correlation,
-    ``weighting='none'``, does not).
+    ``weighting='none'``, does not). Half-precision inputs are computed in
+    float32 and returned in their own dtype.
 
     Examples
     --------
@@ -186,14 +202,28 @@ def gcc(
         raise ValueError(f"`smooth` must be an odd positive integer; got {smooth!r}.")
     a = as_array(a, "a")
     b = as_array(b, "b")
+    omit = check_nan_policy(nan_policy, {"a": a, "b": b}) == "omit"
     na = a.shape[check_axis(axis, a.ndim)]
     nb = b.shape[check_axis(axis, b.ndim)]
     lags = correlation_lags(na, nb, "full", maxlag=maxlag)
-    return XcorrResult(lags, _gcc(a, b, weighting, maxlag, smooth, int(axis)))
+    values = _gcc(a, b, weighting, maxlag, smooth, omit, int(axis))
+    return XcorrResult(lags, values)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
-def _gcc(a, b, weighting, maxlag, smooth, axis):
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+def _gcc(a, b, weighting, maxlag, smooth, omit, axis):
+    half = half_dtype(a, b)
     a, b, _ = last_axis_pair(to_float(a), to_float(b), axis)
-    values = gcc_values(a, b, weighting, smooth, maxlag)
-    return jnp.moveaxis(values, -1, axis)
+    if not omit:
+        values = gcc_values(a, b, weighting, smooth, maxlag)
+        return restore(jnp.moveaxis(values, -1, axis), half)
+    pa, pb = ~jnp.isnan(a), ~jnp.isnan(b)
+    values = gcc_values(
+        jnp.where(pa, a, 0), jnp.where(pb, b, 0), weighting, smooth, maxlag
+    )
+    na, nb = a.shape[-1], b.shape[-1]
+    m = overlap_windows(na, nb, correlation_lags(na, nb, "full", maxlag=maxlag))[-1]
+    count = pair_counts(pa, pb, maxlag, jnp.real(values).dtype)
+    scale = jnp.where(count > 0, m / jnp.maximum(count, 1), jnp.nan)
+    values = jnp.where(m > 0, values * scale, 0)
+    return restore(jnp.moveaxis(values, -1, axis), half)

@@ -13,8 +13,11 @@ from ._checks import (
     as_array,
     check_axis,
     check_int,
+    check_nan_policy,
+    half_dtype,
     last_axis_pair,
     mean_shift,
+    restore,
     to_float,
 )
 from ._windows import pearson, window_sum
@@ -49,6 +52,7 @@ def sliding_pearson(
     window: int,
     *,
     min_periods: int | None = None,
+    nan_policy: str = "omit",
     axis: int = -1,
 ) -> jax.Array:
     r"""Correlate two series over a trailing window (rolling Pearson).
@@ -70,6 +74,11 @@ def sliding_pearson(
     min_periods : int, optional
         The fewest complete pairs for a result (default: `window`); between
         0 and `window`. A result also needs two pairs.
+    nan_policy : {'omit', 'propagate', 'raise'}
+        ``'omit'`` (default, pandas' behaviour): pairs with a NaN are
+        skipped. ``'propagate'``: NaN for every window that holds a NaN.
+        ``'raise'``: a ValueError naming the input (where values are
+        concrete; under `jax.jit`, as ``'propagate'``).
     axis : int
         The axis of the series (default: the last).
 
@@ -81,7 +90,8 @@ def sliding_pearson(
     Raises
     ------
     ValueError
-        If the lengths differ, `window` is less than 1, `min_periods` is
+        If the lengths differ, `nan_policy` is unknown or is ``'raise'``
+        with a NaN present, `window` is less than 1, `min_periods` is
         outside ``[0, window]``, `axis` is out of range, batch axes do not
         broadcast, or an input is empty.
     TypeError
@@ -105,6 +115,8 @@ def sliding_pearson(
     overall mean. Where the window of either series is constant (found
     exactly) or its variance is below rounding, :math:`r_i = 0`; pandas
     returns NaN or, through rounding, an arbitrary large number there.
+    Half-precision input is computed in float32 and returned in its own
+    dtype.
 
     Examples
     --------
@@ -126,11 +138,13 @@ def sliding_pearson(
         raise ValueError(
             f"`x` and `y` must have the same length along `axis`; got {nx} and {ny}."
         )
-    return _rolling(x, y, window, min_periods, int(axis))
+    omit = check_nan_policy(nan_policy, {"x": x, "y": y}) == "omit"
+    return _rolling(x, y, window, min_periods, omit, int(axis))
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
-def _rolling(x, y, window, min_periods, axis):
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+def _rolling(x, y, window, min_periods, omit, axis):
+    half = half_dtype(x, y)
     x, y, batch = last_axis_pair(to_float(x), to_float(y), axis)
     n = x.shape[-1]
     dtype = jnp.result_type(x.dtype, y.dtype)
@@ -162,4 +176,9 @@ def _rolling(x, y, window, min_periods, axis):
         syy,
     )
     r = jnp.where(count >= max(min_periods, 2), r, jnp.nan)
-    return jnp.moveaxis(r, -1, axis)
+    if not omit:
+        # The padded front is not missing data: count only real entries.
+        real = jnp.pad(jnp.ones(batch + (n,), jnp.int32), front)
+        nan_pairs = window_sum(real - valid.astype(jnp.int32), window, -1)
+        r = jnp.where(nan_pairs > 0, jnp.nan, r)
+    return restore(jnp.moveaxis(r, -1, axis), half)

@@ -11,7 +11,14 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from ..conv import check_boundary, correlate, pad
-from ._checks import as_array, check_method, mean_shift, to_float
+from ._checks import (
+    as_array,
+    check_method,
+    half_dtype,
+    mean_shift,
+    restore,
+    to_float,
+)
 from ._windows import box_sum, constant_boxes, pearson
 
 
@@ -60,7 +67,8 @@ def match_template(
     -------
     jax.Array
         The correlation coefficients, with the dtype of the inputs (float for
-        integer images).
+        integer images; half precision is computed in float32 and returned
+        in its own dtype).
 
     Raises
     ------
@@ -140,6 +148,7 @@ def match_template(
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
 def _match(image, template, pad_input, mode, constant_values, method):
+    half = half_dtype(image, template)
     dtype = jnp.result_type(to_float(image).dtype, to_float(template).dtype)
     image = image.astype(dtype)
     template = template.astype(dtype)
@@ -152,7 +161,7 @@ def _match(image, template, pad_input, mode, constant_values, method):
         widths = [(t // 2, t - 1 - t // 2) for t in window]
         cval = jnp.asarray(constant_values, dtype) - shift.reshape(())
         f = pad(f, widths, mode, cval=cval)
-    return _ncc(f, template, window, method)
+    return restore(_ncc(f, template, window, method), half)
 
 
 def _ncc(f, template, window, method):

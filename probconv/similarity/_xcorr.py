@@ -17,10 +17,14 @@ from ._checks import (
     check_choice,
     check_int,
     check_method,
+    check_nan_policy,
+    half_dtype,
     last_axis_pair,
     mean_shift,
+    restore,
     to_float,
 )
+from ._missing import pair_counts
 from ._windows import changes, pearson, prefix_sum
 
 NORMALIZATIONS = (None, "none", "biased", "unbiased", "coeff", "pearson")
@@ -81,12 +85,42 @@ def _xcorr_pearson(a, b, maxlag, lags, method):
     return pearson(sab, sa, sb, saa, sbb, m, const_a, const_b, err_a, err_b)
 
 
+def _xcorr_pearson_omit(a, b, pa, pb, maxlag, method):
+    """Pearson coefficients over the pairs present at each lag (6 correlations)."""
+
+    def corr(u, v):
+        return correlate(u, v, "full", axes=-1, maxlag=maxlag, method=method)
+
+    dtype = jnp.real(a).dtype
+    a0 = jnp.where(pa, a - mean_shift(a, where=pa), 0)
+    b0 = jnp.where(pb, b - mean_shift(b, where=pb), 0)
+    fa, fb = pa.astype(dtype), pb.astype(dtype)
+    aa, bb = jnp.abs(a0) ** 2, jnp.abs(b0) ** 2
+    count = pair_counts(pa, pb, maxlag, dtype, method)
+    # The sums are correlations, each erring by about eps times the totals.
+    err_a = jnp.sum(aa, axis=-1, keepdims=True)
+    err_b = jnp.sum(bb, axis=-1, keepdims=True)
+    return pearson(
+        corr(a0, b0),
+        corr(a0, fb),
+        jnp.conj(corr(fa, b0)),
+        jnp.real(corr(aa, fb)),
+        jnp.real(corr(fa, bb)),
+        count,
+        False,
+        False,
+        err_a,
+        err_b,
+    )
+
+
 def xcorr(
     a: ArrayLike,
     b: ArrayLike,
     *,
     normalize: str | None = None,
     maxlag: int | None = None,
+    nan_policy: str = "propagate",
     axis: int = -1,
     method: str = "auto",
 ) -> XcorrResult:
@@ -115,6 +149,18 @@ def xcorr(
         Compute only the lags ``-maxlag .. maxlag`` (through
         ``probconv.correlate(..., maxlag=maxlag)``, cheaper than all lags).
         Lags where the inputs do not overlap give 0.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        Missing values (NaN). ``'propagate'``: NaN at exactly the lags where
+        a NaN meets a value of the other input (the other lags are exact).
+        ``'omit'``: sums over the pairs present; at lag :math:`k`, with
+        :math:`p_k` pairs present out of :math:`m_k`, the raw and
+        ``'biased'`` values are scaled by :math:`m_k / p_k` (the smoothing
+        layer's normalized convolution), ``'unbiased'`` divides by
+        :math:`p_k`, and the Pearson coefficient is that of the pairs
+        present; a lag whose pairs are all missing gives NaN (0 for
+        Pearson, as for a single pair). ``'raise'``: a ValueError naming the
+        input (where values are concrete: under `jax.jit` it acts as
+        ``'propagate'``).
     axis : int
         The axis along which to correlate (default: the last).
     method : {'auto', 'direct', 'fft', 'overlap_add'}
@@ -131,7 +177,8 @@ def xcorr(
     Raises
     ------
     ValueError
-        For an unknown `normalize`, a negative `maxlag`, `axis` out of range,
+        For an unknown `normalize` or `nan_policy`, a NaN with
+        ``nan_policy='raise'``, a negative `maxlag`, `axis` out of range,
         batch axes that do not broadcast, or an empty input.
     TypeError
         For non-numeric inputs or a non-integer `maxlag` or `axis`.
@@ -162,7 +209,12 @@ def xcorr(
     two terms, or has a variance below rounding (16 machine epsilons of the
     prefix sums of squares it is the difference of), :math:`r_k` is defined
     as 0, never NaN;
-    the magnitude is clipped to 1.
+    the magnitude is clipped to 1. With ``nan_policy='omit'`` the Pearson
+    sums come from six engine correlations (of the inputs, their squares and
+    the masks of values present) instead of running sums; constant stretches
+    are then found only through the variance test, with the scale of the
+    whole input's sum of squares. Half-precision inputs are computed in
+    float32 and returned in their own dtype.
 
     Examples
     --------
@@ -173,6 +225,11 @@ def xcorr(
     >>> lags, r = xcorr([1.0, 2.0, 4.0, 3.0], [1.0, 2.0, 3.0], normalize="coeff")
     >>> r.round(4).tolist()
     [0.0, 1.0, 0.982, 0.5, -1.0, 0.0]
+    >>> nan = float("nan")
+    >>> xcorr([1.0, nan, 3.0], [0.0, 1.0, 0.5]).values.tolist()
+    [0.5, nan, nan, nan, 0.0]
+    >>> xcorr([1.0, nan, 3.0], [0.0, 1.0, 0.5], nan_policy="omit").values.tolist()
+    [0.5, 2.0, 2.25, 6.0, 0.0]
     """
     normalize = check_choice(normalize, "normalize", NORMALIZATIONS)
     method = check_method(method)
@@ -180,26 +237,54 @@ def xcorr(
         maxlag = check_int(maxlag, "maxlag")
     a = as_array(a, "a")
     b = as_array(b, "b")
+    omit = check_nan_policy(nan_policy, {"a": a, "b": b}) == "omit"
     na = a.shape[check_axis(axis, a.ndim)]
     nb = b.shape[check_axis(axis, b.ndim)]
     lags = correlation_lags(na, nb, "full", maxlag=maxlag)
-    values = _xcorr(a, b, normalize, maxlag, int(axis), method)
+    values = _xcorr(a, b, normalize, maxlag, omit, int(axis), method)
     return XcorrResult(lags, values)
 
 
-@functools.partial(jax.jit, static_argnames=("normalize", "maxlag", "axis", "method"))
-def _xcorr(a, b, normalize, maxlag, axis, method) -> jax.Array:
+@functools.partial(
+    jax.jit, static_argnames=("normalize", "maxlag", "omit", "axis", "method")
+)
+def _xcorr(a, b, normalize, maxlag, omit, axis, method) -> jax.Array:
+    half = half_dtype(a, b)
     a, b, _ = last_axis_pair(to_float(a), to_float(b), axis)
     na, nb = a.shape[-1], b.shape[-1]
     lags = correlation_lags(na, nb, "full", maxlag=maxlag)
-    if normalize in ("coeff", "pearson"):
-        values = _xcorr_pearson(a, b, maxlag, lags, method)
+    m = overlap_windows(na, nb, lags)[-1]
+    pa, pb = ~jnp.isnan(a), ~jnp.isnan(b)
+    rdtype = jnp.real(a[..., :1] * b[..., :1]).dtype
+    if omit and normalize in ("coeff", "pearson"):
+        values = _xcorr_pearson_omit(a, b, pa, pb, maxlag, method)
+    elif omit:
+        a0, b0 = jnp.where(pa, a, 0), jnp.where(pb, b, 0)
+        values = correlate(a0, b0, "full", axes=-1, maxlag=maxlag, method=method)
+        count = pair_counts(pa, pb, maxlag, rdtype, method)
+        full = {"biased": m / max(na, nb), "unbiased": np.ones(m.shape)}.get(
+            normalize, m
+        )
+        scale = jnp.where(count > 0, full / jnp.maximum(count, 1), jnp.nan)
+        values = jnp.where(m > 0, values * scale.astype(rdtype), 0)
     else:
-        values = correlate(a, b, "full", axes=-1, maxlag=maxlag, method=method)
-        if normalize == "biased":
-            values = values / max(na, nb)
-        elif normalize == "unbiased":
-            m = overlap_windows(na, nb, lags)[-1]
-            w = np.where(m > 0, 1.0 / np.maximum(m, 1), 0.0)
-            values = values * jnp.asarray(w, jnp.real(values).dtype)
-    return jnp.moveaxis(values, -1, axis)
+        # 'propagate': computed on zero-filled inputs, then NaN exactly where
+        # a NaN takes part (one more correlation, only if there is a NaN).
+        a0, b0 = jnp.where(pa, a, 0), jnp.where(pb, b, 0)
+        if normalize in ("coeff", "pearson"):
+            values = _xcorr_pearson(a0, b0, maxlag, lags, method)
+        else:
+            values = correlate(a0, b0, "full", axes=-1, maxlag=maxlag, method=method)
+            if normalize == "biased":
+                values = values / max(na, nb)
+            elif normalize == "unbiased":
+                w = np.where(m > 0, 1.0 / np.maximum(m, 1), 0.0)
+                values = values * jnp.asarray(w, rdtype)
+        shape = jnp.broadcast_shapes(pa.shape[:-1], pb.shape[:-1]) + m.shape
+        touched = jax.lax.cond(
+            jnp.any(~pa) | jnp.any(~pb),
+            lambda: pair_counts(pa, pb, maxlag, rdtype, method) < m,
+            lambda: jnp.zeros(shape, bool),
+        )
+        values = jnp.where(touched, jnp.nan, values)
+    return restore(jnp.moveaxis(values, -1, axis), half)

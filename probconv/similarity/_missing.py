@@ -1,0 +1,53 @@
+"""Missing values (NaN): masks, means over the values present, pair counts.
+
+With ``nan_policy='omit'`` a correlation is summed over the pairs whose two
+values are present (NaN replaced by 0 after centring) and normalized per lag
+from the number of such pairs, which is one more engine correlation: that
+of the two masks of values present.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ..conv import correlate
+
+
+def demeaned(x, present=None) -> jax.Array:
+    """`x` minus its mean along the last axis (two passes, differentiable).
+
+    With a mask `present`, the mean is over the values present and the
+    result is 0 where a value is missing.
+    """
+    if present is None:
+        xc = x - jnp.mean(x, axis=-1, keepdims=True)
+        return xc - jnp.mean(xc, axis=-1, keepdims=True)
+    count = jnp.maximum(jnp.sum(present, axis=-1, keepdims=True), 1)
+    x0 = jnp.where(present, x, 0)
+    xc = jnp.where(present, x0 - jnp.sum(x0, axis=-1, keepdims=True) / count, 0)
+    return jnp.where(present, xc - jnp.sum(xc, axis=-1, keepdims=True) / count, 0)
+
+
+def pair_counts(pa, pb, maxlag, dtype, method="auto") -> jax.Array:
+    """Count the lag-`k` pairs ``(a[n + k], b[n])`` with both values present.
+
+    The lags are those of ``correlate(a, b, 'full', maxlag=maxlag)``. The
+    counts come from a floating correlation of the masks, rounded: exact
+    while ``eps * n`` stays well below 1/2 (any float64 length; float32 up
+    to millions of samples).
+    """
+    c = correlate(
+        pa.astype(dtype),
+        pb.astype(dtype),
+        "full",
+        axes=-1,
+        maxlag=maxlag,
+        method=method,
+    )
+    return jnp.round(jnp.real(c))
+
+
+def any_nan(x) -> jax.Array:
+    """Return True where the series along the last axis holds a NaN."""
+    return jnp.any(jnp.isnan(x), axis=-1)
