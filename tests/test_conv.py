@@ -47,12 +47,12 @@ def _route(route, fn, a, v, *args, **kwargs):
     """Call `fn` on `a`, `v` by one of the routes of an eager call."""
     if route == "jax":
         return fn(jnp.asarray(a), jnp.asarray(v), *args, **kwargs)
-    saved = _host.HOST_MAX_POINTS
-    _host.HOST_MAX_POINTS = saved if route == "host" else 0
+    saved = _host.HOST_MAX_SECONDS
+    _host.HOST_MAX_SECONDS = saved if route == "host" else 0
     try:
         return fn(np.asarray(a), np.asarray(v), *args, **kwargs)
     finally:
-        _host.HOST_MAX_POINTS = saved
+        _host.HOST_MAX_SECONDS = saved
 
 
 def _data(rng, shape, complex_=False, dtype=np.float64):

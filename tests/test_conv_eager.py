@@ -26,12 +26,12 @@ from probconv.conv import _host, _plan, _programs, set_max_programs
 
 @contextlib.contextmanager
 def _no_host():
-    saved = _host.HOST_MAX_POINTS
-    _host.HOST_MAX_POINTS = 0
+    saved = _host.HOST_MAX_SECONDS
+    _host.HOST_MAX_SECONDS = 0
     try:
         yield
     finally:
-        _host.HOST_MAX_POINTS = saved
+        _host.HOST_MAX_SECONDS = saved
 
 
 @contextlib.contextmanager

@@ -12,7 +12,15 @@ from jax.typing import ArrayLike
 
 from . import _choose, _direct, _fft, _host, _overlap_add
 from ._checks import as_input, check_maxlag, check_mode
-from ._plan import Plan, Prepared, bucket_length, bucket_plan, plan_of, prepare
+from ._plan import (
+    Plan,
+    Prepared,
+    bucket_length,
+    bucket_plan,
+    plan_of,
+    prepare,
+    resolve,
+)
 from ._plan import result_dtype as result_dtype
 from ._programs import PROGRAMS
 
@@ -63,7 +71,7 @@ def _program(prepared: Prepared):
     """Return the jitted program of a prepared call, from the bounded cache."""
 
     def build():
-        plan, method, prec = prepared.plan, prepared.method, prepared.precision
+        plan, method, prec = prepared.plan, resolve(prepared), prepared.precision
         flip, conj = prepared.flip, prepared.conj
 
         def run(a, v):
@@ -75,7 +83,7 @@ def _program(prepared: Prepared):
 
         return jax.jit(run)
 
-    return PROGRAMS.get(prepared._replace(auto=False), build)
+    return PROGRAMS.get(prepared._replace(auto=False, seconds=0.0), build)
 
 
 def _hashable_axes(axes):
@@ -114,7 +122,7 @@ def _bucketed(a: np.ndarray, v: np.ndarray, prepared: Prepared) -> jax.Array:
     a = _pad_to_bucket(a, plan.conv_axes)
     v = _pad_to_bucket(v, plan.conv_axes)
     padded = Prepared(
-        bucket_plan(plan), prepared.method, prepared.precision, (), False, False
+        bucket_plan(plan), resolve(prepared), prepared.precision, (), False, False
     )
     y = _program(padded)(a, v)
     if plan.start == padded.plan.start and plan.length == padded.plan.length:
@@ -145,7 +153,7 @@ def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
     if isinstance(a, np.ndarray) and isinstance(v, np.ndarray):
         # An eager call from NumPy code: small ones on the host, the others
         # on inputs padded to a bucket, so that new lengths seldom compile.
-        if jax.default_backend() == "cpu" and _host.fits(plan):
+        if jax.default_backend() == "cpu" and _host.fits(plan, prepared.seconds):
             return _host.to_device(_host.convolve(a, v, prepared))
         if np.isfinite(a).all() and np.isfinite(v).all():
             return _bucketed(a, v, prepared)

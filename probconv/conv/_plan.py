@@ -48,6 +48,25 @@ def result_dtype(*arrays) -> np.dtype:
     >>> result_dtype(np.float16, np.int8)
     dtype('float16')
     """
+    dtypes = tuple(_dtype_of(a) for a in arrays)
+    if all(d is not None for d in dtypes):  # arrays and dtypes: cached
+        return _promote(dtypes, bool(jax.config.jax_enable_x64))
+    return _promote_values(*arrays)  # Python scalars are weakly typed
+
+
+def _dtype_of(a) -> np.dtype | None:
+    if isinstance(a, (np.dtype, type)):
+        return np.dtype(a)
+    d = getattr(a, "dtype", None)
+    return d if isinstance(d, np.dtype) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _promote(dtypes: tuple, x64: bool) -> np.dtype:
+    return _promote_values(*dtypes)
+
+
+def _promote_values(*arrays) -> np.dtype:
     dt = jnp.result_type(*arrays)
     if not jnp.issubdtype(dt, jnp.inexact):
         dt = jnp.result_type(dt, jnp.float32)  # int -> float32, or float64 in x64
@@ -168,15 +187,22 @@ def bucket_length(n: int) -> int:
     return m << e
 
 
+# Unbatched plans whose full output has at most this many points cost well
+# under a millisecond by any method on a CPU; `prepare` leaves their method
+# open (see `resolve`).
+SMALL_POINTS = 1 << 15
+
+
 class Prepared(NamedTuple):
     """A plan with its checked options and its method."""
 
     plan: Plan | None  # None for 0-d inputs (a product)
-    method: str
+    method: str  # 'auto' only for small CPU plans not yet priced
     precision: object
     flip: tuple[int, ...]  # axes of in2 to reverse (correlate)
     conj: bool  # conjugate in2 (correlate of complex input)
     auto: bool = False  # was the method left to the engine?
+    seconds: float = 0.0  # the cost model's price of the method
 
 
 @functools.lru_cache(maxsize=4096)
@@ -202,10 +228,24 @@ def prepare(
         return Prepared(None, method, prec, (), conj)
     plan = make_plan(shape1, shape2, dtype, mode, axes, maxlag)
     auto = method == "auto"
-    if auto:
-        method = _choose.choose(plan, jax.default_backend())
     flip = plan.conv_axes if correlate else ()
-    return Prepared(plan, method, prec, flip, conj, auto)
+    backend = jax.default_backend()
+    full = math.prod(a + b - 1 for a, b in zip(plan.shape1, plan.shape2))
+    if backend == "cpu" and full <= SMALL_POINTS and math.prod(plan.batch) == 1:
+        # Small enough for the host path whatever the method: price it when
+        # a program is built for it (`resolve`), not on every new signature.
+        return Prepared(plan, method, prec, flip, conj, auto, 0.0)
+    costs = _choose.estimate(plan, backend)
+    if auto:
+        method = min(costs, key=costs.get)
+    return Prepared(plan, method, prec, flip, conj, auto, costs[method])
+
+
+def resolve(prepared: Prepared) -> str:
+    """Return the method of a prepared call, pricing it if it was left open."""
+    if prepared.method != "auto":
+        return prepared.method
+    return _choose.choose(prepared.plan, jax.default_backend())
 
 
 def bucket_plan(plan: Plan) -> Plan:
