@@ -118,5 +118,7 @@ def test_errors():
         deconvolve_distribution(Z, from_masses(Y_MASS, kind="density"))
     with pytest.raises(ValueError, match="`Y` must not have more grid points"):
         deconvolve_distribution(Y, Z)
-    with pytest.raises(TypeError, match="`Z` must be a probconv.distributions.Distribution"):
+    with pytest.raises(
+        TypeError, match="`Z` must be a probconv.distributions.Distribution"
+    ):
         deconvolve_distribution(Z_MASS, Y)
