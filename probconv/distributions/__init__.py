@@ -1,6 +1,6 @@
 """Distributions of sums of independent random variables, by convolution."""
 
-from ._compound import compound as compound
+from ._base import Distribution as Distribution
 from ._continuous import Continuous as Continuous
 from ._families import Parametric as Parametric
 from ._families import bernoulli as bernoulli
@@ -22,10 +22,10 @@ from ._families_continuous import normal as normal
 from ._families_continuous import pareto as pareto
 from ._families_continuous import student_t as student_t
 from ._families_continuous import uniform as uniform
-from ._grid import Distribution as Distribution
 from ._grid import from_masses as from_masses
 from ._logconv import logconvolve as logconvolve
 from ._ops import add as add
+from ._ops import compound as compound
 from ._ops import iid_sum as iid_sum
 from ._ops import mixture as mixture
 from ._poisson_binomial import poisson_binomial as poisson_binomial

@@ -23,12 +23,13 @@ import numpy as np
 import scipy.special
 
 from ..conv import fft_nd, ifft_nd, spectral_length
+from ._base import Distribution, check_dist
+from ._base import eps as _eps
 from ._checks import check_int, concrete
-from ._compound import _chernoff_size, _frequency, _log_tail_bound
 from ._continuous import make_continuous
 from ._density_ops import box, point_weights
-from ._grid import Distribution, _eps
-from ._ops import _check_dist, _clip_to_total
+from ._lattice_ops import _clip_to_total
+from ._pgf import _chernoff_size, _frequency, _log_tail_bound
 
 
 def _severity_index(X: Distribution) -> int:
@@ -75,8 +76,8 @@ def compound_density(
     (a `Continuous` whose atom at 0 is :math:`P(N = 0)`), with a
     fourth-order discretization error where its density is smooth.
     """
-    N = _check_dist(N, "N")
-    X = _check_dist(X, "X")
+    N = check_dist(N, "N")
+    X = check_dist(X, "X")
     padding = check_int(padding, "padding")
     if full_output not in (True, False):
         raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")

@@ -18,20 +18,18 @@ Both are optional (None): a plain density is assumed smooth.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._grid import Distribution, _is_scalar_like
+from ._base import Distribution, pytree_dataclass
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@pytree_dataclass
 class Continuous(Distribution):
-    r"""A density-kind `Distribution` that knows its singular part.
+    r"""A density-kind `Distribution` that knows its singular part (final).
 
     Returned by the continuous constructors (`normal`, `exponential`, ...)
     and by sums and mixtures of them. It is a `Distribution` of kind
@@ -70,105 +68,10 @@ class Continuous(Distribution):
     atoms: jax.Array | None = None
     jumps: jax.Array | None = None
 
-    def cdf(self, x, *, interpolation: str = "linear"):
-        r"""Cumulative distribution function, :math:`P(X \le x)`.
-
-        Parameters
-        ----------
-        x : array_like
-            Points; they broadcast against the batch shape (``'linear'``),
-            or have shape ``batch + (k,)`` or ``(k,)`` (``'cubic'``).
-        interpolation : {'linear', 'cubic'}
-            Between cell edges (where both are exact): ``'linear'`` (the
-            mass spread evenly over each cell, consistent with `ppf` and
-            `sample`; error :math:`h^2 \max|f'|/8`) or ``'cubic'`` (four-point
-            Lagrange interpolation of the edge values: fourth order where
-            the cdf is smooth).
-
-        Returns
-        -------
-        jax.Array
-
-        Examples
-        --------
-        >>> from probconv import distributions as dist
-        >>> x = dist.normal(step=0.25, tail=1e-14)  # exact: 0.5398278
-        >>> [round(float(x.cdf(0.1, interpolation=m)), 6) for m in ("linear", "cubic")]
-        [0.539791, 0.539827]
-        """
-        if interpolation == "linear":
-            return super().cdf(x)
-        if interpolation != "cubic":
-            raise ValueError(
-                f"`interpolation` must be 'linear' or 'cubic'; got {interpolation!r}."
-            )
-        from ._refinement import edge_cdf
-
-        return edge_cdf(self, x)
-
-    # -- arithmetic keeps the singular part ----------------------------------
-    def add(self, other: Distribution, *, accuracy: str = "absolute"):
-        """Return the law of ``X + Y``; see `probconv.distributions.add`."""
-        from ._density_ops import add_density
-
-        return add_density(self, other, accuracy=accuracy)
-
-    def __add__(self, other):
-        from ._density_ops import add_density, shift_any
-
-        if isinstance(other, Distribution):
-            return add_density(self, other)
-        if _is_scalar_like(other):
-            return shift_any(self, other)
-        return NotImplemented
-
-    __radd__ = __add__
-
-    def __neg__(self):
-        from ._density_ops import negate_any
-
-        return negate_any(self)
-
-    def __sub__(self, other):
-        from ._density_ops import add_density, negate_any, shift_any
-
-        if isinstance(other, Distribution):
-            return add_density(self, negate_any(other))
-        if _is_scalar_like(other):
-            return shift_any(self, -jnp.asarray(other))
-        return NotImplemented
-
-    def __rsub__(self, other):
-        from ._density_ops import add_density, negate_any, shift_any
-
-        if isinstance(other, Distribution):
-            return add_density(other, negate_any(self))
-        if _is_scalar_like(other):
-            return shift_any(negate_any(self), other)
-        return NotImplemented
-
-    def __mul__(self, other):
-        from ._density_ops import scale_any
-
-        if isinstance(other, Distribution):
-            raise TypeError(
-                "The product of two random variables is not a convolution; "
-                "`*` takes a Python number (c * X scales the grid)."
-            )
-        if isinstance(other, (numbers.Real, np.integer, np.floating)) and not (
-            isinstance(other, (bool, np.bool_))
-        ):
-            return scale_any(self, other)
-        return NotImplemented
-
-    __rmul__ = __mul__
-
-
-jax.tree_util.register_dataclass(
-    Continuous,
-    data_fields=["masses", "origin", "truncated", "atoms", "jumps"],
-    meta_fields=["step", "kind"],
-)
+    @property
+    def kind(self) -> str:
+        """``'density'``."""
+        return "density"
 
 
 def make_continuous(masses, origin, truncated, step, atoms=None, jumps=None):
@@ -182,7 +85,7 @@ def make_continuous(masses, origin, truncated, step, atoms=None, jumps=None):
         atoms = jnp.broadcast_to(jnp.asarray(atoms, dt), masses.shape)
     if jumps is not None:
         jumps = jnp.broadcast_to(jnp.asarray(jumps, dt), masses.shape)
-    return Continuous(masses, origin, truncated, float(step), "density", atoms, jumps)
+    return Continuous(masses, origin, truncated, float(step), atoms, jumps)
 
 
 def parts(d: Distribution):

@@ -29,22 +29,22 @@ import math
 import jax.numpy as jnp
 
 from ..conv import convolve, fft_nd, ifft_nd, spectral_length
+from ._base import Distribution, check_dist
 from ._checks import check_accuracy, check_int
 from ._continuous import Continuous, make_continuous, parts
-from ._grid import Distribution, make
-from ._ops import (
-    _check_dist,
+from ._grid import make
+from ._lattice_ops import (
     _clip_to_total,
     _common_step,
     _convolve_masses,
     _lost,
     _ratio,
     _refine,
+    add_lattice,
 )
-from ._ops import add as _add_lattice
-from ._ops import negate as _negate
-from ._ops import scale as _scale
-from ._ops import shift as _shift
+from ._lattice_ops import scale as _scale
+from ._lattice_ops import shift as _shift
+from ._regrid import regrid
 
 
 def _pad1(x):
@@ -99,8 +99,6 @@ def _to_density_step(d: Distribution, h: float) -> Distribution:
         return d
     if d.kind == "lattice":
         return _refine(d, h)
-    from ._regrid import regrid
-
     r = _ratio(d.step, h)  # sub-cells nest in the old cells: old edges stay
     return regrid(d, h, origin=d.origin - (r - 1) * h / 2, size=d.size * r)
 
@@ -114,9 +112,9 @@ def add_density(x: Distribution, y: Distribution, *, accuracy: str = "absolute")
     coarser density is regridded by `regrid`).
     """
     check_accuracy(accuracy)
-    x, y = _check_dist(x, "x"), _check_dist(y, "y")
+    x, y = check_dist(x, "x"), check_dist(y, "y")
     if x.kind == "lattice" and y.kind == "lattice":
-        return _add_lattice(x, y, accuracy=accuracy)
+        return add_lattice(x, y, accuracy=accuracy)
     h = _common_step([x, y])
     x, y = _to_density_step(x, h), _to_density_step(y, h)
     dt = jnp.result_type(x.dtype, y.dtype)
@@ -179,7 +177,7 @@ def iid_sum_density(x: Distribution, n: int, *, accuracy: str = "absolute"):
     :math:`a_S = a^{\ast n}`, :math:`d_S = n\, a^{\ast(n-1)} \ast d`.
     """
     check_accuracy(accuracy)
-    x = _check_dist(x, "x")
+    x = check_dist(x, "x")
     n = check_int(n, "n")
     if n == 0:
         ones = jnp.ones(x.batch_shape + (1,), x.dtype)
@@ -228,10 +226,8 @@ def iid_sum_density(x: Distribution, n: int, *, accuracy: str = "absolute"):
     )
 
 
-def negate_any(x: Distribution) -> Distribution:
+def negate_continuous(x: Continuous) -> Continuous:
     """Law of ``-X``, keeping a `Continuous`'s atoms and jumps."""
-    if not isinstance(x, Continuous):
-        return _negate(x)
     last = x.origin + x.step * (x.size - 1)
 
     def flip(v):
@@ -242,11 +238,9 @@ def negate_any(x: Distribution) -> Distribution:
     )
 
 
-def shift_any(x: Distribution, c) -> Distribution:
+def shift_continuous(x: Continuous, c) -> Continuous:
     """Law of ``X + c``, keeping a `Continuous`'s atoms and jumps."""
     d = _shift(x, c)
-    if not isinstance(x, Continuous):
-        return d
     shape = d.masses.shape
 
     def bc(v):
@@ -257,12 +251,12 @@ def shift_any(x: Distribution, c) -> Distribution:
     )
 
 
-def scale_any(x: Distribution, c) -> Distribution:
+def scale_continuous(x: Continuous, c) -> Distribution:
     """Law of ``c X`` (Python number `c`), keeping atoms and jumps."""
     d = _scale(x, c)
-    if not isinstance(x, Continuous) or d.kind != "density":
+    if d.kind != "density":  # c == 0: a point mass
         return d
-    src = negate_any(x) if float(c) < 0 else x
+    src = negate_continuous(x) if float(c) < 0 else x
     return make_continuous(
         d.masses, d.origin, d.truncated, d.step, src.atoms, src.jumps
     )

@@ -7,8 +7,6 @@ that mass is kept in the `truncated` attribute.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,14 +14,17 @@ import scipy.stats
 from jax.scipy.special import betainc, gammainc, gammaln, xlog1py, xlogy
 from jax.typing import ArrayLike
 
+from ._base import Distribution, pytree_dataclass, static_field
+from ._base import eps as _eps
 from ._checks import as_param, check_int, check_range, concrete, float_dtype
-from ._grid import Distribution, _eps, make
-from ._ops import iid_sum
+from ._families_continuous import from_scipy_continuous
+from ._grid import make
+from ._lattice_ops import iid_sum_lattice
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@pytree_dataclass
 class Parametric(Distribution):
-    """A `Distribution` that remembers its family and parameters.
+    """A lattice `Distribution` that remembers its family and parameters (final).
 
     Returned by the family constructors, so that `compound` can use the
     family's closed-form probability generating function. It is a
@@ -39,22 +40,20 @@ class Parametric(Distribution):
         The family's parameters, each of the batch shape (leaves).
     """
 
-    family: str = ""
+    family: str = static_field("")
     params: tuple = ()
 
-
-jax.tree_util.register_dataclass(
-    Parametric,
-    data_fields=["masses", "origin", "truncated", "params"],
-    meta_fields=["step", "kind", "family"],
-)
+    @property
+    def kind(self) -> str:
+        """``'lattice'``."""
+        return "lattice"
 
 
 def _parametric(masses, origin, truncated, family, params) -> Parametric:
     d = make(masses, origin, truncated, 1.0, "lattice")
     batch = d.batch_shape
     params = tuple(jnp.broadcast_to(p, batch) for p in params)
-    return Parametric(d.masses, d.origin, d.truncated, 1.0, "lattice", family, params)
+    return Parametric(d.masses, d.origin, d.truncated, 1.0, family, params)
 
 
 def _tail(tail, dtype) -> float:
@@ -401,7 +400,7 @@ def dice(n: int, sides: int = 6) -> Distribution:
     (6.0, 2.0)
     """
     n = check_int(n, "n")
-    return iid_sum(die(sides), n)
+    return iid_sum_lattice(die(sides), n)
 
 
 def from_scipy(
@@ -490,8 +489,6 @@ def from_scipy(
         m = np.clip(np.asarray(frozen.pmf(x), np.float64), 0, None)
         t = float(frozen.cdf(a - 1)) + float(frozen.sf(b))
         return make(jnp.asarray(m, dt), a, max(t, 0.0), 1.0, "lattice")
-    from ._families_continuous import from_scipy_continuous
-
     return from_scipy_continuous(
         frozen, step=step, support=support, tol=tol, tail=tail, max_size=max_size
     )

@@ -6,30 +6,23 @@ from collections.abc import Sequence
 
 import jax.numpy as jnp
 
+from ._base import Distribution
 from ._continuous import Continuous, make_continuous, parts
 from ._density_ops import _to_density_step
-from ._grid import Distribution, make
-from ._ops import _check_dist, _common_step
-from ._ops import mixture as _mixture
+from ._grid import make
+from ._lattice_ops import _common_step
+from ._lattice_ops import mix_masses as _mixture
 
 
-def mixture_any(weights, dists: Sequence[Distribution]) -> Distribution:
+def mix_continuous(weights, dists: Sequence[Distribution]) -> Continuous:
     r"""Mixture whose components may mix lattices and densities.
 
     Lattice components become point masses inside the cells of a density
     (cell masses stay exact); the atoms and the jump corrections of the
     components are mixed alongside, so that sums of the mixed law keep
-    their accuracy. Components of one kind and no `Continuous` go to
-    `mixture` unchanged.
+    their accuracy. `mixture` routes here (after checking `dists`) when a
+    density is mixed with a lattice or a component is a `Continuous`.
     """
-    if isinstance(dists, Distribution) or not isinstance(dists, Sequence):
-        return _mixture(weights, dists)
-    if not dists:
-        return _mixture(weights, dists)
-    dists = [_check_dist(d, f"dists[{i}]") for i, d in enumerate(dists)]
-    kinds = {d.kind for d in dists}
-    if len(kinds) == 1 and not any(isinstance(d, Continuous) for d in dists):
-        return _mixture(weights, dists)
     h = _common_step(dists)
     dists = [_to_density_step(d, h) for d in dists]
     plain, atoms, jumps = [], [], []

@@ -1,124 +1,37 @@
-"""Sums, shifts, scalings, iid sums and mixtures of distributions.
+"""The operations that route between the kinds of law: the top of the package.
 
-Every convolution of masses in `probconv.distributions` goes through
-`_convolve_masses` (or, for the Fourier-domain powers, `_clip_to_total`), so
-that round-off handling lives in one place.
+`add`, `iid_sum`, `mixture` and `compound` check their arguments and send
+each case to its implementation: the plain grid cores (`_lattice_ops`,
+`_compound`), the fourth-order density sums (`_density_ops`,
+`_compound_density`, `_mixed`) or the relative-accuracy methods
+(`_relative_ops`). `negate`, `shift` and `scale` keep a `Continuous`'s singular
+part. Importing this module installs ``+``, ``-`` and ``*`` of every
+`Distribution` (`_base.register_arithmetic`): the classes below never
+import the operations above them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import convolve, fft_nd, ifft_nd, spectral_length
-from ._checks import check_accuracy, check_int, concrete
-from ._grid import Distribution, _eps, make
-
-
-def _clip_to_total(y: jax.Array, total: jax.Array | None = None) -> jax.Array:
-    """Clip round-off below zero without changing the total of the masses.
-
-    An FFT leaves noise on every entry, some of it negative, at a level set
-    by the largest masses (and, for powers, by the power). Setting the
-    negative entries to 0 adds their magnitude to the total; that excess is
-    taken back from the entries at the noise level (no larger than the
-    largest negative one), which are noise themselves, so the bulk of the
-    law is not biased; what they cannot absorb is taken proportionally from
-    all. With `total` (the product of the input totals, known exactly for a
-    single convolution), the masses are then rescaled, by ``1 + O(eps)``, to
-    sum to it.
-    """
-    neg = jnp.where(y < 0, -y, 0.0)
-    excess = jnp.sum(neg, axis=-1, keepdims=True)
-    floor = jnp.max(neg, axis=-1, keepdims=True)
-    y = jnp.where(y >= 0, y, 0.0)
-    small = (y > 0) & (y <= floor)
-    avail = jnp.sum(jnp.where(small, y, 0.0), axis=-1, keepdims=True)
-    frac = jnp.clip(excess / jnp.where(avail > 0, avail, 1.0), 0.0, 1.0)
-    y = jnp.where(small, y * (1 - frac), y)
-    s = jnp.sum(y, axis=-1)
-    if total is None:
-        left = jnp.maximum(excess - avail, 0.0)[..., 0]
-        total = s - left
-    scale = jnp.where(s > 0, total / jnp.where(s > 0, s, 1.0), 1.0)
-    return y * scale[..., None]
-
-
-def _convolve_masses(p, q, *, accuracy: str = "absolute") -> jax.Array:
-    r"""Masses of the sum of two independent grid variables, ``(p * q)_k``.
-
-    The one place where `probconv.distributions` convolves masses. The last axes are
-    convolved (by `probconv.conv.convolve`, method chosen by its cost
-    model); leading axes broadcast. Negative round-off is clipped and the
-    result rescaled to total ``sum(p) * sum(q)`` (see `_clip_to_total`).
-    """
-    check_accuracy(accuracy)
-    p, q = jnp.asarray(p), jnp.asarray(q)
-    nd = max(p.ndim, q.ndim)
-    p = p.reshape((1,) * (nd - p.ndim) + p.shape)
-    q = q.reshape((1,) * (nd - q.ndim) + q.shape)
-    # The engine's direct method runs a convolution batched on both sides (or
-    # batched by `jax.vmap`, which it cannot see from here) as one grouped
-    # convolution, which XLA:CPU executes far slower than its cost model
-    # predicts (seconds for 32 x 1025 points; out of memory for a batch of
-    # 10**4). Take its FFT method there, and wherever the inputs are traced.
-    both = math.prod(p.shape[:-1]) > 1 and math.prod(q.shape[:-1]) > 1
-    traced = isinstance(p, jax.core.Tracer) or isinstance(q, jax.core.Tracer)
-    method = "fft" if both or traced else "auto"
-    y = convolve(p, q, mode="full", axes=-1, method=method)
-    total = jnp.sum(p, -1) * jnp.sum(q, -1)
-    return _clip_to_total(y, total)
-
-
-def _check_dist(x, name: str) -> Distribution:
-    if not isinstance(x, Distribution):
-        raise TypeError(f"`{name}` must be a Distribution; got {type(x).__name__}.")
-    return x
-
-
-def _ratio(big: float, small: float) -> int | None:
-    r = big / small
-    rr = round(r)
-    return rr if rr >= 1 and abs(r - rr) <= 1e-9 * r else None
-
-
-def _common_step(dists: Sequence[Distribution]) -> float:
-    """Return the finest step, provided every other is an integer multiple of it."""
-    h = min(d.step for d in dists)
-    for d in dists:
-        if _ratio(d.step, h) is None:
-            steps = sorted({d.step for d in dists})
-            raise ValueError(
-                "Grid steps must be integer multiples of each other (the "
-                f"coarser grid is refined); got steps {steps}."
-            )
-    return h
-
-
-def _refine(d: Distribution, h: float) -> Distribution:
-    """Return the same law on a grid of step `h` (``d.step / h`` an integer)."""
-    r = _ratio(d.step, h)
-    if r == 1:
-        return d
-    m = d.masses
-    n = d.size
-    if d.kind == "lattice":  # points stay atoms; zeros in between
-        out = jnp.zeros(m.shape[:-1] + ((n - 1) * r + 1,), m.dtype)
-        out = out.at[..., ::r].set(m)
-        return make(out, d.origin, d.truncated, h, d.kind)
-    # A cell splits into r sub-cells of equal mass; centres move.
-    out = jnp.repeat(m / r, r, axis=-1)
-    return make(out, d.origin - (r - 1) * h / 2, d.truncated, h, d.kind)
-
-
-def _lost(t1, total1, t2, total2):
-    """Mass of a sum that involves the truncated part of either input."""
-    return t1 * total2 + total1 * t2 + t1 * t2
+from . import _lattice_ops
+from ._base import Distribution, check_dist, register_arithmetic
+from ._checks import check_accuracy, check_int
+from ._compound import compound_lattice
+from ._compound_density import compound_density
+from ._continuous import Continuous
+from ._density_ops import (
+    add_density,
+    iid_sum_density,
+    negate_continuous,
+    scale_continuous,
+    shift_continuous,
+)
+from ._lattice_ops import add_lattice, iid_sum_lattice, mix_masses
+from ._mixed import mix_continuous
+from ._relative_ops import relative_add, relative_iid_sum
 
 
 def add(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
@@ -172,59 +85,33 @@ def add(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
     (0.166666666666667, 2.0)
     """
     if accuracy == "relative":
-        from ._relative import relative_add
-
         return relative_add(x, y)
     check_accuracy(accuracy)
-    x, y = _check_dist(x, "x"), _check_dist(y, "y")
+    x, y = check_dist(x, "x"), check_dist(y, "y")
     if "density" in (x.kind, y.kind):
-        from ._density_ops import add_density
-
         return add_density(x, y, accuracy=accuracy)
-    h = _common_step([x, y])
-    x, y = _refine(x, h), _refine(y, h)
-    kind = "density" if "density" in (x.kind, y.kind) else "lattice"
-    dt = jnp.result_type(x.dtype, y.dtype)
-    p, q = x.masses.astype(dt), y.masses.astype(dt)
-    masses = _convolve_masses(p, q, accuracy=accuracy)
-    batch = masses.shape[:-1]
-    trunc = _lost(x.truncated, x.total, y.truncated, y.total)
-    ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
-    return make(
-        masses,
-        jnp.broadcast_to(ox + oy, batch),
-        jnp.broadcast_to(trunc, batch),
-        h,
-        kind,
-    )
+    return add_lattice(x, y, accuracy=accuracy)
 
 
 def negate(x: Distribution) -> Distribution:
-    """Return the law of ``-X``: the masses reversed."""
-    last = x.origin + x.step * (x.size - 1)
-    return make(jnp.flip(x.masses, -1), -last, x.truncated, x.step, x.kind)
+    """Return the law of ``-X`` (the masses reversed)."""
+    if isinstance(x, Continuous):
+        return negate_continuous(x)
+    return _lattice_ops.negate(x)
 
 
 def shift(x: Distribution, c: ArrayLike) -> Distribution:
     """Return the law of ``X + c`` (differentiable in `c`; `c` may be batched)."""
-    c = jnp.asarray(c, x.dtype)
-    batch = jnp.broadcast_shapes(c.shape, x.batch_shape)
-    masses = jnp.broadcast_to(x.masses, batch + (x.size,))
-    origin = jnp.broadcast_to(x.origin, batch) + jnp.broadcast_to(c, batch)
-    return make(masses, origin, jnp.broadcast_to(x.truncated, batch), x.step, x.kind)
+    if isinstance(x, Continuous):
+        return shift_continuous(x, c)
+    return _lattice_ops.shift(x, c)
 
 
 def scale(x: Distribution, c) -> Distribution:
     """Return the law of ``c * X`` for a real Python number `c` (scales the grid)."""
-    c = float(c)
-    if not math.isfinite(c):
-        raise ValueError(f"The scale factor must be finite; got {c!r}.")
-    if c == 0:
-        m = x.total[..., None]
-        return make(m, 0.0, x.truncated, x.step, "lattice")
-    if c < 0:
-        x, c = negate(x), -c
-    return make(x.masses, x.origin * c, x.truncated, x.step * c, x.kind)
+    if isinstance(x, Continuous):
+        return scale_continuous(x, c)
+    return _lattice_ops.scale(x, c)
 
 
 def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribution:
@@ -288,32 +175,13 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
     (0.125, 18.0)
     """
     if accuracy == "relative":
-        from ._relative import relative_iid_sum
-
         return relative_iid_sum(x, n)
     check_accuracy(accuracy)
-    x = _check_dist(x, "x")
+    x = check_dist(x, "x")
     n = check_int(n, "n")
     if x.kind == "density":
-        from ._density_ops import iid_sum_density
-
         return iid_sum_density(x, n, accuracy=accuracy)
-    if n == 0:
-        ones = jnp.ones(x.batch_shape + (1,), x.dtype)
-        return make(ones, 0.0, 0.0, x.step, "lattice")
-    if n == 1:
-        return x
-    size = n * (x.size - 1) + 1
-    length = spectral_length(size)
-    f = fft_nd(x.masses, (length,), (-1,), True, ordered=False)
-    y = ifft_nd(f**n, (length,), (-1,), True, ordered=False)[..., :size]
-    tot = x.total
-    # Not rescaled to tot**n: the power's rounding (n eps) would bias the bulk.
-    masses = _clip_to_total(y.astype(x.dtype))
-    whole = tot + x.truncated
-    frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
-    trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
-    return make(masses, n * x.origin, trunc, x.step, x.kind)
+    return iid_sum_lattice(x, n)
 
 
 def mixture(weights: ArrayLike, dists: Sequence[Distribution]) -> Distribution:
@@ -366,87 +234,155 @@ def mixture(weights: ArrayLike, dists: Sequence[Distribution]) -> Distribution:
         )
     if len(dists) == 0:
         raise ValueError("`dists` must hold at least one Distribution; got none.")
-    dists = [_check_dist(d, f"dists[{i}]") for i, d in enumerate(dists)]
+    dists = [check_dist(d, f"dists[{i}]") for i, d in enumerate(dists)]
     kinds = {d.kind for d in dists}
-    if "density" in kinds and (len(kinds) > 1 or _has_singular_part(dists)):
-        from ._mixed import mixture_any
+    singular = any(isinstance(d, Continuous) for d in dists)
+    if "density" in kinds and (len(kinds) > 1 or singular):
+        return mix_continuous(weights, dists)
+    return mix_masses(weights, dists)
 
-        return mixture_any(weights, dists)
-    if len(kinds) > 1:
-        raise ValueError(
-            f"Mixture components must share one kind; got kinds {sorted(kinds)}."
-        )
-    from ._checks import check_range
 
-    w_raw, w = weights, jnp.asarray(weights)
-    if not jnp.issubdtype(w.dtype, jnp.floating):
-        w = w.astype(jnp.result_type(float))
-    if w.ndim == 0 or w.shape[-1] != len(dists):
+def compound(
+    N: Distribution,
+    X: Distribution,
+    *,
+    size: int | None = None,
+    tail: float | None = None,
+    padding: int = 1,
+    tilt: float | None = None,
+    accuracy: str = "absolute",
+    full_output: bool = False,
+):
+    r"""Law of the random sum :math:`S = X_1 + \dots + X_N`.
+
+    `N` (the frequency) is independent of the iid severities :math:`X_i`
+    with the law `X`. Computed in the Fourier domain: the frequency's
+    probability generating function applied to the transform of `X`, one
+    forward and one inverse real FFT, with the wrap-around of the circular
+    transform suppressed by padding and exponential tilting.
+
+    Parameters
+    ----------
+    N : Distribution
+        The frequency. `poisson`, `binomial`, `negative_binomial`,
+        `geometric` and `bernoulli` use their closed-form generating
+        function (exact whatever their grid); any other lattice on
+        ``0, 1, 2, ...`` (step 1) uses its masses as polynomial
+        coefficients (Horner's rule; cost grows with its length).
+    X : Distribution
+        The severity: a lattice whose grid starts at a non-negative
+        multiple of its step (``X >= 0``), or a density on cells centred on
+        multiples of its step, empty below 0 (a continuous severity: the
+        result is then a mixed law with its atom :math:`P(N = 0)` at 0,
+        fourth order where its density is smooth). Where its origin is traced and
+        breaks this, the masses are NaN.
+    size : int, optional
+        Number of grid points of `S` kept, ``0, h, ..., (size-1) h``.
+        Default: from a Chernoff bound on :math:`P(S \ge s)` so that the
+        mass beyond is below `tail` (needs concrete values; required under
+        `jax.jit` or `jax.vmap`).
+    tail : float, optional
+        Target mass beyond the grid for the default `size` (default:
+        machine epsilon of the dtype).
+    padding : int
+        The transform length is the fast length ``>= size * 2**padding``
+        (default 1: doubling), as in the aggregate package.
+    tilt : float, optional
+        Exponential tilt :math:`c \ge 0`: masses are weighted by
+        :math:`\theta^k`, :math:`\theta = e^{-c/P}`, before the transform
+        and unweighted after, which damps the mass wrapped around by
+        :math:`e^{-c}` and amplifies round-off by at most
+        :math:`e^{c \cdot \mathrm{size}/P}`. Default: the value that
+        balances the two from the Chernoff bound where values are concrete,
+        0 where they are traced.
+    accuracy : {'absolute', 'relative'}
+        ``'absolute'`` (default, fastest): plain convolution; every mass has
+        an absolute error near ``eps * max(masses)``, so masses far below
+        the largest are noise (clipped at 0, never negative).
+        ``'relative'``: exponentially tilted FFTs (see
+        `probconv.distributions.RelativeDistribution`); every mass keeps a small
+        relative error (about 1e-10 in float64, 1e-4 in float32) however
+        small it is, and the log-space queries reach far below the smallest
+        float. Returns a `RelativeDistribution`; the FFT length is at least
+        four times `size`, and `tilt` and `padding` are not used.
+    full_output : bool
+        Also return a dict of diagnostics: ``fft_length``, ``tilt``,
+        ``alias_bound`` (a bound on the mass wrapped around into the kept
+        grid; a Chernoff bound where concrete, else ``e^{-c}`` times the
+        truncated mass) and ``noise_bound``.
+
+    Returns
+    -------
+    Distribution, or (Distribution, dict) with `full_output`
+        A lattice from 0 with the step of `X`. Its `truncated` is the mass
+        of `S` beyond the grid, plus any mass the inputs had lost.
+
+    Raises
+    ------
+    TypeError
+        If `N` or `X` is not a Distribution, or static arguments are not.
+    ValueError
+        For an `X` below 0 or off its own grid from 0, a
+        frequency off ``0, 1, 2, ...``, a traced input without `size`, a
+        negative `tilt`, or an unknown `accuracy`.
+
+    Notes
+    -----
+    With :math:`G_N(z) = E[z^N]` and :math:`\hat x_\ell = \sum_k \theta^k
+    x_k e^{-2\pi i k\ell/P}`,
+
+    .. math:: P(S = kh) \approx \theta^{-k} \frac{1}{P} \sum_{\ell}
+              G_N(\hat x_\ell)\, e^{2\pi i k \ell/P},
+
+    exact up to the aliased terms :math:`\sum_{j \ge 1} \theta^{jP}
+    P(S = (k + jP) h) \le e^{-c} P(S \ge P h)`. Severity mass at or beyond
+    ``size`` only reaches `S` at or beyond ``size``, so it is dropped before
+    the transform.
+
+    See Also
+    --------
+    iid_sum, poisson, negative_binomial
+
+    Examples
+    --------
+    >>> from probconv import distributions as dist
+    >>> s = dist.compound(dist.poisson(2.0), dist.bernoulli(0.5))
+    >>> p1 = dist.poisson(1.0)   # thinning: Poisson(2) of Bernoulli(1/2)
+    >>> bool(abs(s.pmf(3) - p1.pmf(3)) < 1e-15), float(s.truncated) < 1e-15
+    (True, True)
+    """
+    if accuracy != "relative":
+        check_accuracy(accuracy)
+    N = check_dist(N, "N")
+    X = check_dist(X, "X")
+    padding = check_int(padding, "padding")
+    if full_output not in (True, False):
+        raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")
+    if X.kind == "density" and accuracy == "relative":
         raise ValueError(
-            f"`weights` must have {len(dists)} entries on its last axis (one per "
-            f"component); got shape {w.shape}."
+            "`accuracy='relative'` needs a lattice severity (sums of densities "
+            "use a correction it cannot keep accurate); `X` has kind='density'."
         )
-    ok = jnp.all(check_range(w, "weights", 0.0, None, raw=w_raw), -1)
-    dt = jnp.result_type(w.dtype, *[d.dtype for d in dists])
-    w = w.astype(dt)
-    tol = 16 * _eps(dt) * math.sqrt(len(dists))
-    wsum = jnp.sum(w, -1)
-    cw = concrete(wsum)
-    if cw is not None and np.any(np.abs(cw - 1) > tol):
-        raise ValueError(f"`weights` must sum to 1; got a sum of {cw.tolist()!r}.")
-    ok = ok & (jnp.abs(wsum - 1) <= tol)
-    h = _common_step(dists)
-    dists = [_refine(d, h) for d in dists]
-    batch = jnp.broadcast_shapes(w.shape[:-1], *[d.batch_shape for d in dists])
-    origins = [jnp.broadcast_to(d.origin.astype(dt), batch) for d in dists]
-    ref = origins[0]
-    for o in origins[1:]:
-        ref = jnp.minimum(ref, o)
-    offs, aligned = [], jnp.ones(batch, bool)
-    for o in origins:
-        k = (o - ref) / h
-        kr = jnp.round(k)
-        aligned = aligned & (jnp.abs(k - kr) <= 64 * _eps(dt) * jnp.maximum(1, k))
-        offs.append(kr.astype(jnp.int32))
-    conc = [concrete(k) for k in offs]
-    if all(c is not None for c in conc):
-        if not np.all(concrete(aligned)):
-            got = [np.asarray(concrete(o)).tolist() for o in origins]
-            raise ValueError(
-                "Mixture components' origins must lie on a common grid of step "
-                f"{h}; got origins {got}."
-            )
-        length = max(int(np.max(c)) + d.size for c, d in zip(conc, dists))
-    else:
-        length = max(d.size for d in dists)
-    total = jnp.zeros(batch + (length,), dt)
-    fits = jnp.ones(batch, bool)
-    for i, (d, k) in enumerate(zip(dists, offs)):
-        m = jnp.broadcast_to(d.masses.astype(dt), batch + (d.size,))
-        fits = fits & (k + d.size <= length)
-        placed = _place(m, k, length)
-        total = total + jnp.broadcast_to(w[..., i], batch)[..., None] * placed
-    trunc = sum(
-        jnp.broadcast_to(w[..., i], batch) * d.truncated for i, d in enumerate(dists)
+    if X.kind == "density":
+        return compound_density(
+            N,
+            X,
+            size=size,
+            tail=tail,
+            padding=padding,
+            tilt=tilt,
+            full_output=full_output,
+        )
+    return compound_lattice(
+        N,
+        X,
+        size=size,
+        tail=tail,
+        padding=padding,
+        tilt=tilt,
+        accuracy=accuracy,
+        full_output=full_output,
     )
-    good = ok & aligned & fits
-    total = jnp.where(good[..., None], total, jnp.nan)
-    return make(total, ref, trunc, h, dists[0].kind)
 
 
-def _has_singular_part(dists) -> bool:
-    from ._continuous import Continuous
-
-    return any(isinstance(d, Continuous) for d in dists)
-
-
-def _place(m, k, length):
-    """Rows of `m` written into zeros of `length` at per-row offsets `k`."""
-    batch, n = m.shape[:-1], m.shape[-1]
-    flat = m.reshape(-1, n)
-    kk = jnp.broadcast_to(k, batch).reshape(-1)
-
-    def one(row, off):
-        return jax.lax.dynamic_update_slice(jnp.zeros(length, m.dtype), row, (off,))
-
-    return jax.vmap(one)(flat, kk).reshape(batch + (length,))
+register_arithmetic(add=add, negate=negate, shift=shift, scale=scale)

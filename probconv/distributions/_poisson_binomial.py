@@ -10,9 +10,11 @@ from jax.typing import ArrayLike
 
 from ..conv import convolve
 from ..conv._choose import SHIFT_MAX_TAPS
+from ._base import Distribution
 from ._checks import as_param, check_accuracy, check_range, float_dtype
-from ._grid import Distribution, make
-from ._ops import _clip_to_total, _convolve_masses
+from ._grid import make
+from ._lattice_ops import _clip_to_total, _convolve_masses
+from ._relative_ops import relative_poisson_binomial
 
 
 @functools.partial(jax.jit, static_argnames="accuracy")
@@ -96,8 +98,6 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
     [0.045, 0.455, 0.455, 0.045]
     """
     if accuracy == "relative":
-        from ._relative import relative_poisson_binomial
-
         return relative_poisson_binomial(p)
     check_accuracy(accuracy)
     p_raw, p = p, as_param(p, "p", float_dtype(p=p))

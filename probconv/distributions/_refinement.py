@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._base import Distribution
 from ._checks import check_positive_float
-from ._grid import Distribution
+from ._queries import edge_cdf
 
 
 class StepError(NamedTuple):
@@ -29,44 +29,6 @@ class StepError(NamedTuple):
     dist: Distribution
     error: float
     order: float
-
-
-def edge_cdf(d: Distribution, x) -> jax.Array:
-    """Return the cdf of a density at `x`, interpolating its edge values (cubic).
-
-    Four-point Lagrange interpolation of the cumulative masses at the cell
-    edges (exact at the edges, fourth order in between where the cdf is
-    smooth); 0 below the grid, the grid's total above.
-    """
-    x = jnp.asarray(x, d.dtype)
-    n = d.size
-    zero = jnp.zeros(d.batch_shape + (1,), d.dtype)
-    f = jnp.concatenate([zero, jnp.cumsum(d.masses, -1)], -1)
-    fp = jnp.concatenate([zero, f, f[..., -1:]], -1)  # edge i at fp[i + 1]
-    lo = d.origin - d.step / 2
-    if d.batch_shape:
-        u = (x - lo[..., None]) / d.step
-        top = f[..., -1:]
-    else:
-        u = (x - lo) / d.step
-        top = f[-1]
-    uc = jnp.clip(u, 0.0, float(n))
-    i = jnp.clip(jnp.floor(uc), 0, max(n - 1, 0)).astype(jnp.int32)
-    s = uc - i
-
-    def at(j):
-        if not d.batch_shape:
-            return jnp.take(fp, j + 1)
-        return jnp.take_along_axis(fp, jnp.broadcast_to(j + 1, s.shape), -1)
-
-    lm, l0, l1, l2 = at(i - 1), at(i), at(i + 1), at(i + 2)
-    val = (
-        -s * (s - 1) * (s - 2) / 6 * lm
-        + (s + 1) * (s - 1) * (s - 2) / 2 * l0
-        - (s + 1) * s * (s - 2) / 2 * l1
-        + (s + 1) * s * (s - 1) / 6 * l2
-    )
-    return jnp.where(u <= 0, 0.0, jnp.where(u >= n, top, val))
 
 
 def _edges(d: Distribution) -> np.ndarray:

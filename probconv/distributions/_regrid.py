@@ -8,10 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._base import Distribution, check_dist
 from ._checks import check_int, check_positive_float, concrete
 from ._continuous import Continuous, make_continuous
-from ._grid import Distribution, make
-from ._ops import _check_dist
+from ._grid import make
 
 METHODS = ("pchip", "linear")
 
@@ -144,7 +144,7 @@ def regrid(
     >>> float(y.origin), y.masses.tolist()
     (-0.5, [0.0625, 0.125, 0.1875, 0.25, 0.1875, 0.125, 0.0625])
     """
-    d = _check_dist(d, "d")
+    d = check_dist(d, "d")
     h = check_positive_float(step, "step")
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"`method` must be 'pchip' or 'linear'; got {method!r}.")

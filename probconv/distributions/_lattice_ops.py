@@ -1,0 +1,269 @@
+"""Sums, shifts, scalings, iid sums and mixtures of plain grid laws.
+
+The kind-blind cores of the operations (`_ops` routes to them, or to the
+density and relative-accuracy variants). Every convolution of masses in
+`probconv.distributions` goes through `_convolve_masses` (or, for the
+Fourier-domain powers, `_clip_to_total`), so that round-off handling lives
+in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from ..conv import convolve, fft_nd, ifft_nd, spectral_length
+from ._base import Distribution, check_dist
+from ._base import eps as _eps
+from ._checks import check_accuracy, check_range, concrete
+from ._grid import make
+
+
+def _clip_to_total(y: jax.Array, total: jax.Array | None = None) -> jax.Array:
+    """Clip round-off below zero without changing the total of the masses.
+
+    An FFT leaves noise on every entry, some of it negative, at a level set
+    by the largest masses (and, for powers, by the power). Setting the
+    negative entries to 0 adds their magnitude to the total; that excess is
+    taken back from the entries at the noise level (no larger than the
+    largest negative one), which are noise themselves, so the bulk of the
+    law is not biased; what they cannot absorb is taken proportionally from
+    all. With `total` (the product of the input totals, known exactly for a
+    single convolution), the masses are then rescaled, by ``1 + O(eps)``, to
+    sum to it.
+    """
+    neg = jnp.where(y < 0, -y, 0.0)
+    excess = jnp.sum(neg, axis=-1, keepdims=True)
+    floor = jnp.max(neg, axis=-1, keepdims=True)
+    y = jnp.where(y >= 0, y, 0.0)
+    small = (y > 0) & (y <= floor)
+    avail = jnp.sum(jnp.where(small, y, 0.0), axis=-1, keepdims=True)
+    frac = jnp.clip(excess / jnp.where(avail > 0, avail, 1.0), 0.0, 1.0)
+    y = jnp.where(small, y * (1 - frac), y)
+    s = jnp.sum(y, axis=-1)
+    if total is None:
+        left = jnp.maximum(excess - avail, 0.0)[..., 0]
+        total = s - left
+    scale = jnp.where(s > 0, total / jnp.where(s > 0, s, 1.0), 1.0)
+    return y * scale[..., None]
+
+
+def _convolve_masses(p, q, *, accuracy: str = "absolute") -> jax.Array:
+    r"""Masses of the sum of two independent grid variables, ``(p * q)_k``.
+
+    The one place where `probconv.distributions` convolves masses. The last axes are
+    convolved (by `probconv.conv.convolve`, method chosen by its cost
+    model); leading axes broadcast. Negative round-off is clipped and the
+    result rescaled to total ``sum(p) * sum(q)`` (see `_clip_to_total`).
+    """
+    check_accuracy(accuracy)
+    p, q = jnp.asarray(p), jnp.asarray(q)
+    nd = max(p.ndim, q.ndim)
+    p = p.reshape((1,) * (nd - p.ndim) + p.shape)
+    q = q.reshape((1,) * (nd - q.ndim) + q.shape)
+    # The engine's direct method runs a convolution batched on both sides (or
+    # batched by `jax.vmap`, which it cannot see from here) as one grouped
+    # convolution, which XLA:CPU executes far slower than its cost model
+    # predicts (seconds for 32 x 1025 points; out of memory for a batch of
+    # 10**4). Take its FFT method there, and wherever the inputs are traced.
+    both = math.prod(p.shape[:-1]) > 1 and math.prod(q.shape[:-1]) > 1
+    traced = isinstance(p, jax.core.Tracer) or isinstance(q, jax.core.Tracer)
+    method = "fft" if both or traced else "auto"
+    y = convolve(p, q, mode="full", axes=-1, method=method)
+    total = jnp.sum(p, -1) * jnp.sum(q, -1)
+    return _clip_to_total(y, total)
+
+
+def _ratio(big: float, small: float) -> int | None:
+    r = big / small
+    rr = round(r)
+    return rr if rr >= 1 and abs(r - rr) <= 1e-9 * r else None
+
+
+def _common_step(dists: Sequence[Distribution]) -> float:
+    """Return the finest step, provided every other is an integer multiple of it."""
+    h = min(d.step for d in dists)
+    for d in dists:
+        if _ratio(d.step, h) is None:
+            steps = sorted({d.step for d in dists})
+            raise ValueError(
+                "Grid steps must be integer multiples of each other (the "
+                f"coarser grid is refined); got steps {steps}."
+            )
+    return h
+
+
+def _refine(d: Distribution, h: float) -> Distribution:
+    """Return the same law on a grid of step `h` (``d.step / h`` an integer)."""
+    r = _ratio(d.step, h)
+    if r == 1:
+        return d
+    m = d.masses
+    n = d.size
+    if d.kind == "lattice":  # points stay atoms; zeros in between
+        out = jnp.zeros(m.shape[:-1] + ((n - 1) * r + 1,), m.dtype)
+        out = out.at[..., ::r].set(m)
+        return make(out, d.origin, d.truncated, h, d.kind)
+    # A cell splits into r sub-cells of equal mass; centres move.
+    out = jnp.repeat(m / r, r, axis=-1)
+    return make(out, d.origin - (r - 1) * h / 2, d.truncated, h, d.kind)
+
+
+def _lost(t1, total1, t2, total2):
+    """Mass of a sum that involves the truncated part of either input."""
+    return t1 * total2 + total1 * t2 + t1 * t2
+
+
+def add_lattice(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
+    """Law of ``X + Y`` for lattices `x`, `y` (checked; see `add`)."""
+    h = _common_step([x, y])
+    x, y = _refine(x, h), _refine(y, h)
+    kind = "density" if "density" in (x.kind, y.kind) else "lattice"
+    dt = jnp.result_type(x.dtype, y.dtype)
+    p, q = x.masses.astype(dt), y.masses.astype(dt)
+    masses = _convolve_masses(p, q, accuracy=accuracy)
+    batch = masses.shape[:-1]
+    trunc = _lost(x.truncated, x.total, y.truncated, y.total)
+    ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
+    return make(
+        masses,
+        jnp.broadcast_to(ox + oy, batch),
+        jnp.broadcast_to(trunc, batch),
+        h,
+        kind,
+    )
+
+
+def negate(x: Distribution) -> Distribution:
+    """Return the law of ``-X``: the masses reversed."""
+    last = x.origin + x.step * (x.size - 1)
+    return make(jnp.flip(x.masses, -1), -last, x.truncated, x.step, x.kind)
+
+
+def shift(x: Distribution, c: ArrayLike) -> Distribution:
+    """Return the law of ``X + c`` (differentiable in `c`; `c` may be batched)."""
+    c = jnp.asarray(c, x.dtype)
+    batch = jnp.broadcast_shapes(c.shape, x.batch_shape)
+    masses = jnp.broadcast_to(x.masses, batch + (x.size,))
+    origin = jnp.broadcast_to(x.origin, batch) + jnp.broadcast_to(c, batch)
+    return make(masses, origin, jnp.broadcast_to(x.truncated, batch), x.step, x.kind)
+
+
+def scale(x: Distribution, c) -> Distribution:
+    """Return the law of ``c * X`` for a real Python number `c` (scales the grid)."""
+    c = float(c)
+    if not math.isfinite(c):
+        raise ValueError(f"The scale factor must be finite; got {c!r}.")
+    if c == 0:
+        m = x.total[..., None]
+        return make(m, 0.0, x.truncated, x.step, "lattice")
+    if c < 0:
+        x, c = negate(x), -c
+    return make(x.masses, x.origin * c, x.truncated, x.step * c, x.kind)
+
+
+def iid_sum_lattice(x: Distribution, n: int) -> Distribution:
+    """Law of ``X_1 + ... + X_n`` for a lattice `x` (`n` checked; see `iid_sum`)."""
+    if n == 0:
+        ones = jnp.ones(x.batch_shape + (1,), x.dtype)
+        return make(ones, 0.0, 0.0, x.step, "lattice")
+    if n == 1:
+        return x
+    size = n * (x.size - 1) + 1
+    length = spectral_length(size)
+    f = fft_nd(x.masses, (length,), (-1,), True, ordered=False)
+    y = ifft_nd(f**n, (length,), (-1,), True, ordered=False)[..., :size]
+    tot = x.total
+    # Not rescaled to tot**n: the power's rounding (n eps) would bias the bulk.
+    masses = _clip_to_total(y.astype(x.dtype))
+    whole = tot + x.truncated
+    frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
+    trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
+    return make(masses, n * x.origin, trunc, x.step, x.kind)
+
+
+def mix_masses(weights: ArrayLike, dists: Sequence[Distribution]) -> Distribution:
+    """Mixture of components of one kind without singular parts (see `mixture`)."""
+    if isinstance(dists, Distribution) or not isinstance(dists, Sequence):
+        raise TypeError(
+            f"`dists` must be a sequence of Distribution; got {type(dists).__name__}."
+        )
+    if len(dists) == 0:
+        raise ValueError("`dists` must hold at least one Distribution; got none.")
+    dists = [check_dist(d, f"dists[{i}]") for i, d in enumerate(dists)]
+    kinds = {d.kind for d in dists}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"Mixture components must share one kind; got kinds {sorted(kinds)}."
+        )
+    w_raw, w = weights, jnp.asarray(weights)
+    if not jnp.issubdtype(w.dtype, jnp.floating):
+        w = w.astype(jnp.result_type(float))
+    if w.ndim == 0 or w.shape[-1] != len(dists):
+        raise ValueError(
+            f"`weights` must have {len(dists)} entries on its last axis (one per "
+            f"component); got shape {w.shape}."
+        )
+    ok = jnp.all(check_range(w, "weights", 0.0, None, raw=w_raw), -1)
+    dt = jnp.result_type(w.dtype, *[d.dtype for d in dists])
+    w = w.astype(dt)
+    tol = 16 * _eps(dt) * math.sqrt(len(dists))
+    wsum = jnp.sum(w, -1)
+    cw = concrete(wsum)
+    if cw is not None and np.any(np.abs(cw - 1) > tol):
+        raise ValueError(f"`weights` must sum to 1; got a sum of {cw.tolist()!r}.")
+    ok = ok & (jnp.abs(wsum - 1) <= tol)
+    h = _common_step(dists)
+    dists = [_refine(d, h) for d in dists]
+    batch = jnp.broadcast_shapes(w.shape[:-1], *[d.batch_shape for d in dists])
+    origins = [jnp.broadcast_to(d.origin.astype(dt), batch) for d in dists]
+    ref = origins[0]
+    for o in origins[1:]:
+        ref = jnp.minimum(ref, o)
+    offs, aligned = [], jnp.ones(batch, bool)
+    for o in origins:
+        k = (o - ref) / h
+        kr = jnp.round(k)
+        aligned = aligned & (jnp.abs(k - kr) <= 64 * _eps(dt) * jnp.maximum(1, k))
+        offs.append(kr.astype(jnp.int32))
+    conc = [concrete(k) for k in offs]
+    if all(c is not None for c in conc):
+        if not np.all(concrete(aligned)):
+            got = [np.asarray(concrete(o)).tolist() for o in origins]
+            raise ValueError(
+                "Mixture components' origins must lie on a common grid of step "
+                f"{h}; got origins {got}."
+            )
+        length = max(int(np.max(c)) + d.size for c, d in zip(conc, dists))
+    else:
+        length = max(d.size for d in dists)
+    total = jnp.zeros(batch + (length,), dt)
+    fits = jnp.ones(batch, bool)
+    for i, (d, k) in enumerate(zip(dists, offs)):
+        m = jnp.broadcast_to(d.masses.astype(dt), batch + (d.size,))
+        fits = fits & (k + d.size <= length)
+        placed = _place(m, k, length)
+        total = total + jnp.broadcast_to(w[..., i], batch)[..., None] * placed
+    trunc = sum(
+        jnp.broadcast_to(w[..., i], batch) * d.truncated for i, d in enumerate(dists)
+    )
+    good = ok & aligned & fits
+    total = jnp.where(good[..., None], total, jnp.nan)
+    return make(total, ref, trunc, h, dists[0].kind)
+
+
+def _place(m, k, length):
+    """Rows of `m` written into zeros of `length` at per-row offsets `k`."""
+    batch, n = m.shape[:-1], m.shape[-1]
+    flat = m.reshape(-1, n)
+    kk = jnp.broadcast_to(k, batch).reshape(-1)
+
+    def one(row, off):
+        return jax.lax.dynamic_update_slice(jnp.zeros(length, m.dtype), row, (off,))
+
+    return jax.vmap(one)(flat, kk).reshape(batch + (length,))

@@ -1,0 +1,132 @@
+"""The relative-accuracy operations (exponential tilting), on lattice laws.
+
+What ``accuracy="relative"`` in `add`, `iid_sum`, `poisson_binomial` and
+`compound` runs; each returns a `RelativeDistribution`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from ..conv import spectral_length
+from . import _tilt
+from ._base import Distribution, check_dist
+from ._checks import as_param, check_int, check_range, float_dtype
+from ._lattice_ops import _common_step, _lost, _refine
+from ._logconv import log_pair
+from ._pgf import _CLOSED
+from ._relative import (
+    RelativeDistribution,
+    _lattice_only,
+    _logs,
+    _relative,
+    _worst,
+)
+from ._tails import log_iid_sum
+from ._tails_compound import log_compound
+from ._tails_pb import log_poisson_binomial
+
+
+def relative_add(x: Distribution, y: Distribution) -> RelativeDistribution:
+    """`add` with ``accuracy='relative'`` (same grids and checks as `add`)."""
+    x, y = check_dist(x, "x"), check_dist(y, "y")
+    _lattice_only(x, "x")
+    _lattice_only(y, "y")
+    h = _common_step([x, y])
+    lx, ex = _logs(x)
+    ly, ey = _logs(y)
+    x2, y2 = _refine(x, h), _refine(y, h)
+    if x2 is not x:
+        lx, ex = _logs(x2)
+    if y2 is not y:
+        ly, ey = _logs(y2)
+    x, y = x2, y2
+    dt = jnp.result_type(x.dtype, y.dtype)
+    out, rel = log_pair(lx.astype(dt), ly.astype(dt))
+    inherited = jnp.logaddexp(_worst(ex), _worst(ey)).astype(dt)
+    rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
+    batch = out.shape[:-1]
+    trunc = _lost(x.truncated, x.total, y.truncated, y.total)
+    ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
+    return _relative(
+        out,
+        rel,
+        jnp.broadcast_to(ox + oy, batch),
+        jnp.broadcast_to(trunc, batch).astype(dt),
+        h,
+        "lattice",
+    )
+
+
+def relative_iid_sum(x: Distribution, n: int) -> Distribution:
+    """`iid_sum` with ``accuracy='relative'``."""
+    x = check_dist(x, "x")
+    _lattice_only(x, "x")
+    n = check_int(n, "n")
+    if n == 0:
+        ones = jnp.zeros(x.batch_shape + (1,), x.dtype)
+        return _relative(
+            ones, jnp.full_like(ones, -jnp.inf), 0.0, 0.0, x.step, "lattice"
+        )
+    lx, ex = _logs(x)
+    lin = None if isinstance(x, RelativeDistribution) else x.masses
+    out, rel = log_iid_sum(lx, n, lin)
+    inherited = (math.log(n) + _worst(ex)).astype(x.dtype)
+    rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
+    tot = x.total
+    whole = tot + x.truncated
+    frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
+    trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
+    return _relative(out, rel, n * x.origin, trunc, x.step, x.kind)
+
+
+def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
+    """`poisson_binomial` with ``accuracy='relative'``."""
+    p = as_param(p, "p", float_dtype(p))
+    if p.ndim == 0 or p.shape[-1] == 0:
+        raise ValueError(
+            f"`p` must have at least one probability on its last axis; got shape "
+            f"{p.shape}."
+        )
+    ok = jnp.all(check_range(p, "p", 0.0, 1.0), -1)
+    out, rel = log_poisson_binomial(jnp.clip(p, 0.0, 1.0))
+    out = jnp.where(ok[..., None], out, jnp.nan)
+    return _relative(out, rel, 0.0, 0.0, 1.0, "lattice")
+
+
+def relative_compound(N: Distribution, xm, length: int, step: float, ok=True):
+    """Compute the core of `compound` with ``accuracy='relative'``.
+
+    `xm`: severity masses on ``0, h, 2h, ...``, cut at the output grid
+    (shape ``(..., size)``); `length`: the plain method's FFT length (at
+    least four times the grid is used, so that the tilted laws' wrapped-around
+    mass stays small); `ok`: rows whose severity passed `compound`'s checks
+    (the others get NaN). The frequency `N` is checked by `compound` before.
+    """
+    dt = xm.dtype
+    size = xm.shape[-1]
+    fam = getattr(N, "family", "")
+    batch = jnp.broadcast_shapes(xm.shape[:-1], N.batch_shape)
+    if fam in _CLOSED:
+        params = [jnp.broadcast_to(jnp.asarray(q, dt), batch) for q in N.params]
+        if fam in ("bernoulli", "binomial"):
+            params.append(jnp.full(batch, N.size - 1, dt))
+        freq = ("family", (fam, tuple(q.reshape(-1) for q in params)))
+        total = jnp.ones(batch, dt)
+    else:
+        lc = _tilt.safe_log(jnp.broadcast_to(N.masses.astype(dt), batch + (N.size,)))
+        origin = np.asarray(N.origin).ravel()
+        shift = int(round(float(origin[0]))) if origin.size else 0
+        freq = ("masses", (lc.reshape(-1, N.size), shift))
+        total = jnp.broadcast_to(N.total + N.truncated, batch).astype(dt)
+    lx = _tilt.safe_log(jnp.broadcast_to(xm, batch + (size,))).reshape(-1, size)
+    out, rel = log_compound(lx, freq, spectral_length(max(length, 4 * size)))
+    good = jnp.broadcast_to(ok, batch)[..., None]
+    out = jnp.where(good, out.reshape(batch + (size,)), jnp.nan)
+    rel = rel.reshape(batch + (size,))
+    lost = jnp.maximum(total - jnp.sum(jnp.exp(out), -1), 0.0)
+    return _relative(out, rel, 0.0, lost, step, "lattice")
