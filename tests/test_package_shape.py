@@ -117,7 +117,6 @@ def test_distributions_imports_are_acyclic():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
-@pytest.mark.xfail(reason="conv: _api <-> _lags, issue 16", strict=False)
 def test_package_imports_are_acyclic():
     cycle = find_cycle(import_graph(), "probconv")
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
