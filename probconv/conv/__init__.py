@@ -9,15 +9,18 @@ from ._fft import fft_nd as fft_nd
 from ._fft import ifft_nd as ifft_nd
 from ._fft import next_fast_len as next_fast_len
 from ._fft import spectral_length as spectral_length
+from ._host import to_device as to_device
 from ._lags import correlation_lags as correlation_lags
 from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
+from ._plan import bucket_length as bucket_length
 from ._plan import result_dtype as result_dtype
 from ._programs import set_max_programs as set_max_programs
 
 __all__ = [
     "BOUNDARY_MODES",
+    "bucket_length",
     "check_boundary",
     "choose_method",
     "circular_size",
@@ -32,4 +35,5 @@ __all__ = [
     "result_dtype",
     "set_max_programs",
     "spectral_length",
+    "to_device",
 ]

@@ -89,13 +89,37 @@ def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
     return take_window(np.asarray(y, plan.dtype), plan).astype(plan.out_dtype)
 
 
-def to_device(y: np.ndarray) -> jax.Array:
-    """Return a host result as a JAX array on the default device.
+def to_device(y) -> jax.Array:
+    """Return a NumPy array as a JAX array on the default device.
 
-    Like `jax.numpy.asarray` (an uncommitted array of the same dtype), by
-    the single host-to-device copy that it makes, without its checks: the
-    result is the engine's own, of a dtype it chose.
+    Like `jax.numpy.asarray` (an uncommitted array of the same dtype), by the
+    one host-to-device copy it makes, but without compiling anything: in
+    JAX 0.10, `jnp.asarray` of a NumPy array compiles a small program per
+    new shape, which a loop over many sizes pays each time (and keeps).
+    Layers use it to hand back results computed on the host.
+
+    Parameters
+    ----------
+    y : numpy.ndarray or jax.Array
+        The values (a JAX array is returned as it is).
+
+    Returns
+    -------
+    jax.Array
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.conv import to_device
+    >>> to_device(np.arange(3.0)).tolist()
+    [0.0, 1.0, 2.0]
     """
+    if isinstance(y, jax.Array):
+        return y
+    y = np.asarray(y)
+    canonical = jax.dtypes.canonicalize_dtype(y.dtype)  # as jnp.asarray does
+    if canonical != y.dtype:
+        y = y.astype(canonical)
     if _device_put is None or jax.config.jax_default_device is not None:
         return jnp.asarray(y)
     y = np.ascontiguousarray(y)

@@ -174,9 +174,25 @@ BUCKET_EXACT = 8
 def bucket_length(n: int) -> int:
     """Round a length up to its bucket: ``n`` itself up to 8, else m 2^e.
 
+    The engine pads eager calls to these lengths (with zeros, which change
+    no entry of a convolution) so that one compiled program serves every
+    length of a bucket; layers whose padding is exact (zero masses, trials
+    of probability 0) use the same buckets. Above 8, ``m`` is 4 to 7: at
+    most 25 % of padding, four buckets an octave.
+
+    Parameters
+    ----------
+    n : int
+        A positive length.
+
+    Returns
+    -------
+    int
+        The smallest bucket length at least `n`.
+
     Examples
     --------
-    >>> from probconv.conv._plan import bucket_length
+    >>> from probconv.conv import bucket_length
     >>> [bucket_length(n) for n in (3, 16, 17, 100, 1000, 1025)]
     [3, 16, 20, 112, 1024, 1280]
     """

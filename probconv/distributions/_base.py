@@ -23,6 +23,7 @@ import numpy as np
 import scipy.stats
 from jax.typing import ArrayLike
 
+from ..conv import bucket_length
 from . import _queries
 from ._checks import check_int, concrete
 
@@ -241,7 +242,7 @@ class Distribution(abc.ABC):
         [0.0, 0.16666666666666666, 0.0, 0.16666666666666666]
         """
         self._need("lattice", "pmf", "pdf")
-        return _queries.pmf(self, jnp.asarray(x))
+        return _queries.pmf(self._padded(), jnp.asarray(x))
 
     def logpmf(self, x: ArrayLike) -> jax.Array:
         """Log of the probability mass function (``-inf`` where it is 0)."""
@@ -267,6 +268,30 @@ class Distribution(abc.ABC):
     def logpdf(self, x: ArrayLike) -> jax.Array:
         """Log of the probability density function (``kind='density'``)."""
         return jnp.log(self.pdf(x))
+
+    # Whether appending zero masses leaves every query's answer unchanged
+    # (true of a plain lattice; not of densities, whose pdf interpolates
+    # across the last cell edge).
+    _zero_padding_is_exact = False
+
+    def _padded(self):
+        """Return this law for a query, zero-padded to a bucket length.
+
+        The queries are compiled once per shape; a concrete lattice (an eager
+        call) is padded on the host to `probconv.conv.bucket_length` of its
+        size, so that laws of a thousand sizes share a few programs. Traced
+        laws and the other kinds are returned unchanged.
+        """
+        m = self.masses
+        if not self._zero_padding_is_exact or isinstance(m, jax.core.Tracer):
+            return self
+        n = m.shape[-1]
+        nb = bucket_length(n)
+        if nb == n:
+            return self
+        padded = np.zeros(m.shape[:-1] + (nb,), m.dtype)
+        padded[..., :n] = np.asarray(m)
+        return dataclasses.replace(self, masses=padded)
 
     def _need(self, kind, query, other):
         if self.kind != kind:
@@ -309,7 +334,7 @@ class Distribution(abc.ABC):
         """
         if self._check_interpolation(interpolation) == "cubic":
             return _queries.edge_cdf(self, x)
-        return _queries.cdf(self, jnp.asarray(x))
+        return _queries.cdf(self._padded(), jnp.asarray(x))
 
     def _check_interpolation(self, interpolation) -> str:
         if not isinstance(interpolation, str) or interpolation not in INTERPOLATIONS:
@@ -340,7 +365,7 @@ class Distribution(abc.ABC):
         >>> [float(f"{v:.12g}") for v in dist.binomial(40, 0.5).sf([20, 39])]
         [0.43731465619, 9.09494701773e-13]
         """
-        return _queries.sf(self, jnp.asarray(x))
+        return _queries.sf(self._padded(), jnp.asarray(x))
 
     def logsf(self, x: ArrayLike) -> jax.Array:
         """Log of the survival function (from the tail sums, not ``1 - cdf``)."""
@@ -362,7 +387,7 @@ class Distribution(abc.ABC):
         >>> dist.die(6).ppf([0.0, 0.5, 0.51, 1.0]).tolist()
         [0.0, 3.0, 4.0, 6.0]
         """
-        return _queries.ppf(self, jnp.asarray(q))
+        return _queries.ppf(self._padded(), jnp.asarray(q))
 
     def isf(self, q: ArrayLike) -> jax.Array:
         r"""Inverse survival function (inverse of `sf`).
@@ -380,7 +405,7 @@ class Distribution(abc.ABC):
         >>> dist.die(6).isf([1.0, 0.5, 0.1, 0.0]).tolist()
         [0.0, 3.0, 6.0, 6.0]
         """
-        return _queries.isf(self, jnp.asarray(q))
+        return _queries.isf(self._padded(), jnp.asarray(q))
 
     # -- moments -------------------------------------------------------------
     def mean(self) -> jax.Array:
@@ -392,7 +417,7 @@ class Distribution(abc.ABC):
         >>> float(dist.dice(3).mean())
         10.5
         """
-        return _queries.mean(self)
+        return _queries.mean(self._padded())
 
     def var(self) -> jax.Array:
         r"""Return the variance, :math:`\sum_k (x_k - \mu)^2 m_k / \sum_k m_k`.
@@ -406,7 +431,7 @@ class Distribution(abc.ABC):
         >>> round(float(dist.dice(3).var()), 12)
         8.75
         """
-        return _queries.var(self)
+        return _queries.var(self._padded())
 
     def std(self) -> jax.Array:
         """Return the standard deviation, ``sqrt(var())``."""

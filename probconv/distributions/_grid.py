@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from ..conv import to_device
 from ._base import Distribution, eps, pytree_dataclass
 from ._checks import check_positive_float, concrete
 
@@ -24,6 +25,8 @@ def _check_kind(kind) -> str:
 @pytree_dataclass
 class Lattice(Distribution):
     """A discrete law: ``P(X = x_k) = masses[k]`` (final; kind ``'lattice'``)."""
+
+    _zero_padding_is_exact = True
 
     @property
     def kind(self) -> str:
@@ -51,6 +54,8 @@ _CLASSES = {"lattice": Lattice, "density": Density}
 
 def make(masses, origin, truncated, step: float, kind: str) -> Distribution:
     """Build a plain `Lattice` or `Density` without checks (broadcasts)."""
+    if isinstance(masses, np.ndarray):
+        masses = to_device(masses)  # no program compiled per shape
     masses = jnp.asarray(masses)
     batch = masses.shape[:-1]
     origin = jnp.broadcast_to(jnp.asarray(origin, masses.dtype), batch)

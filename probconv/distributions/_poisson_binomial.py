@@ -6,6 +6,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
 from ..conv import convolve
@@ -100,6 +101,9 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
     if accuracy == "relative":
         return relative_poisson_binomial(p)
     check_accuracy(accuracy)
+    eager = _host_values(p)
+    if eager is not None:
+        return _poisson_binomial_eager(p, eager, accuracy)
     p_raw, p = p, as_param(p, "p", float_dtype(p=p))
     if p.ndim == 0 or p.shape[-1] == 0:
         raise ValueError(
@@ -109,4 +113,43 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
     ok = jnp.all(check_range(p, "p", 0.0, 1.0, raw=p_raw), -1)
     masses = _tree(p, accuracy)
     masses = jnp.where(ok[..., None], masses, jnp.nan)
+    return make(masses, 0.0, 0.0, 1.0, "lattice")
+
+
+def _host_values(p) -> np.ndarray | None:
+    """`p` as a real NumPy array when its values are known now (an eager call)."""
+    if isinstance(p, jax.core.Tracer) or isinstance(p, (str, bytes)):
+        return None
+    if isinstance(p, (jax.Array, np.ndarray, list, tuple)):
+        try:
+            values = np.asarray(p)
+        except Exception:  # noqa: BLE001 - e.g. a list holding tracers
+            return None
+        return values if values.dtype.kind in "biuf" else None
+    return None
+
+
+def _poisson_binomial_eager(p_raw, values: np.ndarray, accuracy: str):
+    """Return the law of a concrete `p`, trials padded to a power of two.
+
+    The tree pads the trials with probability-0 ones to a power of two in
+    any case; doing it on the host first means that every number of trials
+    up to that power shares one compiled program (a loop over portfolios of
+    20..2019 loans compiles 7, not 2000), and the masses past `n` (round-off
+    of trials that cannot succeed) are cut off here.
+    """
+    dtype = float_dtype(p=p_raw)
+    if values.ndim == 0 or values.shape[-1] == 0:
+        raise ValueError(
+            f"`p` must have at least one probability on its last axis; got shape "
+            f"{values.shape}."
+        )
+    v64 = values.astype(np.float64)
+    if not (np.isfinite(v64) & (v64 >= 0) & (v64 <= 1)).all():
+        check_range(v64, "p", 0.0, 1.0)  # raises the package's message
+    n = values.shape[-1]
+    width = 1 << (n - 1).bit_length()
+    padded = np.zeros(values.shape[:-1] + (width,), dtype)
+    padded[..., :n] = values
+    masses = np.asarray(_tree(padded, accuracy))[..., : n + 1]
     return make(masses, 0.0, 0.0, 1.0, "lattice")

@@ -1,0 +1,106 @@
+"""Eager laws: buckets for many sizes, answers equal to the traced path.
+
+Tolerances (float64): padded and unpadded queries add the same masses, with
+zeros appended, possibly associated differently by XLA: within 4 eps of the
+total mass (of the mean's scale for moments). The Poisson binomial's eager
+masses against scipy's: 1e-15 absolute (both are sums of non-negative terms
+below 1).
+"""
+
+import contextlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+
+from probconv import distributions as dist
+from probconv.conv import bucket_length
+
+EPS = np.finfo(np.float64).eps
+
+
+@contextlib.contextmanager
+def _count_compiles():
+    events = []
+
+    def listen(event, duration, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            events.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield events
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+@pytest.mark.parametrize("n", [1, 7, 33, 100])
+def test_eager_poisson_binomial_matches_scipy_and_the_traced_path(n):
+    p = np.random.default_rng(n).uniform(0, 1, n)
+    eager = dist.poisson_binomial(p)
+    traced = jax.jit(lambda q: dist.poisson_binomial(q).masses)(p)
+    ref = scipy.stats.poisson_binom.pmf(np.arange(n + 1), p)
+    assert eager.masses.shape == (n + 1,)
+    np.testing.assert_allclose(np.asarray(eager.masses), ref, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        np.asarray(eager.masses), np.asarray(traced), rtol=0, atol=1e-15
+    )
+    assert float(eager.masses.min()) >= 0.0
+
+
+def test_eager_poisson_binomial_batches_and_checks():
+    p = np.random.default_rng(0).uniform(0, 0.3, (3, 10))
+    d = dist.poisson_binomial(p)
+    assert d.masses.shape == (3, 11)
+    for row, law in zip(p, d.masses):
+        ref = scipy.stats.poisson_binom.pmf(np.arange(11), row)
+        np.testing.assert_allclose(np.asarray(law), ref, rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="`p` must be finite and lie in"):
+        dist.poisson_binomial([0.2, 1.5])
+    with pytest.raises(ValueError, match="at least one probability"):
+        dist.poisson_binomial(np.zeros((2, 0)))
+
+
+def test_portfolio_loop_compiles_per_bucket_not_per_size():
+    rng = np.random.default_rng(1)
+    dist.poisson_binomial(rng.uniform(0, 0.1, 70)).sf(3)  # width 128, bucket 80
+    with _count_compiles() as compiles:
+        for n in range(65, 129):  # one tree width, 4 query buckets
+            p = rng.uniform(0, 0.1, n)
+            got = float(dist.poisson_binomial(p).sf(n // 10))
+            want = scipy.stats.poisson_binom.sf(n // 10, p)
+            assert abs(got - want) <= 1e-14
+    buckets = {bucket_length(n + 1) for n in range(65, 129)}
+    assert len(compiles) <= len(buckets), (len(compiles), sorted(buckets))
+
+
+@pytest.mark.parametrize("n", [9, 30, 77])
+def test_padded_lattice_queries_equal_unpadded(n):
+    rng = np.random.default_rng(n)
+    m = rng.dirichlet(np.ones(n)) * 0.999
+    law = dist.from_masses(m, origin=-3.0, step=0.5, truncated=0.001)
+    assert bucket_length(n) != n  # the eager queries below are padded
+    x = np.array([-4.0, -3.0, -2.75, 0.0, 0.25, -3.0 + 0.5 * (n - 1), 100.0])
+    q = np.array([0.0, 1e-3, 0.25, 0.5, 0.999, 1.0])
+
+    def all_queries(d):
+        return [d.pmf(x), d.cdf(x), d.sf(x), d.ppf(q), d.isf(q), d.mean(), d.var()]
+
+    eager = all_queries(law)
+    traced = jax.jit(all_queries)(law)  # traced laws are never padded
+    for e, t in zip(eager, traced):
+        e, t = np.asarray(e), np.asarray(t)
+        assert e.shape == t.shape
+        scale = max(1.0, np.abs(t[np.isfinite(t)]).max(initial=0.0))
+        np.testing.assert_allclose(e, t, rtol=0, atol=4 * EPS * scale * n)
+
+
+def test_densities_are_not_padded():
+    d = dist.from_masses([0.25, 0.5, 0.25], step=0.5, kind="density")
+    assert d._padded() is d
+    lattice = dist.from_masses(np.full(9, 1 / 9))
+    assert lattice._padded().masses.shape == (bucket_length(9),)
+    assert jax.jit(lambda law: law._padded().masses.shape[-1])(lattice) == 9
+    assert isinstance(jnp.asarray(lattice.sf(3)), jax.Array)
