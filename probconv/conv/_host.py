@@ -122,7 +122,8 @@ def to_device(y) -> jax.Array:
         y = y.astype(canonical)
     if _device_put is None or jax.config.jax_default_device is not None:
         return jnp.asarray(y)
-    y = np.ascontiguousarray(y)
+    if not y.flags.c_contiguous:
+        y = y.copy(order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
     device = jax.local_devices()[0]
     return _device_put(
         jax.core.ShapedArray(y.shape, y.dtype),

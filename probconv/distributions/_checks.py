@@ -133,7 +133,7 @@ def check_range(
             ok = ok & ((v < hi) if hi_open else (v <= hi))
         return ok
 
-    ok = mask(x, jnp)
+    ok = mask(x, np) if isinstance(x, np.ndarray) else mask(x, jnp)
     v = concrete(raw) if raw is not None else None
     v = concrete(x) if v is None else np.asarray(v, np.float64)
     if v is not None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.special
 import scipy.stats
 from jax.scipy.special import betainc, gammainc, gammaln, xlog1py, xlogy
 from jax.typing import ArrayLike
 
+from ..conv import to_device
 from ._base import Distribution, pytree_dataclass, static_field
 from ._base import eps as _eps
 from ._checks import as_param, check_int, check_range, concrete, float_dtype
@@ -43,6 +45,8 @@ class Parametric(Distribution):
     family: str = static_field("")
     params: tuple = ()
 
+    _zero_padding_is_exact = True  # a lattice: queries may pad its masses
+
     @property
     def kind(self) -> str:
         """``'lattice'``."""
@@ -54,6 +58,46 @@ def _parametric(masses, origin, truncated, family, params) -> Parametric:
     batch = d.batch_shape
     params = tuple(jnp.broadcast_to(p, batch) for p in params)
     return Parametric(d.masses, d.origin, d.truncated, 1.0, family, params)
+
+
+def _host(*params) -> list[np.ndarray] | None:
+    """Return the parameters as real NumPy arrays if all are known now, else None.
+
+    An eager call with concrete parameters builds its masses on the host with
+    scipy.special (one vectorized pass, nothing compiled); under `jit`,
+    `vmap` or `grad` the parameters are tracers and the masses are computed
+    in JAX, differentiably.
+    """
+    out = []
+    for x in params:
+        if isinstance(x, (jax.core.Tracer, str, bytes)):
+            return None
+        try:
+            v = np.asarray(x)
+        except Exception:  # noqa: BLE001 - e.g. a list holding tracers
+            return None
+        if v.dtype.kind not in "biuf":
+            return None
+        out.append(v)
+    return out
+
+
+def _parametric_host(masses, origin, truncated, family, params, dt) -> Parametric:
+    """Build a `Parametric` law from host arrays, moved to the device uncompiled."""
+    masses = np.asarray(masses, dt)
+    batch = masses.shape[:-1]
+
+    def leaf(x):
+        return to_device(np.broadcast_to(np.asarray(x, dt), batch).copy())
+
+    return Parametric(
+        to_device(masses),
+        leaf(origin),
+        leaf(truncated),
+        1.0,
+        family,
+        tuple(leaf(p) for p in params),
+    )
 
 
 def _tail(tail, dtype) -> float:
@@ -161,6 +205,13 @@ def binomial(n: int, p: ArrayLike) -> Parametric:
     [0.125, 0.375, 0.375, 0.125]
     """
     n = check_int(n, "n")
+    host = _host(p)
+    if host is not None:
+        dt = float_dtype(p=p)
+        pv = host[0].astype(np.float64)
+        check_range(pv, "p", 0.0, 1.0)
+        m = scipy.stats.binom.pmf(np.arange(n + 1), n, pv[..., None])
+        return _parametric_host(m, 0.0, 0.0, "binomial", (pv,), dt)
     p_raw, p = p, as_param(p, "p", float_dtype(p=p))
     ok = check_range(p, "p", 0.0, 1.0, raw=p_raw)
     k = jnp.arange(n + 1, dtype=p.dtype)
@@ -209,6 +260,14 @@ def poisson(
     """
     dt = float_dtype(mu=mu)
     tail = _tail(tail, dt)
+    host = _host(mu)
+    if host is not None:
+        mv = host[0].astype(np.float64)
+        check_range(mv, "mu", 0.0, None)
+        n = _size(size, "mu", [mv], lambda m: _cut(scipy.stats.poisson(m), tail) + 1)
+        m = scipy.stats.poisson.pmf(np.arange(n), mv[..., None])
+        trunc = scipy.special.gammainc(n, mv)  # P(X >= n)
+        return _parametric_host(m, 0.0, trunc, "poisson", (mv,), dt)
     mu_raw, mu = mu, as_param(mu, "mu", dt)
     ok = check_range(mu, "mu", 0.0, None, raw=mu_raw)
     n = _size(size, "mu", [mu_raw], lambda m: _cut(scipy.stats.poisson(m), tail) + 1)
@@ -303,6 +362,20 @@ def negative_binomial(
     dt = float_dtype(n=n, p=p)
     tail = _tail(tail, dt)
     n_raw, p_raw = n, p
+    host = _host(n_raw, p_raw)
+    if host is not None:
+        rv, pv = np.broadcast_arrays(*(h.astype(np.float64) for h in host))
+        check_range(rv, "n", 0.0, None, lo_open=True)
+        check_range(pv, "p", 0.0, 1.0, lo_open=True)
+        size = _size(
+            size,
+            "n` or `p",
+            [rv, pv],
+            lambda a, b: _cut(scipy.stats.nbinom(a, b), tail) + 1,
+        )
+        m = scipy.stats.nbinom.pmf(np.arange(size), rv[..., None], pv[..., None])
+        trunc = scipy.special.betainc(size, rv, 1 - pv)  # P(X >= size)
+        return _parametric_host(m, 0.0, trunc, "negative_binomial", (rv, pv), dt)
     r = as_param(n, "n", dt)
     p = as_param(p, "p", dt)
     ok = check_range(r, "n", 0.0, None, lo_open=True, raw=n_raw) & check_range(
