@@ -129,6 +129,7 @@ def main():
         with open(os.path.join(tmp, "probconv_as_scipy.py"), "w") as f:
             f.write(PLUGIN + REPORT)
         env = dict(os.environ, PYTHONPATH=tmp + os.pathsep + os.getcwd())
+        env["COLUMNS"] = "400"  # whole failure messages in the summary
         proc = subprocess.run(
             [
                 sys.executable,
@@ -158,7 +159,7 @@ def main():
     reasons = collections.Counter()
     for line in out.splitlines():
         if line.startswith("FAILED"):
-            reason = line.split(" - ", 1)[-1][:90]
+            reason = line.split(" - ", 1)[-1][:100]
             reasons[re.sub(r"\d+", "N", reason)] += 1
     for line in out.splitlines():
         if line.startswith("PROBCONV") or re.match(r"^\d+ (passed|failed)", line):

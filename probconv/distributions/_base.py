@@ -242,7 +242,7 @@ class Distribution(abc.ABC):
         [0.0, 0.16666666666666666, 0.0, 0.16666666666666666]
         """
         self._need("lattice", "pmf", "pdf")
-        return _queries.pmf(self._padded(), jnp.asarray(x))
+        return _queries.pmf(self._padded(), _point(x))
 
     def logpmf(self, x: ArrayLike) -> jax.Array:
         """Log of the probability mass function (``-inf`` where it is 0)."""
@@ -263,7 +263,7 @@ class Distribution(abc.ABC):
         [0.0, 0.5, 0.5, 0.75, 1.0, 0.5, 0.0]
         """
         self._need("density", "pdf", "pmf")
-        return _queries.pdf(self, jnp.asarray(x))
+        return _queries.pdf(self, _point(x))
 
     def logpdf(self, x: ArrayLike) -> jax.Array:
         """Log of the probability density function (``kind='density'``)."""
@@ -334,7 +334,7 @@ class Distribution(abc.ABC):
         """
         if self._check_interpolation(interpolation) == "cubic":
             return _queries.edge_cdf(self, x)
-        return _queries.cdf(self._padded(), jnp.asarray(x))
+        return _queries.cdf(self._padded(), _point(x))
 
     def _check_interpolation(self, interpolation) -> str:
         if not isinstance(interpolation, str) or interpolation not in INTERPOLATIONS:
@@ -365,7 +365,7 @@ class Distribution(abc.ABC):
         >>> [float(f"{v:.12g}") for v in dist.binomial(40, 0.5).sf([20, 39])]
         [0.43731465619, 9.09494701773e-13]
         """
-        return _queries.sf(self._padded(), jnp.asarray(x))
+        return _queries.sf(self._padded(), _point(x))
 
     def logsf(self, x: ArrayLike) -> jax.Array:
         """Log of the survival function (from the tail sums, not ``1 - cdf``)."""
@@ -387,7 +387,7 @@ class Distribution(abc.ABC):
         >>> dist.die(6).ppf([0.0, 0.5, 0.51, 1.0]).tolist()
         [0.0, 3.0, 4.0, 6.0]
         """
-        return _queries.ppf(self._padded(), jnp.asarray(q))
+        return _queries.ppf(self._padded(), _point(q))
 
     def isf(self, q: ArrayLike) -> jax.Array:
         r"""Inverse survival function (inverse of `sf`).
@@ -405,7 +405,7 @@ class Distribution(abc.ABC):
         >>> dist.die(6).isf([1.0, 0.5, 0.1, 0.0]).tolist()
         [0.0, 3.0, 6.0, 6.0]
         """
-        return _queries.isf(self._padded(), jnp.asarray(q))
+        return _queries.isf(self._padded(), _point(q))
 
     # -- moments -------------------------------------------------------------
     def mean(self) -> jax.Array:
@@ -534,6 +534,20 @@ class Distribution(abc.ABC):
             return scipy.stats.rv_discrete(values=(x, p))
         edges = np.concatenate([x - self.step / 2, [x[-1] + self.step / 2]])
         return scipy.stats.rv_histogram((p, edges), density=False)
+
+
+def _point(x):
+    """Return a query's points: JAX arrays as they are, others as NumPy.
+
+    The jitted queries take NumPy arrays directly; `jnp.asarray` would first
+    dispatch (and, for each new shape, compile) a program of its own.
+    """
+    if isinstance(x, jax.Array):
+        return x
+    try:
+        return np.asarray(x)
+    except Exception:  # noqa: BLE001 - e.g. a list holding tracers
+        return jnp.asarray(x)
 
 
 def _is_scalar_like(x) -> bool:
