@@ -14,6 +14,7 @@ never come here.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -125,10 +126,11 @@ def to_device(y) -> jax.Array:
     if not y.flags.c_contiguous:
         y = y.copy(order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
     device = jax.local_devices()[0]
-    return _device_put(
-        jax.core.ShapedArray(y.shape, y.dtype),
-        jax.sharding.SingleDeviceSharding(device),
-        [y],
-        [device],
-        committed=False,
-    )
+    aval, sharding = _placement(y.shape, y.dtype, device)
+    return _device_put(aval, sharding, [y], [device], committed=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _placement(shape: tuple, dtype: np.dtype, device):
+    """Return the abstract value and sharding of a result (cached per shape)."""
+    return jax.core.ShapedArray(shape, dtype), jax.sharding.SingleDeviceSharding(device)
