@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -23,6 +24,13 @@ from ._checks import (
     output_dtype,
 )
 from ._filter import smooth_axes
+from ._host import (
+    HOST_MAX_PRODUCTS,
+    NDIMAGE_MODES,
+    correlate_axes,
+    host_input,
+    to_device,
+)
 
 
 def _named_window(spec: tuple, name: str) -> np.ndarray:
@@ -223,6 +231,21 @@ def moving_average(
     >>> moving_average(x.astype(np.float16), 3).dtype
     dtype('float16')
     """
+    y = _on_host(
+        x,
+        window,
+        weights,
+        axis,
+        boundary,
+        cval,
+        nan_policy,
+        mode,
+        method,
+        origin,
+        output,
+    )
+    if y is not None:
+        return y
     check_choice("mode", mode, OUTPUT_MODES)
     x, result = as_inexact(x, "x")
     compute, result = output_dtype(output, result, x.dtype)
@@ -281,3 +304,103 @@ def moving_average(
         method=method,
     )
     return y.astype(result)
+
+
+def _hashable(value):
+    """Return lists (of lists) as tuples, for the key of a cached option."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _host_plan(window, ndim, axis, boundary, cval, nan_policy, mode, method, origin):
+    """Return the static part of a host call: kernels, axes, lefts, modes.
+
+    A kernel is an int ``w`` for a boxcar or the float64 weights (summing to
+    one) of a named window. Raises where the JAX path raises; returns None
+    where the options have no exact ndimage equivalent.
+    """
+    check_choice("mode", mode, OUTPUT_MODES)
+    check_choice("nan_policy", nan_policy, ("propagate", "omit", "raise"))
+    check_choice("method", method, ("auto", "direct", "fft", "overlap_add"))
+    axes = normalize_axes(axis, ndim, "axis")
+    bounds = check_boundaries(boundary, len(axes))
+    if mode == "full" or any(b not in NDIMAGE_MODES for b in bounds):
+        return None
+    if not np.isfinite(cval):  # a NaN fill means missing values with 'omit'
+        return None
+    kernels, uniform = _window_kernels(window, len(axes))
+    shape = tuple(k.shape[0] for k in kernels)
+    origins = check_origins(origin, shape)
+    if mode != "same" and any(origins):
+        return None
+    kernels = tuple(
+        k.shape[0] if uni else k / k.sum() for k, uni in zip(kernels, uniform)
+    )
+    lefts = tuple(n // 2 + o for n, o in zip(shape, origins))
+    return kernels, axes, lefts, bounds
+
+
+def _on_host(
+    x, window, weights, axis, boundary, cval, nan_policy, mode, method, origin, output
+):
+    """`moving_average` of a small finite NumPy array by scipy.ndimage, or None."""
+    if output is not None or (window is None) == (weights is None):
+        return None
+    given = host_input(x)
+    if given is None:
+        return None
+    xf, result = given
+    try:
+        if weights is not None:
+            w = weights if type(weights) is np.ndarray else None
+            if w is None or w.ndim != 1 or w.size == 0 or w.dtype.kind not in "biuf":
+                return None
+            w = w.astype(np.float64)
+            if not np.isfinite(w).all() or w.sum() == 0:
+                return None
+            plan = _host_plan(
+                w.shape[0],
+                xf.ndim,
+                _hashable(axis),
+                _hashable(boundary),
+                float(cval),
+                nan_policy,
+                mode,
+                method,
+                _hashable(origin),
+            )
+            if plan is not None:
+                k = w / w.sum()
+                plan = ((k,) * len(plan[0]),) + plan[1:]
+        else:
+            plan = _host_plan(
+                _hashable(window),
+                xf.ndim,
+                _hashable(axis),
+                _hashable(boundary),
+                float(cval),
+                nan_policy,
+                mode,
+                method,
+                _hashable(origin),
+            )
+    except (ValueError, TypeError):
+        return None  # the JAX path raises the user's error
+    if plan is None:
+        return None
+    kernels, axes, lefts, bounds = plan
+    taps = sum(k.shape[0] for k in kernels if not isinstance(k, int))
+    if xf.size * taps > HOST_MAX_PRODUCTS:
+        return None
+    sizes = [k if isinstance(k, int) else k.shape[0] for k in kernels]
+    if mode == "valid" and any(xf.shape[a] < w for a, w in zip(axes, sizes)):
+        return None
+    y = correlate_axes(xf, kernels, axes, lefts, bounds, float(cval), result)
+    if mode == "valid":
+        index = [slice(None)] * y.ndim
+        for a, w in zip(axes, sizes):
+            index[a] = slice(w // 2, w // 2 + xf.shape[a] - w + 1)
+        y = y[tuple(index)]
+    return to_device(y)
