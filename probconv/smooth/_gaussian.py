@@ -27,8 +27,9 @@ from ._filter import smooth_axes, unit_weights
 from ._host import (
     HOST_MAX_PRODUCTS,
     NDIMAGE_MODES,
-    correlate_axes,
+    filter_steps,
     host_input,
+    run_steps,
     to_device,
 )
 
@@ -304,9 +305,10 @@ def _host_plan(
     method,
     origin,
 ):
-    """Return the static part of a host call: kernels, axes, lefts, modes.
+    """Return the static part of a host call, or None without an ndimage match.
 
-    The kernels are `gaussian_kernel_np`'s, in float64, reversed for a
+    ``(steps, taps)``: the ndimage calls (`filter_steps`) and the kernels'
+    total length. The kernels are `gaussian_kernel_np`'s, in float64, reversed for a
     correlation, as the JAX path builds them. Raises where the JAX path
     raises; returns None where the options have no exact ndimage equivalent.
     """
@@ -335,7 +337,8 @@ def _host_plan(
         use_axes.append(ax)
         lefts.append(rad + org)
         use_bounds.append(b)
-    return tuple(kernels), tuple(use_axes), tuple(lefts), tuple(use_bounds)
+    steps = filter_steps(kernels, use_axes, lefts, use_bounds)
+    return steps, sum(k.shape[0] for k in kernels)
 
 
 def _on_host(
@@ -360,25 +363,40 @@ def _on_host(
         return None
     xf, result = given
     try:
-        plan = _host_plan(
-            _hashable(sigma),
-            xf.ndim,
-            _hashable(axis),
-            _hashable(order),
-            float(truncate),
-            _hashable(radius),
-            _hashable(boundary),
-            float(cval),
-            nan_policy,
-            method,
-            _hashable(origin),
-        )
+        try:
+            plan = _host_plan(
+                sigma,
+                xf.ndim,
+                axis,
+                order,
+                truncate,
+                radius,
+                boundary,
+                cval,
+                nan_policy,
+                method,
+                origin,
+            )
+        except TypeError:  # lists: as tuples (a user's TypeError recurs)
+            plan = _host_plan(
+                _hashable(sigma),
+                xf.ndim,
+                _hashable(axis),
+                _hashable(order),
+                float(truncate),
+                _hashable(radius),
+                _hashable(boundary),
+                float(cval),
+                nan_policy,
+                method,
+                _hashable(origin),
+            )
     except (ValueError, TypeError, OverflowError):
         return None  # the JAX path raises the user's error
     if plan is None:
         return None
-    kernels, axes, lefts, bounds = plan
-    if xf.size * sum(k.shape[0] for k in kernels) > HOST_MAX_PRODUCTS:
+    steps, taps = plan
+    if xf.size * taps > HOST_MAX_PRODUCTS:
         return None
-    y = correlate_axes(xf, kernels, axes, lefts, bounds, float(cval), result)
+    y = run_steps(xf, steps, float(cval), result)
     return to_device(y)

@@ -31,8 +31,10 @@ from scipy.signal import lfilter as _lfilter
 from ..conv import result_dtype
 
 try:  # JAX's own host-to-device copy, without jnp.asarray's 10-20 us of checks
-    from jax._src.interpreters.pxla import batched_device_put as _device_put
-except ImportError:  # pragma: no cover - a JAX that moved it
+    from jax._src.lib import xla_client as _xc
+
+    _device_put = _xc.batched_device_put
+except (ImportError, AttributeError):  # pragma: no cover - a JAX that moved it
     _device_put = None
 
 # Eager calls on at most this many samples run on the host (ndimage's
@@ -73,31 +75,46 @@ def host_input(x, *, limit: int = HOST_MAX_POINTS):
     if out is None or jax.default_backend() != "cpu":
         return None
     xf = x.astype(np.float64, copy=False)
-    if not np.isfinite(xf).all():
+    flat = xf.reshape(-1)
+    # Finite iff no NaN or infinity (or a square overflows: then the JAX path).
+    if not np.isfinite(np.dot(flat, flat)):
         return None
     return xf, out
 
 
-def correlate_axes(x, kernels, axes, lefts, bounds, cval, dtype) -> np.ndarray:
-    """Correlate `x` with one 1-D float64 kernel per axis, in turn ('same').
+def filter_steps(kernels, axes, lefts, bounds) -> tuple:
+    """Return the ndimage calls that correlate with one kernel per axis.
 
-    Output sample ``i`` sums ``k[j] * x[i - left + j]``, as `smooth_axes`;
-    a kernel given as an int ``w`` is a boxcar of ``w`` samples, averaged by
-    `scipy.ndimage.uniform_filter1d` in O(n). Sums are taken in float64
-    (ndimage's line buffers) and the last axis is written in `dtype`.
+    Output sample ``i`` sums ``k[j] * x[i - left + j]`` along each axis in
+    turn ('same'), as `smooth_axes`; a kernel given as an int ``w`` is a
+    boxcar of ``w`` samples, averaged by `scipy.ndimage.uniform_filter1d` in
+    O(n), the others (float64 arrays) by `scipy.ndimage.correlate1d`. Each
+    step is ``(function, kernel, axis, mode, origin)``; static, so cached
+    with the caller's plan.
     """
-    if not kernels:  # a copy: the result must not share the caller's memory
-        return x.astype(dtype)
-    last = len(kernels) - 1
-    for i, (k, ax, left, b) in enumerate(zip(kernels, axes, lefts, bounds)):
-        w = k if isinstance(k, int) else k.shape[0]
+    steps = []
+    for k, ax, left, b in zip(kernels, axes, lefts, bounds):
+        uniform = isinstance(k, int)
+        w = k if uniform else k.shape[0]
         origin = left - w // 2  # ndimage's window starts w // 2 + origin back
+        fn = _uniform_filter1d if uniform else _correlate1d
+        steps.append((fn, k, ax, b, origin))
+    return tuple(steps)
+
+
+def run_steps(x: np.ndarray, steps, cval: float, dtype) -> np.ndarray:
+    """Apply `filter_steps` to `x` in float64; the last one is written in `dtype`.
+
+    The sums are taken in float64 (ndimage's line buffers are double) and
+    rounded once; the result never shares memory with `x`.
+    """
+    if not steps:
+        return x.astype(dtype)
+    last = len(steps) - 1
+    for i, (fn, k, ax, b, origin) in enumerate(steps):
         # An output array spares ndimage's own checks of the output dtype.
         out = np.empty(x.shape, dtype if i == last else np.float64)
-        if isinstance(k, int):
-            _uniform_filter1d(x, w, ax, out, b, cval, origin)
-        else:
-            _correlate1d(x, k, ax, out, b, cval, origin)
+        fn(x, k, ax, out, b, cval, origin)
         x = out
     return x
 
@@ -122,7 +139,7 @@ def to_device(y: np.ndarray) -> jax.Array:
     y = np.ascontiguousarray(y)
     device = jax.local_devices()[0]
     aval, sharding = _placement(y.shape, y.dtype, device)
-    return _device_put(aval, sharding, [y], [device], committed=False)
+    return _device_put(aval, sharding, [y], [device], False)
 
 
 def ewma_host(x: np.ndarray, alpha: float, adjust: bool, min_periods: int, axis):

@@ -27,8 +27,9 @@ from ._filter import smooth_axes
 from ._host import (
     HOST_MAX_PRODUCTS,
     NDIMAGE_MODES,
-    correlate_axes,
+    filter_steps,
     host_input,
+    run_steps,
     to_device,
 )
 
@@ -315,11 +316,12 @@ def _hashable(value):
 
 @functools.lru_cache(maxsize=256)
 def _host_plan(window, ndim, axis, boundary, cval, nan_policy, mode, method, origin):
-    """Return the static part of a host call: kernels, axes, lefts, modes.
+    """Return the static part of a host call, or None without an ndimage match.
 
-    A kernel is an int ``w`` for a boxcar or the float64 weights (summing to
-    one) of a named window. Raises where the JAX path raises; returns None
-    where the options have no exact ndimage equivalent.
+    ``(steps, sizes, taps)``: the ndimage calls (`filter_steps`), the window
+    lengths along the smoothed axes (and those axes), and the taps of the
+    weighted (non-boxcar) windows. A boxcar is an int, a named window its
+    float64 weights summing to one. Raises where the JAX path raises.
     """
     check_choice("mode", mode, OUTPUT_MODES)
     check_choice("nan_policy", nan_policy, ("propagate", "omit", "raise"))
@@ -328,18 +330,49 @@ def _host_plan(window, ndim, axis, boundary, cval, nan_policy, mode, method, ori
     bounds = check_boundaries(boundary, len(axes))
     if mode == "full" or any(b not in NDIMAGE_MODES for b in bounds):
         return None
-    if not np.isfinite(cval):  # a NaN fill means missing values with 'omit'
+    if not np.isfinite(float(cval)):  # a NaN fill: missing values with 'omit'
         return None
-    kernels, uniform = _window_kernels(window, len(axes))
+    if isinstance(window, np.ndarray):  # 1-D weights, normalized by the caller
+        kernels, uniform = [window] * len(axes), [False] * len(axes)
+    else:
+        kernels, uniform = _window_kernels(window, len(axes))
     shape = tuple(k.shape[0] for k in kernels)
     origins = check_origins(origin, shape)
     if mode != "same" and any(origins):
         return None
-    kernels = tuple(
-        k.shape[0] if uni else k / k.sum() for k, uni in zip(kernels, uniform)
+    kernels = [k.shape[0] if uni else k / k.sum() for k, uni in zip(kernels, uniform)]
+    lefts = [n // 2 + o for n, o in zip(shape, origins)]
+    steps = filter_steps(kernels, axes, lefts, bounds)
+    taps = sum(n for n, uni in zip(shape, uniform) if not uni)
+    return steps, tuple(zip(axes, shape)), taps
+
+
+def _hashable(value):
+    """Return lists (of lists) as tuples, for the key of a cached option."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _plan_for(window, ndim, axis, boundary, cval, nan_policy, mode, method, origin):
+    """`_host_plan`, keyed by the options as given where they are hashable."""
+    try:
+        return _host_plan(
+            window, ndim, axis, boundary, cval, nan_policy, mode, method, origin
+        )
+    except TypeError:  # lists: as tuples (a user's TypeError recurs below)
+        pass
+    return _host_plan(
+        _hashable(window),
+        ndim,
+        _hashable(axis),
+        _hashable(boundary),
+        float(cval),
+        nan_policy,
+        mode,
+        method,
+        _hashable(origin),
     )
-    lefts = tuple(n // 2 + o for n, o in zip(shape, origins))
-    return kernels, axes, lefts, bounds
 
 
 def _on_host(
@@ -353,15 +386,30 @@ def _on_host(
         return None
     xf, result = given
     try:
-        if weights is not None:
-            w = weights if type(weights) is np.ndarray else None
-            if w is None or w.ndim != 1 or w.size == 0 or w.dtype.kind not in "biuf":
+        if weights is None:
+            plan = _plan_for(
+                window,
+                xf.ndim,
+                axis,
+                boundary,
+                cval,
+                nan_policy,
+                mode,
+                method,
+                origin,
+            )
+        else:  # 1-D NumPy weights: not cached (an array is not hashable)
+            if (
+                type(weights) is not np.ndarray
+                or weights.ndim != 1
+                or weights.dtype.kind not in "biuf"
+            ):
                 return None
-            w = w.astype(np.float64)
-            if not np.isfinite(w).all() or w.sum() == 0:
+            w = weights.astype(np.float64)
+            if w.size == 0 or not np.isfinite(w).all() or w.sum() == 0:
                 return None
-            plan = _host_plan(
-                w.shape[0],
+            plan = _host_plan.__wrapped__(
+                w,
                 xf.ndim,
                 _hashable(axis),
                 _hashable(boundary),
@@ -371,36 +419,18 @@ def _on_host(
                 method,
                 _hashable(origin),
             )
-            if plan is not None:
-                k = w / w.sum()
-                plan = ((k,) * len(plan[0]),) + plan[1:]
-        else:
-            plan = _host_plan(
-                _hashable(window),
-                xf.ndim,
-                _hashable(axis),
-                _hashable(boundary),
-                float(cval),
-                nan_policy,
-                mode,
-                method,
-                _hashable(origin),
-            )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None  # the JAX path raises the user's error
     if plan is None:
         return None
-    kernels, axes, lefts, bounds = plan
-    taps = sum(k.shape[0] for k in kernels if not isinstance(k, int))
+    steps, sizes, taps = plan
     if xf.size * taps > HOST_MAX_PRODUCTS:
         return None
-    sizes = [k if isinstance(k, int) else k.shape[0] for k in kernels]
-    if mode == "valid" and any(xf.shape[a] < w for a, w in zip(axes, sizes)):
-        return None
-    y = correlate_axes(xf, kernels, axes, lefts, bounds, float(cval), result)
     if mode == "valid":
-        index = [slice(None)] * y.ndim
-        for a, w in zip(axes, sizes):
+        if any(xf.shape[a] < w for a, w in sizes):
+            return None
+        index = [slice(None)] * xf.ndim
+        for a, w in sizes:
             index[a] = slice(w // 2, w // 2 + xf.shape[a] - w + 1)
-        y = y[tuple(index)]
-    return to_device(y)
+        return to_device(run_steps(xf, steps, float(cval), result)[tuple(index)])
+    return to_device(run_steps(xf, steps, float(cval), result))
