@@ -12,6 +12,11 @@ float32 2e-6 (float32 weights and sums in the JAX path, float64 on the host).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -218,3 +223,38 @@ def test_traced_inputs_take_the_jax_path():
         _agree(jax.jit(f)(x), f(x), np.float64)
         g = jax.grad(lambda v, f=f: jnp.sum(f(v) ** 2))(x)
         assert g.shape == x.shape and np.isfinite(np.asarray(g)).all()
+
+
+X32_SCRIPT = """
+import warnings
+warnings.simplefilter("error")
+import jax, jax.numpy as jnp, numpy as np
+from probconv.smooth import ewma, gaussian_smooth, moving_average
+x = np.random.default_rng(5).standard_normal((2, 40))
+for f in (
+    lambda v: moving_average(v, 5),
+    lambda v: gaussian_smooth(v, 1.5, order=1),
+    lambda v: ewma(v, span=4),
+    lambda v: ewma(v, alpha=0.2, adjust=False),
+):
+    for inp in (x, (x * 10).astype(np.int64)):
+        h, j = f(inp), f(jnp.asarray(inp))
+        assert h.dtype == j.dtype == np.float32, (h.dtype, j.dtype)
+        np.testing.assert_allclose(h, j, rtol=0, atol=2e-6 * np.abs(j).max())
+print("ok")
+"""
+
+
+def test_routes_agree_without_x64():
+    """With x64 off (the default), NumPy float64 input gives float32, silently."""
+    env = dict(os.environ, JAX_ENABLE_X64="0", JAX_PLATFORMS="cpu")
+    out = subprocess.run(
+        [sys.executable, "-c", X32_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

@@ -58,7 +58,8 @@ def _dtypes(dtype: np.dtype) -> np.dtype | None:
     """
     if dtype.kind not in "biuf" or dtype.itemsize < 4 and dtype.kind == "f":
         return None
-    out = np.dtype(result_dtype(dtype))
+    # As jnp.asarray: float64 and int64 narrowed (silently) without x64.
+    out = np.dtype(result_dtype(jax.dtypes.canonicalize_dtype(dtype)))
     return out if out in (np.dtype(np.float32), np.dtype(np.float64)) else None
 
 
@@ -75,9 +76,7 @@ def host_input(x, *, limit: int = HOST_MAX_POINTS):
     if out is None or jax.default_backend() != "cpu":
         return None
     xf = x.astype(np.float64, copy=False)
-    flat = xf.reshape(-1)
-    # Finite iff no NaN or infinity (or a square overflows: then the JAX path).
-    if not np.isfinite(np.dot(flat, flat)):
+    if not np.isfinite(xf).all():
         return None
     return xf, out
 
