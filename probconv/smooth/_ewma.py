@@ -14,6 +14,7 @@ from jax.typing import ArrayLike
 from . import _recurrence
 from ._checks import as_inexact, check_int, concrete, normalize_axes
 from ._ewm_times import ewma_times, time_deltas
+from ._host import ewma_host, host_input, to_device
 
 
 def _check_range(name, value, ok, text):
@@ -212,6 +213,10 @@ def ewma(
     if not isinstance(ignore_na, (bool, np.bool_)):
         raise TypeError(f"`ignore_na` must be True or False; got {ignore_na!r}.")
     min_periods = check_int("min_periods", min_periods, 0)
+    if times is None:
+        y = _on_host(x, alpha, halflife, span, com, bool(adjust), min_periods, axis)
+        if y is not None:
+            return y
     x, result = as_inexact(x, "x", complex_ok=False)
     (ax,) = normalize_axes(axis, x.ndim, "axis")
     xm = jnp.moveaxis(x, ax, -1)
@@ -361,3 +366,61 @@ def _adjust_false_gaps(x0, obs, f, alpha):
     c = jnp.where(obs, jnp.where(first, x0, alpha * x0 / denom), 0.0)
     y = _recurrence.general(a, c)
     return jnp.where(last >= 0, y, jnp.nan)
+
+
+_REAL = (int, float, np.integer, np.floating)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_alpha(alpha, halflife, span, com) -> float | None:
+    """Return the smoothing factor in float64 from Python or NumPy scalars.
+
+    None where the parameters are not exactly one real scalar in its range
+    (the JAX path raises the user's error).
+    """
+    given = [
+        (k, v)
+        for k, v in dict(alpha=alpha, halflife=halflife, span=span, com=com).items()
+        if v is not None
+    ]
+    if len(given) != 1:
+        return None
+    ((name, v),) = given
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, _REAL):
+        return None
+    v = float(v)
+    if not np.isfinite(v):
+        return None
+    if name == "alpha":
+        return v if 0 < v <= 1 else None
+    if name == "com":
+        return 1.0 / (1.0 + v) if v >= 0 else None
+    if name == "span":
+        return 2.0 / (v + 1.0) if v >= 1 else None
+    return 1.0 - float(np.exp(np.log(0.5) / v)) if v > 0 else None
+
+
+def _on_host(x, alpha, halflife, span, com, adjust, min_periods, axis):
+    """`ewma` of a small NumPy array without missing values by lfilter, or None.
+
+    Without NaN, `ignore_na` changes nothing.
+    """
+    given = host_input(x)
+    if (
+        given is None
+        or isinstance(axis, bool)
+        or not isinstance(axis, (int, np.integer))
+    ):
+        return None
+    xf, result = given
+    if not -xf.ndim <= axis < xf.ndim:
+        return None
+    try:
+        a = _host_alpha(alpha, halflife, span, com)
+    except TypeError:  # an unhashable parameter
+        return None
+    if a is None:
+        return None
+    a = float(result.type(a))  # the JAX path's factor, in the result's dtype
+    y = ewma_host(xf, a, adjust, min_periods, int(axis))
+    return to_device(y.astype(result))

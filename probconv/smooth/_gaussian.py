@@ -13,6 +13,7 @@ from jax.typing import ArrayLike, DTypeLike
 from ._checks import (
     as_inexact,
     check_boundaries,
+    check_choice,
     check_int,
     check_nan_policy,
     check_origins,
@@ -23,6 +24,14 @@ from ._checks import (
     per_axis,
 )
 from ._filter import smooth_axes, unit_weights
+from ._host import (
+    HOST_MAX_PRODUCTS,
+    NDIMAGE_MODES,
+    filter_steps,
+    host_input,
+    run_steps,
+    to_device,
+)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
@@ -201,6 +210,22 @@ def gaussian_smooth(
     >>> gaussian_smooth(x, 1.0, origin=1, output=np.float32).round(4).tolist()
     [0.0584, 0.0584, 0.2421, 0.3989, 0.2421]
     """
+    y = _on_host(
+        x,
+        sigma,
+        axis,
+        order,
+        truncate,
+        radius,
+        boundary,
+        cval,
+        nan_policy,
+        method,
+        origin,
+        output,
+    )
+    if y is not None:
+        return y
     x, result = as_inexact(x, "x")
     compute, result = output_dtype(output, result, x.dtype)
     x = x.astype(compute)
@@ -257,3 +282,121 @@ def gaussian_smooth(
         unit_sum=not any(orders),
     )
     return y.astype(result)
+
+
+def _hashable(value):
+    """Return lists and 1-D NumPy arrays as tuples, for a cache key."""
+    if isinstance(value, (list, np.ndarray)):
+        return tuple(np.asarray(value).tolist())
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _host_plan(
+    sigma,
+    ndim,
+    axis,
+    order,
+    truncate,
+    radius,
+    boundary,
+    cval,
+    nan_policy,
+    method,
+    origin,
+):
+    """Return the static part of a host call, or None without an ndimage match.
+
+    ``(steps, taps)``: the ndimage calls (`filter_steps`) and the kernels'
+    total length. The kernels are `gaussian_kernel_np`'s, in float64, reversed for a
+    correlation, as the JAX path builds them. Raises where the JAX path
+    raises; returns None where the options have no exact ndimage equivalent.
+    """
+    check_choice("nan_policy", nan_policy, ("propagate", "omit", "raise"))
+    check_choice("method", method, ("auto", "direct", "fft", "overlap_add"))
+    axes = normalize_axes(axis, ndim, "axis")
+    k = len(axes)
+    bounds = check_boundaries(boundary, k)
+    if any(b not in NDIMAGE_MODES for b in bounds) or not np.isfinite(cval):
+        return None
+    origins = per_axis("origin", origin, k)
+    sigmas = per_axis("sigma", sigma, k)
+    orders = [check_int("order", o, 0) for o in per_axis("order", order, k)]
+    radii = per_axis("radius", radius, k)
+    check_positive("truncate", truncate)
+    if nan_policy == "omit" and any(orders):
+        return None
+    kernels, use_axes, lefts, use_bounds = [], [], [], []
+    for ax, s, o, r, b, org in zip(axes, sigmas, orders, radii, bounds, origins):
+        check_positive("sigma", s, allow_zero=True)
+        if float(s) <= 1e-15:
+            continue  # scipy.ndimage skips such axes
+        rad = _radius(s, truncate, r, "")
+        (org,) = check_origins(org, (2 * rad + 1,))
+        kernels.append(gaussian_kernel_np(float(s), o, rad)[::-1].copy())
+        use_axes.append(ax)
+        lefts.append(rad + org)
+        use_bounds.append(b)
+    steps = filter_steps(kernels, use_axes, lefts, use_bounds)
+    return steps, sum(k.shape[0] for k in kernels)
+
+
+def _on_host(
+    x,
+    sigma,
+    axis,
+    order,
+    truncate,
+    radius,
+    boundary,
+    cval,
+    nan_policy,
+    method,
+    origin,
+    output,
+):
+    """`gaussian_smooth` of a small finite NumPy array by ndimage, or None."""
+    if output is not None:
+        return None
+    given = host_input(x)
+    if given is None:
+        return None
+    xf, result = given
+    try:
+        try:
+            plan = _host_plan(
+                sigma,
+                xf.ndim,
+                axis,
+                order,
+                truncate,
+                radius,
+                boundary,
+                cval,
+                nan_policy,
+                method,
+                origin,
+            )
+        except TypeError:  # lists: as tuples (a user's TypeError recurs)
+            plan = _host_plan(
+                _hashable(sigma),
+                xf.ndim,
+                _hashable(axis),
+                _hashable(order),
+                float(truncate),
+                _hashable(radius),
+                _hashable(boundary),
+                float(cval),
+                nan_policy,
+                method,
+                _hashable(origin),
+            )
+    except (ValueError, TypeError, OverflowError):
+        return None  # the JAX path raises the user's error
+    if plan is None:
+        return None
+    steps, taps = plan
+    if xf.size * taps > HOST_MAX_PRODUCTS:
+        return None
+    y = run_steps(xf, steps, float(cval), result)
+    return to_device(y)

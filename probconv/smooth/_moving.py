@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -23,6 +24,14 @@ from ._checks import (
     output_dtype,
 )
 from ._filter import smooth_axes
+from ._host import (
+    HOST_MAX_PRODUCTS,
+    NDIMAGE_MODES,
+    filter_steps,
+    host_input,
+    run_steps,
+    to_device,
+)
 
 
 def _named_window(spec: tuple, name: str) -> np.ndarray:
@@ -223,6 +232,21 @@ def moving_average(
     >>> moving_average(x.astype(np.float16), 3).dtype
     dtype('float16')
     """
+    y = _on_host(
+        x,
+        window,
+        weights,
+        axis,
+        boundary,
+        cval,
+        nan_policy,
+        mode,
+        method,
+        origin,
+        output,
+    )
+    if y is not None:
+        return y
     check_choice("mode", mode, OUTPUT_MODES)
     x, result = as_inexact(x, "x")
     compute, result = output_dtype(output, result, x.dtype)
@@ -281,3 +305,132 @@ def moving_average(
         method=method,
     )
     return y.astype(result)
+
+
+def _hashable(value):
+    """Return lists (of lists) as tuples, for the key of a cached option."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _host_plan(window, ndim, axis, boundary, cval, nan_policy, mode, method, origin):
+    """Return the static part of a host call, or None without an ndimage match.
+
+    ``(steps, sizes, taps)``: the ndimage calls (`filter_steps`), the window
+    lengths along the smoothed axes (and those axes), and the taps of the
+    weighted (non-boxcar) windows. A boxcar is an int, a named window its
+    float64 weights summing to one. Raises where the JAX path raises.
+    """
+    check_choice("mode", mode, OUTPUT_MODES)
+    check_choice("nan_policy", nan_policy, ("propagate", "omit", "raise"))
+    check_choice("method", method, ("auto", "direct", "fft", "overlap_add"))
+    axes = normalize_axes(axis, ndim, "axis")
+    bounds = check_boundaries(boundary, len(axes))
+    if mode == "full" or any(b not in NDIMAGE_MODES for b in bounds):
+        return None
+    if not np.isfinite(float(cval)):  # a NaN fill: missing values with 'omit'
+        return None
+    if isinstance(window, np.ndarray):  # 1-D weights, normalized by the caller
+        kernels, uniform = [window] * len(axes), [False] * len(axes)
+    else:
+        kernels, uniform = _window_kernels(window, len(axes))
+    shape = tuple(k.shape[0] for k in kernels)
+    origins = check_origins(origin, shape)
+    if mode != "same" and any(origins):
+        return None
+    kernels = [k.shape[0] if uni else k / k.sum() for k, uni in zip(kernels, uniform)]
+    lefts = [n // 2 + o for n, o in zip(shape, origins)]
+    steps = filter_steps(kernels, axes, lefts, bounds)
+    taps = sum(n for n, uni in zip(shape, uniform) if not uni)
+    return steps, tuple(zip(axes, shape)), taps
+
+
+def _hashable(value):
+    """Return lists (of lists) as tuples, for the key of a cached option."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _plan_for(window, ndim, axis, boundary, cval, nan_policy, mode, method, origin):
+    """`_host_plan`, keyed by the options as given where they are hashable."""
+    try:
+        return _host_plan(
+            window, ndim, axis, boundary, cval, nan_policy, mode, method, origin
+        )
+    except TypeError:  # lists: as tuples (a user's TypeError recurs below)
+        pass
+    return _host_plan(
+        _hashable(window),
+        ndim,
+        _hashable(axis),
+        _hashable(boundary),
+        float(cval),
+        nan_policy,
+        mode,
+        method,
+        _hashable(origin),
+    )
+
+
+def _on_host(
+    x, window, weights, axis, boundary, cval, nan_policy, mode, method, origin, output
+):
+    """`moving_average` of a small finite NumPy array by scipy.ndimage, or None."""
+    if output is not None or (window is None) == (weights is None):
+        return None
+    given = host_input(x)
+    if given is None:
+        return None
+    xf, result = given
+    try:
+        if weights is None:
+            plan = _plan_for(
+                window,
+                xf.ndim,
+                axis,
+                boundary,
+                cval,
+                nan_policy,
+                mode,
+                method,
+                origin,
+            )
+        else:  # 1-D NumPy weights: not cached (an array is not hashable)
+            if (
+                type(weights) is not np.ndarray
+                or weights.ndim != 1
+                or weights.dtype.kind not in "biuf"
+            ):
+                return None
+            w = weights.astype(np.float64)
+            if w.size == 0 or not np.isfinite(w).all() or w.sum() == 0:
+                return None
+            plan = _host_plan.__wrapped__(
+                w,
+                xf.ndim,
+                _hashable(axis),
+                _hashable(boundary),
+                float(cval),
+                nan_policy,
+                mode,
+                method,
+                _hashable(origin),
+            )
+    except (ValueError, TypeError, OverflowError):
+        return None  # the JAX path raises the user's error
+    if plan is None:
+        return None
+    steps, sizes, taps = plan
+    if xf.size * taps > HOST_MAX_PRODUCTS:
+        return None
+    if mode == "valid":
+        if any(xf.shape[a] < w for a, w in sizes):
+            return None
+        index = [slice(None)] * xf.ndim
+        for a, w in sizes:
+            index[a] = slice(w // 2, w // 2 + xf.shape[a] - w + 1)
+        return to_device(run_steps(xf, steps, float(cval), result)[tuple(index)])
+    return to_device(run_steps(xf, steps, float(cval), result))

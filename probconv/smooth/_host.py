@@ -1,0 +1,169 @@
+"""Small eager calls on the CPU: scipy.ndimage and scipy.signal on the host.
+
+An eager call of a jitted smoother costs 100-300 us before any arithmetic
+(argument handling, dispatch, the program's own overhead on a small array),
+and every new shape compiles a program. For an eager call with NumPy input on
+the CPU whose options map exactly onto a SciPy routine, SciPy on the host is
+the right tool: it costs what `scipy.ndimage.correlate1d` or
+`scipy.signal.lfilter` cost and compiles nothing. The kernels are probconv's
+own (normalized in float64, cached per signature), the sums are taken in
+float64 (ndimage's line buffers are double) and rounded to the dtype the JAX
+path returns, so the two routes agree to rounding.
+
+Only data without NaN or infinity comes here (ndimage's running sums and
+pandas' conventions for missing values differ from probconv's), only the
+boundaries ndimage shares with probconv, and only inputs of at most
+`HOST_MAX_POINTS` samples; everything else, and every traced input (under
+`jit`, `vmap`, `grad`), takes the JAX path.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.ndimage import correlate1d as _correlate1d
+from scipy.ndimage import uniform_filter1d as _uniform_filter1d
+from scipy.signal import lfilter as _lfilter
+
+from ..conv import result_dtype
+
+try:  # JAX's own host-to-device copy, without jnp.asarray's 10-20 us of checks
+    from jax._src.lib import xla_client as _xc
+
+    _device_put = _xc.batched_device_put
+except (ImportError, AttributeError):  # pragma: no cover - a JAX that moved it
+    _device_put = None
+
+# Eager calls on at most this many samples run on the host (ndimage's
+# Gaussian filter and the jitted one cross near 10^5 samples on a CPU; below
+# that the host route also never compiles).
+HOST_MAX_POINTS = 1 << 16
+# ... and a weighted (non-boxcar) filter only while its direct sums stay
+# cheap: samples times taps (ndimage's correlate1d is O(n w)).
+HOST_MAX_PRODUCTS = 1 << 22
+# The boundary modes of probconv that scipy.ndimage has under the same name
+# and meaning ('renormalize' is probconv's own).
+NDIMAGE_MODES = ("reflect", "mirror", "nearest", "wrap", "constant")
+
+
+@functools.lru_cache(maxsize=64)
+def _dtypes(dtype: np.dtype) -> np.dtype | None:
+    """Return the dtype the JAX path returns for NumPy input of `dtype`, or None.
+
+    None for dtypes the host route leaves alone: complex, half precision,
+    anything non-numeric.
+    """
+    if dtype.kind not in "biuf" or dtype.itemsize < 4 and dtype.kind == "f":
+        return None
+    # As jnp.asarray: float64 and int64 narrowed (silently) without x64.
+    out = np.dtype(result_dtype(jax.dtypes.canonicalize_dtype(dtype)))
+    return out if out in (np.dtype(np.float32), np.dtype(np.float64)) else None
+
+
+def host_input(x, *, limit: int = HOST_MAX_POINTS):
+    """Return ``(x as float64, result dtype)`` if `x` may take the host route.
+
+    That is: a NumPy array (not a JAX array or tracer) of a real dtype, with
+    at least one dimension, at most `limit` samples, all finite, and the
+    default backend is the CPU. Otherwise None.
+    """
+    if type(x) is not np.ndarray or x.ndim == 0 or not 0 < x.size <= limit:
+        return None
+    out = _dtypes(x.dtype)
+    if out is None or jax.default_backend() != "cpu":
+        return None
+    xf = x.astype(np.float64, copy=False)
+    if not np.isfinite(xf).all():
+        return None
+    return xf, out
+
+
+def filter_steps(kernels, axes, lefts, bounds) -> tuple:
+    """Return the ndimage calls that correlate with one kernel per axis.
+
+    Output sample ``i`` sums ``k[j] * x[i - left + j]`` along each axis in
+    turn ('same'), as `smooth_axes`; a kernel given as an int ``w`` is a
+    boxcar of ``w`` samples, averaged by `scipy.ndimage.uniform_filter1d` in
+    O(n), the others (float64 arrays) by `scipy.ndimage.correlate1d`. Each
+    step is ``(function, kernel, axis, mode, origin)``; static, so cached
+    with the caller's plan.
+    """
+    steps = []
+    for k, ax, left, b in zip(kernels, axes, lefts, bounds):
+        uniform = isinstance(k, int)
+        w = k if uniform else k.shape[0]
+        origin = left - w // 2  # ndimage's window starts w // 2 + origin back
+        fn = _uniform_filter1d if uniform else _correlate1d
+        steps.append((fn, k, ax, b, origin))
+    return tuple(steps)
+
+
+def run_steps(x: np.ndarray, steps, cval: float, dtype) -> np.ndarray:
+    """Apply `filter_steps` to `x` in float64; the last one is written in `dtype`.
+
+    The sums are taken in float64 (ndimage's line buffers are double) and
+    rounded once; the result never shares memory with `x`.
+    """
+    if not steps:
+        return x.astype(dtype)
+    last = len(steps) - 1
+    for i, (fn, k, ax, b, origin) in enumerate(steps):
+        # An output array spares ndimage's own checks of the output dtype.
+        out = np.empty(x.shape, dtype if i == last else np.float64)
+        fn(x, k, ax, out, b, cval, origin)
+        x = out
+    return x
+
+
+@functools.lru_cache(maxsize=256)
+def _placement(shape: tuple, dtype: np.dtype, device):
+    """Return the abstract value and sharding of a result (cached: ~5 us/call)."""
+    return jax.core.ShapedArray(shape, dtype), jax.sharding.SingleDeviceSharding(device)
+
+
+def to_device(y: np.ndarray) -> jax.Array:
+    """Return a host result as a JAX array on the default device.
+
+    Like `jax.numpy.asarray` (an uncommitted array of the same dtype), by
+    the single host-to-device copy that it makes, without its checks. The
+    engine's private helper of the same name, with the abstract value and
+    sharding cached per shape (a layer imports only the engine's public
+    names).
+    """
+    if _device_put is None or jax.config.jax_default_device is not None:
+        return jnp.asarray(y)
+    y = np.ascontiguousarray(y)
+    device = jax.local_devices()[0]
+    aval, sharding = _placement(y.shape, y.dtype, device)
+    return _device_put(aval, sharding, [y], [device], False)
+
+
+def ewma_host(x: np.ndarray, alpha: float, adjust: bool, min_periods: int, axis):
+    """Return pandas' EWMA of a series without missing values, by `lfilter`.
+
+    ``adjust=False``: ``y_0 = x_0``, ``y_t = (1 - a) y_{t-1} + a x_t``, an
+    IIR filter started in the state that gives ``y_0 = x_0``.
+    ``adjust=True``: ``s_t / w_t`` with ``s_t = f s_{t-1} + x_t`` (an IIR
+    filter) and ``w_t = (1 - f^{t+1}) / a``, the weights' sum in closed form.
+    """
+    n = x.shape[axis]
+    f = 1.0 - alpha
+    shape = [1] * x.ndim
+    shape[axis] = n
+    if alpha == 1.0:
+        y = x.copy()
+    elif adjust:
+        s = _lfilter([1.0], [1.0, -f], x, axis=axis)
+        w = -np.expm1(np.arange(1, n + 1) * np.log1p(-alpha)) / alpha
+        y = s / w.reshape(shape)
+    else:
+        zi = f * np.take(x, [0], axis=axis)
+        y, _ = _lfilter([alpha], [1.0, -f], x, axis=axis, zi=zi)
+    if min_periods > 1:
+        head = [slice(None)] * x.ndim
+        head[axis] = slice(0, min(min_periods - 1, n))
+        y[tuple(head)] = np.nan
+    return y

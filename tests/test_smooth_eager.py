@@ -1,0 +1,260 @@
+"""Eager calls of the smoothers from NumPy code: the host route.
+
+Small, finite NumPy inputs on the CPU are smoothed by scipy.ndimage and
+scipy.signal.lfilter on the host; JAX inputs (and NaNs, and options ndimage
+lacks) take the JAX path. Both must agree to rounding, return a `jax.Array`
+of the same dtype, and a loop over many lengths must compile nothing.
+
+Tolerances, times max abs(x): float64 1e-12 (same sums, other order; the
+boxcar's running sum in ndimage drifts by a few ulps over the series),
+float32 2e-6 (float32 weights and sums in the JAX path, float64 on the host).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from probconv.smooth import _host, ewma, gaussian_smooth, moving_average
+
+TOL = {np.float64: 1e-12, np.float32: 2e-6}
+MODES = ["reflect", "mirror", "nearest", "wrap", "constant"]
+
+
+def _agree(host, jax_route, dtype):
+    assert isinstance(host, jax.Array) and isinstance(jax_route, jax.Array)
+    assert host.dtype == jax_route.dtype
+    assert host.shape == jax_route.shape
+    a, b = np.asarray(host, np.float64), np.asarray(jax_route, np.float64)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    scale = max(1.0, np.max(np.abs(b[np.isfinite(b)]), initial=0.0))
+    np.testing.assert_allclose(a, b, rtol=0, atol=TOL[dtype] * scale, equal_nan=True)
+
+
+def _both(f, x, *args, **kwargs):
+    return f(x, *args, **kwargs), f(jnp.asarray(x), *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def series():
+    rng = np.random.default_rng(7)
+    return rng.standard_normal((2, 3, 50)).cumsum(-1) + rng.standard_normal((2, 3, 50))
+
+
+@pytest.mark.parametrize("boundary", MODES)
+@pytest.mark.parametrize("w", [1, 2, 5, 20])
+def test_moving_average_routes_agree(series, boundary, w):
+    for origin in sorted({-(w // 2), 0, (w - 1) // 2}):
+        h, j = _both(
+            moving_average, series, w, boundary=boundary, origin=origin, cval=0.3
+        )
+        _agree(h, j, np.float64)
+    if w > 2:
+        h, j = _both(moving_average, series, ("hann", w), boundary=boundary)
+        _agree(h, j, np.float64)
+    h, j = _both(moving_average, series, w, mode="valid")
+    _agree(h, j, np.float64)
+
+
+def test_moving_average_options(series):
+    x32 = series.astype(np.float32)
+    h, j = _both(moving_average, x32, 7)
+    _agree(h, j, np.float32)
+    h, j = _both(moving_average, series, [3, ("triang", 5)], axis=(0, 2))
+    _agree(h, j, np.float64)
+    h, j = _both(moving_average, series, 4, axis=1, boundary=["wrap"])
+    _agree(h, j, np.float64)
+    weights = np.array([0.5, 2.0, 1.0, 0.25])
+    h, j = _both(moving_average, series, weights=weights, boundary="nearest")
+    _agree(h, j, np.float64)
+    h, j = _both(moving_average, series, 5, nan_policy="omit", boundary="constant")
+    _agree(h, j, np.float64)
+    ints = np.arange(30) % 7
+    h, j = _both(moving_average, ints, 3)
+    _agree(h, j, np.float64)
+    # A short axis, wrapped more than once (the window is longer than it).
+    h, j = _both(moving_average, series[..., :4], 11, boundary="wrap")
+    _agree(h, j, np.float64)
+
+
+@pytest.mark.parametrize("boundary", MODES)
+@pytest.mark.parametrize("sigma", [0.7, 3.0])
+def test_gaussian_routes_agree(series, boundary, sigma):
+    for order in (0, 1, 2):
+        for origin in (-1, 0, 2):
+            h, j = _both(
+                gaussian_smooth,
+                series,
+                sigma,
+                order=order,
+                boundary=boundary,
+                origin=origin,
+                cval=-0.5,
+            )
+            _agree(h, j, np.float64)
+
+
+def test_gaussian_options(series):
+    x32 = series.astype(np.float32)
+    h, j = _both(gaussian_smooth, x32, 2.0, axis=None)
+    _agree(h, j, np.float32)
+    h, j = _both(gaussian_smooth, series, [1.0, 0.0, 2.0], axis=None, radius=3)
+    _agree(h, j, np.float64)
+    h, j = _both(gaussian_smooth, series, 1.5, axis=(2, 0), truncate=2.0)
+    _agree(h, j, np.float64)
+    h, j = _both(gaussian_smooth, series, 0.0)  # untouched, as in scipy
+    _agree(h, j, np.float64)
+
+
+@pytest.mark.parametrize("adjust", [True, False])
+@pytest.mark.parametrize("min_periods", [0, 1, 4])
+def test_ewma_routes_agree(series, adjust, min_periods):
+    for kwargs in (
+        dict(alpha=0.1),
+        dict(alpha=1.0),
+        dict(span=4),
+        dict(com=0.0),
+        dict(halflife=3.5),
+    ):
+        h, j = _both(ewma, series, adjust=adjust, min_periods=min_periods, **kwargs)
+        _agree(h, j, np.float64)
+    h, j = _both(ewma, series, alpha=0.3, adjust=adjust, axis=1)
+    _agree(h, j, np.float64)
+    h, j = _both(ewma, series.astype(np.float32), span=9, adjust=adjust)
+    _agree(h, j, np.float32)
+
+
+def test_ewma_matches_pandas(series):
+    pd = pytest.importorskip("pandas")
+    x = series[0, 0]
+    for adjust in (True, False):
+        ours = np.asarray(ewma(x, alpha=0.2, adjust=adjust, min_periods=3))
+        ref = pd.Series(x).ewm(alpha=0.2, adjust=adjust, min_periods=3).mean()
+        np.testing.assert_allclose(ours, ref.to_numpy(), rtol=1e-13, atol=0)
+
+
+def test_nan_falls_through(series):
+    """NaN and infinity take the JAX path, with its missing-value rules."""
+    x = series.copy()
+    x[0, 1, 10] = np.nan
+    x[1, 2, 30] = np.inf
+    assert _host.host_input(x) is None
+    for policy in ("propagate", "omit"):
+        h, j = _both(moving_average, x, 5, nan_policy=policy)
+        _agree(h, j, np.float64)
+        h, j = _both(gaussian_smooth, x, 1.0, nan_policy=policy)
+        _agree(h, j, np.float64)
+    for ignore_na in (True, False):
+        h, j = _both(ewma, x, alpha=0.2, ignore_na=ignore_na)
+        _agree(h, j, np.float64)
+    with pytest.raises(ValueError, match="contains NaN"):
+        moving_average(x, 3, nan_policy="raise")
+
+
+def test_errors_unchanged():
+    """Bad options raise the JAX path's errors, also for NumPy input."""
+    x = np.arange(10.0)
+    with pytest.raises(ValueError, match="`boundary` must be one of"):
+        moving_average(x, 3, boundary="bogus")
+    with pytest.raises(ValueError, match="`origin` must satisfy"):
+        moving_average(x, 3, origin=2)
+    with pytest.raises(ValueError, match="mode='valid' needs axis"):
+        moving_average(x, 11, mode="valid")
+    with pytest.raises(ValueError, match="`sigma` must be finite and non-negative"):
+        gaussian_smooth(x, -1.0)
+    with pytest.raises(ValueError, match="only makes sense for smoothing"):
+        gaussian_smooth(x, 1.0, order=1, nan_policy="omit")
+    with pytest.raises(ValueError, match="0 < alpha <= 1"):
+        ewma(x, alpha=1.5)
+    with pytest.raises(ValueError, match="Give exactly one"):
+        ewma(x, alpha=0.5, span=3)
+
+
+def test_result_is_fresh():
+    """The result never shares memory with the caller's array."""
+    x = np.arange(8.0)
+    y = gaussian_smooth(x, 0.0)
+    z = ewma(x, alpha=1.0)
+    x[:] = -1.0
+    assert np.asarray(y).tolist() == list(range(8))
+    assert np.asarray(z).tolist() == list(range(8))
+
+
+def test_loop_of_lengths_compiles_nothing():
+    rng = np.random.default_rng(3)
+    inputs = [rng.standard_normal(n) for n in range(20, 70)]
+    for x in inputs[:2]:  # warm up whatever is shared by every length
+        moving_average(x, 5)
+        gaussian_smooth(x, 2.0)
+        ewma(x, alpha=0.2)
+    compiled = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiled.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        for x in inputs:
+            moving_average(x, 5)
+            moving_average(x, ("hann", 7), boundary="wrap")
+            gaussian_smooth(x, 2.0, order=1)
+            ewma(x, alpha=0.2)
+            ewma(x, span=5, adjust=False)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert compiled == []
+
+
+def test_traced_inputs_take_the_jax_path():
+    x = np.random.default_rng(4).standard_normal(40)
+    for f in (
+        lambda v: moving_average(v, 5),
+        lambda v: gaussian_smooth(v, 2.0),
+        lambda v: ewma(v, alpha=0.3),
+    ):
+        _agree(jax.jit(f)(x), f(x), np.float64)
+        g = jax.grad(lambda v, f=f: jnp.sum(f(v) ** 2))(x)
+        assert g.shape == x.shape and np.isfinite(np.asarray(g)).all()
+
+
+X32_SCRIPT = """
+import warnings
+warnings.simplefilter("error")
+import jax, jax.numpy as jnp, numpy as np
+from probconv.smooth import ewma, gaussian_smooth, moving_average
+x = np.random.default_rng(5).standard_normal((2, 40))
+for f in (
+    lambda v: moving_average(v, 5),
+    lambda v: gaussian_smooth(v, 1.5, order=1),
+    lambda v: ewma(v, span=4),
+    lambda v: ewma(v, alpha=0.2, adjust=False),
+):
+    for inp in (x, (x * 10).astype(np.int64)):
+        h, j = f(inp), f(jnp.asarray(inp))
+        assert h.dtype == j.dtype == np.float32, (h.dtype, j.dtype)
+        np.testing.assert_allclose(h, j, rtol=0, atol=2e-6 * np.abs(j).max())
+print("ok")
+"""
+
+
+def test_routes_agree_without_x64():
+    """With x64 off (the default), NumPy float64 input gives float32, silently."""
+    env = dict(os.environ, JAX_ENABLE_X64="0", JAX_PLATFORMS="cpu")
+    out = subprocess.run(
+        [sys.executable, "-c", X32_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
