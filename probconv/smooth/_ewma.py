@@ -11,10 +11,11 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
+from ..conv import to_device
 from . import _recurrence
 from ._checks import as_inexact, check_int, concrete, normalize_axes
 from ._ewm_times import ewma_times, time_deltas
-from ._host import ewma_host, host_input, to_device
+from ._host import ewma_host, host_input
 
 
 def _check_range(name, value, ok, text):

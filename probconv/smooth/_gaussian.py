@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
+from ..conv import to_device
 from ._checks import (
     as_inexact,
     check_boundaries,
@@ -30,7 +31,6 @@ from ._host import (
     filter_steps,
     host_input,
     run_steps,
-    to_device,
 )
 
 

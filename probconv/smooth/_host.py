@@ -22,20 +22,12 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy.ndimage import correlate1d as _correlate1d
 from scipy.ndimage import uniform_filter1d as _uniform_filter1d
 from scipy.signal import lfilter as _lfilter
 
 from ..conv import result_dtype
-
-try:  # JAX's own host-to-device copy, without jnp.asarray's 10-20 us of checks
-    from jax._src.lib import xla_client as _xc
-
-    _device_put = _xc.batched_device_put
-except (ImportError, AttributeError):  # pragma: no cover - a JAX that moved it
-    _device_put = None
 
 # Eager calls on at most this many samples run on the host (ndimage's
 # Gaussian filter and the jitted one cross near 10^5 samples on a CPU; below
@@ -116,29 +108,6 @@ def run_steps(x: np.ndarray, steps, cval: float, dtype) -> np.ndarray:
         fn(x, k, ax, out, b, cval, origin)
         x = out
     return x
-
-
-@functools.lru_cache(maxsize=256)
-def _placement(shape: tuple, dtype: np.dtype, device):
-    """Return the abstract value and sharding of a result (cached: ~5 us/call)."""
-    return jax.core.ShapedArray(shape, dtype), jax.sharding.SingleDeviceSharding(device)
-
-
-def to_device(y: np.ndarray) -> jax.Array:
-    """Return a host result as a JAX array on the default device.
-
-    Like `jax.numpy.asarray` (an uncommitted array of the same dtype), by
-    the single host-to-device copy that it makes, without its checks. The
-    engine's private helper of the same name, with the abstract value and
-    sharding cached per shape (a layer imports only the engine's public
-    names).
-    """
-    if _device_put is None or jax.config.jax_default_device is not None:
-        return jnp.asarray(y)
-    y = np.ascontiguousarray(y)
-    device = jax.local_devices()[0]
-    aval, sharding = _placement(y.shape, y.dtype, device)
-    return _device_put(aval, sharding, [y], [device], False)
 
 
 def ewma_host(x: np.ndarray, alpha: float, adjust: bool, min_periods: int, axis):

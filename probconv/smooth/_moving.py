@@ -11,6 +11,7 @@ import numpy as np
 import scipy.signal
 from jax.typing import ArrayLike, DTypeLike
 
+from ..conv import to_device
 from ._checks import (
     OUTPUT_MODES,
     as_inexact,
@@ -30,7 +31,6 @@ from ._host import (
     filter_steps,
     host_input,
     run_steps,
-    to_device,
 )
 
 
