@@ -18,6 +18,7 @@ from ._checks import (
     check_choice,
     check_finite,
     check_param,
+    compute_dtype,
     normalize_axes,
     per_axis,
     real_dtype,
@@ -82,7 +83,9 @@ def diffuse(
     Returns
     -------
     u_t : jax.Array
-        The concentration at time `t`, shape and dtype of `u` (floating).
+        The concentration at time `t`, shape and dtype of `u` (floating):
+        integers and booleans give the default float; float16 and bfloat16
+        are computed in float32 and rounded back to their dtype.
     lost : jax.Array
         Only with ``full_output=True``: ``(sum(u) - sum(u_t)) * prod(step)``
         over the diffused axes, one value per batch element: zero to
@@ -171,7 +174,9 @@ def diffuse(
     check_param("D", D)
     check_param("t", t)
     check_param("step", step, positive=True)
-    dtype = real_dtype(u, D, t, step)
+    out_dtype = u.dtype
+    u = u.astype(compute_dtype(u.dtype))
+    dtype = compute_dtype(real_dtype(u, D, t, step))
     d_a = per_axis("D", jnp.asarray(D, dtype), k)
     h = per_axis("step", jnp.asarray(step, dtype), k)
     if np.ndim(t) != 0:
@@ -180,11 +185,15 @@ def diffuse(
     v = None
     if drift is not None:
         v = per_axis("drift", jnp.asarray(drift, dtype), k)
-    return _diffuse(u, d_a, t, h, v, ax, tuple(boundary_seq), kind, bool(full_output))
+    return _diffuse(
+        u, d_a, t, h, v, ax, tuple(boundary_seq), kind, bool(full_output), out_dtype
+    )
 
 
-@functools.partial(jax.jit, static_argnames=("ax", "boundaries", "kind", "full_output"))
-def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output):
+@functools.partial(
+    jax.jit, static_argnames=("ax", "boundaries", "kind", "full_output", "out_dtype")
+)
+def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype):
     s = 2.0 * d_a * t / h**2
     shift = None if v is None else v * t / h
     dtype = s.dtype
@@ -212,10 +221,10 @@ def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output):
     valid = jnp.all(d_a >= 0) & (t >= 0) & jnp.all(h > 0)
     out = jnp.where(valid, out, jnp.nan)
     if not full_output:
-        return out
+        return out.astype(out_dtype)
     cell = jnp.prod(h)
     lost = (jnp.sum(u, axis=ax) - jnp.sum(out, axis=ax)) * cell
-    return out, lost
+    return out.astype(out_dtype), lost.astype(out_dtype)
 
 
 def _boundaries(boundary) -> list[str]:
