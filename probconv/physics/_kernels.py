@@ -235,6 +235,7 @@ def _kernel(s, d_a, t, step_a, radii, kind):
             k1 = _lattice.integrated_values(s[i], m)
         else:
             k1 = _lattice.gauss_values(s[i], jnp.zeros((), s.dtype), m)
+        k1 = jnp.maximum(k1, 0.0)  # exact values are positive; no round-off below 0
         k1 = k1 / jnp.sum(k1)
         kernel = k1 if kernel is None else kernel[..., None] * k1
     valid = jnp.all(d_a >= 0) & (t >= 0) & jnp.all(step_a > 0)
