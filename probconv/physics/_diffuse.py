@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from probconv.conv import convolve, correlate, fft_nd, ifft_nd, pad
+from probconv.conv import convolve, fft_nd, ifft_nd, pad
 
 from . import _lattice
 from ._checks import (
@@ -19,7 +19,6 @@ from ._checks import (
     check_finite,
     check_param,
     compute_dtype,
-    concrete,
     normalize_axes,
     per_axis,
     real_dtype,
@@ -130,15 +129,7 @@ def diffuse(
     :math:`-h/2` and :math:`n h - h/2` with sign :math:`+1` or
     :math:`-1`; ``'free'`` convolves, through `probconv.convolve`, with
     the exact kernel on the offsets :math:`|m| \le n - 1`, which is all a
-    window of `n` cells ever sees. A narrow ``'gaussian'`` kernel on a
-    ``'reflect'`` or ``'periodic'`` axis, when `D`, `t` and `step` are
-    concrete (not traced), is instead cut where its tail falls below the
-    float's resolution, :math:`|m| \le R \approx \sqrt{2 s \ln(2/\epsilon)}`,
-    and summed directly (`probconv.correlate`, ``method='direct'``) over
-    the field padded once by reflection or wrapping, when :math:`R < n`
-    and :math:`2R + 1 \le 7 \log_2 2n` (a cost rule measured against the
-    FFT of the extension); it equals the FFT path to about
-    :math:`\epsilon \max |u|`. Axes are independent (the kernel is
+    window of `n` cells ever sees. Axes are independent (the kernel is
     separable), so an N-D field costs one transform per axis group.
 
     Non-negativity: every kernel above, images included (the absorbing
@@ -211,9 +202,6 @@ def diffuse(
     v = None
     if drift is not None:
         v = per_axis("drift", jnp.asarray(drift, dtype), k)
-    direct = ()
-    if kind == "gaussian" and drift is None:
-        direct = _direct_axes((D, t, step), k, u.shape, ax, boundary_seq, dtype)
     return _diffuse(
         u,
         d_a,
@@ -226,43 +214,7 @@ def diffuse(
         bool(full_output),
         out_dtype,
         clip,
-        direct,
     )
-
-
-# Cost rule for 'reflect' and 'periodic' axes: a direct sum over the kernel's
-# 2 R + 1 taps (R where its tail falls below eps) against the FFT of the
-# extension; direct wins while 2 R + 1 <= _DIRECT_PER_LOG2 * log2(2 n).
-# Measured on CPU, float64 (2 shared cores): at n = 1024 and 4096, sigma = 4
-# (R = 34, 69 taps) the direct sum took 0.86x the FFT path's time; break-even
-# near 7 taps per log2 of the extension's length.
-_DIRECT_PER_LOG2 = 7.0
-
-
-def _direct_axes(params, k, shape, ax, boundaries, dtype) -> tuple:
-    """Axes diffused by a direct sum of the truncated kernel: (i, axis, b, R).
-
-    Only when `D`, `t` and `step` are concrete (the support must be static;
-    they are read on the host, so Python numbers inside `jax.jit` count), the
-    truncated support fits in the domain (one image per wall is then all it
-    sees) and the cost rule favours it.
-    """
-    vals = [concrete(p) for p in params]
-    if any(v is None for v in vals):
-        return ()
-    d_v, t_v, h_v = (np.broadcast_to(np.asarray(v, np.float64), (k,)) for v in vals)
-    with np.errstate(all="ignore"):
-        s_val = 2.0 * d_v * t_v / h_v**2
-    grow = float(np.sqrt(2.0 * np.log(2.0 / jnp.finfo(dtype).eps)))
-    out = []
-    for i, (a, b) in enumerate(zip(ax, boundaries)):
-        if b not in ("reflect", "periodic") or not np.isfinite(s_val[i]):
-            continue
-        n = shape[a]
-        r = int(np.ceil(np.sqrt(max(float(s_val[i]), 0.0)) * grow)) + 1
-        if r < n and 2 * r + 1 <= _DIRECT_PER_LOG2 * np.log2(2 * n):
-            out.append((i, a, b, r))
-    return tuple(out)
 
 
 def _clip_rule(host, u, ax) -> str:
@@ -286,19 +238,9 @@ def _clip_rule(host, u, ax) -> str:
 
 @functools.partial(
     jax.jit,
-    static_argnames=(
-        "ax",
-        "boundaries",
-        "kind",
-        "full_output",
-        "out_dtype",
-        "clip",
-        "direct",
-    ),
+    static_argnames=("ax", "boundaries", "kind", "full_output", "out_dtype", "clip"),
 )
-def _diffuse(
-    u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip, direct
-):
+def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip):
     s = 2.0 * d_a * t / h**2
     shift = None if v is None else v * t / h
     dtype = s.dtype
@@ -318,21 +260,8 @@ def _diffuse(
         shape = [1] * out.ndim
         shape[a] = 2 * n - 1
         out = convolve(out, k1.reshape(shape), "same", axes=a)
-    # Narrow kernels on reflecting/periodic axes: the exact kernel cut where
-    # its tail falls below eps, summed directly over the once-padded field.
-    for i, a, b, r in direct:
-        k1 = _lattice.gauss_values(s[i], jnp.zeros((), dtype), np.arange(-r, r + 1))
-        shape = [1] * out.ndim
-        shape[a] = 2 * r + 1
-        padded = pad(out, [(r, r)], "reflect" if b == "reflect" else "wrap", axes=a)
-        out = correlate(padded, k1.reshape(shape), "valid", method="direct", axes=a)
     # Other axes: one FFT over all of them, of the (even/odd) extension.
-    done = {i for i, _, _, _ in direct}
-    fax = [
-        (i, a, b)
-        for i, (a, b) in enumerate(zip(ax, boundaries))
-        if b != "free" and i not in done
-    ]
+    fax = [(i, a, b) for i, (a, b) in enumerate(zip(ax, boundaries)) if b != "free"]
     if fax:
         out = _spectral(out, fax, s, shift, kind)
     out = out.astype(u.dtype)
