@@ -7,7 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from probconv.conv import convolve, correlate
-from probconv.physics._checks import check_choice, check_int, check_param
+from probconv.physics._checks import (
+    check_choice,
+    check_int,
+    check_param,
+    compute_dtype,
+)
 
 DECONV_METHODS = ("em", "tikhonov")
 
@@ -52,7 +57,9 @@ def deconvolve_distribution(
     probconv.distributions.Distribution
         The law of X: ``Z.size - Y.size + 1`` points starting at
         ``Z.origin - Y.origin``, the kind and step of `Z`; masses
-        non-negative and summing to one (``truncated`` is 0).
+        non-negative and summing to one (``truncated`` is 0), in the dtype
+        the masses of `Z` and `Y` promote to (float16 and bfloat16 are
+        computed in float32 and rounded back).
 
     Raises
     ------
@@ -126,7 +133,8 @@ def deconvolve_distribution(
             f"`Y` must not have more grid points than `Z`; got {ny} > {nz}."
         )
     z = Z.masses
-    y = Y.masses.astype(jnp.result_type(z, Y.masses))
+    out_dtype = jnp.result_type(z, Y.masses)
+    y = Y.masses.astype(compute_dtype(out_dtype))
     z = z.astype(y.dtype)
     nd = max(z.ndim, y.ndim)
     z = z.reshape((1,) * (nd - z.ndim) + z.shape)
@@ -140,7 +148,7 @@ def deconvolve_distribution(
         x = _tikhonov(z, y, x0, iterations, alpha)
     x = x / jnp.sum(x, axis=-1, keepdims=True)
     origin = jnp.broadcast_to(Z.origin - Y.origin, batch)
-    return from_masses(x, origin=origin, step=Z.step, kind=Z.kind)
+    return from_masses(x.astype(out_dtype), origin=origin, step=Z.step, kind=Z.kind)
 
 
 def _em(z, y, x0, iterations: int, alpha: float):

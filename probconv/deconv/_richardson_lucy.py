@@ -14,6 +14,7 @@ from probconv.physics._checks import (
     check_choice,
     check_int,
     check_param,
+    compute_dtype,
     concrete,
     normalize_axes,
     real_dtype,
@@ -75,7 +76,10 @@ def richardson_lucy(
     Returns
     -------
     jax.Array
-        The estimate: non-negative, of the shape and floating dtype of `y`.
+        The estimate: non-negative, of the shape of `y`, in the floating
+        dtype `y` and `kernel` promote to (integers and booleans: the
+        default float; float16 and bfloat16 are computed in float32 and
+        rounded back).
         With ``boundary='periodic'`` its total equals ``sum(y) / sum(kernel)``
         after each iteration (flux conservation; ``sum(y)`` without
         `edge_correction`).
@@ -131,7 +135,8 @@ def richardson_lucy(
     kv = concrete(kern)
     if kv is not None and (kv < 0).any():
         raise ValueError("`kernel` must be non-negative; got a negative entry.")
-    dtype = real_dtype(y, kern)
+    out_dtype = real_dtype(y, kern)
+    dtype = compute_dtype(out_dtype)
     y = jnp.maximum(y.astype(dtype), 0.0)
     kern = kern.astype(dtype)
     ksum = jnp.sum(kern, axis=ax, keepdims=True)
@@ -139,7 +144,7 @@ def richardson_lucy(
         x0 = jnp.broadcast_to(jnp.mean(y, axis=ax, keepdims=True) / ksum, y.shape)
     else:
         check_param("init", init)
-        x0 = jnp.broadcast_to(jnp.asarray(init, dtype), y.shape)
+        x0 = jnp.broadcast_to(jnp.asarray(init).astype(dtype), y.shape)
 
     if boundary == "periodic":
         shape = tuple(y.shape[a] for a in ax)
@@ -174,4 +179,4 @@ def richardson_lucy(
         ratio = jnp.where(pos, y / jnp.where(pos, model, 1.0), 0.0)
         return jnp.maximum(x * adjoint(ratio) * inv_seen, 0.0)
 
-    return jax.lax.fori_loop(0, iterations, body, x0).astype(dtype)
+    return jax.lax.fori_loop(0, iterations, body, x0).astype(out_dtype)

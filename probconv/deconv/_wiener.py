@@ -14,6 +14,7 @@ from probconv.physics._checks import (
     as_field,
     check_choice,
     check_param,
+    compute_dtype,
     normalize_axes,
     real_dtype,
 )
@@ -77,7 +78,9 @@ def wiener(
     Returns
     -------
     jax.Array
-        The estimate of the unblurred signal, shape of `y`.
+        The estimate of the unblurred signal, shape and dtype of `y`
+        (integers and booleans: the default float; float16 and bfloat16
+        are computed in float32 and rounded back).
 
     Raises
     ------
@@ -132,9 +135,11 @@ def wiener(
         if v is not None:
             check_param(name, v)
     y = as_field(y, "y")
+    out_dtype = y.dtype
+    y = y.astype(compute_dtype(y.dtype))
     ax = normalize_axes(axes, y.ndim)
     kern = as_kernel(kernel, y.ndim, ax)
-    dtype = real_dtype(y, kern)
+    dtype = compute_dtype(real_dtype(y, kern))
     sizes = {a: y.shape[a] for a in ax}
     if boundary == "reflect":
         y_ext = pad(y, [(0, sizes[a]) for a in ax], "reflect", axes=ax)
@@ -167,7 +172,7 @@ def wiener(
     out = ifft_nd(filt * spec, shape, ax, real)
     for a in ax:
         out = jax.lax.slice_in_dim(out, 0, sizes[a], axis=a)
-    return jnp.where(ok, out.astype(y.dtype), jnp.nan)
+    return jnp.where(ok, out.astype(y.dtype), jnp.nan).astype(out_dtype)
 
 
 def _reg_kernel(reg, ndim: int, axes: tuple[int, ...], dtype):

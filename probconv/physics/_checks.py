@@ -18,13 +18,50 @@ def concrete(x) -> np.ndarray | None:
         return None
 
 
+def is_real_dtype(dtype) -> bool:
+    """Whether `dtype` is boolean, integer or real floating (half included)."""
+    dt = jnp.dtype(dtype)
+    return dt == jnp.bool_ or bool(
+        jnp.issubdtype(dt, jnp.integer) or jnp.issubdtype(dt, jnp.floating)
+    )
+
+
+def compute_dtype(dtype) -> np.dtype:
+    """Return the dtype computed in: float16 and bfloat16 widened to float32.
+
+    XLA's FFTs take only float32 and float64, and half precision loses too
+    much in sums and iterations; the functions compute in float32 and round
+    the result back to the documented dtype.
+    """
+    dt = jnp.dtype(dtype)
+    if jnp.issubdtype(dt, jnp.floating) and dt.itemsize < 4:
+        return jnp.dtype(jnp.float32)
+    return dt
+
+
+def check_real(name: str, x):
+    """Raise a TypeError if `x` (concrete or traced) is complex or not numeric."""
+    dt = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    try:
+        ok = is_real_dtype(dt)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise TypeError(f"`{name}` must be real; got dtype {dt}.")
+
+
 def check_param(name: str, x, *, positive: bool = False, finite: bool = True):
     """Raise if a concrete `x` is negative (or not positive), NaN or infinite."""
     v = concrete(x)
     if v is None:
         return
-    if v.dtype.kind not in "biuf":
+    try:
+        real = is_real_dtype(v.dtype)
+    except TypeError:
+        real = False
+    if not real:
         raise TypeError(f"`{name}` must be real; got {x!r}.")
+    v = v.astype(np.float64)
     if np.any(np.isnan(v)) or (finite and not np.all(np.isfinite(v))):
         raise ValueError(f"`{name}` must be finite; got {x!r}.")
     if positive and np.any(v <= 0):
@@ -38,9 +75,13 @@ def check_finite(name: str, x):
     v = concrete(x)
     if v is None:
         return
-    if v.dtype.kind not in "biuf":
+    try:
+        real = is_real_dtype(v.dtype)
+    except TypeError:
+        real = False
+    if not real:
         raise TypeError(f"`{name}` must be real; got {x!r}.")
-    if not np.all(np.isfinite(v)):
+    if not np.all(np.isfinite(v.astype(np.float64))):
         raise ValueError(f"`{name}` must be finite; got {x!r}.")
 
 

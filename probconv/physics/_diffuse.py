@@ -18,6 +18,7 @@ from ._checks import (
     check_choice,
     check_finite,
     check_param,
+    compute_dtype,
     normalize_axes,
     per_axis,
     real_dtype,
@@ -82,7 +83,11 @@ def diffuse(
     Returns
     -------
     u_t : jax.Array
-        The concentration at time `t`, shape and dtype of `u` (floating).
+        The concentration at time `t`, shape and dtype of `u` (floating):
+        integers and booleans give the default float; float16 and bfloat16
+        are computed in float32 and rounded back to their dtype. Never
+        negative where `u` is real and non-negative (per batch element):
+        see Notes.
     lost : jax.Array
         Only with ``full_output=True``: ``(sum(u) - sum(u_t)) * prod(step)``
         over the diffused axes, one value per batch element: zero to
@@ -127,6 +132,19 @@ def diffuse(
     window of `n` cells ever sees. Axes are independent (the kernel is
     separable), so an N-D field costs one transform per axis group.
 
+    Non-negativity: every kernel above, images included (the absorbing
+    one is the sampled Dirichlet heat kernel, positive inside the domain),
+    is non-negative, so the exact result of a non-negative `u` is
+    non-negative; the FFT's round-off is not (values near ``-eps * max(u)``
+    where the true density is far smaller). For each batch element whose
+    `u` is real and non-negative, the result is clipped at 0, and for
+    ``'periodic'`` and ``'reflect'`` (on every diffused axis), which
+    conserve mass, rescaled so that its sum equals ``sum(u)`` to rounding;
+    ``'free'`` and ``'absorb'`` lose mass and are not rescaled. A signed or
+    complex `u` is returned unclipped. The check is by value: on the host
+    for a NumPy input, and by `jnp.where` in the compiled program for a JAX
+    array (under `jax.jit` too).
+
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
     :math:`e^{-\pi^2 s / 2}` (1e-19 at ``s = 9``, i.e. a kernel of three
@@ -148,8 +166,10 @@ def diffuse(
     """
     boundary_seq = _boundaries(boundary)
     kind = check_choice("kind", kind, DIFFUSE_KINDS)
+    host = None if isinstance(u, jax.Array) else np.asarray(u)
     u = as_field(u)
     ax = normalize_axes(axes, u.ndim)
+    clip = _clip_rule(host, u, ax)
     k = len(ax)
     if len(boundary_seq) == 1:
         boundary_seq = boundary_seq * k
@@ -171,7 +191,9 @@ def diffuse(
     check_param("D", D)
     check_param("t", t)
     check_param("step", step, positive=True)
-    dtype = real_dtype(u, D, t, step)
+    out_dtype = u.dtype
+    u = u.astype(compute_dtype(u.dtype))
+    dtype = compute_dtype(real_dtype(u, D, t, step))
     d_a = per_axis("D", jnp.asarray(D, dtype), k)
     h = per_axis("step", jnp.asarray(step, dtype), k)
     if np.ndim(t) != 0:
@@ -180,11 +202,45 @@ def diffuse(
     v = None
     if drift is not None:
         v = per_axis("drift", jnp.asarray(drift, dtype), k)
-    return _diffuse(u, d_a, t, h, v, ax, tuple(boundary_seq), kind, bool(full_output))
+    return _diffuse(
+        u,
+        d_a,
+        t,
+        h,
+        v,
+        ax,
+        tuple(boundary_seq),
+        kind,
+        bool(full_output),
+        out_dtype,
+        clip,
+    )
 
 
-@functools.partial(jax.jit, static_argnames=("ax", "boundaries", "kind", "full_output"))
-def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output):
+def _clip_rule(host, u, ax) -> str:
+    """How to keep a non-negative field's result non-negative (static).
+
+    ``'clip'`` when every batch element of `u` is known (on the host) to be
+    non-negative, ``'raw'`` when none is or `u` is complex, else ``'where'``:
+    the choice is made per batch element by value, inside the jitted program
+    (for JAX arrays, whose check would cost a device-to-host transfer, and
+    for traced ones).
+    """
+    if jnp.iscomplexobj(u):
+        return "raw"
+    if host is None:
+        return "where"
+    nonneg = np.all(host >= 0, axis=ax)
+    if np.all(nonneg):
+        return "clip"
+    return "raw" if not np.any(nonneg) else "where"
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("ax", "boundaries", "kind", "full_output", "out_dtype", "clip"),
+)
+def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip):
     s = 2.0 * d_a * t / h**2
     shift = None if v is None else v * t / h
     dtype = s.dtype
@@ -209,13 +265,30 @@ def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output):
     if fax:
         out = _spectral(out, fax, s, shift, kind)
     out = out.astype(u.dtype)
+    if clip != "raw":
+        conserving = all(b in ("periodic", "reflect") for b in boundaries)
+        kept = _clip(out, u, ax, conserving)
+        if clip == "where":
+            kept = jnp.where(jnp.all(u >= 0, axis=ax, keepdims=True), kept, out)
+        out = kept
     valid = jnp.all(d_a >= 0) & (t >= 0) & jnp.all(h > 0)
     out = jnp.where(valid, out, jnp.nan)
     if not full_output:
-        return out
+        return out.astype(out_dtype)
     cell = jnp.prod(h)
     lost = (jnp.sum(u, axis=ax) - jnp.sum(out, axis=ax)) * cell
-    return out, lost
+    return out.astype(out_dtype), lost.astype(out_dtype)
+
+
+def _clip(out, u, ax, conserving: bool):
+    """Clip round-off below 0; rescale to the conserved mass where there is one."""
+    kept = jnp.maximum(out, 0.0)
+    if conserving:
+        total = jnp.sum(u, axis=ax, keepdims=True)
+        now = jnp.sum(kept, axis=ax, keepdims=True)
+        pos = now > 0
+        kept = kept * jnp.where(pos, total / jnp.where(pos, now, 1.0), 1.0)
+    return kept
 
 
 def _boundaries(boundary) -> list[str]:

@@ -11,7 +11,15 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _lattice
-from ._checks import check_choice, check_int, check_param, concrete, real_dtype
+from ._checks import (
+    check_choice,
+    check_int,
+    check_param,
+    check_real,
+    compute_dtype,
+    concrete,
+    real_dtype,
+)
 
 KERNEL_KINDS = ("gaussian", "integrated", "lattice")
 
@@ -41,7 +49,10 @@ def heat_kernel(
     Returns
     -------
     jax.Array
-        The density at each point, ``x.shape`` (or ``x.shape[:-1]``).
+        The density at each point, ``x.shape`` (or ``x.shape[:-1]``), in
+        the floating dtype `x`, `D` and `t` promote to (integers and
+        booleans: the default float; float16 and bfloat16 are computed in
+        float32 and rounded back).
 
     Raises
     ------
@@ -50,7 +61,7 @@ def heat_kernel(
         last axis of `x` does not hold `ndim` coordinates. Under `jax.jit`
         the value checks cannot run; a negative `D` or `t` gives NaN.
     TypeError
-        If `ndim` is not an integer.
+        If `ndim` is not an integer, or `x`, `D` or `t` is complex.
 
     See Also
     --------
@@ -74,10 +85,12 @@ def heat_kernel(
     Array([0.15915494], dtype=float64)
     """
     ndim = check_int("ndim", ndim, 1)
+    check_real("x", x)
     check_param("D", D)
     check_param("t", t)
-    dtype = real_dtype(x, D, t)
-    x = jnp.asarray(x, dtype)
+    out_dtype = real_dtype(x, D, t)
+    dtype = compute_dtype(out_dtype)
+    x = jnp.asarray(x).astype(dtype)
     D = jnp.asarray(D, dtype)
     t = jnp.asarray(t, dtype)
     if ndim > 1:
@@ -99,7 +112,7 @@ def heat_kernel(
     if ndim > 1:
         logp = jnp.sum(logp, axis=-1)
     out = jnp.exp(logp)
-    return jnp.where(jnp.all(D >= 0) & (t >= 0), out, jnp.nan)
+    return jnp.where(jnp.all(D >= 0) & (t >= 0), out, jnp.nan).astype(out_dtype)
 
 
 def diffusion_kernel(
@@ -143,7 +156,10 @@ def diffusion_kernel(
     Returns
     -------
     jax.Array
-        The kernel, shape ``(2 r_1 + 1, ..., 2 r_d + 1)``, summing to 1.
+        The kernel, shape ``(2 r_1 + 1, ..., 2 r_d + 1)``, summing to 1, in
+        the floating dtype `step`, `D` and `t` promote to (integers and
+        booleans: the default float; float16 and bfloat16 are computed in
+        float32 and rounded back, so the sum is 1 to their precision).
 
     Raises
     ------
@@ -153,7 +169,7 @@ def diffusion_kernel(
         length, the shapes of `D` and `step` disagree, or `radius` is missing
         while `D` or `t` is traced.
     TypeError
-        If `radius` does not hold integers.
+        If `radius` does not hold integers, or `step`, `D` or `t` is complex.
 
     See Also
     --------
@@ -198,13 +214,14 @@ def diffusion_kernel(
             f"the same length; got shapes {np.shape(D)} and {np.shape(step)}."
         )
     k = shapes.pop()[0] if shapes else 1
-    dtype = real_dtype(step, D, t)
+    out_dtype = real_dtype(step, D, t)
+    dtype = compute_dtype(out_dtype)
     step_a = jnp.broadcast_to(jnp.asarray(step, dtype), (k,))
     d_a = jnp.broadcast_to(jnp.asarray(D, dtype), (k,))
     t = jnp.asarray(t, dtype)
     s = 2.0 * d_a * t / step_a**2
     radii = _radii(radius, s, truncate, k)
-    return _kernel(s, d_a, t, step_a, radii, kind)
+    return _kernel(s, d_a, t, step_a, radii, kind).astype(out_dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("radii", "kind"))
@@ -218,6 +235,7 @@ def _kernel(s, d_a, t, step_a, radii, kind):
             k1 = _lattice.integrated_values(s[i], m)
         else:
             k1 = _lattice.gauss_values(s[i], jnp.zeros((), s.dtype), m)
+        k1 = jnp.maximum(k1, 0.0)  # exact values are positive; no round-off below 0
         k1 = k1 / jnp.sum(k1)
         kernel = k1 if kernel is None else kernel[..., None] * k1
     valid = jnp.all(d_a >= 0) & (t >= 0) & jnp.all(step_a > 0)

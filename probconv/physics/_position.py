@@ -10,7 +10,7 @@ from jax.typing import ArrayLike
 from probconv.conv import convolve
 
 from . import _lattice
-from ._checks import check_param, real_dtype
+from ._checks import check_param, check_real, compute_dtype, real_dtype
 
 
 def position_probability(
@@ -45,9 +45,12 @@ def position_probability(
     -------
     probconv.distributions.Distribution
         ``kind='density'``: ``masses[..., k]`` is the probability of finding
-        the particle in cell ``k`` (centred on ``origin + k * step``). The
-        mass that the detector's blur moves off the grid is recorded in
-        ``truncated``.
+        the particle in cell ``k`` (centred on ``origin + k * step``),
+        never negative. The mass that the detector's blur moves off the grid
+        is recorded in ``truncated``. The masses have the real dtype of
+        `psi` (float32 for complex64, float64 for complex128; integers and
+        booleans: the default float); float16 and bfloat16 are computed in
+        float32 and rounded back.
 
     Raises
     ------
@@ -56,7 +59,7 @@ def position_probability(
         or `psi` is empty or 0-dimensional. Under `jax.jit` a negative
         `resolution` gives NaN masses.
     TypeError
-        If `step` is traced or `psi` is not numeric.
+        If `step` is traced, `psi` is not numeric or `origin` is complex.
 
     See Also
     --------
@@ -101,9 +104,11 @@ def position_probability(
         raise ValueError(
             f"`psi` must have a position axis and not be empty; got shape {psi.shape}."
         )
-    dtype = real_dtype(psi, origin, 0.0 if resolution is None else resolution)
-    dens = jnp.abs(psi.astype(jnp.result_type(psi, dtype))) ** 2
-    dens = dens.astype(dtype)
+    check_real("origin", origin)
+    out_dtype = real_dtype(psi, origin, 0.0 if resolution is None else resolution)
+    dtype = compute_dtype(out_dtype)
+    psi = psi.astype(compute_dtype(jnp.result_type(psi, dtype)))
+    dens = (jnp.abs(psi) ** 2).astype(dtype)
     p = dens / jnp.sum(dens, axis=-1, keepdims=True)
     truncated = jnp.zeros(p.shape[:-1], dtype)
     if resolution is not None:
@@ -116,7 +121,11 @@ def position_probability(
         p = jnp.maximum(p, 0.0)  # FFT rounding near zero
         truncated = jnp.maximum(1.0 - jnp.sum(p, axis=-1), 0.0)
         p = jnp.where(sigma >= 0, p, jnp.nan)
-    origin = jnp.broadcast_to(jnp.asarray(origin, dtype), p.shape[:-1])
+    origin = jnp.broadcast_to(jnp.asarray(origin).astype(out_dtype), p.shape[:-1])
     return from_masses(
-        p, origin=origin, step=float(step), kind="density", truncated=truncated
+        p.astype(out_dtype),
+        origin=origin,
+        step=float(step),
+        kind="density",
+        truncated=truncated.astype(out_dtype),
     )

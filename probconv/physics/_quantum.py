@@ -15,6 +15,8 @@ from ._checks import (
     check_finite,
     check_int,
     check_param,
+    check_real,
+    compute_dtype,
     normalize_axes,
     per_axis,
     real_dtype,
@@ -51,7 +53,10 @@ def free_particle_propagator(
     Returns
     -------
     jax.Array
-        Complex values, ``x.shape`` (or ``x.shape[:-1]``).
+        Complex values, ``x.shape`` (or ``x.shape[:-1]``): complex64 for
+        float16, bfloat16 and float32 inputs (JAX has no half-precision
+        complex type; half precision is computed in float32), complex128
+        for float64, integers and booleans.
 
     Raises
     ------
@@ -60,7 +65,8 @@ def free_particle_propagator(
         below 1, or `x` lacks the coordinate axis. Under `jax.jit` a
         non-positive `mass` or `hbar` gives NaN.
     TypeError
-        If `ndim` is not an integer.
+        If `ndim` is not an integer, or `x`, `t`, `mass` or `hbar` is
+        complex.
 
     See Also
     --------
@@ -84,11 +90,12 @@ def free_particle_propagator(
     (0.7071067811865476-0.7071067811865475j)
     """
     ndim = check_int("ndim", ndim, 1)
+    check_real("x", x)
     check_finite("t", t)
     check_param("mass", mass, positive=True)
     check_param("hbar", hbar, positive=True)
-    dtype = real_dtype(x, t, mass, hbar)
-    x = jnp.asarray(x, dtype)
+    dtype = compute_dtype(real_dtype(x, t, mass, hbar))
+    x = jnp.asarray(x).astype(dtype)
     t, mass, hbar = (jnp.asarray(v, dtype) for v in (t, mass, hbar))
     if ndim > 1 and (x.ndim == 0 or x.shape[-1] != ndim):
         raise ValueError(
@@ -129,7 +136,7 @@ def _prepare(psi, step, mass, hbar, axes, t):
         psi = jnp.asarray(arr)
     if psi.size == 0:
         raise ValueError(f"`psi` must not be empty; got shape {psi.shape}.")
-    dtype = real_dtype(psi, step, mass, hbar, t)
+    dtype = compute_dtype(real_dtype(psi, step, mass, hbar, t))
     ctype = jnp.result_type(dtype, jnp.complex64)
     psi = psi.astype(ctype)
     ax = normalize_axes(axes, psi.ndim)
@@ -171,7 +178,10 @@ def evolve_free(
     Returns
     -------
     jax.Array
-        :math:`\psi(t)`, complex, same shape.
+        :math:`\psi(t)`, complex, same shape: the dtype of a complex `psi`;
+        complex64 for float16, bfloat16 and float32 (JAX has no
+        half-precision complex type; half precision is computed in
+        float32); complex128 for float64, integers and booleans.
 
     Raises
     ------
@@ -263,7 +273,9 @@ def evolve_split(
     Returns
     -------
     jax.Array
-        :math:`\psi(t)`, complex, same shape as `psi`.
+        :math:`\psi(t)`, complex, same shape as `psi`, of the dtype
+        `evolve_free` gives for `psi` (the potential is cast to its
+        precision).
 
     Raises
     ------
@@ -305,9 +317,8 @@ def evolve_split(
     """
     steps = check_int("steps", steps, 1)
     psi, ax, h, (mass, hbar, t), valid, dtype = _prepare(psi, step, mass, hbar, axes, t)
+    check_real("potential", potential)
     pot = jnp.asarray(potential)
-    if jnp.iscomplexobj(pot):
-        raise TypeError(f"`potential` must be real; got dtype {pot.dtype}.")
     try:
         fits = np.broadcast_shapes(pot.shape, psi.shape) == psi.shape
     except ValueError:
