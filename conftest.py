@@ -5,11 +5,13 @@ float32 paths are exercised with explicit float32 inputs, and
 tests/test_conv_x32.py checks the default (x64 off) behaviour in a subprocess.
 """
 
+import contextlib
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
@@ -22,3 +24,25 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@contextlib.contextmanager
+def _compile_events():
+    """Collect the durations of the XLA compilations made inside the block."""
+    events = []
+
+    def listen(event, duration, **_):
+        if event == "/jax/core/compile/backend_compile_duration":
+            events.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield events
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+@pytest.fixture
+def count_compiles():
+    """Return a context manager listing the compilations made inside it."""
+    return _compile_events

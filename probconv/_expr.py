@@ -141,7 +141,7 @@ class _Evaluator:
         self.Distribution = Distribution
         self.accuracy = accuracy
         self.table = functions(dist)
-        self.dice = {}  # col_offset -> (placeholder, n, sides)
+        self.dice = {}  # col_offset -> (stand-in name, n, sides)
         self.lead = 0  # leading spaces, stripped before ast sees the text
         self.handlers = {
             ast.Constant: self._constant,

@@ -34,21 +34,6 @@ def _no_host():
         _host.HOST_MAX_SECONDS = saved
 
 
-@contextlib.contextmanager
-def _count_compiles():
-    events = []
-
-    def listen(event, duration, **_):
-        if event == "/jax/core/compile/backend_compile_duration":
-            events.append(duration)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    try:
-        yield events
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
-
-
 def test_bucket_lengths_are_exact_below_eight_and_a_quarter_octave_above():
     for n in range(1, 3000):
         b = _plan.bucket_length(n)
@@ -90,11 +75,11 @@ def test_non_finite_inputs_are_not_padded():
     np.testing.assert_array_equal(got, ref)
 
 
-def test_loop_over_many_lengths_compiles_once_per_bucket():
+def test_loop_over_many_lengths_compiles_once_per_bucket(count_compiles):
     rng = np.random.default_rng(1)
     lengths = range(300, 420)
     buckets = {(_plan.bucket_length(n), 16) for n in lengths}
-    with _no_host(), _count_compiles() as compiles:
+    with _no_host(), count_compiles() as compiles:
         for n in lengths:
             a, v = rng.standard_normal(n), rng.standard_normal(13)
             got = np.asarray(probconv.convolve(a, v, "same"))
@@ -102,9 +87,9 @@ def test_loop_over_many_lengths_compiles_once_per_bucket():
     assert len(compiles) <= len(buckets) * 2, (len(compiles), buckets)
 
 
-def test_small_numpy_calls_compile_nothing():
+def test_small_numpy_calls_compile_nothing(count_compiles):
     rng = np.random.default_rng(2)
-    with _count_compiles() as compiles:
+    with count_compiles() as compiles:
         for n in range(50, 150):
             a, v = rng.standard_normal(n), rng.standard_normal(n % 7 + 1)
             got = probconv.correlate(a, v, "same")

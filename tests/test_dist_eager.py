@@ -7,8 +7,6 @@ masses against scipy's: 1e-15 absolute (both are sums of non-negative terms
 below 1).
 """
 
-import contextlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,21 +17,6 @@ from probconv import distributions as dist
 from probconv.conv import bucket_length
 
 EPS = np.finfo(np.float64).eps
-
-
-@contextlib.contextmanager
-def _count_compiles():
-    events = []
-
-    def listen(event, duration, **_):
-        if event == "/jax/core/compile/backend_compile_duration":
-            events.append(duration)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    try:
-        yield events
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
 
 
 @pytest.mark.parametrize("n", [1, 7, 33, 100])
@@ -63,10 +46,10 @@ def test_eager_poisson_binomial_batches_and_checks():
         dist.poisson_binomial(np.zeros((2, 0)))
 
 
-def test_portfolio_loop_compiles_per_bucket_not_per_size():
+def test_portfolio_loop_compiles_per_bucket_not_per_size(count_compiles):
     rng = np.random.default_rng(1)
     dist.poisson_binomial(rng.uniform(0, 0.1, 70)).sf(3)  # width 128, bucket 80
-    with _count_compiles() as compiles:
+    with count_compiles() as compiles:
         for n in range(65, 129):  # one tree width, 4 query buckets
             p = rng.uniform(0, 0.1, n)
             got = float(dist.poisson_binomial(p).sf(n // 10))
