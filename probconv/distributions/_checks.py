@@ -93,13 +93,51 @@ def float_dtype(*args, **named) -> np.dtype:
                 dt = np.asarray(a).dtype
             except (TypeError, ValueError) as err:
                 raise TypeError(f"`{name}` must be real; got {a!r}.") from err
-        if np.dtype(dt).kind not in "biuf":
-            raise TypeError(f"`{name}` must be real; got dtype {np.dtype(dt)}.")
+        if not _is_real(dt):
+            raise TypeError(f"`{name}` must be real; got dtype {jnp.dtype(dt)}.")
         dts.append(dt)
-    dt = jnp.result_type(*dts) if dts else jnp.result_type(float)
+    return law_dtype(jnp.result_type(*dts) if dts else jnp.result_type(float))
+
+
+def _is_real(dt) -> bool:
+    dt = jnp.dtype(dt)
+    return dt == jnp.bool_ or any(
+        jnp.issubdtype(dt, k) for k in (jnp.integer, jnp.floating)
+    )
+
+
+def law_dtype(dt) -> np.dtype:
+    """Return the dtype a law keeps for inputs of real dtype `dt`.
+
+    Integers and booleans give the default float; half precision (float16,
+    bfloat16) gives float32, because a law's masses and tails need more than
+    three significant digits and an exponent range below 6e-8.
+    """
+    dt = jnp.dtype(dt)
     if not jnp.issubdtype(dt, jnp.floating):
-        dt = jnp.result_type(float)
-    return jnp.dtype(dt)
+        return jnp.dtype(jnp.result_type(float))
+    if jnp.finfo(dt).bits < 32:
+        return jnp.dtype(jnp.float32)
+    return dt
+
+
+def as_real_array(x, name: str) -> jax.Array:
+    """Convert real array-like input to a jax array of its law dtype."""
+    if isinstance(x, str) or x is None:
+        raise TypeError(f"`{name}` must be a real numeric array; got {x!r}.")
+    if not isinstance(x, jax.Array):
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"`{name}` must be a real numeric array.") from err
+        if arr.dtype == object or not _is_real(arr.dtype):
+            raise TypeError(
+                f"`{name}` must be a real numeric array; got dtype {arr.dtype}."
+            )
+        x = jnp.asarray(arr)
+    if not _is_real(x.dtype):
+        raise TypeError(f"`{name}` must be real; got dtype {x.dtype}.")
+    return x.astype(law_dtype(x.dtype))
 
 
 def as_param(x, name: str, dtype) -> jax.Array:

@@ -11,7 +11,7 @@ from jax.typing import ArrayLike
 
 from ..conv import to_device
 from ._base import Distribution, eps, pytree_dataclass
-from ._checks import check_positive_float, concrete
+from ._checks import as_real_array, check_positive_float, concrete
 
 KINDS = ("lattice", "density")
 
@@ -180,20 +180,6 @@ def from_masses(
 
 
 def _as_real(x, name: str) -> jax.Array:
-    if isinstance(x, Distribution) or isinstance(x, str):
+    if isinstance(x, Distribution):
         raise TypeError(f"`{name}` must be a real array; got {type(x).__name__}.")
-    if not isinstance(x, jax.Array):
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"`{name}` must be a real numeric array.") from err
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(
-                f"`{name}` must be a real numeric array; got dtype {arr.dtype}."
-            )
-        x = jnp.asarray(arr)
-    if not (jnp.issubdtype(x.dtype, jnp.floating)):
-        if jnp.issubdtype(x.dtype, jnp.complexfloating):
-            raise TypeError(f"`{name}` must be real; got dtype {x.dtype}.")
-        x = x.astype(jnp.result_type(float))
-    return x
+    return as_real_array(x, name)

@@ -22,7 +22,7 @@ from jax.typing import ArrayLike
 
 from ..conv import fft_nd, ifft_nd, spectral_length
 from . import _tilt
-from ._checks import concrete
+from ._checks import as_real_array, concrete
 
 NOISE = 4.0  # FFT round-off, in units of eps * log2(L) * |p|_2 |q|_2
 _GRID = 64  # slope quantiles in the plan's grid (plus half as many uniform)
@@ -275,11 +275,7 @@ def log_pair(la: jax.Array, lb: jax.Array):
 def _as_log(x, name: str) -> jax.Array:
     if isinstance(x, str) or x is None:
         raise TypeError(f"`{name}` must be a real array; got {type(x).__name__}.")
-    arr = jnp.asarray(x)
-    if jnp.issubdtype(arr.dtype, jnp.complexfloating):
-        raise TypeError(f"`{name}` must be real; got dtype {arr.dtype}.")
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
-        arr = arr.astype(jnp.result_type(float))
+    arr = as_real_array(x, name)
     if arr.ndim == 0 or arr.shape[-1] == 0:
         raise ValueError(
             f"`{name}` must have at least one entry on its last axis; got shape "
