@@ -9,7 +9,18 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.name != "quickstart.py")
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+# The longest small runs (30 s and more on 2 cores): the functions they call
+# are covered by faster unit tests (test_dist_compound, test_tails,
+# test_continuous_sums, test_smooth), so the default run skips them and
+# `pytest -m slow` runs them.
+SLOW = {"insurance_loss", "portfolio_risk", "continuous_sums", "smoothing"}
+PARAMS = [
+    pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SLOW else [])
+    for p in SCRIPTS
+]
+
+
+@pytest.mark.parametrize("script", PARAMS)
 def test_example_runs_small_and_writes_png(script, monkeypatch, tmp_path):
     monkeypatch.setenv("PROBCONV_EXAMPLE_SMALL", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
