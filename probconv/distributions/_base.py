@@ -535,7 +535,6 @@ class Distribution(abc.ABC):
         edges = np.concatenate([x - self.step / 2, [x[-1] + self.step / 2]])
         return scipy.stats.rv_histogram((p, edges), density=False)
 
-
     def to_numpyro(self, *, validate_args: bool | None = None):
         r"""Return this law as a `numpyro.distributions.Distribution`.
 

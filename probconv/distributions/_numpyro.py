@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.distributions import constraints
 from numpyro.distributions.distribution import Distribution as _NumpyroDistribution
-from numpyro.distributions.util import validate_sample
 
 from ._checks import concrete
 
@@ -179,7 +178,6 @@ class NumpyroLaw(_NumpyroDistribution):
             )
 
     # -- densities ------------------------------------------------------------
-    @validate_sample
     def log_prob(self, value):
         r"""Log of the pmf (a lattice) or of the pdf (a density) at `value`.
 
@@ -206,8 +204,14 @@ class NumpyroLaw(_NumpyroDistribution):
         [-inf, -inf, -inf]
         """
         if self.law.kind == "lattice":
-            return self.law.logpmf(value)
-        return self.law.logpdf(value)
+            lp = self.law.logpmf(value)
+        else:
+            lp = self.law.logpdf(value)
+        if self._validate_args:
+            # numpyro's `validate_sample`, with the value as a jax array (the
+            # support's bounds may be traced while the value is a number).
+            lp = jnp.where(self._validate_sample(jnp.asarray(value)), lp, -jnp.inf)
+        return lp
 
     def cdf(self, value):
         r"""Cumulative distribution function, :math:`P(X \le x)` (the law's `cdf`).
