@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.special
 import scipy.stats
 from jax.test_util import check_grads
 
@@ -142,6 +143,8 @@ def test_cdf_icdf_and_moments_against_scipy():
     q = np.array([0.01, 0.2, 0.5, 0.77, 0.99])
     np.testing.assert_array_equal(np.asarray(d.icdf(q)), ref_law.ppf(q))
     assert float(d.mean) == pytest.approx(N_TRIALS * p + lam, rel=1e-12)
+    h = -np.sum(scipy.special.xlogy(ref, ref))
+    assert float(d.entropy()) == pytest.approx(h, rel=1e-12)
     assert float(d.variance) == pytest.approx(N_TRIALS * p * (1 - p) + lam, rel=1e-10)
     dn = dist.normal(1.0, 2.0).to_numpyro()
     assert float(dn.cdf(1.0)) == pytest.approx(0.5, abs=1e-6)
@@ -254,6 +257,12 @@ def test_jit_and_vmap_over_the_adapter():
     np.testing.assert_allclose(np.asarray(jitted), eager, rtol=1e-14)
     mapped = jax.vmap(lambda dd, v: dd.log_prob(v))(d, x)
     np.testing.assert_allclose(np.asarray(mapped), eager, rtol=1e-14)
+    # The adapter built inside vmap (the law's parameters batched by vmap).
+    ps = jnp.array([0.2, 0.5, 0.7])
+    inner = jax.vmap(
+        lambda p, v: (dist.binomial(4, p) + dist.poisson(2.0)).to_numpyro().log_prob(v)
+    )(ps, x)
+    np.testing.assert_allclose(np.asarray(inner), eager, rtol=1e-14)
     leaves, tree = jax.tree_util.tree_flatten(d)
     back = jax.tree_util.tree_unflatten(tree, leaves)
     assert back.batch_shape == (3,) and type(back) is type(d)
