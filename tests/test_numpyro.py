@@ -388,6 +388,8 @@ def test_bad_arguments():
         dist.to_numpyro(3)
     with pytest.raises(TypeError, match="`validate_args` must be None, True or False"):
         dist.to_numpyro(dist.die(6), validate_args="yes")
+    with pytest.raises(TypeError, match="NumpyroLaw is final"):
+        type("Sub", (type(dist.to_numpyro(dist.die(6))),), {})
 
 
 def test_importing_probconv_does_not_import_numpyro():

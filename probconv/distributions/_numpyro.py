@@ -114,6 +114,12 @@ class NumpyroLaw(_NumpyroDistribution):
     arg_constraints: dict = {}
     pytree_data_fields = ("law",)
 
+    def __init_subclass__(cls, **kwargs):
+        raise TypeError(
+            "NumpyroLaw is final; wrap it (numpyro's `Independent`, `expand`, "
+            "`mask`) instead of subclassing it."
+        )
+
     def __init__(self, law, *, validate_args=None):
         missing = [a for a in _LAW_ATTRIBUTES if not hasattr(law, a)]
         if missing:
