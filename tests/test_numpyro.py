@@ -390,6 +390,18 @@ def test_bad_arguments():
         dist.to_numpyro(dist.die(6), validate_args="yes")
     with pytest.raises(TypeError, match="NumpyroLaw is final"):
         type("Sub", (type(dist.to_numpyro(dist.die(6))),), {})
+    with pytest.raises(TypeError, match="`law` must be a probconv Distribution"):
+        type(dist.to_numpyro(dist.die(6)))(np.ones(3))
+
+
+def test_missing_numpyro_gives_a_clear_import_error(monkeypatch):
+    # As if numpyro were not installed: the adapter's module cannot import.
+    monkeypatch.delattr(dist, "_numpyro", raising=False)
+    monkeypatch.delitem(sys.modules, "probconv.distributions._numpyro", raising=False)
+    monkeypatch.setitem(sys.modules, "numpyro", None)
+    monkeypatch.setitem(sys.modules, "numpyro.distributions", None)
+    with pytest.raises(ImportError, match=r"pip install 'probconv\[numpyro\]'"):
+        dist.die(6).to_numpyro()
 
 
 def test_importing_probconv_does_not_import_numpyro():
