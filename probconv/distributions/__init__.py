@@ -1,6 +1,7 @@
 """Distributions of sums of independent random variables, by convolution."""
 
 from ._base import Distribution as Distribution
+from ._base import to_numpyro as to_numpyro
 from ._continuous import Continuous as Continuous
 from ._families import Parametric as Parametric
 from ._families import bernoulli as bernoulli
@@ -68,6 +69,7 @@ __all__ = [
     "regrid",
     "relative_error",
     "student_t",
+    "to_numpyro",
     "uniform",
     "uniform_int",
 ]

@@ -535,6 +535,89 @@ class Distribution(abc.ABC):
         edges = np.concatenate([x - self.step / 2, [x[-1] + self.step / 2]])
         return scipy.stats.rv_histogram((p, edges), density=False)
 
+    def to_numpyro(self, *, validate_args: bool | None = None):
+        r"""Return this law as a `numpyro.distributions.Distribution`.
+
+        The adapter (a `NumpyroLaw`) observes or samples the law inside a
+        numpyro model: `log_prob` (the `logpmf` of a lattice, ``-inf`` off
+        the grid; the `logpdf` of a density), `sample` (inverse cdf), `cdf`,
+        `icdf`, `mean`, `variance`, `support`, and `enumerate_support` for a
+        lattice. It is a pytree holding this law, so gradients flow from
+        `log_prob` to every parameter that built the law (NUTS and SVI work
+        unchanged). Needs numpyro (``pip install probconv[numpyro]``).
+
+        Parameters
+        ----------
+        validate_args : bool, optional
+            numpyro's switch (default: numpyro's global setting): check the
+            law's concrete masses, and warn of `log_prob` values outside the
+            support.
+
+        Returns
+        -------
+        numpyro.distributions.Distribution
+            With ``batch_shape`` this law's batch shape and ``event_shape``
+            ``()``.
+
+        Raises
+        ------
+        ImportError
+            If numpyro is not installed.
+
+        Examples
+        --------
+        >>> import math
+        >>> from probconv import distributions as dist
+        >>> d = (dist.binomial(3, 0.5) + dist.bernoulli(0.5)).to_numpyro()
+        >>> d.batch_shape, round(math.exp(float(d.log_prob(2))) * 16, 9)
+        ((), 6.0)
+        """
+        try:
+            from . import _numpyro
+        except ImportError as err:
+            raise ImportError(
+                "`to_numpyro` needs numpyro: pip install 'probconv[numpyro]'."
+            ) from err
+        return _numpyro.to_numpyro(self, validate_args=validate_args)
+
+
+def to_numpyro(law: Distribution, *, validate_args: bool | None = None):
+    r"""Return a probconv law as a `numpyro.distributions.Distribution`.
+
+    The same as ``law.to_numpyro()``; see `Distribution.to_numpyro` and the
+    guide "probconv in numpyro models".
+
+    Parameters
+    ----------
+    law : Distribution
+        Any probconv law (a batch of laws gives the `batch_shape`).
+    validate_args : bool, optional
+        numpyro's switch (default: numpyro's global setting).
+
+    Returns
+    -------
+    numpyro.distributions.Distribution
+
+    Raises
+    ------
+    TypeError
+        If `law` is not a Distribution, or `validate_args` not a bool.
+
+    Examples
+    --------
+    >>> import jax
+    >>> import numpyro
+    >>> from probconv import distributions as dist
+    >>> def model(y):
+    ...     lam = numpyro.sample("lam", numpyro.distributions.Exponential(1.0))
+    ...     law = dist.binomial(5, 0.5) + dist.poisson(lam, size=30)
+    ...     numpyro.sample("y", dist.to_numpyro(law), obs=y)
+    >>> tr = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(3)
+    >>> tr["y"]["fn"].batch_shape, bool(tr["y"]["fn"].log_prob(3) < 0)
+    ((), True)
+    """
+    return check_dist(law, "law").to_numpyro(validate_args=validate_args)
+
 
 def _point(x):
     """Return a query's points: JAX arrays as they are, others as NumPy.
