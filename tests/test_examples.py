@@ -14,6 +14,7 @@ SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.name != "quickstart.py")
 # test_continuous_sums, test_smooth), so the default run skips them and
 # `pytest -m slow` runs them.
 SLOW = {"insurance_loss", "portfolio_risk", "continuous_sums", "smoothing"}
+SLOW |= {"numpyro_two_sources", "numpyro_reporting_delay"}  # NUTS: test_numpyro
 PARAMS = [
     pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SLOW else [])
     for p in SCRIPTS
