@@ -28,7 +28,7 @@ from numpyro.infer import MCMC, NUTS
 from numpyro.infer.util import initialize_model
 
 from probconv import distributions as dist
-from probconv.plot._common import new_figure
+from probconv.plot import new_figure
 
 jax.config.update("jax_enable_x64", True)
 SMALL = os.environ.get("PROBCONV_EXAMPLE_SMALL") == "1"

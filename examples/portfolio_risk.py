@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from probconv import distributions as dist
-from probconv.plot._common import new_figure
+from probconv.plot import new_figure
 
 jax.config.update("jax_enable_x64", True)
 SMALL = os.environ.get("PROBCONV_EXAMPLE_SMALL") == "1"

@@ -99,7 +99,7 @@ def main() -> None:
 
 
 def _figure(d10, defaults, annual, t, noisy, smoothed, u0, u):
-    from probconv.plot._common import new_figure
+    from probconv.plot import new_figure
 
     fig, ax = new_figure(3, 2, width=4.2, height=3.2)
     x = np.asarray(d10.points)

@@ -223,7 +223,7 @@ def test_maxlag_fft_uses_a_short_transform():
     a = jnp.zeros(1000)
     plan = _plan(a, a, "full", None, maxlag=10)
     assert plan.start == (989,) and plan.length == (21,)
-    assert probconv.conv.circular_size(1000, 1000, 989, 21) == 1010
+    assert probconv.conv.internal.circular_size(1000, 1000, 989, 21) == 1010
 
 
 @pytest.mark.parametrize("n1,n2", [(4, 3), (3, 4), (5, 2), (2, 7), (6, 6), (1, 5)])
@@ -243,7 +243,7 @@ def test_correlation_lags_label_the_entries(n1, n2, mode):
         assert list(lags) == list(scipy.signal.correlation_lags(n1, n2, mode))
 
 
-@pytest.mark.parametrize("mode", probconv.conv.BOUNDARY_MODES)
+@pytest.mark.parametrize("mode", probconv.conv.internal.BOUNDARY_MODES)
 @pytest.mark.parametrize("width", [1, 3, 7])
 def test_pad_matches_scipy_ndimage(mode, width):
     # Correlating with a kernel that picks one shifted sample reads exactly

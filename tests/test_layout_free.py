@@ -28,7 +28,8 @@ import scipy.special
 import scipy.stats
 
 import probconv.distributions as dist
-from probconv.conv import _fft, fft_nd, ifft_nd, spectral_length
+from probconv.conv import _fft
+from probconv.conv.internal import fft_nd, ifft_nd, spectral_length
 
 ATOL = 1e-14
 REL = 1e-8

@@ -122,6 +122,42 @@ def test_package_imports_are_acyclic():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def _package(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_layer_imports_a_private_module_of_another_package():
+    """Across packages only public names, `conv.internal` and the root's leaves.
+
+    The root package's private modules (``probconv._checks`` and the like)
+    are leaves shared by every layer; a subpackage's private modules belong
+    to it alone.
+    """
+    bad = []
+    for a, targets in import_graph().items():
+        for b in targets:
+            inner = b.split(".")[2:]
+            if _package(a) != _package(b) and any(p.startswith("_") for p in inner):
+                bad.append(f"{a} -> {b}")
+    assert bad == []
+
+
+def test_examples_import_only_public_names():
+    bad = []
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "probconv" and any(p.startswith("_") for p in parts):
+                    bad.append(f"{path.name}: {name}")
+    assert bad == []
+
+
 def _norecursedirs() -> list[str]:
     """pytest's `norecursedirs` here (its defaults unless the config sets it)."""
     config = pytest.Config.fromdictargs({}, [str(ROOT)])

@@ -11,10 +11,15 @@ user's own jitted functions and JAX's global caches are never touched.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+
+import jax
+import numpy as np
 
 _DEFAULT_MAX_PROGRAMS = 256
 
@@ -110,3 +115,84 @@ def set_max_programs(maxsize: int) -> int:
     old = PROGRAMS.maxsize
     PROGRAMS.resize(maxsize)
     return old
+
+
+def _is_tracer(x) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def _signature(x):
+    """Return what a compiled program depends on in an argument: shape and dtype."""
+    if isinstance(x, (jax.Array, np.ndarray, np.generic)):
+        return (x.shape, x.dtype, getattr(x, "weak_type", False))
+    if isinstance(x, (bool, int, float, complex)):
+        return type(x)  # a Python scalar is traced as a weakly typed array
+    return ("leaf", type(x))
+
+
+def bounded_jit(fun=None, *, static_argnums=(), static_argnames=()):
+    """Like ``jax.jit``, with the compiled programs kept in the bounded cache.
+
+    A module-level ``jax.jit`` keeps an executable for every shape it ever
+    saw. A function decorated with `bounded_jit` compiles one jitted closure
+    per signature (static arguments, and the shapes and dtypes of the array
+    arguments), kept in the same least-recently-used cache as the engine's
+    programs (`set_max_programs`). Inside a transformation (the caller's
+    `jax.jit`, `vmap`, `grad`) the function is simply traced into the
+    caller's program and nothing is cached here.
+
+    Static arguments must be hashable and given positionally at the indices
+    `static_argnums` or by the names `static_argnames`; array arguments may
+    be nested in tuples, lists and dicts.
+    """
+    if fun is None:
+        return functools.partial(
+            bounded_jit, static_argnums=static_argnums, static_argnames=static_argnames
+        )
+    nums = (
+        (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    )
+    names = (
+        (static_argnames,)
+        if isinstance(static_argnames, str)
+        else tuple(static_argnames)
+    )
+
+    params = [
+        p.name
+        for p in inspect.signature(fun).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    # As jax.jit does: a static argument may be named or numbered either way.
+    nums = tuple(sorted(set(nums) | {params.index(n) for n in names if n in params}))
+    names = tuple(sorted(set(names) | {params[i] for i in nums if i < len(params)}))
+
+    @functools.wraps(fun)
+    def call(*args, **kwargs):
+        dyn = [a for i, a in enumerate(args) if i not in nums]
+        dyn += [v for k, v in kwargs.items() if k not in names]
+        leaves = jax.tree_util.tree_leaves(dyn)
+        if any(_is_tracer(x) for x in leaves):
+            return fun(*args, **kwargs)
+        static = tuple(args[i] for i in nums if i < len(args))
+        static += tuple(sorted((k, v) for k, v in kwargs.items() if k in names))
+        key = (
+            fun,
+            len(args),
+            static,
+            tuple(sorted(k for k in kwargs if k not in names)),
+            jax.tree_util.tree_structure(dyn),
+            tuple(_signature(x) for x in leaves),
+        )
+
+        def build():
+            # A new function object per program: when the cache drops the
+            # closure, JAX's caches keyed on it drop its executable too.
+            def program(*a, **k):
+                return fun(*a, **k)
+
+            return jax.jit(program, static_argnums=nums, static_argnames=names)
+
+        return PROGRAMS.get(key, build)(*args, **kwargs)
+
+    return call

@@ -6,13 +6,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from probconv.conv import convolve, correlate
-from probconv.physics._checks import (
+from probconv._checks import (
     check_choice,
     check_int,
     check_param,
     compute_dtype,
 )
+from probconv.conv import convolve, correlate
 
 DECONV_METHODS = ("em", "tikhonov")
 
@@ -58,8 +58,8 @@ def deconvolve_distribution(
         The law of X: ``Z.size - Y.size + 1`` points starting at
         ``Z.origin - Y.origin``, the kind and step of `Z`; masses
         non-negative and summing to one (``truncated`` is 0), in the dtype
-        the masses of `Z` and `Y` promote to (float16 and bfloat16 are
-        computed in float32 and rounded back).
+        the masses of `Z` and `Y` promote to (laws built from float16 or
+        bfloat16 values already hold float32 masses).
 
     Raises
     ------

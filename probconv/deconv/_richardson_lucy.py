@@ -8,8 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from probconv.conv import convolve, fft_nd, ifft_nd
-from probconv.physics._checks import (
+from probconv._checks import (
     as_field,
     check_choice,
     check_int,
@@ -19,6 +18,8 @@ from probconv.physics._checks import (
     normalize_axes,
     real_dtype,
 )
+from probconv.conv import convolve
+from probconv.conv.internal import fft_nd, ifft_nd
 
 from ._transfer import as_kernel, transfer
 

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from probconv.conv import fft_nd
+from probconv.conv.internal import fft_nd
 
 
 def as_kernel(kernel, y_ndim: int, axes: tuple[int, ...], name: str = "kernel"):

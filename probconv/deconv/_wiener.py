@@ -9,8 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from probconv.conv import fft_nd, ifft_nd, pad
-from probconv.physics._checks import (
+from probconv._checks import (
     as_field,
     check_choice,
     check_param,
@@ -18,6 +17,7 @@ from probconv.physics._checks import (
     normalize_axes,
     real_dtype,
 )
+from probconv.conv.internal import fft_nd, ifft_nd, pad
 
 from ._transfer import as_kernel, transfer
 

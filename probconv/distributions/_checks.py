@@ -121,6 +121,19 @@ def law_dtype(dt) -> np.dtype:
     return dt
 
 
+def given_eps(x, dtype) -> float:
+    """Return the machine epsilon of `dtype`, or of `x`'s own dtype if coarser.
+
+    Values given in half precision were rounded to it: a sum that should be
+    1 is judged by the precision they came in, not the one they widen to.
+    """
+    e = float(jnp.finfo(dtype).eps)
+    dt = getattr(x, "dtype", None)
+    if dt is not None and jnp.issubdtype(dt, jnp.floating):
+        e = max(e, float(jnp.finfo(dt).eps))
+    return e
+
+
 def as_real_array(x, name: str) -> jax.Array:
     """Convert real array-like input to a jax array of its law dtype."""
     if isinstance(x, str) or x is None:

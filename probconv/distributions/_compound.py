@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.special
 
-from ..conv import spectral_length
+from ..conv.internal import spectral_length
 from ._base import Distribution
 from ._base import eps as _eps
 from ._checks import check_int, concrete

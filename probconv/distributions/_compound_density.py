@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.special
 
-from ..conv import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
 from ._base import eps as _eps
 from ._checks import check_int, concrete

@@ -28,7 +28,8 @@ import math
 
 import jax.numpy as jnp
 
-from ..conv import convolve, fft_nd, ifft_nd, spectral_length
+from ..conv import convolve
+from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
 from ._checks import check_accuracy, check_int
 from ._continuous import Continuous, make_continuous, parts

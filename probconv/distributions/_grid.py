@@ -10,8 +10,8 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from ..conv import to_device
-from ._base import Distribution, eps, pytree_dataclass
-from ._checks import as_real_array, check_positive_float, concrete
+from ._base import Distribution, pytree_dataclass
+from ._checks import as_real_array, check_positive_float, concrete, given_eps
 
 KINDS = ("lattice", "density")
 
@@ -149,7 +149,7 @@ def from_masses(
             f"`origin` and `truncated` must broadcast to the batch shape {batch}; "
             f"got shapes {org.shape} and {trunc.shape}."
         )
-    tol = 16 * eps(dtype) * math.sqrt(m.shape[-1])
+    tol = 16 * given_eps(masses, dtype) * math.sqrt(m.shape[-1])
     total = jnp.sum(m, -1) + trunc
     ok_m = jnp.all(jnp.isfinite(m) & (m >= 0), -1)
     ok_t = jnp.isfinite(trunc) & (trunc >= 0)

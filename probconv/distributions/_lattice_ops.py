@@ -17,10 +17,17 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import convolve, fft_nd, ifft_nd, spectral_length
+from ..conv import convolve
+from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
 from ._base import eps as _eps
-from ._checks import as_real_array, check_accuracy, check_range, concrete
+from ._checks import (
+    as_real_array,
+    check_accuracy,
+    check_range,
+    concrete,
+    given_eps,
+)
 from ._grid import make
 
 
@@ -202,10 +209,6 @@ def mix_masses(weights: ArrayLike, dists: Sequence[Distribution]) -> Distributio
             f"Mixture components must share one kind; got kinds {sorted(kinds)}."
         )
     w_raw, w = weights, as_real_array(weights, "weights")
-    # Weights given in half precision were rounded to it: judge their sum by
-    # the precision they came in, not by the precision they are widened to.
-    given = jnp.asarray(weights).dtype
-    given = given if jnp.issubdtype(given, jnp.floating) else w.dtype
     if w.ndim == 0 or w.shape[-1] != len(dists):
         raise ValueError(
             f"`weights` must have {len(dists)} entries on its last axis (one per "
@@ -214,7 +217,7 @@ def mix_masses(weights: ArrayLike, dists: Sequence[Distribution]) -> Distributio
     ok = jnp.all(check_range(w, "weights", 0.0, None, raw=w_raw), -1)
     dt = jnp.result_type(w.dtype, *[d.dtype for d in dists])
     w = w.astype(dt)
-    tol = 16 * max(_eps(dt), _eps(given)) * math.sqrt(len(dists))
+    tol = 16 * given_eps(weights, dt) * math.sqrt(len(dists))
     wsum = jnp.sum(w, -1)
     cw = concrete(wsum)
     if cw is not None and np.any(np.abs(cw - 1) > tol):

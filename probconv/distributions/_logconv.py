@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from . import _tilt
 from ._checks import as_real_array, concrete
 

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.special
 from jax import lax
 
-from ..conv import fft_nd, ifft_nd
+from ..conv.internal import fft_nd, ifft_nd
 from ._base import Distribution
 from ._checks import concrete
 from ._families import Parametric

@@ -10,7 +10,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from ..conv import convolve
-from ..conv._choose import SHIFT_MAX_TAPS
+from ..conv.internal import SHIFT_MAX_TAPS
 from ._base import Distribution
 from ._checks import as_param, check_accuracy, check_range, float_dtype
 from ._grid import make

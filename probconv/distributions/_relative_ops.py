@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import spectral_length
+from ..conv.internal import spectral_length
 from . import _tilt
 from ._base import Distribution, check_dist
 from ._checks import as_param, check_int, check_range, float_dtype

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from . import _tilt
 from ._checks import concrete
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import jax
@@ -10,10 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from probconv.conv import convolve, fft_nd, ifft_nd, pad
+from probconv.conv import convolve
+from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, pad
 
-from . import _lattice
-from ._checks import (
+from .._checks import (
     as_field,
     check_choice,
     check_finite,
@@ -23,6 +22,7 @@ from ._checks import (
     per_axis,
     real_dtype,
 )
+from . import _lattice
 
 BOUNDARIES = ("free", "periodic", "reflect", "absorb")
 DIFFUSE_KINDS = ("gaussian", "lattice")
@@ -236,8 +236,7 @@ def _clip_rule(host, u, ax) -> str:
     return "raw" if not np.any(nonneg) else "where"
 
 
-@functools.partial(
-    jax.jit,
+@bounded_jit(
     static_argnames=("ax", "boundaries", "kind", "full_output", "out_dtype", "clip"),
 )
 def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip):

@@ -10,8 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from . import _lattice
-from ._checks import (
+from .._checks import (
     check_choice,
     check_int,
     check_param,
@@ -20,6 +19,7 @@ from ._checks import (
     concrete,
     real_dtype,
 )
+from . import _lattice
 
 KERNEL_KINDS = ("gaussian", "integrated", "lattice")
 

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from probconv.conv import ifft_nd, next_fast_len
+from probconv.conv.internal import ifft_nd, next_fast_len
 
 # Terms kept in the theta-function sums: with s >= 1 the Poisson (frequency)
 # form drops terms below exp(-pi^2 (2Q+1)^2 / 2) ~ 1e-53; with s < 1 the

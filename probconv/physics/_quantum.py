@@ -9,9 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from probconv.conv import fft_nd, ifft_nd
+from probconv.conv.internal import fft_nd, ifft_nd
 
-from ._checks import (
+from .._checks import (
     check_finite,
     check_int,
     check_param,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,6 +9,7 @@ import scipy.special
 from jax.typing import ArrayLike
 
 from ..conv import correlate
+from ..conv.internal import bounded_jit
 from ._checks import (
     as_array,
     check_axis,
@@ -262,7 +261,7 @@ def _ljung_box(rho, nobs):
     return q, jax.scipy.stats.chi2.sf(q, k)
 
 
-@functools.partial(jax.jit, static_argnums=tuple(range(1, 10)))
+@bounded_jit(static_argnums=tuple(range(1, 10)))
 def _acf(
     x, nlags, adjusted, demean, alpha, bartlett_confint, qstat, policy, ax, method
 ):
@@ -418,7 +417,7 @@ def ccf(
     return _ccf(x, y, nlags, bool(adjusted), alpha, omit, int(axis), method)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
+@bounded_jit(static_argnums=(2, 3, 4, 5, 6, 7))
 def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method):
     half = half_dtype(x, y)
     xx, yy, _ = last_axis_pair(to_float(x), to_float(y), axis)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv import result_dtype
+from ..conv.internal import result_dtype
 
 
 def as_array(x, name: str, *, allow_complex: bool = True) -> jax.Array:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -10,6 +9,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from ..conv import correlate, correlation_lags
+from ..conv.internal import bounded_jit
 from ._checks import (
     as_array,
     check_axis,
@@ -220,7 +220,7 @@ def estimate_delay(
     )
 
 
-@functools.partial(jax.jit, static_argnums=tuple(range(2, 12)))
+@bounded_jit(static_argnums=tuple(range(2, 12)))
 def _estimate(
     a,
     b,

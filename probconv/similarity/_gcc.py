@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-
-import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ..conv import (
+from ..conv import convolve, correlation_lags
+from ..conv.internal import (
+    bounded_jit,
     circular_size,
-    convolve,
-    correlation_lags,
     fft_nd,
     ifft_nd,
     next_fast_len,
@@ -210,7 +207,7 @@ def gcc(
     return XcorrResult(lags, values)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+@bounded_jit(static_argnums=(2, 3, 4, 5, 6))
 def _gcc(a, b, weighting, maxlag, smooth, omit, axis):
     half = half_dtype(a, b)
     a, b, _ = last_axis_pair(to_float(a), to_float(b), axis)

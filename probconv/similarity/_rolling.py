@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
+from ..conv.internal import bounded_jit
 from ._checks import (
     as_array,
     check_axis,
@@ -142,7 +141,7 @@ def sliding_pearson(
     return _rolling(x, y, window, min_periods, omit, int(axis))
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+@bounded_jit(static_argnums=(2, 3, 4, 5))
 def _rolling(x, y, window, min_periods, omit, axis):
     half = half_dtype(x, y)
     x, y, batch = last_axis_pair(to_float(x), to_float(y), axis)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -10,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv import check_boundary, correlate, pad
+from ..conv import correlate
+from ..conv.internal import bounded_jit, check_boundary, pad
 from ._checks import (
     as_array,
     check_method,
@@ -146,7 +146,7 @@ def match_template(
     return _match(image, template, bool(pad_input), mode, constant_values, method)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
+@bounded_jit(static_argnums=(2, 3, 4, 5))
 def _match(image, template, pad_input, mode, constant_values, method):
     half = half_dtype(image, template)
     dtype = jnp.result_type(to_float(image).dtype, to_float(template).dtype)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import jax
@@ -11,6 +10,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from ..conv import correlate, correlation_lags
+from ..conv.internal import bounded_jit
 from ._checks import (
     as_array,
     check_axis,
@@ -245,9 +245,7 @@ def xcorr(
     return XcorrResult(lags, values)
 
 
-@functools.partial(
-    jax.jit, static_argnames=("normalize", "maxlag", "omit", "axis", "method")
-)
+@bounded_jit(static_argnames=("normalize", "maxlag", "omit", "axis", "method"))
 def _xcorr(a, b, normalize, maxlag, omit, axis, method) -> jax.Array:
     half = half_dtype(a, b)
     a, b, _ = last_axis_pair(to_float(a), to_float(b), axis)

@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv import BOUNDARY_MODES, result_dtype
-from ..conv import normalize_axes as _engine_axes
+from ..conv.internal import BOUNDARY_MODES, result_dtype
+from ..conv.internal import normalize_axes as _engine_axes
 
 NAN_POLICIES = ("propagate", "omit", "raise")
 # The engine's boundary modes, plus edges treated as missing values.

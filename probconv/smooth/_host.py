@@ -27,7 +27,7 @@ from scipy.ndimage import correlate1d as _correlate1d
 from scipy.ndimage import uniform_filter1d as _uniform_filter1d
 from scipy.signal import lfilter as _lfilter
 
-from ..conv import result_dtype
+from ..conv.internal import result_dtype
 
 # Eager calls on at most this many samples run on the host (ndimage's
 # Gaussian filter and the jitted one cross near 10^5 samples on a CPU; below

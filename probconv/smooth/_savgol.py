@@ -11,7 +11,7 @@ import numpy as np
 import scipy.signal
 from jax.typing import ArrayLike
 
-from probconv.conv import BOUNDARY_MODES
+from probconv.conv.internal import BOUNDARY_MODES
 
 from ._checks import (
     as_inexact,

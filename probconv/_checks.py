@@ -1,4 +1,9 @@
-"""Argument checks shared by the physics functions (static ones eagerly)."""
+"""Argument checks of arrays and fields shared by the layers (static ones eagerly).
+
+The physics and deconvolution packages check their fields here; the other
+layers keep checks of their own for now (one convention across all of them
+is the goal, see the Architecture page).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv import normalize_axes as _engine_axes
-from ..conv import result_dtype
+from .conv.internal import normalize_axes as _engine_axes
+from .conv.internal import result_dtype
 
 
 def concrete(x) -> np.ndarray | None:

@@ -1,0 +1,39 @@
+"""The engine's building blocks for probconv's own layers (not for users).
+
+probconv's applications (distributions, smoothing, similarity, physics,
+deconvolution) import what they need of the engine beyond its user
+functions from here, and only from here: FFTs with the engine's padding and
+layout rules, fast lengths, boundary padding, result dtypes, axis checks,
+the cost model's constants and the bounded cache of compiled programs. The
+names are documented and tested like the public API, but they serve the
+layers and may change with them; equinox's ``equinox.internal`` is the
+model.
+"""
+
+from ._checks import normalize_axes as normalize_axes
+from ._choose import SHIFT_MAX_TAPS as SHIFT_MAX_TAPS
+from ._fft import circular_size as circular_size
+from ._fft import fft_nd as fft_nd
+from ._fft import ifft_nd as ifft_nd
+from ._fft import next_fast_len as next_fast_len
+from ._fft import spectral_length as spectral_length
+from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
+from ._pad import check_boundary as check_boundary
+from ._pad import pad as pad
+from ._plan import result_dtype as result_dtype
+from ._programs import bounded_jit as bounded_jit
+
+__all__ = [
+    "BOUNDARY_MODES",
+    "SHIFT_MAX_TAPS",
+    "bounded_jit",
+    "check_boundary",
+    "circular_size",
+    "fft_nd",
+    "ifft_nd",
+    "next_fast_len",
+    "normalize_axes",
+    "pad",
+    "result_dtype",
+    "spectral_length",
+]
