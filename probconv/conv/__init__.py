@@ -17,6 +17,9 @@ from ._pad import pad as pad
 from ._plan import bucket_length as bucket_length
 from ._plan import result_dtype as result_dtype
 from ._programs import set_max_programs as set_max_programs
+from ._sharded import halo_map as halo_map
+from ._sharded import split_axes as split_axes
+from ._sharded import split_scan as split_scan
 
 __all__ = [
     "BOUNDARY_MODES",
@@ -28,6 +31,7 @@ __all__ = [
     "correlate",
     "correlation_lags",
     "fft_nd",
+    "halo_map",
     "ifft_nd",
     "next_fast_len",
     "normalize_axes",
@@ -35,5 +39,7 @@ __all__ = [
     "result_dtype",
     "set_max_programs",
     "spectral_length",
+    "split_axes",
+    "split_scan",
     "to_device",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from ..conv import to_device
+from ..conv import split_axes, split_scan, to_device
 from . import _recurrence
 from ._checks import as_inexact, check_int, concrete, normalize_axes
 from ._ewm_times import ewma_times, time_deltas
@@ -231,7 +231,10 @@ def ewma(
             f"halflife={halflife!r} and times=None."
         )
     a = ewm_alpha(alpha, halflife, span, com).astype(x.dtype)
-    y = _ewma_last(xm, a, bool(adjust), bool(ignore_na), min_periods)
+    if adjust and not ignore_na and xm.ndim - 1 in split_axes(xm):
+        y = _ewma_split(xm, a, min_periods)
+    else:
+        y = _ewma_last(xm, a, bool(adjust), bool(ignore_na), min_periods)
     return jnp.moveaxis(y, -1, ax).astype(result)
 
 
@@ -288,11 +291,16 @@ def _ewma_last(x, alpha, adjust: bool, ignore_na: bool, min_periods: int):
 CHUNK = 4096
 
 
-def _adjusted(x, f):
-    """adjust=True EWMA along the last axis (NaN: missing)."""
+def _adjusted(x, f, start=None):
+    """adjust=True EWMA along the last axis (NaN: missing).
+
+    `start`: the sums and the mean entering the series (see
+    `_adjusted_piece`); none by default.
+    """
     n = x.shape[-1]
-    zero = jnp.zeros(x.shape[:-1], x.dtype)
-    start = (zero, zero, jnp.full(x.shape[:-1], jnp.nan, x.dtype))
+    if start is None:
+        zero = jnp.zeros(x.shape[:-1], x.dtype)
+        start = (zero, zero, jnp.full(x.shape[:-1], jnp.nan, x.dtype))
     if n < 4 * CHUNK:
         return _adjusted_piece(x, f, *start)[0]
     nc = n // CHUNK
@@ -309,6 +317,70 @@ def _adjusted(x, f):
         y = _adjusted_piece(x[..., nc * CHUNK :], f, *enter)[0]
         out = lax.dynamic_update_slice_in_dim(out, y, nc * CHUNK, axis=-1)
     return out
+
+
+def _ewma_split(x, alpha, min_periods: int):
+    r"""adjust=True EWMA of a series split over devices along its last axis.
+
+    A two-pass carry (`split_scan`): each shard's weighted sums
+    :math:`\sum_t f^{L-1-t} x_t` and :math:`\sum_t f^{L-1-t}` and its count
+    of observations, gathered (a few numbers per row and shard), give the
+    sums entering each shard, which then runs the one-device recursion from
+    them. The mean entering a shard is their ratio; pandas' carrying forward
+    of the last mean across a gap whose sums underflow reaches back into the
+    previous shard only as that ratio.
+    """
+    f = 1.0 - alpha
+
+    def sums(piece):
+        obs = ~jnp.isnan(piece)
+        m = piece.shape[-1]
+        pw = f ** jnp.arange(m - 1, -1, -1, dtype=piece.dtype)
+        s = jnp.sum(jnp.where(obs, piece, 0.0) * pw, axis=-1)
+        return s, jnp.sum(obs * pw, axis=-1), jnp.sum(obs, axis=-1, dtype=jnp.int32)
+
+    def local(block):
+        # Chunk by chunk, so that no temporary is as long as the block.
+        m = block.shape[-1]
+        size = min(m, CHUNK)
+        nc, rest = divmod(m, size)
+
+        def add(state, piece):
+            s, w, c = state
+            ps, pw, pc = sums(piece)
+            decay = f ** piece.shape[-1]
+            return s * decay + ps, w * decay + pw, c + pc
+
+        def body(i, state):
+            return add(state, lax.dynamic_slice_in_dim(block, i * size, size, -1))
+
+        zero = jnp.zeros_like(block[..., 0])  # varying over shards, as the sums
+        state = lax.fori_loop(0, nc, body, (zero, zero, zero.astype(jnp.int32)))
+        if rest:
+            state = add(state, block[..., nc * size :])
+        s, w, c = state
+        return jnp.broadcast_to(f**m, s.shape), s, w, c
+
+    def combine(earlier, later):
+        d1, s1, w1, c1 = earlier
+        d2, s2, w2, c2 = later
+        return d1 * d2, d2 * s1 + s2, d2 * w1 + w2, c1 + c2
+
+    def finish(block, entering):
+        _, s_in, w_in, c_in = entering
+        shape = block.shape[:-1]
+        s_in = jnp.broadcast_to(s_in, shape).astype(block.dtype)
+        w_in = jnp.broadcast_to(w_in, shape).astype(block.dtype)
+        y_in = jnp.where(w_in > 0, s_in / jnp.where(w_in > 0, w_in, 1.0), jnp.nan)
+        y = _adjusted(block, f, (s_in, w_in, y_in))
+        if min_periods > 1:
+            obs = ~jnp.isnan(block)
+            counts = jnp.cumsum(obs, axis=-1, dtype=jnp.int32) + c_in[..., None]
+            y = jnp.where(counts >= min_periods, y, jnp.nan)
+        return y
+
+    identity = (1.0, 0.0, 0.0, jnp.zeros((), jnp.int32))
+    return split_scan(x, x.ndim - 1, local, combine, finish, identity)
 
 
 def _adjusted_piece(x, f, s_in, w_in, y_in):

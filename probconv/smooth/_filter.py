@@ -223,10 +223,8 @@ def smooth_axes(
             normalize, unit_sum = False, True
     real_bits = np.finfo(np.dtype(x.dtype)).bits
     shift = (normalize or unit_sum) and real_bits <= 32 and "constant" not in bounds
-    return _smooth(
-        x,
-        tuple(jnp.asarray(k) for k in kernels),
-        cval,
+    kernels = tuple(jnp.asarray(k) for k in kernels)
+    options = dict(
         axes=axes,
         lefts=tuple(int(v) for v in lefts),
         bounds=bounds,
@@ -237,6 +235,48 @@ def smooth_axes(
         method=method,
         shift=shift,
     )
+    split = conv.split_axes(x)
+    if split and mode == "same":
+        y = _smooth_split(x, kernels, cval, split, options)
+        if y is not None:
+            return y
+    return _smooth(x, kernels, cval, **options)
+
+
+def _smooth_split(x, kernels, cval, split: dict, options: dict):
+    """`_smooth` of `x` split over devices along one smoothed axis, or None.
+
+    Each shard receives the samples its windows read from its neighbours
+    (`conv.halo_map`), is smoothed as a whole ('same', so the smoothed
+    axes that are not split keep their boundaries), and keeps the outputs
+    of its own samples. None where this does not apply: several smoothed
+    axes split, or windows wider than a shard with a boundary that copies
+    samples, or 'renormalize' on the split axis without ``nan_policy=
+    'omit'`` (those take the unsharded route, where XLA lays out the data).
+    """
+    axes, bounds = options["axes"], options["bounds"]
+    hit = [i for i, a in enumerate(axes) if a in split]
+    if len(hit) != 1:
+        return None
+    (i,) = hit
+    ax = axes[i]
+    w = kernels[i].shape[0] if len(kernels) == len(axes) else kernels[0].shape[i]
+    before = options["lefts"][i]
+    after = w - 1 - before
+    boundary, fill = bounds[i], cval
+    if boundary == "renormalize":
+        if options["nan_policy"] != "omit":
+            return None
+        boundary, fill = "constant", jnp.nan  # missing samples past the ends
+    size = x.shape[ax] // split[ax]
+    if boundary != "constant" and boundary != "wrap" and max(before, after) >= size:
+        return None
+
+    def block(ext):
+        y = _smooth(ext, kernels, cval, **options)
+        return jax.lax.slice_in_dim(y, before, before + size, axis=ax)
+
+    return conv.halo_map(block, x, ax, before, after, boundary=boundary, cval=fill)
 
 
 def _reference(x, axes, omit: bool):

@@ -1,0 +1,250 @@
+"""Signals split over devices along their own axis (issue 17).
+
+The checks run in one subprocess with four CPU devices (the pytest process
+has already started JAX with one). For each case: equal to the unsharded
+result (1e-12 relative, float64), output split like the input, no
+all-gather in the compiled program, and scratch memory per device below the
+size of the whole signal.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import probconv
+from probconv.conv import halo_map, split_axes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent(
+    r"""
+    import json, os, re
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    import jax, jax.numpy as jnp, numpy as np, scipy.signal
+    jax.config.update("jax_enable_x64", True)
+    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+    import probconv
+    from probconv.smooth import ewma, gaussian_smooth, moving_average
+
+    rng = np.random.default_rng(17)
+    n = 1 << 16
+    signal = rng.standard_normal(n)
+    mesh = jax.make_mesh((4,), ("x",))  # Explicit axes: the default
+    grid = jax.make_mesh((2, 2), ("b", "t"))
+    auto = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Auto,))
+    out = {}
+
+    def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True):
+        x = jax.device_put(xn, NamedSharding(m, spec))
+        g = jax.jit(f) if jit else f
+        y = g(x)
+        if ref is None:
+            ref = np.asarray(f(jnp.asarray(xn)))  # one device
+        yv = np.asarray(y)
+        scale = np.nanmax(np.abs(ref))
+        err = float(np.nanmax(np.abs(yv - ref)) / scale)
+        nan_same = bool(np.array_equal(np.isnan(yv), np.isnan(ref)))
+        row = dict(err=err, nan_same=nan_same, shape=list(y.shape),
+                   ref_shape=list(ref.shape), spec=str(y.sharding.spec),
+                   in_spec=str(x.sharding.spec))
+        if hlo:
+            c = jax.jit(f).lower(x).compile()
+            text = c.as_text()
+            row["all_gather"] = "all-gather" in text
+            # The largest array any all-gather produces, in elements.
+            shapes = re.findall(r"= \w+\[([\d,]*)\][^ ]* all-gather\(", text)
+            row["gathered"] = max(
+                [int(np.prod([int(d) for d in s.split(",") if d])) for s in shapes],
+                default=0)
+            row["permutes"] = text.count("collective-permute(")
+            row["temp_ratio"] = c.memory_analysis().temp_size_in_bytes / xn.nbytes
+        out[name] = row
+
+    k31, k301, k3001 = (rng.standard_normal(m) for m in (31, 301, 3001))
+    cv = probconv.convolve
+    for mode in ("same", "full", "valid"):
+        for k in (k31, k301, k3001):
+            record(f"convolve-{mode}-{k.size}", lambda x: cv(x, k, mode),
+                   signal, P("x"),
+                   ref=scipy.signal.convolve(signal, k, mode, method="direct"))
+    record("correlate-same-3001",
+           lambda x: probconv.correlate(x, k3001, "same"), signal, P("x"),
+           ref=scipy.signal.correlate(signal, k3001, "same", method="direct"))
+    record("convolve-same-3001-fft",
+           lambda x: cv(x, k3001, "same", method="fft"), signal, P("x"),
+           ref=scipy.signal.convolve(signal, k3001, "same", method="direct"))
+    # Kernels longer than a shard (16384): a halo from several neighbours.
+    klong = rng.standard_normal(20001)
+    record("convolve-same-20001", lambda x: cv(x, klong, "same"), signal,
+           P("x"), ref=scipy.signal.fftconvolve(signal, klong, "same"),
+           hlo=False)
+    # Eagerly, on a mesh of Auto axes.
+    record("convolve-same-301-auto-eager", lambda x: cv(x, k301, "same"),
+           signal, P("x"), m=auto, jit=False,
+           ref=scipy.signal.convolve(signal, k301, "same", method="direct"))
+    # Batch and time split at once, kernels batched or broadcast.
+    rows = rng.standard_normal((6, 4096))
+    kb = rng.standard_normal((6, 41))
+    for mode in ("same", "full", "valid"):
+        record(f"batched-{mode}", lambda x: cv(x, kb, mode, axes=-1), rows,
+               P("b", "t"), m=grid,
+               ref=np.stack([scipy.signal.convolve(r, q, mode)
+                             for r, q in zip(rows, kb)]))
+    # A 2-D field split along both axes.
+    field = rng.standard_normal((256, 192))
+    ker = rng.standard_normal((5, 9))
+    for mode in ("same", "full", "valid"):
+        record(f"field-{mode}", lambda x: probconv.correlate(x, ker, mode),
+               field, P("b", "t"), m=grid,
+               ref=scipy.signal.correlate(field, ker, mode, method="direct"))
+    # Smoothing layers.
+    gappy = signal.copy()
+    gappy[[0, 5000, 16383, 16384, 40000]] = np.nan
+    record("moving_average-1001", lambda x: moving_average(x, 1001), signal,
+           P("x"))
+    record("moving_average-31-wrap",
+           lambda x: moving_average(x, 31, boundary="wrap"), signal, P("x"))
+    for b in ("reflect", "mirror", "nearest", "wrap", "constant", "renormalize"):
+        record(f"moving_average-hann-omit-{b}",
+               lambda x: moving_average(x, ("hann", 301), boundary=b,
+                                        nan_policy="omit", cval=0.5),
+               gappy, P("x"), hlo=False)
+    record("gaussian_smooth-200", lambda x: gaussian_smooth(x, 200.0),
+           signal, P("x"))
+    record("gaussian_smooth-batched",
+           lambda x: gaussian_smooth(x, 20.0, axis=-1, boundary="nearest"),
+           rows, P("b", "t"), m=grid)
+    for mp in (0, 5):
+        record(f"ewma-{mp}", lambda x: ewma(x, alpha=0.01, min_periods=mp),
+               gappy, P("x"))
+    series = rng.standard_normal((4, 1 << 15))
+    record("ewma-batched", lambda x: ewma(x, halflife=30.0), series,
+           P("b", "t"), m=grid)
+    print(json.dumps(out))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def results():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("XLA_FLAGS", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _split_like_input(row) -> bool:
+    return row["spec"] == row["in_spec"]
+
+
+# Full and valid outputs of 2^16 + 300, 2^16 + 3000, 2^16 - 300 and 2^16 -
+# 3000 samples divide over four devices (2^16 +- 30 do not: see below).
+ENGINE = [
+    f"convolve-{mode}-{k}" for mode in ("same", "full", "valid") for k in (301, 3001)
+] + ["convolve-same-31", "correlate-same-3001", "convolve-same-3001-fft"]
+LAYERS = [
+    "moving_average-1001",
+    "moving_average-31-wrap",
+    "gaussian_smooth-200",
+    "gaussian_smooth-batched",
+]
+
+
+@pytest.mark.parametrize("name", ENGINE + LAYERS)
+def test_split_signal_stays_split(results, name):
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["permutes"] >= 1  # the halo exchange
+    assert row["temp_ratio"] < 1.0  # no device holds the whole signal
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("name", ["ewma-0", "ewma-5", "ewma-batched"])
+def test_ewma_carries_across_shards(results, name):
+    """One all-gather of a few numbers per row and shard, never the data."""
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert row["nan_same"]
+    assert _split_like_input(row), row
+    assert row["gathered"] <= 4 * 6  # shards x rows
+    assert row["temp_ratio"] < 1.0
+
+
+def test_output_rule_for_uneven_lengths(results):
+    """Full and valid outputs stay split when their length divides evenly.
+
+    Otherwise the blocks are computed split and the result is joined (JAX
+    has no uneven shardings): an all-gather of the output, as documented.
+    """
+    n = 1 << 16
+    for mode, grow in (("full", 1), ("valid", -1)):
+        for k in (31, 301, 3001):
+            row = results[f"convolve-{mode}-{k}"]
+            assert row["err"] < 1e-12
+            even = (n + grow * (k - 1)) % 4 == 0
+            assert _split_like_input(row) == even, (mode, k, row)
+            assert row["all_gather"] == (not even)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "convolve-same-20001",
+        "convolve-same-301-auto-eager",
+        "batched-same",
+        "batched-full",
+        "batched-valid",
+        "field-same",
+        "field-full",
+        "field-valid",
+    ],
+)
+def test_other_layouts(results, name):
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    if "full" not in name and "valid" not in name:
+        assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize(
+    "boundary", ["reflect", "mirror", "nearest", "wrap", "constant", "renormalize"]
+)
+def test_nan_aware_smoothing_split(results, boundary):
+    row = results[f"moving_average-hann-omit-{boundary}"]
+    assert row["err"] < 1e-12
+    assert row["nan_same"]
+    assert _split_like_input(row)
+
+
+def test_split_axes_and_halo_map_on_one_device():
+    x = np.arange(6.0)
+    assert split_axes(x) == {}
+    assert split_axes(probconv.conv.to_device(x)) == {}
+    y = halo_map(lambda e: e[:-2] + e[1:-1] + e[2:], x, 0, 1, 1, boundary="wrap")
+    np.testing.assert_allclose(y, [6.0, 3.0, 6.0, 9.0, 12.0, 9.0])
+
+
+def test_halo_map_errors():
+    with pytest.raises(ValueError, match="`boundary` must be one of"):
+        halo_map(lambda e: e, np.ones(4), 0, 1, 1, boundary="edge")
+    with pytest.raises(ValueError, match="must be non-negative"):
+        halo_map(lambda e: e, np.ones(4), 0, -1, 1)
