@@ -57,7 +57,7 @@ def _sharding(x):
 
 
 def split_of(x) -> Split | None:
-    """Return how `x` is split over devices, or None if it is not split.
+    """Return how `x` is laid over a mesh, or None if no axis names a mesh axis.
 
     Reads the `NamedSharding` of a concrete array, or under `jax.jit` the
     sharding in the array's type (visible for meshes of `Explicit` axes, the
@@ -82,7 +82,7 @@ def split_of(x) -> Split | None:
         names = (e,) if isinstance(e, str) else tuple(e)
         spec.append(e)
         counts.append(math.prod(mesh.shape[n] for n in names))
-    if all(c == 1 for c in counts):
+    if all(e is None for e in spec):
         return None
     return Split(mesh, tuple(spec), tuple(counts))
 
@@ -275,8 +275,12 @@ def convolve_split(a, v, prepared: Prepared, split: Split, execute: Callable):
 
 
 def splits_convolved_axis(split: Split | None, plan: Plan) -> bool:
-    """Whether `split` divides one of the convolved axes of `plan`."""
-    return split is not None and any(split.counts[d] > 1 for d in plan.conv_axes)
+    """Whether `split` lays one of the convolved axes of `plan` over a mesh axis.
+
+    Also a mesh axis of one device: under an `Explicit` mesh the array's type
+    names it, and the shard map handles it exactly.
+    """
+    return split is not None and any(split.spec[d] is not None for d in plan.conv_axes)
 
 
 def halo_map(
@@ -347,7 +351,7 @@ def halo_map(
             f"`before` and `after` must be non-negative; got {before!r}, {after!r}."
         )
     split = split_of(x)
-    if split is None or split.counts[axis] == 1:
+    if split is None or split.spec[axis] is None:
         return fn(_pad(x, [(before, after)], boundary, cval=cval, axes=axis))
     n = split.counts[axis]
     size = x.shape[axis] // n
@@ -440,7 +444,7 @@ def split_scan(
     """
     (axis,) = normalize_axes(axis, jnp.ndim(x), "axis")
     split = split_of(x)
-    if split is None or split.counts[axis] == 1:
+    if split is None or split.spec[axis] is None:
         return finish(jnp.asarray(x), identity)
     n = split.counts[axis]
     names = split.names(axis)
