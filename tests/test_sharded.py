@@ -103,6 +103,17 @@ SCRIPT = textwrap.dedent(
         record(f"field-{mode}", lambda x: probconv.correlate(x, ker, mode),
                field, P("b", "t"), m=grid,
                ref=scipy.signal.correlate(field, ker, mode, method="direct"))
+    # Gradients flow back through the halo exchange, split like the input;
+    # complex data is conjugated by correlate as on one device.
+    short = signal[:4096]
+    record("grad-convolve",
+           jax.grad(lambda x: jnp.sum(jnp.sin(cv(x, k301, "same")))), short,
+           P("x"), hlo=False)
+    zc = short + 1j * rng.standard_normal(4096)
+    kc = rng.standard_normal(31) + 1j * rng.standard_normal(31)
+    record("complex-correlate", lambda x: probconv.correlate(x, kc, "same"), zc,
+           P("x"), hlo=False,
+           ref=scipy.signal.correlate(zc, kc, "same", method="direct"))
     # Smoothing layers.
     gappy = signal.copy()
     gappy[[0, 5000, 16383, 16384, 40000]] = np.nan
@@ -214,6 +225,8 @@ def test_output_rule_for_uneven_lengths(results):
         "field-same",
         "field-full",
         "field-valid",
+        "grad-convolve",
+        "complex-correlate",
     ],
 )
 def test_other_layouts(results, name):

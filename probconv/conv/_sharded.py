@@ -50,8 +50,11 @@ class Split(NamedTuple):
         return (e,) if isinstance(e, str) else tuple(e)
 
 
+_Tracer = jax.core.Tracer
+
+
 def _sharding(x):
-    if isinstance(x, jax.core.Tracer):
+    if isinstance(x, _Tracer):
         return jax.typeof(x).sharding
     return getattr(x, "sharding", None)
 
@@ -67,7 +70,7 @@ def split_of(x) -> Split | None:
     if isinstance(x, np.ndarray):
         return None
     s = _sharding(x)
-    if not isinstance(s, NamedSharding):
+    if type(s) is not NamedSharding:  # single-device arrays: the common case
         return None
     mesh = s.mesh
     if not mesh.shape or AxisType.Manual in tuple(mesh.axis_types):
