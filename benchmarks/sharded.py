@@ -10,7 +10,7 @@ default):
 - bytes each device receives per call, read from the compiled program (the
   result shapes of its collective-permutes, all-gathers, all-to-alls), next
   to the cost model's prediction (halo: ``K - 1`` samples of 8 bytes; EWMA: a
-  three float64 sums per other shard);
+  five float64 numbers and a flag per other shard);
 - the median wall time, and its ratio to one device.
 
 Then a weak-scaling table: the same samples per device on 1, 2 and 4
@@ -76,8 +76,8 @@ for name, (f, halo) in cases.items():
         times.append(time.perf_counter() - t)
     if n_dev == 1:
         model = 0
-    elif halo is None:  # ewma: three float64 sums per row from each other shard
-        model = 3 * 8 * (n_dev - 1)
+    elif halo is None:  # ewma: 5 float64 and a flag per row from each other shard
+        model = (5 * 8 + 1) * (n_dev - 1)
     else:
         model = halo * 8
     out[name] = dict(

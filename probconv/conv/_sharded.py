@@ -47,6 +47,8 @@ class Split(NamedTuple):
 
     def names(self, d: int) -> tuple[str, ...]:
         e = self.spec[d]
+        if e is None:
+            return ()
         return (e,) if isinstance(e, str) else tuple(e)
 
 
@@ -402,18 +404,19 @@ def split_scan(
     local: Callable,
     combine: Callable,
     finish: Callable,
-    identity,
+    initial,
 ) -> jax.Array:
     """Run a scan along an axis split over devices, carrying across shards.
 
     A two-pass carry: each shard summarizes its block (``local(block)``, a
-    pytree of small arrays, e.g. the affine map a recurrence applies across
-    the block); the summaries of all shards are gathered (one
+    pytree of small arrays: the sums or the map that a recurrence applies
+    across the block); the summaries of all shards are gathered (one
     `lax.all_gather` of ``p`` summaries, never the data); each shard folds
-    those before it with ``combine(earlier, later)``, associative, starting
-    from `identity`; and ``finish(block, entering)`` computes the block's
-    outputs from the state entering it. The result is split like `x`. On
-    an array not split along `axis`: ``finish(x, identity)``.
+    those of the shards before it, in order, into the state entering it
+    (``state = combine(state, summary)`` from `initial`, a loop over at most
+    ``p - 1`` summaries); and ``finish(block, state)`` computes the block's
+    outputs from that state. The result is split like `x`. On an array not
+    split along `axis`: ``finish(x, initial)``.
 
     Parameters
     ----------
@@ -424,11 +427,11 @@ def split_scan(
     local : callable
         ``block -> summary``.
     combine : callable
-        ``(earlier, later) -> summary`` of both stretches, in order.
+        ``(state entering a shard, its summary) -> state leaving it``.
     finish : callable
-        ``(block, entering summary) -> outputs`` of the block's shape.
-    identity : pytree
-        The summary of an empty stretch (what enters the first shard).
+        ``(block, state entering it) -> outputs`` of the block's shape.
+    initial : pytree
+        The state entering the first shard.
 
     Returns
     -------
@@ -448,14 +451,14 @@ def split_scan(
     (axis,) = normalize_axes(axis, jnp.ndim(x), "axis")
     split = split_of(x)
     if split is None or split.spec[axis] is None:
-        return finish(jnp.asarray(x), identity)
+        return finish(jnp.asarray(x), initial)
     n = split.counts[axis]
     names = split.names(axis)
     spec = P(*split.spec)
 
     def body(block):
         summaries = lax.all_gather(local(block), names, axis=0, tiled=False)
-        entering = [identity]
+        entering = [initial]
         for q in range(n - 1):
             here = jax.tree.map(lambda s, q=q: s[q], summaries)
             entering.append(combine(entering[-1], here))
