@@ -157,6 +157,20 @@ SCRIPT = textwrap.dedent(
     series = rng.standard_normal((4, 1 << 15))
     record("ewma-batched", lambda x: ewma(x, halflife=30.0), series,
            P("b", "t"), m=grid)
+    # The errors of halo_map on a split array.
+    from probconv.conv import halo_map
+    xs = jax.device_put(short, NamedSharding(mesh, P("x")))
+    errors = []
+    for call in (
+        lambda: halo_map(lambda e: e[:1024], xs, 0, 2000, 0, boundary="reflect"),
+        lambda: halo_map(lambda e: e, xs, 0, 1, 1),
+    ):
+        try:
+            call()
+            errors.append("")
+        except ValueError as err:
+            errors.append(str(err))
+    out["errors"] = errors
     print(json.dumps(out))
     """
 )
@@ -361,3 +375,10 @@ def test_two_processes_two_devices_each(launched):
         out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err[-3000:]
         assert f"ok {i}" in out
+
+
+def test_halo_map_errors_on_split_arrays(results):
+    wide, shape = results["errors"]
+    assert "needs the windows (2000 + 0 samples" in wide
+    assert "fit in one shard (1024 samples" in wide
+    assert "`fn` must map an extended block to the block's shape (1024,)" in shape
