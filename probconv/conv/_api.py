@@ -10,7 +10,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from . import _choose, _direct, _fft, _host, _overlap_add
+from . import _choose, _direct, _fft, _host, _overlap_add, _sharded
 from ._checks import as_input, check_maxlag, check_mode
 from ._plan import (
     Plan,
@@ -157,6 +157,11 @@ def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
             return _host.to_device(_host.convolve(a, v, prepared))
         if np.isfinite(a).all() and np.isfinite(v).all():
             return _bucketed(a, v, prepared)
+    elif maxlag is None:
+        # A signal split over devices along a convolved axis stays split.
+        split = _sharded.split_of(a)
+        if _sharded.splits_convolved_axis(split, plan):
+            return _sharded.convolve_split(a, v, prepared, split, _execute)
     return _program(prepared)(a, v)
 
 

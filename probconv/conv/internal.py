@@ -4,7 +4,8 @@ probconv's applications (distributions, smoothing, similarity, physics,
 deconvolution) import what they need of the engine beyond its user
 functions from here, and only from here: FFTs with the engine's padding and
 layout rules, fast lengths, boundary padding, result dtypes, axis checks,
-the cost model's constants and the bounded cache of compiled programs. The
+the cost model's constants, the bounded cache of compiled programs, and
+the halo exchange and carried scan for signals split over devices. The
 names are documented and tested like the public API, but they serve the
 layers and may change with them; equinox's ``equinox.internal`` is the
 model.
@@ -22,6 +23,9 @@ from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
 from ._plan import result_dtype as result_dtype
 from ._programs import bounded_jit as bounded_jit
+from ._sharded import halo_map as halo_map
+from ._sharded import split_axes as split_axes
+from ._sharded import split_scan as split_scan
 
 __all__ = [
     "BOUNDARY_MODES",
@@ -30,10 +34,13 @@ __all__ = [
     "check_boundary",
     "circular_size",
     "fft_nd",
+    "halo_map",
     "ifft_nd",
     "next_fast_len",
     "normalize_axes",
     "pad",
     "result_dtype",
     "spectral_length",
+    "split_axes",
+    "split_scan",
 ]

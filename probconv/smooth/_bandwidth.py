@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -11,6 +10,8 @@ from jax import lax
 from jax.scipy.fft import dct
 from jax.scipy.special import logsumexp
 from jax.typing import ArrayLike
+
+from probconv.conv.internal import bounded_jit
 
 from ._binning import linear_bin
 from ._checks import as_inexact, check_choice, concrete
@@ -122,7 +123,7 @@ def isj(x, w, neff):
     return jnp.sqrt(t_star) * width
 
 
-@functools.partial(jax.jit, static_argnames="rule")
+@bounded_jit(static_argnames="rule")
 def rule_1d(x, w, neff, rule: str):
     """Return the named bandwidth of 1-D samples `x` with normalized weights `w`."""
     if rule == "isj":
@@ -131,7 +132,7 @@ def rule_1d(x, w, neff, rule: str):
     return factor * _scale(x, w, neff) * neff ** (-0.2)
 
 
-@functools.partial(jax.jit, static_argnames="rule")
+@bounded_jit(static_argnames="rule")
 def covariance_rule(samples, w, neff, rule: str):
     """scipy.stats.gaussian_kde's kernel covariance: data covariance x factor^2."""
     d = samples.shape[1]

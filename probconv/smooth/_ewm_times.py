@@ -11,12 +11,13 @@ the ``adjust=False`` update) are solved by the parallel prefix scan of
 from __future__ import annotations
 
 import datetime
-import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+
+from probconv.conv.internal import bounded_jit
 
 from . import _recurrence
 from ._checks import concrete
@@ -114,7 +115,7 @@ def time_deltas(times, halflife, n: int):
     return jnp.diff(jnp.asarray(t)) / halflife
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+@bounded_jit(static_argnums=(3, 4, 5))
 def ewma_times(x, deltas, f, adjust: bool, ignore_na: bool, min_periods: int):
     """Pandas' ``ewm(times=...).mean()`` along the last axis of `x`."""
     n = x.shape[-1]

@@ -12,6 +12,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from ..conv import to_device
+from ..conv.internal import bounded_jit, split_axes, split_scan
 from . import _recurrence
 from ._checks import as_inexact, check_int, concrete, normalize_axes
 from ._ewm_times import ewma_times, time_deltas
@@ -231,7 +232,11 @@ def ewma(
             f"halflife={halflife!r} and times=None."
         )
     a = ewm_alpha(alpha, halflife, span, com).astype(x.dtype)
-    y = _ewma_last(xm, a, bool(adjust), bool(ignore_na), min_periods)
+    if not ignore_na and xm.ndim - 1 in split_axes(xm):
+        split = _ewma_split if adjust else _ewma_false_split
+        y = split(xm, a, min_periods)
+    else:
+        y = _ewma_last(xm, a, bool(adjust), bool(ignore_na), min_periods)
     return jnp.moveaxis(y, -1, ax).astype(result)
 
 
@@ -259,7 +264,7 @@ def _times_decay(times, halflife, alpha, span, com, adjust, xm):
     return deltas, f.astype(xm.dtype)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+@bounded_jit(static_argnums=(2, 3, 4))
 def _ewma_last(x, alpha, adjust: bool, ignore_na: bool, min_periods: int):
     f = 1.0 - alpha
     obs = ~jnp.isnan(x)
@@ -288,11 +293,16 @@ def _ewma_last(x, alpha, adjust: bool, ignore_na: bool, min_periods: int):
 CHUNK = 4096
 
 
-def _adjusted(x, f):
-    """adjust=True EWMA along the last axis (NaN: missing)."""
+def _adjusted(x, f, start=None):
+    """adjust=True EWMA along the last axis (NaN: missing).
+
+    `start`: the sums and the mean entering the series (see
+    `_adjusted_piece`); none by default.
+    """
     n = x.shape[-1]
-    zero = jnp.zeros(x.shape[:-1], x.dtype)
-    start = (zero, zero, jnp.full(x.shape[:-1], jnp.nan, x.dtype))
+    if start is None:
+        zero = jnp.zeros(x.shape[:-1], x.dtype)
+        start = (zero, zero, jnp.full(x.shape[:-1], jnp.nan, x.dtype))
     if n < 4 * CHUNK:
         return _adjusted_piece(x, f, *start)[0]
     nc = n // CHUNK
@@ -309,6 +319,80 @@ def _adjusted(x, f):
         y = _adjusted_piece(x[..., nc * CHUNK :], f, *enter)[0]
         out = lax.dynamic_update_slice_in_dim(out, y, nc * CHUNK, axis=-1)
     return out
+
+
+def _ewma_split(x, alpha, min_periods: int):
+    r"""adjust=True EWMA of a series split over devices along its last axis.
+
+    A two-pass carry (`split_scan`). Each shard sums, about its last
+    observation ``j``, :math:`s_j = \sum_{t \le j} f^{j-t} x_t` and
+    :math:`w_j = \sum_{t \le j} f^{j-t}` over its observations, and counts
+    them; gathered (a few numbers per row and shard), these give each shard
+    the sums entering it and the mean at the last observation before it
+    (what pandas carries across a gap whose sums underflow), from which it
+    runs the one-device recursion.
+    """
+    f = 1.0 - alpha
+
+    def local(block):
+        obs = ~jnp.isnan(block)
+        m = block.shape[-1]
+        has = jnp.any(obs, axis=-1)
+        j = m - 1 - jnp.argmax(obs[..., ::-1], axis=-1)
+        log_f = jnp.log(jnp.maximum(f, jnp.finfo(block.dtype).tiny))
+        # Chunk by chunk, so that no temporary is as long as the block.
+        size = min(m, CHUNK)
+        nc, rest = divmod(m, size)
+
+        def add(state, start, piece):
+            s, w, c = state
+            present = ~jnp.isnan(piece)
+            lag = j[..., None] - (start + jnp.arange(piece.shape[-1]))
+            # f**lag as exp(lag log f): a third of the time of pow on a CPU.
+            e = jnp.maximum(lag, 0).astype(piece.dtype)
+            pw = jnp.where(lag >= 0, jnp.exp(e * log_f), 0.0)
+            s = s + jnp.sum(jnp.where(present, piece, 0.0) * pw, axis=-1)
+            w = w + jnp.sum(present * pw, axis=-1)
+            return s, w, c + jnp.sum(present, axis=-1, dtype=jnp.int32)
+
+        def body(i, state):
+            piece = lax.dynamic_slice_in_dim(block, i * size, size, -1)
+            return add(state, i * size, piece)
+
+        zero = jnp.zeros_like(block[..., 0])  # varying over shards, as the sums
+        state = lax.fori_loop(0, nc, body, (zero, zero, zero.astype(jnp.int32)))
+        if rest:
+            state = add(state, nc * size, block[..., nc * size :])
+        s, w, c = state
+        jf = j.astype(block.dtype)
+        return has, f ** (jf + 1), f ** (m - 1 - jf), s, w, f**m + zero, c
+
+    def combine(state, summary):
+        s_in, w_in, y_last, total = state
+        has, to_last, after_last, s, w, decay, count = summary
+        s_at, w_at = s + to_last * s_in, w + to_last * w_in
+        y_at = jnp.where(w_at > 0, s_at / jnp.where(w_at > 0, w_at, 1.0), y_last)
+        return (
+            jnp.where(has, s_at * after_last, decay * s_in),
+            jnp.where(has, w_at * after_last, decay * w_in),
+            jnp.where(has, y_at, y_last),
+            total + count,
+        )
+
+    def finish(block, entering):
+        shape = block.shape[:-1]
+        s_in, w_in, y_in, c_in = (jnp.broadcast_to(e, shape) for e in entering)
+        start = tuple(e.astype(block.dtype) for e in (s_in, w_in, y_in))
+        y = _adjusted(block, f, start)
+        if min_periods > 1:
+            obs = ~jnp.isnan(block)
+            counts = jnp.cumsum(obs, axis=-1, dtype=jnp.int32) + c_in[..., None]
+            y = jnp.where(counts >= min_periods, y, jnp.nan)
+        return y
+
+    zero = jnp.zeros((), x.dtype)
+    initial = (zero, zero, jnp.full((), jnp.nan, x.dtype), jnp.zeros((), jnp.int32))
+    return split_scan(x, x.ndim - 1, local, combine, finish, initial)
 
 
 def _adjusted_piece(x, f, s_in, w_in, y_in):
@@ -353,20 +437,151 @@ def _no_gaps(xc, present, f, alpha, adjust: bool):
     return _recurrence.constant(f, jnp.where(first, xc, alpha * xc))
 
 
-def _adjust_false_gaps(x0, obs, f, alpha):
-    """Pandas' adjust=False update, with the decay of each gap."""
+# The index of "no observation yet" when a block may enter with one before it
+# (at a negative index): far below any gap, so that f**gap is 0.
+_NONE = -(2**30)
+
+
+def _false_coefficients(x0, obs, f, alpha, enter=None):
+    """Return the maps ``y_t = a_t y_{t-1} + c_t`` of the adjust=False EWMA.
+
+    `enter`: ``(y, gap, seen)`` entering the block (the mean, the samples
+    since the last observation before it, and whether there was one); none
+    by default. Returns ``a``, ``c`` and where an observation has been seen
+    (at or before each sample).
+    """
     n = x0.shape[-1]
     t = jnp.arange(n)
-    last = lax.cummax(jnp.where(obs, t, -1), axis=x0.ndim - 1)
-    prev = jnp.concatenate([jnp.full(last.shape[:-1] + (1,), -1), last[..., :-1]], -1)
-    first = obs & (prev < 0)
+    if enter is None:
+        last = lax.cummax(jnp.where(obs, t, -1), axis=x0.ndim - 1)
+        entry = jnp.full(last.shape[:-1] + (1,), -1)
+        seen_before = last >= 0
+    else:
+        _, gap_in, seen = enter
+        entry = jnp.where(seen, -gap_in, _NONE)[..., None]
+        last = lax.cummax(jnp.where(obs, t, _NONE), axis=x0.ndim - 1)
+        last = jnp.maximum(last, entry)
+        seen_before = last > _NONE
+    prev = jnp.concatenate(
+        [jnp.broadcast_to(entry, last.shape[:-1] + (1,)), last[..., :-1]], -1
+    )
+    first = obs & (prev < 0 if enter is None else prev == _NONE)
     gap = (t - prev).astype(x0.dtype)
     d = f**gap
     denom = d + alpha
     a = jnp.where(obs, jnp.where(first, 0.0, d / denom), 1.0)
     c = jnp.where(obs, jnp.where(first, x0, alpha * x0 / denom), 0.0)
+    if enter is not None:  # the mean entering the block, carried by a_0
+        y_in, _, seen = enter
+        c = c.at[..., 0].add(a[..., 0] * jnp.where(seen, y_in, 0.0))
+    return a, c, seen_before
+
+
+def _adjust_false_gaps(x0, obs, f, alpha, enter=None):
+    """Pandas' adjust=False update, with the decay of each gap."""
+    a, c, seen = _false_coefficients(x0, obs, f, alpha, enter)
     y = _recurrence.general(a, c)
-    return jnp.where(last >= 0, y, jnp.nan)
+    return jnp.where(seen, y, jnp.nan)
+
+
+def _false_chunks(x0, obs, f, alpha, enter, first=None):
+    """Run the adjust=False EWMA over a block chunk by chunk, from `enter`.
+
+    Returns the outputs, the state leaving the block (mean, samples since
+    the last observation, whether one was seen) and, given `first` (the
+    index of each row's first observation), the product of the ``a_t``
+    after it: the slope of the block's map from that observation on. Each
+    chunk's temporaries are a chunk long.
+    """
+    m = x0.shape[-1]
+    size = min(m, CHUNK)
+    nc, rest = divmod(m, size)
+
+    def step(carry, start, xc, oc):
+        y, gap, seen, slope = carry
+        n = xc.shape[-1]
+        a, c, seen_at = _false_coefficients(xc, oc, f, alpha, (y, gap, seen))
+        yc = _recurrence.general(a, c)
+        if first is not None:
+            after = start + jnp.arange(n) > first[..., None]
+            slope = slope * jnp.prod(jnp.where(after, a, 1.0), axis=-1)
+        has = jnp.any(oc, axis=-1)
+        last = n - 1 - jnp.argmax(oc[..., ::-1], axis=-1)
+        gap = jnp.where(has, n - last, gap + n).astype(gap.dtype)
+        out = jnp.where(seen_at, yc, jnp.nan)
+        return (jnp.where(has, yc[..., -1], y), gap, seen | has, slope), out
+
+    def body(i, state):
+        carry, buf = state
+        xc = lax.dynamic_slice_in_dim(x0, i * size, size, -1)
+        oc = lax.dynamic_slice_in_dim(obs, i * size, size, -1)
+        carry, out = step(carry, i * size, xc, oc)
+        return carry, lax.dynamic_update_slice_in_dim(buf, out, i * size, -1)
+
+    y_in, gap_in, seen_in = enter
+    carry = (y_in, gap_in.astype(jnp.int32), seen_in, jnp.ones_like(y_in))
+    carry, buf = lax.fori_loop(0, nc, body, (carry, jnp.zeros_like(x0)))
+    if rest:
+        carry, out = step(carry, nc * size, x0[..., nc * size :], obs[..., nc * size :])
+        buf = lax.dynamic_update_slice_in_dim(buf, out, nc * size, -1)
+    return buf, carry
+
+
+def _ewma_false_split(x, alpha, min_periods: int):
+    """adjust=False EWMA of a series split over devices along its last axis.
+
+    Each shard's map from the state entering it (the last mean, the samples
+    since the last observation, whether there was one) to the state leaving
+    it depends on the entering gap only through its first observation, so a
+    shard summarizes itself by that observation (where, which value), the
+    affine map of the rest, and its last observation; the summaries are
+    gathered and folded in order (`split_scan`), and each shard runs the
+    recursion from the state entering it.
+    """
+    f = 1.0 - alpha
+
+    def local(block):
+        obs = ~jnp.isnan(block)
+        m = block.shape[-1]
+        x0 = jnp.where(obs, block, 0.0)
+        has = jnp.any(obs, axis=-1)
+        t0 = jnp.argmax(obs, axis=-1)
+        x_first = jnp.take_along_axis(x0, t0[..., None], axis=-1)[..., 0]
+        zero = jnp.zeros_like(x_first)  # varying over shards
+        enter = (zero, zero.astype(jnp.int32), zero > 0)
+        _, (y_end, gap_out, _, slope) = _false_chunks(x0, obs, f, alpha, enter, t0)
+        shift = jnp.where(has, y_end - slope * x_first, 0.0)
+        count = jnp.sum(obs, axis=-1, dtype=jnp.int32)
+        length = jnp.full(has.shape, m, jnp.int32)
+        return has, t0.astype(jnp.int32), x_first, gap_out, slope, shift, count, length
+
+    def combine(state, summary):
+        y, gap, seen, total = state
+        has, t0, x_first, gap_out, slope, shift, count, length = summary
+        d = f ** (t0 + gap).astype(x_first.dtype)
+        y_first = jnp.where(seen, (d * y + alpha * x_first) / (d + alpha), x_first)
+        return (
+            jnp.where(has, slope * y_first + shift, y),
+            jnp.where(has, gap_out, gap + length),
+            seen | has,
+            total + count,
+        )
+
+    def finish(block, state):
+        shape = block.shape[:-1]
+        y_in, gap_in, seen, count_in = (jnp.broadcast_to(e, shape) for e in state)
+        obs = ~jnp.isnan(block)
+        x0 = jnp.where(obs, block, 0.0)
+        enter = (y_in.astype(block.dtype), gap_in, seen)
+        y, _ = _false_chunks(x0, obs, f, alpha, enter)
+        if min_periods > 1:
+            counts = jnp.cumsum(obs, axis=-1, dtype=jnp.int32) + count_in[..., None]
+            y = jnp.where(counts >= min_periods, y, jnp.nan)
+        return y
+
+    zero = jnp.zeros((), jnp.int32)
+    initial = (jnp.zeros((), x.dtype), zero, jnp.zeros((), bool), zero)
+    return split_scan(x, x.ndim - 1, local, combine, finish, initial)
 
 
 _REAL = (int, float, np.integer, np.floating)

@@ -9,7 +9,6 @@ same correlation of the mask of present values (normalized convolution).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import jax
@@ -17,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from probconv import conv
+from probconv.conv.internal import SHIFT_MAX_TAPS, bounded_jit, halo_map, split_axes
 
 from ._checks import concrete
 from ._running import window_sums
@@ -25,7 +25,7 @@ from ._running import window_sums
 # ones go to the engine, whose direct method sums up to 31 shifted copies in
 # one fused loop on a CPU (10^4 x 10^3 by 21 taps: 38 ms, against 148 ms by
 # `window_sums`; see docs/performance.md).
-RUNNING_MIN = conv._choose.SHIFT_MAX_TAPS + 1
+RUNNING_MIN = SHIFT_MAX_TAPS + 1
 # Where the present weights of a window sum to less than this fraction of the
 # kernel's total, the window holds no data worth the name: NaN.
 _DEN_RTOL = 100
@@ -71,7 +71,7 @@ def _edges_apart(w: int, n: int, uniform: bool, method: str, boundary: str) -> b
     sum and costs nothing), and only where the sum is one pass.
     """
     running = uniform and w >= RUNNING_MIN  # window sums, whatever `method`
-    short = w <= conv._choose.SHIFT_MAX_TAPS and method in ("auto", "direct")
+    short = w <= SHIFT_MAX_TAPS and method in ("auto", "direct")
     copies = boundary not in ("constant", "renormalize")
     return (running or short) and copies and n >= 2 * w
 
@@ -223,10 +223,8 @@ def smooth_axes(
             normalize, unit_sum = False, True
     real_bits = np.finfo(np.dtype(x.dtype)).bits
     shift = (normalize or unit_sum) and real_bits <= 32 and "constant" not in bounds
-    return _smooth(
-        x,
-        tuple(jnp.asarray(k) for k in kernels),
-        cval,
+    kernels = tuple(jnp.asarray(k) for k in kernels)
+    options = dict(
         axes=axes,
         lefts=tuple(int(v) for v in lefts),
         bounds=bounds,
@@ -237,6 +235,48 @@ def smooth_axes(
         method=method,
         shift=shift,
     )
+    split = split_axes(x)
+    if split and mode == "same":
+        y = _smooth_split(x, kernels, cval, split, options)
+        if y is not None:
+            return y
+    return _smooth(x, kernels, cval, **options)
+
+
+def _smooth_split(x, kernels, cval, split: dict, options: dict):
+    """`_smooth` of `x` split over devices along one smoothed axis, or None.
+
+    Each shard receives the samples its windows read from its neighbours
+    (`conv.internal.halo_map`), is smoothed as a whole ('same', so the smoothed
+    axes that are not split keep their boundaries), and keeps the outputs
+    of its own samples. None where this does not apply: several smoothed
+    axes split, or windows wider than a shard with a boundary that copies
+    samples, or 'renormalize' on the split axis without ``nan_policy=
+    'omit'`` (those take the unsharded route, where XLA lays out the data).
+    """
+    axes, bounds = options["axes"], options["bounds"]
+    hit = [i for i, a in enumerate(axes) if a in split]
+    if len(hit) != 1:
+        return None
+    (i,) = hit
+    ax = axes[i]
+    w = kernels[i].shape[0] if len(kernels) == len(axes) else kernels[0].shape[i]
+    before = options["lefts"][i]
+    after = w - 1 - before
+    boundary, fill = bounds[i], cval
+    if boundary == "renormalize":
+        if options["nan_policy"] != "omit":
+            return None
+        boundary, fill = "constant", jnp.nan  # missing samples past the ends
+    size = x.shape[ax] // split[ax]
+    if boundary != "constant" and boundary != "wrap" and max(before, after) >= size:
+        return None
+
+    def block(ext):
+        y = _smooth(ext, kernels, cval, **options)
+        return jax.lax.slice_in_dim(y, before, before + size, axis=ax)
+
+    return halo_map(block, x, ax, before, after, boundary=boundary, cval=fill)
 
 
 def _reference(x, axes, omit: bool):
@@ -253,8 +293,7 @@ def _reference(x, axes, omit: bool):
     return jnp.where(jnp.isfinite(ref), ref, 0.0)
 
 
-@functools.partial(
-    jax.jit,
+@bounded_jit(
     static_argnames=(
         "axes",
         "lefts",

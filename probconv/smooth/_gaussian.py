@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
+from probconv.conv.internal import bounded_jit
+
 from ..conv import to_device
 from ._checks import (
     as_inexact,
@@ -34,7 +36,7 @@ from ._host import (
 )
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+@bounded_jit(static_argnums=(1, 2, 3))
 def gaussian_kernel(sigma, order: int, radius: int, dtype) -> jax.Array:
     r"""Return the kernel of `scipy.ndimage.gaussian_filter1d` (grad in sigma).
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import jax
@@ -12,6 +11,7 @@ from jax.scipy.special import ndtr
 from jax.typing import ArrayLike
 
 from probconv import conv
+from probconv.conv.internal import bounded_jit
 
 from ._bandwidth import check_weights, covariance_rule, rule_1d, weights_and_neff
 from ._binning import KERNELS, gaussian_2d, kernel_1d, linear_bin
@@ -282,7 +282,7 @@ def _kde_1d(x, w, bw, grid, kernel, bounds, cut):
     )
 
 
-@functools.partial(jax.jit, static_argnames=("m", "kernel", "cut", "bounded"))
+@bounded_jit(static_argnames=("m", "kernel", "cut", "bounded"))
 def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
     dtype = x.dtype
     reach = cut * bw

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -11,7 +10,7 @@ import numpy as np
 import scipy.signal
 from jax.typing import ArrayLike
 
-from probconv.conv.internal import BOUNDARY_MODES
+from probconv.conv.internal import BOUNDARY_MODES, bounded_jit
 
 from ._checks import (
     as_inexact,
@@ -174,7 +173,7 @@ def savgol(
     return _interp_edges(x, y, lm, rm, ax).astype(result)
 
 
-@functools.partial(jax.jit, static_argnums=4)
+@bounded_jit(static_argnums=4)
 def _interp_edges(x, y, lm, rm, ax: int):
     """Overwrite the edges of `y` with the polynomial fits of `x`'s ends."""
     half, wl = lm.shape

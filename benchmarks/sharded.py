@@ -1,0 +1,147 @@
+"""Signals split over devices along their own axis: memory, traffic, time.
+
+For each case, on 1, 2 and 4 devices (a fresh process per device count,
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``), the jitted call on a
+float64 signal split along its axis (an `Explicit` mesh, jax.make_mesh's
+default):
+
+- scratch memory per device (the compiled program's memory analysis), as a
+  fraction of the whole signal's size;
+- bytes each device receives per call, read from the compiled program (the
+  result shapes of its collective-permutes, all-gathers, all-to-alls), next
+  to the cost model's prediction (halo: ``K - 1`` samples of 8 bytes; EWMA: a
+  five float64 numbers and a flag per other shard);
+- the median wall time, and its ratio to one device.
+
+Then a weak-scaling table: the same samples per device on 1, 2 and 4
+devices. Simulated CPU devices share the machine's cores (two on the
+development machine), so the times say how much the split costs, not how
+much real devices would gain. Run::
+
+    python benchmarks/sharded.py [--log2n 21] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+WORKER = r"""
+import json, os, re, sys, time
+n_dev, log2n, repeat, weak = (int(a) for a in sys.argv[1:5])
+os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n_dev}"
+os.environ["JAX_PLATFORMS"] = "cpu"
+import jax, numpy as np
+jax.config.update("jax_enable_x64", True)
+from jax.sharding import NamedSharding, PartitionSpec as P
+import probconv
+from probconv.smooth import ewma, gaussian_smooth, moving_average
+
+n = (1 << log2n) * (n_dev if weak else 1)
+rng = np.random.default_rng(0)
+signal = rng.standard_normal(n)
+k301, k3001 = rng.standard_normal(301), rng.standard_normal(3001)
+cases = {
+    "convolve same, 301 taps": (lambda x: probconv.convolve(x, k301, "same"), 300),
+    "correlate same, 3001 taps": (
+        lambda x: probconv.correlate(x, k3001, "same"), 3000),
+    "moving_average, 1001": (lambda x: moving_average(x, 1001), 1000),
+    "gaussian_smooth, sigma 200": (lambda x: gaussian_smooth(x, 200.0), 1600),
+    "ewma, alpha 0.01": (lambda x: ewma(x, alpha=0.01), None),
+}
+if n_dev == 1:  # the baseline: a plain array on one device
+    x = jax.device_put(signal)
+else:
+    x = jax.device_put(signal, NamedSharding(jax.make_mesh((n_dev,), ("x",)), P("x")))
+COLL = re.compile(
+    r"= (\w+)\[([\d,]*)\]\S* (collective-permute|all-gather|all-to-all|all-reduce)\(")
+SIZE = {"f64": 8, "f32": 4, "s32": 4, "c128": 16, "pred": 1}
+out = {}
+for name, (f, halo) in cases.items():
+    c = jax.jit(f).lower(x).compile()
+    recv = 0
+    for dt, dims, op in COLL.findall(c.as_text()):
+        size = int(np.prod([int(d) for d in dims.split(",") if d])) * SIZE.get(dt, 8)
+        recv += size * (n_dev - 1) // n_dev if op == "all-gather" else size
+    m = c.memory_analysis()
+    c(x).block_until_ready()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        c(x).block_until_ready()
+        times.append(time.perf_counter() - t)
+    if n_dev == 1:
+        model = 0
+    elif halo is None:  # ewma: 5 float64 and a flag per row from each other shard
+        model = (5 * 8 + 1) * (n_dev - 1)
+    else:
+        model = halo * 8
+    out[name] = dict(
+        temp=m.temp_size_in_bytes / signal.nbytes,
+        held=(m.temp_size_in_bytes + m.argument_size_in_bytes) / signal.nbytes,
+        recv=recv, model=model, seconds=float(np.median(times)),
+        split=str(getattr(c(x).sharding, 'spec', 'one device')))
+print(json.dumps(out))
+"""
+
+
+def run(n_dev: int, log2n: int, repeat: int, weak: bool) -> dict:
+    env = dict(os.environ)
+    env.pop("XLA_FLAGS", None)
+    args = [str(n_dev), str(log2n), str(repeat), str(int(weak))]
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--log2n", type=int, default=21)
+    parser.add_argument("--repeat", type=int, default=5)
+    opts = parser.parse_args()
+    counts = (1, 2, 4)
+    t0 = time.perf_counter()
+    strong = {d: run(d, opts.log2n, opts.repeat, False) for d in counts}
+    print(
+        f"Strong scaling: 2^{opts.log2n} float64 samples split over 1, 2, 4 "
+        "simulated CPU devices.\n"
+    )
+    print(
+        "| case | devices | output | scratch / signal | held / signal | "
+        "bytes received per device (model) | time (ms) | vs 1 device |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name in strong[1]:
+        base = strong[1][name]["seconds"]
+        for d in counts:
+            r = strong[d][name]
+            print(
+                f"| {name} | {d} | {r['split']} | {r['temp']:.2f} | "
+                f"{r['held']:.2f} | {r['recv']:,} ({r['model']:,}) | "
+                f"{1e3 * r['seconds']:.1f} | {r['seconds'] / base:.2f} |"
+            )
+    weak = {d: run(d, opts.log2n - 2, opts.repeat, True) for d in counts}
+    print(
+        f"\nWeak scaling: 2^{opts.log2n - 2} samples per device; time relative "
+        "to one device (1.00 is perfect weak scaling).\n"
+    )
+    print("| case | 1 device (ms) | 2 devices | 4 devices |")
+    print("|---|---|---|---|")
+    for name in weak[1]:
+        base = weak[1][name]["seconds"]
+        cells = " | ".join(f"{weak[d][name]['seconds'] / base:.2f}" for d in (2, 4))
+        print(f"| {name} | {1e3 * base:.1f} | {cells} |")
+    print(f"\n({time.perf_counter() - t0:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()

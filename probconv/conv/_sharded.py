@@ -1,0 +1,471 @@
+"""Signals split over devices along their own axes: halo exchange per shard.
+
+An input whose `jax.sharding.NamedSharding` splits a convolved axis over
+several devices is convolved shard by shard inside `jax.shard_map`: each
+device receives from its neighbours (`lax.ppermute`) the samples its window
+of the output reads beyond its own shard, the halo (``K - 1`` samples for a
+kernel of ``K`` taps, from as many neighbours as that spans), and runs the
+method the cost model picks for its own block. No device ever holds the
+whole signal unless the kernel is as long as the signal itself.
+
+Output rule. Along a split axis the output is cut into as many equal blocks
+as the input has shards, block ``p`` on the device that holds shard ``p``.
+Its length is that of the unsharded result; where that length is a multiple
+of the number of shards (always in mode ``'same'``) the result is split like
+the input. JAX has no uneven shardings, so otherwise the blocks are computed
+split, padded to a multiple, and the result (not the input) is joined along
+that axis: replicated there, which the documentation says.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from . import _choose
+from ._checks import normalize_axes
+from ._pad import check_boundary
+from ._pad import pad as _pad
+from ._plan import Plan, Prepared, make_plan
+
+
+class Split(NamedTuple):
+    """How an array is laid out over a mesh: its spec and shard counts."""
+
+    mesh: object  # jax.sharding.Mesh, or an AbstractMesh under jit
+    spec: tuple  # one PartitionSpec entry per axis (None where not split)
+    counts: tuple[int, ...]  # shards per axis (1 where not split)
+
+    def names(self, d: int) -> tuple[str, ...]:
+        e = self.spec[d]
+        if e is None:
+            return ()
+        return (e,) if isinstance(e, str) else tuple(e)
+
+
+_Tracer = jax.core.Tracer
+
+
+def _sharding(x):
+    if isinstance(x, _Tracer):
+        return jax.typeof(x).sharding
+    return getattr(x, "sharding", None)
+
+
+def split_of(x) -> Split | None:
+    """Return how `x` is laid over a mesh, or None if no axis names a mesh axis.
+
+    Reads the `NamedSharding` of a concrete array, or under `jax.jit` the
+    sharding in the array's type (visible for meshes of `Explicit` axes, the
+    default of `jax.make_mesh`). Arrays inside a `shard_map` (manual axes)
+    are local blocks: None.
+    """
+    if isinstance(x, np.ndarray):
+        return None
+    s = _sharding(x)
+    if type(s) is not NamedSharding:  # single-device arrays: the common case
+        return None
+    mesh = s.mesh
+    if not mesh.shape or AxisType.Manual in tuple(mesh.axis_types):
+        return None
+    spec, counts = [], []
+    for d in range(x.ndim):
+        e = s.spec[d] if d < len(s.spec) else None
+        if e is None or e is P.UNCONSTRAINED:
+            spec.append(None)
+            counts.append(1)
+            continue
+        names = (e,) if isinstance(e, str) else tuple(e)
+        spec.append(e)
+        counts.append(math.prod(mesh.shape[n] for n in names))
+    if all(e is None for e in spec):
+        return None
+    return Split(mesh, tuple(spec), tuple(counts))
+
+
+def split_axes(x) -> dict[int, int]:
+    """Return the axes along which an array is split over devices.
+
+    Parameters
+    ----------
+    x : array_like
+        An array; a `jax.Array` with a `jax.sharding.NamedSharding`, or a
+        traced one under `jax.jit` whose type carries its sharding (meshes
+        of `Explicit` axes, the default of `jax.make_mesh`).
+
+    Returns
+    -------
+    dict
+        ``{axis: number of shards}`` for each axis split over more than one
+        device; empty for NumPy arrays, single-device and replicated arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.conv.internal import split_axes
+    >>> split_axes(np.ones(8))
+    {}
+    """
+    split = split_of(x)
+    if split is None:
+        return {}
+    return {d: c for d, c in enumerate(split.counts) if c > 1}
+
+
+def _explicit(split: Split, names) -> bool:
+    types = dict(zip(split.mesh.axis_names, split.mesh.axis_types))
+    return any(types[n] == AxisType.Explicit for n in names)
+
+
+def _receive(piece, names, n: int, s: int, cyclic: bool):
+    """Device ``p`` gets `piece` of device ``p - s`` (zeros past an end)."""
+    if cyclic:
+        perm = [(i, (i + s) % n) for i in range(n)]
+    else:
+        perm = [(i, i + s) for i in range(n) if 0 <= i + s < n]
+    if not perm:
+        return jnp.zeros_like(piece)
+    return lax.ppermute(piece, names, perm)
+
+
+def _halo(x, d: int, names, n: int, before: int, after: int, cyclic: bool):
+    """Return the `before` samples preceding this shard, `after` following it.
+
+    Taken from as many neighbours as they span, one `ppermute` each; zeros
+    past the ends of the signal unless `cyclic`.
+    """
+    size = x.shape[d]
+    left, right = [], []
+    s, need = 1, before
+    while need > 0:
+        take = min(need, size)
+        piece = lax.slice_in_dim(x, size - take, size, axis=d)
+        left.insert(0, _receive(piece, names, n, s, cyclic))
+        need, s = need - take, s + 1
+    s, need = 1, after
+    while need > 0:
+        take = min(need, size)
+        piece = lax.slice_in_dim(x, 0, take, axis=d)
+        right.append(_receive(piece, names, n, -s, cyclic))
+        need, s = need - take, s + 1
+    return left, right
+
+
+class _Axis(NamedTuple):
+    """The block geometry of one split convolved axis."""
+
+    axis: int  # the axis of the arrays
+    index: int  # its place among the convolved axes
+    shards: int
+    block: int  # output samples per shard
+    step: int  # block - shard: how far block p starts from shard p, per p
+    before: int  # halo samples from the preceding shards
+    after: int  # and from the following ones
+
+
+def _geometry(plan: Plan, split: Split) -> tuple[_Axis, ...]:
+    out = []
+    for i, d in enumerate(plan.conv_axes):
+        n = split.counts[d]
+        if n == 1:
+            continue
+        size, k = plan.shape1[i] // n, plan.shape2[i]
+        start, length = plan.start[i], plan.length[i]
+        block = -(-length // n)
+        step = block - size
+        # Shard p (samples p*size ...) computes full-convolution entries
+        # start + p*block ... which read input samples from
+        # start + p*block - (k - 1) on.
+        first = start - (k - 1) + min(0, (n - 1) * step)
+        last = start + block + max(0, (n - 1) * step)
+        out.append(_Axis(d, i, n, block, step, max(0, -first), max(0, last - size)))
+    return tuple(out)
+
+
+def _local_plan(plan: Plan, geometry, shape1, shape2) -> Plan:
+    """Return the plan of one shard: 'valid' along split axes, else as given."""
+    local = make_plan(shape1, shape2, plan.out_dtype, "full", plan.conv_axes)
+    start, length = list(plan.start), list(plan.length)
+    for g in geometry:
+        start[g.index] = plan.shape2[g.index] - 1
+        length[g.index] = g.block
+    return local._replace(start=tuple(start), length=tuple(length))
+
+
+def _specs(split: Split, plan: Plan, shape1, shape2):
+    """in_specs of both inputs and out_specs, from the first input's split."""
+    nd = len(shape1)
+    vspec, ospec = [], []
+    for d in range(nd):
+        e = split.spec[d]
+        if d in plan.conv_axes:
+            vspec.append(None)
+            ospec.append(e)
+        else:  # a batch axis: split alike where the sizes agree
+            same = shape2[d] == shape1[d]
+            vspec.append(e if same else None)
+            ospec.append(e if shape1[d] >= shape2[d] else None)
+    return P(*split.spec), P(*vspec), P(*ospec)
+
+
+def _join(y, split: Split, plan: Plan, geometry, ospec):
+    """Cut padded blocks back to the result's length (see the output rule)."""
+    spec = list(ospec)
+    index = [slice(None)] * y.ndim
+    for g in geometry:
+        if g.block * g.shards != plan.length[g.index]:
+            if _explicit(split, split.names(g.axis)):
+                spec[g.axis] = None
+                y = jax.sharding.reshard(y, NamedSharding(split.mesh, P(*spec)))
+            index[g.axis] = slice(0, plan.length[g.index])
+    return y[tuple(index)]
+
+
+@functools.lru_cache(maxsize=256)
+def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable):
+    plan = prepared.plan
+    geometry = _geometry(plan, split)
+    xspec, vspec, ospec = _specs(split, plan, shape1, shape2)
+    backend = jax.default_backend()
+
+    def body(x, v):
+        if prepared.conj:
+            v = jnp.conj(v)
+        if prepared.flip:
+            v = jnp.flip(v, prepared.flip)
+        for g in geometry:
+            names = split.names(g.axis)
+            k = plan.shape2[g.index]
+            left, right = _halo(x, g.axis, names, g.shards, g.before, g.after, False)
+            ext = jnp.concatenate([*left, x, *right], axis=g.axis)
+            offset = g.before + plan.start[g.index] - (k - 1)
+            if g.step:
+                offset = offset + lax.axis_index(names) * g.step
+            x = lax.dynamic_slice_in_dim(ext, offset, g.block + k - 1, axis=g.axis)
+        local = _local_plan(plan, geometry, x.shape, v.shape)
+        method = _choose.choose(local, backend) if prepared.auto else prepared.method
+        return execute(x, v, local, method, prepared.precision)
+
+    mapped = jax.shard_map(
+        body, mesh=split.mesh, in_specs=(xspec, vspec), out_specs=ospec
+    )
+
+    def run(a, v):
+        if _explicit(split, [n for d in range(a.ndim) for n in split.names(d)]):
+            v = jax.sharding.reshard(jnp.asarray(v), NamedSharding(split.mesh, vspec))
+        return _join(mapped(a, v), split, plan, geometry, ospec)
+
+    return jax.jit(run)
+
+
+def convolve_split(a, v, prepared: Prepared, split: Split, execute: Callable):
+    """Run a prepared convolution whose first input is split along its axes.
+
+    `execute(x, v, plan, method, precision)` is the engine's single-device
+    convolution, run on each shard's block.
+    """
+    program = _program(
+        prepared._replace(seconds=0.0), split, tuple(a.shape), tuple(v.shape), execute
+    )
+    return program(a, v)
+
+
+def splits_convolved_axis(split: Split | None, plan: Plan) -> bool:
+    """Whether `split` lays one of the convolved axes of `plan` over a mesh axis.
+
+    Also a mesh axis of one device: under an `Explicit` mesh the array's type
+    names it, and the shard map handles it exactly.
+    """
+    return split is not None and any(split.spec[d] is not None for d in plan.conv_axes)
+
+
+def halo_map(
+    fn: Callable,
+    x: jax.Array,
+    axis: int,
+    before: int,
+    after: int,
+    *,
+    boundary: str = "constant",
+    cval=0.0,
+) -> jax.Array:
+    """Apply a sliding-window function to each shard of a split array.
+
+    `fn` receives the shard extended by ``before`` samples of the signal
+    that precede it along `axis` and ``after`` that follow it (from the
+    neighbouring devices; past the signal's ends, extended as `pad` does
+    with `boundary`), and must return an array of the shard's own shape:
+    the outputs of its windows. The result is split like `x`. On an array
+    not split along `axis`, ``fn(pad(x, (before, after), boundary))``.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps an extended block to the block's outputs (same shape as the
+        block). Traced once, on one shard's shape.
+    x : jax.Array
+        The data, split over devices along `axis` or not.
+    axis : int
+        The axis the windows slide along.
+    before, after : int
+        The samples each window reads before and after its output sample.
+    boundary : str
+        scipy.ndimage's boundary mode: 'constant', 'reflect', 'mirror',
+        'nearest' or 'wrap' (see `pad`).
+    cval : float
+        The fill value of the 'constant' mode.
+
+    Returns
+    -------
+    jax.Array
+        ``fn`` applied along the whole signal, split like `x`.
+
+    Raises
+    ------
+    ValueError
+        For a bad `boundary` or negative widths; for a boundary that copies
+        samples ('reflect', 'mirror', 'nearest') wider than one shard; or if
+        `fn` changes the shape of a block.
+
+    Notes
+    -----
+    Each device sends ``before + after`` samples per row along `axis` (one
+    `lax.ppermute` per neighbour spanned) and holds ``n / p + before +
+    after`` of them, for ``n`` samples over ``p`` devices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probconv.conv.internal import halo_map
+    >>> halo_map(lambda e: e[:-2] + e[2:], np.arange(4.0), 0, 1, 1).tolist()
+    [1.0, 2.0, 4.0, 2.0]
+    """
+    check_boundary(boundary, "boundary")
+    (axis,) = normalize_axes(axis, jnp.ndim(x), "axis")
+    if before < 0 or after < 0:
+        raise ValueError(
+            f"`before` and `after` must be non-negative; got {before!r}, {after!r}."
+        )
+    split = split_of(x)
+    if split is None or split.spec[axis] is None:
+        return fn(_pad(x, [(before, after)], boundary, cval=cval, axes=axis))
+    n = split.counts[axis]
+    size = x.shape[axis] // n
+    copies = boundary in ("reflect", "mirror", "nearest")
+    if copies and max(before, after) >= size:
+        raise ValueError(
+            f"A {boundary!r} boundary needs the windows ({before} + {after} "
+            f"samples beyond each output) to fit in one shard ({size} samples "
+            f"along axis {axis})."
+        )
+    names = split.names(axis)
+    spec = P(*split.spec)
+
+    def body(block):
+        cyclic = boundary == "wrap"
+        left, right = _halo(block, axis, names, n, before, after, cyclic)
+        if not cyclic and (before or after):
+            # The first and last shards extend the signal by `boundary`.
+            p = lax.axis_index(names)
+            if before:
+                core = jnp.concatenate([block, *right], axis=axis)
+                head = _pad(core, [(before, 0)], boundary, cval=cval, axes=axis)
+                head = lax.slice_in_dim(head, 0, before, axis=axis)
+                left = [jnp.where(p == 0, head, jnp.concatenate(left, axis=axis))]
+            if after:
+                core = jnp.concatenate([*left, block], axis=axis)
+                tail = _pad(core, [(0, after)], boundary, cval=cval, axes=axis)
+                m = tail.shape[axis]
+                tail = lax.slice_in_dim(tail, m - after, m, axis=axis)
+                right = [jnp.where(p == n - 1, tail, jnp.concatenate(right, axis=axis))]
+        y = fn(jnp.concatenate([*left, block, *right], axis=axis))
+        if y.shape != block.shape:
+            raise ValueError(
+                f"`fn` must map an extended block to the block's shape "
+                f"{block.shape}; got {y.shape}."
+            )
+        return y
+
+    return jax.shard_map(body, mesh=split.mesh, in_specs=spec, out_specs=spec)(x)
+
+
+def split_scan(
+    x: jax.Array,
+    axis: int,
+    local: Callable,
+    combine: Callable,
+    finish: Callable,
+    initial,
+) -> jax.Array:
+    """Run a scan along an axis split over devices, carrying across shards.
+
+    A two-pass carry: each shard summarizes its block (``local(block)``, a
+    pytree of small arrays: the sums or the map that a recurrence applies
+    across the block); the summaries of all shards are gathered (one
+    `lax.all_gather` of ``p`` summaries, never the data); each shard folds
+    those of the shards before it, in order, into the state entering it
+    (``state = combine(state, summary)`` from `initial`, a loop over at most
+    ``p - 1`` summaries); and ``finish(block, state)`` computes the block's
+    outputs from that state. The result is split like `x`. On an array not
+    split along `axis`: ``finish(x, initial)``.
+
+    Parameters
+    ----------
+    x : jax.Array
+        The data.
+    axis : int
+        The axis scanned.
+    local : callable
+        ``block -> summary``.
+    combine : callable
+        ``(state entering a shard, its summary) -> state leaving it``.
+    finish : callable
+        ``(block, state entering it) -> outputs`` of the block's shape.
+    initial : pytree
+        The state entering the first shard.
+
+    Returns
+    -------
+    jax.Array
+        The scan's outputs, split like `x`.
+
+    Examples
+    --------
+    A cumulative sum:
+
+    >>> import numpy as np
+    >>> from probconv.conv.internal import split_scan
+    >>> split_scan(np.arange(4.0), 0, lambda b: b.sum(), lambda a, b: a + b,
+    ...            lambda b, e: e + b.cumsum(), 0.0).tolist()
+    [0.0, 1.0, 3.0, 6.0]
+    """
+    (axis,) = normalize_axes(axis, jnp.ndim(x), "axis")
+    split = split_of(x)
+    if split is None or split.spec[axis] is None:
+        return finish(jnp.asarray(x), initial)
+    n = split.counts[axis]
+    names = split.names(axis)
+    spec = P(*split.spec)
+
+    def body(block):
+        summaries = lax.all_gather(local(block), names, axis=0, tiled=False)
+        entering = [initial]
+        for q in range(n - 1):
+            here = jax.tree.map(lambda s, q=q: s[q], summaries)
+            entering.append(combine(entering[-1], here))
+        p = lax.axis_index(names)
+        enter = jax.tree.map(
+            lambda *e: jnp.stack(jnp.broadcast_arrays(*e))[p], *entering
+        )
+        return finish(block, enter)
+
+    return jax.shard_map(body, mesh=split.mesh, in_specs=spec, out_specs=spec)(x)

@@ -1,0 +1,384 @@
+"""Signals split over devices along their own axis (issue 17).
+
+The checks run in one subprocess with four CPU devices (the pytest process
+has already started JAX with one). For each case: equal to the unsharded
+result (1e-12 relative, float64), output split like the input, no
+all-gather in the compiled program, and scratch memory per device below the
+size of the whole signal.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import probconv
+from probconv.conv.internal import halo_map, split_axes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent(
+    r"""
+    import json, os, re
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    import jax, jax.numpy as jnp, numpy as np, pandas as pd, scipy.signal
+    jax.config.update("jax_enable_x64", True)
+    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+    import probconv
+    from probconv.smooth import ewma, gaussian_smooth, moving_average
+
+    rng = np.random.default_rng(17)
+    n = 1 << 16
+    signal = rng.standard_normal(n)
+    mesh = jax.make_mesh((4,), ("x",))  # Explicit axes: the default
+    grid = jax.make_mesh((2, 2), ("b", "t"))
+    auto = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Auto,))
+    out = {}
+
+    def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True):
+        x = jax.device_put(xn, NamedSharding(m, spec))
+        c = jax.jit(f).lower(x).compile() if hlo else None
+        y = f(x) if not jit else c(x) if hlo else jax.jit(f)(x)
+        if ref is None:
+            ref = np.asarray(f(jnp.asarray(xn)))  # one device
+        yv = np.asarray(y)
+        scale = np.nanmax(np.abs(ref))
+        err = float(np.nanmax(np.abs(yv - ref)) / scale)
+        nan_same = bool(np.array_equal(np.isnan(yv), np.isnan(ref)))
+        row = dict(err=err, nan_same=nan_same, shape=list(y.shape),
+                   ref_shape=list(ref.shape), spec=str(y.sharding.spec),
+                   in_spec=str(x.sharding.spec))
+        if hlo:
+            text = c.as_text()
+            row["all_gather"] = "all-gather" in text
+            # The largest array any all-gather produces, in elements.
+            shapes = re.findall(r"= \w+\[([\d,]*)\][^ ]* all-gather\(", text)
+            row["gathered"] = max(
+                [int(np.prod([int(d) for d in s.split(",") if d])) for s in shapes],
+                default=0)
+            row["permutes"] = text.count("collective-permute(")
+            row["temp_ratio"] = c.memory_analysis().temp_size_in_bytes / xn.nbytes
+        out[name] = row
+
+    k31, k301, k3001 = (rng.standard_normal(m) for m in (31, 301, 3001))
+    cv = probconv.convolve
+    for mode in ("same", "full", "valid"):
+        for k in (k31, k301, k3001):
+            record(f"convolve-{mode}-{k.size}", lambda x: cv(x, k, mode),
+                   signal, P("x"),
+                   ref=scipy.signal.convolve(signal, k, mode, method="direct"))
+    record("correlate-same-3001",
+           lambda x: probconv.correlate(x, k3001, "same"), signal, P("x"),
+           ref=scipy.signal.correlate(signal, k3001, "same", method="direct"))
+    record("convolve-same-3001-fft",
+           lambda x: cv(x, k3001, "same", method="fft"), signal, P("x"),
+           ref=scipy.signal.convolve(signal, k3001, "same", method="direct"))
+    # Kernels longer than a shard (16384): a halo from several neighbours.
+    klong = rng.standard_normal(20001)
+    record("convolve-same-20001", lambda x: cv(x, klong, "same"), signal,
+           P("x"), ref=scipy.signal.fftconvolve(signal, klong, "same"),
+           hlo=False)
+    # Eagerly, on a mesh of Auto axes.
+    record("convolve-same-301-auto-eager", lambda x: cv(x, k301, "same"),
+           signal, P("x"), m=auto, jit=False, hlo=False,
+           ref=scipy.signal.convolve(signal, k301, "same", method="direct"))
+    # Batch and time split at once, kernels batched or broadcast.
+    short = signal[:4096]
+    rows = rng.standard_normal((6, 4096))
+    kb = rng.standard_normal((6, 41))
+    for mode in ("same", "full", "valid"):
+        record(f"batched-{mode}", lambda x: cv(x, kb, mode, axes=-1), rows,
+               P("b", "t"), m=grid,
+               ref=np.stack([scipy.signal.convolve(r, q, mode)
+                             for r, q in zip(rows, kb)]))
+    # Rows whole, time split (a spec with None); a kernel longer than the
+    # whole signal.
+    record("rows-time-split",
+           lambda x: probconv.correlate(x, kb, "same", axes=-1), rows,
+           P(None, "x"), hlo=False,
+           ref=np.stack([scipy.signal.correlate(r, q, "same")
+                         for r, q in zip(rows, kb)]))
+    khuge = rng.standard_normal(5000)
+    record("convolve-same-longer-than-signal", lambda x: cv(x, khuge, "same"),
+           short, P("x"), hlo=False,
+           ref=scipy.signal.convolve(short, khuge, "same", method="direct"))
+    # A 2-D field split along both axes.
+    field = rng.standard_normal((256, 192))
+    ker = rng.standard_normal((5, 9))
+    for mode in ("same", "full", "valid"):
+        record(f"field-{mode}", lambda x: probconv.correlate(x, ker, mode),
+               field, P("b", "t"), m=grid,
+               ref=scipy.signal.correlate(field, ker, mode, method="direct"))
+    # Gradients flow back through the halo exchange, split like the input;
+    # complex data is conjugated by correlate as on one device.
+    record("grad-convolve",
+           jax.grad(lambda x: jnp.sum(jnp.sin(cv(x, k301, "same")))), short,
+           P("x"), hlo=False)
+    zc = short + 1j * rng.standard_normal(4096)
+    kc = rng.standard_normal(31) + 1j * rng.standard_normal(31)
+    record("complex-correlate", lambda x: probconv.correlate(x, kc, "same"), zc,
+           P("x"), hlo=False,
+           ref=scipy.signal.correlate(zc, kc, "same", method="direct"))
+    # Smoothing layers.
+    gappy = signal.copy()
+    gappy[[0, 5000, 16383, 16384, 40000]] = np.nan
+    record("moving_average-1001", lambda x: moving_average(x, 1001), signal,
+           P("x"))
+    for b in ("reflect", "wrap", "constant", "renormalize"):
+        record(f"moving_average-hann-omit-{b}",
+               lambda x: moving_average(x, ("hann", 301), boundary=b,
+                                        nan_policy="omit", cval=0.5),
+               gappy, P("x"), hlo=False)
+    record("gaussian_smooth-200", lambda x: gaussian_smooth(x, 200.0),
+           signal, P("x"))
+    record("gaussian_smooth-batched",
+           lambda x: gaussian_smooth(x, 20.0, axis=-1, boundary="nearest"),
+           rows, P("b", "t"), m=grid)
+    record("ewma", lambda x: ewma(x, alpha=0.01, min_periods=5), gappy, P("x"))
+    # A gap over a whole shard (16384..32767): the carry crosses it.
+    gaps = signal.copy()
+    gaps[10000:40000] = np.nan
+    record("ewma-false", lambda x: ewma(x, alpha=0.01, adjust=False,
+                                        min_periods=3), gaps, P("x"),
+           ref=pd.Series(gaps).ewm(alpha=0.01, adjust=False,
+                                   min_periods=3).mean().to_numpy())
+    # The same on 8192 samples (shards of 2048), at alpha 0.5: the sums
+    # underflow in the gap, and the last mean is carried across it.
+    few = gaps[6000:14192].copy()
+    record("ewma-hold", lambda x: ewma(x, alpha=0.5), few, P("x"), hlo=False)
+    record("ewma-false-0.5", lambda x: ewma(x, alpha=0.5, adjust=False),
+           few, P("x"), hlo=False)
+    series = rng.standard_normal((4, 1 << 15))
+    record("ewma-batched", lambda x: ewma(x, halflife=30.0), series,
+           P("b", "t"), m=grid)
+    # The errors of halo_map on a split array.
+    from probconv.conv.internal import halo_map
+    xs = jax.device_put(short, NamedSharding(mesh, P("x")))
+    errors = []
+    for call in (
+        lambda: halo_map(lambda e: e[:1024], xs, 0, 2000, 0, boundary="reflect"),
+        lambda: halo_map(lambda e: e, xs, 0, 1, 1),
+    ):
+        try:
+            call()
+            errors.append("")
+        except ValueError as err:
+            errors.append(str(err))
+    out["errors"] = errors
+    print(json.dumps(out))
+    """
+)
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("XLA_FLAGS", None)
+    return env
+
+
+def _spawn(*args):
+    return subprocess.Popen(
+        [sys.executable, "-c", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def launched():
+    """Start every subprocess at once: they compile in parallel."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        port = sock.getsockname()[1]
+    procs = {
+        "four": _spawn(SCRIPT),
+        "hosts": [_spawn(TWO_HOSTS, str(i), str(port)) for i in range(2)],
+    }
+    yield procs
+    for p in [procs["four"], *procs["hosts"]]:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+@pytest.fixture(scope="module")
+def results(launched):
+    proc = launched["four"]
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-4000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _split_like_input(row) -> bool:
+    return row["spec"] == row["in_spec"]
+
+
+# Full and valid outputs of 2^16 + 300, 2^16 + 3000, 2^16 - 300 and 2^16 -
+# 3000 samples divide over four devices (2^16 +- 30 do not: see below).
+ENGINE = [
+    f"convolve-{mode}-{k}" for mode in ("same", "full", "valid") for k in (301, 3001)
+] + ["convolve-same-31", "correlate-same-3001", "convolve-same-3001-fft"]
+LAYERS = [
+    "moving_average-1001",
+    "gaussian_smooth-200",
+    "gaussian_smooth-batched",
+]
+
+
+@pytest.mark.parametrize("name", ENGINE + LAYERS)
+def test_split_signal_stays_split(results, name):
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["permutes"] >= 1  # the halo exchange
+    assert row["temp_ratio"] < 1.0  # no device holds the whole signal
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize(
+    "name", ["ewma", "ewma-hold", "ewma-false", "ewma-false-0.5", "ewma-batched"]
+)
+def test_ewma_carries_across_shards(results, name):
+    """One all-gather of a few numbers per row and shard, never the data."""
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert row["nan_same"]
+    assert _split_like_input(row), row
+    if "all_gather" in row:
+        assert row["gathered"] <= 4 * 6  # shards x rows
+        assert row["temp_ratio"] < 1.0
+
+
+def test_output_rule_for_uneven_lengths(results):
+    """Full and valid outputs stay split when their length divides evenly.
+
+    Otherwise the blocks are computed split and the result is joined (JAX
+    has no uneven shardings): an all-gather of the output, as documented.
+    """
+    n = 1 << 16
+    for mode, grow in (("full", 1), ("valid", -1)):
+        for k in (31, 301, 3001):
+            row = results[f"convolve-{mode}-{k}"]
+            assert row["err"] < 1e-12
+            even = (n + grow * (k - 1)) % 4 == 0
+            assert _split_like_input(row) == even, (mode, k, row)
+            assert row["all_gather"] == (not even)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "convolve-same-20001",
+        "convolve-same-301-auto-eager",
+        "batched-same",
+        "batched-full",
+        "batched-valid",
+        "field-same",
+        "field-full",
+        "field-valid",
+        "rows-time-split",
+        "convolve-same-longer-than-signal",
+        "grad-convolve",
+        "complex-correlate",
+    ],
+)
+def test_other_layouts(results, name):
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    if "full" not in name and "valid" not in name:
+        assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "wrap", "constant", "renormalize"])
+def test_nan_aware_smoothing_split(results, boundary):
+    row = results[f"moving_average-hann-omit-{boundary}"]
+    assert row["err"] < 1e-12
+    assert row["nan_same"]
+    assert _split_like_input(row)
+
+
+def test_split_axes_and_halo_map_on_one_device():
+    x = np.arange(6.0)
+    assert split_axes(x) == {}
+    assert split_axes(probconv.conv.to_device(x)) == {}
+    y = halo_map(lambda e: e[:-2] + e[1:-1] + e[2:], x, 0, 1, 1, boundary="wrap")
+    np.testing.assert_allclose(y, [6.0, 3.0, 6.0, 9.0, 12.0, 9.0])
+
+
+def test_halo_map_errors():
+    with pytest.raises(ValueError, match="`boundary` must be one of"):
+        halo_map(lambda e: e, np.ones(4), 0, 1, 1, boundary="edge")
+    with pytest.raises(ValueError, match="must be non-negative"):
+        halo_map(lambda e: e, np.ones(4), 0, -1, 1)
+
+
+TWO_HOSTS = textwrap.dedent(
+    r"""
+    import os, sys
+    pid, port = int(sys.argv[1]), sys.argv[2]
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    import jax
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.config.update("jax_enable_x64", True)
+    jax.distributed.initialize(f"localhost:{port}", num_processes=2,
+                               process_id=pid)
+    import numpy as np, pandas as pd, scipy.ndimage, scipy.signal
+    from jax.sharding import NamedSharding, PartitionSpec as P
+    import probconv
+    from probconv.smooth import ewma, moving_average
+
+    assert jax.device_count() == 4 and jax.local_device_count() == 2
+    mesh = jax.make_mesh((4,), ("x",))
+    rng = np.random.default_rng(0)
+    n = 1 << 14
+    xn, k = rng.standard_normal(n), rng.standard_normal(301)
+    x = jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
+                                     lambda idx: xn[idx])
+    checks = [
+        (lambda x: probconv.convolve(x, k, "same"),
+         scipy.signal.convolve(xn, k, "same", method="direct")),
+        (lambda x: moving_average(x, 101),
+         scipy.ndimage.uniform_filter1d(xn, 101, mode="reflect")),
+        (lambda x: ewma(x, alpha=0.01),
+         pd.Series(xn).ewm(alpha=0.01).mean().to_numpy()),
+    ]
+    for f, ref in checks:
+        y = jax.jit(f)(x)
+        assert y.sharding.spec == P("x"), y.sharding
+        assert len(y.addressable_shards) == 2
+        for s in y.addressable_shards:  # this host's half only
+            err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
+            assert err < 1e-12 * np.max(np.abs(ref)), err
+    print("ok", pid)
+    """
+)
+
+
+def test_two_processes_two_devices_each(launched):
+    """Two local processes under jax.distributed stand in for two hosts."""
+    for i, p in enumerate(launched["hosts"]):
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+        assert f"ok {i}" in out
+
+
+def test_halo_map_errors_on_split_arrays(results):
+    wide, shape = results["errors"]
+    assert "needs the windows (2000 + 0 samples" in wide
+    assert "fit in one shard (1024 samples" in wide
+    assert "`fn` must map an extended block to the block's shape (1024,)" in shape
