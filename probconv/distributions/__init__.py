@@ -1,6 +1,8 @@
 """Distributions of sums of independent random variables, by convolution."""
 
 from ._base import Distribution as Distribution
+from ._bounds import Bounds as Bounds
+from ._bounds import bounds as bounds
 from ._continuous import Continuous as Continuous
 from ._families import Parametric as Parametric
 from ._families import bernoulli as bernoulli
@@ -70,4 +72,6 @@ __all__ = [
     "student_t",
     "uniform",
     "uniform_int",
+    "Bounds",
+    "bounds",
 ]
