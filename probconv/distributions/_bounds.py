@@ -69,6 +69,11 @@ def bounds(d: Distribution, x: ArrayLike, query: str = "sf") -> Bounds:
 
     Notes
     -----
+    For a density, the cell masses also carry the discretization error of
+    the grid (at most the constructors' `tol` on the cdf at default
+    settings; `discretization_error` estimates it), which these bounds do
+    not include: they bound what the truncation leaves unknown.
+
     With :math:`t` the truncated mass and :math:`v` the grid's answer,
     :math:`v \le P(X > x) \le v + t` (and the same for the cdf and pmf),
     whatever the cut mass's place.

@@ -148,6 +148,36 @@ def extend(d: Distribution, size: int | None = None):
     return law, jnp.asarray(to_device(lm.astype(dt))), log_beyond
 
 
+def sum_points(log_masses, n: int, floor: float) -> tuple[int, float]:
+    r"""Points of an `n`-fold sum kept before its mass leaves the float range.
+
+    Chernoff: with :math:`K_X(\theta) = \log \sum_j e^{\ell_j + \theta j}`,
+    :math:`\log P(S \ge k) \le \min_{\theta \ge 0} n K_X(\theta) - \theta k`.
+    Returns the smallest ``k`` with that bound below `floor` (the whole
+    support ``n (m - 1) + 1`` if none), and the bound there (per batch, the
+    largest).
+    """
+    lm = np.asarray(log_masses, np.float64).reshape(-1, np.shape(log_masses)[-1])
+    m = lm.shape[-1]
+    full = n * (m - 1) + 1
+    j = np.arange(m)
+    th = np.concatenate([np.linspace(0.0, 2.0, 401), np.geomspace(2.0, 200.0, 200)])
+    with np.errstate(invalid="ignore", over="ignore"):
+        kx = scipy.special.logsumexp(lm[:, None, :] + th[None, :, None] * j, axis=-1)
+    nk = n * kx  # (rows, thetas)
+
+    def bound(k):
+        return float(np.max(np.min(nk - th * k, axis=-1)))
+
+    if bound(full) > floor:
+        return full, 0.0
+    lo, hi = 0, full
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if bound(mid) <= floor else (mid, hi)
+    return hi, bound(hi)
+
+
 def horizon(d: Distribution, log_t=None):
     """``(first, log_t)``: where the truncated mass of `d` starts, and its log.
 

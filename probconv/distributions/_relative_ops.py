@@ -96,8 +96,16 @@ def relative_iid_sum(x: Distribution, n: int) -> Distribution:
             ones, jnp.full_like(ones, -jnp.inf), 0.0, 0.0, x.step, "lattice"
         )
     x, lx, ex, (first, log_t) = _extended_logs(x)
-    exact = isinstance(x, RelativeDistribution) or _extend.extendable(x) is not None
-    out, rel = log_iid_sum(lx, n, None if exact else x.masses)
+    grown = _extend.extendable(x) is not None
+    exact = isinstance(x, RelativeDistribution) or grown
+    n_out, log_beyond = 0, -math.inf
+    if grown:
+        # The sum's grid ends where its mass leaves the float range too: the
+        # tilts need not cover the rest of the extended law's n-fold support.
+        n_out, log_beyond = _extend.sum_points(lx, n, _extend.log_floor(x.dtype))
+    out, rel = log_iid_sum(lx, n, None if exact else x.masses, n_out)
+    if n_out:
+        out, rel = out[..., :n_out], rel[..., :n_out]
     inherited = (math.log(n) + _worst(ex)).astype(x.dtype)
     rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
     rel = _extend.mark_unresolved(rel, out, first, log_t + math.log(n))
@@ -105,6 +113,7 @@ def relative_iid_sum(x: Distribution, n: int) -> Distribution:
     whole = tot + x.truncated
     frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
     trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
+    trunc = trunc + math.exp(min(log_beyond, 0.0))  # past a shortened grid
     return _relative(out, rel, n * x.origin, trunc, x.step, x.kind)
 
 
