@@ -7,7 +7,7 @@ direct summation (numpy.convolve, relatively accurate for non-negative
 inputs), scipy.stats.poisson_binom (exact recursion), the aggregate package
 (compound sums) and icepool (exact dice).
 
-Run: python benchmarks/tails.py [--quick]
+Run: python benchmarks/tails.py [--quick] [--only unbounded ...]
 The machine is shared and noisy: ratios are more stable than times.
 """
 
@@ -361,16 +361,198 @@ def bench_compound(quick):
         )
 
 
+def polya_aeppli_log(lam, p, size):
+    """log P(S = k), S a Poisson(lam) sum of geometric(p) on 1, 2, ... (k < size)."""
+    k = np.arange(1, size)[:, None]
+    n = np.arange(1, size)[None, :]
+    g = scipy.special.gammaln
+    with np.errstate(invalid="ignore"):
+        t = (
+            -lam
+            + n * math.log(lam)
+            - g(n + 1)
+            + g(k)
+            - g(n)
+            - g(np.maximum(k - n + 1, 1))
+            + n * math.log(p)
+            + (k - n) * math.log1p(-p)
+        )
+    t = np.where(n <= k, t, -np.inf)
+    return np.concatenate([[-lam], scipy.special.logsumexp(t, axis=1)])
+
+
+def bench_unbounded(quick):
+    """Issue 15: grids to the float range, families that extend, queries past."""
+    tiny = math.log(np.finfo(np.float64).tiny)
+    print("\n# compound Poisson(3) of geometric(0.5) (Polya-Aeppli), default grid")
+    N, X = dist.poisson(3.0), dist.geometric(0.5)
+
+    def plain():
+        return dist.compound(N, X).masses
+
+    def relative():
+        return dist.compound(N, X, accuracy="relative").log_masses
+
+    t_plain = median_time(plain)
+    n_plain = plain().shape[-1]
+    ref = polya_aeppli_log(3.0, 0.5, n_plain)
+    row(
+        "Polya-Aeppli",
+        f"plain ({n_plain} points)",
+        t_plain,
+        rel_err(log_of(plain()), ref),
+        t_plain,
+    )
+    t_rel = median_time(relative)
+    out = relative()
+    ref = polya_aeppli_log(3.0, 0.5, out.shape[-1])
+    row(
+        "Polya-Aeppli",
+        f"relative ({out.shape[-1]} points)",
+        t_rel,
+        rel_err(out, ref, tiny),
+        t_plain,
+    )
+    print(
+        f"    last log-mass {float(out[-1]):.1f} (log tiny = {tiny:.1f}); "
+        f"plain grid ends at {ref[n_plain - 1]:.1f}"
+    )
+
+    n = 100 if quick else 300
+    print(f"\n# iid sum of {n} geometric(0.6) (negative binomial)")
+    x = dist.geometric(0.6)
+    cut = dist.from_masses(x.masses, 1.0, truncated=x.truncated)  # the old cut
+
+    def plain_iid():
+        return dist.iid_sum(x, n).masses
+
+    def rel_iid():
+        return dist.iid_sum(x, n, accuracy="relative").log_masses
+
+    def rel_cut():
+        return dist.iid_sum(cut, n, accuracy="relative").log_masses
+
+    k = np.arange(n, 3 * n + 1500)
+    ref = scipy.stats.nbinom.logpmf(k - n, n, 0.6)
+    t_plain = median_time(plain_iid)
+    row(
+        "geometric iid",
+        "plain",
+        t_plain,
+        rel_err(log_of(plain_iid())[: k.size], ref),
+        t_plain,
+    )
+    t_cut = median_time(rel_cut)
+    row(
+        "geometric iid",
+        f"relative, law cut at {x.size} points",
+        t_cut,
+        rel_err(rel_cut()[: k.size], ref, tiny),
+        t_plain,
+    )
+    t_rel = median_time(rel_iid)
+    out = rel_iid()
+    print(
+        f"    the extended law's sum: {out.shape[-1]} points, last log-mass "
+        f"{float(out[-1]):.1f}"
+    )
+    row(
+        "geometric iid",
+        "relative, law extends itself",
+        t_rel,
+        rel_err(out[: k.size], ref[: out.shape[-1]], tiny),
+        t_plain,
+    )
+    j = int(np.argmin(np.abs(ref + 500)))
+    print(
+        f"    at log-probability {ref[j]:.1f}: extended "
+        f"{abs(math.expm1(float(out[j]) - ref[j])):.1e}, cut "
+        f"{abs(math.expm1(float(rel_cut()[j]) - ref[j])):.1e}"
+    )
+
+    print("\n# queries past the grid")
+    for name, d, q, xq, true in (
+        (
+            "poisson(3).logsf(400)",
+            dist.poisson(3.0),
+            "logsf",
+            400.0,
+            scipy.special.logsumexp(
+                scipy.stats.poisson.logpmf(np.arange(401, 5000), 3)
+            ),
+        ),
+        (
+            "geometric(0.5).logsf(1000)",
+            dist.geometric(0.5),
+            "logsf",
+            1000.0,
+            1000 * math.log(0.5),
+        ),
+        (
+            "nbinom(2.5, 0.3).logpmf(900)",
+            dist.negative_binomial(2.5, 0.3),
+            "logpmf",
+            900.0,
+            scipy.stats.nbinom.logpmf(900, 2.5, 0.3),
+        ),
+    ):
+        got = float(getattr(d, q)(xq))
+        print(
+            f"    {name:30s} grid {d.size:4d} points: {got:.6f} "
+            f"(true {true:.6f}, rel err {abs(math.expm1(got - true)):.1e})"
+        )
+
+    print("\n# continuous sums at default settings (tol 1e-6): max |error| of sf, cdf")
+    xs = np.linspace(0.0, 60.0, 241)
+    g10 = scipy.stats.gamma(10)
+    for label, tail in (("tail = tol (before)", 1e-6), ("default tail", None)):
+        e = dist.exponential(tail=tail)
+
+        def summed(e=e):
+            return dist.iid_sum(e, 10).masses
+
+        s = dist.iid_sum(e, 10)
+        err = max(
+            np.abs(np.asarray(s.sf(xs)) - g10.sf(xs)).max(),
+            np.abs(np.asarray(s.cdf(xs)) - g10.cdf(xs)).max(),
+        )
+        t = median_time(summed)
+        print(
+            f"    10 x Exp(1), {label:20s} {e.size:6d} cells {t * 1e3:8.2f} ms "
+            f"max err {err:.1e}  sf(25) err {abs(float(s.sf(25.0)) - g10.sf(25.0)):.1e}"
+        )
+    w = scipy.stats.poisson(5.0).pmf(np.arange(1, 200))
+    for label, tail in (("tail = tol (before)", 1e-6), ("default tail", None)):
+        c = dist.compound(dist.poisson(5.0), dist.exponential(tail=tail))
+        xq = np.linspace(0.5, 40.0, 80)
+        ref = np.sum(w * scipy.stats.gamma(np.arange(1, 200)).sf(xq[:, None]), -1)
+        err = np.abs(np.asarray(c.sf(xq)) - ref).max()
+        rel = np.max(np.abs(np.asarray(c.sf(xq)) / ref - 1))
+        print(
+            f"    compound Poisson(5) of Exp(1), {label:20s} max sf err {err:.1e}"
+            f" (relative {rel:.1e})"
+        )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes")
+    sections = {
+        "iid": bench_iid,
+        "pb": bench_pb,
+        "pair": bench_pair,
+        "compound": bench_compound,
+        "unbounded": bench_unbounded,
+    }
+    ap.add_argument(
+        "--only", choices=sorted(sections), action="append", help="run these only"
+    )
     args = ap.parse_args()
     head = f"{'case':28s} {'method':34s} {'time':>14s} {'vs plain':>9s}"
     print(head + "  max rel err")
-    bench_iid(args.quick)
-    bench_pb(args.quick)
-    bench_pair(args.quick)
-    bench_compound(args.quick)
+    for name, fn in sections.items():
+        if not args.only or name in args.only:
+            fn(args.quick)
 
 
 if __name__ == "__main__":

@@ -292,10 +292,11 @@ def _query(d, kind: str, x: float) -> tuple[str, dict]:
     grid has nothing (past its edge), only the bound ``< truncated`` is known;
     between the two, both ends are printed.
     """
-    from .distributions import RelativeDistribution
+    from .distributions import RelativeDistribution, bounds
 
-    v = float(d.sf(x) if kind == "sf" else d.cdf(x))
-    t = float(d.truncated)
+    b = bounds(d, x, kind)
+    v = float(b.value)
+    t = float(b.upper - b.lower)  # 0 where the law's own formula answers
     entry = {"value": v, "bounds": [v, v + t]}
     text = f"{v:.10g}"
     if v == 0 and isinstance(d, RelativeDistribution):

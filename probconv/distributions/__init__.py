@@ -2,6 +2,8 @@
 
 from ._base import Distribution as Distribution
 from ._base import to_numpyro as to_numpyro
+from ._bounds import Bounds as Bounds
+from ._bounds import bounds as bounds
 from ._continuous import Continuous as Continuous
 from ._families import Parametric as Parametric
 from ._families import bernoulli as bernoulli
@@ -72,4 +74,6 @@ __all__ = [
     "to_numpyro",
     "uniform",
     "uniform_int",
+    "Bounds",
+    "bounds",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -9,6 +10,7 @@ import numpy as np
 import scipy.special
 
 from ..conv.internal import spectral_length
+from . import _extend
 from ._base import Distribution
 from ._base import eps as _eps
 from ._checks import check_int, concrete
@@ -37,8 +39,13 @@ def compound_lattice(
     """
     dt = jnp.result_type(X.dtype, N.dtype)
     eps = _eps(dt)
+    relative = accuracy == "relative"
+    if relative:
+        # A severity that knows its logpmf first reaches the float range's end.
+        X, _, _ = _extend.extend(X)
     if tail is None:
-        tail = eps
+        # Relative accuracy keeps every mass that a float can hold.
+        tail = float(jnp.finfo(dt).tiny) if relative else eps
     elif not (isinstance(tail, (int, float)) and 0 < tail < 1):
         raise ValueError(f"`tail` must lie in (0, 1); got {tail!r}.")
     if tilt is not None:
@@ -97,9 +104,28 @@ def compound_lattice(
     tilt = float(tilt)
     # Tilted severity, cut at `size` (mass beyond only reaches S >= size).
     offs = jnp.clip(jnp.where(okx, kr, 0), 0, size).astype(jnp.int32)
-    if accuracy == "relative":
+    if relative:
         cut = _place(xm, offs, size + xm.shape[-1])[..., :size]
-        out = relative_compound(N, cut, length, X.step, okx)
+        lx, log_t = None, None
+        if _extend.extendable(X) is not None:
+            # Exact log-masses on 0..size-1 (one origin: `extendable`).
+            j = int(np.max(j0))
+            X, lx, log_t = _extend.extend(X, max(size - j, 1))
+            pad = [(0, 0)] * (lx.ndim - 1) + [(j, 0)]
+            lx = jnp.pad(lx, pad, constant_values=-jnp.inf)[..., :size]
+        # Mass a severity lost past its grid reaches S from there on, at most
+        # E[N] times over.
+        first, log_t = _extend.horizon(X, log_t)
+        first = jnp.where(okx, kr, 0.0) + first
+        log_t = log_t + jnp.log(jnp.maximum(N.mean(), 1.0)).astype(log_t.dtype)
+        out = relative_compound(
+            N, cut, length, X.step, okx, lx=lx, first=(first, log_t)
+        )
+        if log_a is not None and lx is not None:
+            # The mass of S beyond the grid: the Chernoff bound, not round-off.
+            log_s = _log_tail_bound(log_mgf_x, lg, np.array([float(size)]), thetas)
+            beyond = jnp.minimum(out.truncated, math.exp(min(float(log_s[0]), 0.0)))
+            out = dataclasses.replace(out, truncated=beyond.astype(out.dtype))
         if not full_output:
             return out
         return out, {"fft_length": max(length, 4 * size)}

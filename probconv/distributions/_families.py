@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.special
 import scipy.stats
-from jax.scipy.special import betainc, gammainc, gammaln, xlog1py, xlogy
+from jax.scipy.special import gammainc, gammaln, xlog1py, xlogy
 from jax.typing import ArrayLike
 
 from ..conv import to_device
@@ -20,6 +20,7 @@ from ._base import Distribution, pytree_dataclass, static_field
 from ._base import eps as _eps
 from ._checks import as_param, check_int, check_range, concrete, float_dtype
 from ._families_continuous import from_scipy_continuous
+from ._family_tails import CLOSED_TAILS, log_pmf, log_sf
 from ._grid import make
 from ._lattice_ops import iid_sum_lattice
 
@@ -36,14 +37,19 @@ class Parametric(Distribution):
     Attributes
     ----------
     family : str
-        ``'bernoulli'``, ``'binomial'``, ``'poisson'``, ``'geometric'`` or
-        ``'negative_binomial'`` (static).
+        ``'bernoulli'``, ``'binomial'``, ``'poisson'``, ``'geometric'``,
+        ``'negative_binomial'``, or ``'scipy'`` for a discrete law from
+        `from_scipy` (static).
     params : tuple of jax.Array
         The family's parameters, each of the batch shape (leaves).
+    frozen : scipy.stats frozen distribution or None
+        For ``family='scipy'``: the law itself (static), so that
+        ``accuracy='relative'`` can extend the grid through its ``logpmf``.
     """
 
     family: str = static_field("")
     params: tuple = ()
+    frozen: object = static_field(None)
 
     _zero_padding_is_exact = True  # a lattice: queries may pad its masses
 
@@ -51,6 +57,95 @@ class Parametric(Distribution):
     def kind(self) -> str:
         """``'lattice'``."""
         return "lattice"
+
+    # -- queries past the grid: the family's own tail, never a bare 0 ---------
+    def _beyond(self, x):
+        """``(x, past, k)``: points, which lie past the grid, their floor there."""
+        x = jnp.asarray(x, self.dtype)
+        last = self.origin + (self.size - 1) * self.step
+        past = x > last
+        return x, past, jnp.floor(jnp.where(past, x, last))
+
+    def _host_tail(self, x, log_query: str):
+        """Return a scipy law's own `log_query` past the grid (eager), or None."""
+        if self.family != "scipy" or isinstance(x, jax.core.Tracer):
+            return None
+        xv = np.asarray(x, np.float64)
+        last = float(np.asarray(self.origin).ravel()[0]) + self.size - 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            val = np.asarray(getattr(self.frozen, log_query)(xv), np.float64)
+            up = float(self.frozen.sf(last))  # the mass past the grid
+        return jnp.asarray(val, self.dtype), jnp.asarray(xv > last), up
+
+    def logpmf(self, x: ArrayLike) -> jax.Array:
+        """Log of the pmf; past the grid, from the family's formula (not ``-inf``).
+
+        Examples
+        --------
+        >>> from probconv import distributions as dist
+        >>> d = dist.poisson(3.0)   # 27 grid points
+        >>> round(float(d.logpmf(200)), 6)
+        -646.509529
+        """
+        out = jnp.log(Distribution.pmf(self, x))
+        host = self._host_tail(x, "logpmf")
+        if host is not None:
+            return jnp.where(host[1], host[0], out)
+        if self.family not in CLOSED_TAILS:
+            return out
+        x, past, k = self._beyond(x)
+        on = past & (x == k)
+        return jnp.where(on, log_pmf(self.family, self.params, k), out)
+
+    def pmf(self, x: ArrayLike) -> jax.Array:
+        """Probability mass function; past the grid, from the family's formula."""
+        if self.family not in (*CLOSED_TAILS, "scipy"):
+            return Distribution.pmf(self, x)
+        return jnp.exp(self.logpmf(x))
+
+    def logsf(self, x: ArrayLike) -> jax.Array:
+        r"""Log of :math:`P(X > x)`: the grid's tail sum plus the mass cut off.
+
+        Past the grid, the family's own tail (see `_family_tails`), so a
+        query far out returns its value, not ``-inf``.
+
+        Examples
+        --------
+        >>> import math
+        >>> from probconv import distributions as dist
+        >>> d = dist.geometric(0.5)  # 53 grid points
+        >>> round(float(d.logsf(1000)) / math.log(0.5), 9)
+        1000.0
+        """
+        grid = Distribution.sf(self, x)
+        inside = jnp.log(grid + self.truncated)
+        host = self._host_tail(x, "logsf")
+        if host is not None:
+            return jnp.where(host[1], host[0], jnp.log(grid + host[2]))
+        if self.family not in CLOSED_TAILS:
+            return jnp.log(grid)
+        x, past, k = self._beyond(x)
+        out = jnp.where(past, log_sf(self.family, self.params, k), inside)
+        return jnp.where(jnp.isnan(x), jnp.nan, out)
+
+    def sf(self, x: ArrayLike) -> jax.Array:
+        """Survival function, with the mass cut off the grid (see `logsf`)."""
+        if self.family not in (*CLOSED_TAILS, "scipy"):
+            return Distribution.sf(self, x)
+        return jnp.exp(self.logsf(x))
+
+    def cdf(self, x: ArrayLike, *, interpolation: str = "linear") -> jax.Array:
+        """Cumulative distribution function; past the grid, ``1 - sf`` exactly."""
+        out = Distribution.cdf(self, x, interpolation=interpolation)
+        if self.family not in (*CLOSED_TAILS, "scipy"):
+            return out
+        x = jnp.asarray(x, self.dtype)
+        past = x > self.origin + (self.size - 1) * self.step
+        return jnp.where(past, -jnp.expm1(self.logsf(x)), out)
+
+    def logcdf(self, x: ArrayLike) -> jax.Array:
+        """Log of the cdf; past the grid, ``log1p(-sf)``."""
+        return jnp.log(self.cdf(x))
 
 
 def _parametric(masses, origin, truncated, family, params) -> Parametric:
@@ -392,7 +487,9 @@ def negative_binomial(
     rr, pp = r[..., None], p[..., None]
     logc = gammaln(k + rr) - gammaln(k + 1) - gammaln(rr)
     m = jnp.exp(logc + xlogy(rr, pp) + xlog1py(k, -pp))
-    trunc = betainc(jnp.asarray(size, dt), r, 1 - p)
+    # P(X >= size), differentiable in n too (JAX's betainc is not in b).
+    last = jnp.full(r.shape, size - 1.0, dt)
+    trunc = jnp.exp(log_sf("negative_binomial", (r, p), last))
     return _parametric(_nanify(m, ok), 0.0, trunc, "negative_binomial", (r, p))
 
 
@@ -561,7 +658,11 @@ def from_scipy(
         x = a + np.arange(n)
         m = np.clip(np.asarray(frozen.pmf(x), np.float64), 0, None)
         t = float(frozen.cdf(a - 1)) + float(frozen.sf(b))
-        return make(jnp.asarray(m, dt), a, max(t, 0.0), 1.0, "lattice")
+        law = make(jnp.asarray(m, dt), a, max(t, 0.0), 1.0, "lattice")
+        # Kept with its law, so that relative accuracy can extend the grid.
+        return Parametric(
+            law.masses, law.origin, law.truncated, 1.0, "scipy", (), frozen
+        )
     return from_scipy_continuous(
         frozen, step=step, support=support, tol=tol, tail=tail, max_size=max_size
     )

@@ -13,7 +13,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from ..conv.internal import spectral_length
-from . import _tilt
+from . import _extend, _tilt
 from ._base import Distribution, check_dist
 from ._checks import as_param, check_int, check_range, float_dtype
 from ._lattice_ops import _common_step, _lost, _refine
@@ -31,24 +31,47 @@ from ._tails_compound import log_compound
 from ._tails_pb import log_poisson_binomial
 
 
+def _extended_logs(d: Distribution):
+    """``(law, log_masses, log_errors, horizon)``, extended if it can be.
+
+    A family with unbounded support is re-evaluated from its ``logpmf`` on a
+    grid past which its mass leaves the float range (see `_extend`); its
+    log-masses are then exact to a few ulps. `horizon` is where its
+    truncated mass starts, and that mass's log (see `_extend.horizon`).
+    """
+    law, lm, log_t = _extend.extend(d)
+    if lm is None:
+        return (d, *_logs(d), _extend.horizon(d))
+    ep = math.log(4 * _tilt.eps(lm.dtype))
+    err = jnp.where(jnp.isfinite(lm), ep, -jnp.inf)
+    return law, lm, err, _extend.horizon(law, log_t)
+
+
 def relative_add(x: Distribution, y: Distribution) -> RelativeDistribution:
     """`add` with ``accuracy='relative'`` (same grids and checks as `add`)."""
     x, y = check_dist(x, "x"), check_dist(y, "y")
     _lattice_only(x, "x")
     _lattice_only(y, "y")
     h = _common_step([x, y])
-    lx, ex = _logs(x)
-    ly, ey = _logs(y)
+    x, lx, ex, hx = _extended_logs(x)
+    y, ly, ey, hy = _extended_logs(y)
     x2, y2 = _refine(x, h), _refine(y, h)
     if x2 is not x:
         lx, ex = _logs(x2)
+        hx = _extend.horizon(x2, hx[1])
     if y2 is not y:
         ly, ey = _logs(y2)
+        hy = _extend.horizon(y2, hy[1])
     x, y = x2, y2
     dt = jnp.result_type(x.dtype, y.dtype)
     out, rel = log_pair(lx.astype(dt), ly.astype(dt))
     inherited = jnp.logaddexp(_worst(ex), _worst(ey)).astype(dt)
     rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
+    # Truncated mass of a summand that could not extend reaches the sum from
+    # its own cut on (the other summand's support starts at its origin).
+    for (first, log_t), other in ((hx, y), (hy, x)):
+        log_t = log_t + jnp.log(jnp.maximum(other.total, 0.0))
+        rel = _extend.mark_unresolved(rel, out, first, log_t)
     batch = out.shape[:-1]
     trunc = _lost(x.truncated, x.total, y.truncated, y.total)
     ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
@@ -72,15 +95,25 @@ def relative_iid_sum(x: Distribution, n: int) -> Distribution:
         return _relative(
             ones, jnp.full_like(ones, -jnp.inf), 0.0, 0.0, x.step, "lattice"
         )
-    lx, ex = _logs(x)
-    lin = None if isinstance(x, RelativeDistribution) else x.masses
-    out, rel = log_iid_sum(lx, n, lin)
+    x, lx, ex, (first, log_t) = _extended_logs(x)
+    grown = _extend.extendable(x) is not None
+    exact = isinstance(x, RelativeDistribution) or grown
+    n_out, log_beyond = 0, -math.inf
+    if grown:
+        # The sum's grid ends where its mass leaves the float range too: the
+        # tilts need not cover the rest of the extended law's n-fold support.
+        n_out, log_beyond = _extend.sum_points(lx, n, _extend.log_floor(x.dtype))
+    out, rel = log_iid_sum(lx, n, None if exact else x.masses, n_out)
+    if n_out:
+        out, rel = out[..., :n_out], rel[..., :n_out]
     inherited = (math.log(n) + _worst(ex)).astype(x.dtype)
     rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
+    rel = _extend.mark_unresolved(rel, out, first, log_t + math.log(n))
     tot = x.total
     whole = tot + x.truncated
     frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
     trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
+    trunc = trunc + math.exp(min(log_beyond, 0.0))  # past a shortened grid
     return _relative(out, rel, n * x.origin, trunc, x.step, x.kind)
 
 
@@ -98,14 +131,20 @@ def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
     return _relative(out, rel, 0.0, 0.0, 1.0, "lattice")
 
 
-def relative_compound(N: Distribution, xm, length: int, step: float, ok=True):
+def relative_compound(
+    N: Distribution, xm, length: int, step: float, ok=True, *, lx=None, first=None
+):
     """Compute the core of `compound` with ``accuracy='relative'``.
 
     `xm`: severity masses on ``0, h, 2h, ...``, cut at the output grid
     (shape ``(..., size)``); `length`: the plain method's FFT length (at
     least four times the grid is used, so that the tilted laws' wrapped-around
     mass stays small); `ok`: rows whose severity passed `compound`'s checks
-    (the others get NaN). The frequency `N` is checked by `compound` before.
+    (the others get NaN); `lx`: the same as log-masses, where the severity
+    extended itself (they hold below the smallest float); `first`: the grid
+    index from which mass the severity lost past its grid reaches `S` (its
+    points are marked unresolved). The frequency `N` is checked by
+    `compound` before.
     """
     dt = xm.dtype
     size = xm.shape[-1]
@@ -123,10 +162,15 @@ def relative_compound(N: Distribution, xm, length: int, step: float, ok=True):
         shift = int(round(float(origin[0]))) if origin.size else 0
         freq = ("masses", (lc.reshape(-1, N.size), shift))
         total = jnp.broadcast_to(N.total + N.truncated, batch).astype(dt)
-    lx = _tilt.safe_log(jnp.broadcast_to(xm, batch + (size,))).reshape(-1, size)
+    if lx is None:
+        lx = _tilt.safe_log(xm)
+    lx = jnp.broadcast_to(lx.astype(dt), batch + (size,)).reshape(-1, size)
     out, rel = log_compound(lx, freq, spectral_length(max(length, 4 * size)))
     good = jnp.broadcast_to(ok, batch)[..., None]
     out = jnp.where(good, out.reshape(batch + (size,)), jnp.nan)
     rel = rel.reshape(batch + (size,))
+    if first is not None:
+        first, log_t = (jnp.broadcast_to(v, batch) for v in first)
+        rel = _extend.mark_unresolved(rel, out, first, log_t)
     lost = jnp.maximum(total - jnp.sum(jnp.exp(out), -1), 0.0)
     return _relative(out, rel, 0.0, lost, step, "lattice")

@@ -55,11 +55,12 @@ def _support(lx: jax.Array):
     return lo, hi
 
 
-def iid_grid(lx: jax.Array, n: int):
+def iid_grid(lx: jax.Array, n: int, n_out: int = 0):
     """Tilt-plan grid of one law: ``(theta, arc, var)`` on a sorted grid.
 
     `var` is the variance of the tilted `X`; `arc` the cumulative arc length
-    of :math:`n K_X` (whose tilted variance is ``n * var``).
+    of :math:`n K_X` (whose tilted variance is ``n * var``). With `n_out`,
+    the tilts only reach the first `n_out` points of the sum.
     """
     dt = lx.dtype
     m = lx.shape[-1]
@@ -73,7 +74,10 @@ def iid_grid(lx: jax.Array, n: int):
     def mean(th):
         return _tilt.tilted_moments(lx, j, th)[1]
 
-    tgt = jnp.stack([lo + 0.5 / n, hi - 0.5 / n]).astype(dt)
+    top = hi - 0.5 / n
+    if n_out:
+        top = jnp.minimum(top, (n_out - 1.0) / n)
+    tgt = jnp.stack([lo + 0.5 / n, top]).astype(dt)
     ends = _tilt.bisect(mean, tgt, -bound, bound)
     t_lo, t_hi = ends[0], ends[1]
     u = jnp.linspace(0.0, 1.0, _GRID, dtype=dt)
@@ -105,6 +109,7 @@ class IidPlan(NamedTuple):
     l0: int
     bits: tuple[int, ...]  # then per bit: square, and times X if the bit is 1
     windows: tuple[int, ...]  # window kept after the first and each later stage
+    n_out: int = 0  # points of the sum returned (0: all, n (m - 1) + 1)
 
 
 def _bernstein_depth(sigma: float, width: float, depth: float) -> float:
@@ -197,7 +202,7 @@ def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None):
     dt = lx.dtype
     ep = _tilt.eps(dt)
     n, m = plan.n, plan.m
-    n_out = n * (m - 1) + 1
+    n_out = plan.n_out or n * (m - 1) + 1
     j = jnp.arange(m, dtype=dt)
     thetas = jax.lax.stop_gradient(thetas)
     _, c, var = _tilt.tilted_moments(jax.lax.stop_gradient(lx), j, thetas)
@@ -270,20 +275,22 @@ def _iid_batched(lx, thetas, plan, x):
     return out.reshape(batch + out.shape[-1:]), rel.reshape(batch + rel.shape[-1:])
 
 
-@functools.partial(jax.jit, static_argnames=("n",))
-def _iid_plan_batched(lx, n):
+@functools.partial(jax.jit, static_argnames=("n", "n_out"))
+def _iid_plan_batched(lx, n, n_out=0):
     flat = lx.reshape((-1, lx.shape[-1]))
-    return jax.vmap(lambda a: iid_grid(a, n))(flat)
+    return jax.vmap(lambda a: iid_grid(a, n, n_out))(flat)
 
 
-def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None):
+def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 0):
     """Relative-accuracy log-masses of the `n`-fold sum of each row of `lx`.
 
     Returns ``(log_masses, log_rel_err)``, each of shape
-    ``batch + (n (m - 1) + 1,)``. `x`, the same masses in linear form
-    where the caller has them, keeps float32 inputs exact. The plan (number
-    of tilts, window and FFT lengths) comes from the values where they are
-    concrete, else from the shapes alone.
+    ``batch + (n (m - 1) + 1,)``, or ``batch + (n_out,)``: the first
+    `n_out` points only (the tilts then cover those, which costs less for a
+    long law whose sum leaves the float range early). `x`, the same masses
+    in linear form where the caller has them, keeps float32 inputs exact.
+    The plan (number of tilts, window and FFT lengths) comes from the values
+    where they are concrete, else from the shapes alone.
     """
     dt = lx.dtype
     m = lx.shape[-1]
@@ -292,7 +299,9 @@ def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None):
         out = n * lx if m == 1 else lx
         rel = jnp.where(jnp.isfinite(out), math.log(n * _tilt.eps(dt)), -jnp.inf)
         return out, rel
-    grid, arc, var = _iid_plan_batched(jax.lax.stop_gradient(lx), n)
+    full = n * (m - 1) + 1
+    n_out = n_out if 0 < n_out < full else 0
+    grid, arc, var = _iid_plan_batched(jax.lax.stop_gradient(lx), n, n_out)
     total = concrete(arc[..., -1])
     vmax = concrete(jnp.max(var, -1))
     los, his = jax.vmap(_support)(jax.lax.stop_gradient(lx).reshape(-1, m))
@@ -308,7 +317,7 @@ def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None):
         sigma = (m - 1) / 2.0
         width = float(m - 1)
         count = _tilt.count_tilts(3 * math.pi * math.sqrt(n), dt, _noise(n, dt))
-    plan = iid_plan(n, m, max(sigma, 1e-3), max(width, 1.0), dt)
+    plan = iid_plan(n, m, max(sigma, 1e-3), max(width, 1.0), dt)._replace(n_out=n_out)
     thetas = jax.vmap(lambda g, a: _tilt.place(g, a, count))(grid, arc)
     thetas = thetas.reshape(batch + (count,))
     return _iid_batched(lx, thetas, plan, x)

@@ -1,0 +1,210 @@
+r"""Laws that extend themselves past their grid, for relative accuracy.
+
+A family with unbounded support (`poisson`, `geometric`,
+`negative_binomial`, a discrete law from scipy.stats) is cut where its tail
+mass falls below ``tail`` (the dtype's machine epsilon by default). That is
+enough for absolute accuracy, but not for ``accuracy='relative'``: every sum
+inherits the cut, and its masses past the cut of one summand miss the terms
+that involve the summand's tail (a 300-fold sum of ``geometric(0.6)`` cut at
+40 points is off by percents at log-probability -300). A law that knows its
+``logpmf`` is therefore re-evaluated, in float64 on the host, on a grid long
+enough that its mass beyond falls out of the float range:
+
+.. math:: \log P(X \ge x_{\mathrm{end}}) \le \log(\mathrm{tiny}) + \log(\epsilon)
+
+(about -744 in float64, -103 in float32). Laws that cannot be extended (plain
+masses with a recorded truncated mass, parameters traced under `jit`) keep
+their grid, and the relative operations mark every output point that the
+missing mass can reach as unresolved (relative error ``inf``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+import scipy.stats
+
+from ..conv import to_device
+from ._base import Distribution
+from ._checks import concrete
+from ._families import Parametric
+
+UNBOUNDED = ("poisson", "geometric", "negative_binomial", "scipy")
+# Longest grid a law is extended to: beyond it, a tail too heavy to reach the
+# float range's end (zipf, a Pareto-like law) keeps its cut, and the points
+# its missing mass reaches are marked unresolved.
+MAX_POINTS = 1 << 16
+
+
+def log_floor(dtype) -> float:
+    """Log of the smallest mass kept: ``tiny * eps`` of `dtype` (float range's end)."""
+    f = np.finfo(np.dtype(dtype))
+    return math.log(float(f.tiny)) + math.log(float(f.eps))
+
+
+def _frozen(d: Parametric):
+    """Return the scipy.stats law of `d` (parameters on a trailing axis), or None."""
+    if d.family == "scipy":
+        return d.frozen
+    ps = [concrete(p) for p in d.params]
+    if any(p is None for p in ps):
+        return None
+    ps = [np.asarray(p, np.float64)[..., None] for p in ps]
+    if d.family == "poisson":
+        return scipy.stats.poisson(ps[0])
+    if d.family == "geometric":
+        return scipy.stats.geom(ps[0])
+    return scipy.stats.nbinom(ps[0], ps[1])
+
+
+def extendable(d: Distribution):
+    """Return the scipy.stats law that extends `d`, or None if it cannot extend."""
+    if not isinstance(d, Parametric) or d.family not in UNBOUNDED or d.step != 1.0:
+        return None
+    o = concrete(d.origin)
+    if o is None or np.asarray(o).size == 0 or np.ptp(np.asarray(o)) != 0:
+        return None
+    fz = _frozen(d)
+    if fz is None or not np.isfinite(float(np.min(fz.support()[0]))):
+        return None
+    return fz
+
+
+def _origin(d: Distribution) -> float:
+    return float(np.asarray(concrete(d.origin)).ravel()[0])
+
+
+def _beyond(fz, origin: float, n: int) -> float:
+    """Largest ``log P(X >= origin + n)`` over the batch (or the last log-mass)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        last = origin + n - 1
+        tail = np.max(np.asarray(fz.logsf(last), np.float64))
+        mass = np.max(np.asarray(fz.logpmf(last), np.float64))
+    return float(np.nanmax([tail, mass]))
+
+
+def reach(d: Distribution, floor: float | None = None) -> int | None:
+    """Return the number of grid points past which `d`'s mass leaves the float range.
+
+    None if `d` cannot extend; at most `MAX_POINTS` (a heavier tail stops
+    there, and keeps a truncated mass).
+    """
+    fz = extendable(d)
+    if fz is None:
+        return None
+    floor = log_floor(d.dtype) if floor is None else floor
+    o = _origin(d)
+    n = max(d.size, 2)
+    while _beyond(fz, o, n) > floor:
+        if n >= MAX_POINTS:
+            return MAX_POINTS
+        n = min(2 * n, MAX_POINTS)
+    lo, hi = max(n // 2, 1), n
+    while hi - lo > 1:  # smallest n with the tail below the floor
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if _beyond(fz, o, mid) <= floor else (mid, hi)
+    return max(hi, d.size)
+
+
+def extend(d: Distribution, size: int | None = None):
+    """Return ``(law, log_masses, log_beyond)``: `d` on `size` points.
+
+    `size` defaults to `reach`. The log-masses are the family's ``logpmf``
+    in float64 (cast to the law's dtype), so they hold far below the
+    smallest float; the law's ``truncated`` is the exact mass beyond, and
+    `log_beyond` its log (which holds where that mass underflows). For a
+    law that cannot extend, ``(d, None, None)``.
+    """
+    fz = extendable(d)
+    if fz is None:
+        return d, None, None
+    n = reach(d) if size is None else int(size)
+    o = _origin(d)
+    x = o + np.arange(n, dtype=np.float64)
+    batch = d.batch_shape
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lm = np.broadcast_to(np.asarray(fz.logpmf(x), np.float64), batch + (n,))
+        lt = np.asarray(fz.logsf(x[-1]), np.float64)
+        # scipy's logsf underflows to -inf past about 1e-308: the next 4n
+        # log-masses, summed in log space, hold the tail's log there.
+        far = np.asarray(fz.logpmf(x[-1] + 1 + np.arange(4 * n)), np.float64)
+        lt = np.maximum(lt, scipy.special.logsumexp(far, axis=-1, keepdims=True))
+        lt = np.broadcast_to(lt, batch + (1,))
+    dt = d.dtype
+    law = Parametric(
+        to_device(np.exp(lm).astype(dt)),
+        d.origin,
+        to_device(np.exp(lt[..., 0]).astype(dt)),
+        1.0,
+        d.family,
+        d.params,
+        d.frozen,
+    )
+    log_beyond = jnp.asarray(to_device(lt[..., 0].astype(dt)))
+    return law, jnp.asarray(to_device(lm.astype(dt))), log_beyond
+
+
+def sum_points(log_masses, n: int, floor: float) -> tuple[int, float]:
+    r"""Points of an `n`-fold sum kept before its mass leaves the float range.
+
+    Chernoff: with :math:`K_X(\theta) = \log \sum_j e^{\ell_j + \theta j}`,
+    :math:`\log P(S \ge k) \le \min_{\theta \ge 0} n K_X(\theta) - \theta k`.
+    Returns the smallest ``k`` with that bound below `floor` (the whole
+    support ``n (m - 1) + 1`` if none), and the bound there (per batch, the
+    largest).
+    """
+    lm = np.asarray(log_masses, np.float64).reshape(-1, np.shape(log_masses)[-1])
+    m = lm.shape[-1]
+    full = n * (m - 1) + 1
+    j = np.arange(m)
+    # A coarse grid of tilts only loosens the bound (a few more points kept).
+    th = np.concatenate([np.linspace(0.0, 3.0, 61), np.geomspace(3.0, 300.0, 30)])
+    with np.errstate(invalid="ignore", over="ignore"):
+        kx = scipy.special.logsumexp(lm[:, None, :] + th[None, :, None] * j, axis=-1)
+    nk = n * kx  # (rows, thetas)
+
+    def bound(k):
+        return float(np.max(np.min(nk - th * k, axis=-1)))
+
+    if bound(full) > floor:
+        return full, 0.0
+    lo, hi = 0, full
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if bound(mid) <= floor else (mid, hi)
+    return hi, bound(hi)
+
+
+def horizon(d: Distribution, log_t=None):
+    """``(first, log_t)``: where the truncated mass of `d` starts, and its log.
+
+    The truncated mass of a lattice is taken to lie past its last point
+    (where the family constructors cut): it first reaches grid index
+    ``size``. `log_t` overrides the log of ``d.truncated`` (for an extended
+    law whose truncated mass underflows). Traced values work (arrays of the
+    batch shape).
+    """
+    t = jnp.asarray(d.truncated)
+    if log_t is None:
+        log_t = jnp.log(jnp.maximum(t, 0.0))
+    log_t = jnp.broadcast_to(jnp.asarray(log_t, t.dtype), t.shape)
+    return jnp.full(t.shape, float(d.size), t.dtype), log_t
+
+
+def mark_unresolved(log_err: jax.Array, log_m: jax.Array, first, log_t) -> jax.Array:
+    r"""Add the missing mass's share to the error estimate from index `first` on.
+
+    A mass :math:`t` lost past an input's grid can add at most :math:`t` to
+    each output point from `first` on: the relative error of a point of mass
+    :math:`m_k` there grows by :math:`t / m_k` (``inf`` where
+    :math:`m_k = 0`: the point is unresolved).
+    """
+    k = jnp.arange(log_err.shape[-1], dtype=log_err.dtype)
+    first = jnp.asarray(first, log_err.dtype)[..., None]
+    share = jnp.asarray(log_t, log_err.dtype)[..., None] - log_m
+    share = jnp.where(jnp.isneginf(log_t)[..., None], -jnp.inf, share)
+    return jnp.where(k >= first, jnp.logaddexp(log_err, share), log_err)

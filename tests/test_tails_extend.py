@@ -1,0 +1,217 @@
+"""Relative accuracy past the cut of unbounded families (issue 15).
+
+References are closed forms evaluated in float64 log space, independently of
+the library: the Polya-Aeppli law (compound Poisson of geometric severities)
+as a log-sum-exp of non-negative terms, the negative binomial law (sums of
+geometric and negative binomial variables) and the Poisson law (sums of
+Poissons) through scipy.stats' logpmf.
+
+Tolerances, stated once (as in test_tails.py):
+
+| comparison                               | tolerance       | why               |
+| ---------------------------------------- | --------------- | ----------------- |
+| float64 relative method vs closed form,  | rel 1e-8        | documented 1e-10, |
+| every point down to the float range      |                 | two digits spare  |
+| true error vs the method's estimate      | err <= estimate | its contract      |
+|                                          | + 4 ulp of log  |                   |
+"""
+
+import math
+
+import jax
+import numpy as np
+import pytest
+import scipy.special
+import scipy.stats
+
+import probconv.distributions as dist
+from probconv.distributions import RelativeDistribution, relative_error
+
+F64 = 1e-8
+TINY = np.finfo(np.float64).tiny
+
+
+@pytest.fixture(autouse=True)
+def _x64():
+    with jax.enable_x64(True):
+        yield
+
+
+def _rel_err(log_out, log_ref):
+    log_out = np.asarray(log_out, np.float64)
+    both = np.isneginf(log_out) & np.isneginf(log_ref)
+    with np.errstate(invalid="ignore"):
+        d = np.where(both, 0.0, log_out - log_ref)
+    return np.abs(np.expm1(d))
+
+
+def _check(d, log_ref, tol=F64, ulp=None):
+    """Every point in the float range within `tol`; the estimates cover the error.
+
+    Past the float range, where the summands' own tails were cut (below
+    tiny * eps), a point may be unresolved: its estimate then says so.
+    """
+    assert isinstance(d, RelativeDistribution)
+    lm = np.asarray(d.log_masses, np.float64)
+    err = _rel_err(lm, log_ref)
+    inside = log_ref > math.log(TINY)
+    assert err[inside].max() <= tol, (err[inside].max(), np.argmax(err[inside]))
+    est = np.asarray(relative_error(d), np.float64)
+    if ulp is None:
+        ulp = 4 * np.finfo(np.float64).eps * (np.abs(log_ref) + 1)
+    assert np.all(err <= est + ulp), np.max(err - est - ulp)
+
+
+def _polya_aeppli_log(lam, p, size):
+    """log P(S = k), S a Poisson(lam) sum of geometric(p) on 1, 2, ..., k < size.
+
+    P(S = k) = sum_n Pois(n; lam) C(k - 1, n - 1) p^n (1 - p)^(k - n), k >= 1.
+    """
+    k = np.arange(1, size)[:, None]
+    n = np.arange(1, size)[None, :]
+    with np.errstate(invalid="ignore"):
+        t = (
+            -lam
+            + n * math.log(lam)
+            - scipy.special.gammaln(n + 1)
+            + scipy.special.gammaln(k)
+            - scipy.special.gammaln(n)
+            - scipy.special.gammaln(np.maximum(k - n + 1, 1))
+            + n * math.log(p)
+            + (k - n) * math.log1p(-p)
+        )
+    t = np.where(n <= k, t, -np.inf)
+    return np.concatenate([[-lam], scipy.special.logsumexp(t, axis=1)])
+
+
+def test_compound_grid_reaches_the_end_of_the_float_range():
+    lam, p = 3.0, 0.5
+    s = dist.compound(dist.poisson(lam), dist.geometric(p), accuracy="relative")
+    # The plain grid stops near 1e-16; the relative one where masses leave
+    # the float range (issue: 82 points, logpmf -inf one step further at 1e-28).
+    assert s.size > 1000
+    assert float(s.log_masses[-1]) < math.log(TINY)
+    assert 0 <= float(s.truncated) <= TINY
+    _check(s, _polya_aeppli_log(lam, p, s.size))
+    # Masses plus the truncated mass sum to one.
+    assert abs(float(s.masses.sum() + s.truncated) - 1) < 1e-13
+    # A point the user names bounds the grid instead.
+    n, x = dist.poisson(lam), dist.geometric(p)
+    t = dist.compound(n, x, size=60, accuracy="relative")
+    assert t.size == 60
+    _check(t, _polya_aeppli_log(lam, p, 60))
+
+
+def test_iid_sum_of_geometrics_at_log_probability_minus_500():
+    # geometric(0.6) keeps 40 points in absolute mode; relative mode extends it.
+    x = dist.geometric(0.6)
+    assert x.size < 50
+    n = 300
+    s = dist.iid_sum(x, n, accuracy="relative")
+    # The sum's grid ends where its masses leave the float range.
+    assert float(s.log_masses[-1]) < math.log(TINY) and s.size < 2000
+    k = np.arange(n, n + s.size)
+    ref = scipy.stats.nbinom.logpmf(k - n, n, 0.6)
+    assert np.any(np.abs(ref + 500) < 1)
+    inside = ref > math.log(TINY)
+    assert _rel_err(s.logpmf(k), ref)[inside].max() <= F64
+    # scipy sums gammaln terms of size G = gammaln(k + 1): a few ulps of G.
+    est = np.asarray(relative_error(s))[k - n]
+    ulp = 4 * np.finfo(np.float64).eps * (scipy.special.gammaln(k + 1) + 1)
+    assert np.all(_rel_err(s.logpmf(k), ref) <= est + ulp)
+
+
+def test_sums_of_poissons_and_scipy_laws_extend():
+    s = dist.add(dist.poisson(2.0), dist.poisson(3.0), accuracy="relative")
+    k = np.arange(s.size)
+    ref = scipy.stats.poisson.logpmf(k, 5.0)
+    assert ref[-1] < -700
+    _check(s, ref, ulp=4e-16 * (scipy.special.gammaln(k + 1) + 1))
+    # A discrete scipy law extends through its own logpmf.
+    x = dist.from_scipy(scipy.stats.nbinom(2.5, 0.3))
+    assert isinstance(x, dist.Parametric) and x.family == "scipy"
+    s4 = dist.iid_sum(x, 4, accuracy="relative")
+    k = np.arange(s4.size)
+    ref = scipy.stats.nbinom.logpmf(k, 10.0, 0.3)
+    assert (ref > math.log(TINY)).sum() > 1500
+    _check(s4, ref, ulp=4e-16 * (scipy.special.gammaln(k + 11) + 1))
+
+
+def test_laws_that_cannot_extend_say_so_point_by_point():
+    # Plain masses with a recorded truncated mass: the sum past the cut is
+    # short by up to that mass, and the error estimate says so there.
+    g = dist.geometric(0.5)
+    plain = dist.from_masses(g.masses, 1.0, truncated=g.truncated)
+    s = dist.iid_sum(plain, 3, accuracy="relative")
+    ref = scipy.stats.nbinom.logpmf(np.arange(s.size), 3, 0.5)
+    est = np.asarray(relative_error(s))
+    err = _rel_err(s.log_masses, ref)
+    assert np.all(err <= est + 1e-15 * (np.abs(ref) + 1))
+    first = g.size  # the first sum index the lost mass reaches
+    assert est[:first].max() < 1e-10
+    assert est[-1] > 1e-3 and err[-1] > 1e-3
+
+
+# -- queries past the grid ------------------------------------------------------
+
+
+def test_family_queries_past_the_grid_use_the_family_formula():
+    cases = [
+        (dist.poisson(3.0), scipy.stats.poisson(3.0)),
+        (dist.geometric(0.3), scipy.stats.geom(0.3)),
+        (dist.negative_binomial(2.5, 0.3), scipy.stats.nbinom(2.5, 0.3)),
+        (dist.from_scipy(scipy.stats.nbinom(2.5, 0.3)), scipy.stats.nbinom(2.5, 0.3)),
+    ]
+    for d, ref in cases:
+        last = int(np.asarray(d.support()[1]))
+        k = np.array([1, 3, last - 1, last, last + 1, last + 20, 3 * last])
+        # scipy's own values, representable here (rel 1e-12: its rounding).
+        np.testing.assert_allclose(d.logpmf(k), ref.logpmf(k), rtol=1e-12)
+        np.testing.assert_allclose(d.sf(k), ref.sf(k), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(d.logsf(k), ref.logsf(k), rtol=1e-12)
+        np.testing.assert_allclose(d.cdf(k), ref.cdf(k), rtol=1e-15)
+        b = dist.bounds(d, float(3 * last))
+        assert float(b.lower) == float(b.upper) == float(b.value) > 0
+    # Far below the smallest float, in log space: a sum of log-masses.
+    far = np.arange(401, 5000)
+    ref = scipy.special.logsumexp(scipy.stats.poisson.logpmf(far, 3.0))
+    assert abs(float(dist.poisson(3.0).logsf(400)) / ref - 1) < 1e-12
+
+
+def test_family_tails_jit_and_differentiate():
+    def logsf(mu):
+        return dist.poisson(mu, size=30).logsf(100.0)
+
+    mu, h = 3.0, 1e-5
+    fd = scipy.stats.poisson.logsf(100, mu + h) - scipy.stats.poisson.logsf(100, mu - h)
+    assert abs(float(jax.grad(logsf)(mu)) / (fd / (2 * h)) - 1) < 1e-7
+    assert float(jax.jit(logsf)(mu)) == pytest.approx(float(logsf(mu)), rel=1e-14)
+    g = jax.grad(lambda r: dist.negative_binomial(r, 0.3, size=80).logsf(300.0))(2.5)
+    lr = [scipy.stats.nbinom.logsf(300, r, 0.3) for r in (2.5 + h, 2.5 - h)]
+    assert abs(float(g) / ((lr[0] - lr[1]) / (2 * h)) - 1) < 1e-6
+
+
+def test_bounds_hold_the_truth_past_the_grid():
+    x = 10 * dist.lognormal(0.5)
+    ref = scipy.stats.lognorm(0.5, scale=10)
+    t = float(x.truncated)
+    b = dist.bounds(x, np.array([30.0, 900.0]))
+    # A density's cell masses also carry the discretization error (<= tol,
+    # 1e-6, at default settings), which bounds do not cover.
+    assert np.all(b.lower <= ref.sf([30.0, 900.0]) + 1e-6)
+    assert np.all(ref.sf([30.0, 900.0]) <= b.upper + 1e-6)
+    assert float(b.value[1]) == 0 and float(b.upper[1]) == pytest.approx(t)
+    c = dist.bounds(x, 0.3, "cdf")  # below the grid: only the cut mass
+    assert float(c.lower) == 0 and ref.cdf(0.3) <= float(c.upper)
+    # A lattice with the cut mass past its grid: exact bounds.
+    g = dist.geometric(0.5, size=10)
+    plain = dist.from_masses(g.masses, 1.0, truncated=g.truncated)
+    k = np.array([3.0, 10.0, 20.0])
+    b = dist.bounds(plain, k)
+    true = scipy.stats.geom(0.5).sf(k)
+    assert np.all(b.lower <= true) and np.all(true <= b.upper)
+    assert float(b.value[-1]) == 0 and float(b.upper[-1]) > 0
+    with pytest.raises(ValueError, match="`query` must be 'sf', 'cdf' or 'pmf'"):
+        dist.bounds(x, 1.0, "logsf")
+    with pytest.raises(TypeError, match="`d` must be"):
+        dist.bounds([0.5, 0.5], 1.0)
