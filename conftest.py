@@ -15,6 +15,13 @@ import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+# The suite compiles thousands of small programs and runs each a few times:
+# XLA's optimization passes cost more than they save there (about a fifth
+# of the suite's CPU time). Results are the same computations, rounded
+# within the stated tolerances; PROBCONV_TEST_XLA_OPTIMIZE=1 runs the suite
+# with the full optimizations that users get.
+if os.environ.get("PROBCONV_TEST_XLA_OPTIMIZE", "0") != "1":
+    jax.config.update("jax_disable_most_optimizations", True)
 
 settings.register_profile(
     "default",

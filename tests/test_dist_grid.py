@@ -292,7 +292,7 @@ def test_query_invariants(n, seed, origin, step, kind):
         ({"masses": 0.5}, ValueError, "at least one grid point"),
         ({"masses": []}, ValueError, "at least one grid point"),
         ({"masses": ["a"]}, TypeError, "real numeric array"),
-        ({"masses": [0.5j]}, TypeError, "real numeric array"),
+        ({"masses": [0.5j]}, TypeError, "`masses` must be real"),
         ({"masses": [1.0], "step": 0.0}, ValueError, "`step` must be positive"),
         ({"masses": [1.0], "step": "1"}, TypeError, "`step` must be a real number"),
         ({"masses": [1.0], "kind": "cont"}, ValueError, "'lattice' or 'density'; got"),

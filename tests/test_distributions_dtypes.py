@@ -185,7 +185,7 @@ def test_log_space_functions_follow_the_rule():
         np.testing.assert_allclose(
             np.asarray(got, np.float64), want, atol=TOL[law_dtype(dtype)] * 10
         )
-    with pytest.raises(TypeError, match="`log_in1` must be (a )?real"):
+    with pytest.raises(TypeError, match="`log_in1` must be real"):
         dist.logconvolve(a.astype(np.complex64), a)
     law = dist.iid_sum(dist.geometric(np.float32(0.6)), 4, accuracy="relative")
     assert dist.relative_error(law).dtype == jnp.float32

@@ -143,7 +143,9 @@ def as_real_array(x, name: str) -> jax.Array:
             arr = np.asarray(x)
         except (TypeError, ValueError) as err:
             raise TypeError(f"`{name}` must be a real numeric array.") from err
-        if arr.dtype == object or not _is_real(arr.dtype):
+        if arr.dtype == object or not (
+            _is_real(arr.dtype) or jnp.issubdtype(arr.dtype, jnp.complexfloating)
+        ):
             raise TypeError(
                 f"`{name}` must be a real numeric array; got dtype {arr.dtype}."
             )
