@@ -112,3 +112,79 @@ def test_eager_families_equal_the_traced_formulas(make_law):
         np.testing.assert_allclose(e[big], t[big], rtol=1e-12, atol=0)
     assert type(eager) is type(traced) and eager.family == traced.family
     assert [x.shape for x in eager.params] == [x.shape for x in traced.params]
+
+
+FAMILIES = {
+    "binomial": (lambda: dist.binomial(30, 0.3), scipy.stats.binom(30, 0.3)),
+    "poisson": (lambda: dist.poisson(4.5), scipy.stats.poisson(4.5)),
+    "geometric": (lambda: dist.geometric(0.35), scipy.stats.geom(0.35)),
+    "negative_binomial": (
+        lambda: dist.negative_binomial(2.5, 0.3),
+        scipy.stats.nbinom(2.5, 0.3),
+    ),
+    "bernoulli": (lambda: dist.bernoulli(0.3), scipy.stats.bernoulli(0.3)),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_eager_family_queries_are_scipys_and_agree_with_the_grid(family):
+    """Eager NumPy queries of a concrete family law: scipy.stats on the host.
+
+    The same queries with JAX-array points go through the grid (the path
+    under jit and grad); the two agree to the grid's accuracy: 1e-12
+    relative where the value is above 1e-250, as the closed-form tails past
+    the grid and the grid's own tail sums are (issue 15).
+    """
+    build, ref = FAMILIES[family]
+    law = build()
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 7.0, 25.0, 80.0, 400.0, np.inf, np.nan])
+    for name in ("pmf", "logpmf", "sf", "logsf", "cdf"):
+        with np.errstate(all="ignore"):
+            want = getattr(ref, name)(x)
+        host = getattr(law, name)(x)
+        grid = getattr(law, name)(jnp.asarray(x))
+        assert isinstance(host, jax.Array) and host.dtype == grid.dtype == np.float64
+        if name == "logsf":  # scipy's is log(sf): -inf past 1e-308, ours goes on
+            if family in ("poisson", "geometric", "negative_binomial"):
+                assert np.asarray(host)[-3] > -np.inf  # x = 400
+            np.testing.assert_array_equal(np.asarray(host), np.asarray(grid))
+            want = np.where(np.isneginf(want) & (x < np.inf), np.asarray(grid), want)
+        else:
+            np.testing.assert_array_equal(np.asarray(host), want)
+        big = np.abs(want) > 1e-250
+        np.testing.assert_allclose(
+            np.asarray(grid)[big], want[big], rtol=1e-12, atol=1e-300
+        )
+        same = ~big & ~np.isnan(want)
+        if name.startswith("log"):
+            same &= np.isneginf(want)  # log values near 0 are compared above
+        np.testing.assert_allclose(np.asarray(grid)[same], want[same], atol=1e-250)
+    q = np.array([0.0, 1e-12, 0.3, 0.5, 0.99, -0.5, np.nan])
+    np.testing.assert_array_equal(
+        np.asarray(law.ppf(q)), np.asarray(law.ppf(jnp.asarray(q)))
+    )
+
+
+def test_eager_family_queries_keep_the_laws_dtype_and_batches():
+    law = dist.poisson(np.float32(2.5))
+    got = law.sf(np.arange(5))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(
+        got, scipy.stats.poisson.sf(np.arange(5), 2.5), rtol=1e-6
+    )
+    batch = dist.poisson(np.array([1.0, 3.0]))  # batched: the grid's answer
+    np.testing.assert_allclose(
+        batch.sf(2), scipy.stats.poisson.sf(2, [1.0, 3.0]), rtol=1e-12
+    )
+
+
+def test_constructor_grid_sizes_reach_any_tail():
+    # The cut is the smallest k with sf(k) <= tail, for tails far below eps too.
+    for mu, tail in ((3.0, 1e-300), (0.0, 1e-16), (1e4, 1e-16), (0.01, 1e-3)):
+        k = dist.poisson(mu, tail=tail).size - 1
+        assert scipy.stats.poisson.sf(k, mu) <= tail
+        assert k == 0 or scipy.stats.poisson.sf(k - 1, mu) > tail
+    for p in (0.01, 0.5, 1.0):
+        n = dist.geometric(p).size
+        assert scipy.stats.geom.sf(n, p) <= EPS
+        assert n == 1 or scipy.stats.geom.sf(n - 1, p) > EPS

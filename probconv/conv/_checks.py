@@ -92,7 +92,7 @@ def normalize_axes(
 
     Examples
     --------
-    >>> from probconv.conv import normalize_axes
+    >>> from probconv.conv.internal import normalize_axes
     >>> normalize_axes(-1, 3), normalize_axes((2, 0), 3, sort=False)
     ((2,), (2, 0))
     """

@@ -168,7 +168,7 @@ def next_fast_len(n: int, real: bool = True) -> int:
 
     Examples
     --------
-    >>> from probconv.conv import next_fast_len
+    >>> from probconv.conv.internal import next_fast_len
     >>> next_fast_len(1000), next_fast_len(1025), next_fast_len(1)
     (1000, 1080, 1)
     """
@@ -254,7 +254,7 @@ def spectral_length(n: int, real: bool = True) -> int:
 
     Examples
     --------
-    >>> from probconv.conv import spectral_length
+    >>> from probconv.conv.internal import spectral_length
     >>> spectral_length(1000)
     1000
     """
@@ -311,7 +311,7 @@ def fft_nd(x, shape, axes, real: bool, *, ordered: bool = True):
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from probconv.conv import fft_nd, ifft_nd
+    >>> from probconv.conv.internal import fft_nd, ifft_nd
     >>> X = fft_nd(jnp.array([1.0, 2.0, 3.0]), (4,), (0,), True)
     >>> ifft_nd(X, (4,), (0,), True).round(12).tolist()
     [1.0, 2.0, 3.0, 0.0]
@@ -358,7 +358,7 @@ def ifft_nd(X, shape, axes, real: bool, *, ordered: bool = True):
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from probconv.conv import fft_nd, ifft_nd
+    >>> from probconv.conv.internal import fft_nd, ifft_nd
     >>> x = jnp.array([1.0, 0.0, 2.0, 5.0])
     >>> ifft_nd(fft_nd(x, (4,), (0,), False), (4,), (0,), False).real.tolist()
     [1.0, 0.0, 2.0, 5.0]
@@ -398,7 +398,7 @@ def circular_size(n1: int, n2: int, start: int, length: int) -> int:
 
     Examples
     --------
-    >>> from probconv.conv import circular_size
+    >>> from probconv.conv.internal import circular_size
     >>> circular_size(1000, 10, 0, 1009)  # 'full'
     1009
     >>> circular_size(1000, 10, 9, 991)  # 'valid' needs only the longer input

@@ -45,7 +45,7 @@ def check_boundary(mode: str, name: str = "mode") -> str:
 
     Examples
     --------
-    >>> from probconv.conv import check_boundary
+    >>> from probconv.conv.internal import check_boundary
     >>> check_boundary("wrap")
     'wrap'
     """

@@ -40,7 +40,7 @@ def result_dtype(*arrays) -> np.dtype:
     Examples
     --------
     >>> import numpy as np
-    >>> from probconv.conv import result_dtype
+    >>> from probconv.conv.internal import result_dtype
     >>> result_dtype(np.float32, np.complex64)
     dtype('complex64')
     >>> result_dtype(np.int32, np.int32)  # doctests run with x64 enabled

@@ -58,6 +58,50 @@ class Parametric(Distribution):
         """``'lattice'``."""
         return "lattice"
 
+    # -- eager queries of concrete laws: scipy.stats on the host --------------
+    def _scipy_query(self, name: str, x):
+        """Return scipy.stats' answer to an eager query on the CPU, or None.
+
+        An unbatched family law with concrete parameters, asked at points
+        that are not JAX arrays, is answered by the family's scipy.stats
+        function on the host (nothing compiled, a few microseconds), in the
+        law's dtype. These are the values the grid approximates, exact where
+        the grid is cut; the traced, batched and JAX-array queries go through
+        the grid (differentiable, jit-compatible) and agree to rounding.
+        """
+        if (
+            self.family not in _SCIPY_FAMILIES
+            or self.masses.ndim != 1
+            or isinstance(x, jax.Array)
+            or jax.default_backend() != "cpu"
+        ):
+            return None
+        if any(isinstance(v, jax.core.Tracer) for v in self.params):
+            return None  # under jit, vmap or grad: the grid, differentiable
+        params = [np.asarray(v) for v in self.params]
+        try:
+            xv = np.asarray(x)
+        except Exception:  # noqa: BLE001 - e.g. a list holding tracers
+            return None
+        if xv.dtype.kind not in "biuf":
+            return None
+        law = _SCIPY_FAMILIES[self.family]
+        args = [float(v) for v in params]
+        if self.family == "binomial":
+            args = [self.size - 1, *args]
+        with np.errstate(all="ignore"):
+            val = getattr(law, name)(xv.astype(np.float64), *args)
+        return to_device(np.asarray(val, self.dtype))
+
+    def ppf(self, q: ArrayLike) -> jax.Array:
+        """Percent point function (see `Distribution.ppf`); scipy's where eager."""
+        fast = self._scipy_query("ppf", q)
+        if fast is not None:
+            last = concrete(self.origin) + (self.size - 1) * self.step
+            if not np.any(np.asarray(fast) > last):  # the answer lies on the grid
+                return fast
+        return Distribution.ppf(self, q)
+
     # -- queries past the grid: the family's own tail, never a bare 0 ---------
     def _beyond(self, x):
         """``(x, past, k)``: points, which lie past the grid, their floor there."""
@@ -87,6 +131,9 @@ class Parametric(Distribution):
         >>> round(float(d.logpmf(200)), 6)
         -646.509529
         """
+        fast = self._scipy_query("logpmf", x)
+        if fast is not None:
+            return fast
         out = jnp.log(Distribution.pmf(self, x))
         host = self._host_tail(x, "logpmf")
         if host is not None:
@@ -94,11 +141,14 @@ class Parametric(Distribution):
         if self.family not in CLOSED_TAILS:
             return out
         x, past, k = self._beyond(x)
-        on = past & (x == k)
+        on = past & (x == k) & jnp.isfinite(x)
         return jnp.where(on, log_pmf(self.family, self.params, k), out)
 
     def pmf(self, x: ArrayLike) -> jax.Array:
         """Probability mass function; past the grid, from the family's formula."""
+        fast = self._scipy_query("pmf", x)
+        if fast is not None:
+            return fast
         if self.family not in (*CLOSED_TAILS, "scipy"):
             return Distribution.pmf(self, x)
         return jnp.exp(self.logpmf(x))
@@ -117,6 +167,8 @@ class Parametric(Distribution):
         >>> round(float(d.logsf(1000)) / math.log(0.5), 9)
         1000.0
         """
+        # Not scipy's: its logsf is log(sf), -inf past 1e-308; the closed-form
+        # tails below keep going.
         grid = Distribution.sf(self, x)
         inside = jnp.log(grid + self.truncated)
         host = self._host_tail(x, "logsf")
@@ -126,16 +178,23 @@ class Parametric(Distribution):
             return jnp.log(grid)
         x, past, k = self._beyond(x)
         out = jnp.where(past, log_sf(self.family, self.params, k), inside)
+        out = jnp.where(jnp.isposinf(x), -jnp.inf, out)  # P(X > inf) = 0
         return jnp.where(jnp.isnan(x), jnp.nan, out)
 
     def sf(self, x: ArrayLike) -> jax.Array:
         """Survival function, with the mass cut off the grid (see `logsf`)."""
+        fast = self._scipy_query("sf", x)
+        if fast is not None:
+            return fast
         if self.family not in (*CLOSED_TAILS, "scipy"):
             return Distribution.sf(self, x)
         return jnp.exp(self.logsf(x))
 
     def cdf(self, x: ArrayLike, *, interpolation: str = "linear") -> jax.Array:
         """Cumulative distribution function; past the grid, ``1 - sf`` exactly."""
+        fast = self._scipy_query("cdf", x)
+        if fast is not None and interpolation == "linear":
+            return fast
         out = Distribution.cdf(self, x, interpolation=interpolation)
         if self.family not in (*CLOSED_TAILS, "scipy"):
             return out
@@ -146,6 +205,15 @@ class Parametric(Distribution):
     def logcdf(self, x: ArrayLike) -> jax.Array:
         """Log of the cdf; past the grid, ``log1p(-sf)``."""
         return jnp.log(self.cdf(x))
+
+
+_SCIPY_FAMILIES = {
+    "bernoulli": scipy.stats.bernoulli,
+    "binomial": scipy.stats.binom,
+    "poisson": scipy.stats.poisson,
+    "geometric": scipy.stats.geom,
+    "negative_binomial": scipy.stats.nbinom,
+}
 
 
 def _parametric(masses, origin, truncated, family, params) -> Parametric:
@@ -225,13 +293,45 @@ def _size(size, name, params, fn) -> int:
     return max(n, 1)
 
 
-def _cut(frozen, tail):
-    """Smallest ``k`` with ``frozen.sf(k) <= tail`` (scipy's isf, checked)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.asarray(frozen.isf(tail), np.float64)
-        for _ in range(4):  # isf may round one step short
-            k = np.where(frozen.sf(k) > tail, k + 1, k)
-    return k
+def _cut(sf, tail, *args):
+    """Smallest integer ``k`` with ``sf(k, *args) <= tail``, per batch entry.
+
+    `sf` is a survival function from scipy.special (a ufunc: microseconds,
+    where a frozen scipy.stats law costs a millisecond to build). Bisection
+    on the integers, from ``k = -1`` (where ``sf = 1 > tail``) and an upper
+    end found by doubling; entries with NaN parameters give 0.
+    """
+    args = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in args))
+    with np.errstate(all="ignore"):
+        bad = ~np.isfinite(sf(np.zeros(args[0].shape), *args))
+        lo = np.full(args[0].shape, -1.0)
+        hi = np.full(args[0].shape, 64.0)
+        while True:
+            above = (sf(hi, *args) > tail) & ~bad
+            if not above.any():
+                break
+            if hi.max() > 2.0**52:
+                raise ValueError("The grid would need more than 2**52 points.")
+            lo = np.where(above, hi, lo)
+            hi = np.where(above, 2 * hi, hi)
+        while np.any(hi - lo > 1):
+            mid = np.floor((lo + hi) / 2)
+            above = sf(mid, *args) > tail
+            lo = np.where(above, mid, lo)
+            hi = np.where(above, hi, mid)
+    return np.where(bad, 0.0, hi)
+
+
+def _poisson_sf(k, mu):
+    return np.where(k < 0, 1.0, scipy.special.pdtrc(k, mu))
+
+
+def _geom_sf(k, p):
+    return np.where(k < 0, 1.0, np.exp(k * np.log1p(-p)))
+
+
+def _nbinom_sf(k, n, p):
+    return np.where(k < 0, 1.0, scipy.special.betainc(k + 1, n, 1 - p))
 
 
 def _nanify(masses, ok):
@@ -359,13 +459,13 @@ def poisson(
     if host is not None:
         mv = host[0].astype(np.float64)
         check_range(mv, "mu", 0.0, None)
-        n = _size(size, "mu", [mv], lambda m: _cut(scipy.stats.poisson(m), tail) + 1)
+        n = _size(size, "mu", [mv], lambda m: _cut(_poisson_sf, tail, m) + 1)
         m = scipy.stats.poisson.pmf(np.arange(n), mv[..., None])
         trunc = scipy.special.gammainc(n, mv)  # P(X >= n)
         return _parametric_host(m, 0.0, trunc, "poisson", (mv,), dt)
     mu_raw, mu = mu, as_param(mu, "mu", dt)
     ok = check_range(mu, "mu", 0.0, None, raw=mu_raw)
-    n = _size(size, "mu", [mu_raw], lambda m: _cut(scipy.stats.poisson(m), tail) + 1)
+    n = _size(size, "mu", [mu_raw], lambda m: _cut(_poisson_sf, tail, m) + 1)
     k = jnp.arange(n, dtype=dt)
     mm = mu[..., None]
     m = jnp.exp(xlogy(k, mm) - mm - gammaln(k + 1))
@@ -406,13 +506,22 @@ def geometric(
     """
     dt = float_dtype(p=p)
     tail = _tail(tail, dt)
+    host = _host(p)
+    if host is not None:
+        pv = host[0].astype(np.float64)
+        check_range(pv, "p", 0.0, 1.0, lo_open=True)
+        n = _size(size, "p", [pv], lambda q: _cut(_geom_sf, tail, q))
+        with np.errstate(divide="ignore"):  # p = 1: log1p(-1) = -inf
+            m = scipy.stats.geom.pmf(np.arange(1, n + 1), pv[..., None])
+            trunc = np.exp(n * np.log1p(-pv))  # P(X > n)
+        return _parametric_host(m, 1.0, trunc, "geometric", (pv,), dt)
     p_raw, p = p, as_param(p, "p", dt)
     ok = check_range(p, "p", 0.0, 1.0, lo_open=True, raw=p_raw)
     n = _size(
         size,
         "p",
         [p_raw],
-        lambda q: _cut(scipy.stats.geom(np.clip(q, 1e-300, 1)), tail),
+        lambda q: _cut(_geom_sf, tail, np.clip(q, 1e-300, 1)),
     )
     k = jnp.arange(n, dtype=dt)
     pp = p[..., None]
@@ -466,7 +575,7 @@ def negative_binomial(
             size,
             "n` or `p",
             [rv, pv],
-            lambda a, b: _cut(scipy.stats.nbinom(a, b), tail) + 1,
+            lambda a, b: _cut(_nbinom_sf, tail, a, b) + 1,
         )
         m = scipy.stats.nbinom.pmf(np.arange(size), rv[..., None], pv[..., None])
         trunc = scipy.special.betainc(size, rv, 1 - pv)  # P(X >= size)
@@ -481,7 +590,7 @@ def negative_binomial(
         size,
         "n` or `p",
         [n_raw, p_raw],
-        lambda a, b: _cut(scipy.stats.nbinom(np.maximum(a, 1e-300), b), tail) + 1,
+        lambda a, b: _cut(_nbinom_sf, tail, np.maximum(a, 1e-300), b) + 1,
     )
     k = jnp.arange(size, dtype=dt)
     rr, pp = r[..., None], p[..., None]
