@@ -34,7 +34,7 @@ def _halflife_in(unit: str, halflife) -> float:
     if pd is not None:
         try:
             return float(pd.Timedelta(halflife).as_unit(unit)._value)
-        except (ValueError, TypeError, NotImplementedError) as err:
+        except (ValueError, TypeError, RuntimeError) as err:  # pandas refusals
             raise ValueError(
                 f"`halflife` must be a timedelta convertible object; got "
                 f"{halflife!r} ({err})."
