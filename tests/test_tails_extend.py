@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
+from _reference import rel_err
 
 import probconv.distributions as dist
 from probconv.distributions import RelativeDistribution, relative_error
@@ -37,14 +38,6 @@ def _x64():
         yield
 
 
-def _rel_err(log_out, log_ref):
-    log_out = np.asarray(log_out, np.float64)
-    both = np.isneginf(log_out) & np.isneginf(log_ref)
-    with np.errstate(invalid="ignore"):
-        d = np.where(both, 0.0, log_out - log_ref)
-    return np.abs(np.expm1(d))
-
-
 def _check(d, log_ref, tol=F64, ulp=None):
     """Every point in the float range within `tol`; the estimates cover the error.
 
@@ -53,7 +46,7 @@ def _check(d, log_ref, tol=F64, ulp=None):
     """
     assert isinstance(d, RelativeDistribution)
     lm = np.asarray(d.log_masses, np.float64)
-    err = _rel_err(lm, log_ref)
+    err = rel_err(lm, log_ref)
     inside = log_ref > math.log(TINY)
     assert err[inside].max() <= tol, (err[inside].max(), np.argmax(err[inside]))
     est = np.asarray(relative_error(d), np.float64)
@@ -114,11 +107,11 @@ def test_iid_sum_of_geometrics_at_log_probability_minus_500():
     ref = scipy.stats.nbinom.logpmf(k - n, n, 0.6)
     assert np.any(np.abs(ref + 500) < 1)
     inside = ref > math.log(TINY)
-    assert _rel_err(s.logpmf(k), ref)[inside].max() <= F64
+    assert rel_err(s.logpmf(k), ref)[inside].max() <= F64
     # scipy sums gammaln terms of size G = gammaln(k + 1): a few ulps of G.
     est = np.asarray(relative_error(s))[k - n]
     ulp = 4 * np.finfo(np.float64).eps * (scipy.special.gammaln(k + 1) + 1)
-    assert np.all(_rel_err(s.logpmf(k), ref) <= est + ulp)
+    assert np.all(rel_err(s.logpmf(k), ref) <= est + ulp)
 
 
 def test_sums_of_poissons_and_scipy_laws_extend():
@@ -145,7 +138,7 @@ def test_laws_that_cannot_extend_say_so_point_by_point():
     s = dist.iid_sum(plain, 3, accuracy="relative")
     ref = scipy.stats.nbinom.logpmf(np.arange(s.size), 3, 0.5)
     est = np.asarray(relative_error(s))
-    err = _rel_err(s.log_masses, ref)
+    err = rel_err(s.log_masses, ref)
     assert np.all(err <= est + 1e-15 * (np.abs(ref) + 1))
     first = g.size  # the first sum index the lost mass reaches
     assert est[:first].max() < 1e-10
