@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
+from _reference import check_grads
 from hypothesis import given
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 import probconv.distributions as dist
 

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import scipy.integrate
 import scipy.stats
-from jax.test_util import check_grads
+from _reference import check_grads
 
 import probconv.distributions as dist
 

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import scipy.signal
+from _reference import check_grads
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 import probconv
 from probconv.conv import _choose, _fft, _host

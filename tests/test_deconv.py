@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.signal
-from jax.test_util import check_grads
+from _reference import check_grads
 from skimage.restoration import richardson_lucy as sk_rl
 from skimage.restoration import wiener as sk_wiener
 

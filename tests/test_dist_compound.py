@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
-from jax.test_util import check_grads
+from _reference import check_grads
 
 import probconv.distributions as dist
 from probconv.distributions import compound, from_masses

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
-from jax.test_util import check_grads
+from _reference import check_grads
 
 import probconv.distributions as dist
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.special as sp
+from _reference import check_grads
 from hypothesis import given
 from hypothesis import strategies as hst
-from jax.test_util import check_grads
 
 from probconv.physics import diffuse
 

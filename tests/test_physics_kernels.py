@@ -19,9 +19,9 @@ import pytest
 import scipy.ndimage as ndi
 import scipy.special as sp
 import scipy.stats as st
+from _reference import check_grads
 from hypothesis import given
 from hypothesis import strategies as hst
-from jax.test_util import check_grads
 
 from probconv import physics
 from probconv.physics import diffusion_kernel, heat_kernel

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import scipy.integrate
 import scipy.stats as st
-from jax.test_util import check_grads
+from _reference import check_grads
 
 from probconv.physics import (
     evolve_free,

@@ -18,9 +18,9 @@ import pytest
 import scipy.signal
 import scipy.stats
 import statsmodels.tsa.stattools as st
+from _reference import check_grads
 from hypothesis import example, given
 from hypothesis import strategies as hst
-from jax.test_util import check_grads
 
 import probconv.similarity as sim
 from probconv.similarity import acf, ccf, gcc, xcorr

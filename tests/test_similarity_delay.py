@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.signal
-from jax.test_util import check_grads
+from _reference import check_grads
 
 from probconv.similarity import estimate_delay
 

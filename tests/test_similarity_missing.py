@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _reference import check_grads
 from hypothesis import given, settings
 from hypothesis import strategies as hst
-from jax.test_util import check_grads
 
 from probconv.similarity import estimate_delay, gcc, xcorr
 

@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from _reference import check_grads
 from hypothesis import given
 from hypothesis import strategies as hst
-from jax.test_util import check_grads
 
 from probconv.similarity import sliding_pearson
 

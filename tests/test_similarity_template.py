@@ -5,9 +5,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _reference import check_grads
 from hypothesis import given
 from hypothesis import strategies as hst
-from jax.test_util import check_grads
 from numpy.lib.stride_tricks import sliding_window_view
 from skimage.feature import match_template as sk_match
 

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 import scipy.ndimage as ndi
 import scipy.signal
+from _reference import check_grads
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 from probconv import smooth
 from probconv.smooth import gaussian_smooth, moving_average, savgol

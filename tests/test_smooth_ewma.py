@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from _reference import check_grads
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 from probconv.smooth import _recurrence, ewma
 

@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _reference import check_grads
 from hypothesis import given
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 from KDEpy import FFTKDE
 from KDEpy.bw_selection import improved_sheather_jones
 from scipy.stats import gaussian_kde

@@ -30,10 +30,9 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
-from _reference import rel_err
+from _reference import check_grads, rel_err
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jax.test_util import check_grads
 
 import probconv.distributions as dist
 from probconv.distributions import RelativeDistribution, logconvolve, relative_error
