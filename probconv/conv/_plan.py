@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _choose
+from . import _choose, _host
 from ._checks import check_method, check_mode, check_precision, normalize_axes
 
 
@@ -213,7 +213,7 @@ class Prepared(NamedTuple):
     """A plan with its checked options and its method."""
 
     plan: Plan | None  # None for 0-d inputs (a product)
-    method: str  # 'auto' only for small CPU plans not yet priced
+    method: str  # 'auto' only for unbatched CPU plans not yet priced
     precision: object
     flip: tuple[int, ...]  # axes of in2 to reverse (correlate)
     conj: bool  # conjugate in2 (correlate of complex input)
@@ -247,10 +247,22 @@ def prepare(
     flip = plan.conv_axes if correlate else ()
     backend = jax.default_backend()
     full = math.prod(a + b - 1 for a, b in zip(plan.shape1, plan.shape2))
-    if backend == "cpu" and full <= SMALL_POINTS and math.prod(plan.batch) == 1:
-        # Small enough for the host path whatever the method: price it when
-        # a program is built for it (`resolve`), not on every new signature.
-        return Prepared(plan, method, prec, flip, conj, auto, 0.0)
+    if backend == "cpu" and math.prod(plan.batch) == 1:
+        if full <= SMALL_POINTS:
+            # Small enough for the host path whatever the method: price it
+            # when a program is built for it (`resolve`), not on every new
+            # signature.
+            return Prepared(plan, method, prec, flip, conj, auto, 0.0)
+        if auto:
+            # Priced by the cheapest method first: under the host path's
+            # bound the call runs on the host whatever the others would
+            # cost, so their pricing (up to 0.3 ms a plan, which a loop over
+            # new sizes pays on every call) is left to `resolve`, which only
+            # calls past the host reach. The route is the same as by the
+            # full estimate.
+            price = _choose.price_below(plan, backend, _host.HOST_MAX_SECONDS)
+            if price is not None:
+                return Prepared(plan, method, prec, flip, conj, auto, price)
     costs = _choose.estimate(plan, backend)
     if auto:
         method = min(costs, key=costs.get)
@@ -261,7 +273,12 @@ def resolve(prepared: Prepared) -> str:
     """Return the method of a prepared call, pricing it if it was left open."""
     if prepared.method != "auto":
         return prepared.method
-    return _choose.choose(prepared.plan, jax.default_backend())
+    return _chosen(prepared.plan, jax.default_backend())
+
+
+@functools.lru_cache(maxsize=4096)
+def _chosen(plan: Plan, backend: str) -> str:
+    return _choose.choose(plan, backend)
 
 
 def bucket_plan(plan: Plan) -> Plan:
