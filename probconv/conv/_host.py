@@ -25,6 +25,11 @@ from scipy.signal import convolve as _scipy_convolve
 from scipy.signal import fftconvolve as _scipy_fftconvolve
 from scipy.signal import oaconvolve as _scipy_oaconvolve
 
+try:  # scipy.signal.choose_conv_method's shape rule, without its dtype checks
+    from scipy.signal._signaltools import _fftconv_faster
+except ImportError:  # pragma: no cover - a SciPy that moved it
+    _fftconv_faster = None
+
 try:  # XLA's own host-to-device copy, without jnp.asarray's 10-20 us of checks
     from jax._src.lib import xla_client as _xc
 
@@ -90,10 +95,13 @@ def scipy_method(shape1: tuple, shape2: tuple, dtype: np.dtype) -> str:
     """Return SciPy's choice for ``scipy.signal.convolve(a, v, method='auto')``.
 
     For floating and complex inputs (the host route casts to one first)
-    `scipy.signal.choose_conv_method` reads only the shapes, so its answer
-    is cached per signature instead of asked on every call (about 10 us).
+    `scipy.signal.choose_conv_method` reads only the shapes (SciPy's
+    ``_fftconv_faster``), so its answer is cached per signature instead of
+    asked on every call (its dtype checks alone cost about 10 us).
     """
     a, v = np.empty(shape1, dtype), np.empty(shape2, dtype)
+    if _fftconv_faster is not None:
+        return "fft" if _fftconv_faster(a, v, "full") else "direct"
     return _scipy_choose(a, v, mode="full")
 
 
@@ -146,9 +154,9 @@ def to_device(y) -> jax.Array:
     >>> to_device(np.arange(3.0)).tolist()
     [0.0, 1.0, 2.0]
     """
-    if isinstance(y, jax.Array):
-        return y
     if type(y) is not np.ndarray:
+        if isinstance(y, jax.Array):
+            return y
         y = np.asarray(y)
     dtype = y.dtype
     canonical = _canonical(dtype)  # as jnp.asarray does
