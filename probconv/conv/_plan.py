@@ -111,21 +111,26 @@ def make_plan(shape1, shape2, dtype, mode: str, axes, maxlag=None) -> Plan:
             "`in1` and `in2` must have the same number of dimensions; got "
             f"shapes {shape1} and {shape2}."
         )
-    ax = normalize_axes(axes, ndim) if ndim else ()
-    batch = []
-    for d in range(ndim):
-        if d in ax:
-            continue
-        s1, s2 = shape1[d], shape2[d]
-        if s1 != s2 and 1 not in (s1, s2):
-            raise ValueError(
-                f"Axis {d} is not convolved, so its sizes must match or one "
-                f"must be 1 (batch broadcasting); got shapes {shape1} and "
-                f"{shape2} with axes={axes!r}."
-            )
-        batch.append(max(s1, s2))
-    n1 = tuple(shape1[d] for d in ax)
-    n2 = tuple(shape2[d] for d in ax)
+    if axes is None and ndim == 1:  # the common case, without the loops
+        ax, batch, n1, n2, batched = (0,), (), shape1, shape2, (False, False)
+    else:
+        ax = normalize_axes(axes, ndim) if ndim else ()
+        batch, b1, b2 = [], 1, 1
+        for d in range(ndim):
+            if d in ax:
+                continue
+            s1, s2 = shape1[d], shape2[d]
+            if s1 != s2 and 1 not in (s1, s2):
+                raise ValueError(
+                    f"Axis {d} is not convolved, so its sizes must match or one "
+                    f"must be 1 (batch broadcasting); got shapes {shape1} and "
+                    f"{shape2} with axes={axes!r}."
+                )
+            batch.append(max(s1, s2))
+            b1, b2 = b1 * s1, b2 * s2
+        batch, batched = tuple(batch), (b1 > 1, b2 > 1)
+        n1 = tuple(shape1[d] for d in ax)
+        n2 = tuple(shape2[d] for d in ax)
     if maxlag is not None:
         # correlate's lags -m..m sit at full indices n2-1-m .. n2-1+m.
         start = tuple(b - 1 - maxlag for b in n2)
@@ -148,20 +153,7 @@ def make_plan(shape1, shape2, dtype, mode: str, axes, maxlag=None) -> Plan:
         start = tuple(min(a, b) - 1 for a, b in zip(n1, n2))
         length = tuple(abs(a - b) + 1 for a, b in zip(n1, n2))
     out = np.dtype(dtype)
-    return Plan(
-        ax,
-        n1,
-        n2,
-        tuple(batch),
-        start,
-        length,
-        compute_dtype(out),
-        (
-            math.prod(shape1[d] for d in range(ndim) if d not in ax) > 1,
-            math.prod(shape2[d] for d in range(ndim) if d not in ax) > 1,
-        ),
-        out,
-    )
+    return Plan(ax, n1, n2, batch, start, length, compute_dtype(out), batched, out)
 
 
 # Bucket sizes: every length up to BUCKET_EXACT is its own bucket; above it,
@@ -233,7 +225,7 @@ def prepare(
     method = check_method(method)
     prec = check_precision(precision)
     mode = check_mode(mode)
-    dtype = result_dtype(dtype1, dtype2)
+    dtype = _promote((dtype1, dtype2), bool(jax.config.jax_enable_x64))
     conj = correlate and np.dtype(dtype2).kind == "c"
     if not shape1 or not shape2:
         if len(shape1) != len(shape2):
