@@ -207,3 +207,11 @@ def test_cheapest_price_first_keeps_the_route():
                 assert (price is not None) == (cheapest < bound), (n, k, bound)
                 if price is not None:
                     assert cheapest <= price < bound
+
+
+def test_results_follow_the_x64_switch():
+    # The host route's dtype lookups are cached with the switch in the key.
+    assert probconv.conv.to_device(np.ones(3)).dtype == np.float64
+    with jax.enable_x64(False):
+        assert probconv.conv.to_device(np.ones(3)).dtype == np.float32
+    assert probconv.conv.to_device(np.ones(3)).dtype == np.float64

@@ -159,7 +159,7 @@ def to_device(y) -> jax.Array:
             return y
         y = np.asarray(y)
     dtype = y.dtype
-    canonical = _canonical(dtype)  # as jnp.asarray does
+    canonical = _canonical(dtype, jax.config.jax_enable_x64)  # as jnp.asarray does
     if canonical is not dtype:
         y = y.astype(canonical)
     if _device_put is None or jax.config.jax_default_device is not None:
@@ -172,7 +172,7 @@ def to_device(y) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=64)
-def _canonical(dtype: np.dtype) -> np.dtype:
+def _canonical(dtype: np.dtype, x64: bool) -> np.dtype:
     canonical = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
     return dtype if canonical == dtype else canonical
 
