@@ -206,14 +206,17 @@ else:
         fn = lambda p, k: dist.poisson_binomial(p).sf(k)
     else:
         fn = lambda p, k: scipy.stats.poisson_binom.sf(k, p)
+from probconv.conv import _programs
 base = rss_mb()
-t0 = time.perf_counter()
+builds = _programs.PROGRAMS.builds
+t0, c0 = time.perf_counter(), time.process_time()
 checksum = 0.0
 for a in args:
     checksum += float(np.asarray(fn(*a)).sum())
 seconds = time.perf_counter() - t0
-print(json.dumps({"seconds": seconds, "rss_growth_mb": rss_mb() - base,
-                  "checksum": checksum}))
+print(json.dumps({"seconds": seconds, "cpu": time.process_time() - c0,
+                  "rss_growth_mb": rss_mb() - base, "checksum": checksum,
+                  "programs": _programs.PROGRAMS.builds - builds}))
 """
 
 
@@ -236,10 +239,11 @@ def loop(which, count):
     ours, theirs = out["probconv"], out["scipy"]
     rel = abs(ours["checksum"] - theirs["checksum"]) / abs(theirs["checksum"])
     print(
-        f"  probconv {ours['seconds']:8.2f} s, RSS +{ours['rss_growth_mb']:6.0f} MB"
-        f"   {peer} {theirs['seconds']:8.2f} s, RSS +{theirs['rss_growth_mb']:6.0f}"
-        f" MB   ratio {ours['seconds'] / theirs['seconds']:.2f}x"
-        f"   checksums agree to {rel:.1e}",
+        f"  probconv {ours['seconds']:8.2f} s (CPU {ours['cpu']:.2f} s), RSS "
+        f"+{ours['rss_growth_mb']:.0f} MB, {ours['programs']} programs built"
+        f"   {peer} {theirs['seconds']:8.2f} s (CPU {theirs['cpu']:.2f} s), RSS "
+        f"+{theirs['rss_growth_mb']:.0f} MB   ratio "
+        f"{ours['seconds'] / theirs['seconds']:.2f}x   checksums agree to {rel:.1e}",
         flush=True,
     )
 
@@ -252,6 +256,8 @@ def main():
     )
     p.add_argument("--count", type=int, default=2000, help="sizes in each loop")
     args = p.parse_args()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at start: {load} ({os.cpu_count()} cores)")
     t = time.time()
     steps = {
         "engine": engine,
@@ -263,7 +269,8 @@ def main():
     for name, fn in steps.items():
         if args.only in (None, name):
             fn()
-    print(f"\n{time.time() - t:.0f} s in all")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{time.time() - t:.0f} s in all; load average at the end: {load}")
 
 
 if __name__ == "__main__":

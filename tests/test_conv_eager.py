@@ -21,7 +21,7 @@ import pytest
 import scipy.signal
 
 import probconv
-from probconv.conv import _host, _plan, _programs, set_max_programs
+from probconv.conv import _choose, _host, _plan, _programs, set_max_programs
 
 
 @contextlib.contextmanager
@@ -173,3 +173,45 @@ def test_compilation_cache_keeps_programs_on_disk(tmp_path):
 def test_compilation_cache_rejects_a_non_path():
     with pytest.raises(TypeError, match="`directory` must be a path"):
         probconv.use_compilation_cache(3)
+
+
+def test_host_auto_is_scipys_own_call():
+    # method='auto' on the host runs what scipy.signal.convolve runs (its
+    # method choice, asked once per signature): the same numbers, bit for bit.
+    rng = np.random.default_rng(5)
+    cases = [((100,), (3,)), ((1000,), (301,)), ((9000,), (9000,)), ((20, 30), (5, 7))]
+    for s1, s2 in cases:
+        a, v = rng.standard_normal(s1), rng.standard_normal(s2)
+        for dtype in (np.float64, np.complex128):
+            a_, v_ = a.astype(dtype), v.astype(dtype)
+            want = scipy.signal.choose_conv_method(a_, v_)
+            assert _host.scipy_method(s1, s2, np.dtype(dtype)) == want
+            got = np.asarray(probconv.convolve(a_, v_, "same"))
+            np.testing.assert_array_equal(got, scipy.signal.convolve(a_, v_, "same"))
+            got = np.asarray(probconv.correlate(a_, v_))
+            np.testing.assert_array_equal(got, scipy.signal.correlate(a_, v_))
+    assert _host.scipy_method((9000,), (9000,), np.dtype(np.float64)) == "fft"
+
+
+def test_cheapest_price_first_keeps_the_route():
+    # `prepare` prices large unbatched plans by their cheapest method first;
+    # a price under the host bound exists exactly when the full estimate's
+    # minimum is under it, so the route is the one the full estimate gives.
+    f8 = np.dtype(np.float64)
+    for n in (40_000, 200_000, 1_000_000, 5_000_000):
+        for k in (3, 40, 301, 3000):
+            plan = _plan.make_plan((n,), (k,), f8, "full", None)
+            cheapest = min(_choose.estimate(plan, "cpu").values())
+            for bound in (1e-4, 1e-3, 2e-2, 1.0):
+                price = _choose.price_below(plan, "cpu", bound)
+                assert (price is not None) == (cheapest < bound), (n, k, bound)
+                if price is not None:
+                    assert cheapest <= price < bound
+
+
+def test_results_follow_the_x64_switch():
+    # The host route's dtype lookups are cached with the switch in the key.
+    assert probconv.conv.to_device(np.ones(3)).dtype == np.float64
+    with jax.enable_x64(False):
+        assert probconv.conv.to_device(np.ones(3)).dtype == np.float32
+    assert probconv.conv.to_device(np.ones(3)).dtype == np.float64

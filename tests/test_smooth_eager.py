@@ -140,6 +140,23 @@ def test_ewma_matches_pandas(series):
         np.testing.assert_allclose(ours, ref.to_numpy(), rtol=1e-13, atol=0)
 
 
+def test_host_filters_match_ndimage():
+    """The host route calls ndimage's C filters directly: ndimage's answer."""
+    scipy_ndimage = pytest.importorskip("scipy.ndimage")
+    x = np.random.default_rng(11).standard_normal(300)
+    for mode in MODES:
+        for w in (1, 4, 21):
+            for origin in sorted({-(w // 2), 0, (w - 1) // 2}):
+                got = moving_average(x, w, boundary=mode, origin=origin, cval=0.3)
+                ref = scipy_ndimage.uniform_filter1d(
+                    x, w, mode=mode, origin=origin, cval=0.3
+                )
+                np.testing.assert_array_equal(np.asarray(got), ref)
+        got = gaussian_smooth(x, 2.5, boundary=mode, cval=0.3)
+        ref = scipy_ndimage.gaussian_filter1d(x, 2.5, mode=mode, cval=0.3)
+        np.testing.assert_allclose(np.asarray(got), ref, rtol=0, atol=1e-14)
+
+
 def test_nan_falls_through(series):
     """NaN and infinity take the JAX path, with its missing-value rules."""
     x = series.copy()

@@ -110,8 +110,12 @@ def direct_costs(n1, n2, length, nb, both_batched, dtype, backend) -> dict:
     return out
 
 
-def estimate(plan, backend: str) -> dict[str, float]:
-    """Estimated seconds of each method for a `Plan` on `backend`."""
+def estimate(plan, backend: str, blocks: bool = True) -> dict[str, float]:
+    """Estimated seconds of each method for a `Plan` on `backend`.
+
+    With ``blocks=False`` overlap-add is left out (its block search costs
+    about 0.2 ms a plan; the other two prices cost microseconds).
+    """
     c = COSTS.get(backend, COSTS["cpu"])
     itemsize = plan.dtype.itemsize
     cplx = plan.dtype.kind == "c"
@@ -141,6 +145,8 @@ def estimate(plan, backend: str) -> dict[str, float]:
     huge = nb * math.prod(plan.length) * itemsize > BIG_OUTPUT_BYTES
     if huge and backend == "cpu":
         fft += BIG_OUTPUT_COSTS["fft"] * nb * P
+    if not blocks:
+        return {"direct": direct, "fft": fft}
     # Overlap-add: blocks of the longer input, all transformed as one batch.
     big, small = (n1, n2) if math.prod(n1) >= math.prod(n2) else (n2, n1)
     blocks, ps = 1, []
@@ -157,6 +163,27 @@ def estimate(plan, backend: str) -> dict[str, float]:
     if blocks == 1:
         oa = math.inf
     return {"direct": direct, "fft": fft, "overlap_add": oa}
+
+
+def price_below(plan, backend: str, bound: float) -> float | None:
+    """Return the price of some method for `plan` under `bound`, or None.
+
+    Direct sums are priced first (microseconds), then one FFT (whose prime
+    factor search costs about 50 us), then overlap-add (a block search, 0.2
+    ms); the first price under `bound` is returned. None means that no
+    method is priced under `bound`, as ``min(estimate(...).values())``
+    would tell, at a fraction of its cost for plans that are cheap.
+    """
+    nb = math.prod(plan.batch) if plan.batch else 1
+    args = (plan.shape1, plan.shape2, plan.length, nb, all(plan.batched))
+    direct = min(direct_costs(*args, plan.dtype, backend).values())
+    if direct < bound:
+        return direct
+    for blocks in (False, True):
+        cheapest = min(estimate(plan, backend, blocks).values())
+        if cheapest < bound:
+            return cheapest
+    return None
 
 
 def choose(plan, backend: str) -> str:

@@ -20,13 +20,21 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.signal import choose_conv_method as _scipy_choose
 from scipy.signal import convolve as _scipy_convolve
 from scipy.signal import fftconvolve as _scipy_fftconvolve
 from scipy.signal import oaconvolve as _scipy_oaconvolve
 
-try:  # JAX's own host-to-device copy, without jnp.asarray's 10-20 us of checks
-    from jax._src.interpreters.pxla import batched_device_put as _device_put
-except ImportError:  # pragma: no cover - a JAX that moved it
+try:  # scipy.signal.choose_conv_method's shape rule, without its dtype checks
+    from scipy.signal._signaltools import _fftconv_faster
+except ImportError:  # pragma: no cover - a SciPy that moved it
+    _fftconv_faster = None
+
+try:  # XLA's own host-to-device copy, without jnp.asarray's 10-20 us of checks
+    from jax._src.lib import xla_client as _xc
+
+    _device_put = _xc.batched_device_put
+except (ImportError, AttributeError):  # pragma: no cover - a JAX that moved it
     _device_put = None
 
 # Eager calls with NumPy inputs on the CPU whose method the cost model
@@ -50,12 +58,24 @@ def take_window(y: np.ndarray, plan) -> np.ndarray:
     (inputs padded to a bucket); entries past the true extent, and window
     entries outside it, come back as exact zeros.
     """
+    index, pads = _window(plan, y.shape)
+    if index is None:
+        return y  # the whole of it: nothing to cut
+    out = y[index]
+    if pads is not None:
+        out = np.pad(out, pads)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _window(plan, shape: tuple):
+    """Return the index and the zero padding that `take_window` applies."""
     full = tuple(a + b - 1 for a, b in zip(plan.shape1, plan.shape2))
     if plan.start == (0,) * len(full) and plan.length == full:
-        if all(y.shape[ax] == n for ax, n in zip(plan.conv_axes, full)):
-            return y  # the whole of it: nothing to cut
-    index = [slice(None)] * y.ndim
-    pads = [(0, 0)] * y.ndim
+        if all(shape[ax] == n for ax, n in zip(plan.conv_axes, full)):
+            return None, None
+    index = [slice(None)] * len(shape)
+    pads = [(0, 0)] * len(shape)
     for ax, a, b, s, n in zip(
         plan.conv_axes, plan.shape1, plan.shape2, plan.start, plan.length
     ):
@@ -65,10 +85,24 @@ def take_window(y: np.ndarray, plan) -> np.ndarray:
             lo = hi = 0
         index[ax] = slice(lo, hi)
         pads[ax] = (lo - s, s + n - hi) if hi > lo else (n, 0)
-    out = y[tuple(index)]
-    if any(p != (0, 0) for p in pads):
-        out = np.pad(out, pads)
-    return out
+    if all(p == (0, 0) for p in pads):
+        return tuple(index), None
+    return tuple(index), tuple(pads)
+
+
+@functools.lru_cache(maxsize=4096)
+def scipy_method(shape1: tuple, shape2: tuple, dtype: np.dtype) -> str:
+    """Return SciPy's choice for ``scipy.signal.convolve(a, v, method='auto')``.
+
+    For floating and complex inputs (the host route casts to one first)
+    `scipy.signal.choose_conv_method` reads only the shapes (SciPy's
+    ``_fftconv_faster``), so its answer is cached per signature instead of
+    asked on every call (its dtype checks alone cost about 10 us).
+    """
+    a, v = np.empty(shape1, dtype), np.empty(shape2, dtype)
+    if _fftconv_faster is not None:
+        return "fft" if _fftconv_faster(a, v, "full") else "direct"
+    return _scipy_choose(a, v, mode="full")
 
 
 def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
@@ -79,13 +113,13 @@ def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
     if prepared.conj:
         v = np.conj(v)
     if prepared.flip:
-        v = np.flip(v, prepared.flip)
-    if prepared.auto:
-        # SciPy's own choice between direct sums and an FFT, tuned for SciPy.
-        y = _scipy_convolve(a, v)
-    elif prepared.method == "fft":
+        # (a 1-D view reversed directly: np.flip's axis checks cost 2-4 us)
+        v = v[::-1] if v.ndim == 1 else np.flip(v, prepared.flip)
+    method = scipy_method(a.shape, v.shape, a.dtype) if prepared.auto else None
+    method = method or prepared.method
+    if method == "fft":
         y = _scipy_fftconvolve(a, v)
-    elif prepared.method == "overlap_add":
+    elif method == "overlap_add":
         y = _scipy_oaconvolve(a, v)
     elif a.ndim == 1:
         y = np.convolve(a, v)
@@ -120,22 +154,35 @@ def to_device(y) -> jax.Array:
     >>> to_device(np.arange(3.0)).tolist()
     [0.0, 1.0, 2.0]
     """
-    if isinstance(y, jax.Array):
-        return y
-    y = np.asarray(y)
-    canonical = jax.dtypes.canonicalize_dtype(y.dtype)  # as jnp.asarray does
-    if canonical != y.dtype:
+    if type(y) is not np.ndarray:
+        if isinstance(y, jax.Array):
+            return y
+        y = np.asarray(y)
+    dtype = y.dtype
+    canonical = _canonical(dtype, jax.config.jax_enable_x64)  # as jnp.asarray does
+    if canonical is not dtype:
         y = y.astype(canonical)
     if _device_put is None or jax.config.jax_default_device is not None:
         return jnp.asarray(y)
     if not y.flags.c_contiguous:
         y = y.copy(order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
     device = jax.local_devices()[0]
-    aval, sharding = _placement(y.shape, y.dtype, device)
-    return _device_put(aval, sharding, [y], [device], committed=False)
+    aval = _aval(y.shape, canonical)
+    return _device_put(aval, _sharding(device), [y], [device], False)
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical(dtype: np.dtype, x64: bool) -> np.dtype:
+    canonical = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+    return dtype if canonical == dtype else canonical
+
+
+@functools.lru_cache(maxsize=16)
+def _sharding(device) -> jax.sharding.Sharding:
+    return jax.sharding.SingleDeviceSharding(device)
 
 
 @functools.lru_cache(maxsize=1024)
-def _placement(shape: tuple, dtype: np.dtype, device):
-    """Return the abstract value and sharding of a result (cached per shape)."""
-    return jax.core.ShapedArray(shape, dtype), jax.sharding.SingleDeviceSharding(device)
+def _aval(shape: tuple, dtype: np.dtype):
+    """Return the abstract value of a result (cached per shape)."""
+    return jax.core.ShapedArray(shape, dtype)

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _choose
+from . import _choose, _host
 from ._checks import check_method, check_mode, check_precision, normalize_axes
 
 
@@ -111,21 +111,26 @@ def make_plan(shape1, shape2, dtype, mode: str, axes, maxlag=None) -> Plan:
             "`in1` and `in2` must have the same number of dimensions; got "
             f"shapes {shape1} and {shape2}."
         )
-    ax = normalize_axes(axes, ndim) if ndim else ()
-    batch = []
-    for d in range(ndim):
-        if d in ax:
-            continue
-        s1, s2 = shape1[d], shape2[d]
-        if s1 != s2 and 1 not in (s1, s2):
-            raise ValueError(
-                f"Axis {d} is not convolved, so its sizes must match or one "
-                f"must be 1 (batch broadcasting); got shapes {shape1} and "
-                f"{shape2} with axes={axes!r}."
-            )
-        batch.append(max(s1, s2))
-    n1 = tuple(shape1[d] for d in ax)
-    n2 = tuple(shape2[d] for d in ax)
+    if axes is None and ndim == 1:  # the common case, without the loops
+        ax, batch, n1, n2, batched = (0,), (), shape1, shape2, (False, False)
+    else:
+        ax = normalize_axes(axes, ndim) if ndim else ()
+        batch, b1, b2 = [], 1, 1
+        for d in range(ndim):
+            if d in ax:
+                continue
+            s1, s2 = shape1[d], shape2[d]
+            if s1 != s2 and 1 not in (s1, s2):
+                raise ValueError(
+                    f"Axis {d} is not convolved, so its sizes must match or one "
+                    f"must be 1 (batch broadcasting); got shapes {shape1} and "
+                    f"{shape2} with axes={axes!r}."
+                )
+            batch.append(max(s1, s2))
+            b1, b2 = b1 * s1, b2 * s2
+        batch, batched = tuple(batch), (b1 > 1, b2 > 1)
+        n1 = tuple(shape1[d] for d in ax)
+        n2 = tuple(shape2[d] for d in ax)
     if maxlag is not None:
         # correlate's lags -m..m sit at full indices n2-1-m .. n2-1+m.
         start = tuple(b - 1 - maxlag for b in n2)
@@ -148,20 +153,7 @@ def make_plan(shape1, shape2, dtype, mode: str, axes, maxlag=None) -> Plan:
         start = tuple(min(a, b) - 1 for a, b in zip(n1, n2))
         length = tuple(abs(a - b) + 1 for a, b in zip(n1, n2))
     out = np.dtype(dtype)
-    return Plan(
-        ax,
-        n1,
-        n2,
-        tuple(batch),
-        start,
-        length,
-        compute_dtype(out),
-        (
-            math.prod(shape1[d] for d in range(ndim) if d not in ax) > 1,
-            math.prod(shape2[d] for d in range(ndim) if d not in ax) > 1,
-        ),
-        out,
-    )
+    return Plan(ax, n1, n2, batch, start, length, compute_dtype(out), batched, out)
 
 
 # Bucket sizes: every length up to BUCKET_EXACT is its own bucket; above it,
@@ -213,7 +205,7 @@ class Prepared(NamedTuple):
     """A plan with its checked options and its method."""
 
     plan: Plan | None  # None for 0-d inputs (a product)
-    method: str  # 'auto' only for small CPU plans not yet priced
+    method: str  # 'auto' only for unbatched CPU plans not yet priced
     precision: object
     flip: tuple[int, ...]  # axes of in2 to reverse (correlate)
     conj: bool  # conjugate in2 (correlate of complex input)
@@ -233,7 +225,7 @@ def prepare(
     method = check_method(method)
     prec = check_precision(precision)
     mode = check_mode(mode)
-    dtype = result_dtype(dtype1, dtype2)
+    dtype = _promote((dtype1, dtype2), bool(jax.config.jax_enable_x64))
     conj = correlate and np.dtype(dtype2).kind == "c"
     if not shape1 or not shape2:
         if len(shape1) != len(shape2):
@@ -247,10 +239,22 @@ def prepare(
     flip = plan.conv_axes if correlate else ()
     backend = jax.default_backend()
     full = math.prod(a + b - 1 for a, b in zip(plan.shape1, plan.shape2))
-    if backend == "cpu" and full <= SMALL_POINTS and math.prod(plan.batch) == 1:
-        # Small enough for the host path whatever the method: price it when
-        # a program is built for it (`resolve`), not on every new signature.
-        return Prepared(plan, method, prec, flip, conj, auto, 0.0)
+    if backend == "cpu" and math.prod(plan.batch) == 1:
+        if full <= SMALL_POINTS:
+            # Small enough for the host path whatever the method: price it
+            # when a program is built for it (`resolve`), not on every new
+            # signature.
+            return Prepared(plan, method, prec, flip, conj, auto, 0.0)
+        if auto:
+            # Priced by the cheapest method first: under the host path's
+            # bound the call runs on the host whatever the others would
+            # cost, so their pricing (up to 0.3 ms a plan, which a loop over
+            # new sizes pays on every call) is left to `resolve`, which only
+            # calls past the host reach. The route is the same as by the
+            # full estimate.
+            price = _choose.price_below(plan, backend, _host.HOST_MAX_SECONDS)
+            if price is not None:
+                return Prepared(plan, method, prec, flip, conj, auto, price)
     costs = _choose.estimate(plan, backend)
     if auto:
         method = min(costs, key=costs.get)
@@ -261,7 +265,12 @@ def resolve(prepared: Prepared) -> str:
     """Return the method of a prepared call, pricing it if it was left open."""
     if prepared.method != "auto":
         return prepared.method
-    return _choose.choose(prepared.plan, jax.default_backend())
+    return _chosen(prepared.plan, jax.default_backend())
+
+
+@functools.lru_cache(maxsize=4096)
+def _chosen(plan: Plan, backend: str) -> str:
+    return _choose.choose(plan, backend)
 
 
 def bucket_plan(plan: Plan) -> Plan:

@@ -29,6 +29,12 @@ from scipy.signal import lfilter as _lfilter
 
 from ..conv.internal import result_dtype
 
+try:  # ndimage's C filters, without their Python wrappers' checks (2-3 us)
+    from scipy.ndimage import _nd_image
+    from scipy.ndimage._ni_support import _extend_mode_to_code
+except ImportError:  # pragma: no cover - a SciPy that moved them
+    _nd_image = None
+
 # Eager calls on at most this many samples run on the host (ndimage's
 # Gaussian filter and the jitted one cross near 10^5 samples on a CPU; below
 # that the host route also never compiles).
@@ -68,7 +74,7 @@ def host_input(x, *, limit: int = HOST_MAX_POINTS):
     if out is None or jax.default_backend() != "cpu":
         return None
     xf = x.astype(np.float64, copy=False)
-    if not np.isfinite(xf).all():
+    if np.count_nonzero(np.isfinite(xf)) != xf.size:  # (half of .all()'s cost)
         return None
     return xf, out
 
@@ -80,8 +86,10 @@ def filter_steps(kernels, axes, lefts, bounds) -> tuple:
     turn ('same'), as `smooth_axes`; a kernel given as an int ``w`` is a
     boxcar of ``w`` samples, averaged by `scipy.ndimage.uniform_filter1d` in
     O(n), the others (float64 arrays) by `scipy.ndimage.correlate1d`. Each
-    step is ``(function, kernel, axis, mode, origin)``; static, so cached
-    with the caller's plan.
+    step is ``(function, kernel, axis, mode, origin)``, the function being
+    ndimage's C filter (with the mode's code) where the origin is in
+    ndimage's range, else its Python wrapper (which raises ndimage's error);
+    static, so cached with the caller's plan.
     """
     steps = []
     for k, ax, left, b in zip(kernels, axes, lefts, bounds):
@@ -89,7 +97,16 @@ def filter_steps(kernels, axes, lefts, bounds) -> tuple:
         w = k if uniform else k.shape[0]
         origin = left - w // 2  # ndimage's window starts w // 2 + origin back
         fn = _uniform_filter1d if uniform else _correlate1d
-        steps.append((fn, k, ax, b, origin))
+        mode = b
+        # ndimage's own range of origins: -(w // 2) .. (w - 1) // 2.
+        if _nd_image is not None and -(w // 2) <= origin <= (w - 1) // 2:
+            # The C filter itself, called as its wrapper would call it
+            # (float64 contiguous weights, the mode's code, axis >= 0).
+            fn = _nd_image.uniform_filter1d if uniform else _nd_image.correlate1d
+            if not uniform:
+                k = np.ascontiguousarray(k, dtype=np.float64)
+            mode = _extend_mode_to_code(b)
+        steps.append((fn, k, ax, mode, origin))
     return tuple(steps)
 
 
@@ -99,6 +116,11 @@ def run_steps(x: np.ndarray, steps, cval: float, dtype) -> np.ndarray:
     The sums are taken in float64 (ndimage's line buffers are double) and
     rounded once; the result never shares memory with `x`.
     """
+    if len(steps) == 1:  # the common case, without the loop's bookkeeping
+        fn, k, ax, b, origin = steps[0]
+        out = np.empty(x.shape, dtype)
+        fn(x, k, ax, out, b, cval, origin)
+        return out
     if not steps:
         return x.astype(dtype)
     last = len(steps) - 1
