@@ -1,4 +1,8 @@
-"""Sliding-window sums in O(n), without the cancellation of prefix sums.
+"""Running (sliding-window) sums: direct sums, or O(n) blocks.
+
+Short windows are summed directly (``lax.reduce_window``: one pass, ``w``
+adds an output); long ones in O(n), without the cancellation of prefix
+sums, as below. Integer inputs are summed exactly.
 
 A boxcar is the one kernel whose convolution costs O(n) whatever its length:
 the window sums. The textbook way, differences of one cumulative sum
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 _GROUP = 16
@@ -44,8 +49,8 @@ def _exclusive_prefix(y: jax.Array) -> tuple[jax.Array, jax.Array]:
     return excl, totals.sum(-1)
 
 
-def window_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
-    """Sum every run of `w` consecutive samples along `axis` ('valid')."""
+def block_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
+    """Sum every run of `w` consecutive samples along `axis` ('valid'), in O(n)."""
     x = jnp.moveaxis(x, axis, -1)
     m = x.shape[-1]
     n_out = m - w + 1
@@ -57,3 +62,30 @@ def window_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
     out = tot[..., :-1, None] - excl[..., :-1, :] + excl[..., 1:, :]
     out = out.reshape(*lead, (nb - 1) * w)[..., :n_out]
     return jnp.moveaxis(out, -1, axis)
+
+
+def reduce_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
+    """Sum every run of `w` consecutive samples along `axis` directly ('valid')."""
+    dims = tuple(w if d == axis % x.ndim else 1 for d in range(x.ndim))
+    zero = np.zeros((), x.dtype)
+    return lax.reduce_window(x, zero, lax.add, dims, (1,) * x.ndim, "VALID")
+
+
+def prefix_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
+    """Window sums as differences of one cumulative sum (exact for integers)."""
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    pads = [(0, 0)] * x.ndim
+    pads[axis] = (1, 0)
+    c = jnp.pad(jnp.cumsum(x, axis=axis), pads)
+    hi = lax.slice_in_dim(c, w, n + 1, axis=axis)
+    return hi - lax.slice_in_dim(c, 0, n + 1 - w, axis=axis)
+
+
+def valid_sums(x: jax.Array, w: int, axis: int, how: str) -> jax.Array:
+    """Window sums ('valid') by `how`: 'direct', 'blocks' or 'prefix'."""
+    if how == "direct" or w == 1:
+        return reduce_sums(x, w, axis)
+    if how == "prefix":
+        return prefix_sums(x, w, axis)
+    return block_sums(x, w, axis)
