@@ -485,7 +485,7 @@ def correlate_nd(
                 f"`weights` has more dimensions ({k.ndim}) than `input` ({x.ndim})."
             )
         axes = tuple(range(x.ndim - k.ndim, x.ndim))
-    ax = normalize_axes(axes, x.ndim, "axes")
+    ax = normalize_axes(axes, x.ndim, "axes", sort=False)
     if len(ax) != k.ndim:
         raise ValueError(
             f"`weights` must have one dimension per axis in `axes` ({len(ax)}); "
@@ -507,7 +507,8 @@ def correlate_nd(
     shape = [1] * x.ndim
     for a, w in zip(ax, k.shape):
         shape[a] = w
-    return correlate(x, kb.reshape(shape), "valid", axes=ax, method=method)
+    kb = kb.reshape(shape)
+    return correlate(x, kb, "valid", axes=tuple(sorted(ax)), method=method)
 
 
 def _per_axis(value, n: int, name: str) -> list:
