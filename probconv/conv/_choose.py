@@ -192,13 +192,16 @@ def choose(plan, backend: str) -> str:
     return min(est, key=est.get)
 
 
-# Running (boxcar) sums: `lax.reduce_window` adds the window's samples in one
-# fused loop up to SHIFT_MAX_TAPS taps (per output, plus per add), and runs
-# ~30x slower per add beyond (XLA stops fusing); the O(n) blocks of
-# `_running.block_sums` cost a fixed amount per output. Seconds, CPU, from
-# `python benchmarks/calibrate.py --running` (10^5 and 10^6 samples by 8 to
-# 256 taps, float64 / float32; the machine was loaded: +-50 %): reduce_window
-# 1e6 x 31 taps 2.9 / 1.0 ms, x 64 taps 68 / 52 ms; blocks 7-16 / 3 ms.
+# Running (boxcar) sums: `lax.reduce_window` (or the shifted copies) adds the
+# window's samples in one fused loop up to SHIFT_MAX_TAPS taps (per output,
+# plus per add: SHIFT_COSTS), and runs far slower per add beyond (XLA stops
+# fusing); the O(n) blocks of `_running.block_sums` cost a fixed amount per
+# output. Seconds on the 2-core CPU under a load near 12, so +-50 %:
+# reduce_window at 10^6 samples by 31 taps 2.9 / 1.0 ms (float64 / float32),
+# by 64 taps 68 / 52 ms; blocks 7-16 / 3 ms at every length. `python
+# benchmarks/calibrate.py --filter --quick` (float64) fitted 1.5e-9 s per
+# output and 2.3e-10 s per add up to 31 taps, 4.6e-10 s per add beyond, and
+# 1.6e-8 s per output for the blocks: the same crossover (32 taps).
 RUNNING_COSTS = {
     "call": 6e-6,
     "output": 2.0e-9,
