@@ -129,16 +129,6 @@ def extended_valid(
     return y
 
 
-def _sums(x, size: int, axis: int, how: str) -> jax.Array:
-    """Window sums; the direct floating ones by the engine's shifted copies."""
-    if how == "direct" and x.dtype.kind in "fc" and size <= SHIFT_MAX_TAPS:
-        shape = [1] * x.ndim
-        shape[axis] = size
-        ones = jnp.ones(shape, x.dtype)
-        return correlate(x, ones, "valid", axes=axis, method="direct")
-    return valid_sums(x, size, axis, how)
-
-
 def _prepare(x, axis, boundary, cval):
     x = jnp.asarray(x)
     if x.ndim == 0 or x.size == 0:
@@ -397,11 +387,15 @@ def running_sum(
     outputs = x.size // n * (n + lo + hi - size + 1)
     how = running_method(size, outputs, x.dtype, jax.default_backend(), method)
 
+    # Directly, the sums are `lax.reduce_window`, not the shifted copies of
+    # `correlate`: a product of those by a weight after the edges were put
+    # in place was fused back into them by XLA:CPU, at 35x their time
+    # (10^7 samples by 21 taps: 3.5 s against 0.1 s).
     def valid(xp):
-        return _sums(xp, size, axis, how)
+        return valid_sums(xp, size, axis, how)
 
     def small(xp):
-        return _sums(xp, size, axis, "direct")
+        return valid_sums(xp, size, axis, "direct")
 
     return extended_valid(x, size, axis, lo, hi, boundary, cval, valid, small, True)
 
