@@ -7,7 +7,6 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
-import scipy.special
 
 from ..conv.internal import spectral_length
 from . import _extend
@@ -16,7 +15,13 @@ from ._base import eps as _eps
 from ._checks import check_int, concrete
 from ._grid import make
 from ._lattice_ops import _place
-from ._pgf import _chernoff_size, _frequency_spec, _log_tail_bound, _transform
+from ._pgf import (
+    _chernoff_size,
+    _frequency_spec,
+    _log_tail_bound,
+    _transform,
+    severity_log_mgf,
+)
 from ._relative_ops import relative_compound
 
 
@@ -69,11 +74,9 @@ def compound_lattice(
     fam, k_n, params, lg, n_total, _ = _frequency_spec(N)
     xc = concrete(xm)
 
-    def log_mgf_x(t):
-        kk = np.asarray(j0)[..., None] + np.arange(xc.shape[-1])
-        with np.errstate(divide="ignore"):
-            lm = np.log(np.clip(np.asarray(xc, np.float64), 0, None))
-            return scipy.special.logsumexp(lm + t * kk, axis=-1)
+    log_mgf_x = (
+        None if xc is None or j0 is None else severity_log_mgf(xc, np.asarray(j0))
+    )
 
     known = lg is not None and xc is not None and j0 is not None
     thetas = np.logspace(-10, 1.5, 185)
