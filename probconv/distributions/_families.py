@@ -289,7 +289,8 @@ def _size(size, name, params, fn) -> int:
             "the length of the grid must be static."
         )
     vals = [np.asarray(v, np.float64) for v in vals]
-    vals = [v if np.isfinite(v).all() else np.nan_to_num(v) for v in vals]
+    if not all(v.ndim == 0 and np.isfinite(v) for v in vals):
+        vals = [np.nan_to_num(v) for v in vals]
     n = int(np.asarray(fn(*vals)).max()) if all(v.size for v in vals) else 1
     if n > 10**8:
         raise ValueError(
