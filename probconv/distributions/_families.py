@@ -43,8 +43,9 @@ class Parametric(Distribution):
         ``'bernoulli'``, ``'binomial'``, ``'poisson'``, ``'geometric'``,
         ``'negative_binomial'``, or ``'scipy'`` for a discrete law from
         `from_scipy` (static).
-    params : tuple of jax.Array
-        The family's parameters, each of the batch shape (leaves).
+    params : tuple of jax.Array or numpy.ndarray
+        The family's parameters, each of the batch shape (leaves; NumPy
+        arrays for a law built on the host, see `Distribution`).
     frozen : scipy.stats frozen distribution or None
         For ``family='scipy'``: the law itself (static), so that
         ``accuracy='relative'`` can extend the grid through its ``logpmf``.

@@ -132,7 +132,10 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
     again, and so on, each level one batched convolution of the engine
     (direct sums while the laws are short, FFTs after).
     ``O(n log^2 n)`` work in ``log2 n`` dependent steps, compiled once per
-    shape of `p`.
+    power of two. An eager call with NumPy probabilities (up to
+    `HOST_MAX_TRIALS` of them) on the CPU runs the same tree on the host
+    instead (`tree_host`) and returns a law with NumPy leaves: nothing is
+    compiled, whatever the number of trials.
 
     Parameters
     ----------
