@@ -309,7 +309,6 @@ def test_host_dice_are_exact():
     big = dist.dice(10, 6)
     grid = dist.iid_sum(dist.die(6), 10)  # the transform power
     np.testing.assert_allclose(big.masses, grid.masses, rtol=0, atol=1e-16)
-    assert isinstance(dist.dice(1000, 6).masses, jax.Array)  # past the host
     assert dist.dice(0).size == 1 and float(dist.dice(0).masses[0]) == 1.0
     with pytest.raises(ValueError, match="`sides` must be an integer >= 1"):
         dist.dice(2, 0)
