@@ -19,6 +19,7 @@ Tolerances (float64):
 """
 
 import contextlib
+import itertools
 import math
 
 import jax
@@ -36,6 +37,17 @@ ATOL = 1e-14
 REL = 1e-8
 
 
+# The patched thresholds are read when a program is traced, so programs traced
+# before (by this worker's other tests) must not be reused inside `two_d`, nor
+# the 2-D programs outside it. A jit-key context with a fresh value per block
+# does both without `jax.clear_caches()`, which would throw away every program
+# of the worker (the files run after this one recompiled theirs). Created at
+# import, i.e. at collection, before anything is compiled: adding a context
+# changes the key of every program compiled before it.
+_LAYOUT = jax.make_user_context(None)
+_BLOCKS = itertools.count(1)
+
+
 @contextlib.contextmanager
 def two_d():
     """Run every layout-free transform as 2-D; yield the list of mappings made."""
@@ -51,12 +63,11 @@ def two_d():
         mp.setattr(_fft, "_PFA_MIN_FACTORS", (2, 3))
         mp.setattr(_fft, "_pfa_in", spy)
         _fft.pfa_factors.cache_clear()
-        jax.clear_caches()
         try:
-            yield calls
+            with _LAYOUT(("two_d", next(_BLOCKS))):
+                yield calls
         finally:
             _fft.pfa_factors.cache_clear()
-            jax.clear_caches()
 
 
 @pytest.mark.parametrize("real", [True, False])
