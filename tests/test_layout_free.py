@@ -43,9 +43,23 @@ REL = 1e-8
 # does both without `jax.clear_caches()`, which would throw away every program
 # of the worker (the files run after this one recompiled theirs). Created at
 # import, i.e. at collection, before anything is compiled: adding a context
-# changes the key of every program compiled before it.
-_LAYOUT = jax.make_user_context(None)
+# changes the key of every program compiled before it. JAX releases without
+# `make_user_context` clear the caches instead.
+_LAYOUT = jax.make_user_context(None) if hasattr(jax, "make_user_context") else None
 _BLOCKS = itertools.count(1)
+
+
+@contextlib.contextmanager
+def _fresh_programs():
+    if _LAYOUT is not None:
+        with _LAYOUT(("two_d", next(_BLOCKS))):
+            yield
+        return
+    jax.clear_caches()
+    try:
+        yield
+    finally:
+        jax.clear_caches()
 
 
 @contextlib.contextmanager
@@ -64,7 +78,7 @@ def two_d():
         mp.setattr(_fft, "_pfa_in", spy)
         _fft.pfa_factors.cache_clear()
         try:
-            with _LAYOUT(("two_d", next(_BLOCKS))):
+            with _fresh_programs():
                 yield calls
         finally:
             _fft.pfa_factors.cache_clear()
