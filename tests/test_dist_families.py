@@ -113,13 +113,16 @@ def test_traced_parameters_jit_vmap():
     f = jax.jit(lambda mu: dist.poisson(mu, size=40).sf(6.0))
     np.testing.assert_allclose(f(3.0), scipy.stats.poisson(3.0).sf(6), rtol=1e-12)
     mus = jnp.array([0.5, 2.0, 7.0])
-    d = jax.vmap(lambda m: dist.poisson(m, size=40))(mus)
+    # jitted vmaps: eager vmap compiles one program per operation
+    d = jax.jit(jax.vmap(lambda m: dist.poisson(m, size=40)))(mus)
     assert isinstance(d, dist.Parametric) and d.masses.shape == (3, 40)
     for i, m in enumerate([0.5, 2.0, 7.0]):
         np.testing.assert_allclose(
             d.cdf(4.0)[i], scipy.stats.poisson(m).cdf(4), rtol=RTOL
         )
-    g = jax.vmap(lambda p: dist.geometric(p, size=30).mean())(jnp.array([0.3, 0.6]))
+    g = jax.jit(jax.vmap(lambda p: dist.geometric(p, size=30).mean()))(
+        jnp.array([0.3, 0.6])
+    )
     assert g.shape == (2,)
 
 
