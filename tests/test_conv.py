@@ -351,7 +351,7 @@ def test_prime_factor_mapping_grad_jit_vmap():
     np.testing.assert_allclose(jax.jit(f)(x, v), np.convolve(x, v), atol=1e-12)
     xs = rng.standard_normal((3, 50))
     np.testing.assert_allclose(
-        jax.vmap(f, in_axes=(0, None))(xs, v),
+        jax.jit(jax.vmap(f, in_axes=(0, None)))(xs, v),  # one program, not one per op
         np.stack([np.convolve(r, v) for r in xs]),
         atol=1e-12,
     )
@@ -369,7 +369,7 @@ def test_jit_vmap_and_grad(method):
     np.testing.assert_allclose(jax.jit(f)(a, v), f(a, v), atol=1e-12)
     batch = rng.standard_normal((3, 40))
     np.testing.assert_allclose(
-        jax.vmap(f, in_axes=(0, None))(batch, v),
+        jax.jit(jax.vmap(f, in_axes=(0, None)))(batch, v),  # one program
         np.stack([f(b, v) for b in batch]),
         atol=1e-12,
     )
