@@ -190,8 +190,10 @@ def test_xcorr_jit_vmap_grad():
 
 
 @given(
-    na=hst.sampled_from([1, 9, 24]),
-    nb=hst.sampled_from([2, 9, 17]),
+    # Each pair of lengths compiles its own programs: the shortest lengths
+    # and a longer pair, plus the explicit example's (9, 17).
+    na=hst.sampled_from([1, 24]),
+    nb=hst.sampled_from([2, 17]),
     run=hst.integers(0, 12),
     offset=hst.sampled_from([0.0, 1e8, -3e5]),
     seed=hst.integers(0, 2**31),
