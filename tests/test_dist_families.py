@@ -131,7 +131,8 @@ def test_gradients():
     g = jax.grad(lambda mu: dist.poisson(mu).sf(4.0))(2.5)
     np.testing.assert_allclose(g, scipy.stats.poisson(2.5).pmf(4), rtol=1e-10)
     # jit once per function; check_grads compares with finite differences
-    check_grads(jax.jit(lambda p: dist.binomial(12, p).sf(5.0)), (0.37,), order=2)
+    # first order (a second-order check of the binomial sf compiled for 8 s)
+    check_grads(jax.jit(lambda p: dist.binomial(12, p).sf(5.0)), (0.37,), order=1)
     check_grads(jax.jit(lambda mu: dist.poisson(mu, size=30).cdf(3.0)), (2.5,), order=1)
     check_grads(jax.jit(lambda p: dist.geometric(p, size=60).cdf(3.0)), (0.3,), order=1)
     nb = jax.jit(lambda p: dist.negative_binomial(2.5, p, size=60).cdf(3.0))
