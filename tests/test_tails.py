@@ -431,8 +431,7 @@ def test_logconvolve_forward_mode_gradients():
 
 
 # Each example compiles its own tilted program (the tilt count is taken from
-# the data), about a second of CPU each: 4 examples, both shapes (`-m slow`
-# with HYPOTHESIS_PROFILE=thorough draws more).
+# the data), about a second of CPU each: 4 examples, both shapes.
 @settings(max_examples=4)
 @given(
     shape=st.sampled_from([(300, 260), (420, 300)]),
