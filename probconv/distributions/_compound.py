@@ -20,6 +20,7 @@ from ._pgf import (
     _frequency_spec,
     _log_tail_bound,
     _transform,
+    fft_diagnostics,
     severity_log_mgf,
 )
 from ._relative_ops import relative_compound
@@ -150,13 +151,4 @@ def compound_lattice(
     out = make(y, 0.0, lost, X.step, "lattice")
     if not full_output:
         return out
-    alias = (
-        math.exp(log_a - tilt) if log_a is not None else math.exp(-tilt) * out.truncated
-    )
-    info = {
-        "fft_length": length,
-        "tilt": tilt,
-        "alias_bound": alias,
-        "noise_bound": eps * math.exp(tilt * ratio),
-    }
-    return out, info
+    return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)

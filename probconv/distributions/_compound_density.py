@@ -34,6 +34,7 @@ from ._pgf import (
     _frequency_spec,
     _log_tail_bound,
     _pgf,
+    fft_diagnostics,
     severity_log_mgf,
 )
 
@@ -133,16 +134,7 @@ def compound_density(
     )
     if not full_output:
         return out
-    alias = (
-        math.exp(log_a - tilt) if log_a is not None else math.exp(-tilt) * out.truncated
-    )
-    info = {
-        "fft_length": length,
-        "tilt": tilt,
-        "alias_bound": alias,
-        "noise_bound": eps * math.exp(tilt * ratio),
-    }
-    return out, info
+    return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)
 
 
 @bounded_jit(static_argnums=(0, 1, 2, 3, 4, 5))

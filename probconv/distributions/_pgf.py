@@ -145,6 +145,24 @@ def _transform(params, xm, offs, tilt, *, fam, k, size, length):
     return _clip_to_total(y)
 
 
+def fft_diagnostics(out, log_a, tilt: float, length: int, eps: float, ratio: float):
+    """Return the ``full_output`` diagnostics of a compound sum's tilted FFT.
+
+    `log_a` is the log Chernoff bound of the mass past the transform's length
+    (None where unknown: the law's cut mass stands in), `ratio` the grid's
+    share of the transform.
+    """
+    alias = (
+        math.exp(log_a - tilt) if log_a is not None else math.exp(-tilt) * out.truncated
+    )
+    return {
+        "fft_length": length,
+        "tilt": tilt,
+        "alias_bound": alias,
+        "noise_bound": eps * math.exp(tilt * ratio),
+    }
+
+
 def severity_log_mgf(masses, first):
     """Return ``t -> log E[exp(t X)]`` per batch row, in NumPy (float64).
 
