@@ -24,7 +24,7 @@ from ._checks import as_param, check_int, check_range, concrete, float_dtype
 from ._families_continuous import from_scipy_continuous
 from ._family_tails import CLOSED_TAILS, log_pmf, log_sf
 from ._grid import Lattice, make
-from ._host import FAMILIES, family_query, host_values, leaf, on_cpu
+from ._host import FAMILIES, as_host, family_query, host_values, leaf, on_cpu
 from ._lattice_ops import iid_sum_lattice
 
 
@@ -223,13 +223,8 @@ def _host(*params) -> tuple[list[np.ndarray], bool] | None:
         return keep, True
     out = []
     for x in params:
-        if isinstance(x, (jax.core.Tracer, str, bytes)):
-            return None
-        try:
-            v = np.asarray(x)
-        except Exception:  # noqa: BLE001 - e.g. a list holding tracers
-            return None
-        if v.dtype.kind not in "biuf":
+        v = as_host(x, jax_arrays=True)
+        if v is None:
             return None
         out.append(v)
     return out, False

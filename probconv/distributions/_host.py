@@ -53,16 +53,29 @@ def host_values(*values) -> list[np.ndarray] | None:
     """
     out = []
     for x in values:
-        if isinstance(x, (jax.Array, jax.core.Tracer, str, bytes)):
-            return None
-        try:
-            v = np.asarray(x)
-        except Exception:  # noqa: BLE001 - e.g. a list holding tracers
-            return None
-        if v.dtype.kind not in "biuf":
+        v = as_host(x)
+        if v is None:
             return None
         out.append(v)
     return out if on_cpu() else None
+
+
+def as_host(x, *, jax_arrays: bool = False) -> np.ndarray | None:
+    """Return `x` as a real (bool, integer or float) NumPy array, or None.
+
+    None for a tracer, a string, a value NumPy cannot convert (a list
+    holding tracers) or a non-real one, and for a JAX array unless
+    `jax_arrays`.
+    """
+    if isinstance(x, (jax.core.Tracer, str, bytes)):
+        return None
+    if isinstance(x, jax.Array) and not jax_arrays:
+        return None
+    try:
+        v = np.asarray(x)
+    except Exception:  # noqa: BLE001 - e.g. a list holding tracers
+        return None
+    return v if v.dtype.kind in "biuf" else None
 
 
 def leaf(x, dtype, shape: tuple[int, ...] | None = None, *, owned=False):
@@ -87,15 +100,8 @@ def is_host(law) -> bool:
 
 def _points(x, dtype) -> np.ndarray | None:
     """Return query points as a NumPy array of `dtype` (None: not host values)."""
-    if isinstance(x, (jax.Array, jax.core.Tracer)):
-        return None
-    try:
-        v = np.asarray(x)
-    except Exception:  # noqa: BLE001 - e.g. a list holding tracers
-        return None
-    if v.dtype.kind not in "biuf":
-        return None
-    return v.astype(dtype, copy=False)
+    v = as_host(x)
+    return None if v is None else v.astype(dtype, copy=False)
 
 
 # -- the queries of a host lattice, as in `_queries` ---------------------------
