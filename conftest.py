@@ -7,8 +7,13 @@ tests/test_conv_x32.py checks the default (x64 off) behaviour in a subprocess.
 
 import contextlib
 import os
+import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# The command line keeps compiled programs in a user cache folder by default;
+# the tests' in-process runs of it use a folder of their own, never the
+# user's (where programs of other versions of the code live).
+os.environ.setdefault("PROBCONV_CACHE_DIR", tempfile.mkdtemp(prefix="probconv-tests-"))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

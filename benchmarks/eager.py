@@ -135,6 +135,20 @@ def distributions():
         (numpy_dice, ()),
         "numpy.convolve x10",
     )
+
+    # A sum of two laws: scipy has no sums; its pmfs and numpy.convolve are
+    # the peer (the grid of the Poisson law cut where probconv cuts it).
+    def scipy_sum():
+        a = scipy.stats.binom.pmf(np.arange(21), 20, 0.3)
+        b = scipy.stats.poisson.pmf(np.arange(27), 4.0)
+        return np.convolve(a, b)[11:].sum()
+
+    compare(
+        "(binomial(20, 0.3) + poisson(4.0)).sf(10)",
+        (lambda: (dist.binomial(20, 0.3) + dist.poisson(4.0)).sf(10), ()),
+        (scipy_sum, ()),
+        "scipy pmfs + numpy.convolve",
+    )
     rng = np.random.default_rng(1)
     for n in (10, 50, 200, 1000):
         p = rng.uniform(0.001, 0.2, n)

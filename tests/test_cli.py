@@ -412,7 +412,9 @@ def test_compilation_cache_makes_the_second_run_reuse_programs(tmp_path):
     first = _cli(*argv, env=env)
     assert first.returncode == 0, first.stderr
     files = {p.name for p in cache.iterdir()}
-    assert len(files) > 10  # the small programs are cached too
+    # The dice and the binomial law, their sum and its tail are computed on
+    # the host (nothing compiled); the few programs left (moments) are cached.
+    assert len(files) >= 3
     second = _cli(*argv, env=env)
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout

@@ -39,6 +39,28 @@ RTOL |= {(m, 4): 1e-5 for m in ("direct", "fft", "overlap_add")}
 ROUTES = ("jax", "host", "bucket")
 
 
+def _pairwise(first, second, third):
+    """Every pair of options from three axes in len(first) * len(second) cases.
+
+    Each case of static options compiles its own programs: the default run
+    covers every pair (a Latin square over the third axis), the slow run the
+    full product.
+    """
+    cases = [
+        (x, y, third[(i + j) % len(third)])
+        for i, x in enumerate(first)
+        for j, y in enumerate(second)
+    ]
+    slow = [
+        pytest.param(x, y, z, marks=pytest.mark.slow)
+        for x in first
+        for y in second
+        for z in third
+        if (x, y, z) not in cases
+    ]
+    return cases + slow
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
 
@@ -148,9 +170,9 @@ def test_correlate_matches_scipy(case, method, seed, route):
     _assert_close(got, ab, vb, mode, axes, method, ref)
 
 
-@pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize(
+    "route, mode, method", _pairwise(ROUTES, MODES, ["direct", "fft"])
+)
 def test_correlate_1d_against_scipy_and_numpy(mode, method, route):
     rng = _rng(1)
     a, v = _data(rng, 40, True), _data(rng, 9, True)
@@ -198,9 +220,10 @@ def test_size_one_batch_axis_broadcasts_in_same_mode():
     np.testing.assert_allclose(np.asarray(got), ref, atol=1e-12)
 
 
-@pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("method", ["direct", "fft", "overlap_add"])
-@pytest.mark.parametrize("maxlag", [0, 5, 60])
+@pytest.mark.parametrize(
+    "route, method, maxlag",
+    _pairwise(ROUTES, ["direct", "fft", "overlap_add"], [0, 5, 60]),
+)
 def test_maxlag_slices_the_full_correlation(method, maxlag, route):
     rng = _rng(6)
     a, v = rng.standard_normal(50), rng.standard_normal(20)
@@ -298,7 +321,9 @@ def pfa_case(draw):
     return a, b, n1, n2, start, length, period, batch, draw(st.booleans())
 
 
-@settings(max_examples=12)  # each example compiles anew (0.7 s)
+# Each example compiles anew (0.7 s); test_prime_factor_mapping_grad_jit_vmap
+# and test_long_1d_fft_runs_as_2d_transforms run the mapping through the engine.
+@settings(max_examples=8)
 @given(case=pfa_case(), seed=st.integers(0, 99))
 def test_prime_factor_mapping_matches_numpy(case, seed):
     # The 2-D form of a circular convolution, on factors small enough to
@@ -351,7 +376,7 @@ def test_prime_factor_mapping_grad_jit_vmap():
     np.testing.assert_allclose(jax.jit(f)(x, v), np.convolve(x, v), atol=1e-12)
     xs = rng.standard_normal((3, 50))
     np.testing.assert_allclose(
-        jax.vmap(f, in_axes=(0, None))(xs, v),
+        jax.jit(jax.vmap(f, in_axes=(0, None)))(xs, v),  # one program, not one per op
         np.stack([np.convolve(r, v) for r in xs]),
         atol=1e-12,
     )
@@ -369,7 +394,7 @@ def test_jit_vmap_and_grad(method):
     np.testing.assert_allclose(jax.jit(f)(a, v), f(a, v), atol=1e-12)
     batch = rng.standard_normal((3, 40))
     np.testing.assert_allclose(
-        jax.vmap(f, in_axes=(0, None))(batch, v),
+        jax.jit(jax.vmap(f, in_axes=(0, None)))(batch, v),  # one program
         np.stack([f(b, v) for b in batch]),
         atol=1e-12,
     )
@@ -397,19 +422,23 @@ def test_both_forms_of_direct_match_scipy(form, mode, s1, s2, monkeypatch):
     rng = _rng(21)
     a, v = _data(rng, s1, complex_=True), _data(rng, s2)
     plan = _plan(jnp.asarray(a), jnp.asarray(v), mode, -1)
+    # Under jax.jit, as the engine runs them: one program (these internal
+    # functions run eagerly op by op, one program per shifted product).
     if form == "shifted":
-        got = _direct._shifted_window(
-            jnp.asarray(a), jnp.asarray(v), plan.start[0], plan.length[0]
-        )
+        got = jax.jit(
+            lambda a, v: _direct._shifted_window(a, v, plan.start[0], plan.length[0])
+        )(jnp.asarray(a), jnp.asarray(v))
     else:
         monkeypatch.setattr(_choose, "SHIFT_MAX_TAPS", 0)  # one XLA convolution
-        got = _direct.convolve_window(
-            jnp.asarray(a),
-            jnp.asarray(v),
-            (0,),
-            (s1[-1] + s2[-1] - 1,),
-            precision=jax.lax.Precision.HIGHEST,
-        )
+        got = jax.jit(
+            lambda a, v: _direct.convolve_window(
+                a,
+                v,
+                (0,),
+                (s1[-1] + s2[-1] - 1,),
+                precision=jax.lax.Precision.HIGHEST,
+            )
+        )(jnp.asarray(a), jnp.asarray(v))
         got = got[..., plan.start[0] : plan.start[0] + plan.length[0]]
     ref, ab, vb = _reference(a, v, mode, -1)
     _assert_close(got, ab, vb, mode, -1, "direct", ref)

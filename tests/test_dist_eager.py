@@ -14,7 +14,7 @@ import pytest
 import scipy.stats
 
 from probconv import distributions as dist
-from probconv.conv import bucket_length
+from probconv.conv import bucket_length, to_device
 
 EPS = np.finfo(np.float64).eps
 
@@ -48,11 +48,20 @@ def test_eager_poisson_binomial_batches_and_checks():
 
 def test_portfolio_loop_compiles_per_bucket_not_per_size(count_compiles):
     rng = np.random.default_rng(1)
-    dist.poisson_binomial(rng.uniform(0, 0.1, 70)).sf(3)  # width 128, bucket 80
+    # NumPy probabilities: laws and queries on the host, nothing compiled.
+    with count_compiles() as compiles:
+        for n in range(20, 2020, 97):
+            p = rng.uniform(0, 0.1, n)
+            got = dist.poisson_binomial(p).sf(np.array([n // 20, n // 10]))
+            want = scipy.stats.poisson_binom.sf([n // 20, n // 10], p)
+            np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=1e-14)
+    assert compiles == []
+    # JAX arrays: the jitted tree, one program per width and query bucket.
+    dist.poisson_binomial(to_device(rng.uniform(0, 0.1, 70))).sf(3)  # 128, 80
     with count_compiles() as compiles:
         for n in range(65, 129):  # one tree width, 4 query buckets
             p = rng.uniform(0, 0.1, n)
-            got = float(dist.poisson_binomial(p).sf(n // 10))
+            got = float(dist.poisson_binomial(to_device(p)).sf(n // 10))
             want = scipy.stats.poisson_binom.sf(n // 10, p)
             assert abs(got - want) <= 1e-14
     buckets = {bucket_length(n + 1) for n in range(65, 129)}
@@ -147,7 +156,10 @@ def test_eager_family_queries_are_scipys_and_agree_with_the_grid(family):
         if name == "logsf":  # scipy's is log(sf): -inf past 1e-308, ours goes on
             if family in ("poisson", "geometric", "negative_binomial"):
                 assert np.asarray(host)[-3] > -np.inf  # x = 400
-            np.testing.assert_array_equal(np.asarray(host), np.asarray(grid))
+            # The host law's tail sums (NumPy) and the grid's (XLA): rounding.
+            np.testing.assert_allclose(
+                np.asarray(host), np.asarray(grid), rtol=4 * EPS, atol=4 * EPS
+            )
             want = np.where(np.isneginf(want) & (x < np.inf), np.asarray(grid), want)
         else:
             np.testing.assert_array_equal(np.asarray(host), want)
@@ -163,6 +175,17 @@ def test_eager_family_queries_are_scipys_and_agree_with_the_grid(family):
     np.testing.assert_array_equal(
         np.asarray(law.ppf(q)), np.asarray(law.ppf(jnp.asarray(q)))
     )
+    # One point at a time (the scalar route of `_host.family_query`): scipy's.
+    with np.errstate(all="ignore"):
+        for name, points in [(n, x) for n in ("pmf", "logpmf", "sf", "cdf")] + [
+            ("ppf", q)
+        ]:
+            want = getattr(ref, name)(points)
+            got = [getattr(law, name)(float(v)) for v in points]
+            if name == "ppf":  # scipy's on the grid, the grid's past it
+                want = np.asarray(law.ppf(jnp.asarray(points)))
+            assert all(g.shape == () and g.dtype == np.float64 for g in got)
+            np.testing.assert_array_equal(np.array(got), want, err_msg=name)
 
 
 def test_eager_family_queries_keep_the_laws_dtype_and_batches():
@@ -188,3 +211,125 @@ def test_constructor_grid_sizes_reach_any_tail():
         n = dist.geometric(p).size
         assert scipy.stats.geom.sf(n, p) <= EPS
         assert n == 1 or scipy.stats.geom.sf(n - 1, p) > EPS
+
+
+# -- laws built on the host (NumPy leaves) -------------------------------------
+HOST_LAWS = {
+    "binomial": lambda: dist.binomial(20, 0.3),
+    "poisson": lambda: dist.poisson(4.0),
+    "geometric": lambda: dist.geometric(np.float64(0.35)),
+    "negative_binomial": lambda: dist.negative_binomial(5, np.array(0.4)),
+    "bernoulli": lambda: dist.bernoulli(0.3),
+    "dice": lambda: dist.dice(10, 6),
+    "poisson_binomial": lambda: dist.poisson_binomial(
+        np.random.default_rng(3).uniform(0, 0.3, 700)
+    ),
+}
+
+
+def test_eager_laws_from_numpy_keep_numpy_leaves_and_lose_no_mass():
+    for name, build in HOST_LAWS.items():
+        law = build()
+        leaves = jax.tree_util.tree_leaves(law)
+        assert all(isinstance(v, np.ndarray) for v in leaves), name
+        assert not any(v.flags.writeable for v in leaves), name
+        assert law.dtype == np.float64
+        total = float(law.masses.sum() + law.truncated)
+        assert abs(total - 1) <= 8 * EPS * np.sqrt(law.size), (name, total)
+        assert float(law.masses.min()) >= 0.0
+        for got in (law.sf(3), law.cdf([3.0]), law.pmf(np.int32(3)), law.ppf(0.5)):
+            assert isinstance(got, jax.Array) and got.dtype == np.float64
+    # The caller's arrays are copied, never frozen.
+    p = np.array([0.2, 0.4])
+    dist.binomial(4, p), dist.poisson_binomial(p)
+    assert p.flags.writeable
+    # JAX arrays in: JAX leaves, as before; float32 in: float32 leaves.
+    for law in (
+        dist.binomial(20, jnp.asarray(0.3)),
+        dist.poisson_binomial(jnp.asarray([0.2, 0.4])),
+    ):
+        assert all(isinstance(v, jax.Array) for v in jax.tree_util.tree_leaves(law))
+    for law in (dist.poisson(np.float32(4.0)), dist.poisson_binomial(p[:1] * 0.5)):
+        assert law.masses.dtype == law.truncated.dtype == law.masses.dtype
+    assert dist.poisson(np.float32(4.0)).masses.dtype == np.float32
+    assert dist.poisson_binomial(np.float32([0.1, 0.2])).masses.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["dice", "poisson_binomial"])
+def test_host_lattice_queries_equal_the_jitted_ones(name):
+    """The host's pmf, cdf, sf, ppf and isf (arrays and single points) equal
+    the jitted queries of the same law (its leaves as JAX arrays) to 4 eps
+    times the grid length: the same sums, associated differently."""
+    law = HOST_LAWS[name]()
+    lo, hi = float(law.origin), float(law.origin) + law.size - 1
+    x = np.array([-np.inf, lo - 1, lo, lo + 0.5, (lo + hi) // 2, hi, hi + 3])
+    x = np.concatenate([x, [np.inf, np.nan]])
+    q = np.array([0.0, 1e-300, 1e-9, 0.3, 0.5, 1 - 1e-12, 1.0, -0.1, np.nan])
+    jitted = jax.jit(lambda d, x, q: [d.pmf(x), d.cdf(x), d.sf(x), d.ppf(q), d.isf(q)])
+    want = jitted(jax.tree_util.tree_map(to_device, law), x, q)
+    tol = 4 * EPS * law.size
+    for qname, points, w in zip(
+        ("pmf", "cdf", "sf", "ppf", "isf"), [x] * 3 + [q] * 2, want
+    ):
+        got = getattr(law, qname)(points)
+        np.testing.assert_allclose(got, w, rtol=tol, atol=tol, err_msg=qname)
+        one = [float(getattr(law, qname)(v)) for v in points]
+        np.testing.assert_allclose(one, w, rtol=tol, atol=tol, err_msg=qname)
+    # -inf lies below every grid: cdf 0, sf the whole mass (the grid too).
+    assert float(law.cdf(-np.inf)) == 0.0 and float(law.sf(-np.inf)) > 1 - tol
+
+
+def test_host_poisson_binomial_against_scipy_every_route():
+    rng = np.random.default_rng(5)
+    cases = [
+        rng.uniform(0, 1, 40),  # trial by trial
+        rng.uniform(0, 0.2, 700),  # blocks, direct pairs (both kinds), FFTs
+        rng.uniform(0, 1, (3, 40)),  # a batch: blocks, one convolve per pair
+    ]
+    for p in cases:
+        law = dist.poisson_binomial(p)
+        assert isinstance(law.masses, np.ndarray)
+        rows = p.reshape(-1, p.shape[-1])
+        for row, got in zip(rows, law.masses.reshape(len(rows), -1)):
+            want = scipy.stats.poisson_binom.pmf(np.arange(row.size + 1), row)
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
+
+
+def test_host_dice_are_exact():
+    from fractions import Fraction
+    from itertools import product
+
+    counts = {}
+    for faces in product(range(1, 5), repeat=3):
+        counts[sum(faces)] = counts.get(sum(faces), 0) + 1
+    law = dist.dice(3, 4)
+    assert float(law.origin) == 3.0 and law.size == 10
+    want = [float(Fraction(counts[k], 4**3)) for k in range(3, 13)]
+    np.testing.assert_allclose(law.masses, want, rtol=2 * EPS, atol=0)
+    big = dist.dice(10, 6)
+    grid = dist.iid_sum(dist.die(6), 10)  # the transform power
+    np.testing.assert_allclose(big.masses, grid.masses, rtol=0, atol=1e-16)
+    assert dist.dice(0).size == 1 and float(dist.dice(0).masses[0]) == 1.0
+    with pytest.raises(ValueError, match="`sides` must be an integer >= 1"):
+        dist.dice(2, 0)
+
+
+def test_host_sums_equal_the_jitted_ones_and_compile_nothing(count_compiles):
+    x = dist.negative_binomial(2.5, 0.3, tail=1e-9)  # a truncated tail
+    with count_compiles() as compiles:
+        for n in (7, 9, 30):
+            s = dist.binomial(n, 0.4) + dist.dice(2, 4) + x
+            assert isinstance(s.masses, np.ndarray)
+            assert s.sf(np.array([5.0, 50.0])).shape == (2,)
+    assert compiles == []
+    device = jax.tree_util.tree_map(to_device, (dist.binomial(30, 0.4), x))
+    want = jax.jit(lambda a, b: a + b)(*device)
+    got = dist.binomial(30, 0.4) + x
+    for field in ("masses", "origin", "truncated"):
+        e, t = getattr(got, field), np.asarray(getattr(want, field))
+        assert e.dtype == t.dtype and e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=0, atol=1e-16, err_msg=field)
+    assert abs(float(got.masses.sum() + got.truncated) - 1) <= 1e-14
+    assert float(got.truncated) > 1e-10  # kept, not lost
+    f32 = dist.poisson(np.float32(3.0)) + dist.bernoulli(np.float32(0.5))
+    assert f32.masses.dtype == f32.truncated.dtype == np.float32

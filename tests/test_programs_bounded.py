@@ -78,11 +78,18 @@ def test_signature_semantics(count_compiles):
         for v in (4.0, 5.0, 6.0):  # values are traced, not baked in
             np.testing.assert_allclose(f(x, {"a": jnp.float64(v), "b": 3.0}), x + 3 * v)
     assert compiles == []
-    # Inside the caller's transformation nothing is cached: it is traced in.
-    before = _programs.PROGRAMS.builds
+    # Inside the caller's jit the closure is traced into the caller's program
     g = jax.jit(jax.grad(lambda a: f(x, {"a": a, "b": 3.0}).sum()))
     assert float(g(1.0)) == pytest.approx(12.0)
-    assert _programs.PROGRAMS.builds == before
+    # and under an eager transformation it runs as one program, not one per
+    # operation (a new value compiles nothing)
+    h = jax.grad(lambda a: f(x, {"a": a, "b": 3.0}).sum())
+    assert float(h(1.0)) == pytest.approx(12.0)
+    with count_compiles() as compiles:
+        assert float(h(2.0)) == pytest.approx(12.0)
+        v = jax.vmap(lambda a: f(x, {"a": a, "b": 3.0}, mode="prod"))(jnp.ones(5))
+    np.testing.assert_allclose(v, np.broadcast_to(x * 3, (5, 4)))
+    assert len(compiles) <= 1, compiles  # the vmapped program
 
 
 def test_layers_under_the_users_transformations():

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent(
     r"""
-    import json, os, re
+    import json, os, re, sys
     os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
     os.environ["JAX_PLATFORMS"] = "cpu"
     import jax, jax.numpy as jnp, numpy as np, pandas as pd, scipy.signal
@@ -40,8 +40,14 @@ SCRIPT = textwrap.dedent(
     grid = jax.make_mesh((2, 2), ("b", "t"))
     auto = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Auto,))
     out = {}
+    # The default run records a covering set of the cases; "all" (the slow
+    # tests) records the rest too. Each case compiles a sharded program.
+    ALL = sys.argv[1:] == ["all"]
+    EXTRA = EXTRA_CASES
 
     def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True):
+        if name in EXTRA and not ALL:
+            return
         x = jax.device_put(xn, NamedSharding(m, spec))
         c = jax.jit(f).lower(x).compile() if hlo else None
         y = f(x) if not jit else c(x) if hlo else jax.jit(f)(x)
@@ -176,6 +182,25 @@ SCRIPT = textwrap.dedent(
 )
 
 
+# Recorded by the slow tests only, each with the default case that covers its
+# code path: convolve-same-3001 by correlate-same-3001 (the same halo of a
+# flipped kernel) and convolve-same-3001-fft; convolve-full-301 by
+# convolve-full-3001 (an even full output); convolve-valid-3001 by
+# convolve-valid-301 (an even valid output); batched-valid by batched-same
+# and batched-full, and by convolve-valid-*; field-full by field-same and
+# field-valid; the constant boundary of the NaN-aware smoothing by reflect,
+# wrap and renormalize (the same halo, another pad).
+EXTRA = {
+    "convolve-same-3001",
+    "convolve-full-301",
+    "convolve-valid-3001",
+    "batched-valid",
+    "field-full",
+    "moving_average-hann-omit-constant",
+}
+SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
+
+
 def _env():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("XLA_FLAGS", None)
@@ -202,7 +227,7 @@ def launched():
         sock.bind(("localhost", 0))
         port = sock.getsockname()[1]
     procs = {
-        "four": _spawn(SCRIPT),
+        "four": _spawn(SCRIPT, "default"),
         "hosts": [_spawn(TWO_HOSTS, str(i), str(port)) for i in range(2)],
     }
     yield procs
@@ -212,12 +237,32 @@ def launched():
             p.communicate()
 
 
-@pytest.fixture(scope="module")
-def results(launched):
-    proc = launched["four"]
+def _results(proc):
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-4000:]
     return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def results(launched):
+    return _results(launched["four"])
+
+
+@pytest.fixture(scope="module")
+def results_all():
+    """Every case, the EXTRA ones included (slow tests only)."""
+    return _results(_spawn(SCRIPT, "all"))
+
+
+def _case(name):
+    """A test parameter: slow, and run on `results_all`, for an EXTRA case."""
+    if name in EXTRA:
+        return pytest.param(name, marks=pytest.mark.slow)
+    return name
+
+
+def _results_for(request, name):
+    return request.getfixturevalue("results_all" if name in EXTRA else "results")
 
 
 def _split_like_input(row) -> bool:
@@ -229,6 +274,7 @@ def _split_like_input(row) -> bool:
 ENGINE = [
     f"convolve-{mode}-{k}" for mode in ("same", "full", "valid") for k in (301, 3001)
 ] + ["convolve-same-31", "correlate-same-3001", "convolve-same-3001-fft"]
+ENGINE = [_case(name) for name in ENGINE]
 LAYERS = [
     "moving_average-1001",
     "gaussian_smooth-200",
@@ -237,8 +283,8 @@ LAYERS = [
 
 
 @pytest.mark.parametrize("name", ENGINE + LAYERS)
-def test_split_signal_stays_split(results, name):
-    row = results[name]
+def test_split_signal_stays_split(request, name):
+    row = _results_for(request, name)[name]
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
@@ -268,44 +314,70 @@ def test_output_rule_for_uneven_lengths(results):
     Otherwise the blocks are computed split and the result is joined (JAX
     has no uneven shardings): an all-gather of the output, as documented.
     """
+    _check_output_rule(results)
+
+
+@pytest.mark.slow
+def test_output_rule_for_uneven_lengths_every_kernel(results_all):
+    _check_output_rule(results_all)
+
+
+def _check_output_rule(results):
     n = 1 << 16
+    checked = 0
     for mode, grow in (("full", 1), ("valid", -1)):
         for k in (31, 301, 3001):
+            if f"convolve-{mode}-{k}" not in results:
+                continue  # an EXTRA case, in the slow run
+            checked += 1
             row = results[f"convolve-{mode}-{k}"]
             assert row["err"] < 1e-12
             even = (n + grow * (k - 1)) % 4 == 0
             assert _split_like_input(row) == even, (mode, k, row)
             assert row["all_gather"] == (not even)
+    assert checked >= 4  # an even and an uneven length of each mode
 
 
 @pytest.mark.parametrize(
     "name",
     [
-        "convolve-same-20001",
-        "convolve-same-301-auto-eager",
-        "batched-same",
-        "batched-full",
-        "batched-valid",
-        "field-same",
-        "field-full",
-        "field-valid",
-        "rows-time-split",
-        "convolve-same-longer-than-signal",
-        "grad-convolve",
-        "complex-correlate",
+        _case(name)
+        for name in [
+            "convolve-same-20001",
+            "convolve-same-301-auto-eager",
+            "batched-same",
+            "batched-full",
+            "batched-valid",
+            "field-same",
+            "field-full",
+            "field-valid",
+            "rows-time-split",
+            "convolve-same-longer-than-signal",
+            "grad-convolve",
+            "complex-correlate",
+        ]
     ],
 )
-def test_other_layouts(results, name):
-    row = results[name]
+def test_other_layouts(request, name):
+    row = _results_for(request, name)[name]
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     if "full" not in name and "valid" not in name:
         assert _split_like_input(row), row
 
 
-@pytest.mark.parametrize("boundary", ["reflect", "wrap", "constant", "renormalize"])
-def test_nan_aware_smoothing_split(results, boundary):
-    row = results[f"moving_average-hann-omit-{boundary}"]
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        pytest.param(b, marks=pytest.mark.slow)
+        if f"moving_average-hann-omit-{b}" in EXTRA
+        else b
+        for b in ["reflect", "wrap", "constant", "renormalize"]
+    ],
+)
+def test_nan_aware_smoothing_split(request, boundary):
+    name = f"moving_average-hann-omit-{boundary}"
+    row = _results_for(request, name)[name]
     assert row["err"] < 1e-12
     assert row["nan_same"]
     assert _split_like_input(row)

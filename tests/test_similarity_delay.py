@@ -140,7 +140,8 @@ def test_batch_broadcast_jit_vmap_grad_float32():
 
     aj, bj = jnp.asarray(a), jnp.asarray(b)
     np.testing.assert_allclose(jax.jit(f)(aj, bj), f(aj, bj), atol=1e-12)
-    np.testing.assert_allclose(jax.vmap(f)(aj, bj), f(aj, bj), atol=1e-12)
+    # vmap under jit: one program (eager vmap compiles one per operation)
+    np.testing.assert_allclose(jax.jit(jax.vmap(f))(aj, bj), f(aj, bj), atol=1e-12)
     # One reference against many delayed copies (batch axes broadcast).
     many = estimate_delay(a[0], b, max_delay=8)
     assert many.shape == (3,)
@@ -249,7 +250,7 @@ def test_detrend_keeps_fractional_delays_and_transforms():
         return estimate_delay(x, y, detrend="linear", window="hann")
 
     np.testing.assert_allclose(jax.jit(f)(a, b), f(a, b), atol=1e-12)
-    np.testing.assert_allclose(jax.vmap(f)(a, b), f(a, b), atol=1e-12)
+    np.testing.assert_allclose(jax.jit(jax.vmap(f))(a, b), f(a, b), atol=1e-12)
     check_grads(lambda y: f(a[0], y), (b[0],), order=1, modes=["rev"])
 
 
@@ -265,8 +266,8 @@ def test_readme_example_in_float32_and_sinc_derivatives():
     assert d.dtype == np.float32 and abs(float(d) + 5) < 0.01
     u = np.concatenate([np.linspace(-3, 3, 61), [1e-7, -2e-6, 0.1592, 0.1593]])
     d1, d2 = _sinc_derivatives(jnp.asarray(u))
-    f1 = jax.vmap(jax.grad(jnp.sinc))
-    f2 = jax.vmap(jax.grad(jax.grad(jnp.sinc)))
+    f1 = jax.jit(jax.vmap(jax.grad(jnp.sinc)))
+    f2 = jax.jit(jax.vmap(jax.grad(jax.grad(jnp.sinc))))
     far = np.abs(u) > 0.01  # where autodiff of jnp.sinc is itself accurate
     np.testing.assert_allclose(d1[far], f1(jnp.asarray(u[far])), atol=1e-12)
     np.testing.assert_allclose(d2[far], f2(jnp.asarray(u[far])), atol=1e-12)

@@ -234,7 +234,8 @@ def test_moving_average_transforms(data):
     x, xn = data
     f = lambda v: moving_average(v, 5, nan_policy="omit")  # noqa: E731
     close(jax.jit(f)(xn), f(xn), 0)
-    close(jax.vmap(f)(jnp.asarray(xn)), np.stack([f(r) for r in xn]), 0)
+    # vmap under jit: one program (eager vmap compiles one per operation)
+    close(jax.jit(jax.vmap(f))(jnp.asarray(xn)), np.stack([f(r) for r in xn]), 0)
     check_grads(lambda v: moving_average(v, 20, boundary="mirror"), (x[0],), 1)
     check_grads(
         lambda w: moving_average(x[0], weights=w, boundary="renormalize"),
@@ -584,10 +585,32 @@ def test_output_dtype_matches_ndimage(data):
 
 
 CONSTANT_MODES = ["reflect", "mirror", "nearest", "wrap", "renormalize"]
+CONSTANT_CALLS = [
+    lambda v, **k: gaussian_smooth(v, 2.3, **k),
+    lambda v, **k: gaussian_smooth(v, 6.0, method="fft", **k),
+    lambda v, **k: moving_average(v, 5, **k),
+    lambda v, **k: moving_average(v, 33, **k),
+    lambda v, **k: moving_average(v, ("hann", 9), **k),
+    lambda v, **k: moving_average(v, weights=[1.0, 3.0, 2.0], **k),
+]
 
 
+@pytest.mark.parametrize("i", range(len(CONSTANT_MODES)))
+def test_float32_constant_stays_exactly_constant(i):
+    # Every boundary with two of the calls, every call with at least one
+    # boundary (each pair is its own compiled program); the full product is
+    # test_float32_constant_stays_exactly_constant_every_pair (slow).
+    calls = [CONSTANT_CALLS[i], CONSTANT_CALLS[(i + 3) % len(CONSTANT_CALLS)]]
+    _check_constant_stays_constant(CONSTANT_MODES[i], calls)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("boundary", CONSTANT_MODES)
-def test_float32_constant_stays_exactly_constant(boundary):
+def test_float32_constant_stays_exactly_constant_every_pair(boundary):
+    _check_constant_stays_constant(boundary, CONSTANT_CALLS)
+
+
+def _check_constant_stays_constant(boundary, calls):
     # Normalized in float32 a 9-tap Gaussian summed to 1 - 4.7e-8 and a
     # constant drifted by an ulp; now the weights are normalized in float64
     # and the sum taken about a reference sample.
@@ -596,15 +619,6 @@ def test_float32_constant_stays_exactly_constant(boundary):
     x = np.ones((consts.size, 90), np.float32) * consts.astype(np.float32)[:, None]
     xn = x.copy()
     xn[:, ::7] = np.nan
-    hann = ("hann", 9)
-    calls = [
-        lambda v, **k: gaussian_smooth(v, 2.3, **k),
-        lambda v, **k: gaussian_smooth(v, 6.0, method="fft", **k),
-        lambda v, **k: moving_average(v, 5, **k),
-        lambda v, **k: moving_average(v, 33, **k),
-        lambda v, **k: moving_average(v, hann, **k),
-        lambda v, **k: moving_average(v, weights=[1.0, 3.0, 2.0], **k),
-    ]
     for f in calls:
         got = np.asarray(f(x, boundary=boundary))
         assert got.dtype == np.float32
@@ -702,7 +716,7 @@ def test_options_transforms(data):
         v, 5, origin=-1, boundary="wrap", output=np.float32
     )
     close(jax.jit(f)(x), f(x), 0)
-    close(jax.vmap(f)(jnp.asarray(x)), f(x), 0)
+    close(jax.jit(jax.vmap(f))(jnp.asarray(x)), f(x), 0)
     g = lambda v: gaussian_smooth(v, 1.2, origin=1, boundary="nearest")  # noqa: E731
     check_grads(g, (x[0],), 1)
     h = lambda v: moving_average(v, 3, boundary="reflect").real  # noqa: E731

@@ -182,9 +182,26 @@ def irregular():
     return x, times, seconds.astype(np.float64)
 
 
-@pytest.mark.parametrize("adjust", [True, False])
-@pytest.mark.parametrize("ignore_na", [False, True])
-@pytest.mark.parametrize("min_periods", [0, 4])
+# Each (adjust, ignore_na, min_periods) compiles its own program: the default
+# run takes the four cases that hold every pair of options (the remaining
+# four, slow, add no new pair; test_hypothesis_times_match_pandas draws all
+# of adjust x ignore_na on short series).
+_TIMES_OPTIONS = [
+    (adjust, ignore_na, min_periods)
+    for adjust in (True, False)
+    for ignore_na in (False, True)
+    for min_periods in (0, 4)
+]
+_TIMES_PAIRWISE = [c for c in _TIMES_OPTIONS if (c[0] + c[1] + (c[2] > 0)) % 2 == 0]
+
+
+@pytest.mark.parametrize(
+    "adjust, ignore_na, min_periods",
+    [
+        c if c in _TIMES_PAIRWISE else pytest.param(*c, marks=pytest.mark.slow)
+        for c in _TIMES_OPTIONS
+    ],
+)
 def test_times_match_pandas(irregular, adjust, ignore_na, min_periods):
     x, times, seconds = irregular
     kw = dict(adjust=adjust, ignore_na=ignore_na, min_periods=min_periods)
@@ -255,7 +272,8 @@ def test_times_transforms(irregular):
 
     ref = f(x)
     close(jax.jit(f)(x), ref, 1e-15)
-    close(jax.vmap(f)(jnp.asarray(x)), ref, 1e-15)
+    # vmap under jit: one program (eager vmap compiles one per operation)
+    close(jax.jit(jax.vmap(f))(jnp.asarray(x)), ref, 1e-15)
     t = jnp.asarray(seconds)
     g = jax.jit(lambda v, tt, h: ewma(v, halflife=h, times=tt))
     close(g(x, t, hl), ewma(x, halflife=hl, times=seconds), 1e-15)

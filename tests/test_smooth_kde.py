@@ -141,8 +141,10 @@ def test_2d_matches_scipy_gaussian_kde():
     ref = ref_kde(pts.reshape(2, -1)).reshape(128, 128)
     np.testing.assert_allclose(dens, ref, atol=4e-3 * ref.max())
     # Per-axis bandwidths on explicit grids: the same binned estimator in NumPy.
+    # Under jax.jit: the eager 2-D estimate runs op by op (one program per
+    # operation, about 60 here); the call above covers the eager path.
     g1, g2 = np.linspace(-6, 6, 121), np.linspace(-5, 5, 101)
-    _, dens = kde(y, bandwidth=[0.3, 0.2], grid=(g1, g2))
+    _, dens = jax.jit(lambda v: kde(v, bandwidth=[0.3, 0.2], grid=(g1, g2)))(y)
     c = np.zeros((121, 101))
     u, v = (y[:, 0] - g1[0]) / 0.1, (y[:, 1] - g2[0]) / 0.1
     i, j = np.floor(u).astype(int), np.floor(v).astype(int)
@@ -222,7 +224,8 @@ def test_transforms(sample):
     a, b = f(x), kde(x, bandwidth="scott", grid=128)
     np.testing.assert_allclose(a[1], b[1], atol=1e-14)
     batch = jnp.asarray(np.stack([x, x[::-1] * 0.5]))
-    vm = jax.vmap(lambda v: kde(v, bandwidth="silverman", grid=g)[1])(batch)
+    # vmap under jit: one program (eager vmap compiles one per operation)
+    vm = jax.jit(jax.vmap(lambda v: kde(v, bandwidth="silverman", grid=g)[1]))(batch)
     for row, v in zip(vm, batch):
         np.testing.assert_allclose(
             row, kde(v, bandwidth="silverman", grid=g)[1], atol=1e-14

@@ -125,6 +125,9 @@ def _signature(x):
     """Return what a compiled program depends on in an argument: shape and dtype."""
     if isinstance(x, (jax.Array, np.ndarray, np.generic)):
         return (x.shape, x.dtype, getattr(x, "weak_type", False))
+    if _is_tracer(x):
+        aval = x.aval
+        return ("traced", aval.shape, aval.dtype, getattr(aval, "weak_type", False))
     if isinstance(x, (bool, int, float, complex)):
         return type(x)  # a Python scalar is traced as a weakly typed array
     return ("leaf", type(x))
@@ -138,8 +141,10 @@ def bounded_jit(fun=None, *, static_argnums=(), static_argnames=()):
     per signature (static arguments, and the shapes and dtypes of the array
     arguments), kept in the same least-recently-used cache as the engine's
     programs (`set_max_programs`). Inside a transformation (the caller's
-    `jax.jit`, `vmap`, `grad`) the function is simply traced into the
-    caller's program and nothing is cached here.
+    `jax.jit`, `vmap`, `grad`) the same kind of closure is called on the
+    tracers: under `jax.jit` it is traced into the caller's program, and
+    under an eager `vmap` or `grad` the transformed function runs as one
+    program instead of one program per operation.
 
     Static arguments must be hashable and given positionally at the indices
     `static_argnums` or by the names `static_argnames`; array arguments may
@@ -172,8 +177,6 @@ def bounded_jit(fun=None, *, static_argnums=(), static_argnames=()):
         dyn = [a for i, a in enumerate(args) if i not in nums]
         dyn += [v for k, v in kwargs.items() if k not in names]
         leaves = jax.tree_util.tree_leaves(dyn)
-        if any(_is_tracer(x) for x in leaves):
-            return fun(*args, **kwargs)
         static = tuple(args[i] for i in nums if i < len(args))
         static += tuple(sorted((k, v) for k, v in kwargs.items() if k in names))
         key = (

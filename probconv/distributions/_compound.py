@@ -7,7 +7,6 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
-import scipy.special
 
 from ..conv.internal import spectral_length
 from . import _extend
@@ -16,7 +15,14 @@ from ._base import eps as _eps
 from ._checks import check_int, concrete
 from ._grid import make
 from ._lattice_ops import _place
-from ._pgf import _chernoff_size, _frequency_spec, _log_tail_bound, _transform
+from ._pgf import (
+    _chernoff_size,
+    _frequency_spec,
+    _log_tail_bound,
+    _transform,
+    fft_diagnostics,
+    severity_log_mgf,
+)
 from ._relative_ops import relative_compound
 
 
@@ -69,11 +75,9 @@ def compound_lattice(
     fam, k_n, params, lg, n_total, _ = _frequency_spec(N)
     xc = concrete(xm)
 
-    def log_mgf_x(t):
-        kk = np.asarray(j0)[..., None] + np.arange(xc.shape[-1])
-        with np.errstate(divide="ignore"):
-            lm = np.log(np.clip(np.asarray(xc, np.float64), 0, None))
-            return scipy.special.logsumexp(lm + t * kk, axis=-1)
+    log_mgf_x = (
+        None if xc is None or j0 is None else severity_log_mgf(xc, np.asarray(j0))
+    )
 
     known = lg is not None and xc is not None and j0 is not None
     thetas = np.logspace(-10, 1.5, 185)
@@ -147,13 +151,4 @@ def compound_lattice(
     out = make(y, 0.0, lost, X.step, "lattice")
     if not full_output:
         return out
-    alias = (
-        math.exp(log_a - tilt) if log_a is not None else math.exp(-tilt) * out.truncated
-    )
-    info = {
-        "fft_length": length,
-        "tilt": tilt,
-        "alias_bound": alias,
-        "noise_bound": eps * math.exp(tilt * ratio),
-    }
-    return out, info
+    return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)

@@ -15,21 +15,28 @@ and padding, as in `compound`.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.special
 
-from ..conv.internal import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
 from ._base import eps as _eps
 from ._checks import check_int, concrete
 from ._continuous import make_continuous
 from ._density_ops import box, point_weights
 from ._lattice_ops import _clip_to_total
-from ._pgf import _chernoff_size, _frequency, _log_tail_bound
+from ._pgf import (
+    _chernoff_size,
+    _frequency_spec,
+    _log_tail_bound,
+    _pgf,
+    fft_diagnostics,
+    severity_log_mgf,
+)
 
 
 def _severity_index(X: Distribution) -> int:
@@ -93,14 +100,10 @@ def compound_density(
         if not (math.isfinite(tilt) and tilt >= 0):
             raise ValueError(f"`tilt` must be finite and >= 0; got {tilt!r}.")
     j0 = _severity_index(X)
-    pgf, lg, n_total, _ = _frequency(N)
+    fam, k, params, lg, n_total, _ = _frequency_spec(N)
     xc = concrete(X.masses)
 
-    def log_mgf_x(t):
-        kk = j0 + np.arange(xc.shape[-1])
-        with np.errstate(divide="ignore"):
-            lm = np.log(np.clip(np.asarray(xc, np.float64), 0, None))
-            return scipy.special.logsumexp(lm + t * kk, axis=-1)
+    log_mgf_x = None if xc is None else severity_log_mgf(xc, j0)
 
     known = lg is not None and xc is not None
     thetas = np.logspace(-10, 1.5, 185)
@@ -126,6 +129,23 @@ def compound_density(
             else max(0.0, (log_a - math.log(eps * ratio)) / (1 + ratio))
         )
     tilt = float(tilt)
+    out = _compound_core(
+        fam, k, j0, size, length, np.dtype(dt), params, n_total, X, tilt
+    )
+    if not full_output:
+        return out
+    return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)
+
+
+@bounded_jit(static_argnums=(0, 1, 2, 3, 4, 5))
+def _compound_core(fam, k, j0, size, length, dt, params, n_total, X, tilt):
+    """Run the transforms of `compound_density` as one program.
+
+    Eagerly they are about ninety operations, each compiled for its shapes;
+    keyed by the frequency's family, the grid and the transform length, a
+    new problem of a known size compiles nothing.
+    """
+    pgf = functools.partial(_pgf, fam, k, params)
     w, a, j = point_weights(X)  # grid index j0 - 1 .. j0 + X.size
     kk = np.arange(j0 - 1, j0 + X.size + 1)
     kk = kk[kk < size]
@@ -165,18 +185,6 @@ def compound_density(
     kept = jnp.minimum(jnp.sum(m[..., : size + 1], -1), whole)
     m = _clip_to_total(m[..., sl], kept)
     lost = jnp.maximum(whole - kept, 0.0)
-    out = make_continuous(
+    return make_continuous(
         m, 0.0, lost, X.step, atoms[..., sl], None if jumps is None else jumps[..., sl]
     )
-    if not full_output:
-        return out
-    alias = (
-        math.exp(log_a - tilt) if log_a is not None else math.exp(-tilt) * out.truncated
-    )
-    info = {
-        "fft_length": length,
-        "tilt": tilt,
-        "alias_bound": alias,
-        "noise_bound": eps * math.exp(tilt * ratio),
-    }
-    return out, info

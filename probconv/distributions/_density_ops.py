@@ -24,12 +24,13 @@ is exact (plain convolution).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax.numpy as jnp
 
 from ..conv import convolve
-from ..conv.internal import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
 from ._checks import check_accuracy, check_int
 from ._continuous import Continuous, make_continuous, parts
@@ -118,26 +119,36 @@ def add_density(x: Distribution, y: Distribution, *, accuracy: str = "absolute")
         return add_lattice(x, y, accuracy=accuracy)
     h = _common_step([x, y])
     x, y = _to_density_step(x, h), _to_density_step(y, h)
+    if x.kind == "density" and y.kind == "density":
+        return _add_densities(x, y)
     dt = jnp.result_type(x.dtype, y.dtype)
+    trunc = _lost(x.truncated, x.total, y.truncated, y.total)
+    ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
+    lat, den = (x, y) if x.kind == "lattice" else (y, x)
+    p = lat.masses.astype(dt)
+    masses = _convolve_masses(p, den.masses.astype(dt))
+    a, j = parts(den)
+    atoms = None if a is None else _conv(p, a.astype(dt))
+    jumps = None if j is None else _conv(p, j.astype(dt))
+    batch = masses.shape[:-1]
+    return make_continuous(
+        masses,
+        jnp.broadcast_to(ox + oy, batch),
+        jnp.broadcast_to(trunc, batch),
+        h,
+        atoms,
+        jumps,
+    )
+
+
+@bounded_jit
+def _add_densities(x: Distribution, y: Distribution) -> Continuous:
+    """Density + density on one step (see `add_density`), as one program."""
+    dt = jnp.result_type(x.dtype, y.dtype)
+    h = x.step
     trunc = _lost(x.truncated, x.total, y.truncated, y.total)
     total = x.total * y.total
     ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
-    if x.kind == "lattice" or y.kind == "lattice":
-        lat, den = (x, y) if x.kind == "lattice" else (y, x)
-        p = lat.masses.astype(dt)
-        masses = _convolve_masses(p, den.masses.astype(dt))
-        a, j = parts(den)
-        atoms = None if a is None else _conv(p, a.astype(dt))
-        jumps = None if j is None else _conv(p, j.astype(dt))
-        batch = masses.shape[:-1]
-        return make_continuous(
-            masses,
-            jnp.broadcast_to(ox + oy, batch),
-            jnp.broadcast_to(trunc, batch),
-            h,
-            atoms,
-            jumps,
-        )
     wx, ax, jx = point_weights(x)
     wy, ay, jy = point_weights(y)
     ws = _conv(wx.astype(dt), wy.astype(dt))
@@ -185,6 +196,16 @@ def iid_sum_density(x: Distribution, n: int, *, accuracy: str = "absolute"):
         return make(ones, 0.0, 0.0, x.step, "lattice")
     if n == 1:
         return x
+    return _iid_density(x, n)
+
+
+@functools.partial(bounded_jit, static_argnums=(1,))
+def _iid_density(x: Distribution, n: int) -> Continuous:
+    """Run the transforms of `iid_sum_density` as one program (`n` >= 2).
+
+    Eagerly its fifty-odd operations compile one program each for every new
+    grid length; as one program, once.
+    """
     w, a, j = point_weights(x)
     size = n * (w.shape[-1] - 1) + 1
     length = spectral_length(size)

@@ -30,11 +30,15 @@ then required.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 from jax.scipy.special import betainc, gammainc, gammaincc, ndtr
 
+from ..conv.internal import bounded_jit
 from ._checks import as_param, check_positive_float, check_range, concrete
 from ._checks import float_dtype as _float_dtype
 from ._continuous import (
@@ -77,6 +81,53 @@ def _check_grid_args(step, support, tol, tail, max_size):
     if max_size < 16:
         raise ValueError(f"`max_size` must be >= 16; got {max_size!r}.")
     return step, support, tol, tail, int(max_size)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Formulas:
+    """A family's cdf, sf and singular points, identified by the family's name.
+
+    The constructors pass new closures on every call; keyed by name, the
+    cell masses of one family compile one program per grid length and
+    dtype, not one per call (the closures take every parameter as an
+    argument, so those of one family compute the same function).
+    """
+
+    name: str
+    cdf: Callable
+    sf: Callable
+    singular: Callable
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Formulas) and other.name == self.name
+
+
+@bounded_jit(static_argnums=(0, 1, 2))
+def _discretize(formulas: _Formulas, n: int, step: float, ps, ok, k0, origin):
+    """Cell masses, cut mass, origin and jump corrections: one program.
+
+    Eagerly these are about fifty operations, each compiled for its own
+    shape; as one program a new grid length compiles once. `k0` (the first
+    cell's index) and `origin` (its centre, ``k0 * step``) are Python floats
+    given as arguments, so that laws that differ only in location share the
+    program; weakly typed, they take the laws' dtype as before.
+    """
+    dt = ps[0].dtype
+    edges = (k0 + jnp.arange(n + 1, dtype=dt) - 0.5) * step
+    pe = [p[..., None] for p in ps]
+    m, trunc = cell_masses(
+        lambda e: formulas.cdf(e, *pe), lambda e: formulas.sf(e, *pe), edges
+    )
+    origin = jnp.asarray(origin, dt)
+    jumps = None
+    for at, jump, kink in formulas.singular(*ps):
+        d = jump_correction(n, origin, step, at, jump, kink)
+        jumps = d if jumps is None else jumps + d
+    m = jnp.where(ok[..., None], m, jnp.nan)
+    return make_continuous(m, origin, trunc, step, None, jumps)
 
 
 def _build(
@@ -124,16 +175,8 @@ def _build(
     else:
         lo, hi = support
     k0, n = cells(lo, hi, step, *ends)
-    edges = (k0 + jnp.arange(n + 1, dtype=dt) - 0.5) * step
-    pe = [p[..., None] for p in ps]
-    m, trunc = cell_masses(lambda e: cdf(e, *pe), lambda e: sf(e, *pe), edges)
-    origin = jnp.asarray(k0 * step, dt)
-    jumps = None
-    for at, jump, kink in singular(*ps):
-        d = jump_correction(n, origin, step, at, jump, kink)
-        jumps = d if jumps is None else jumps + d
-    m = jnp.where(ok[..., None], m, jnp.nan)
-    return make_continuous(m, origin, trunc, step, None, jumps)
+    formulas = _Formulas(name, cdf, sf, singular)
+    return _discretize(formulas, n, float(step), ps, ok, float(k0), k0 * step)
 
 
 _POS = (0.0, None, True)

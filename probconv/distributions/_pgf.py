@@ -145,6 +145,55 @@ def _transform(params, xm, offs, tilt, *, fam, k, size, length):
     return _clip_to_total(y)
 
 
+def fft_diagnostics(out, log_a, tilt: float, length: int, eps: float, ratio: float):
+    """Return the ``full_output`` diagnostics of a compound sum's tilted FFT.
+
+    `log_a` is the log Chernoff bound of the mass past the transform's length
+    (None where unknown: the law's cut mass stands in), `ratio` the grid's
+    share of the transform.
+    """
+    alias = (
+        math.exp(log_a - tilt) if log_a is not None else math.exp(-tilt) * out.truncated
+    )
+    return {
+        "fft_length": length,
+        "tilt": tilt,
+        "alias_bound": alias,
+        "noise_bound": eps * math.exp(tilt * ratio),
+    }
+
+
+def severity_log_mgf(masses, first):
+    """Return ``t -> log E[exp(t X)]`` per batch row, in NumPy (float64).
+
+    `masses` are a severity's concrete masses on grid indices ``first,
+    first + 1, ...`` (`first` an integer or one per batch row). The logs of
+    the masses are taken once; each call is one pass over the non-zero
+    cells (the Chernoff bounds evaluate it at a few hundred `t`).
+    """
+    m = np.clip(np.asarray(masses, np.float64), 0, None)
+    m = m.reshape((-1, m.shape[-1])) if m.ndim else m.reshape(1, 1)
+    kk = np.asarray(first, np.float64).reshape(-1, 1) + np.arange(m.shape[-1])
+    kk = np.broadcast_to(kk, m.shape)
+    keep = np.any(m > 0, axis=0)
+    with np.errstate(divide="ignore"):
+        lm = np.log(m[:, keep])
+    kk = np.ascontiguousarray(kk[:, keep])
+    shape = np.shape(masses)[:-1]
+
+    def log_mgf(t):
+        e = lm + t * kk
+        top = np.max(e, axis=-1, keepdims=True) if e.shape[-1] else None
+        if top is None:
+            return np.full(shape, -np.inf)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = top[:, 0] + np.log(np.sum(np.exp(e - top), axis=-1))
+        return out.reshape(shape)
+
+    return log_mgf
+
+
 def _cgf(log_mgf_x, lg, thetas: np.ndarray) -> np.ndarray:
     """``log G_N(M_X(t))`` at each `t`, cached on `log_mgf_x` (a closure)."""
     cache = log_mgf_x.__dict__.setdefault("_cgf", {})

@@ -49,7 +49,9 @@ def _k(d, x) -> tuple[jax.Array, jax.Array]:
 
 
 def _tol(d, k):
-    return 64 * _eps(d.dtype) * jnp.maximum(1.0, jnp.abs(k))
+    # 0 at infinite points: inf - inf would make cdf(-inf) a NaN index.
+    tol = 64 * _eps(d.dtype) * jnp.maximum(1.0, jnp.abs(k))
+    return jnp.where(jnp.isinf(k), 0.0, tol)
 
 
 def _tails(d):

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..conv.internal import bounded_jit
 from ._base import Distribution, check_dist
 from ._checks import check_int, check_positive_float, concrete
 from ._continuous import Continuous, make_continuous
@@ -175,6 +176,21 @@ def regrid(
                 raise ValueError(
                     f"The new grid would need {size} points; choose a larger `step`."
                 )
+    keep_atoms = False
+    if not lat and isinstance(d, Continuous) and d.atoms is not None:
+        # atoms stay atoms when every old grid point is a new one (decided
+        # here, on concrete values: inside the program below they are traced)
+        r = d.step / h
+        do, no = concrete(d.origin), concrete(jnp.asarray(origin))
+        if abs(r - round(r)) < 1e-9 and do is not None and no is not None:
+            oc = (np.asarray(do, np.float64) - np.asarray(no, np.float64)) / h
+            keep_atoms = bool(np.all(np.abs(oc - np.round(oc)) < 1e-9))
+    return _regrid_core(d, origin, h, size, method, lat, keep_atoms)
+
+
+@bounded_jit(static_argnums=(2, 3, 4, 5, 6))
+def _regrid_core(d, origin, h, size, method, lat, keep_atoms):
+    """Run the interpolation of `regrid` as one program (per grid and size)."""
     dt = d.dtype
     new_o = jnp.broadcast_to(jnp.asarray(origin, dt), d.batch_shape)
     if lat:
@@ -211,11 +227,8 @@ def regrid(
             jnp.where(inside, atoms, 0.0),
         )
         m = m + placed
-        r = d.step / h
-        oc = concrete((d.origin - new_o) / h)
-        if abs(r - round(r)) < 1e-9 and oc is not None:
-            if np.all(np.abs(oc - np.round(oc)) < 1e-9):
-                new_atoms = placed
+        if keep_atoms:
+            new_atoms = placed
     lost = d.total - jnp.sum(m, -1)
     return make_continuous(
         m, new_o, d.truncated + jnp.maximum(lost, 0.0), h, new_atoms, None
