@@ -74,17 +74,42 @@ def test_filters_match_ndimage(n, w, boundary, dtype, axis, shift, convolve, see
     boundary=st.sampled_from(BOUNDARIES),
     method=st.sampled_from(("auto", "direct", "running")),
     shift=st.floats(0, 1),
+    weight=st.sampled_from((None, 0.25, -3.0)),
     seed=st.integers(0, 2**16),
 )
-def test_running_sum_matches_ndimage(n, w, boundary, method, shift, seed):
+def test_running_sum_matches_ndimage(n, w, boundary, method, shift, weight, seed):
     rng = np.random.default_rng(seed)
     origin = int(round(-(w // 2) + shift * ((w - 1) // 2 + w // 2)))
     x = rng.standard_normal((2, n))
     got = conv.running_sum(
-        x, w, boundary=boundary, cval=-0.3, origin=origin, method=method
+        x, w, weight=weight, boundary=boundary, cval=-0.3, origin=origin, method=method
     )
-    want = ndi.correlate1d(x, np.ones(w), mode=boundary, cval=-0.3, origin=origin)
+    k = np.full(w, 1.0 if weight is None else weight)
+    want = ndi.correlate1d(x, k, mode=boundary, cval=-0.3, origin=origin)
     _close(got, want, np.float64)
+
+
+def test_running_mean_is_ndimage_uniform_filter():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 200))
+    for w in (21, 201):  # shifted copies, and blocks
+        for boundary in BOUNDARIES:
+            got = conv.running_sum(x, w, weight=1 / w, boundary=boundary, cval=0.4)
+            want = ndi.uniform_filter1d(x, w, mode=boundary, cval=0.4)
+            _close(got, want, np.float64)
+
+
+def test_running_sum_weight_dtypes():
+    x = np.arange(12)
+    # A Python number keeps the input's dtype; an integer weight keeps
+    # integer sums exact.
+    assert conv.running_sum(x.astype(np.float32), 3, weight=0.5).dtype == jnp.float32
+    got = conv.running_sum(x.astype(np.int32), 3, weight=2, mode="valid")
+    assert got.dtype == jnp.int32
+    np.testing.assert_array_equal(
+        np.asarray(got), 2 * np.convolve(x, np.ones(3, int), "valid")
+    )
+    assert conv.running_sum(x, 3, weight=0.5).dtype == jnp.float64
 
 
 @pytest.mark.parametrize("method", ["direct", "running"])
@@ -196,6 +221,10 @@ def test_bad_arguments():
         conv.running_sum(x, 2.0)
     with pytest.raises(ValueError, match="`method` must be one of"):
         conv.running_sum(x, 2, method="fft")
+    with pytest.raises(
+        ValueError, match=r"`weight` must be a scalar; got shape \(2,\)"
+    ):
+        conv.running_sum(x, 2, weight=[1.0, 2.0])
     with pytest.raises(ValueError, match="one dimension per axis"):
         conv.correlate_nd(np.ones((3, 3)), np.ones((2, 2)), axes=0)
     with pytest.raises(ValueError, match="one value or one per axis"):

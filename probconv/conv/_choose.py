@@ -192,10 +192,10 @@ def choose(plan, backend: str) -> str:
     return min(est, key=est.get)
 
 
-# Running (boxcar) sums: `lax.reduce_window` (or the shifted copies) adds the
-# window's samples in one fused loop up to SHIFT_MAX_TAPS taps (per output,
-# plus per add: SHIFT_COSTS), and runs far slower per add beyond (XLA stops
-# fusing); the O(n) blocks of `_running.block_sums` cost a fixed amount per
+# Running (boxcar) sums: directly, the window's shifted copies are added in
+# one fused loop up to SHIFT_MAX_TAPS taps (per output, plus per add:
+# SHIFT_COSTS), and `lax.reduce_window` runs far slower per add beyond; the
+# O(n) blocks of `_running.block_sums` cost a fixed amount per
 # output. Seconds on the 2-core CPU under a load near 12, so +-50 %:
 # reduce_window at 10^6 samples by 31 taps 2.9 / 1.0 ms (float64 / float32),
 # by 64 taps 68 / 52 ms; blocks 7-16 / 3 ms at every length. `python

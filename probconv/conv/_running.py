@@ -1,8 +1,9 @@
 """Running (sliding-window) sums: direct sums, or O(n) blocks.
 
-Short windows are summed directly (``lax.reduce_window``: one pass, ``w``
-adds an output); long ones in O(n), without the cancellation of prefix
-sums, as below. Integer inputs are summed exactly.
+Short windows are summed directly (``w`` shifted copies added in one fused
+loop, or ``lax.reduce_window`` past the fusion limit); long ones in O(n),
+without the cancellation of prefix sums, as below. Integer inputs are summed
+exactly.
 
 A boxcar is the one kernel whose convolution costs O(n) whatever its length:
 the window sums. The textbook way, differences of one cumulative sum
@@ -82,10 +83,35 @@ def prefix_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
     return hi - lax.slice_in_dim(c, 0, n + 1 - w, axis=axis)
 
 
-def valid_sums(x: jax.Array, w: int, axis: int, how: str) -> jax.Array:
-    """Window sums ('valid') by `how`: 'direct', 'blocks' or 'prefix'."""
-    if how == "direct" or w == 1:
-        return reduce_sums(x, w, axis)
-    if how == "prefix":
-        return prefix_sums(x, w, axis)
-    return block_sums(x, w, axis)
+def shifted_sums(x: jax.Array, w: int, axis: int) -> jax.Array:
+    """Sum every run of `w` consecutive samples: `w` shifted copies added.
+
+    Elementwise, so XLA fuses the adds with what consumes them (a product by
+    a weight, the pad that makes room for the edges): one pass over the
+    output, where ``lax.reduce_window`` is a loop of its own and its result
+    is copied again (10^7 samples by 21 taps: 54 ms against 100 ms).
+    """
+    n = x.shape[axis] - w + 1
+    return sum(lax.slice_in_dim(x, i, i + n, axis=axis) for i in range(w))
+
+
+def valid_sums(
+    x: jax.Array, w: int, axis: int, how: str, weight=None, shift_max: int = 0
+) -> jax.Array:
+    """Window sums ('valid') by `how`: 'direct', 'blocks' or 'prefix'.
+
+    Directly, windows of at most `shift_max` taps are shifted copies (fused),
+    longer ones ``lax.reduce_window``. With a `weight`, the sums are
+    multiplied by it here, before any edge is put in place: a product after
+    the edges were written into the output was fused back into the shifted
+    copies by XLA:CPU at 35x their time (10^7 samples by 21 taps: 3.5 s).
+    """
+    if w == 1:
+        y = x
+    elif how == "direct":
+        y = shifted_sums(x, w, axis) if w <= shift_max else reduce_sums(x, w, axis)
+    elif how == "prefix":
+        y = prefix_sums(x, w, axis)
+    else:
+        y = block_sums(x, w, axis)
+    return y if weight is None else y * weight

@@ -44,7 +44,9 @@ def _filter1d(x, k, ax: int, left: int, uniform: bool, boundary, cval, mode, met
         mode=mode,
     )
     if uniform:  # a boxcar: running sums, O(n) whatever its length
-        return conv.running_sum(x, w, ax, **options) * k[0]
+        # The weight goes in with the sums (one pass); a product afterwards
+        # costs a pass over the output, and more where XLA fuses it badly.
+        return conv.running_sum(x, w, ax, weight=k[0], **options)
     return conv.correlate1d(x, k, ax, method=method, **options)
 
 
