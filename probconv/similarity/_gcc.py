@@ -34,7 +34,7 @@ def _smoothed(p, smooth: int):
     """Average a power spectrum over `smooth` bins (ends reflected)."""
     if smooth == 1:
         return p
-    return running_sum(p, smooth, -1, boundary="reflect") * (1.0 / smooth)
+    return running_sum(p, smooth, -1, weight=1.0 / smooth, boundary="reflect")
 
 
 def gcc_values(a, b, weighting: str, smooth: int, maxlag: int | None = None):
