@@ -91,8 +91,10 @@ def test_running_sum_matches_ndimage(n, w, boundary, method, shift, weight, seed
 
 def test_running_mean_is_ndimage_uniform_filter():
     rng = np.random.default_rng(6)
-    x = rng.standard_normal((3, 200))
-    for w in (21, 201):  # shifted copies, and blocks
+    # Shifted copies, and blocks (the ends too: 500 >= 2 * 201, so they are
+    # summed apart from the interior).
+    x = rng.standard_normal((3, 500))
+    for w in (21, 201):
         for boundary in BOUNDARIES:
             got = conv.running_sum(x, w, weight=1 / w, boundary=boundary, cval=0.4)
             want = ndi.uniform_filter1d(x, w, mode=boundary, cval=0.4)

@@ -412,8 +412,14 @@ def running_sum(
     def valid(xp):
         return valid_sums(xp, size, axis, how, weight, SHIFT_MAX_TAPS)
 
+    # The ends apart: at most `size` outputs on each side of each row, priced
+    # alone (a long window's ends by blocks, not `size` adds per output).
+    edge = running_method(
+        size, x.size // n * max(lo, hi, 1), x.dtype, jax.default_backend(), method
+    )
+
     def small(xp):
-        return valid_sums(xp, size, axis, "direct", weight, SHIFT_MAX_TAPS)
+        return valid_sums(xp, size, axis, edge, weight, SHIFT_MAX_TAPS)
 
     return extended_valid(x, size, axis, lo, hi, boundary, cval, valid, small, True)
 
