@@ -25,7 +25,8 @@ per-point constants by the fft constant of ``_choose.COSTS``).
 
 ``--filter`` prices the boundary-aware filters (`probconv.conv.correlate1d`,
 `probconv.conv.running_sum`): it times a reflected filter by each of the
-engine's methods and the running sums directly and in blocks, fits
+engine's methods and the running means (``weight=1 / size``, as the
+smoothing layer calls them) directly and in blocks, fits
 ``_choose.RUNNING_COSTS`` (direct: per output and per add, fused up to
 ``SHIFT_MAX_TAPS`` taps and not beyond; blocks: per output), and prints how
 often 'auto' picks the fastest.
@@ -210,7 +211,11 @@ def filter_fit(dt, quick: bool):
             }
             run = {
                 m: (
-                    jax.jit(lambda x, m=m: probconv.conv.running_sum(x, w, method=m)),
+                    jax.jit(
+                        lambda x, m=m: probconv.conv.running_sum(
+                            x, w, weight=1.0 / w, method=m
+                        )
+                    ),
                     (x,),
                 )
                 for m in ("direct", "running", "auto")
