@@ -38,9 +38,8 @@ import numpy as np
 import scipy.stats
 from jax.scipy.special import betainc, gammainc, gammaincc, ndtr
 
+from .._checks import check_int, check_number, check_range, concrete
 from ..conv.internal import bounded_jit
-from ._checks import as_param, check_positive_float, check_range, concrete
-from ._checks import float_dtype as _float_dtype
 from ._continuous import (
     Continuous,
     auto_grid,
@@ -49,6 +48,8 @@ from ._continuous import (
     jump_correction,
     make_continuous,
 )
+from ._params import as_param
+from ._params import float_dtype as _float_dtype
 
 _MAX_SIZE = 2**20
 # Summands sharing the default tail budget: a law cuts ``tol / TAIL_SHARES``.
@@ -58,7 +59,7 @@ _TOL = 1e-6
 
 def _check_grid_args(step, support, tol, tail, max_size):
     if step is not None:
-        step = check_positive_float(step, "step")
+        step = check_number("step", step, low=0.0, low_open=True)
     if support is not None:
         try:
             lo, hi = (float(v) for v in support)
@@ -69,18 +70,13 @@ def _check_grid_args(step, support, tol, tail, max_size):
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
             raise ValueError(f"`support` must be finite with lo < hi; got {support!r}.")
         support = (lo, hi)
-    tol = check_positive_float(tol, "tol")
+    tol = check_number("tol", tol, low=0.0, low_open=True)
     if tail is None:
         # The budget shared by the summands of a sum (see the module notes).
         tail = tol / TAIL_SHARES
-    tail = check_positive_float(tail, "tail")
-    if not tail < 0.5:
-        raise ValueError(f"`tail` must lie in (0, 0.5); got {tail!r}.")
-    if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)):
-        raise TypeError(f"`max_size` must be an integer; got {max_size!r}.")
-    if max_size < 16:
-        raise ValueError(f"`max_size` must be >= 16; got {max_size!r}.")
-    return step, support, tol, tail, int(max_size)
+    tail = check_number("tail", tail, low=0.0, high=0.5, low_open=True, high_open=True)
+    max_size = check_int("max_size", max_size, minimum=16)
+    return step, support, tol, tail, max_size
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -155,7 +151,7 @@ def _build(
     ps = list(jnp.broadcast_arrays(*ps))
     ok = jnp.ones(ps[0].shape, bool)
     for p, n, rng in zip(ps, names, _RANGES[name]):
-        ok = ok & check_range(p, n, *rng[:2], lo_open=rng[2])
+        ok = ok & check_range(n, p, **rng)
     if step is None or support is None:
         vals = [concrete(p) for p in ps]
         if any(v is None for v in vals):
@@ -179,8 +175,8 @@ def _build(
     return _discretize(formulas, n, float(step), ps, ok, float(k0), k0 * step)
 
 
-_POS = (0.0, None, True)
-_REAL = (None, None, False)
+_POS = {"low": 0.0, "low_open": True}
+_REAL: dict = {}
 _RANGES = {
     "normal": (_REAL, _POS),
     "uniform": (_REAL, _POS),
