@@ -41,10 +41,12 @@ def concrete(x) -> np.ndarray | None:
     Examples
     --------
     >>> import jax
-    >>> concrete([1, 2]).tolist(), jax.jit(lambda x: concrete(x) is None)(1.0)
-    ([1, 2], True)
-    >>> float(jax.grad(lambda x: concrete(x).item() * x)(3.0))
+    >>> concrete([1, 2]).tolist()
+    [1, 2]
+    >>> float(jax.grad(lambda x: concrete(x).item() * x)(3.0))  # known: 3.0
     3.0
+    >>> float(jax.jit(lambda x: x if concrete(x) is None else 0.0)(1.0))  # traced
+    1.0
     """
     if x is None:
         return None
