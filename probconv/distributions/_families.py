@@ -24,6 +24,7 @@ from ._base import eps as _eps
 from ._families_continuous import from_scipy_continuous
 from ._family_tails import CLOSED_TAILS, log_pmf, log_sf
 from ._grid import Lattice, make
+from ._grid_args import MAX_SIZE, TOL, check_grid
 from ._host import FAMILIES, as_host, family_query, host_values, leaf, on_cpu
 from ._lattice_ops import iid_sum_lattice
 from ._params import as_param, float_dtype
@@ -763,8 +764,8 @@ def from_scipy(
     tail: float | None = None,
     step: float | None = None,
     support: tuple[float, float] | None = None,
-    tol: float = 1e-6,
-    max_size: int = 2**20,
+    tol: float = TOL,
+    max_size: int = MAX_SIZE,
 ) -> Distribution:
     r"""Convert a frozen scipy.stats distribution to a grid.
 
@@ -847,8 +848,9 @@ def from_scipy(
         return Parametric(
             law.masses, law.origin, law.truncated, 1.0, "scipy", (), frozen
         )
+    grid = {"step": step, "support": support, "tol": tol, "tail": tail}
     return from_scipy_continuous(
-        frozen, step=step, support=support, tol=tol, tail=tail, max_size=max_size
+        frozen, check_grid("from_scipy", {**grid, "max_size": max_size})
     )
 
 
