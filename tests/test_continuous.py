@@ -350,3 +350,9 @@ def test_families_take_the_grid_arguments_of_one_spec(name):
         fn(*own, stpe=0.25)
     with pytest.raises(TypeError, match="positional"):
         fn(*[1.5] * (len(params) - len(grid) + 1))
+
+
+def test_from_scipy_has_the_grid_defaults_of_the_spec():
+    params = inspect.signature(dist.from_scipy).parameters
+    for name in ("step", "support", "tol", "max_size"):
+        assert params[name].default == _grid_args.DEFAULTS[name]

@@ -24,7 +24,7 @@ from ._base import eps as _eps
 from ._families_continuous import from_scipy_continuous
 from ._family_tails import CLOSED_TAILS, log_pmf, log_sf
 from ._grid import Lattice, make
-from ._grid_args import MAX_SIZE, TOL, check_grid
+from ._grid_args import check_grid
 from ._host import FAMILIES, as_host, family_query, host_values, leaf, on_cpu
 from ._lattice_ops import iid_sum_lattice
 from ._params import as_param, float_dtype
@@ -764,8 +764,8 @@ def from_scipy(
     tail: float | None = None,
     step: float | None = None,
     support: tuple[float, float] | None = None,
-    tol: float = TOL,
-    max_size: int = MAX_SIZE,
+    tol: float = 1e-6,  # the grid spec's defaults (_grid_args.DEFAULTS), written
+    max_size: int = 2**20,  # out so that the API pages show them
 ) -> Distribution:
     r"""Convert a frozen scipy.stats distribution to a grid.
 
