@@ -9,15 +9,13 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from probconv._checks import (
-    as_field,
     check_choice,
     check_int,
     check_param,
     compute_dtype,
     concrete,
-    normalize_axes,
-    real_dtype,
 )
+from probconv._fields import as_field, normalize_axes, real_dtype
 from probconv.conv import convolve
 from probconv.conv.internal import fft_nd, ifft_nd
 
@@ -127,7 +125,7 @@ def richardson_lucy(
     Array([0., 1., 0., 0., 4., 0., 0., 2.], dtype=float64)
     """
     boundary = check_choice("boundary", boundary, RL_BOUNDARIES)
-    iterations = check_int("iterations", iterations, 0)
+    iterations = check_int("iterations", iterations, minimum=0)
     y = as_field(y, "y")
     if jnp.iscomplexobj(y):
         raise TypeError(f"`y` must be real; got dtype {y.dtype}.")

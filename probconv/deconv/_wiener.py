@@ -10,13 +10,11 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv._checks import (
-    as_field,
     check_choice,
     check_param,
     compute_dtype,
-    normalize_axes,
-    real_dtype,
 )
+from probconv._fields import as_field, normalize_axes, real_dtype
 from probconv.conv.internal import fft_nd, ifft_nd, pad
 
 from ._transfer import as_kernel, transfer

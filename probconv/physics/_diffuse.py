@@ -13,15 +13,13 @@ from probconv.conv import convolve
 from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, pad
 
 from .._checks import (
-    as_field,
     check_choice,
     check_finite,
     check_param,
     compute_dtype,
-    normalize_axes,
     per_axis,
-    real_dtype,
 )
+from .._fields import as_field, normalize_axes, real_dtype
 from . import _lattice
 
 BOUNDARIES = ("free", "periodic", "reflect", "absorb")

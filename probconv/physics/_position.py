@@ -9,7 +9,8 @@ from jax.typing import ArrayLike
 
 from probconv.conv import convolve
 
-from .._checks import check_param, check_real, compute_dtype, real_dtype
+from .._checks import check_param, check_real, compute_dtype
+from .._fields import real_dtype
 from . import _lattice
 
 

@@ -17,10 +17,9 @@ from .._checks import (
     check_param,
     check_real,
     compute_dtype,
-    normalize_axes,
     per_axis,
-    real_dtype,
 )
+from .._fields import normalize_axes, real_dtype
 
 
 def free_particle_propagator(
@@ -89,7 +88,7 @@ def free_particle_propagator(
     >>> complex(free_particle_propagator(0.0, 1.0 / (2 * 3.141592653589793)))
     (0.7071067811865476-0.7071067811865475j)
     """
-    ndim = check_int("ndim", ndim, 1)
+    ndim = check_int("ndim", ndim, minimum=1)
     check_real("x", x)
     check_finite("t", t)
     check_param("mass", mass, positive=True)
@@ -315,7 +314,7 @@ def evolve_split(
     >>> bool(jnp.allclose(jnp.abs(out), ground, atol=1e-4))
     True
     """
-    steps = check_int("steps", steps, 1)
+    steps = check_int("steps", steps, minimum=1)
     psi, ax, h, (mass, hbar, t), valid, dtype = _prepare(psi, step, mass, hbar, axes, t)
     check_real("potential", potential)
     pot = jnp.asarray(potential)
