@@ -10,7 +10,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv.conv import convolve
-from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, pad
+from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, pad, split_axes
 
 from .._checks import (
     as_field,
@@ -18,11 +18,12 @@ from .._checks import (
     check_finite,
     check_param,
     compute_dtype,
+    concrete,
     normalize_axes,
     per_axis,
     real_dtype,
 )
-from . import _lattice
+from . import _lattice, _split
 
 BOUNDARIES = ("free", "periodic", "reflect", "absorb")
 DIFFUSE_KINDS = ("gaussian", "lattice")
@@ -198,6 +199,7 @@ def diffuse(
     h = per_axis("step", jnp.asarray(step, dtype), k)
     if np.ndim(t) != 0:
         raise ValueError(f"`t` must be a scalar; got shape {np.shape(t)}.")
+    radii = _halo_radii(u, ax, boundary_seq, kind, D, t, step, drift)
     t = jnp.asarray(t, dtype)
     v = None
     if drift is not None:
@@ -214,7 +216,30 @@ def diffuse(
         bool(full_output),
         out_dtype,
         clip,
+        radii,
     )
+
+
+def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
+    """Return the static halo radii of the diffused axes split over devices.
+
+    None when no diffused axis is split; else one per diffused axis, None
+    for an axis not split or to be gathered (its radius unknown because a
+    parameter is traced, or too wide for a halo).
+    """
+    split = split_axes(u)
+    if not any(a in split for a in ax):
+        return None
+    k = len(ax)
+    values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
+    if any(x is None for x in values):
+        return (None,) * k
+    d_h, t_h, h_h, v_h = (
+        np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
+    )
+    s = 2.0 * d_h * t_h / h_h**2
+    shift = v_h * t_h / h_h
+    return _split.radii(u, ax, boundaries, kind, s, shift, split)
 
 
 def _clip_rule(host, u, ax) -> str:
@@ -237,32 +262,50 @@ def _clip_rule(host, u, ax) -> str:
 
 
 @bounded_jit(
-    static_argnames=("ax", "boundaries", "kind", "full_output", "out_dtype", "clip"),
+    static_argnames=(
+        "ax",
+        "boundaries",
+        "kind",
+        "full_output",
+        "out_dtype",
+        "clip",
+        "radii",
+    ),
 )
-def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip):
+def _diffuse(
+    u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip, radii
+):
     s = 2.0 * d_a * t / h**2
     shift = None if v is None else v * t / h
-    dtype = s.dtype
     out = u
-    # Free axes: one engine convolution each with the exact window kernel.
+    # Axes split over devices: the kernel on |m| <= R, by halo exchange.
+    split = split_axes(u)
+    halo = radii or (None,) * len(ax)
     for i, (a, b) in enumerate(zip(ax, boundaries)):
-        if b != "free":
+        if halo[i] is not None:
+            a_i = None if shift is None else shift[i]
+            k1 = _kernel_values(s[i], a_i, kind, halo[i])
+            out = _split.diffuse_axis(out, a, k1, halo[i], b, split[a])
+    rest = [i for i in range(len(ax)) if halo[i] is None]
+    gathered = tuple(ax[i] for i in rest if ax[i] in split)
+    if gathered:  # whole on every device, then split again below
+        out = _split.gather(out, gathered)
+    # Free axes: one engine convolution each with the exact window kernel.
+    for i in rest:
+        a = ax[i]
+        if boundaries[i] != "free":
             continue
         n = out.shape[a]
-        m = np.arange(-(n - 1), n)
-        if kind == "lattice":
-            k1 = _lattice.lattice_values(s[i], n - 1)
-        else:
-            k1 = _lattice.gauss_values(
-                s[i], jnp.zeros((), dtype) if shift is None else shift[i], m
-            )
+        k1 = _kernel_values(s[i], None if shift is None else shift[i], kind, n - 1)
         shape = [1] * out.ndim
         shape[a] = 2 * n - 1
         out = convolve(out, k1.reshape(shape), "same", axes=a)
     # Other axes: one FFT over all of them, of the (even/odd) extension.
-    fax = [(i, a, b) for i, (a, b) in enumerate(zip(ax, boundaries)) if b != "free"]
+    fax = [(i, ax[i], boundaries[i]) for i in rest if boundaries[i] != "free"]
     if fax:
         out = _spectral(out, fax, s, shift, kind)
+    if gathered:
+        out = _split.split_like(out, u)
     out = out.astype(u.dtype)
     if clip != "raw":
         conserving = all(b in ("periodic", "reflect") for b in boundaries)
@@ -277,6 +320,14 @@ def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip
     cell = jnp.prod(h)
     lost = (jnp.sum(u, axis=ax) - jnp.sum(out, axis=ax)) * cell
     return out.astype(out_dtype), lost.astype(out_dtype)
+
+
+def _kernel_values(s, shift, kind: str, r: int):
+    """Return the kernel of the infinite lattice at the offsets ``-r .. r``."""
+    if kind == "lattice":
+        return _lattice.lattice_values(s, r)
+    zero = jnp.zeros((), s.dtype) if shift is None else shift
+    return _lattice.gauss_values(s, zero, np.arange(-r, r + 1))
 
 
 def _clip(out, u, ax, conserving: bool):
