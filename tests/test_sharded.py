@@ -31,6 +31,7 @@ SCRIPT = textwrap.dedent(
     jax.config.update("jax_enable_x64", True)
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
     import probconv
+    from probconv.physics import diffuse, evolve_free, position_probability
     from probconv.smooth import ewma, gaussian_smooth, moving_average
 
     rng = np.random.default_rng(17)
@@ -163,6 +164,33 @@ SCRIPT = textwrap.dedent(
     series = rng.standard_normal((4, 1 << 15))
     record("ewma-batched", lambda x: ewma(x, halflife=30.0), series,
            P("b", "t"), m=grid)
+    # Fields: diffuse along split axes, by halo (every boundary), a kernel
+    # wider than a shard from several neighbours, and the documented gathers.
+    line = rng.standard_normal(1 << 14)
+    for b in ("free", "periodic", "reflect", "absorb"):
+        record(f"diffuse-{b}", lambda x: diffuse(x, 1.0, 2.0, boundary=b), line,
+               P("x"))
+    heat = rng.standard_normal((128, 128))
+    record("diffuse-field-lattice",
+           lambda x: diffuse(x, 0.5, 1.0, boundary=("free", "periodic"),
+                             kind="lattice"), heat, P("b", "t"), m=grid)
+    record("diffuse-field-gaussian",
+           lambda x: diffuse(x, [1.0, 0.5], 2.0, boundary=("reflect", "absorb")),
+           np.abs(heat), P("b", "t"), m=grid)
+    record("diffuse-drift-eager",
+           lambda x: diffuse(x, 1.0, 2.0, boundary="periodic", drift=5.0),
+           np.abs(line), P("x"), jit=False, hlo=False)
+    record("diffuse-wide-periodic",
+           lambda x: diffuse(x, 1.5e5, 1.0, boundary="periodic"), line, P("x"))
+    record("diffuse-wide-reflect",
+           lambda x: diffuse(x, 1.5e5, 1.0, boundary="reflect"), line, P("x"))
+    traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="absorb"))
+    record("diffuse-traced", lambda x: traced(x, 1.0), line, P("x"))
+    wave = line + 1j * rng.standard_normal(1 << 14)
+    record("position_probability",
+           lambda x: position_probability(x, step=0.1, resolution=0.5).masses,
+           wave, P("x"))
+    record("evolve_free", lambda x: evolve_free(x, 1.0, step=0.1), wave, P("x"))
     # The errors of halo_map on a split array.
     from probconv.conv.internal import halo_map
     xs = jax.device_put(short, NamedSharding(mesh, P("x")))
@@ -189,8 +217,14 @@ SCRIPT = textwrap.dedent(
 # convolve-valid-301 (an even valid output); batched-valid by batched-same
 # and batched-full, and by convolve-valid-*; field-full by field-same and
 # field-valid; the constant boundary of the NaN-aware smoothing by reflect,
-# wrap and renormalize (the same halo, another pad).
+# wrap and renormalize (the same halo, another pad); diffuse's free, periodic
+# and reflecting boundaries along one split axis by the two fields split along
+# both (the same halo per axis), its traced-parameter gather by the wide one.
 EXTRA = {
+    "diffuse-free",
+    "diffuse-periodic",
+    "diffuse-reflect",
+    "diffuse-traced",
     "convolve-same-3001",
     "convolve-full-301",
     "convolve-valid-3001",
@@ -383,6 +417,61 @@ def test_nan_aware_smoothing_split(request, boundary):
     assert _split_like_input(row)
 
 
+DIFFUSE = [_case(f"diffuse-{b}") for b in ("free", "periodic", "reflect", "absorb")] + [
+    "diffuse-field-lattice",
+    "diffuse-field-gaussian",
+    "position_probability",
+]
+
+
+@pytest.mark.parametrize("name", DIFFUSE)
+def test_split_field_diffuses_by_halo(request, name):
+    """Every boundary, along one split axis or two: the kernel's tail by halo."""
+    row = _results_for(request, name)[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["permutes"] >= 2 if "field" not in name else row["permutes"] >= 4
+    assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+def test_split_field_diffuses_eagerly_with_drift(results):
+    row = results["diffuse-drift-eager"]
+    assert row["err"] < 1e-12
+    assert _split_like_input(row), row
+
+
+def test_kernel_wider_than_a_shard_from_several_neighbours(results):
+    """A periodic kernel of radius 6144 on shards of 4096: a halo, no gather."""
+    row = results["diffuse-wide-periodic"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["permutes"] >= 4
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diffuse-wide-reflect",
+        _case("diffuse-traced"),
+        "evolve_free",
+    ],
+)
+def test_documented_gathers(request, name):
+    """Reflecting images wider than a shard, a traced `D`, a global FFT.
+
+    The axis is gathered (one all-gather of the field), computed whole, and
+    the result is split like the input again, as the sharding guide says.
+    """
+    row = _results_for(request, name)[name]
+    assert row["err"] < 1e-12
+    assert row["all_gather"]
+    assert row["gathered"] == 1 << 14
+    assert _split_like_input(row), row
+
+
 def test_split_axes_and_halo_map_on_one_device():
     x = np.arange(6.0)
     assert split_axes(x) == {}
@@ -412,6 +501,7 @@ TWO_HOSTS = textwrap.dedent(
     import numpy as np, pandas as pd, scipy.ndimage, scipy.signal
     from jax.sharding import NamedSharding, PartitionSpec as P
     import probconv
+    from probconv.physics import diffuse
     from probconv.smooth import ewma, moving_average
 
     assert jax.device_count() == 4 and jax.local_device_count() == 2
@@ -428,6 +518,8 @@ TWO_HOSTS = textwrap.dedent(
          scipy.ndimage.uniform_filter1d(xn, 101, mode="reflect")),
         (lambda x: ewma(x, alpha=0.01),
          pd.Series(xn).ewm(alpha=0.01).mean().to_numpy()),
+        (lambda x: diffuse(x, 1.0, 2.0, boundary="reflect"),
+         np.asarray(diffuse(xn, 1.0, 2.0, boundary="reflect"))),
     ]
     for f, ref in checks:
         y = jax.jit(f)(x)
