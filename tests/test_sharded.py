@@ -179,7 +179,7 @@ SCRIPT = textwrap.dedent(
            np.abs(heat), P("b", "t"), m=grid)
     record("diffuse-drift-eager",
            lambda x: diffuse(x, 1.0, 2.0, boundary="periodic", drift=5.0),
-           np.abs(line), P("x"), jit=False, hlo=False)
+           np.abs(line), P("x"), m=auto, jit=False, hlo=False)
     record("diffuse-wide-periodic",
            lambda x: diffuse(x, 1.5e5, 1.0, boundary="periodic"), line, P("x"))
     record("diffuse-wide-reflect",
@@ -437,6 +437,7 @@ def test_split_field_diffuses_by_halo(request, name):
 
 
 def test_split_field_diffuses_eagerly_with_drift(results):
+    """Eagerly on a mesh of Auto axes: split like the input, as under Explicit."""
     row = results["diffuse-drift-eager"]
     assert row["err"] < 1e-12
     assert _split_like_input(row), row
@@ -470,6 +471,40 @@ def test_documented_gathers(request, name):
     assert row["all_gather"]
     assert row["gathered"] == 1 << 14
     assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("s", [0.0, 0.1, 1.0, 4.0, 30.0, 1e4, 4e5])
+def test_tail_radius_bounds_the_heat_kernels_tail(s):
+    """Past the radius each side of either kernel holds below 1e-20."""
+    import scipy.special
+
+    from probconv.physics._split import tail_radius
+
+    for kind in ("gaussian", "lattice"):
+        r = tail_radius(s, 0.0, kind)
+        m = np.arange(r + 1, r + 1 + 50 * int(np.sqrt(s) + 1))
+        if s == 0:
+            tail = 0.0
+        elif kind == "lattice":
+            tail = scipy.special.ive(m, s).sum()
+        else:
+            tail = np.exp(-(m**2) / (2 * s)).sum() / np.sqrt(2 * np.pi * s)
+        assert tail < 1e-20, (kind, s, r, tail)
+        assert r < 15 * np.sqrt(s) + 40  # not much wider than need be (buckets)
+    assert tail_radius(1.0, 7.5, "gaussian") >= tail_radius(1.0, 0.0, "gaussian") + 7
+
+
+def test_halo_or_gather():
+    """By halo while the extended shard is at most the axis; else gathered."""
+    from probconv.physics._split import halo_radius
+
+    assert halo_radius(48, "reflect", 1 << 14, 4) == 48
+    assert halo_radius(6144, "periodic", 1 << 14, 4) == 6144  # 4096 + 2 x 6144
+    assert halo_radius(6144, "reflect", 1 << 14, 4) is None  # wider than a shard
+    assert halo_radius(8192, "periodic", 1 << 14, 4) is None
+    assert halo_radius(None, "free", 1 << 14, 4) is None  # traced: unknown
+    assert halo_radius(100, "free", 64, 2) is None
+    assert halo_radius(24, "free", 128, 2) == 24
 
 
 def test_split_axes_and_halo_map_on_one_device():

@@ -169,6 +169,7 @@ def diffuse(
     kind = check_choice("kind", kind, DIFFUSE_KINDS)
     host = None if isinstance(u, jax.Array) else np.asarray(u)
     u = as_field(u)
+    u, auto = _split.explicit(u)
     ax = normalize_axes(axes, u.ndim)
     clip = _clip_rule(host, u, ax)
     k = len(ax)
@@ -204,7 +205,7 @@ def diffuse(
     v = None
     if drift is not None:
         v = per_axis("drift", jnp.asarray(drift, dtype), k)
-    return _diffuse(
+    out = _diffuse(
         u,
         d_a,
         t,
@@ -218,6 +219,7 @@ def diffuse(
         clip,
         radii,
     )
+    return out if auto is None else jax.tree.map(lambda y: _split.on_mesh(y, auto), out)
 
 
 def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
@@ -279,8 +281,10 @@ def _diffuse(
     shift = None if v is None else v * t / h
     out = u
     # Axes split over devices: the kernel on |m| <= R, by halo exchange.
-    split = split_axes(u)
-    halo = radii or (None,) * len(ax)
+    split = split_axes(u)  # {} under jit on a mesh of Auto axes (see `_split`)
+    halo = tuple(
+        r if a in split else None for a, r in zip(ax, radii or (None,) * len(ax))
+    )
     for i, (a, b) in enumerate(zip(ax, boundaries)):
         if halo[i] is not None:
             a_i = None if shift is None else shift[i]

@@ -32,7 +32,7 @@ import math
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.sharding import NamedSharding
+from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from probconv.conv import convolve
@@ -155,6 +155,35 @@ def gather(u, axes):
     mesh, spec = _layout(u)
     spec = tuple(None if d in axes else e for d, e in enumerate(spec))
     return jax.sharding.reshard(u, NamedSharding(mesh, P(*spec)))
+
+
+def explicit(u):
+    """Return `u` on a mesh of `Explicit` axes, and its own mesh if that is Auto.
+
+    A concrete array split over a mesh of `Auto` axes hides its layout from
+    the trace of a jitted function; the same devices with `Explicit` axes
+    show it, so an eager call on it runs the split program. ``(u, None)``
+    for any other array.
+    """
+    sharding = getattr(u, "sharding", None)
+    if isinstance(u, jax.core.Tracer) or type(sharding) is not NamedSharding:
+        return u, None
+    mesh = sharding.mesh
+    if not mesh.shape or any(t != AxisType.Auto for t in mesh.axis_types):
+        return u, None
+    if all(e is None for e in sharding.spec):
+        return u, None
+    seen = Mesh(
+        mesh.devices,
+        mesh.axis_names,
+        axis_types=(AxisType.Explicit,) * len(mesh.axis_names),
+    )
+    return jax.device_put(u, NamedSharding(seen, sharding.spec)), mesh
+
+
+def on_mesh(y, mesh):
+    """Return the concrete `y` laid out alike on `mesh` (the same devices)."""
+    return jax.device_put(y, NamedSharding(mesh, y.sharding.spec))
 
 
 def split_like(y, like):
