@@ -146,6 +146,21 @@ def diffuse(
     for a NumPy input, and by `jnp.where` in the compiled program for a JAX
     array (under `jax.jit` too).
 
+    A field split over devices (a `jax.sharding.NamedSharding` on a mesh
+    of `Explicit` axes, eagerly or under `jax.jit`; eagerly on a mesh of
+    `Auto` axes) along a diffused axis stays split: along that axis the
+    kernel is cut at the radius ``R`` past which each side's mass is below
+    1e-20 (about :math:`9.7 \sqrt{s} + |a|` cells, rounded up to a bucket)
+    and applied shard by shard, each device receiving the ``R`` samples on
+    either side from its neighbours (`probconv.conv.internal.halo_map`) and
+    the images at the field's ends; the result equals the unsplit one to
+    rounding (the cut tail is below ``4e-20 * max|u|``). Where the extended
+    shard would exceed the whole axis (``n/p + 2R > n``), where
+    ``'reflect'`` or ``'absorb'`` needs ``R`` at least one shard, or where
+    `D`, `t`, `step` or `drift` is traced (the radius is static), that axis
+    is gathered instead (one all-gather of the field), diffused whole and
+    split again like `u`.
+
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
     :math:`e^{-\pi^2 s / 2}` (1e-19 at ``s = 9``, i.e. a kernel of three

@@ -79,6 +79,11 @@ def position_probability(
     response is accurate for :math:`\sigma_d \gtrsim 2h`; a narrower
     response tends to no blur at all.
 
+    A `psi` split over devices along its position axis gives masses split
+    alike: with a concrete `resolution` the response is cut where each
+    side's mass is below 1e-20 (as `diffuse` does) and applied by halo
+    exchange, so no device holds the whole grid.
+
     Examples
     --------
     >>> import jax.numpy as jnp
