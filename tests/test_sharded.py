@@ -177,6 +177,11 @@ SCRIPT = textwrap.dedent(
     record("diffuse-field-gaussian",
            lambda x: diffuse(x, [1.0, 0.5], 2.0, boundary=("reflect", "absorb")),
            np.abs(heat), P("b", "t"), m=grid)
+    # Rows split, the diffused axis whole: each device its block (no gather
+    # of the FFT's batch).
+    record("diffuse-rows",
+           lambda x: diffuse(x, 1.0, 2.0, axes=-1, boundary="absorb"), rows,
+           P("b", None), m=grid)
     record("diffuse-drift-eager",
            lambda x: diffuse(x, 1.0, 2.0, boundary="periodic", drift=5.0),
            np.abs(line), P("x"), m=auto, jit=False, hlo=False)
@@ -217,13 +222,15 @@ SCRIPT = textwrap.dedent(
 # convolve-valid-301 (an even valid output); batched-valid by batched-same
 # and batched-full, and by convolve-valid-*; field-full by field-same and
 # field-valid; the constant boundary of the NaN-aware smoothing by reflect,
-# wrap and renormalize (the same halo, another pad); diffuse's free, periodic
-# and reflecting boundaries along one split axis by the two fields split along
-# both (the same halo per axis), its traced-parameter gather by the wide one.
+# wrap and renormalize (the same halo, another pad); diffuse's free, periodic,
+# reflecting and absorbing boundaries along one split axis by the two fields
+# split along both (the same halo per axis), its traced-parameter gather by
+# the wide one.
 EXTRA = {
     "diffuse-free",
     "diffuse-periodic",
     "diffuse-reflect",
+    "diffuse-absorb",
     "diffuse-traced",
     "convolve-same-3001",
     "convolve-full-301",
@@ -433,6 +440,14 @@ def test_split_field_diffuses_by_halo(request, name):
     assert not row["all_gather"]
     assert row["permutes"] >= 2 if "field" not in name else row["permutes"] >= 4
     assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+def test_split_rows_diffuse_block_by_block(results):
+    """Rows split, the diffused axis whole: no gather of the transform's batch."""
+    row = results["diffuse-rows"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
     assert _split_like_input(row), row
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -309,20 +310,14 @@ def _diffuse(
     gathered = tuple(ax[i] for i in rest if ax[i] in split)
     if gathered:  # whole on every device, then split again below
         out = _split.gather(out, gathered)
-    # Free axes: one engine convolution each with the exact window kernel.
-    for i in rest:
-        a = ax[i]
-        if boundaries[i] != "free":
-            continue
-        n = out.shape[a]
-        k1 = _kernel_values(s[i], None if shift is None else shift[i], kind, n - 1)
-        shape = [1] * out.ndim
-        shape[a] = 2 * n - 1
-        out = convolve(out, k1.reshape(shape), "same", axes=a)
-    # Other axes: one FFT over all of them, of the (even/odd) extension.
-    fax = [(i, ax[i], boundaries[i]) for i in rest if boundaries[i] != "free"]
-    if fax:
-        out = _spectral(out, fax, s, shift, kind)
+    if rest:
+        whole = functools.partial(
+            _whole_axes, rest=tuple(rest), ax=ax, boundaries=boundaries, kind=kind
+        )
+        if split_axes(out):  # each device its block: those axes are whole in it
+            out = _split.per_block(whole, out, (s, shift))
+        else:
+            out = whole(out, (s, shift))
     if gathered:
         out = _split.split_like(out, u)
     out = out.astype(u.dtype)
@@ -339,6 +334,29 @@ def _diffuse(
     cell = jnp.prod(h)
     lost = (jnp.sum(u, axis=ax) - jnp.sum(out, axis=ax)) * cell
     return out.astype(out_dtype), lost.astype(out_dtype)
+
+
+def _whole_axes(u, params, *, rest, ax, boundaries, kind):
+    """Diffuse `u` along the diffused axes ``ax[i]`` for ``i`` in `rest`.
+
+    Each of them whole in `u`: the free ones by one engine convolution each
+    with the exact window kernel, the others by one FFT over all of them of
+    the (even/odd) extension.
+    """
+    s, shift = params
+    for i in rest:
+        a = ax[i]
+        if boundaries[i] != "free":
+            continue
+        n = u.shape[a]
+        k1 = _kernel_values(s[i], None if shift is None else shift[i], kind, n - 1)
+        shape = [1] * u.ndim
+        shape[a] = 2 * n - 1
+        u = convolve(u, k1.reshape(shape), "same", axes=a)
+    fax = [(i, ax[i], boundaries[i]) for i in rest if boundaries[i] != "free"]
+    if fax:
+        u = _spectral(u, fax, s, shift, kind)
+    return u
 
 
 def _kernel_values(s, shift, kind: str, r: int):

@@ -157,6 +157,19 @@ def gather(u, axes):
     return jax.sharding.reshard(u, NamedSharding(mesh, P(*spec)))
 
 
+def per_block(fn, u, params):
+    """Return ``fn(block, params)`` on each device's block of `u`, split like `u`.
+
+    For work along axes that `u` does not split: inside `jax.shard_map`
+    each device transforms its own block (XLA would otherwise gather the
+    batch of an FFT). `params` (a pytree of arrays) is the same on all.
+    """
+    mesh, spec = _layout(u)
+    return jax.shard_map(fn, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
+        u, params
+    )
+
+
 def explicit(u):
     """Return `u` on a mesh of `Explicit` axes, and its own mesh if that is Auto.
 
