@@ -22,7 +22,9 @@ tail, ``4e-20 * max|u|``. Where the extended shard would hold more than the
 whole axis (a kernel wider than the split allows, see `halo_radius`), or
 where the radius is unknown because `D`, `t`, `step` or `drift` is traced,
 the axis is gathered instead (`gather`): the ordinary program runs on it, and
-the result is split again like the input.
+the result is split again like the input. The axes a split field holds whole
+are diffused on each device's block (`per_block`), and a field on a mesh of
+`Auto` axes is seen through the same devices marked `Explicit` (`explicit`).
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ def diffuse_axis(u, axis: int, kernel, radius: int, boundary: str, shards: int):
 
 
 def gather(u, axes):
-    """`u` with `axes` whole on every device (the other axes stay split)."""
+    """Return `u` with `axes` whole on every device (the others stay split)."""
     mesh, spec = _layout(u)
     spec = tuple(None if d in axes else e for d, e in enumerate(spec))
     return jax.sharding.reshard(u, NamedSharding(mesh, P(*spec)))
@@ -200,7 +202,7 @@ def on_mesh(y, mesh):
 
 
 def split_like(y, like):
-    """`y` laid out over the devices as `like` is."""
+    """Return `y` laid out over the devices as `like` is."""
     mesh, spec = _layout(like)
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
