@@ -210,6 +210,25 @@ SCRIPT = textwrap.dedent(
         except ValueError as err:
             errors.append(str(err))
     out["errors"] = errors
+    # Deconvolution: Richardson-Lucy by the engine's halo; the Fourier routes
+    # need whole axes and say so.
+    from probconv.deconv import richardson_lucy, wiener
+    psf = np.outer(np.hanning(7), np.hanning(7)) / np.hanning(7).sum() ** 2
+    record("richardson_lucy",
+           lambda x: richardson_lucy(x, psf, iterations=3), np.abs(heat) + 0.1,
+           P("b", "t"), m=grid)
+    img = jax.device_put(heat, NamedSharding(grid, P("b", "t")))
+    deconv_errors = []
+    for call in (
+        lambda: wiener(img, psf, snr=100.0),
+        lambda: richardson_lucy(img, psf, iterations=3, boundary="periodic"),
+    ):
+        try:
+            call()
+            deconv_errors.append("")
+        except ValueError as err:
+            deconv_errors.append(str(err))
+    out["deconv_errors"] = deconv_errors
     print(json.dumps(out))
     """
 )
@@ -225,8 +244,9 @@ SCRIPT = textwrap.dedent(
 # wrap and renormalize (the same halo, another pad); diffuse's free, periodic,
 # reflecting and absorbing boundaries along one split axis by the two fields
 # split along both (the same halo per axis), its traced-parameter gather by
-# the wide one.
+# the wide one; richardson_lucy (the engine's halo in a loop) has no other.
 EXTRA = {
+    "richardson_lucy",
     "diffuse-free",
     "diffuse-periodic",
     "diffuse-reflect",
@@ -596,3 +616,22 @@ def test_halo_map_errors_on_split_arrays(results):
     assert "needs the windows (2000 + 0 samples" in wide
     assert "fit in one shard (1024 samples" in wide
     assert "`fn` must map an extended block to the block's shape (1024,)" in shape
+
+
+@pytest.mark.slow
+def test_richardson_lucy_split(results_all):
+    """The loop's carry is laid out like the image: the blur goes by halo."""
+    row = results_all["richardson_lucy"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert _split_like_input(row), row
+
+
+def test_fourier_deconvolution_of_a_split_image_says_so(results):
+    for message, what in zip(
+        results["deconv_errors"],
+        ["wiener", "richardson_lucy with boundary='periodic'"],
+    ):
+        assert "`y` is split over devices along axis 0 (2 shards)" in message
+        assert f"but {what} transforms whole axes" in message
+        assert "gather those axes first" in message
