@@ -463,9 +463,12 @@ def test_split_field_diffuses_by_halo(request, name):
     assert _split_like_input(row), row
 
 
-def test_split_rows_diffuse_block_by_block(results):
-    """Rows split, the diffused axis whole: no gather of the transform's batch."""
-    row = results["diffuse-rows"]
+@pytest.mark.parametrize("name", ["diffuse-rows", _case("richardson_lucy")])
+def test_split_without_gather(request, name):
+    """Rows split with the diffused axis whole (each device its block, no
+    gather of the transform's batch); richardson_lucy's loop carried split.
+    """
+    row = _results_for(request, name)[name]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
     assert _split_like_input(row), row
@@ -616,15 +619,6 @@ def test_halo_map_errors_on_split_arrays(results):
     assert "needs the windows (2000 + 0 samples" in wide
     assert "fit in one shard (1024 samples" in wide
     assert "`fn` must map an extended block to the block's shape (1024,)" in shape
-
-
-@pytest.mark.slow
-def test_richardson_lucy_split(results_all):
-    """The loop's carry is laid out like the image: the blur goes by halo."""
-    row = results_all["richardson_lucy"]
-    assert row["err"] < 1e-12
-    assert not row["all_gather"]
-    assert _split_like_input(row), row
 
 
 def test_fourier_deconvolution_of_a_split_image_says_so(results):
