@@ -215,6 +215,12 @@ def evolve_free(
     :math:`\sigma(t) = \sigma_0 \sqrt{1 + (\hbar t / 2 m \sigma_0^2)^2}`
     and the drift :math:`p_0 t / m`.
 
+    A wave function split over devices along an evolved axis keeps its
+    split, but the transform along that axis is global: XLA gathers the
+    whole axis onto every device for it (one all-gather of the field per
+    call; `evolve_split`: per step) and splits the result like `psi`. A
+    distributed transform (all-to-all transposes) is not implemented.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -303,6 +309,9 @@ def evolve_split(
     assumptions); a zero potential gives exactly `evolve_free`. The
     splitting error is :math:`O(\Delta t^2)` globally, from the commutator
     :math:`[T, V]`; halving :math:`\Delta t` divides it by four.
+
+    On a wave function split over devices, every step's transform gathers
+    the split axes (see `evolve_free`); the result is split like `psi`.
 
     Examples
     --------
