@@ -3,6 +3,7 @@
     python benchmarks/calibrate.py [--dtype float32|float64] [--quick]
     python benchmarks/calibrate.py --fft [--dtype float32|float64]
     python benchmarks/calibrate.py --pfa [--dtype float32|float64]
+    python benchmarks/calibrate.py --filter [--dtype float32|float64] [--quick]
 
 Times each method on a set of shapes (jitted, compiled before timing), then
 fits ``t = call + c * work`` per method by non-negative least squares on
@@ -21,6 +22,14 @@ ones (`probconv.conv._fft.pfa_factors`) and fits seconds against the 2-D
 passes' work, the points gathered and the points beyond the cache: the data
 behind ``_PFA_GATHER_WORK`` and ``_PFA_GATHER_SLOPE`` (divide the fitted
 per-point constants by the fft constant of ``_choose.COSTS``).
+
+``--filter`` prices the boundary-aware filters (`probconv.conv.correlate1d`,
+`probconv.conv.running_sum`): it times a reflected filter by each of the
+engine's methods and the running means (``weight=1 / size``, as the
+smoothing layer calls them) directly and in blocks, fits
+``_choose.RUNNING_COSTS`` (direct: per output and per add, fused up to
+``SHIFT_MAX_TAPS`` taps and not beyond; blocks: per output), and prints how
+often 'auto' picks the fastest.
 """
 
 import argparse
@@ -47,6 +56,7 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--fft", action="store_true", help="the FFT batch/cache curve")
     p.add_argument("--pfa", action="store_true", help="fit the prime-factor form")
+    p.add_argument("--filter", action="store_true", help="price the filters")
     args = p.parse_args()
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
@@ -55,6 +65,8 @@ def main():
         return fft_curve(dt)
     if args.pfa:
         return pfa_fit(dt)
+    if args.filter:
+        return filter_fit(dt, args.quick)
     backend = jax.default_backend()
     ns = [1000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     ks = [3, 31, 301, 3001]
@@ -173,6 +185,67 @@ def pfa_fit(dt):
         f"the cache {coef[3]:.2e} s"
     )
     print("model / measured:", np.round(X @ coef / t, 2))
+
+
+def filter_fit(dt, quick: bool):
+    """Time the filters' methods; fit the running sums' constants."""
+    rng = np.random.default_rng(0)
+    ns = [10**4, 10**5] + ([] if quick else [10**6])
+    taps = [3, 8, 21, 31, 32, 64, 256, 1001]
+    run_rows = {"direct": [], "running": []}
+    right = total = 0
+    print("n        taps   filter by method (ms)              running sums (ms)")
+    for n in ns:
+        x = jnp.asarray(rng.standard_normal(n), dt)
+        for w in taps:
+            k = jnp.asarray(rng.standard_normal(w), dt)
+            fil = {
+                m: (
+                    jax.jit(
+                        lambda x, k, m=m: probconv.conv.correlate1d(x, k, method=m)
+                    ),
+                    (x, k),
+                )
+                for m in ("direct", "fft", "overlap_add", "auto")
+                if m != "direct" or w <= 301
+            }
+            run = {
+                m: (
+                    jax.jit(
+                        lambda x, m=m: probconv.conv.running_sum(
+                            x, w, weight=1.0 / w, method=m
+                        )
+                    ),
+                    (x,),
+                )
+                for m in ("direct", "running", "auto")
+                if m != "direct" or w <= 256
+            }
+            tf = interleaved_times(fil, max_total=4.0)
+            tr = interleaved_times(run, max_total=4.0)
+            for m in ("direct", "running"):
+                if m in tr:
+                    run_rows[m].append((n, w, tr[m]))
+            for times in (tf, tr):
+                best = min(v for m, v in times.items() if m != "auto")
+                right += times["auto"] <= 1.15 * best
+                total += 1
+            cells = " ".join(f"{m} {t * 1e3:7.3f}" for m, t in tf.items())
+            runs = " ".join(f"{m} {t * 1e3:7.3f}" for m, t in tr.items())
+            print(f"{n:<8d} {w:<6d} {cells}   {runs}", flush=True)
+    fused = [(n, w, t) for n, w, t in run_rows["direct"] if w <= _choose.SHIFT_MAX_TAPS]
+    A = np.array([[1.0, n, n * w] for n, w, _ in fused])
+    t = np.array([r[2] for r in fused])
+    coef, _ = scipy.optimize.nnls(A / t[:, None], np.ones_like(t))
+    print(f"direct: call {coef[0]:.1e} s, output {coef[1]:.1e} s, add {coef[2]:.1e} s")
+    slow = [t / (n * w) for n, w, t in run_rows["direct"] if w > _choose.SHIFT_MAX_TAPS]
+    if slow:
+        print(
+            f"direct beyond {_choose.SHIFT_MAX_TAPS} taps: {np.median(slow):.1e} s/add"
+        )
+    blocks = [t / n for n, _, t in run_rows["running"] if n >= 10**5]
+    print(f"blocks: {np.median(blocks):.1e} s per output")
+    print(f"'auto' within 1.15x of the fastest in {right}/{total} cases")
 
 
 if __name__ == "__main__":

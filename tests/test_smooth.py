@@ -24,8 +24,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from probconv import smooth
+from probconv.conv._running import block_sums as window_sums
 from probconv.smooth import gaussian_smooth, moving_average, savgol
-from probconv.smooth._running import window_sums
 
 TOL = {"direct": 1e-12, "fft": 1e-10, "savgol": 1e-10, "float32": 2e-5}
 MODES = ["reflect", "mirror", "nearest", "wrap", "constant"]

@@ -131,6 +131,19 @@ def test_reflection_at_bounds():
     assert 0.9 < float(dens[0]) < 1.1 and 0.9 < float(dens[-1]) < 1.1
 
 
+def test_reflection_is_once_about_each_bound_for_wide_kernels():
+    # A kernel wider than the interval: each sample and its one image about
+    # each bound (the reflection estimator), not ndimage's repeated images.
+    rng = np.random.default_rng(7)
+    x = rng.uniform(1.0, 1.8, 300)
+    a, b, h = 1.0, 2.0, 0.7
+    g, dens = kde(x, bandwidth=h, bounds=(a, b), grid=500)
+    gg = np.asarray(g)[:, None]
+    refl = sum(np.exp(-0.5 * ((gg - c) / h) ** 2) for c in (x, 2 * a - x, 2 * b - x))
+    refl = refl.sum(1) / (x.size * h * np.sqrt(2 * np.pi))
+    np.testing.assert_allclose(dens, refl, atol=1e-4)
+
+
 def test_2d_matches_scipy_gaussian_kde():
     rng = np.random.default_rng(3)
     y = rng.normal(size=(400, 2)) @ np.array([[1.0, 0.6], [0.0, 0.8]])

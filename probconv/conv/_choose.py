@@ -190,3 +190,49 @@ def choose(plan, backend: str) -> str:
     """Return the cheapest method for `plan` by `estimate`."""
     est = estimate(plan, backend)
     return min(est, key=est.get)
+
+
+# Running (boxcar) sums: directly, the window's shifted copies are added in
+# one fused loop up to SHIFT_MAX_TAPS taps (per output, plus per add:
+# SHIFT_COSTS), and `lax.reduce_window` runs far slower per add beyond; the
+# O(n) blocks of `_running.block_sums` cost a fixed amount per
+# output. Seconds on the 2-core CPU under a load near 12, so +-50 %:
+# reduce_window at 10^6 samples by 31 taps 2.9 / 1.0 ms (float64 / float32),
+# by 64 taps 68 / 52 ms; blocks 7-16 / 3 ms at every length. `python
+# benchmarks/calibrate.py --filter --quick` (float64) fitted 1.5e-9 s per
+# output and 2.3e-10 s per add up to 31 taps, 4.6e-10 s per add beyond, and
+# 1.6e-8 s per output for the blocks: the same crossover (32 taps).
+RUNNING_COSTS = {
+    "call": 6e-6,
+    "output": 2.0e-9,
+    "add": {4: 1.0e-11, 8: 3.0e-11},
+    "unfused_add": 1.0e-9,
+    "blocks": {4: 3.0e-9, 8: 8.0e-9},
+}
+
+
+def running_costs(size: int, outputs: int, dtype) -> dict[str, float]:
+    """Estimated seconds of window sums of `size` taps: direct and blocks."""
+    dtype = np.dtype(dtype)
+    c = RUNNING_COSTS
+    item = 8 if dtype.itemsize >= 8 else 4
+    per_add = c["add"][item] if size <= SHIFT_MAX_TAPS else c["unfused_add"]
+    direct = c["call"] + outputs * (c["output"] + per_add * size)
+    blocks = c["call"] + outputs * c["blocks"][item]
+    return {"direct": direct, "running": blocks}
+
+
+def running_method(size: int, outputs: int, dtype, backend: str, method: str) -> str:
+    """How `running_sum` sums: 'direct', 'blocks', or 'prefix' (integers).
+
+    `method` is the user's choice ('auto', 'direct' or 'running'); 'auto'
+    takes the cheaper by `running_costs` (on every backend: the blocks are
+    matrix products, cheap on accelerators too).
+    """
+    if method == "auto":
+        est = running_costs(size, outputs, dtype)
+        method = min(est, key=est.get)
+    if method == "direct" or size == 1:
+        return "direct"
+    # Integers are summed exactly by differences of one cumulative sum.
+    return "prefix" if np.dtype(dtype).kind in "iub" else "blocks"

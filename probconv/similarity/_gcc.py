@@ -5,14 +5,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ..conv import convolve, correlation_lags
+from ..conv import correlation_lags, running_sum
 from ..conv.internal import (
     bounded_jit,
     circular_size,
     fft_nd,
     ifft_nd,
     next_fast_len,
-    pad,
 )
 from ._checks import (
     as_array,
@@ -35,9 +34,7 @@ def _smoothed(p, smooth: int):
     """Average a power spectrum over `smooth` bins (ends reflected)."""
     if smooth == 1:
         return p
-    h = smooth // 2
-    box = jnp.full((1,) * (p.ndim - 1) + (smooth,), 1.0 / smooth, p.dtype)
-    return convolve(pad(p, [(h, h)], "reflect", axes=-1), box, "valid", axes=-1)
+    return running_sum(p, smooth, -1, weight=1.0 / smooth, boundary="reflect")
 
 
 def gcc_values(a, b, weighting: str, smooth: int, maxlag: int | None = None):

@@ -158,6 +158,14 @@ def _match(image, template, pad_input, mode, constant_values, method):
     shift = mean_shift(image, axis=None)
     f = image - shift
     if pad_input:
+        # One extended copy (the engine's `pad`, scipy.ndimage's boundaries)
+        # feeds four window computations: the correlation, the box sums of
+        # f and f**2, and the exact test for constant boxes, which counts
+        # changes between neighbours and so needs the extended values
+        # themselves. The engine's boundary-aware filters would extend the
+        # image once per computation (and a constant fill's corners would
+        # need a fill scaled per axis); this copy is one pass over the
+        # image, small next to the correlation's transforms.
         widths = [(t // 2, t - 1 - t // 2) for t in window]
         cval = jnp.asarray(constant_values, dtype) - shift.reshape(())
         f = pad(f, widths, mode, cval=cval)

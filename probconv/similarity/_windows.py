@@ -19,32 +19,18 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
-# Up to this window length a direct sliding sum (lax.reduce_window) is both
-# faster on CPU than a cumulative sum and more accurate (no differences of
-# large prefix sums); beyond it, O(n) prefix-sum differences win.
-_DIRECT_WINDOW_MAX = 256
+from ..conv import running_sum
 
 
 def window_sum(x, w: int, axis: int) -> jax.Array:
     """Sum `w` consecutive entries along `axis` ('valid' windows).
 
-    The result has ``n - w + 1`` entries along `axis`. Integer inputs give
-    exact integer sums.
+    The engine's `running_sum`: the result has ``n - w + 1`` entries along
+    `axis`; integer inputs give exact integer sums.
     """
-    axis = axis % x.ndim
-    n = x.shape[axis]
-    if w <= _DIRECT_WINDOW_MAX:
-        dims = tuple(w if d == axis else 1 for d in range(x.ndim))
-        return lax.reduce_window(
-            x, np.zeros((), x.dtype), lax.add, dims, (1,) * x.ndim, "VALID"
-        )
-    c = prefix_sum(x, axis)
-    return lax.slice_in_dim(c, w, n + 1, axis=axis) - lax.slice_in_dim(
-        c, 0, n + 1 - w, axis=axis
-    )
+    return running_sum(x, w, axis, mode="valid")
 
 
 def prefix_sum(x, axis: int) -> jax.Array:
@@ -58,7 +44,8 @@ def prefix_sum(x, axis: int) -> jax.Array:
 def box_sum(x, window: tuple[int, ...]) -> jax.Array:
     """Sum over every box of shape `window` lying inside `x` (separable)."""
     for axis, w in enumerate(window):
-        x = window_sum(x, w, axis)
+        if w > 1:
+            x = window_sum(x, w, axis)
     return x
 
 

@@ -1,10 +1,11 @@
 """Weighted sliding sums along axes: boundaries, output modes, NaN-aware.
 
 Everything in this package that slides a kernel over data comes through
-`smooth_axes`: it extends the edges (the engine's `pad`, or "renormalize":
-edges treated as missing), correlates with the engine (or with the O(n)
-`window_sums` for a boxcar), and with ``nan_policy='omit'`` divides by the
-same correlation of the mask of present values (normalized convolution).
+`smooth_axes`: it correlates with the engine's boundary-aware filters
+(`probconv.conv.correlate1d`, `correlate_nd`, and `running_sum` for a
+boxcar; "renormalize" is a zero fill, edges treated as missing), and with
+``nan_policy='omit'`` divides by the same correlation of the mask of present
+values (normalized convolution).
 """
 
 from __future__ import annotations
@@ -16,105 +17,37 @@ import jax.numpy as jnp
 import numpy as np
 
 from probconv import conv
-from probconv.conv.internal import SHIFT_MAX_TAPS, bounded_jit, halo_map, split_axes
+from probconv.conv.internal import bounded_jit, halo_map, split_axes
 
 from ._checks import concrete
-from ._running import window_sums
 
-# A boxcar at least this long is summed in O(n) by `window_sums`; shorter
-# ones go to the engine, whose direct method sums up to 31 shifted copies in
-# one fused loop on a CPU (10^4 x 10^3 by 21 taps: 38 ms, against 148 ms by
-# `window_sums`; see docs/performance.md).
-RUNNING_MIN = SHIFT_MAX_TAPS + 1
 # Where the present weights of a window sum to less than this fraction of the
 # kernel's total, the window holds no data worth the name: NaN.
 _DEN_RTOL = 100
 
 
-def widths(w: int, left: int, mode: str) -> tuple[int, int]:
-    """Return the samples added before and after an axis for `mode`."""
-    if mode == "same":
-        return left, w - 1 - left
-    if mode == "full":
-        return w - 1, w - 1
-    return 0, 0
-
-
-def _pad(x, axis: int, lo: int, hi: int, boundary: str, cval):
-    if lo == 0 and hi == 0:
-        return x
+def _engine_boundary(boundary: str, cval):
+    """Return the engine's boundary and fill ('renormalize' is a zero fill)."""
     if boundary == "renormalize":
-        return conv.pad(x, [(lo, hi)], "constant", cval=0.0, axes=axis)
-    return conv.pad(x, [(lo, hi)], boundary, cval=cval, axes=axis)
+        return "constant", 0.0
+    return boundary, cval
 
 
-def _correlate_valid(xp, kernel, axes: tuple[int, ...], uniform: bool, method: str):
-    """Correlate `xp` with `kernel` laid along `axes` ('valid')."""
-    if uniform and len(axes) == 1 and kernel.shape[0] >= RUNNING_MIN:
-        return window_sums(xp, kernel.shape[0], axes[0]) * kernel[0]
-    if uniform and len(axes) == 1:  # plain sums, one product per output
-        ones = jnp.ones(kernel.shape, xp.dtype)
-        return _correlate_valid(xp, ones, axes, False, method) * kernel[0]
-    shape = [1] * xp.ndim
-    for ax, n in zip(axes, kernel.shape):
-        shape[ax] = n
-    order = np.argsort(axes)
-    k = jnp.transpose(kernel, order) if kernel.ndim > 1 else kernel
-    k = k.reshape(shape).astype(xp.dtype)
-    return conv.correlate(xp, k, "valid", axes=axes, method=method)
-
-
-def _edges_apart(w: int, n: int, uniform: bool, method: str, boundary: str) -> bool:
-    """Whether to correlate the edges apart from the interior (see below).
-
-    Only for the boundaries that copy samples (a constant pad fuses into the
-    sum and costs nothing), and only where the sum is one pass.
-    """
-    running = uniform and w >= RUNNING_MIN  # window sums, whatever `method`
-    short = w <= SHIFT_MAX_TAPS and method in ("auto", "direct")
-    copies = boundary not in ("constant", "renormalize")
-    return (running or short) and copies and n >= 2 * w
-
-
-def _correlate_edges_apart(x, k, ax, lo, hi, boundary, cval, method, uniform):
-    """`_correlate_valid` of the padded `x`, without padding all of `x`.
-
-    A short kernel (shifted copies) or a boxcar (window sums) is summed in
-    one pass over the data; a padded copy of the whole array would cost a
-    second pass (XLA materializes the padded concatenation). The interior is
-    correlated from `x` itself, and only the few outputs that reach into the
-    padding from short padded ends, written into place afterwards.
-    """
-    w, n = k.shape[0], x.shape[ax]
-
-    def take(a, b):
-        return jax.lax.slice_in_dim(x, a, b, axis=ax)
-
-    y = _correlate_valid(x, k, (ax,), uniform, method)
-    if lo == 0 and hi == 0:
-        return y
-    pads = [(0, 0)] * x.ndim
-    pads[ax] = (lo, hi)
-    y = jnp.pad(y, pads)
-    if lo:
-        if boundary == "wrap":
-            head = jnp.concatenate([take(n - lo, n), take(0, w - 1)], axis=ax)
-        else:  # the other modes read at most w samples from this end
-            head = _pad(take(0, w), ax, lo, 0, boundary, cval)
-        head = jax.lax.slice_in_dim(head, 0, lo + w - 1, axis=ax)
-        left = _correlate_valid(head, k, (ax,), False, method)
-        y = jax.lax.dynamic_update_slice_in_dim(y, left, 0, axis=ax)
-    if hi:
-        if boundary == "wrap":
-            tail = jnp.concatenate([take(n - (w - 1), n), take(0, hi)], axis=ax)
-        else:
-            tail = _pad(take(n - w, n), ax, 0, hi, boundary, cval)
-            tail = jax.lax.slice_in_dim(tail, 1, w + hi, axis=ax)
-        right = _correlate_valid(tail, k, (ax,), False, method)
-        y = jax.lax.dynamic_update_slice_in_dim(
-            y, right, n + lo + hi - w + 1 - hi, axis=ax
-        )
-    return y
+def _filter1d(x, k, ax: int, left: int, uniform: bool, boundary, cval, mode, method):
+    """Correlate `x` with the 1-D `k` along `ax`: the engine's filters."""
+    w = k.shape[0]
+    boundary, cval = _engine_boundary(boundary, cval)
+    options = dict(
+        boundary=boundary,
+        cval=cval,
+        origin=left - w // 2 if mode == "same" else 0,
+        mode=mode,
+    )
+    if uniform:  # a boxcar: running sums, O(n) whatever its length
+        # The weight goes in with the sums (one pass); a product afterwards
+        # costs a pass over the output, and more where XLA fuses it badly.
+        return conv.running_sum(x, w, ax, weight=k[0], **options)
+    return conv.correlate1d(x, k, ax, method=method, **options)
 
 
 def _apply(x, kernels, axes, lefts, uniform, bounds, cval, mode, method):
@@ -124,18 +57,24 @@ def _apply(x, kernels, axes, lefts, uniform, bounds, cval, mode, method):
     """
     if len(kernels) == len(axes):
         for k, ax, left, uni, b in zip(kernels, axes, lefts, uniform, bounds):
-            lo, hi = widths(k.shape[0], left, mode)
-            if _edges_apart(k.shape[0], x.shape[ax], uni, method, b):
-                x = _correlate_edges_apart(x, k, ax, lo, hi, b, cval, method, uni)
-                continue
-            x = _pad(x, ax, lo, hi, b, cval)
-            x = _correlate_valid(x, k, (ax,), uni, method)
+            x = _filter1d(x, k, ax, left, uni, b, cval, mode, method)
         return x
     (k,) = kernels
-    for ax, n, left, b in zip(axes, k.shape, lefts, bounds):
-        lo, hi = widths(n, left, mode)
-        x = _pad(x, ax, lo, hi, b, cval)
-    return _correlate_valid(x, k, tuple(axes), False, method)
+    # 'renormalize' comes with no 'constant' axis and a zero `cval` (`_smooth`).
+    bounds = tuple(_engine_boundary(b, cval)[0] for b in bounds)
+    origins = [
+        left - n // 2 if mode == "same" else 0 for n, left in zip(k.shape, lefts)
+    ]
+    return conv.correlate_nd(
+        x,
+        k,
+        tuple(axes),
+        boundary=bounds,
+        cval=cval,
+        origin=origins,
+        mode=mode,
+        method=method,
+    )
 
 
 def check_sizes(x, kernels, axes: Sequence[int], mode: str) -> None:

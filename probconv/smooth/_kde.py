@@ -282,6 +282,30 @@ def _kde_1d(x, w, bw, grid, kernel, bounds, cut):
     )
 
 
+def _reflected(counts, lo: bool, hi: bool, kernel, step, bw):
+    """Return the density on `counts`' cells, samples reflected at the bounds.
+
+    The reflection estimator (Silverman 1986, section 2.10) adds each
+    sample's mirror image about each given bound, once: with cell ``j``'s
+    image at ``-1 - j`` about the lower bound and at ``2m - 1 - j`` about
+    the upper, the density is the zero-filled ('full') convolution ``g``
+    read at ``i``, plus ``g`` at those images of ``i``. No boundary mode of
+    the engine reflects once only (for a kernel wider than the interval,
+    'reflect' reflects again and again, at each bound in turn), so the
+    images are folded back here instead of padding the counts (which
+    convolves ``m`` counts by ``4m - 1`` lags, not ``3m`` by ``6m - 1``).
+    """
+    m = counts.shape[0]
+    k = _kernel_lags(kernel, 2 * m, step, bw, counts.dtype)  # lags -(2m-1)..2m-1
+    g = conv.convolve(counts, k, "full")  # position t at index t + 2m - 1
+    dens = g[2 * m - 1 : 3 * m - 1]
+    if lo:  # positions -1 .. -m, the images of cells 0 .. m - 1
+        dens = dens + jnp.flip(g[m - 1 : 2 * m - 1])
+    if hi:  # positions 2m - 1 .. m
+        dens = dens + jnp.flip(g[3 * m - 1 : 4 * m - 1])
+    return jnp.maximum(dens, 0.0)  # FFT rounding can dip below zero
+
+
 @bounded_jit(static_argnames=("m", "kernel", "cut", "bounded"))
 def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
     dtype = x.dtype
@@ -299,9 +323,9 @@ def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
             body = body.at[0].add(counts[0])
         if hi is not None:
             body = body.at[-1].add(counts[-1])
-        ext = conv.pad(body, [(m, 0)], "reflect" if lo is not None else "constant")
-        ext = conv.pad(ext, [(0, m)], "reflect" if hi is not None else "constant")
-        offset = m
+        points = origin + step * jnp.arange(m, dtype=dtype)
+        lo_, hi_ = lo is not None, hi is not None
+        return points, _reflected(body, lo_, hi_, kernel, step, bw)
     elif garr is None:
         a, b = jnp.min(x) - reach, jnp.max(x) + reach
         step = (b - a) / (m - 1)
