@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = textwrap.dedent(
     r"""
     import json, os, re, sys
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
+    )
     os.environ["JAX_PLATFORMS"] = "cpu"
     import jax, jax.numpy as jnp, numpy as np, pandas as pd, scipy.signal
     jax.config.update("jax_enable_x64", True)
@@ -263,9 +265,9 @@ SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
 
 
 def _env():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("XLA_FLAGS", None)
-    return env
+    # The subprocesses keep the compiler flags conftest.py gave this process
+    # (they add their device count); the rest of XLA_FLAGS is the user's.
+    return dict(os.environ, PYTHONPATH=str(ROOT))
 
 
 def _spawn(*args):
@@ -564,7 +566,9 @@ TWO_HOSTS = textwrap.dedent(
     r"""
     import os, sys
     pid, port = int(sys.argv[1]), sys.argv[2]
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+    )
     os.environ["JAX_PLATFORMS"] = "cpu"
     import jax
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
