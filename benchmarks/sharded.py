@@ -10,7 +10,9 @@ default):
 - bytes each device receives per call, read from the compiled program (the
   result shapes of its collective-permutes, all-gathers, all-to-alls), next
   to the cost model's prediction (halo: ``K - 1`` samples of 8 bytes; EWMA: a
-  five float64 numbers and a flag per other shard);
+  five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
+  for a kernel of radius ``R``, or the rest of the signal where the axis is
+  gathered);
 - the median wall time, and its ratio to one device.
 
 Then a weak-scaling table: the same samples per device on 1, 2 and 4
@@ -39,9 +41,11 @@ import jax, numpy as np
 jax.config.update("jax_enable_x64", True)
 from jax.sharding import NamedSharding, PartitionSpec as P
 import probconv
+from probconv.physics import diffuse
 from probconv.smooth import ewma, gaussian_smooth, moving_average
 
 n = (1 << log2n) * (n_dev if weak else 1)
+traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
 rng = np.random.default_rng(0)
 signal = rng.standard_normal(n)
 k301, k3001 = rng.standard_normal(301), rng.standard_normal(3001)
@@ -52,6 +56,13 @@ cases = {
     "moving_average, 1001": (lambda x: moving_average(x, 1001), 1000),
     "gaussian_smooth, sigma 200": (lambda x: gaussian_smooth(x, 200.0), 1600),
     "ewma, alpha 0.01": (lambda x: ewma(x, alpha=0.01), None),
+    # s = 2 D t = 100 cells^2: a kernel radius of 128 cells each side.
+    "diffuse reflect, s 100": (
+        lambda x: diffuse(x, 25.0, 2.0, boundary="reflect"), 256),
+    "diffuse periodic lattice, s 100": (
+        lambda x: diffuse(x, 25.0, 2.0, boundary="periodic", kind="lattice"), 256),
+    # D traced: the radius is unknown, the axis is gathered (documented).
+    "diffuse reflect, D traced": (lambda x: traced(x, 25.0), "gather"),
 }
 if n_dev == 1:  # the baseline: a plain array on one device
     x = jax.device_put(signal)
@@ -78,6 +89,8 @@ for name, (f, halo) in cases.items():
         model = 0
     elif halo is None:  # ewma: 5 float64 and a flag per row from each other shard
         model = (5 * 8 + 1) * (n_dev - 1)
+    elif halo == "gather":  # the rest of the signal from the other shards
+        model = signal.nbytes * (n_dev - 1) // n_dev
     else:
         model = halo * 8
     out[name] = dict(

@@ -1,28 +1,71 @@
-"""Argument checks of arrays and fields shared by the layers (static ones eagerly).
+"""The argument checks of probconv: one leaf module, one convention.
 
-The physics and deconvolution packages check their fields here; the other
-layers keep checks of their own for now (one convention across all of them
-is the goal, see the Architecture page).
+Every check takes the argument's name first and its value second, and its
+options after ``*``: ``check_int("size", size, minimum=1)``. Messages name
+the argument, say what was expected and show what came:
+``"`size` must be at least 1; got 0."``. Static arguments (Python ints,
+floats, strings) are checked always; checks of array values run where the
+values are known (`concrete`) and are skipped where they are traced, where
+the caller's documented behaviour (NaN out) holds instead.
+
+A leaf: this module imports nothing from probconv (only NumPy and JAX), so
+every package, the engine included, can read its checks from here.
 """
 
 from __future__ import annotations
+
+import functools
+import math
+import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .conv.internal import normalize_axes as _engine_axes
-from .conv.internal import result_dtype
+try:  # Under `jax.grad` or `jax.jvp` (no jit) a tracer still holds its value.
+    from jax._src.core import to_concrete_value as _to_concrete_value
+except ImportError:  # pragma: no cover - older or newer JAX
+    _to_concrete_value = None
 
 
 def concrete(x) -> np.ndarray | None:
-    """Return `x` as a NumPy array, or None when it is traced under a transform."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+    """Return `x` as a NumPy array if its value is known now, else None.
+
+    Known now: anything that is not a tracer (Python numbers, lists, NumPy
+    and JAX arrays), and a tracer that carries its value, which is what an
+    eager `jax.grad` or `jax.jvp` (outside `jax.jit`) passes. None for the
+    tracers of `jax.jit`, `jax.vmap` and the other transforms (their values
+    are not known when the function is traced), for None, and for what NumPy
+    cannot convert (such as a list holding tracers).
+
+    Examples
+    --------
+    >>> import jax
+    >>> concrete([1, 2]).tolist()
+    [1, 2]
+    >>> float(jax.grad(lambda x: concrete(x).item() * x)(3.0))  # known: 3.0
+    3.0
+    >>> float(jax.jit(lambda x: x if concrete(x) is None else 0.0)(1.0))  # traced
+    1.0
+    """
+    if x is None:
         return None
+    if not isinstance(x, jax.core.Tracer):
+        try:
+            return np.asarray(x)
+        except (TypeError, ValueError):  # a list of tracers, a ragged list, ...
+            return None
+    if _to_concrete_value is not None:
+        try:
+            v = _to_concrete_value(x)
+        except Exception:  # noqa: BLE001 - any failure means "not known now"
+            v = None
+        if v is not None:
+            return np.asarray(v)
+    return None
 
 
+@functools.lru_cache(maxsize=256)
 def is_real_dtype(dtype) -> bool:
     """Whether `dtype` is boolean, integer or real floating (half included)."""
     dt = jnp.dtype(dtype)
@@ -44,6 +87,148 @@ def compute_dtype(dtype) -> np.dtype:
     return dt
 
 
+# Static arguments: Python values, checked always.
+
+
+def check_choice(name: str, value, choices: tuple) -> str:
+    """Return `value` if it is one of `choices` (strings, or None), else raise.
+
+    Raises
+    ------
+    ValueError
+        ``"`mode` must be one of 'a', 'b'; got 'c'."``
+    """
+    if isinstance(value, (str, type(None))) and value in choices:
+        return value
+    text = ", ".join(repr(c) for c in choices)
+    raise ValueError(f"`{name}` must be one of {text}; got {value!r}.")
+
+
+def check_int(name: str, value, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Return `value` as a Python int in ``[minimum, maximum]`` (a static value).
+
+    Python and NumPy integers are accepted; booleans, floats, arrays and
+    tracers are not (a static value fixes a shape or a loop).
+
+    Raises
+    ------
+    TypeError
+        If `value` is not an integer.
+    ValueError
+        If it is below `minimum` or above `maximum`.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (numbers.Integral, np.integer)
+    ):
+        raise TypeError(
+            f"`{name}` must be an integer (a static Python int); got {value!r}."
+        )
+    if value < minimum or (maximum is not None and value > maximum):
+        most = "" if maximum is None else f" and at most {maximum}"
+        raise ValueError(f"`{name}` must be at least {minimum}{most}; got {value!r}.")
+    return int(value)
+
+
+def _expected(low, high, low_open: bool, high_open: bool) -> str:
+    """Say what a value in the interval is: ``finite and lie in [0, 1]``."""
+    if low == 0 and high is None:
+        return "finite and positive" if low_open else "finite and non-negative"
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"finite and lie in {left}{lo}, {hi}{right}"
+
+
+def _inside(v, xp, low, high, low_open: bool, high_open: bool):
+    """Where `v` is finite and in the interval (`xp`: numpy or jax.numpy)."""
+    ok = xp.isfinite(v)
+    if low is not None:
+        ok = ok & ((v > low) if low_open else (v >= low))
+    if high is not None:
+        ok = ok & ((v < high) if high_open else (v <= high))
+    return ok
+
+
+def check_number(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return `value` as a finite Python float in an interval (a static value).
+
+    Python and NumPy real numbers are accepted; booleans, arrays and tracers
+    are not. ``low=0, low_open=True`` asks for a positive number.
+
+    Raises
+    ------
+    TypeError
+        If `value` is not a real number.
+    ValueError
+        ``"`step` must be finite and positive; got 0.0."``,
+        ``"`tail` must be finite and lie in (0, 1); got 2.0."``
+    """
+    if isinstance(value, (bool, np.bool_, jax.core.Tracer)) or not isinstance(
+        value, (numbers.Real, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"`{name}` must be a Python number (a static real value); got {value!r}."
+        )
+    v = float(value)
+    if not _inside(v, math, low, high, low_open, high_open):
+        what = _expected(low, high, low_open, high_open)
+        raise ValueError(f"`{name}` must be {what}; got {value!r}.")
+    return v
+
+
+# Array arguments: checked where their values are known.
+
+
+def check_range(
+    name: str,
+    x,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    raw=None,
+):
+    """Raise if a concrete `x` is not finite in the interval; return a mask.
+
+    Where `x` is traced nothing can be raised; the returned boolean array
+    (of `x`'s shape, NumPy for a NumPy `x`) tells where `x` is valid, so that
+    the caller can turn the results of invalid entries into NaN. `raw`, the
+    user's input before conversion, is checked instead where it is concrete
+    (inside `jax.jit` even constants become tracers once converted).
+
+    Raises
+    ------
+    ValueError
+        ``"`p` must be finite and lie in [0, 1]; got 1.5."``
+    """
+    host = isinstance(x, np.ndarray)
+    ok = _inside(x, np if host else jnp, low, high, low_open, high_open)
+    v = concrete(raw) if raw is not None else None
+    v = concrete(x) if v is None else np.asarray(v, np.float64)
+    if v is not None:
+        okv = (
+            ok
+            if host and raw is None
+            else np.asarray(_inside(v, np, low, high, low_open, high_open))
+        )
+        if not okv.all():
+            bad = np.broadcast_to(v, okv.shape)[~okv].ravel()[:3].tolist()
+            got = v.item() if v.ndim == 0 else f"values such as {bad}"
+            what = _expected(low, high, low_open, high_open)
+            raise ValueError(f"`{name}` must be {what}; got {got}.")
+    return ok
+
+
 def check_real(name: str, x):
     """Raise a TypeError if `x` (concrete or traced) is complex or not numeric."""
     dt = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
@@ -55,18 +240,34 @@ def check_real(name: str, x):
         raise TypeError(f"`{name}` must be real; got dtype {dt}.")
 
 
-def check_param(name: str, x, *, positive: bool = False, finite: bool = True):
-    """Raise if a concrete `x` is negative (or not positive), NaN or infinite."""
+def _concrete_real(name: str, x) -> np.ndarray | None:
+    """`x`'s value in float64 where known (None if traced); raise if not real."""
     v = concrete(x)
     if v is None:
-        return
+        return None
     try:
         real = is_real_dtype(v.dtype)
     except TypeError:
         real = False
     if not real:
         raise TypeError(f"`{name}` must be real; got {x!r}.")
-    v = v.astype(np.float64)
+    return v.astype(np.float64)
+
+
+def check_param(name: str, x, *, positive: bool = False, finite: bool = True):
+    """Raise if a concrete `x` is negative (or not positive), NaN or infinite.
+
+    Raises
+    ------
+    TypeError
+        If `x` is not real.
+    ValueError
+        ``"`D` must be non-negative; got -1.0."``, ``"must be positive"``,
+        ``"must be finite"``.
+    """
+    v = _concrete_real(name, x)
+    if v is None:
+        return
     if np.any(np.isnan(v)) or (finite and not np.all(np.isfinite(v))):
         raise ValueError(f"`{name}` must be finite; got {x!r}.")
     if positive and np.any(v <= 0):
@@ -77,32 +278,9 @@ def check_param(name: str, x, *, positive: bool = False, finite: bool = True):
 
 def check_finite(name: str, x):
     """Raise if a concrete `x` is not real and finite."""
-    v = concrete(x)
-    if v is None:
-        return
-    try:
-        real = is_real_dtype(v.dtype)
-    except TypeError:
-        real = False
-    if not real:
-        raise TypeError(f"`{name}` must be real; got {x!r}.")
-    if not np.all(np.isfinite(v.astype(np.float64))):
+    v = _concrete_real(name, x)
+    if v is not None and not np.all(np.isfinite(v)):
         raise ValueError(f"`{name}` must be finite; got {x!r}.")
-
-
-def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
-    """Return `value` if it is one of `choices`, else raise a ValueError."""
-    if not isinstance(value, str) or value not in choices:
-        text = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"`{name}` must be one of {text}; got {value!r}.")
-    return value
-
-
-def normalize_axes(axes, ndim: int, name: str = "axes") -> tuple[int, ...]:
-    """Sorted non-negative axes of an array of `ndim` dimensions (None: all)."""
-    if axes is None and ndim == 0:
-        raise ValueError(f"`{name}`: a 0-dimensional array has no axis.")
-    return _engine_axes(axes, ndim, name)
 
 
 def per_axis(name: str, x, k: int):
@@ -114,31 +292,3 @@ def per_axis(name: str, x, k: int):
             f"got shape {shape}."
         )
     return jnp.broadcast_to(jnp.asarray(x), (k,))
-
-
-def as_field(u, name: str = "u") -> jax.Array:
-    """Return `u` as a numeric, non-empty array of an inexact dtype."""
-    if not isinstance(u, jax.Array):
-        arr = np.asarray(u)
-        if arr.dtype.kind not in "biufc":
-            raise TypeError(f"`{name}` must be a numeric array; got dtype {arr.dtype}.")
-        u = jnp.asarray(arr)
-    if u.size == 0:
-        raise ValueError(f"`{name}` must not be empty; got shape {u.shape}.")
-    return u.astype(result_dtype(u))
-
-
-def real_dtype(*xs):
-    """Return the real floating dtype that `xs` promote to."""
-    xs = [np.asarray(x) if isinstance(x, (list, tuple)) else x for x in xs]
-    dt = result_dtype(*xs)
-    return jnp.finfo(dt).dtype
-
-
-def check_int(name: str, value, minimum: int) -> int:
-    """Return `value` as a static Python integer, at least `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be at least {minimum}; got {value!r}.")
-    return int(value)

@@ -16,6 +16,8 @@ Tolerances (float64 unless stated), used throughout this file:
 | float32 cdf vs float64            | atol 1e-5       | float32 cumulative sums     |
 """
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import probconv.distributions as dist
+from probconv.distributions import _grid_args
 
 H = 2.0**-5
 
@@ -267,23 +270,35 @@ def test_gamma_invariants(a, scale, loc):
         (
             lambda: dist.normal(0.0, -1.0, step=H),
             ValueError,
-            r"`scale` must be finite and lie in \(0, inf\]; got -1.0",
+            "`scale` must be finite and positive; got -1.0",
         ),
-        (lambda: dist.gamma(0.0), ValueError, r"`a` must be finite and lie in \(0"),
-        (lambda: dist.normal(step=0.0), ValueError, "`step` must be positive"),
+        (
+            lambda: dist.gamma(0.0),
+            ValueError,
+            "`a` must be finite and positive; got 0.0",
+        ),
+        (
+            lambda: dist.normal(step=0.0),
+            ValueError,
+            "`step` must be finite and positive",
+        ),
         (
             lambda: dist.normal(support=(1.0, -1.0)),
             ValueError,
             "`support` must be finite with lo < hi",
         ),
         (lambda: dist.normal(support=3.0), TypeError, "`support` must be a pair"),
-        (lambda: dist.normal(tail=0.6), ValueError, r"`tail` must lie in \(0, 0.5\)"),
+        (
+            lambda: dist.normal(tail=0.6),
+            ValueError,
+            r"`tail` must be finite and lie in \(0, 0.5\)",
+        ),
         (
             lambda: dist.normal(step=H).cdf(0.0, interpolation="spline"),
             ValueError,
             "`interpolation` must be 'linear' or 'cubic'; got 'spline'",
         ),
-        (lambda: dist.normal(max_size=4), ValueError, "`max_size` must be >= 16"),
+        (lambda: dist.normal(max_size=4), ValueError, "`max_size` must be at least 16"),
         (lambda: dist.normal(max_size=2.5), TypeError, "`max_size` must be an integer"),
         (lambda: dist.normal("a"), TypeError, "`loc` must be a real number"),
         (
@@ -311,3 +326,33 @@ def test_bad_input(call, exc, match):
 def test_traced_parameters_give_nan_for_bad_values():
     f = jax.jit(lambda s: dist.normal(0.0, s, **GRID).masses)
     assert np.all(np.isnan(f(-1.0)))
+
+
+CONTINUOUS_FAMILIES = (
+    "normal uniform exponential gamma beta lognormal laplace cauchy student_t pareto"
+).split()
+
+
+@pytest.mark.parametrize("name", CONTINUOUS_FAMILIES)
+def test_families_take_the_grid_arguments_of_one_spec(name):
+    """Signature and docstring: the family's own parameters, then the spec's."""
+    fn = getattr(dist, name)
+    params = list(inspect.signature(fn).parameters.values())
+    grid = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert {p.name: p.default for p in grid} == _grid_args.DEFAULTS
+    assert params[-len(grid) :] == grid
+    doc = inspect.getdoc(fn)
+    section = doc.split("Parameters\n----------\n")[1].split("\n\nReturns\n")[0]
+    assert section.endswith(_grid_args.DOC.rstrip())
+    assert doc.count("max_size : int") == 1
+    own = [1.5] * sum(p.default is p.empty for p in params)
+    with pytest.raises(TypeError, match=f"{name}\\(\\) got an unexpected keyword"):
+        fn(*own, stpe=0.25)
+    with pytest.raises(TypeError, match="positional"):
+        fn(*[1.5] * (len(params) - len(grid) + 1))
+
+
+def test_from_scipy_has_the_grid_defaults_of_the_spec():
+    params = inspect.signature(dist.from_scipy).parameters
+    for name in ("step", "support", "tol", "max_size"):
+        assert params[name].default == _grid_args.DEFAULTS[name]

@@ -299,7 +299,7 @@ def test_compound_grad_in_severity_parameter():
         (
             lambda: dist.regrid(dist.normal(step=0.25), -0.1),
             ValueError,
-            "`step` must be positive",
+            "`step` must be finite and positive",
         ),
         (
             lambda: dist.discretization_error(lambda h: dist.poisson(2.0), 0.1),

@@ -227,7 +227,7 @@ def test_jit_and_grad():
         (
             lambda: compound(dist.poisson(2.0), dist.die(2), tilt=-1.0),
             ValueError,
-            "`tilt` must be finite and >= 0",
+            "`tilt` must be finite and non-negative",
         ),
         (
             lambda: compound(dist.poisson(2.0), dist.die(2), tilt="a"),
@@ -242,17 +242,17 @@ def test_jit_and_grad():
         (
             lambda: compound(dist.poisson(2.0), dist.die(2), padding=-1),
             ValueError,
-            "`padding` must be an integer >= 0",
+            "`padding` must be at least 0",
         ),
         (
             lambda: compound(dist.poisson(2.0), dist.die(2), size=0),
             ValueError,
-            "`size` must be an integer >= 1",
+            "`size` must be at least 1",
         ),
         (
             lambda: compound(dist.poisson(2.0), dist.die(2), tail=2.0),
             ValueError,
-            r"`tail` must lie in \(0, 1\)",
+            r"`tail` must be finite and lie in \(0, 1\)",
         ),
         (
             lambda: compound(dist.poisson(2.0), dist.die(2), full_output=1.5),

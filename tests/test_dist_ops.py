@@ -358,12 +358,12 @@ def test_mixture_traced():
         (
             lambda: dist.iid_sum(dist.die(2), -1),
             ValueError,
-            "`n` must be an integer >= 0",
+            "`n` must be at least 0",
         ),
         (
             lambda: dist.iid_sum(dist.die(2), 2.0),
             TypeError,
-            "`n` must be a Python integer",
+            r"`n` must be an integer \(a static Python int\)",
         ),
         (lambda: dist.iid_sum(dist.die(2), 3, accuracy="x"), ValueError, "`accuracy`"),
         (lambda: dist.iid_sum([0.5, 0.5], 3), TypeError, "`x` must be a Distribution"),

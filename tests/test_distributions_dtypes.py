@@ -2,7 +2,7 @@
 
 Issue 19: a documented result dtype and values that agree with float64, or a
 TypeError naming the argument; never an exception from the library's
-internals. The rule (``_checks.law_dtype``): a law keeps float32 for float32
+internals. The rule (``_params.law_dtype``): a law keeps float32 for float32
 and half-precision parameters (float16, bfloat16: three significant digits
 and no probabilities below 6e-8 are no use for a law's tails), float64 for
 float64, integer and boolean ones (x64 is on in the tests), and refuses
@@ -104,7 +104,7 @@ assert sorted(ORDER) == sorted(DTYPES)
 
 
 # Every continuous family converts its parameters by the same rule
-# (`_checks.float_dtype`) before it builds its grid; the default run checks
+# (`_params.float_dtype`) before it builds its grid; the default run checks
 # two of them end to end and the slow run all, because each builds its grid
 # with programs of its own (about 10 s per family on 2 cores).
 SLOW = {"beta", "cauchy", "gamma", "laplace", "lognormal", "pareto"}

@@ -31,6 +31,7 @@ SCRIPT = textwrap.dedent(
     jax.config.update("jax_enable_x64", True)
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
     import probconv
+    from probconv.physics import diffuse, evolve_free, position_probability
     from probconv.smooth import ewma, gaussian_smooth, moving_average
 
     rng = np.random.default_rng(17)
@@ -163,6 +164,38 @@ SCRIPT = textwrap.dedent(
     series = rng.standard_normal((4, 1 << 15))
     record("ewma-batched", lambda x: ewma(x, halflife=30.0), series,
            P("b", "t"), m=grid)
+    # Fields: diffuse along split axes, by halo (every boundary), a kernel
+    # wider than a shard from several neighbours, and the documented gathers.
+    line = rng.standard_normal(1 << 14)
+    for b in ("free", "periodic", "reflect", "absorb"):
+        record(f"diffuse-{b}", lambda x: diffuse(x, 1.0, 2.0, boundary=b), line,
+               P("x"))
+    heat = rng.standard_normal((128, 128))
+    record("diffuse-field-lattice",
+           lambda x: diffuse(x, 0.5, 1.0, boundary=("free", "periodic"),
+                             kind="lattice"), heat, P("b", "t"), m=grid)
+    record("diffuse-field-gaussian",
+           lambda x: diffuse(x, [1.0, 0.5], 2.0, boundary=("reflect", "absorb")),
+           np.abs(heat), P("b", "t"), m=grid)
+    # Rows split, the diffused axis whole: each device its block (no gather
+    # of the FFT's batch).
+    record("diffuse-rows",
+           lambda x: diffuse(x, 1.0, 2.0, axes=-1, boundary="absorb"), rows,
+           P("b", None), m=grid)
+    record("diffuse-drift-eager",
+           lambda x: diffuse(x, 1.0, 2.0, boundary="periodic", drift=5.0),
+           np.abs(line), P("x"), m=auto, jit=False, hlo=False)
+    record("diffuse-wide-periodic",
+           lambda x: diffuse(x, 1.5e5, 1.0, boundary="periodic"), line, P("x"))
+    record("diffuse-wide-reflect",
+           lambda x: diffuse(x, 1.5e5, 1.0, boundary="reflect"), line, P("x"))
+    traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="absorb"))
+    record("diffuse-traced", lambda x: traced(x, 1.0), line, P("x"))
+    wave = line + 1j * rng.standard_normal(1 << 14)
+    born = lambda x: position_probability(x, step=0.1, resolution=0.5).masses
+    record("position_probability", born, wave, P("x"),
+           ref=np.asarray(jax.jit(born)(wave)))  # eagerly: 8 s of small ops
+    record("evolve_free", lambda x: evolve_free(x, 1.0, step=0.1), wave, P("x"))
     # The errors of halo_map on a split array.
     from probconv.conv.internal import halo_map
     xs = jax.device_put(short, NamedSharding(mesh, P("x")))
@@ -177,6 +210,25 @@ SCRIPT = textwrap.dedent(
         except ValueError as err:
             errors.append(str(err))
     out["errors"] = errors
+    # Deconvolution: Richardson-Lucy by the engine's halo; the Fourier routes
+    # need whole axes and say so.
+    from probconv.deconv import richardson_lucy, wiener
+    psf = np.outer(np.hanning(7), np.hanning(7)) / np.hanning(7).sum() ** 2
+    record("richardson_lucy",
+           lambda x: richardson_lucy(x, psf, iterations=3), np.abs(heat) + 0.1,
+           P("b", "t"), m=grid)
+    img = jax.device_put(heat, NamedSharding(grid, P("b", "t")))
+    deconv_errors = []
+    for call in (
+        lambda: wiener(img, psf, snr=100.0),
+        lambda: richardson_lucy(img, psf, iterations=3, boundary="periodic"),
+    ):
+        try:
+            call()
+            deconv_errors.append("")
+        except ValueError as err:
+            deconv_errors.append(str(err))
+    out["deconv_errors"] = deconv_errors
     print(json.dumps(out))
     """
 )
@@ -189,8 +241,17 @@ SCRIPT = textwrap.dedent(
 # convolve-valid-301 (an even valid output); batched-valid by batched-same
 # and batched-full, and by convolve-valid-*; field-full by field-same and
 # field-valid; the constant boundary of the NaN-aware smoothing by reflect,
-# wrap and renormalize (the same halo, another pad).
+# wrap and renormalize (the same halo, another pad); diffuse's free, periodic,
+# reflecting and absorbing boundaries along one split axis by the two fields
+# split along both (the same halo per axis), its traced-parameter gather by
+# the wide one; richardson_lucy (the engine's halo in a loop) has no other.
 EXTRA = {
+    "richardson_lucy",
+    "diffuse-free",
+    "diffuse-periodic",
+    "diffuse-reflect",
+    "diffuse-absorb",
+    "diffuse-traced",
     "convolve-same-3001",
     "convolve-full-301",
     "convolve-valid-3001",
@@ -383,6 +444,107 @@ def test_nan_aware_smoothing_split(request, boundary):
     assert _split_like_input(row)
 
 
+DIFFUSE = [_case(f"diffuse-{b}") for b in ("free", "periodic", "reflect", "absorb")] + [
+    "diffuse-field-lattice",
+    "diffuse-field-gaussian",
+    "position_probability",
+]
+
+
+@pytest.mark.parametrize("name", DIFFUSE)
+def test_split_field_diffuses_by_halo(request, name):
+    """Every boundary, along one split axis or two: the kernel's tail by halo."""
+    row = _results_for(request, name)[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["permutes"] >= 2 if "field" not in name else row["permutes"] >= 4
+    assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("name", ["diffuse-rows", _case("richardson_lucy")])
+def test_split_without_gather(request, name):
+    """Rows split with the diffused axis whole (each device its block, no
+    gather of the transform's batch); richardson_lucy's loop carried split.
+    """
+    row = _results_for(request, name)[name]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert _split_like_input(row), row
+
+
+def test_split_field_diffuses_eagerly_with_drift(results):
+    """Eagerly on a mesh of Auto axes: split like the input, as under Explicit."""
+    row = results["diffuse-drift-eager"]
+    assert row["err"] < 1e-12
+    assert _split_like_input(row), row
+
+
+def test_kernel_wider_than_a_shard_from_several_neighbours(results):
+    """A periodic kernel of radius 6144 on shards of 4096: a halo, no gather."""
+    row = results["diffuse-wide-periodic"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["permutes"] >= 4
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diffuse-wide-reflect",
+        _case("diffuse-traced"),
+        "evolve_free",
+    ],
+)
+def test_documented_gathers(request, name):
+    """Reflecting images wider than a shard, a traced `D`, a global FFT.
+
+    The axis is gathered (one all-gather of the field), computed whole, and
+    the result is split like the input again, as the sharding guide says.
+    """
+    row = _results_for(request, name)[name]
+    assert row["err"] < 1e-12
+    assert row["all_gather"]
+    assert row["gathered"] == 1 << 14
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("s", [0.0, 0.1, 1.0, 4.0, 30.0, 1e4, 4e5])
+def test_tail_radius_bounds_the_heat_kernels_tail(s):
+    """Past the radius each side of either kernel holds below 1e-20."""
+    import scipy.special
+
+    from probconv.physics._split import tail_radius
+
+    for kind in ("gaussian", "lattice"):
+        r = tail_radius(s, 0.0, kind)
+        m = np.arange(r + 1, r + 1 + 50 * int(np.sqrt(s) + 1))
+        if s == 0:
+            tail = 0.0
+        elif kind == "lattice":
+            tail = scipy.special.ive(m, s).sum()
+        else:
+            tail = np.exp(-(m**2) / (2 * s)).sum() / np.sqrt(2 * np.pi * s)
+        assert tail < 1e-20, (kind, s, r, tail)
+        assert r < 15 * np.sqrt(s) + 40  # not much wider than need be (buckets)
+    assert tail_radius(1.0, 7.5, "gaussian") >= tail_radius(1.0, 0.0, "gaussian") + 7
+
+
+def test_halo_or_gather():
+    """By halo while the extended shard is at most the axis; else gathered."""
+    from probconv.physics._split import halo_radius
+
+    assert halo_radius(48, "reflect", 1 << 14, 4) == 48
+    assert halo_radius(6144, "periodic", 1 << 14, 4) == 6144  # 4096 + 2 x 6144
+    assert halo_radius(6144, "reflect", 1 << 14, 4) is None  # wider than a shard
+    assert halo_radius(8192, "periodic", 1 << 14, 4) is None
+    assert halo_radius(None, "free", 1 << 14, 4) is None  # traced: unknown
+    assert halo_radius(100, "free", 64, 2) is None
+    assert halo_radius(24, "free", 128, 2) == 24
+
+
 def test_split_axes_and_halo_map_on_one_device():
     x = np.arange(6.0)
     assert split_axes(x) == {}
@@ -412,6 +574,7 @@ TWO_HOSTS = textwrap.dedent(
     import numpy as np, pandas as pd, scipy.ndimage, scipy.signal
     from jax.sharding import NamedSharding, PartitionSpec as P
     import probconv
+    from probconv.physics import diffuse
     from probconv.smooth import ewma, moving_average
 
     assert jax.device_count() == 4 and jax.local_device_count() == 2
@@ -428,6 +591,8 @@ TWO_HOSTS = textwrap.dedent(
          scipy.ndimage.uniform_filter1d(xn, 101, mode="reflect")),
         (lambda x: ewma(x, alpha=0.01),
          pd.Series(xn).ewm(alpha=0.01).mean().to_numpy()),
+        (lambda x: diffuse(x, 1.0, 2.0, boundary="reflect"),
+         np.asarray(diffuse(xn, 1.0, 2.0, boundary="reflect"))),
     ]
     for f, ref in checks:
         y = jax.jit(f)(x)
@@ -454,3 +619,13 @@ def test_halo_map_errors_on_split_arrays(results):
     assert "needs the windows (2000 + 0 samples" in wide
     assert "fit in one shard (1024 samples" in wide
     assert "`fn` must map an extended block to the block's shape (1024,)" in shape
+
+
+def test_fourier_deconvolution_of_a_split_image_says_so(results):
+    for message, what in zip(
+        results["deconv_errors"],
+        ["wiener", "richardson_lucy with boundary='periodic'"],
+    ):
+        assert "`y` is split over devices along axis 0 (2 shards)" in message
+        assert f"but {what} transforms whole axes" in message
+        assert "gather those axes first" in message

@@ -481,7 +481,9 @@ def test_zeros_supports_and_small_cases():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="`accuracy` must be 'absolute'"):
+    with pytest.raises(
+        ValueError, match="`accuracy` must be one of 'absolute', 'relative'"
+    ):
         dist.iid_sum(dist.die(6), 3, accuracy="exact")
     with pytest.raises(ValueError, match="`log_in1` must hold logs"):
         logconvolve([0.0, np.nan], [0.0])

@@ -109,7 +109,7 @@ def deconvolve_distribution(
     from probconv.distributions import Distribution, from_masses
 
     method = check_choice("method", method, DECONV_METHODS)
-    iterations = check_int("iterations", iterations, 0)
+    iterations = check_int("iterations", iterations, minimum=0)
     check_param("alpha", alpha)
     if method == "em" and alpha > 1:
         raise ValueError(f"`alpha` must be at most 1 for method='em'; got {alpha!r}.")

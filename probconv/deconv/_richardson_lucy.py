@@ -9,18 +9,17 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from probconv._checks import (
-    as_field,
     check_choice,
     check_int,
     check_param,
     compute_dtype,
     concrete,
-    normalize_axes,
-    real_dtype,
 )
+from probconv._fields import as_field, normalize_axes, real_dtype
 from probconv.conv import convolve
 from probconv.conv.internal import fft_nd, ifft_nd
 
+from ._split import check_whole
 from ._transfer import as_kernel, transfer
 
 RL_BOUNDARIES = ("constant", "periodic")
@@ -90,7 +89,9 @@ def richardson_lucy(
     ValueError
         For an unknown `boundary`, a negative `iterations` or `kernel` entry,
         a kernel longer than `y` (periodic) or of the wrong rank, bad
-        `axes`, or an empty `y`.
+        `axes`, or an empty `y`; with ``boundary='periodic'``, `y` split over
+        devices along a deconvolved axis (the transform needs whole axes).
+        With ``'constant'`` a split `y` stays split (the engine's halo).
     TypeError
         For non-integer `iterations`, complex or non-numeric inputs.
 
@@ -127,11 +128,13 @@ def richardson_lucy(
     Array([0., 1., 0., 0., 4., 0., 0., 2.], dtype=float64)
     """
     boundary = check_choice("boundary", boundary, RL_BOUNDARIES)
-    iterations = check_int("iterations", iterations, 0)
+    iterations = check_int("iterations", iterations, minimum=0)
     y = as_field(y, "y")
     if jnp.iscomplexobj(y):
         raise TypeError(f"`y` must be real; got dtype {y.dtype}.")
     ax = normalize_axes(axes, y.ndim)
+    if boundary == "periodic":
+        check_whole(y, ax, "y", "richardson_lucy with boundary='periodic'")
     kern = as_kernel(kernel, y.ndim, ax)
     kv = concrete(kern)
     if kv is not None and (kv < 0).any():
@@ -146,6 +149,7 @@ def richardson_lucy(
     else:
         check_param("init", init)
         x0 = jnp.broadcast_to(jnp.asarray(init).astype(dtype), y.shape)
+    x0 = x0 + jnp.zeros_like(y)  # laid out like `y` (the loop's carry), if split
 
     if boundary == "periodic":
         shape = tuple(y.shape[a] for a in ax)

@@ -10,15 +10,14 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv._checks import (
-    as_field,
     check_choice,
     check_param,
     compute_dtype,
-    normalize_axes,
-    real_dtype,
 )
+from probconv._fields import as_field, normalize_axes, real_dtype
 from probconv.conv.internal import fft_nd, ifft_nd, pad
 
+from ._split import check_whole
 from ._transfer import as_kernel, transfer
 
 WIENER_BOUNDARIES = ("periodic", "reflect")
@@ -87,8 +86,10 @@ def wiener(
     ValueError
         If neither or both of `noise_power` and `snr` are given; they, or
         `signal_power`, are negative or not finite; `reg` or `boundary` is
-        unknown; `kernel` is longer than `y` or of the wrong rank; bad `axes`.
-        Under `jax.jit` a negative power gives NaN.
+        unknown; `kernel` is longer than `y` or of the wrong rank; bad `axes`;
+        `y` split over devices along a deconvolved axis (the transform needs
+        whole axes: gather them first). Under `jax.jit` a negative power
+        gives NaN.
     TypeError
         For non-numeric inputs or a complex kernel.
 
@@ -138,6 +139,7 @@ def wiener(
     out_dtype = y.dtype
     y = y.astype(compute_dtype(y.dtype))
     ax = normalize_axes(axes, y.ndim)
+    check_whole(y, ax, "y", "wiener")
     kern = as_kernel(kernel, y.ndim, ax)
     dtype = compute_dtype(real_dtype(y, kern))
     sizes = {a: y.shape[a] for a in ax}

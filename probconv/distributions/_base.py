@@ -24,9 +24,9 @@ import numpy as np
 import scipy.stats
 from jax.typing import ArrayLike
 
+from .._checks import check_int, concrete
 from ..conv import bucket_length
 from . import _host, _queries
-from ._checks import check_int, concrete
 
 INTERPOLATIONS = ("linear", "cubic")
 
@@ -471,7 +471,7 @@ class Distribution(abc.ABC):
         >>> round(float(dist.die(6).moment(2)), 10)
         15.1666666667
         """
-        order = check_int(order, "order")
+        order = check_int("order", order)
         return _queries.moment(self, order)
 
     def entropy(self) -> jax.Array:

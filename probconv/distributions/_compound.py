@@ -8,11 +8,11 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_int, check_number, concrete
 from ..conv.internal import spectral_length
 from . import _extend
 from ._base import Distribution
 from ._base import eps as _eps
-from ._checks import check_int, concrete
 from ._grid import make
 from ._lattice_ops import _place
 from ._pgf import (
@@ -52,13 +52,12 @@ def compound_lattice(
     if tail is None:
         # Relative accuracy keeps every mass that a float can hold.
         tail = float(jnp.finfo(dt).tiny) if relative else eps
-    elif not (isinstance(tail, (int, float)) and 0 < tail < 1):
-        raise ValueError(f"`tail` must lie in (0, 1); got {tail!r}.")
+    else:
+        tail = check_number(
+            "tail", tail, low=0.0, high=1.0, low_open=True, high_open=True
+        )
     if tilt is not None:
-        if not isinstance(tilt, (int, float)) or isinstance(tilt, bool):
-            raise TypeError(f"`tilt` must be a Python number; got {tilt!r}.")
-        if not (math.isfinite(tilt) and tilt >= 0):
-            raise ValueError(f"`tilt` must be finite and >= 0; got {tilt!r}.")
+        tilt = check_number("tilt", tilt, low=0.0)
     # Severity on the grid 0, h, 2h, ...: grid offsets of the origins.
     kf = X.origin.astype(dt) / X.step
     kr = jnp.round(kf)
@@ -90,7 +89,7 @@ def compound_lattice(
         span = int(np.max(j0, initial=0)) + xm.shape[-1]
         size = _chernoff_size(log_mgf_x, lg, thetas, span, tail)
     else:
-        size = check_int(size, "size", 1)
+        size = check_int("size", size, minimum=1)
     length = spectral_length(size * 2**padding)
     ratio = size / length
     if known:

@@ -22,10 +22,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_int, check_number, concrete
 from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
 from ._base import eps as _eps
-from ._checks import check_int, concrete
 from ._continuous import make_continuous
 from ._density_ops import box, point_weights
 from ._lattice_ops import _clip_to_total
@@ -85,20 +85,19 @@ def compound_density(
     """
     N = check_dist(N, "N")
     X = check_dist(X, "X")
-    padding = check_int(padding, "padding")
+    padding = check_int("padding", padding)
     if full_output not in (True, False):
         raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")
     dt = jnp.result_type(X.dtype, N.dtype)
     eps = _eps(dt)
     if tail is None:
         tail = eps
-    elif not (isinstance(tail, (int, float)) and 0 < tail < 1):
-        raise ValueError(f"`tail` must lie in (0, 1); got {tail!r}.")
+    else:
+        tail = check_number(
+            "tail", tail, low=0.0, high=1.0, low_open=True, high_open=True
+        )
     if tilt is not None:
-        if not isinstance(tilt, (int, float)) or isinstance(tilt, bool):
-            raise TypeError(f"`tilt` must be a Python number; got {tilt!r}.")
-        if not (math.isfinite(tilt) and tilt >= 0):
-            raise ValueError(f"`tilt` must be finite and >= 0; got {tilt!r}.")
+        tilt = check_number("tilt", tilt, low=0.0)
     j0 = _severity_index(X)
     fam, k, params, lg, n_total, _ = _frequency_spec(N)
     xc = concrete(X.masses)
@@ -115,7 +114,7 @@ def compound_density(
             )
         size = _chernoff_size(log_mgf_x, lg, thetas, j0 + X.size, tail)
     else:
-        size = check_int(size, "size", 1)
+        size = check_int("size", size, minimum=1)
     length = spectral_length((size + 1) * 2**padding)
     ratio = (size + 1) / length
     log_a = None

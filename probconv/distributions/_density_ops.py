@@ -29,10 +29,10 @@ import math
 
 import jax.numpy as jnp
 
+from .._checks import check_int
 from ..conv import convolve
 from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
-from ._checks import check_accuracy, check_int
 from ._continuous import Continuous, make_continuous, parts
 from ._grid import make
 from ._lattice_ops import (
@@ -46,6 +46,7 @@ from ._lattice_ops import (
 )
 from ._lattice_ops import scale as _scale
 from ._lattice_ops import shift as _shift
+from ._params import check_accuracy
 from ._regrid import regrid
 
 
@@ -190,7 +191,7 @@ def iid_sum_density(x: Distribution, n: int, *, accuracy: str = "absolute"):
     """
     check_accuracy(accuracy)
     x = check_dist(x, "x")
-    n = check_int(n, "n")
+    n = check_int("n", n)
     if n == 0:
         ones = jnp.ones(x.batch_shape + (1,), x.dtype)
         return make(ones, 0.0, 0.0, x.step, "lattice")

@@ -28,9 +28,9 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
+from .._checks import concrete
 from ..conv import to_device
 from ._base import Distribution
-from ._checks import concrete
 from ._families import Parametric
 
 UNBOUNDED = ("poisson", "geometric", "negative_binomial", "scipy")

@@ -17,15 +17,17 @@ import scipy.stats
 from jax.scipy.special import gammainc, gammaln, xlog1py, xlogy
 from jax.typing import ArrayLike
 
+from .._checks import check_int, check_number, check_range, concrete
 from ..conv import to_device
 from ._base import Distribution, pytree_dataclass, static_field
 from ._base import eps as _eps
-from ._checks import as_param, check_int, check_range, concrete, float_dtype
 from ._families_continuous import from_scipy_continuous
 from ._family_tails import CLOSED_TAILS, log_pmf, log_sf
 from ._grid import Lattice, make
+from ._grid_args import check_grid
 from ._host import FAMILIES, as_host, family_query, host_values, leaf, on_cpu
 from ._lattice_ops import iid_sum_lattice
+from ._params import as_param, float_dtype
 
 
 @pytree_dataclass
@@ -266,18 +268,13 @@ def _parametric_host(
 def _tail(tail, dtype) -> float:
     if tail is None:
         return _eps(dtype)
-    if isinstance(tail, jax.core.Tracer):
-        raise TypeError(f"`tail` must be a Python float (static); got {tail!r}.")
-    t = float(tail)
-    if not 0 < t < 1:
-        raise ValueError(f"`tail` must lie in (0, 1); got {tail!r}.")
-    return t
+    return check_number("tail", tail, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def _size(size, name, params, fn) -> int:
     """Return the grid length: `size`, or ``fn(*concrete params)`` where known."""
     if size is not None:
-        return check_int(size, "size", 1)
+        return check_int("size", size, minimum=1)
     vals = [concrete(p) for p in params]
     if any(v is None for v in vals):
         raise ValueError(
@@ -412,11 +409,11 @@ def bernoulli(p: ArrayLike) -> Parametric:
     if host is not None:
         dt = float_dtype(p=p)
         pv = host[0][0].astype(np.float64)
-        check_range(pv, "p", 0.0, 1.0)
+        check_range("p", pv, low=0.0, high=1.0)
         m = np.stack([1 - pv, pv], axis=-1)
         return _parametric_host(m, 0.0, 0.0, "bernoulli", (pv,), dt, host[1])
     p_raw, p = p, as_param(p, "p", float_dtype(p=p))
-    ok = check_range(p, "p", 0.0, 1.0, raw=p_raw)
+    ok = check_range("p", p, low=0.0, high=1.0, raw=p_raw)
     m = jnp.stack([1 - p, p], axis=-1)
     return _parametric(_nanify(m, ok), 0.0, 0.0, "bernoulli", (p,))
 
@@ -450,16 +447,16 @@ def binomial(n: int, p: ArrayLike) -> Parametric:
     >>> [round(v, 12) for v in dist.binomial(3, 0.5).masses.tolist()]
     [0.125, 0.375, 0.375, 0.125]
     """
-    n = check_int(n, "n")
+    n = check_int("n", n)
     host = _host(p)
     if host is not None:
         dt = float_dtype(p=p)
         pv = host[0][0].astype(np.float64)
-        check_range(pv, "p", 0.0, 1.0)
+        check_range("p", pv, low=0.0, high=1.0)
         m = _pmf(scipy.stats.binom, np.arange(n + 1.0), n, pv[..., None])
         return _parametric_host(m, 0.0, 0.0, "binomial", (pv,), dt, host[1])
     p_raw, p = p, as_param(p, "p", float_dtype(p=p))
-    ok = check_range(p, "p", 0.0, 1.0, raw=p_raw)
+    ok = check_range("p", p, low=0.0, high=1.0, raw=p_raw)
     k = jnp.arange(n + 1, dtype=p.dtype)
     pp = p[..., None]
     logc = gammaln(n + 1.0) - gammaln(k + 1) - gammaln(n - k + 1)
@@ -509,13 +506,13 @@ def poisson(
     host = _host(mu)
     if host is not None:
         mv = host[0][0].astype(np.float64)
-        check_range(mv, "mu", 0.0, None)
+        check_range("mu", mv, low=0.0)
         n = _size(size, "mu", [mv], lambda m: _cut(_poisson_sf, tail, m) + 1)
         m = _pmf(scipy.stats.poisson, np.arange(float(n)), mv[..., None])
         trunc = scipy.special.gammainc(n, mv)  # P(X >= n)
         return _parametric_host(m, 0.0, trunc, "poisson", (mv,), dt, host[1])
     mu_raw, mu = mu, as_param(mu, "mu", dt)
-    ok = check_range(mu, "mu", 0.0, None, raw=mu_raw)
+    ok = check_range("mu", mu, low=0.0, raw=mu_raw)
     n = _size(size, "mu", [mu_raw], lambda m: _cut(_poisson_sf, tail, m) + 1)
     k = jnp.arange(n, dtype=dt)
     mm = mu[..., None]
@@ -560,14 +557,14 @@ def geometric(
     host = _host(p)
     if host is not None:
         pv = host[0][0].astype(np.float64)
-        check_range(pv, "p", 0.0, 1.0, lo_open=True)
+        check_range("p", pv, low=0.0, high=1.0, low_open=True)
         n = _size(size, "p", [pv], lambda q: _cut(_geom_sf, tail, q))
         m = _pmf(scipy.stats.geom, np.arange(1.0, n + 1), pv[..., None])
         with np.errstate(divide="ignore"):  # p = 1: log1p(-1) = -inf
             trunc = np.exp(n * np.log1p(-pv))  # P(X > n)
         return _parametric_host(m, 1.0, trunc, "geometric", (pv,), dt, host[1])
     p_raw, p = p, as_param(p, "p", dt)
-    ok = check_range(p, "p", 0.0, 1.0, lo_open=True, raw=p_raw)
+    ok = check_range("p", p, low=0.0, high=1.0, low_open=True, raw=p_raw)
     n = _size(
         size,
         "p",
@@ -620,8 +617,8 @@ def negative_binomial(
     host = _host(n_raw, p_raw)
     if host is not None:
         rv, pv = np.broadcast_arrays(*(h.astype(np.float64) for h in host[0]))
-        check_range(rv, "n", 0.0, None, lo_open=True)
-        check_range(pv, "p", 0.0, 1.0, lo_open=True)
+        check_range("n", rv, low=0.0, low_open=True)
+        check_range("p", pv, low=0.0, high=1.0, low_open=True)
         size = _size(
             size,
             "n` or `p",
@@ -635,8 +632,8 @@ def negative_binomial(
         return _parametric_host(m, 0.0, trunc, "negative_binomial", params, dt, host[1])
     r = as_param(n, "n", dt)
     p = as_param(p, "p", dt)
-    ok = check_range(r, "n", 0.0, None, lo_open=True, raw=n_raw) & check_range(
-        p, "p", 0.0, 1.0, lo_open=True, raw=p_raw
+    ok = check_range("n", r, low=0.0, low_open=True, raw=n_raw) & check_range(
+        "p", p, low=0.0, high=1.0, low_open=True, raw=p_raw
     )
     r, p = jnp.broadcast_arrays(r, p)
     size = _size(
@@ -676,8 +673,8 @@ def uniform_int(low: int, high: int) -> Distribution:
     >>> dist.uniform_int(-1, 3).masses.tolist()
     [0.25, 0.25, 0.25, 0.25]
     """
-    low = check_int(low, "low", -(2**62))
-    high = check_int(high, "high", -(2**62))
+    low = check_int("low", low, minimum=-(2**62))
+    high = check_int("high", high, minimum=-(2**62))
     if high <= low:
         raise ValueError(f"`high` must exceed `low`; got low={low}, high={high}.")
     n = high - low
@@ -704,7 +701,7 @@ def die(sides: int = 6) -> Distribution:
     >>> float(dist.die(20).mean())
     10.5
     """
-    sides = check_int(sides, "sides", 1)
+    sides = check_int("sides", sides, minimum=1)
     return uniform_int(1, sides + 1)
 
 
@@ -734,8 +731,8 @@ def dice(n: int, sides: int = 6) -> Distribution:
     >>> round(float(d.pmf(7)) * 36, 10), float(d.support()[0])
     (6.0, 2.0)
     """
-    n = check_int(n, "n")
-    sides = check_int(sides, "sides", 1)
+    n = check_int("n", n)
+    sides = check_int("sides", sides, minimum=1)
     if n >= 1 and n * (sides - 1) + 1 <= HOST_DICE_POINTS and on_cpu():
         return _dice_host(n, sides)
     return iid_sum_lattice(die(sides), n)
@@ -767,8 +764,8 @@ def from_scipy(
     tail: float | None = None,
     step: float | None = None,
     support: tuple[float, float] | None = None,
-    tol: float = 1e-6,
-    max_size: int = 2**20,
+    tol: float = 1e-6,  # the grid spec's defaults (_grid_args.DEFAULTS), written
+    max_size: int = 2**20,  # out so that the API pages show them
 ) -> Distribution:
     r"""Convert a frozen scipy.stats distribution to a grid.
 
@@ -851,8 +848,9 @@ def from_scipy(
         return Parametric(
             law.masses, law.origin, law.truncated, 1.0, "scipy", (), frozen
         )
+    grid = {"step": step, "support": support, "tol": tol, "tail": tail}
     return from_scipy_continuous(
-        frozen, step=step, support=support, tol=tol, tail=tail, max_size=max_size
+        frozen, check_grid("from_scipy", {**grid, "max_size": max_size})
     )
 
 

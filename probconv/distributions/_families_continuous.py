@@ -1,27 +1,9 @@
 r"""Constructors for continuous laws: cell masses from CDF differences.
 
 Parameterizations follow scipy.stats (shape parameters first, then ``loc``
-and ``scale``). Every constructor shares the grid arguments:
-
-- ``step``: the cell width. Default: the largest power of two for which the
-  error of the cdf's linear interpolation inside a cell,
-  :math:`h^2 \max|f'| / 8`, is at most `tol` (powers of two nest, so sums of
-  laws gridded by default need no regridding).
-- ``support``: ``(lo, hi)``, the interval the cells cover. Default: the
-  ``tail / 2`` quantiles at each end (the support's ends where finite).
-- ``tol``, ``tail``: the targets for those defaults; ``max_size`` caps the
-  number of cells. A heavy tail that would need more cells has its cut and
-  step balanced, and the mass cut is in ``truncated``.
-
-``tail`` defaults to ``tol / 1024`` (`TAIL_SHARES`): every summand of a sum
-drops its own cut mass, and the drops add up (the sum of ten exponential
-laws cut at ``tol`` each misses :math:`5 \cdot 10^{-6}` of its ``sf``, five
-times ``tol``). A share of ``1 / 1024`` of the budget per law keeps `tol` for
-sums, iid sums and compound sums of up to about a thousand summands (a
-compound's expected count) at default settings; the grid grows by
-:math:`\log 1024 / \log(1/\mathrm{tol})` of its tail length (about half for
-an exponential law, a quarter for a normal one). Longer sums need a smaller
-``tail``: about ``tol / n`` for ``n`` summands.
+and ``scale``); every constructor then takes the grid arguments of
+`_grid_args` (``step``, ``support``, ``tol``, ``tail``, ``max_size``),
+declared, checked and documented there once.
 
 Parameters may be arrays (a batch on one common grid) and traced; under
 `jax.jit` or `jax.vmap` the grid must be static, so `step` and `support` are
@@ -38,9 +20,8 @@ import numpy as np
 import scipy.stats
 from jax.scipy.special import betainc, gammainc, gammaincc, ndtr
 
+from .._checks import check_range, concrete
 from ..conv.internal import bounded_jit
-from ._checks import as_param, check_positive_float, check_range, concrete
-from ._checks import float_dtype as _float_dtype
 from ._continuous import (
     Continuous,
     auto_grid,
@@ -49,38 +30,9 @@ from ._continuous import (
     jump_correction,
     make_continuous,
 )
-
-_MAX_SIZE = 2**20
-# Summands sharing the default tail budget: a law cuts ``tol / TAIL_SHARES``.
-TAIL_SHARES = 1024
-_TOL = 1e-6
-
-
-def _check_grid_args(step, support, tol, tail, max_size):
-    if step is not None:
-        step = check_positive_float(step, "step")
-    if support is not None:
-        try:
-            lo, hi = (float(v) for v in support)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"`support` must be a pair of Python numbers (lo, hi); got {support!r}."
-            ) from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"`support` must be finite with lo < hi; got {support!r}.")
-        support = (lo, hi)
-    tol = check_positive_float(tol, "tol")
-    if tail is None:
-        # The budget shared by the summands of a sum (see the module notes).
-        tail = tol / TAIL_SHARES
-    tail = check_positive_float(tail, "tail")
-    if not tail < 0.5:
-        raise ValueError(f"`tail` must lie in (0, 0.5); got {tail!r}.")
-    if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)):
-        raise TypeError(f"`max_size` must be an integer; got {max_size!r}.")
-    if max_size < 16:
-        raise ValueError(f"`max_size` must be >= 16; got {max_size!r}.")
-    return step, support, tol, tail, int(max_size)
+from ._grid_args import Grid, check_grid, grid_family
+from ._params import as_param
+from ._params import float_dtype as _float_dtype
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -147,7 +99,7 @@ def _build(
     static finiteness of the support's ends, `singular(*params)` a list of
     ``(at, jump, kink)`` of the density.
     """
-    step, support, tol, tail, max_size = _check_grid_args(*grid)
+    step, support, tol, tail, max_size = check_grid(name, grid)
     for p, n in zip(params, names):
         as_param(p, n, jnp.float32)  # type check before the dtype is chosen
     dt = _float_dtype(*params)
@@ -155,7 +107,7 @@ def _build(
     ps = list(jnp.broadcast_arrays(*ps))
     ok = jnp.ones(ps[0].shape, bool)
     for p, n, rng in zip(ps, names, _RANGES[name]):
-        ok = ok & check_range(p, n, *rng[:2], lo_open=rng[2])
+        ok = ok & check_range(n, p, **rng)
     if step is None or support is None:
         vals = [concrete(p) for p in ps]
         if any(v is None for v in vals):
@@ -179,8 +131,8 @@ def _build(
     return _discretize(formulas, n, float(step), ps, ok, float(k0), k0 * step)
 
 
-_POS = (0.0, None, True)
-_REAL = (None, None, False)
+_POS = {"low": 0.0, "low_open": True}
+_REAL: dict = {}
 _RANGES = {
     "normal": (_REAL, _POS),
     "uniform": (_REAL, _POS),
@@ -195,20 +147,8 @@ _RANGES = {
 }
 
 
-def _grid(step, support, tol, tail, max_size):
-    return (step, support, tol, tail, max_size)
-
-
-def normal(
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def normal(loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Return the normal law on a grid of cells.
 
     Like `scipy.stats.norm`: density
@@ -221,16 +161,6 @@ def normal(
     loc, scale : array_like
         Mean and standard deviation (``scale > 0``); arrays give a batch.
         Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -259,20 +189,12 @@ def normal(
         lambda m, s: scipy.stats.norm(m, s),
         (False, False),
         lambda m, s: [],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def uniform(
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def uniform(loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Uniform law on ``[loc, loc + scale]``, on a grid of cells.
 
     Like `scipy.stats.uniform`. Its density jumps at both ends; the jumps
@@ -282,16 +204,6 @@ def uniform(
     ----------
     loc, scale : array_like
         Left end and width (``scale > 0``). Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -313,7 +225,7 @@ def uniform(
         lambda m, s: scipy.stats.uniform(m, s),
         (True, True),
         lambda m, s: [(m, 1 / s, 0.0 * s), (m + s, -1 / s, 0.0 * s)],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
@@ -325,16 +237,8 @@ def _expon_sf(z):
     return jnp.where(z > 0, jnp.exp(-jnp.maximum(z, 0.0)), 1.0)
 
 
-def exponential(
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def exponential(loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Exponential law on a grid of cells.
 
     Like `scipy.stats.expon`: density :math:`e^{-z}/\sigma` for
@@ -345,16 +249,6 @@ def exponential(
     loc, scale : array_like
         Start of the support and scale (the mean is ``loc + scale``).
         Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -376,21 +270,12 @@ def exponential(
         lambda m, s: scipy.stats.expon(m, s),
         (True, False),
         lambda m, s: [(m, 1 / s, -1 / s**2)],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def gamma(
-    a,
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def gamma(a, loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Gamma law on a grid of cells.
 
     Like `scipy.stats.gamma`: density
@@ -403,16 +288,6 @@ def gamma(
         Shape, ``> 0``. Differentiable.
     loc, scale : array_like
         Location and scale. Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -446,22 +321,12 @@ def gamma(
         lambda a, m, s: scipy.stats.gamma(a, m, s),
         (True, False),
         sing,
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def beta(
-    a,
-    b,
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def beta(a, b, loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Beta law on ``[loc, loc + scale]``, on a grid of cells.
 
     Like `scipy.stats.beta`: density
@@ -474,16 +339,6 @@ def beta(
         Shapes, ``> 0``.
     loc, scale : array_like
         Location and scale. Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -522,7 +377,7 @@ def beta(
         lambda a, b, m, s: scipy.stats.beta(a, b, m, s),
         (True, True),
         sing,
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
@@ -531,17 +386,8 @@ def _log_z(x, m, s):
     return z > 0, jnp.log(jnp.where(z > 0, z, 1.0))
 
 
-def lognormal(
-    s,
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def lognormal(s, loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Lognormal law on a grid of cells.
 
     Like `scipy.stats.lognorm`: :math:`\log((X - \mathrm{loc})/\sigma)` is
@@ -554,16 +400,6 @@ def lognormal(
         Shape (the log's standard deviation), ``> 0``. Differentiable.
     loc, scale : array_like
         Location and scale. Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -594,20 +430,12 @@ def lognormal(
         lambda s_, m, sc: scipy.stats.lognorm(s_, m, sc),
         (True, False),
         lambda s_, m, sc: [],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def laplace(
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def laplace(loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Laplace (double exponential) law on a grid of cells.
 
     Like `scipy.stats.laplace`: density :math:`e^{-|z|} / (2\sigma)`. Its
@@ -617,16 +445,6 @@ def laplace(
     ----------
     loc, scale : array_like
         Centre and scale. Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -657,20 +475,12 @@ def laplace(
         lambda m, s: scipy.stats.laplace(m, s),
         (False, False),
         lambda m, s: [(m, 0.0 * s, -1 / s**2)],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def cauchy(
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def cauchy(loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Cauchy law on a grid of cells.
 
     Like `scipy.stats.cauchy`: density :math:`1 / (\pi\sigma(1 + z^2))`.
@@ -681,16 +491,6 @@ def cauchy(
     ----------
     loc, scale : array_like
         Median and half width at half maximum. Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -716,21 +516,12 @@ def cauchy(
         lambda m, s: scipy.stats.cauchy(m, s),
         (False, False),
         lambda m, s: [],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def student_t(
-    df,
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def student_t(df, loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Student's t law on a grid of cells.
 
     Like `scipy.stats.t`: :math:`P(T > t) = \tfrac12 I_{\nu/(\nu+t^2)}(\nu/2,
@@ -742,16 +533,6 @@ def student_t(
         Degrees of freedom :math:`\nu > 0`.
     loc, scale : array_like
         Location and scale. Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -788,21 +569,12 @@ def student_t(
         lambda nu, m, s: scipy.stats.t(nu, m, s),
         (False, False),
         lambda nu, m, s: [],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def pareto(
-    b,
-    loc=0.0,
-    scale=1.0,
-    *,
-    step=None,
-    support=None,
-    tol=_TOL,
-    tail=None,
-    max_size=_MAX_SIZE,
-) -> Continuous:
+@grid_family
+def pareto(b, loc=0.0, scale=1.0, **grid) -> Continuous:
     r"""Pareto law on a grid of cells.
 
     Like `scipy.stats.pareto`: :math:`P(X > x) = z^{-b}` for
@@ -817,16 +589,6 @@ def pareto(
         Tail index, ``> 0``. Differentiable.
     loc, scale : array_like
         Location and scale. Differentiable.
-    step : float, optional
-        Cell width (static). Default: chosen from `tol` (see the module notes).
-    support : (float, float), optional
-        Interval covered by the cells (static). Default: from `tail`.
-    tol : float
-        Target absolute error of the cdf for the default step (1e-6).
-    tail : float, optional
-        Target mass cut off for the default support (default ``tol / 1024``).
-    max_size : int
-        Most cells for the default grid (2**20).
 
     Returns
     -------
@@ -864,13 +626,11 @@ def pareto(
         lambda b_, m, s: scipy.stats.pareto(b_, m, s),
         (True, False),
         lambda b_, m, s: [(m + s, b_ / s, -b_ * (b_ + 1) / s**2)],
-        _grid(step, support, tol, tail, max_size),
+        grid,
     )
 
 
-def from_scipy_continuous(
-    frozen, *, step=None, support=None, tol=_TOL, tail=None, max_size=_MAX_SIZE
-) -> Continuous:
+def from_scipy_continuous(frozen, grid: Grid) -> Continuous:
     r"""Discretize a frozen continuous scipy.stats law onto cells.
 
     Cell masses are differences of ``frozen.cdf`` (of ``frozen.sf`` right of
@@ -878,10 +638,9 @@ def from_scipy_continuous(
     the density is finite and non-zero is recorded as a jump (its size from
     ``frozen.pdf`` at the end, its kink from a one-sided difference), so
     that sums stay fourth order. Computed in NumPy (float64): not traceable.
+    `grid`: the checked grid arguments (`_grid_args.check_grid`).
     """
-    step, support, tol, tail, max_size = _check_grid_args(
-        step, support, tol, tail, max_size
-    )
+    step, support, tol, tail, max_size = grid
     lo_s, hi_s = (float(v) for v in frozen.support())
     if support is None:
         step, lo, hi, _ = auto_grid(

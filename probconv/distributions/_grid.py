@@ -9,9 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .._checks import check_number, concrete
 from ..conv import to_device
 from ._base import Distribution, pytree_dataclass
-from ._checks import as_real_array, check_positive_float, concrete, given_eps
+from ._params import as_real_array, given_eps
 
 KINDS = ("lattice", "density")
 
@@ -125,7 +126,7 @@ def from_masses(
     (0.5, 0.7, 0.1)
     """
     kind = _check_kind(kind)
-    step = check_positive_float(step, "step")
+    step = check_number("step", step, low=0.0, low_open=True)
     m = _as_real(masses, "masses")
     if m.ndim == 0 or m.shape[-1] == 0:
         raise ValueError(

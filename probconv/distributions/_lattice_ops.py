@@ -18,19 +18,14 @@ import numpy as np
 import scipy.signal
 from jax.typing import ArrayLike
 
+from .._checks import check_range, concrete
 from ..conv import convolve
 from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from ._base import Distribution, check_dist
 from ._base import eps as _eps
-from ._checks import (
-    as_real_array,
-    check_accuracy,
-    check_range,
-    concrete,
-    given_eps,
-)
 from ._grid import Lattice, make
 from ._host import is_host, leaf
+from ._params import as_real_array, check_accuracy, given_eps
 
 
 def _clip_to_total(y: jax.Array, total: jax.Array | None = None, xp=jnp) -> jax.Array:
@@ -250,7 +245,7 @@ def mix_masses(weights: ArrayLike, dists: Sequence[Distribution]) -> Distributio
             f"`weights` must have {len(dists)} entries on its last axis (one per "
             f"component); got shape {w.shape}."
         )
-    ok = jnp.all(check_range(w, "weights", 0.0, None, raw=w_raw), -1)
+    ok = jnp.all(check_range("weights", w, low=0.0, raw=w_raw), -1)
     dt = jnp.result_type(w.dtype, *[d.dtype for d in dists])
     w = w.astype(dt)
     tol = 16 * given_eps(weights, dt) * math.sqrt(len(dists))

@@ -20,9 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .._checks import concrete
 from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from . import _tilt
-from ._checks import as_real_array, concrete
+from ._params import as_real_array
 
 NOISE = 4.0  # FFT round-off, in units of eps * log2(L) * |p|_2 |q|_2
 _GRID = 64  # slope quantiles in the plan's grid (plus half as many uniform)

@@ -15,7 +15,7 @@ import numpy as np
 from numpyro.distributions import constraints
 from numpyro.distributions.distribution import Distribution as _NumpyroDistribution
 
-from ._checks import concrete
+from .._checks import concrete
 
 _LAW_ATTRIBUTES = ("masses", "origin", "step", "kind", "logpmf", "ppf")
 

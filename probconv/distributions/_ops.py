@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 from jax.typing import ArrayLike
 
+from .._checks import check_int
 from . import _lattice_ops
 from ._base import Distribution, check_dist, register_arithmetic
-from ._checks import check_accuracy, check_int
 from ._compound import compound_lattice
 from ._compound_density import compound_density
 from ._continuous import Continuous
@@ -31,6 +31,7 @@ from ._density_ops import (
 )
 from ._lattice_ops import add_lattice, iid_sum_lattice, mix_masses
 from ._mixed import mix_continuous
+from ._params import check_accuracy
 from ._relative_ops import relative_add, relative_iid_sum
 
 
@@ -178,7 +179,7 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
         return relative_iid_sum(x, n)
     check_accuracy(accuracy)
     x = check_dist(x, "x")
-    n = check_int(n, "n")
+    n = check_int("n", n)
     if x.kind == "density":
         return iid_sum_density(x, n, accuracy=accuracy)
     return iid_sum_lattice(x, n)
@@ -355,7 +356,7 @@ def compound(
         check_accuracy(accuracy)
     N = check_dist(N, "N")
     X = check_dist(X, "X")
-    padding = check_int(padding, "padding")
+    padding = check_int("padding", padding)
     if full_output not in (True, False):
         raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")
     if X.kind == "density" and accuracy == "relative":

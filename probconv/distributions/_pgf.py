@@ -16,9 +16,9 @@ import numpy as np
 import scipy.special
 from jax import lax
 
+from .._checks import concrete
 from ..conv.internal import fft_nd, ifft_nd
 from ._base import Distribution
-from ._checks import concrete
 from ._families import Parametric
 from ._lattice_ops import _clip_to_total, _place
 

@@ -10,13 +10,14 @@ import numpy as np
 import scipy.fft
 from jax.typing import ArrayLike
 
+from .._checks import check_range
 from ..conv import convolve
 from ..conv.internal import SHIFT_MAX_TAPS
 from ._base import Distribution
-from ._checks import as_param, check_accuracy, check_range, float_dtype
 from ._grid import Lattice, make
 from ._host import host_values, leaf
 from ._lattice_ops import _clip_to_total, _convolve_masses
+from ._params import as_param, check_accuracy, float_dtype
 from ._relative_ops import relative_poisson_binomial
 
 
@@ -195,7 +196,7 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
             f"`p` must have at least one probability on its last axis; got shape "
             f"{p.shape}."
         )
-    ok = jnp.all(check_range(p, "p", 0.0, 1.0, raw=p_raw), -1)
+    ok = jnp.all(check_range("p", p, low=0.0, high=1.0, raw=p_raw), -1)
     masses = _tree(p, accuracy)
     masses = jnp.where(ok[..., None], masses, jnp.nan)
     return make(masses, 0.0, 0.0, 1.0, "lattice")
@@ -235,7 +236,7 @@ def _poisson_binomial_eager(p_raw, values: np.ndarray, accuracy: str):
     host = host_values(p_raw) is not None
     v64 = values.astype(np.float64)
     if not (np.isfinite(v64) & (v64 >= 0) & (v64 <= 1)).all():
-        check_range(v64, "p", 0.0, 1.0)  # raises the package's message
+        check_range("p", v64, low=0.0, high=1.0)  # raises the package's message
     n = values.shape[-1]
     if host and values.size <= HOST_MAX_TRIALS and accuracy == "absolute":
         batch = values.shape[:-1]

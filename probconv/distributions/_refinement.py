@@ -8,8 +8,8 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_number
 from ._base import Distribution
-from ._checks import check_positive_float
 from ._queries import edge_cdf
 
 
@@ -95,9 +95,9 @@ def discretization_error(build, step: float, *, order: float | None = None):
     >>> bool(r.error < 1e-6), round(r.order)
     (True, 4)
     """
-    step = check_positive_float(step, "step")
+    step = check_number("step", step, low=0.0, low_open=True)
     if order is not None:
-        order = check_positive_float(order, "order")
+        order = check_number("order", order, low=0.0, low_open=True)
     levels = [build(step), build(2 * step)]
     if order is None:
         levels.append(build(4 * step))

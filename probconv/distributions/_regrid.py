@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_int, check_number, concrete
 from ..conv.internal import bounded_jit
 from ._base import Distribution, check_dist
-from ._checks import check_int, check_positive_float, concrete
 from ._continuous import Continuous, make_continuous
 from ._grid import make
 
@@ -146,11 +146,11 @@ def regrid(
     (-0.5, [0.0625, 0.125, 0.1875, 0.25, 0.1875, 0.125, 0.0625])
     """
     d = check_dist(d, "d")
-    h = check_positive_float(step, "step")
+    h = check_number("step", step, low=0.0, low_open=True)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"`method` must be 'pchip' or 'linear'; got {method!r}.")
     if size is not None:
-        size = check_int(size, "size", 1)
+        size = check_int("size", size, minimum=1)
     lat = d.kind == "lattice"
     if origin is None or size is None:
         o = concrete(d.origin)

@@ -12,12 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .._checks import check_int, check_range
 from ..conv.internal import spectral_length
 from . import _extend, _tilt
 from ._base import Distribution, check_dist
-from ._checks import as_param, check_int, check_range, float_dtype
 from ._lattice_ops import _common_step, _lost, _refine
 from ._logconv import log_pair
+from ._params import as_param, float_dtype
 from ._pgf import _CLOSED
 from ._relative import (
     RelativeDistribution,
@@ -89,7 +90,7 @@ def relative_iid_sum(x: Distribution, n: int) -> Distribution:
     """`iid_sum` with ``accuracy='relative'``."""
     x = check_dist(x, "x")
     _lattice_only(x, "x")
-    n = check_int(n, "n")
+    n = check_int("n", n)
     if n == 0:
         ones = jnp.zeros(x.batch_shape + (1,), x.dtype)
         return _relative(
@@ -125,7 +126,7 @@ def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
             f"`p` must have at least one probability on its last axis; got shape "
             f"{p.shape}."
         )
-    ok = jnp.all(check_range(p, "p", 0.0, 1.0), -1)
+    ok = jnp.all(check_range("p", p, low=0.0, high=1.0), -1)
     out, rel = log_poisson_binomial(jnp.clip(p, 0.0, 1.0))
     out = jnp.where(ok[..., None], out, jnp.nan)
     return _relative(out, rel, 0.0, 0.0, 1.0, "lattice")

@@ -32,9 +32,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import concrete
 from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from . import _tilt
-from ._checks import concrete
 
 # Round-off of the tilted law, relative to its peak: NOISE * eps times
 # (p0 sqrt(sigma / P) + log2 P) for the first Fourier power, plus

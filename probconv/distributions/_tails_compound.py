@@ -27,9 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import concrete
 from ..conv.internal import fft_nd, ifft_nd, spectral_length
 from . import _tilt
-from ._checks import concrete
 
 NOISE = 16.0
 _GRID = 160

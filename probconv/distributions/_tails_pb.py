@@ -19,9 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import concrete
 from ..conv import convolve
 from . import _tilt
-from ._checks import concrete
 
 NOISE = 16.0  # FFT round-off per level, in units of eps * log2(size) * peak
 _GROUP = 32  # trials per group summed directly in log space

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -10,19 +11,18 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv.conv import convolve
-from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, pad
+from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, pad, split_axes
 
 from .._checks import (
-    as_field,
     check_choice,
     check_finite,
     check_param,
     compute_dtype,
-    normalize_axes,
+    concrete,
     per_axis,
-    real_dtype,
 )
-from . import _lattice
+from .._fields import as_field, normalize_axes, real_dtype
+from . import _lattice, _split
 
 BOUNDARIES = ("free", "periodic", "reflect", "absorb")
 DIFFUSE_KINDS = ("gaussian", "lattice")
@@ -145,6 +145,21 @@ def diffuse(
     for a NumPy input, and by `jnp.where` in the compiled program for a JAX
     array (under `jax.jit` too).
 
+    A field split over devices (a `jax.sharding.NamedSharding` on a mesh
+    of `Explicit` axes, eagerly or under `jax.jit`; eagerly on a mesh of
+    `Auto` axes) along a diffused axis stays split: along that axis the
+    kernel is cut at the radius ``R`` past which each side's mass is below
+    1e-20 (about :math:`9.7 \sqrt{s} + |a|` cells, rounded up to a bucket)
+    and applied shard by shard, each device receiving the ``R`` samples on
+    either side from its neighbours (`probconv.conv.internal.halo_map`) and
+    the images at the field's ends; the result equals the unsplit one to
+    rounding (the cut tail is below ``4e-20 * max|u|``). Where the extended
+    shard would exceed the whole axis (``n/p + 2R > n``), where
+    ``'reflect'`` or ``'absorb'`` needs ``R`` at least one shard, or where
+    `D`, `t`, `step` or `drift` is traced (the radius is static), that axis
+    is gathered instead (one all-gather of the field), diffused whole and
+    split again like `u`.
+
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
     :math:`e^{-\pi^2 s / 2}` (1e-19 at ``s = 9``, i.e. a kernel of three
@@ -168,6 +183,7 @@ def diffuse(
     kind = check_choice("kind", kind, DIFFUSE_KINDS)
     host = None if isinstance(u, jax.Array) else np.asarray(u)
     u = as_field(u)
+    u, auto = _split.explicit(u)
     ax = normalize_axes(axes, u.ndim)
     clip = _clip_rule(host, u, ax)
     k = len(ax)
@@ -198,11 +214,12 @@ def diffuse(
     h = per_axis("step", jnp.asarray(step, dtype), k)
     if np.ndim(t) != 0:
         raise ValueError(f"`t` must be a scalar; got shape {np.shape(t)}.")
+    radii = _halo_radii(u, ax, boundary_seq, kind, D, t, step, drift)
     t = jnp.asarray(t, dtype)
     v = None
     if drift is not None:
         v = per_axis("drift", jnp.asarray(drift, dtype), k)
-    return _diffuse(
+    out = _diffuse(
         u,
         d_a,
         t,
@@ -214,7 +231,31 @@ def diffuse(
         bool(full_output),
         out_dtype,
         clip,
+        radii,
     )
+    return out if auto is None else jax.tree.map(lambda y: _split.on_mesh(y, auto), out)
+
+
+def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
+    """Return the static halo radii of the diffused axes split over devices.
+
+    None when no diffused axis is split; else one per diffused axis, None
+    for an axis not split or to be gathered (its radius unknown because a
+    parameter is traced, or too wide for a halo).
+    """
+    split = split_axes(u)
+    if not any(a in split for a in ax):
+        return None
+    k = len(ax)
+    values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
+    if any(x is None for x in values):
+        return (None,) * k
+    d_h, t_h, h_h, v_h = (
+        np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
+    )
+    s = 2.0 * d_h * t_h / h_h**2
+    shift = v_h * t_h / h_h
+    return _split.radii(u, ax, boundaries, kind, s, shift, split)
 
 
 def _clip_rule(host, u, ax) -> str:
@@ -237,32 +278,46 @@ def _clip_rule(host, u, ax) -> str:
 
 
 @bounded_jit(
-    static_argnames=("ax", "boundaries", "kind", "full_output", "out_dtype", "clip"),
+    static_argnames=(
+        "ax",
+        "boundaries",
+        "kind",
+        "full_output",
+        "out_dtype",
+        "clip",
+        "radii",
+    ),
 )
-def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip):
+def _diffuse(
+    u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip, radii
+):
     s = 2.0 * d_a * t / h**2
     shift = None if v is None else v * t / h
-    dtype = s.dtype
     out = u
-    # Free axes: one engine convolution each with the exact window kernel.
+    # Axes split over devices: the kernel on |m| <= R, by halo exchange.
+    split = split_axes(u)  # {} under jit on a mesh of Auto axes (see `_split`)
+    halo = tuple(
+        r if a in split else None for a, r in zip(ax, radii or (None,) * len(ax))
+    )
     for i, (a, b) in enumerate(zip(ax, boundaries)):
-        if b != "free":
-            continue
-        n = out.shape[a]
-        m = np.arange(-(n - 1), n)
-        if kind == "lattice":
-            k1 = _lattice.lattice_values(s[i], n - 1)
+        if halo[i] is not None:
+            a_i = None if shift is None else shift[i]
+            k1 = _kernel_values(s[i], a_i, kind, halo[i])
+            out = _split.diffuse_axis(out, a, k1, halo[i], b, split[a])
+    rest = [i for i in range(len(ax)) if halo[i] is None]
+    gathered = tuple(ax[i] for i in rest if ax[i] in split)
+    if gathered:  # whole on every device, then split again below
+        out = _split.gather(out, gathered)
+    if rest:
+        whole = functools.partial(
+            _whole_axes, rest=tuple(rest), ax=ax, boundaries=boundaries, kind=kind
+        )
+        if split_axes(out):  # each device its block: those axes are whole in it
+            out = _split.per_block(whole, out, (s, shift))
         else:
-            k1 = _lattice.gauss_values(
-                s[i], jnp.zeros((), dtype) if shift is None else shift[i], m
-            )
-        shape = [1] * out.ndim
-        shape[a] = 2 * n - 1
-        out = convolve(out, k1.reshape(shape), "same", axes=a)
-    # Other axes: one FFT over all of them, of the (even/odd) extension.
-    fax = [(i, a, b) for i, (a, b) in enumerate(zip(ax, boundaries)) if b != "free"]
-    if fax:
-        out = _spectral(out, fax, s, shift, kind)
+            out = whole(out, (s, shift))
+    if gathered:
+        out = _split.split_like(out, u)
     out = out.astype(u.dtype)
     if clip != "raw":
         conserving = all(b in ("periodic", "reflect") for b in boundaries)
@@ -277,6 +332,37 @@ def _diffuse(u, d_a, t, h, v, ax, boundaries, kind, full_output, out_dtype, clip
     cell = jnp.prod(h)
     lost = (jnp.sum(u, axis=ax) - jnp.sum(out, axis=ax)) * cell
     return out.astype(out_dtype), lost.astype(out_dtype)
+
+
+def _whole_axes(u, params, *, rest, ax, boundaries, kind):
+    """Diffuse `u` along the diffused axes ``ax[i]`` for ``i`` in `rest`.
+
+    Each of them whole in `u`: the free ones by one engine convolution each
+    with the exact window kernel, the others by one FFT over all of them of
+    the (even/odd) extension.
+    """
+    s, shift = params
+    for i in rest:
+        a = ax[i]
+        if boundaries[i] != "free":
+            continue
+        n = u.shape[a]
+        k1 = _kernel_values(s[i], None if shift is None else shift[i], kind, n - 1)
+        shape = [1] * u.ndim
+        shape[a] = 2 * n - 1
+        u = convolve(u, k1.reshape(shape), "same", axes=a)
+    fax = [(i, ax[i], boundaries[i]) for i in rest if boundaries[i] != "free"]
+    if fax:
+        u = _spectral(u, fax, s, shift, kind)
+    return u
+
+
+def _kernel_values(s, shift, kind: str, r: int):
+    """Return the kernel of the infinite lattice at the offsets ``-r .. r``."""
+    if kind == "lattice":
+        return _lattice.lattice_values(s, r)
+    zero = jnp.zeros((), s.dtype) if shift is None else shift
+    return _lattice.gauss_values(s, zero, np.arange(-r, r + 1))
 
 
 def _clip(out, u, ax, conserving: bool):

@@ -17,8 +17,8 @@ from .._checks import (
     check_real,
     compute_dtype,
     concrete,
-    real_dtype,
 )
+from .._fields import real_dtype
 from . import _lattice
 
 KERNEL_KINDS = ("gaussian", "integrated", "lattice")
@@ -84,7 +84,7 @@ def heat_kernel(
     >>> heat_kernel(jnp.array([[0.0, 0.0]]), jnp.array([0.5, 0.5]), 1.0, ndim=2)
     Array([0.15915494], dtype=float64)
     """
-    ndim = check_int("ndim", ndim, 1)
+    ndim = check_int("ndim", ndim, minimum=1)
     check_real("x", x)
     check_param("D", D)
     check_param("t", t)
@@ -256,7 +256,7 @@ def _radii(radius, s, truncate, k: int) -> tuple[int, ...]:
             raise ValueError(
                 f"`radius` must be one integer or one per axis ({k}); got {radius!r}."
             )
-        return tuple(check_int("radius", r, 0) for r in seq)
+        return tuple(check_int("radius", r, minimum=0) for r in seq)
     s_val = concrete(s)
     if s_val is None:
         raise ValueError(

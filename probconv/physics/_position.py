@@ -8,9 +8,11 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv.conv import convolve
+from probconv.conv.internal import split_axes
 
-from .._checks import check_param, check_real, compute_dtype, real_dtype
-from . import _lattice
+from .._checks import check_param, check_real, compute_dtype, concrete
+from .._fields import real_dtype
+from . import _lattice, _split
 
 
 def position_probability(
@@ -78,6 +80,11 @@ def position_probability(
     response is accurate for :math:`\sigma_d \gtrsim 2h`; a narrower
     response tends to no blur at all.
 
+    A `psi` split over devices along its position axis gives masses split
+    alike: with a concrete `resolution` the response is cut where each
+    side's mass is below 1e-20 (as `diffuse` does) and applied by halo
+    exchange, so no device holds the whole grid.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -112,11 +119,11 @@ def position_probability(
     p = dens / jnp.sum(dens, axis=-1, keepdims=True)
     truncated = jnp.zeros(p.shape[:-1], dtype)
     if resolution is not None:
-        n = p.shape[-1]
         sigma = jnp.asarray(resolution, dtype)
         s = (sigma / step) ** 2
-        g = _lattice.gauss_values(s, jnp.zeros((), dtype), np.arange(-(n - 1), n))
-        g = g.reshape((1,) * (p.ndim - 1) + (2 * n - 1,))
+        r = _response_radius(psi, resolution, step)
+        g = _lattice.gauss_values(s, jnp.zeros((), dtype), np.arange(-r, r + 1))
+        g = g.reshape((1,) * (p.ndim - 1) + (2 * r + 1,))
         p = convolve(p, g, "same", axes=-1)
         p = jnp.maximum(p, 0.0)  # FFT rounding near zero
         truncated = jnp.maximum(1.0 - jnp.sum(p, axis=-1), 0.0)
@@ -129,3 +136,19 @@ def position_probability(
         kind="density",
         truncated=truncated.astype(out_dtype),
     )
+
+
+def _response_radius(psi, resolution, step) -> int:
+    """Return the detector response's radius in cells.
+
+    ``n - 1`` (all a window of ``n`` cells sees), or, for a wave function
+    split over devices along its position axis and a concrete `resolution`,
+    the radius past which the response's mass is below 1e-20 (as `diffuse`
+    does along split axes), so that the blur runs by halo exchange.
+    """
+    n = psi.shape[-1]
+    sigma = concrete(resolution)
+    if psi.ndim - 1 not in split_axes(psi) or sigma is None:
+        return n - 1
+    s = (float(sigma) / float(step)) ** 2
+    return min(n - 1, _split.tail_radius(s, 0.0, "gaussian"))

@@ -17,10 +17,9 @@ from .._checks import (
     check_param,
     check_real,
     compute_dtype,
-    normalize_axes,
     per_axis,
-    real_dtype,
 )
+from .._fields import normalize_axes, real_dtype
 
 
 def free_particle_propagator(
@@ -89,7 +88,7 @@ def free_particle_propagator(
     >>> complex(free_particle_propagator(0.0, 1.0 / (2 * 3.141592653589793)))
     (0.7071067811865476-0.7071067811865475j)
     """
-    ndim = check_int("ndim", ndim, 1)
+    ndim = check_int("ndim", ndim, minimum=1)
     check_real("x", x)
     check_finite("t", t)
     check_param("mass", mass, positive=True)
@@ -216,6 +215,12 @@ def evolve_free(
     :math:`\sigma(t) = \sigma_0 \sqrt{1 + (\hbar t / 2 m \sigma_0^2)^2}`
     and the drift :math:`p_0 t / m`.
 
+    A wave function split over devices along an evolved axis keeps its
+    split, but the transform along that axis is global: XLA gathers the
+    whole axis onto every device for it (one all-gather of the field per
+    call; `evolve_split`: per step) and splits the result like `psi`. A
+    distributed transform (all-to-all transposes) is not implemented.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -305,6 +310,9 @@ def evolve_split(
     splitting error is :math:`O(\Delta t^2)` globally, from the commutator
     :math:`[T, V]`; halving :math:`\Delta t` divides it by four.
 
+    On a wave function split over devices, every step's transform gathers
+    the split axes (see `evolve_free`); the result is split like `psi`.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -315,7 +323,7 @@ def evolve_split(
     >>> bool(jnp.allclose(jnp.abs(out), ground, atol=1e-4))
     True
     """
-    steps = check_int("steps", steps, 1)
+    steps = check_int("steps", steps, minimum=1)
     psi, ax, h, (mass, hbar, t), valid, dtype = _prepare(psi, step, mass, hbar, axes, t)
     check_real("potential", potential)
     pot = jnp.asarray(potential)

@@ -21,8 +21,14 @@ def demeaned(x, present=None) -> jax.Array:
     result is 0 where a value is missing.
     """
     if present is None:
-        xc = x - jnp.mean(x, axis=-1, keepdims=True)
-        return xc - jnp.mean(xc, axis=-1, keepdims=True)
+        # Means as sums of pre-scaled terms, each a reduction's result: a
+        # mean written as sum / n leaves XLA a cheap multiply to copy into
+        # every fusion that subtracts it, and to contract with the
+        # subtraction in some of them only (see `mean_shift`); for data like
+        # 1e8 + noise the two passes then disagree by an ulp of 1e8.
+        w = 1.0 / x.shape[-1]
+        xc = x - jnp.sum(x * w, axis=-1, keepdims=True)
+        return xc - jnp.sum(xc * w, axis=-1, keepdims=True)
     count = jnp.maximum(jnp.sum(present, axis=-1, keepdims=True), 1)
     x0 = jnp.where(present, x, 0)
     xc = jnp.where(present, x0 - jnp.sum(x0, axis=-1, keepdims=True) / count, 0)
