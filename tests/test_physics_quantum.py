@@ -251,3 +251,27 @@ def test_position_probability_truncation_batch_jit_and_errors():
         position_probability(psi, step=1.0, resolution=-1.0)
     with pytest.raises(ValueError, match="`psi` must have a position axis"):
         position_probability(np.array(1.0), step=1.0)
+
+
+def test_position_probability_compiles_one_program_per_signature(count_compiles):
+    rng = np.random.default_rng(7)
+    psi = rng.standard_normal(96) + 1j * rng.standard_normal(96)
+    P = position_probability(psi, step=0.1, origin=-2.0, resolution=0.4)
+    other = rng.standard_normal(96) + 1j * rng.standard_normal(96)
+    with count_compiles() as events:  # new values of every traced argument
+        Q = position_probability(other, step=0.1, origin=1.5, resolution=0.7)
+    assert len(events) == 0, events
+    with count_compiles() as events:  # a new length: its one program
+        R = position_probability(other[:80], step=0.1, origin=1.5, resolution=0.7)
+    assert len(events) == 1, events
+    # The same masses as the formula: |psi|^2 normalized, blurred on the grid.
+    g = np.exp(-0.5 * (np.arange(-95, 96) * 0.1 / 0.7) ** 2)
+    g /= np.exp(-0.5 * (np.arange(-4000, 4001) * 0.1 / 0.7) ** 2).sum()
+    p = np.abs(other) ** 2 / np.sum(np.abs(other) ** 2)
+    ref = np.convolve(p, g)[95 : 95 + 96]
+    np.testing.assert_allclose(Q.masses, ref, atol=1e-15)
+    assert float(P.origin) == -2.0 and float(Q.origin) == 1.5
+    assert R.masses.shape == (80,)
+    for bad in (np.zeros(8), np.array([1.0, np.nan, 2.0])):
+        with pytest.raises(ValueError, match="`psi` must be finite and not zero"):
+            position_probability(bad, step=1.0)

@@ -12,7 +12,7 @@ from probconv._checks import (
     check_param,
     compute_dtype,
 )
-from probconv.conv import convolve, correlate
+from probconv.conv import convolve, correlate, correlate1d
 
 DECONV_METHODS = ("em", "tikhonov")
 
@@ -50,7 +50,8 @@ def deconvolve_distribution(
         Regularization strength, non-negative: for ``'tikhonov'`` the weight
         of the roughness penalty; for ``'em'`` the weight of a smoothing step
         ``x <- (1 - alpha) x + alpha (x_{k-1} + 2 x_k + x_{k+1}) / 4`` after
-        each iteration (the EMS algorithm), at most 1.
+        each iteration (the EMS algorithm; the end masses repeated past the
+        ends), at most 1.
 
     Returns
     -------
@@ -153,6 +154,7 @@ def deconvolve_distribution(
 
 def _em(z, y, x0, iterations: int, alpha: float):
     ysum = jnp.sum(y, axis=-1, keepdims=True)
+    binomial = jnp.asarray(np.array([0.25, 0.5, 0.25]), y.dtype)
 
     def body(_, x):
         model = convolve(x, y, "full", axes=-1)
@@ -160,9 +162,8 @@ def _em(z, y, x0, iterations: int, alpha: float):
         ratio = jnp.where(pos, z / jnp.where(pos, model, 1.0), 0.0)
         x = x * correlate(ratio, y, "valid", axes=-1) / ysum
         x = jnp.maximum(x, 0.0)
-        if alpha:
-            padded = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(1, 1)], mode="edge")
-            smooth = 0.25 * padded[..., :-2] + 0.5 * x + 0.25 * padded[..., 2:]
+        if alpha:  # the edge masses repeated past the ends: 'nearest'
+            smooth = correlate1d(x, binomial, -1, boundary="nearest")
             x = (1.0 - alpha) * x + alpha * smooth
         return x
 

@@ -107,7 +107,10 @@ def wiener(
               {|H|^2 + \lambda |R|^2}\, \mathcal F[y]\Big].
 
     This is the minimum mean-square-error linear estimate for a signal and
-    a noise with flat spectra in the ratio :math:`1/\lambda`. The result
+    a noise with flat spectra in the ratio :math:`1/\lambda`. With
+    ``boundary='reflect'`` the same filter runs on the even extension of
+    `y` (a division of spectra on one period of the cosine series, not a
+    correlation, so not one of the engine's boundary filters). The result
     matches ``skimage.restoration.wiener(y, kernel, balance, clip=False)``
     with ``snr = 1 / balance`` and ``reg='laplacian'`` (for odd kernel
     sizes, where the centring conventions agree).
@@ -144,6 +147,13 @@ def wiener(
     dtype = compute_dtype(real_dtype(y, kern))
     sizes = {a: y.shape[a] for a in ax}
     if boundary == "reflect":
+        # Not a pad before a correlation: the filter divides spectra (the
+        # inverse of a circular convolution), which the engine's boundary
+        # filters (`conv.correlate1d`, `correlate_nd`) do not compute. The
+        # even extension is one period of the field's cosine series, whose
+        # circular deconvolution is the reflecting-edge one; the engine's
+        # `pad` defines it ('reflect': the edge sample repeated, the mirror
+        # at the outer cell face), once, before the one transform.
         y_ext = pad(y, [(0, sizes[a]) for a in ax], "reflect", axes=ax)
     else:
         y_ext = y

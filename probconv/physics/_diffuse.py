@@ -11,7 +11,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv.conv import convolve
-from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, pad, split_axes
+from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, split_axes
 
 from .._checks import (
     check_choice,
@@ -384,13 +384,22 @@ def _boundaries(boundary) -> list[str]:
 
 
 def _spectral(u, fax, s, shift, kind: str):
-    """Multiply the transform of the extended field by the kernel's transform."""
+    """Multiply the transform of the extended field by the kernel's transform.
+
+    A spectral method, not a correlation of an extended field: the even
+    (``'reflect'``) or odd (``'absorb'``) extension of `u` to twice its
+    length is one period of its cosine or sine series, on which the heat
+    kernel with all its images acts as the product of transforms, exact for
+    a kernel of any width at the cost of one FFT of that period. The engine's
+    boundary filters (`probconv.conv.correlate1d`) would need the kernel cut
+    and an extension as wide as it, and have no odd reflection; so the
+    period is built here, once per axis, by one flip.
+    """
     sizes = {a: u.shape[a] for _, a, _ in fax}
     for _, a, b in fax:
-        if b == "reflect":
-            u = pad(u, [(0, sizes[a])], "reflect", axes=a)
-        elif b == "absorb":
-            u = jnp.concatenate([u, -jnp.flip(u, a)], axis=a)
+        if b != "periodic":  # the mirror image about the outer cell face
+            image = jnp.flip(u, a)
+            u = jnp.concatenate([u, image if b == "reflect" else -image], axis=a)
     axes = tuple(a for _, a, _ in fax)
     shape = tuple(u.shape[a] for a in axes)
     real = not jnp.iscomplexobj(u)

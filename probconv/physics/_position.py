@@ -8,7 +8,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv.conv import convolve
-from probconv.conv.internal import split_axes
+from probconv.conv.internal import bounded_jit, split_axes
 
 from .._checks import check_param, check_real, compute_dtype, concrete
 from .._fields import real_dtype
@@ -58,8 +58,9 @@ def position_probability(
     ------
     ValueError
         If `step` is not positive, `resolution` is negative or not finite,
-        or `psi` is empty or 0-dimensional. Under `jax.jit` a negative
-        `resolution` gives NaN masses.
+        or `psi` is empty, 0-dimensional, not finite or zero everywhere (in
+        a batch element). Under `jax.jit` a negative `resolution`, or such
+        a `psi`, gives NaN masses.
     TypeError
         If `step` is traced, `psi` is not numeric or `origin` is complex.
 
@@ -95,8 +96,6 @@ def position_probability(
     >>> round(float(P.mean()), 10), round(float(P.var()), 10)
     (1.0, 1.25)
     """
-    from probconv.distributions import from_masses
-
     if isinstance(step, jax.core.Tracer):
         raise TypeError("`step` must be a Python number, not a traced value.")
     check_param("step", step, positive=True)
@@ -106,7 +105,7 @@ def position_probability(
         arr = np.asarray(psi)
         if arr.dtype.kind not in "biufc":
             raise TypeError(f"`psi` must be a numeric array; got dtype {arr.dtype}.")
-        psi = jnp.asarray(arr)
+        psi = arr  # to the device with the program's arguments, not apart
     if psi.ndim == 0 or psi.size == 0:
         raise ValueError(
             f"`psi` must have a position axis and not be empty; got shape {psi.shape}."
@@ -114,28 +113,63 @@ def position_probability(
     check_real("origin", origin)
     out_dtype = real_dtype(psi, origin, 0.0 if resolution is None else resolution)
     dtype = compute_dtype(out_dtype)
-    psi = psi.astype(compute_dtype(jnp.result_type(psi, dtype)))
-    dens = (jnp.abs(psi) ** 2).astype(dtype)
+    psi_dtype = jnp.dtype(compute_dtype(jnp.result_type(psi, dtype)))
+    blur = resolution is not None
+    r = _response_radius(psi, resolution, step) if blur else 0
+    law, ok = _born(
+        psi,
+        jnp.asarray(resolution if blur else 0.0, dtype),
+        jnp.asarray(origin),
+        r=r,
+        blur=blur,
+        step=float(step),
+        psi_dtype=psi_dtype,
+        out_dtype=jnp.dtype(out_dtype),
+    )
+    ok = concrete(ok)
+    if ok is not None and not ok.all():
+        raise ValueError(
+            "`psi` must be finite and not zero everywhere (in each batch element)."
+        )
+    return law
+
+
+@bounded_jit(static_argnames=("r", "blur", "step", "psi_dtype", "out_dtype"))
+def _born(psi, sigma, origin, r, blur, step, psi_dtype, out_dtype):
+    """Return the law and whether `psi` gave finite masses (one program a signature).
+
+    The values (`psi`, `sigma`, `origin`) are traced: a new resolution or
+    origin reuses the program of its shapes and dtypes; the grid `step` is
+    static, as the distribution's step is. The law is built inside the
+    program, so that its checks cost no program of their own per shape; a
+    `psi` that is zero everywhere or not finite gives NaN masses there and
+    False in the flag.
+    """
+    from probconv.distributions import from_masses
+
+    dtype = sigma.dtype
+    dens = (jnp.abs(psi.astype(psi_dtype)) ** 2).astype(dtype)
     p = dens / jnp.sum(dens, axis=-1, keepdims=True)
+    ok = jnp.all(jnp.isfinite(p), axis=-1)
+    p = jnp.where(ok[..., None], p, 0.0)
     truncated = jnp.zeros(p.shape[:-1], dtype)
-    if resolution is not None:
-        sigma = jnp.asarray(resolution, dtype)
+    if blur:
         s = (sigma / step) ** 2
-        r = _response_radius(psi, resolution, step)
         g = _lattice.gauss_values(s, jnp.zeros((), dtype), np.arange(-r, r + 1))
         g = g.reshape((1,) * (p.ndim - 1) + (2 * r + 1,))
         p = convolve(p, g, "same", axes=-1)
         p = jnp.maximum(p, 0.0)  # FFT rounding near zero
         truncated = jnp.maximum(1.0 - jnp.sum(p, axis=-1), 0.0)
-        p = jnp.where(sigma >= 0, p, jnp.nan)
-    origin = jnp.broadcast_to(jnp.asarray(origin).astype(out_dtype), p.shape[:-1])
-    return from_masses(
+    p = jnp.where(ok[..., None] & (sigma >= 0), p, jnp.nan)
+    origin = jnp.broadcast_to(origin.astype(out_dtype), p.shape[:-1])
+    law = from_masses(
         p.astype(out_dtype),
         origin=origin,
-        step=float(step),
+        step=step,
         kind="density",
         truncated=truncated.astype(out_dtype),
     )
+    return law, ok
 
 
 def _response_radius(psi, resolution, step) -> int:

@@ -136,7 +136,10 @@ def diffuse_axis(u, axis: int, kernel, radius: int, boundary: str, shards: int):
 
     def block(ext):
         if boundary == "absorb" and radius:
-            # The reflected images past the field's ends change sign.
+            # The reflected images past the field's ends change sign: the odd
+            # reflection is not one of the engine's boundaries, so the halo
+            # brings the 'reflect' images and the end shards negate them here
+            # (their R samples only, not the field).
             p = lax.axis_index(names)
             m = ext.shape[axis]
             left = lax.slice_in_dim(ext, 0, radius, axis=axis)
