@@ -333,3 +333,21 @@ def test_host_sums_equal_the_jitted_ones_and_compile_nothing(count_compiles):
     assert float(got.truncated) > 1e-10  # kept, not lost
     f32 = dist.poisson(np.float32(3.0)) + dist.bernoulli(np.float32(0.5))
     assert f32.masses.dtype == f32.truncated.dtype == np.float32
+
+
+def test_host_clip_equals_the_jitted_clip():
+    from probconv.distributions._lattice_ops import _clip_to_total
+
+    rng = np.random.default_rng(7)
+    clean = rng.uniform(0, 1, (3, 40)) * 10.0 ** -rng.uniform(0, 20, 40)
+    noisy = clean + rng.normal(0, 1e-17, clean.shape)  # FFT-like round-off
+    assert (noisy < 0).any() and not (clean < 0).any()
+    total = np.array([1.0, 0.5, 2.0])
+    for y in (clean, noisy):
+        for t in (None, total):
+            got = _clip_to_total(y, t, xp=np)
+            want = np.asarray(_clip_to_total(jnp.asarray(y), t))
+            assert isinstance(got, np.ndarray) and got.min() >= 0
+            np.testing.assert_allclose(got, want, rtol=4 * EPS, atol=0)
+            if t is not None:
+                np.testing.assert_allclose(got.sum(-1), t, rtol=4 * EPS)

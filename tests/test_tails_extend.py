@@ -24,6 +24,8 @@ import pytest
 import scipy.special
 import scipy.stats
 from _reference import rel_err
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import probconv.distributions as dist
 from probconv.distributions import RelativeDistribution, relative_error
@@ -214,3 +216,111 @@ def test_bounds_hold_the_truth_past_the_grid():
         dist.bounds(x, 1.0, "logsf")
     with pytest.raises(TypeError, match="`d` must be"):
         dist.bounds([0.5, 0.5], 1.0)
+
+
+# -- random parameters (hypothesis) ---------------------------------------------
+
+
+def _tail_logs(log_pmf):
+    """log P(S > k) for each k from log-masses that run past the float range."""
+    rev = np.logaddexp.accumulate(log_pmf[::-1])[::-1]
+    return np.concatenate([rev[1:], [-np.inf]])
+
+
+def _check_queries(d, support, log_ref):
+    """Every query of `d` above 1e-300 holds its relative accuracy; none is lost.
+
+    `support` are the integers from the law's first grid point on, further
+    than its grid, and `log_ref` their exact log-masses (closed forms).
+    Inside the grid: logpmf and logsf within F64 of the closed forms. Past
+    the grid: the exact masses there are below 1e-300 (the grid ran on
+    until the masses left the float range); logpmf and logsf read NaN there
+    (mass was cut, its place unknown below the cut mass), never a -inf
+    that would pass for an impossible value, and `bounds` holds the truth.
+    """
+    n = d.size
+    inside = log_ref[:n] > math.log(1e-300)
+    err = rel_err(d.logpmf(support[:n]), log_ref[:n])
+    assert err[inside].max() <= F64, err[inside].max()
+    log_sf = _tail_logs(log_ref)
+    inside_sf = log_sf[:n] > math.log(1e-300)
+    err = rel_err(d.logsf(support[:n]), log_sf[:n])
+    assert err[inside_sf].max() <= F64, err[inside_sf].max()
+    assert np.all(log_ref[n:] < math.log(1e-300))
+    past = support[n : n + 40 : 7].astype(float)
+    assert float(d.log_truncated) > -np.inf and float(d.truncated) > 0
+    assert np.all(np.isnan(d.logpmf(past))) and np.all(np.isnan(d.logsf(past)))
+    b = dist.bounds(d, past, "sf")
+    assert np.all(np.asarray(b.lower) <= np.exp(log_sf[n : n + 40 : 7]))
+    assert np.all(np.exp(log_sf[n : n + 40 : 7]) <= np.asarray(b.upper))
+
+
+# Each example builds laws of a new grid length (one compilation of each
+# relative program, 1-3 s of CPU): a few examples, the fixed cases above
+# covering the rest; HYPOTHESIS_PROFILE=thorough runs 300.
+@settings(max_examples=3)
+@given(p=st.floats(0.15, 0.9), n=st.sampled_from([2, 9, 40]))
+def test_iid_sums_of_geometrics_hold_relative_accuracy(p, n):
+    s = dist.iid_sum(dist.geometric(p), n, accuracy="relative")
+    assert float(s.origin) == n
+    k = np.arange(n, n + 2 * s.size + 50)
+    # Failures before the n-th success: scipy's nbinom in log space.
+    _check_queries(s, k, scipy.stats.nbinom.logpmf(k - n, n, p))
+
+
+# lam=1, p=0.5 cut its grid where P(S > last) is about 1e-313, a subnormal
+# that XLA flushes to 0: the cut mass read 0 and the bounds missed the truth.
+@settings(max_examples=2)
+@example(lam=1.0, p=0.5)
+@given(lam=st.floats(0.5, 6.0), p=st.floats(0.2, 0.9))
+def test_compound_poisson_geometric_holds_relative_accuracy(lam, p):
+    s = dist.compound(dist.poisson(lam), dist.geometric(p), accuracy="relative")
+    assert float(s.origin) == 0
+    size = 2 * s.size + 50
+    _check_queries(s, np.arange(size), _polya_aeppli_log(lam, p, size))
+
+
+# -- the cut mass of relative laws, in log space ----------------------------------
+
+
+def _two_point_compound_log(lam, size):
+    """log P(S = k), S a Poisson(lam) sum of severities 1 or 2 (1/2 each), k < size.
+
+    S = A + 2 B with A, B independent Poisson(lam / 2): a log-sum-exp over B.
+    """
+    k = np.arange(size)[:, None]
+    j = np.arange(size)[None, :]
+    a = scipy.stats.poisson.logpmf(k - 2 * j, lam / 2)
+    return scipy.special.logsumexp(a + scipy.stats.poisson.logpmf(j, lam / 2), axis=1)
+
+
+def test_relative_laws_record_the_cut_mass_in_log_space():
+    sev = dist.bernoulli(0.5) + 1.0  # a plain lattice on 1, 2
+    s = dist.compound(dist.poisson(2.0), sev, accuracy="relative")
+    ref = _two_point_compound_log(2.0, s.size + 400)
+    _check_queries(s, np.arange(s.size + 400), ref)
+    # The cut mass's log bounds the exact tail P(S >= size), which underflows.
+    exact = scipy.special.logsumexp(ref[s.size :])
+    assert exact < math.log(TINY) and float(s.log_truncated) >= exact
+    assert float(s.truncated) == TINY  # kept as a bound, never 0
+    # S of bounded support inside the grid: nothing cut, -inf exactly.
+    b = dist.compound(dist.binomial(5, 0.3), dist.die(6), accuracy="relative")
+    assert b.size > 30 and float(b.log_truncated) == -np.inf
+    assert float(b.truncated) == 0 and float(b.logpmf(b.size + 3)) == -np.inf
+    assert float(b.logsf(30)) == -np.inf
+    # Sums of extended families: the Chernoff bound past a shortened grid,
+    # and the summands' own cut masses, in log space.
+    for law, k_ref in (
+        (dist.iid_sum(dist.poisson(3.0), 4, accuracy="relative"), 12.0),
+        (dist.add(dist.poisson(2.0), dist.poisson(3.0), accuracy="relative"), 5.0),
+    ):
+        k = np.arange(law.size, law.size + 600)
+        exact = scipy.special.logsumexp(scipy.stats.poisson.logpmf(k, k_ref))
+        assert float(law.log_truncated) >= exact > -np.inf
+        assert float(law.truncated) >= TINY
+        assert np.isnan(float(law.logpmf(law.size + 2)))
+        bd = dist.bounds(law, float(law.size + 2))
+        assert float(bd.lower) == 0 and float(bd.upper) >= TINY
+    # jit keeps the field.
+    j = jax.jit(lambda d: d)(s)
+    assert float(j.log_truncated) == float(s.log_truncated)

@@ -78,6 +78,15 @@ def bounds(d: Distribution, x: ArrayLike, query: str = "sf") -> Bounds:
     :math:`v \le P(X > x) \le v + t` (and the same for the cdf and pmf),
     whatever the cut mass's place.
 
+    A `RelativeDistribution` records its cut mass in log space
+    (``log_truncated``: a Chernoff bound for compound sums and shortened
+    iid sums), since it lies below the smallest float; its ``truncated``
+    is then the smallest normal float, a bound that survives XLA's flush
+    of subnormals to 0, so past such a grid the bounds read
+    ``[0, tiny]`` and hold the exact tail. Its log-space queries read NaN
+    there (see `RelativeDistribution.logpmf`): these bounds are the
+    honest answer.
+
     Examples
     --------
     >>> from probconv import distributions as dist

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -16,6 +15,7 @@ from ._base import eps as _eps
 from ._grid import make
 from ._lattice_ops import _place
 from ._pgf import (
+    _CLOSED,
     _chernoff_size,
     _frequency_spec,
     _log_tail_bound,
@@ -121,14 +121,24 @@ def compound_lattice(
         first, log_t = _extend.horizon(X, log_t)
         first = jnp.where(okx, kr, 0.0) + first
         log_t = log_t + jnp.log(jnp.maximum(N.mean(), 1.0)).astype(log_t.dtype)
+        log_cut = None
+        if log_a is not None:
+            # The mass of S past the grid, in log space (it may underflow):
+            # from the grid's masses a Chernoff bound, or nothing where S
+            # cannot get there; plus what the severity and frequency lost.
+            top = _top(N, k_n, xc, np.asarray(j0))
+            if top < size:
+                log_s = -math.inf
+            else:
+                at = np.array([float(size)])
+                log_s = min(float(_log_tail_bound(log_mgf_x, lg, at, thetas)[0]), 0.0)
+            log_cut = jnp.logaddexp(log_s, log_t)
+            if fam not in _CLOSED:
+                log_n = jnp.log(jnp.maximum(N.truncated, 0.0)).astype(log_cut.dtype)
+                log_cut = jnp.logaddexp(log_cut, log_n)
         out = relative_compound(
-            N, cut, length, X.step, okx, lx=lx, first=(first, log_t)
+            N, cut, length, X.step, okx, lx=lx, first=(first, log_t), log_cut=log_cut
         )
-        if log_a is not None and lx is not None:
-            # The mass of S beyond the grid: the Chernoff bound, not round-off.
-            log_s = _log_tail_bound(log_mgf_x, lg, np.array([float(size)]), thetas)
-            beyond = jnp.minimum(out.truncated, math.exp(min(float(log_s[0]), 0.0)))
-            out = dataclasses.replace(out, truncated=beyond.astype(out.dtype))
         if not full_output:
             return out
         return out, {"fft_length": max(length, 4 * size)}
@@ -151,3 +161,29 @@ def compound_lattice(
     if not full_output:
         return out
     return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)
+
+
+def _top(N: Distribution, k_n: int, xm: np.ndarray, j0: np.ndarray) -> float:
+    """Largest grid index that `S` reaches from the grids of `N` and `X`.
+
+    ``inf`` for a frequency of unbounded family (Poisson, geometric,
+    negative binomial); the masses `N` and `X` lost past their grids are
+    counted apart (`compound_lattice`). `xm` are the severity's masses
+    (concrete), `j0` its grid offsets.
+    """
+    fam = getattr(N, "family", "")
+    if fam in _CLOSED:
+        if fam not in ("bernoulli", "binomial"):
+            return math.inf
+        n_top = float(k_n)
+    else:
+        nm, o = concrete(N.masses), concrete(N.origin)
+        if nm is None or o is None:
+            return math.inf
+        nm = np.asarray(nm)
+        on = np.nonzero(np.any(nm.reshape(-1, nm.shape[-1]) > 0, axis=0))[0]
+        o = float(np.max(o))
+        n_top = o + (float(on[-1]) if on.size else 0.0)
+    on = np.nonzero(np.any(np.asarray(xm).reshape(-1, xm.shape[-1]) > 0, axis=0))[0]
+    x_top = float(np.max(j0)) + (float(on[-1]) if on.size else 0.0)
+    return max(n_top, 0.0) * x_top

@@ -153,9 +153,9 @@ def sum_points(log_masses, n: int, floor: float) -> tuple[int, float]:
 
     Chernoff: with :math:`K_X(\theta) = \log \sum_j e^{\ell_j + \theta j}`,
     :math:`\log P(S \ge k) \le \min_{\theta \ge 0} n K_X(\theta) - \theta k`.
-    Returns the smallest ``k`` with that bound below `floor` (the whole
-    support ``n (m - 1) + 1`` if none), and the bound there (per batch, the
-    largest).
+    Returns the smallest ``k`` with that bound below `floor`, and the bound
+    there (per batch, the largest); if there is none, the whole support
+    ``n (m - 1) + 1`` and ``-inf`` (the masses reach nothing beyond it).
     """
     lm = np.asarray(log_masses, np.float64).reshape(-1, np.shape(log_masses)[-1])
     m = lm.shape[-1]
@@ -171,7 +171,7 @@ def sum_points(log_masses, n: int, floor: float) -> tuple[int, float]:
         return float(np.max(np.min(nk - th * k, axis=-1)))
 
     if bound(full) > floor:
-        return full, 0.0
+        return full, -math.inf
     lo, hi = 0, full
     while hi - lo > 1:
         mid = (lo + hi) // 2

@@ -94,7 +94,9 @@ class NumpyroLaw(_NumpyroDistribution):
     -----
     - `log_prob`: for a lattice, the law's `logpmf` (``-inf`` off the grid,
       between grid points, or beyond a truncated grid; far tails in log space
-      for a `RelativeDistribution`); for a density, its `logpdf` (the cell
+      for a `RelativeDistribution`, NaN past its grid where it cut mass
+      there: a value its floats cannot resolve); for a density, its
+      `logpdf` (the cell
       masses over the step, linearly interpolated between grid points).
     - `sample`: the inverse cdf of a uniform draw on the grid's masses,
       ``law.ppf(u * law.total)``; within a cell uniformly for a density (the

@@ -41,12 +41,32 @@ class RelativeDistribution(Distribution):
         (an estimate from the method's round-off model, validated against
         exact references, not a rigorous bound; ``-inf`` for exact zeros,
         ``inf`` where the method could not resolve a point).
+    log_truncated : jax.Array
+        Batch shape: the log of the mass cut off past the last grid point,
+        or of a bound on it (a Chernoff bound for compound sums and for
+        iid sums whose grid stops where their masses leave the float range).
+        It holds where that mass is below the smallest float, where
+        ``truncated`` holds the smallest normal float instead (a bound: XLA
+        flushes subnormals to 0 on the CPU, and a 0 would say that nothing
+        was cut); ``-inf`` where nothing was cut (a Poisson binomial, sums
+        of laws of finite support).
 
     Notes
     -----
     The relative-accuracy methods apply to lattice laws (``kind='lattice'``):
     sums of densities use a fourth-order correction whose weights are not
     all positive, which exponential tilting cannot keep accurate.
+
+    Past the grid. A relative law's grid runs on until its masses leave the
+    float range (unless a `size` was given), so every value past it is below
+    ``exp(log_truncated)``, and no float can say more. There the log-space
+    queries (`logpmf`, `logsf`) return NaN, not a ``-inf`` that would pass for
+    an impossible value, wherever mass was cut (``log_truncated > -inf``);
+    where nothing was cut they return ``-inf``, which is exact. The linear
+    queries (`pmf`, `sf`) read 0 there, as `masses` does for masses below
+    the smallest float. `probconv.distributions.bounds` gives the honest
+    answer past the grid: ``[0, truncated]`` for `sf` and `pmf`, the cut
+    mass, at least the smallest normal float where anything was cut.
 
     Operations other than the relative-accuracy ones (shifts, scalings,
     mixtures, the plain ``X + Y``) return a plain `Distribution`: the
@@ -57,16 +77,29 @@ class RelativeDistribution(Distribution):
 
     log_masses: jax.Array = None
     log_error: jax.Array = None
+    log_truncated: jax.Array = None
 
     @property
     def kind(self) -> str:
         """``'lattice'`` (the relative-accuracy methods apply to lattices)."""
         return "lattice"
 
+    def _unknown(self, past: jax.Array) -> jax.Array:
+        """Value of a log query at points `past` the grid: NaN where mass was cut.
+
+        The cut mass (``log_truncated``) may lie anywhere past the last grid
+        point; where nothing was cut the answer there is exactly ``-inf``.
+        """
+        cut = jnp.asarray(self.log_truncated) > -jnp.inf
+        return jnp.where(past & cut, jnp.nan, -jnp.inf)
+
     def logpmf(self, x: ArrayLike) -> jax.Array:
         r"""Log of the probability mass function, from the log-masses.
 
         Unlike ``log(pmf(x))`` it stays finite far below the smallest float.
+        Past the last grid point it is NaN where mass was cut there (the
+        value is below ``exp(log_truncated)``, which no float resolves; see
+        `probconv.distributions.bounds`), ``-inf`` where nothing was cut.
 
         Examples
         --------
@@ -74,6 +107,13 @@ class RelativeDistribution(Distribution):
         >>> s = dist.iid_sum(dist.bernoulli(0.01), 200, accuracy="relative")
         >>> round(float(s.logpmf(200)) / 2.302585092994046, 6)
         -400.0
+        >>> float(s.logpmf(201))  # nothing cut: impossible, exactly
+        -inf
+        >>> import math
+        >>> c = dist.compound(dist.poisson(1.0), dist.bernoulli(0.5) + 1,
+        ...                   accuracy="relative")
+        >>> math.isnan(c.logpmf(c.size + 5))  # mass was cut: below truncated
+        True
         """
         self._need("lattice", "logpmf", "logpdf")
         x, k = _queries._k(self, x)
@@ -82,11 +122,16 @@ class RelativeDistribution(Distribution):
             (jnp.abs(k - j) <= _queries._tol(self, k)) & (j >= 0) & (j <= self.size - 1)
         )
         ji = jnp.clip(j, 0, self.size - 1).astype(jnp.int32)
-        val = jnp.where(on, _queries._take(self.log_masses, ji), -jnp.inf)
+        off = self._unknown(k > self.size - 1)
+        val = jnp.where(on, _queries._take(self.log_masses, ji), off)
         return jnp.where(jnp.isnan(x), jnp.nan, val)
 
-    def _log_cumulative(self, x, upper: bool):
-        """``log P(X <= x)`` (or ``log P(X > x)`` with `upper`) in log space."""
+    def _log_cumulative(self, x, upper: bool, strict: bool = True):
+        """``log P(X <= x)`` (or ``log P(X > x)`` with `upper`) in log space.
+
+        With `strict`, ``log P(X > x)`` is NaN from the last grid point on
+        where mass was cut (see `_unknown`); otherwise ``-inf`` there.
+        """
         x, k = _queries._k(self, x)
         n = self.size
         lm = self.log_masses
@@ -98,7 +143,8 @@ class RelativeDistribution(Distribution):
                 [inc[..., 1:], jnp.full(inc.shape[:-1] + (1,), -jnp.inf, inc.dtype)],
                 axis=-1,
             )
-            val = jnp.where(j < 0, _queries._take(inc, jnp.zeros_like(ji)), -jnp.inf)
+            past = self._unknown(j >= n - 1) if strict else -jnp.inf
+            val = jnp.where(j < 0, _queries._take(inc, jnp.zeros_like(ji)), past)
             val = jnp.where((j >= 0) & (j < n - 1), _queries._take(after, ji), val)
         else:
             inc = _tilt.logcumsumexp(lm)  # sum over i <= k
@@ -120,6 +166,9 @@ class RelativeDistribution(Distribution):
     def logsf(self, x: ArrayLike) -> jax.Array:
         r"""Log of the survival function :math:`P(X > x)`, summed from the tail.
 
+        From the last grid point on it is NaN where mass was cut there (see
+        `logpmf`), ``-inf`` where nothing was cut.
+
         Examples
         --------
         >>> from probconv import distributions as dist
@@ -135,8 +184,12 @@ class RelativeDistribution(Distribution):
         return jnp.exp(self.logcdf(x))
 
     def sf(self, x: ArrayLike) -> jax.Array:
-        """Survival function, from the log-space tail sums (never ``1 - cdf``)."""
-        return jnp.exp(self.logsf(x))
+        """Survival function, from the log-space tail sums (never ``1 - cdf``).
+
+        0 past the grid, like the masses below the smallest float; the cut
+        mass bounds it there (see `probconv.distributions.bounds`).
+        """
+        return jnp.exp(self._log_cumulative(x, upper=True, strict=False))
 
 
 def _lattice_only(d: Distribution, name: str) -> None:
@@ -147,9 +200,32 @@ def _lattice_only(d: Distribution, name: str) -> None:
         )
 
 
-def _relative(log_m, log_err, origin, truncated, step, kind) -> RelativeDistribution:
+def _relative(
+    log_m, log_err, origin, truncated, step, kind, log_truncated=None
+) -> RelativeDistribution:
+    """Build a `RelativeDistribution` (broadcasts, no checks).
+
+    `log_truncated`, where given, is the log of the cut mass (or a bound on
+    it) and sets ``truncated`` to its exponential; otherwise it is the log
+    of `truncated`.
+    """
+    log_m = jnp.asarray(log_m)
+    batch = log_m.shape[:-1]
+    if log_truncated is None:
+        t = jnp.broadcast_to(jnp.asarray(truncated, log_m.dtype), batch)
+        log_truncated = jnp.log(jnp.maximum(t, 0.0))
+    else:
+        log_truncated = jnp.broadcast_to(jnp.asarray(log_truncated, log_m.dtype), batch)
+        # A cut mass below the smallest normal float is kept as that float
+        # (a bound): XLA flushes subnormals to 0 on CPU, and a 0 would say
+        # that nothing was cut.
+        tiny = float(jnp.finfo(log_m.dtype).tiny)
+        kept = jnp.maximum(jnp.exp(jnp.minimum(log_truncated, 0.0)), tiny)
+        truncated = jnp.where(log_truncated > -jnp.inf, kept, 0.0)
     d = make(jnp.exp(log_m), origin, truncated, step, kind)
-    return RelativeDistribution(d.masses, d.origin, d.truncated, d.step, log_m, log_err)
+    return RelativeDistribution(
+        d.masses, d.origin, d.truncated, d.step, log_m, log_err, log_truncated
+    )
 
 
 def _logs(d: Distribution):

@@ -16,7 +16,7 @@ from .._checks import check_int, check_range
 from ..conv.internal import spectral_length
 from . import _extend, _tilt
 from ._base import Distribution, check_dist
-from ._lattice_ops import _common_step, _lost, _refine
+from ._lattice_ops import _common_step, _refine
 from ._logconv import log_pair
 from ._params import as_param, float_dtype
 from ._pgf import _CLOSED
@@ -42,7 +42,8 @@ def _extended_logs(d: Distribution):
     """
     law, lm, log_t = _extend.extend(d)
     if lm is None:
-        return (d, *_logs(d), _extend.horizon(d))
+        own = d.log_truncated if isinstance(d, RelativeDistribution) else None
+        return (d, *_logs(d), _extend.horizon(d, own))
     ep = math.log(4 * _tilt.eps(lm.dtype))
     err = jnp.where(jnp.isfinite(lm), ep, -jnp.inf)
     return law, lm, err, _extend.horizon(law, log_t)
@@ -74,15 +75,19 @@ def relative_add(x: Distribution, y: Distribution) -> RelativeDistribution:
         log_t = log_t + jnp.log(jnp.maximum(other.total, 0.0))
         rel = _extend.mark_unresolved(rel, out, first, log_t)
     batch = out.shape[:-1]
-    trunc = _lost(x.truncated, x.total, y.truncated, y.total)
+    # t_x T_y + T_x t_y + t_x t_y, in log space: the cut masses may underflow.
+    lt_x, lt_y = hx[1].astype(dt), hy[1].astype(dt)
+    lT_x, lT_y = (jnp.log(jnp.maximum(d.total, 0.0)).astype(dt) for d in (x, y))
+    log_cut = jnp.logaddexp(jnp.logaddexp(lt_x + lT_y, lT_x + lt_y), lt_x + lt_y)
     ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
     return _relative(
         out,
         rel,
         jnp.broadcast_to(ox + oy, batch),
-        jnp.broadcast_to(trunc, batch).astype(dt),
+        0.0,
         h,
         "lattice",
+        jnp.broadcast_to(log_cut, batch),
     )
 
 
@@ -110,12 +115,18 @@ def relative_iid_sum(x: Distribution, n: int) -> Distribution:
     inherited = (math.log(n) + _worst(ex)).astype(x.dtype)
     rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
     rel = _extend.mark_unresolved(rel, out, first, log_t + math.log(n))
-    tot = x.total
-    whole = tot + x.truncated
-    frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
-    trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
-    trunc = trunc + math.exp(min(log_beyond, 0.0))  # past a shortened grid
-    return _relative(out, rel, n * x.origin, trunc, x.step, x.kind)
+    # The cut mass, (T + t)^n - T^n, in log space (t may underflow): with
+    # f = t / (T + t), (T + t)^n (1 - (1 - f)^n), and n f bounding the
+    # last factor where it would round to 0; plus the Chernoff bound past a
+    # grid shortened where the sum's masses leave the float range.
+    whole = x.total + x.truncated
+    log_whole = jnp.log(jnp.where(whole > 0, whole, 1.0))
+    log_f = jnp.minimum(log_t - log_whole, 0.0)
+    small = log_f < math.log(1e-10 / n)
+    exact = jnp.log(-jnp.expm1(n * jnp.log1p(-jnp.exp(jnp.where(small, -1.0, log_f)))))
+    log_part = n * log_whole + jnp.where(small, math.log(n) + log_f, exact)
+    log_cut = jnp.logaddexp(log_part, min(log_beyond, 0.0)).astype(x.dtype)
+    return _relative(out, rel, n * x.origin, 0.0, x.step, x.kind, log_cut)
 
 
 def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
@@ -133,7 +144,15 @@ def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
 
 
 def relative_compound(
-    N: Distribution, xm, length: int, step: float, ok=True, *, lx=None, first=None
+    N: Distribution,
+    xm,
+    length: int,
+    step: float,
+    ok=True,
+    *,
+    lx=None,
+    first=None,
+    log_cut=None,
 ):
     """Compute the core of `compound` with ``accuracy='relative'``.
 
@@ -144,7 +163,11 @@ def relative_compound(
     (the others get NaN); `lx`: the same as log-masses, where the severity
     extended itself (they hold below the smallest float); `first`: the grid
     index from which mass the severity lost past its grid reaches `S` (its
-    points are marked unresolved). The frequency `N` is checked by
+    points are marked unresolved); `log_cut`: the log of a bound on the mass
+    of `S` past the grid (`compound`'s Chernoff bound, where it is known).
+    Without it, the cut mass is the total less the grid's masses, plus the
+    error of that difference (the masses' relative errors and rounding), so
+    that it still bounds the cut mass. The frequency `N` is checked by
     `compound` before.
     """
     dt = xm.dtype
@@ -173,5 +196,10 @@ def relative_compound(
     if first is not None:
         first, log_t = (jnp.broadcast_to(v, batch) for v in first)
         rel = _extend.mark_unresolved(rel, out, first, log_t)
-    lost = jnp.maximum(total - jnp.sum(jnp.exp(out), -1), 0.0)
-    return _relative(out, rel, 0.0, lost, step, "lattice")
+    if log_cut is None:
+        kept = jnp.sum(jnp.exp(out), -1)
+        slack = kept * jnp.exp(_worst(rel)) + (size + 16) * _tilt.eps(dt) * total
+        lost = jnp.minimum(jnp.maximum(total - kept, 0.0) + slack, total)
+        log_cut = jnp.log(lost)
+    log_cut = jnp.broadcast_to(jnp.asarray(log_cut, dt), batch)
+    return _relative(out, rel, 0.0, 0.0, step, "lattice", log_cut)
