@@ -520,8 +520,12 @@ def test_zero_dimensional_inputs_multiply():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        ({"mode": "middle"}, ValueError, "`mode` must be 'full', 'same' or 'valid'"),
-        ({"method": "fast"}, ValueError, "`method` must be 'auto', 'direct'"),
+        (
+            {"mode": "middle"},
+            ValueError,
+            "`mode` must be one of 'full', 'same', 'valid'; got 'middle'",
+        ),
+        ({"method": "fast"}, ValueError, "`method` must be one of 'auto', 'direct'"),
         ({"axes": 2}, ValueError, "`axes` entry 2 is out of range"),
         ({"axes": (0, 0)}, ValueError, "must not repeat an axis"),
         ({"axes": ()}, ValueError, "must name at least one axis"),
@@ -550,7 +554,7 @@ def test_bad_inputs():
         probconv.convolve(np.ones((5, 2)), np.ones((2, 5)), "valid")
     with pytest.raises(ValueError, match="sizes must match or one must be 1"):
         probconv.convolve(np.ones((2, 5)), np.ones((3, 5)), axes=1)
-    with pytest.raises(ValueError, match="`maxlag` must be a non-negative integer"):
+    with pytest.raises(ValueError, match="`maxlag` must be at least 0; got -1"):
         probconv.correlate(np.ones(5), np.ones(5), maxlag=-1)
     with pytest.raises(ValueError, match="`in1_len` must be a positive integer"):
         probconv.correlation_lags(0, 3)

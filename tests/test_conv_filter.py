@@ -199,7 +199,9 @@ def test_bad_arguments():
     x = np.arange(6.0)
     with pytest.raises(ValueError, match="`boundary` must be one of"):
         conv.correlate1d(x, [1.0], boundary="edge")
-    with pytest.raises(ValueError, match="`mode` must be 'same', 'full' or 'valid'"):
+    with pytest.raises(
+        ValueError, match="`mode` must be one of 'same', 'full', 'valid'"
+    ):
         conv.correlate1d(x, [1.0], mode="circular")
     with pytest.raises(ValueError, match="`method` must be one of"):
         conv.correlate1d(x, [1.0], method="running")

@@ -244,10 +244,9 @@ def test_laws_are_final_classes_of_one_abstract_base():
 
 
 # The generic argument checks are defined once, in the leaf `probconv._checks`.
-# The engine and two layers keep their own copies until they move onto it;
+# Two layers keep their own copies until they move onto it;
 # this list only shrinks.
 CHECKS_NOT_YET_MIGRATED = {
-    "probconv/conv/_checks.py",
     "probconv/smooth/_checks.py",
     "probconv/similarity/_checks.py",
 }

@@ -11,7 +11,9 @@ layers and may change with them; equinox's ``equinox.internal`` is the
 model.
 """
 
-from ._checks import normalize_axes as normalize_axes
+from .._checks import normalize_axes as normalize_axes
+from .._checks import result_dtype as result_dtype
+from ._args import METHODS as METHODS
 from ._choose import SHIFT_MAX_TAPS as SHIFT_MAX_TAPS
 from ._fft import circular_size as circular_size
 from ._fft import fft_nd as fft_nd
@@ -21,7 +23,6 @@ from ._fft import spectral_length as spectral_length
 from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
-from ._plan import result_dtype as result_dtype
 from ._programs import bounded_jit as bounded_jit
 from ._sharded import halo_map as halo_map
 from ._sharded import split_axes as split_axes
@@ -29,6 +30,7 @@ from ._sharded import split_scan as split_scan
 
 __all__ = [
     "BOUNDARY_MODES",
+    "METHODS",
     "SHIFT_MAX_TAPS",
     "bounded_jit",
     "check_boundary",

@@ -110,7 +110,7 @@ def normalize_axes(axes, ndim: int, name: str = "axis") -> tuple[int, ...]:
     """Non-negative axes, in the order given (None: all axes)."""
     if ndim == 0:
         raise ValueError(f"`{name}`: a 0-dimensional array has no axis to smooth.")
-    return _engine_axes(axes, ndim, name, sort=False)
+    return _engine_axes(name, axes, ndim, sort=False)
 
 
 def per_axis(name: str, value, k: int) -> tuple:
