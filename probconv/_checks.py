@@ -446,12 +446,39 @@ def check_finite(name: str, x):
         raise ValueError(f"`{name}` must be finite; got {x!r}.")
 
 
-def per_axis(name: str, x, k: int):
-    """Broadcast a scalar or a length-`k` parameter to shape ``(k,)``."""
+def per_axis(name: str, x, k: int, *, entries: bool = False, per: str = "axis"):
+    """Broadcast a scalar or one value per axis to `k` values.
+
+    By default the values are numbers, returned as a JAX array of shape
+    ``(k,)``. With ``entries=True`` they may be anything (strings, None,
+    tracers) and come back as a tuple of `k` entries, from a scalar, a list
+    or tuple, or a 1-D array. `per` names what the values go with in the
+    message (``per="smoothed axis"``).
+
+    Examples
+    --------
+    >>> per_axis("origin", 0, 2, entries=True)
+    (0, 0)
+    >>> per_axis("mode", ("a", "b"), 2, entries=True)
+    ('a', 'b')
+    """
+    if entries:
+        if isinstance(x, (list, tuple)):
+            seq = tuple(x)
+        elif np.ndim(x) == 1 and not isinstance(x, str):
+            seq = tuple(x[i] for i in range(np.shape(x)[0]))
+        else:
+            seq = (x,) * k
+        if len(seq) != k:
+            raise ValueError(
+                f"`{name}` must be a scalar or hold one entry per {per} ({k}); "
+                f"got {x!r}."
+            )
+        return seq
     shape = np.shape(x)
     if shape not in ((), (k,)):
         raise ValueError(
-            f"`{name}` must be a scalar or hold one value per axis ({k}); "
+            f"`{name}` must be a scalar or hold one value per {per} ({k}); "
             f"got shape {shape}."
         )
     return jnp.broadcast_to(jnp.asarray(x), (k,))

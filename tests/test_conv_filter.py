@@ -231,5 +231,8 @@ def test_bad_arguments():
         conv.running_sum(x, 2, weight=[1.0, 2.0])
     with pytest.raises(ValueError, match="one dimension per axis"):
         conv.correlate_nd(np.ones((3, 3)), np.ones((2, 2)), axes=0)
-    with pytest.raises(ValueError, match="one value or one per axis"):
+    with pytest.raises(
+        ValueError,
+        match=r"`boundary` must be a scalar or hold one entry per axis \(2\)",
+    ):
         conv.correlate_nd(np.ones((3, 3)), np.ones((2, 2)), boundary=("wrap",))

@@ -19,7 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .._checks import check_choice, check_int, normalize_axes, result_dtype
+from .._checks import (
+    check_choice,
+    check_int,
+    normalize_axes,
+    per_axis,
+    result_dtype,
+)
 from ._api import correlate
 from ._choose import SHIFT_MAX_TAPS, running_method
 from ._pad import check_boundary, pad
@@ -487,8 +493,8 @@ def correlate_nd(
             f"`weights` must have one dimension per axis in `axes` ({len(ax)}); "
             f"got shape {k.shape}."
         )
-    bounds = _per_axis(boundary, len(ax), "boundary")
-    origins = _per_axis(origin, len(ax), "origin")
+    bounds = per_axis("boundary", boundary, len(ax), entries=True)
+    origins = per_axis("origin", origin, len(ax), entries=True)
     bounds = [check_boundary(b, "boundary") for b in bounds]
     method = check_choice("method", method, FILTER_METHODS)
     dtype = result_dtype(x, k)
@@ -505,14 +511,3 @@ def correlate_nd(
         shape[a] = w
     kb = kb.reshape(shape)
     return correlate(x, kb, "valid", axes=tuple(sorted(ax)), method=method)
-
-
-def _per_axis(value, n: int, name: str) -> list:
-    if isinstance(value, (str, int, np.integer)):
-        return [value] * n
-    values = list(value)
-    if len(values) != n:
-        raise ValueError(
-            f"`{name}` must give one value or one per axis ({n}); got {value!r}."
-        )
-    return values
