@@ -86,6 +86,22 @@ def gaussian_kernel_np(sigma: float, order: int, radius: int) -> np.ndarray:
     return phi * np.polynomial.polynomial.polyval(x, q)
 
 
+def _per_axis_args(origin, sigma, order, radius, truncate, k: int):
+    """Check the per-axis arguments; return one origin, sigma, order, radius each."""
+    entries = [
+        per_axis(name, v, k, entries=True, per="smoothed axis")
+        for name, v in (
+            ("origin", origin),
+            ("sigma", sigma),
+            ("order", order),
+            ("radius", radius),
+        )
+    ]
+    entries[2] = tuple(check_int("order", o, minimum=0) for o in entries[2])
+    check_scale("truncate", truncate)
+    return entries
+
+
 def _radius(sigma, truncate, radius, name_axis: str) -> int:
     if radius is not None:
         return check_int("radius", radius, minimum=0)
@@ -238,14 +254,9 @@ def gaussian_smooth(
     axes = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     k = len(axes)
     bounds = check_boundaries(boundary, k)
-    origins = per_axis("origin", origin, k, entries=True, per="smoothed axis")
-    sigmas = per_axis("sigma", sigma, k, entries=True, per="smoothed axis")
-    orders = [
-        check_int("order", o, minimum=0)
-        for o in per_axis("order", order, k, entries=True, per="smoothed axis")
-    ]
-    radii = per_axis("radius", radius, k, entries=True, per="smoothed axis")
-    check_scale("truncate", truncate)
+    origins, sigmas, orders, radii = _per_axis_args(
+        origin, sigma, order, radius, truncate, k
+    )
     if (nan_policy == "omit" or boundary == "renormalize") and any(orders):
         raise ValueError(
             "nan_policy='omit' and boundary='renormalize' renormalize the "
@@ -330,14 +341,9 @@ def _host_plan(
     bounds = check_boundaries(boundary, k)
     if any(b not in NDIMAGE_MODES for b in bounds) or not np.isfinite(cval):
         return None
-    origins = per_axis("origin", origin, k, entries=True, per="smoothed axis")
-    sigmas = per_axis("sigma", sigma, k, entries=True, per="smoothed axis")
-    orders = [
-        check_int("order", o, minimum=0)
-        for o in per_axis("order", order, k, entries=True, per="smoothed axis")
-    ]
-    radii = per_axis("radius", radius, k, entries=True, per="smoothed axis")
-    check_scale("truncate", truncate)
+    origins, sigmas, orders, radii = _per_axis_args(
+        origin, sigma, order, radius, truncate, k
+    )
     if nan_policy == "omit" and any(orders):
         return None
     kernels, use_axes, lefts, use_bounds = [], [], [], []
