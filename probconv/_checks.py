@@ -8,6 +8,11 @@ floats, strings) are checked always; checks of array values run where the
 values are known (`concrete`) and are skipped where they are traced, where
 the caller's documented behaviour (NaN out) holds instead.
 
+Besides the checks of single values: the dtype rule of every result
+(`result_dtype`, and `compute_dtype` for the dtype computed in), the axis
+check (`normalize_axes`, `check_axis`), per-axis parameters (`per_axis`)
+and the NaN policies (`check_nan_policy`).
+
 A leaf: this module imports nothing from probconv (only NumPy and JAX), so
 every package, the engine included, can read its checks from here.
 """
@@ -63,6 +68,9 @@ def concrete(x) -> np.ndarray | None:
         if v is not None:
             return np.asarray(v)
     return None
+
+
+# Dtypes: what results come in, and what they are computed in.
 
 
 @functools.lru_cache(maxsize=256)
@@ -444,6 +452,9 @@ def check_finite(name: str, x):
     v = _concrete_real(name, x)
     if v is not None and not np.all(np.isfinite(v)):
         raise ValueError(f"`{name}` must be finite; got {x!r}.")
+
+
+# Parameters given once or once per axis, and NaN policies.
 
 
 def per_axis(name: str, x, k: int, *, entries: bool = False, per: str = "axis"):
