@@ -14,11 +14,11 @@ often the fitted model picks the fastest method.
 
 ``--fft`` instead times batches of 1, 2 and 8 real transforms of 2**10 to
 2**21 points and prints picoseconds per n log2 n of each, beside what
-`probconv.conv._fft.transform_work` models: the data behind its batch and
+`probconv.conv._cost.transform_work` models: the data behind its batch and
 cache constants.
 
 ``--pfa`` times the fft method where it maps long 1-D transforms onto 2-D
-ones (`probconv.conv._fft.pfa_factors`) and fits seconds against the 2-D
+ones (`probconv.conv._pfa.pfa_factors`) and fits seconds against the 2-D
 passes' work, the points gathered and the points beyond the cache: the data
 behind ``_PFA_GATHER_WORK`` and ``_PFA_GATHER_SLOPE`` (divide the fitted
 per-point constants by the fft constant of ``_choose.COSTS``).
@@ -46,7 +46,8 @@ from _timing import interleaved_times  # noqa: E402
 
 import probconv  # noqa: E402
 from probconv.conv import _choose  # noqa: E402
-from probconv.conv._fft import pfa_factors, transform_work  # noqa: E402
+from probconv.conv._cost import transform_work  # noqa: E402
+from probconv.conv._pfa import pfa_factors  # noqa: E402
 from probconv.conv._plan import plan_of as _plan  # noqa: E402
 
 

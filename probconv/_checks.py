@@ -8,6 +8,11 @@ floats, strings) are checked always; checks of array values run where the
 values are known (`concrete`) and are skipped where they are traced, where
 the caller's documented behaviour (NaN out) holds instead.
 
+Besides the checks of single values: the dtype rule of every result
+(`result_dtype`, and `compute_dtype` for the dtype computed in), the axis
+check (`normalize_axes`, `check_axis`), per-axis parameters (`per_axis`)
+and the NaN policies (`check_nan_policy`).
+
 A leaf: this module imports nothing from probconv (only NumPy and JAX), so
 every package, the engine included, can read its checks from here.
 """
@@ -65,6 +70,9 @@ def concrete(x) -> np.ndarray | None:
     return None
 
 
+# Dtypes: what results come in, and what they are computed in.
+
+
 @functools.lru_cache(maxsize=256)
 def is_real_dtype(dtype) -> bool:
     """Whether `dtype` is boolean, integer or real floating (half included)."""
@@ -72,6 +80,80 @@ def is_real_dtype(dtype) -> bool:
     return dt == jnp.bool_ or bool(
         jnp.issubdtype(dt, jnp.integer) or jnp.issubdtype(dt, jnp.floating)
     )
+
+
+def result_dtype(*arrays) -> np.dtype:
+    """Return the floating (or complex) dtype that convolving these yields.
+
+    JAX's promotion of the inputs, with integers and booleans promoted to the
+    default floating type (float32, or float64 when x64 is enabled). Half
+    precision stays half precision: the functions compute it in float32
+    (`compute_dtype`) and round the result back.
+
+    Parameters
+    ----------
+    *arrays : array_like or dtype
+        The inputs, or their dtypes.
+
+    Returns
+    -------
+    numpy.dtype
+        A floating or complex dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result_dtype(np.float32, np.complex64)
+    dtype('complex64')
+    >>> result_dtype(np.int32, np.int32)  # doctests run with x64 enabled
+    dtype('float64')
+    >>> result_dtype(np.float16, np.int8)
+    dtype('float16')
+    """
+    dtypes = tuple(_dtype_of(a) for a in arrays)
+    if all(d is not None for d in dtypes):  # arrays and dtypes: cached
+        return _promote(dtypes, bool(jax.config.jax_enable_x64))
+    return _promote_values(*arrays)  # Python scalars are weakly typed
+
+
+def _dtype_of(a) -> np.dtype | None:
+    if isinstance(a, (np.dtype, type)):
+        return np.dtype(a)
+    d = getattr(a, "dtype", None)
+    return d if isinstance(d, np.dtype) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _promote(dtypes: tuple, x64: bool) -> np.dtype:
+    return _promote_values(*dtypes)
+
+
+def _promote_values(*arrays) -> np.dtype:
+    dt = jnp.result_type(*arrays)
+    if not jnp.issubdtype(dt, jnp.inexact):
+        dt = jnp.result_type(dt, jnp.float32)  # int -> float32, or float64 in x64
+        if not jnp.issubdtype(dt, jnp.inexact):
+            dt = jnp.dtype(jnp.float32)
+        dt = jnp.promote_types(dt, jax.dtypes.canonicalize_dtype(jnp.float64))
+    return jnp.dtype(dt)
+
+
+def real_dtype(*xs) -> np.dtype:
+    """Return the real floating dtype that `xs` promote to (`result_dtype`'s)."""
+    xs = [np.asarray(x) if isinstance(x, (list, tuple)) else x for x in xs]
+    return jnp.finfo(result_dtype(*xs)).dtype
+
+
+def as_field(u, name: str = "u") -> jax.Array:
+    """Return `u` as a numeric, non-empty JAX array of `result_dtype`."""
+    if not isinstance(u, jax.Array):
+        arr = np.asarray(u)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"`{name}` must be a numeric array; got dtype {arr.dtype}.")
+        u = jnp.asarray(arr)
+    if u.size == 0:
+        raise ValueError(f"`{name}` must not be empty; got shape {u.shape}.")
+    return u.astype(result_dtype(u))
 
 
 def compute_dtype(dtype) -> np.dtype:
@@ -104,11 +186,14 @@ def check_choice(name: str, value, choices: tuple) -> str:
     raise ValueError(f"`{name}` must be one of {text}; got {value!r}.")
 
 
-def check_int(name: str, value, *, minimum: int = 0, maximum: int | None = None) -> int:
+def check_int(
+    name: str, value, *, minimum: int | None = 0, maximum: int | None = None
+) -> int:
     """Return `value` as a Python int in ``[minimum, maximum]`` (a static value).
 
     Python and NumPy integers are accepted; booleans, floats, arrays and
-    tracers are not (a static value fixes a shape or a loop).
+    tracers are not (a static value fixes a shape or a loop). A bound of
+    None is no bound: ``minimum=None`` takes any integer.
 
     Raises
     ------
@@ -123,9 +208,12 @@ def check_int(name: str, value, *, minimum: int = 0, maximum: int | None = None)
         raise TypeError(
             f"`{name}` must be an integer (a static Python int); got {value!r}."
         )
-    if value < minimum or (maximum is not None and value > maximum):
-        most = "" if maximum is None else f" and at most {maximum}"
-        raise ValueError(f"`{name}` must be at least {minimum}{most}; got {value!r}.")
+    low = minimum is not None and value < minimum
+    if low or (maximum is not None and value > maximum):
+        bounds = [f"at least {minimum}"] if minimum is not None else []
+        bounds += [f"at most {maximum}"] if maximum is not None else []
+        text = " and ".join(bounds)
+        raise ValueError(f"`{name}` must be {text}; got {value!r}.")
     return int(value)
 
 
@@ -183,6 +271,89 @@ def check_number(
         what = _expected(low, high, low_open, high_open)
         raise ValueError(f"`{name}` must be {what}; got {value!r}.")
     return v
+
+
+def normalize_axes(
+    name: str, axes, ndim: int, *, sort: bool = True, purpose: str = ""
+) -> tuple[int, ...]:
+    """Return the axes named by `axes` as non-negative integers.
+
+    The one axis check of probconv: the engine and the layers call it so
+    that every function words its errors alike.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for error messages.
+    axes : int, sequence of int, or None
+        The axes; None means all of them.
+    ndim : int
+        The number of dimensions of the array.
+    sort : bool
+        Return the axes sorted (default) or in the order given.
+    purpose : str
+        What the axes are for, in the message for a 0-dimensional array:
+        ``purpose="to smooth"`` gives "has no axis to smooth".
+
+    Returns
+    -------
+    tuple of int
+        The axes, each in ``0 .. ndim - 1``.
+
+    Raises
+    ------
+    TypeError
+        If `axes` is not an integer or a sequence of integers.
+    ValueError
+        If the array is 0-dimensional, or an axis is out of range, repeated,
+        or none is named.
+
+    Examples
+    --------
+    >>> normalize_axes("axes", -1, 3), normalize_axes("axes", (2, 0), 3, sort=False)
+    ((2,), (2, 0))
+    """
+    if ndim == 0:
+        what = f" {purpose}" if purpose else ""
+        raise ValueError(f"`{name}`: a 0-dimensional array has no axis{what}.")
+    if axes is None:
+        return tuple(range(ndim))
+    if isinstance(axes, (int, np.integer)):
+        seq = [axes]
+    else:
+        try:
+            seq = list(axes)
+        except TypeError:
+            raise TypeError(f"`{name}` must hold integers; got {axes!r}.") from None
+    out = []
+    for a in seq:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"`{name}` must hold integers; got {axes!r}.")
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"`{name}` entry {a} is out of range for an array of {ndim} "
+                f"dimension(s); got {name}={axes!r}."
+            )
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"`{name}` must not repeat an axis; got {axes!r}.")
+    if not out:
+        raise ValueError(f"`{name}` must name at least one axis; got {axes!r}.")
+    return tuple(sorted(out)) if sort else tuple(out)
+
+
+def check_axis(name: str, axis, ndim: int) -> int:
+    """Return one axis (an integer) of an array of `ndim` dimensions.
+
+    Examples
+    --------
+    >>> check_axis("axis", -1, 3)
+    2
+    """
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer; got {axis!r}.")
+    (out,) = normalize_axes(name, axis, ndim)
+    return out
 
 
 # Array arguments: checked where their values are known.
@@ -283,12 +454,75 @@ def check_finite(name: str, x):
         raise ValueError(f"`{name}` must be finite; got {x!r}.")
 
 
-def per_axis(name: str, x, k: int):
-    """Broadcast a scalar or a length-`k` parameter to shape ``(k,)``."""
+# Parameters given once or once per axis, and NaN policies.
+
+
+def per_axis(name: str, x, k: int, *, entries: bool = False, per: str = "axis"):
+    """Broadcast a scalar or one value per axis to `k` values.
+
+    By default the values are numbers, returned as a JAX array of shape
+    ``(k,)``. With ``entries=True`` they may be anything (strings, None,
+    tracers) and come back as a tuple of `k` entries, from a scalar, a list
+    or tuple, or a 1-D array. `per` names what the values go with in the
+    message (``per="smoothed axis"``).
+
+    Examples
+    --------
+    >>> per_axis("origin", 0, 2, entries=True)
+    (0, 0)
+    >>> per_axis("mode", ("a", "b"), 2, entries=True)
+    ('a', 'b')
+    """
+    if entries:
+        if isinstance(x, (list, tuple)):
+            seq = tuple(x)
+        elif np.ndim(x) == 1 and not isinstance(x, str):
+            seq = tuple(x[i] for i in range(np.shape(x)[0]))
+        else:
+            seq = (x,) * k
+        if len(seq) != k:
+            raise ValueError(
+                f"`{name}` must be a scalar or hold one entry per {per} ({k}); "
+                f"got {x!r}."
+            )
+        return seq
     shape = np.shape(x)
     if shape not in ((), (k,)):
         raise ValueError(
-            f"`{name}` must be a scalar or hold one value per axis ({k}); "
+            f"`{name}` must be a scalar or hold one value per {per} ({k}); "
             f"got shape {shape}."
         )
     return jnp.broadcast_to(jnp.asarray(x), (k,))
+
+
+NAN_POLICIES = ("propagate", "omit", "raise")
+
+
+def check_nan_policy(name: str, value, arrays: dict) -> str:
+    """Return the NaN policy `value`; with 'raise', raise on a known NaN.
+
+    `arrays` maps argument names to arrays. Where their values are not known
+    (under `jax.jit` or `jax.vmap`), 'raise' behaves as 'propagate' (NaN
+    out), as the functions document.
+    """
+    policy = check_choice(name, value, NAN_POLICIES)
+    if policy == "raise":
+        raise_on_nan(arrays, f"{name}='raise'")
+    return policy
+
+
+def raise_on_nan(arrays: dict, setting: str) -> None:
+    """Raise a ValueError naming the first argument that holds a known NaN.
+
+    Raises
+    ------
+    ValueError
+        ``"`x` contains NaN and nan_policy='raise'; ..."``
+    """
+    for arg, x in arrays.items():
+        v = concrete(x)
+        if v is not None and np.isnan(v).any():
+            raise ValueError(
+                f"`{arg}` contains NaN and {setting}; skip missing values with "
+                "nan_policy='omit', or keep them (NaN out) with 'propagate'."
+            )

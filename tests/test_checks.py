@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from probconv._checks import (
+    as_field,
+    check_axis,
     check_choice,
     check_finite,
     check_int,
+    check_nan_policy,
     check_number,
     check_param,
     check_range,
@@ -20,7 +23,10 @@ from probconv._checks import (
     compute_dtype,
     concrete,
     is_real_dtype,
+    normalize_axes,
     per_axis,
+    real_dtype,
+    result_dtype,
 )
 
 
@@ -162,3 +168,47 @@ def test_dtypes_and_per_axis():
         ValueError, match=r"`step` must be a scalar or hold one value per axis \(3\)"
     ):
         per_axis("step", [1.0, 2.0], 3)
+
+
+def test_axes_signed_integers_and_entries_per_axis():
+    assert normalize_axes("axes", None, 3) == (0, 1, 2)
+    assert normalize_axes("axis", (2, -3), 3, sort=False) == (2, 0)
+    with pytest.raises(
+        ValueError, match=r"^`axis`: a 0-dimensional array has no axis to smooth\.$"
+    ):
+        normalize_axes("axis", None, 0, purpose="to smooth")
+    with pytest.raises(ValueError, match=r"^`axes` entry 3 is out of range"):
+        normalize_axes("axes", 3, 3)
+    with pytest.raises(TypeError, match=r"^`axes` must hold integers; got 0\.5"):
+        normalize_axes("axes", 0.5, 3)
+    assert check_axis("axis", -1, 2) == 1
+    with pytest.raises(TypeError, match=r"^`axis` must be an integer; got \(0, 1\)"):
+        check_axis("axis", (0, 1), 2)
+    assert check_int("origin", -3, minimum=None) == -3
+    with pytest.raises(ValueError, match=r"^`origin` must be at most 1; got 2\.$"):
+        check_int("origin", 2, minimum=None, maximum=1)
+    assert per_axis("mode", "wrap", 2, entries=True) == ("wrap", "wrap")
+    assert per_axis("r", np.array([1, 2]), 2, entries=True) == (1, 2)
+    with pytest.raises(
+        ValueError,
+        match=r"^`origin` must be a scalar or hold one entry per smoothed axis \(2\)",
+    ):
+        per_axis("origin", [0], 2, entries=True, per="smoothed axis")
+
+
+def test_nan_policy_and_dtype_rule():
+    assert check_nan_policy("nan_policy", "raise", {"x": [1.0, 2.0]}) == "raise"
+    with pytest.raises(ValueError, match=r"^`nan_policy` must be one of 'propagate'"):
+        check_nan_policy("nan_policy", "drop", {})
+    with pytest.raises(ValueError, match=r"^`b` contains NaN and nan_policy='raise'"):
+        check_nan_policy("nan_policy", "raise", {"a": [1.0], "b": [np.nan]})
+    # Under jit the values are not known: 'raise' cannot raise (NaN out).
+    jax.jit(lambda x: check_nan_policy("nan_policy", "raise", {"x": x}) and x)(
+        jnp.array([np.nan])
+    )
+    assert result_dtype(np.int32, np.float32) == np.float32
+    assert result_dtype(np.float16, np.complex64) == np.complex64
+    assert real_dtype(np.complex64) == np.float32
+    assert as_field([1, 2]).dtype == result_dtype(np.int64)
+    with pytest.raises(ValueError, match=r"^`u` must not be empty; got shape \(0,\)"):
+        as_field([])

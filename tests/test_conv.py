@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import probconv
-from probconv.conv import _choose, _fft, _host
+from probconv.conv import _choose, _fft, _host, _pfa, _transforms
 
 METHODS = ("direct", "fft", "overlap_add", "auto")
 MODES = ("full", "same", "valid")
@@ -296,7 +296,7 @@ def _is_5_smooth(n):
 
 @pytest.mark.parametrize("n", [16384, 19999, 10**5 + 2999, 1_999_999, 4_000_000])
 def test_pfa_factors_are_the_shortest_coprime_split(n):
-    a, b = _fft.pfa_factors(n)
+    a, b = _pfa.pfa_factors(n)
     assert a & (a - 1) == 0 and b % 2 == 1 and _is_5_smooth(b)
     assert a >= 16 and b >= 81 and a * b >= n
     # no 5-smooth period in [n, a*b) splits into admissible factors
@@ -304,8 +304,8 @@ def test_pfa_factors_are_the_shortest_coprime_split(n):
         if _is_5_smooth(p):
             odd = p // (p & -p)
             assert p // odd < 16 or odd < 81
-    assert _fft.pfa_factors(1000) is None
-    assert _fft.uses_pfa(n, "cpu") and not _fft.uses_pfa(n, "gpu")
+    assert _pfa.pfa_factors(1000) is None
+    assert _pfa.uses_pfa(n, "cpu") and not _pfa.uses_pfa(n, "gpu")
 
 
 @st.composite
@@ -316,7 +316,7 @@ def pfa_case(draw):
     full = n1 + n2 - 1
     start = draw(st.integers(0, full - 1))
     length = draw(st.integers(1, full - start))
-    period = _fft.circular_size(n1, n2, start, length)
+    period = _transforms.circular_size(n1, n2, start, length)
     batch = draw(st.sampled_from([((), ()), ((3,), (1,)), ((2,), (2,))]))
     return a, b, n1, n2, start, length, period, batch, draw(st.booleans())
 
@@ -351,7 +351,7 @@ def test_long_1d_fft_runs_as_2d_transforms(mode, cplx):
     rng = _rng(31)
     a, v = _data(rng, 12_000, cplx), _data(rng, 8_001)
     if jax.default_backend() == "cpu":
-        assert _fft.uses_pfa(20_000, "cpu")
+        assert _pfa.uses_pfa(20_000, "cpu")
     got = probconv.convolve(a, v, mode, method="fft")
     _assert_close(got, a, v, mode, None, "fft", scipy.signal.fftconvolve(a, v, mode))
     ref = scipy.signal.fftconvolve(a, v, mode)
@@ -520,8 +520,12 @@ def test_zero_dimensional_inputs_multiply():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        ({"mode": "middle"}, ValueError, "`mode` must be 'full', 'same' or 'valid'"),
-        ({"method": "fast"}, ValueError, "`method` must be 'auto', 'direct'"),
+        (
+            {"mode": "middle"},
+            ValueError,
+            "`mode` must be one of 'full', 'same', 'valid'; got 'middle'",
+        ),
+        ({"method": "fast"}, ValueError, "`method` must be one of 'auto', 'direct'"),
         ({"axes": 2}, ValueError, "`axes` entry 2 is out of range"),
         ({"axes": (0, 0)}, ValueError, "must not repeat an axis"),
         ({"axes": ()}, ValueError, "must name at least one axis"),
@@ -550,7 +554,7 @@ def test_bad_inputs():
         probconv.convolve(np.ones((5, 2)), np.ones((2, 5)), "valid")
     with pytest.raises(ValueError, match="sizes must match or one must be 1"):
         probconv.convolve(np.ones((2, 5)), np.ones((3, 5)), axes=1)
-    with pytest.raises(ValueError, match="`maxlag` must be a non-negative integer"):
+    with pytest.raises(ValueError, match="`maxlag` must be at least 0; got -1"):
         probconv.correlate(np.ones(5), np.ones(5), maxlag=-1)
     with pytest.raises(ValueError, match="`in1_len` must be a positive integer"):
         probconv.correlation_lags(0, 3)

@@ -199,7 +199,9 @@ def test_bad_arguments():
     x = np.arange(6.0)
     with pytest.raises(ValueError, match="`boundary` must be one of"):
         conv.correlate1d(x, [1.0], boundary="edge")
-    with pytest.raises(ValueError, match="`mode` must be 'same', 'full' or 'valid'"):
+    with pytest.raises(
+        ValueError, match="`mode` must be one of 'same', 'full', 'valid'"
+    ):
         conv.correlate1d(x, [1.0], mode="circular")
     with pytest.raises(ValueError, match="`method` must be one of"):
         conv.correlate1d(x, [1.0], method="running")
@@ -229,5 +231,8 @@ def test_bad_arguments():
         conv.running_sum(x, 2, weight=[1.0, 2.0])
     with pytest.raises(ValueError, match="one dimension per axis"):
         conv.correlate_nd(np.ones((3, 3)), np.ones((2, 2)), axes=0)
-    with pytest.raises(ValueError, match="one value or one per axis"):
+    with pytest.raises(
+        ValueError,
+        match=r"`boundary` must be a scalar or hold one entry per axis \(2\)",
+    ):
         conv.correlate_nd(np.ones((3, 3)), np.ones((2, 2)), boundary=("wrap",))

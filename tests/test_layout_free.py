@@ -30,7 +30,7 @@ import scipy.stats
 from _reference import rel_err
 
 import probconv.distributions as dist
-from probconv.conv import _fft
+from probconv.conv import _pfa
 from probconv.conv.internal import fft_nd, ifft_nd, spectral_length
 
 ATOL = 1e-14
@@ -66,22 +66,22 @@ def _fresh_programs():
 def two_d():
     """Run every layout-free transform as 2-D; yield the list of mappings made."""
     calls = []
-    orig = _fft._pfa_in
+    orig = _pfa.pfa_in
 
     def spy(x, a, b):
         calls.append((a, b))
         return orig(x, a, b)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_fft, "_PFA_MIN_POINTS", 0)
-        mp.setattr(_fft, "_PFA_MIN_FACTORS", (2, 3))
-        mp.setattr(_fft, "_pfa_in", spy)
-        _fft.pfa_factors.cache_clear()
+        mp.setattr(_pfa, "_PFA_MIN_POINTS", 0)
+        mp.setattr(_pfa, "_PFA_MIN_FACTORS", (2, 3))
+        mp.setattr(_pfa, "pfa_in", spy)
+        _pfa.pfa_factors.cache_clear()
         try:
             with _fresh_programs():
                 yield calls
         finally:
-            _fft.pfa_factors.cache_clear()
+            _pfa.pfa_factors.cache_clear()
 
 
 @pytest.mark.parametrize("real", [True, False])

@@ -119,11 +119,13 @@ def test_batch_axis_jit_vmap_grad():
 
 def test_sliding_pearson_errors():
     x = np.arange(6.0)
-    with pytest.raises(ValueError, match="`window` must be an integer >= 1"):
+    with pytest.raises(ValueError, match="`window` must be at least 1; got 0"):
         sliding_pearson(x, x, 0)
     with pytest.raises(TypeError, match="`window` must be an integer"):
         sliding_pearson(x, x, 2.5)
-    with pytest.raises(ValueError, match="`min_periods` must be an integer between"):
+    with pytest.raises(
+        ValueError, match="`min_periods` must be at least 0 and at most 3; got 4"
+    ):
         sliding_pearson(x, x, 3, min_periods=4)
     with pytest.raises(ValueError, match="same length along `axis`"):
         sliding_pearson(x, x[:5], 3)

@@ -321,7 +321,7 @@ BAD = [
         ValueError,
         "In 2-D `grid` must be None, an int, or a pair",
     ),
-    (lambda: kde([1.0, 2.0], grid=1), ValueError, "`grid` must be an integer >= 2"),
+    (lambda: kde([1.0, 2.0], grid=1), ValueError, "`grid` must be at least 2; got 1"),
     (
         lambda: kde([1.0, 2.0], grid=[0.0, 1.0, 3.0]),
         ValueError,

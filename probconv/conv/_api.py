@@ -10,8 +10,9 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
+from .._checks import check_choice, check_int, result_dtype
 from . import _choose, _direct, _fft, _host, _overlap_add, _sharded
-from ._checks import as_input, check_maxlag, check_mode
+from ._args import MODES, as_input
 from ._plan import (
     Plan,
     Prepared,
@@ -21,7 +22,6 @@ from ._plan import (
     prepare,
     resolve,
 )
-from ._plan import result_dtype as result_dtype
 from ._programs import PROGRAMS
 
 
@@ -319,7 +319,7 @@ def correlate(
     [1.0, 3.0, 5.0]
     """
     if maxlag is not None:
-        maxlag = check_maxlag(maxlag)
+        maxlag = check_int("maxlag", maxlag)
     return _dispatch(in1, in2, mode, method, axes, precision, maxlag, True)
 
 
@@ -362,7 +362,7 @@ def choose_method(
     """
     a = in1 if isinstance(in1, jax.ShapeDtypeStruct) else as_input(in1, "in1")
     v = in2 if isinstance(in2, jax.ShapeDtypeStruct) else as_input(in2, "in2")
-    mode = check_mode(mode)
+    mode = check_choice("mode", mode, MODES)
     if a.ndim == 0 and v.ndim == 0:
         return "direct"
     plan = plan_of(a, v, mode, axes)

@@ -6,16 +6,11 @@ import math
 
 import numpy as np
 
-from ._fft import (
-    circular_size,
-    next_fast_len,
-    pfa_factors,
-    pfa_work,
-    shape_work,
-    stacks,
-    uses_pfa,
-)
+from ._cost import shape_work
+from ._fft import stacks
 from ._overlap_add import block_length
+from ._pfa import pfa_factors, pfa_work, uses_pfa
+from ._transforms import circular_size, next_fast_len
 
 # Seconds per unit of work, by backend and real itemsize (4: float32 and
 # complex64, 8: float64 and complex128). direct: per multiply-add of a 1-D

@@ -19,35 +19,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .._checks import (
+    check_choice,
+    check_int,
+    normalize_axes,
+    per_axis,
+    result_dtype,
+)
 from ._api import correlate
-from ._checks import normalize_axes
 from ._choose import SHIFT_MAX_TAPS, running_method
 from ._pad import check_boundary, pad
-from ._plan import result_dtype
 from ._running import valid_sums
 
 FILTER_MODES = ("same", "full", "valid")
 FILTER_METHODS = ("auto", "direct", "fft", "overlap_add")
 RUNNING_METHODS = ("auto", "direct", "running")
-
-
-def _check_mode(mode) -> str:
-    if not isinstance(mode, str) or mode not in FILTER_MODES:
-        raise ValueError(f"`mode` must be 'same', 'full' or 'valid'; got {mode!r}.")
-    return mode
-
-
-def _check_choice(value, name: str, choices) -> str:
-    if not isinstance(value, str) or value not in choices:
-        names = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"`{name}` must be one of {names}; got {value!r}.")
-    return value
-
-
-def _check_int(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    return int(value)
 
 
 def extension(w: int, n: int, origin: int, mode: str) -> tuple[int, int]:
@@ -57,8 +43,8 @@ def extension(w: int, n: int, origin: int, mode: str) -> tuple[int, int]:
     origin`` (scipy.ndimage's convention), ``'full'`` adds ``w - 1`` on each
     side, ``'valid'`` nothing.
     """
-    mode = _check_mode(mode)
-    origin = _check_int(origin, "origin")
+    mode = check_choice("mode", mode, FILTER_MODES)
+    origin = check_int("origin", origin, minimum=None)
     if mode != "same" and origin != 0:
         raise ValueError(f"`origin` applies to mode='same' only; got {origin}.")
     if not -(w // 2) <= origin <= (w - 1) // 2:
@@ -133,7 +119,7 @@ def _prepare(x, axis, boundary, cval):
     x = jnp.asarray(x)
     if x.ndim == 0 or x.size == 0:
         raise ValueError(f"`input` must be a non-empty array; got shape {x.shape}.")
-    (axis,) = normalize_axes(axis, x.ndim, "axis")
+    (axis,) = normalize_axes("axis", axis, x.ndim)
     boundary = check_boundary(boundary, "boundary")
     return x, axis, boundary
 
@@ -227,7 +213,7 @@ def correlate1d(
         raise ValueError(
             f"`weights` must be a non-empty 1-D array; got shape {k.shape}."
         )
-    method = _check_choice(method, "method", FILTER_METHODS)
+    method = check_choice("method", method, FILTER_METHODS)
     w, n = k.shape[0], x.shape[axis]
     lo, hi = extension(w, n, origin, mode)
     dtype = result_dtype(x, k)
@@ -298,7 +284,7 @@ def convolve1d(
         raise ValueError(
             f"`weights` must be a non-empty 1-D array; got shape {k.shape}."
         )
-    origin = _check_int(origin, "origin")
+    origin = check_int("origin", origin, minimum=None)
     flipped = -origin - (1 - k.shape[0] % 2) if mode == "same" else -origin
     kr = jnp.conj(jnp.flip(k)) if jnp.iscomplexobj(k) else jnp.flip(k)
     return correlate1d(
@@ -387,10 +373,8 @@ def running_sum(
     [1.5, 3.0]
     """
     x, axis, boundary = _prepare(input, axis, boundary, cval)
-    size = _check_int(size, "size")
-    if size < 1:
-        raise ValueError(f"`size` must be at least 1; got {size}.")
-    method = _check_choice(method, "method", RUNNING_METHODS)
+    size = check_int("size", size, minimum=1)
+    method = check_choice("method", method, RUNNING_METHODS)
     if x.dtype == bool:
         x = x.astype(jnp.int32)
     if weight is not None:
@@ -503,16 +487,16 @@ def correlate_nd(
                 f"`weights` has more dimensions ({k.ndim}) than `input` ({x.ndim})."
             )
         axes = tuple(range(x.ndim - k.ndim, x.ndim))
-    ax = normalize_axes(axes, x.ndim, "axes", sort=False)
+    ax = normalize_axes("axes", axes, x.ndim, sort=False)
     if len(ax) != k.ndim:
         raise ValueError(
             f"`weights` must have one dimension per axis in `axes` ({len(ax)}); "
             f"got shape {k.shape}."
         )
-    bounds = _per_axis(boundary, len(ax), "boundary")
-    origins = _per_axis(origin, len(ax), "origin")
+    bounds = per_axis("boundary", boundary, len(ax), entries=True)
+    origins = per_axis("origin", origin, len(ax), entries=True)
     bounds = [check_boundary(b, "boundary") for b in bounds]
-    method = _check_choice(method, "method", FILTER_METHODS)
+    method = check_choice("method", method, FILTER_METHODS)
     dtype = result_dtype(x, k)
     x = x.astype(dtype)
     for a, w, b, o in zip(ax, k.shape, bounds, origins):
@@ -527,14 +511,3 @@ def correlate_nd(
         shape[a] = w
     kb = kb.reshape(shape)
     return correlate(x, kb, "valid", axes=tuple(sorted(ax)), method=method)
-
-
-def _per_axis(value, n: int, name: str) -> list:
-    if isinstance(value, (str, int, np.integer)):
-        return [value] * n
-    values = list(value)
-    if len(values) != n:
-        raise ValueError(
-            f"`{name}` must give one value or one per axis ({n}); got {value!r}."
-        )
-    return values

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_maxlag, check_mode
+from .._checks import check_choice, check_int
+from ._args import MODES
 
 
 def correlation_lags(
@@ -37,6 +38,8 @@ def correlation_lags(
     ValueError
         If a length is not a positive integer, `mode` is unknown, or `maxlag`
         is negative.
+    TypeError
+        If `maxlag` is not an integer.
 
     Examples
     --------
@@ -52,9 +55,9 @@ def correlation_lags(
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"`{name}` must be a positive integer; got {n!r}.")
     if maxlag is not None:
-        m = check_maxlag(maxlag)
+        m = check_int("maxlag", maxlag)
         return np.arange(-m, m + 1)
-    mode = check_mode(mode)
+    mode = check_choice("mode", mode, MODES)
     if mode == "full":
         return np.arange(-in2_len + 1, in1_len)
     if mode == "same":

@@ -8,7 +8,9 @@ import math
 import jax
 import jax.numpy as jnp
 
-from ._fft import _take_window, fft_nd, ifft_nd, next_fast_len, transform_work
+from ._cost import transform_work
+from ._fft import _take_window
+from ._transforms import fft_nd, ifft_nd, next_fast_len
 
 
 @functools.lru_cache(maxsize=4096)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ._checks import normalize_axes
+from .._checks import normalize_axes
 
 # scipy.ndimage name -> numpy.pad name.  ndimage's "reflect" repeats the edge
 # sample (d c b a | a b c d), which numpy calls "symmetric"; ndimage's
@@ -111,7 +111,7 @@ def pad(
     """
     mode = check_boundary(mode)
     x = jnp.asarray(x)
-    ax = normalize_axes(axes, x.ndim, "axes")
+    ax = normalize_axes("axes", axes, x.ndim)
     widths = _normalize_widths(pad_width, len(ax))
     full = [(0, 0)] * x.ndim
     for a, w in zip(ax, widths):

@@ -12,76 +12,11 @@ import math
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_choice, compute_dtype, normalize_axes, result_dtype
 from . import _choose, _host
-from ._checks import check_method, check_mode, check_precision, normalize_axes
-
-
-def result_dtype(*arrays) -> np.dtype:
-    """Return the floating (or complex) dtype that convolving these yields.
-
-    JAX's promotion of the inputs, with integers and booleans promoted to the
-    default floating type (float32, or float64 when x64 is enabled). Half
-    precision stays half precision: the engine computes it in float32 and
-    rounds the result back.
-
-    Parameters
-    ----------
-    *arrays : array_like or dtype
-        The inputs, or their dtypes.
-
-    Returns
-    -------
-    numpy.dtype
-        A floating or complex dtype.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from probconv.conv.internal import result_dtype
-    >>> result_dtype(np.float32, np.complex64)
-    dtype('complex64')
-    >>> result_dtype(np.int32, np.int32)  # doctests run with x64 enabled
-    dtype('float64')
-    >>> result_dtype(np.float16, np.int8)
-    dtype('float16')
-    """
-    dtypes = tuple(_dtype_of(a) for a in arrays)
-    if all(d is not None for d in dtypes):  # arrays and dtypes: cached
-        return _promote(dtypes, bool(jax.config.jax_enable_x64))
-    return _promote_values(*arrays)  # Python scalars are weakly typed
-
-
-def _dtype_of(a) -> np.dtype | None:
-    if isinstance(a, (np.dtype, type)):
-        return np.dtype(a)
-    d = getattr(a, "dtype", None)
-    return d if isinstance(d, np.dtype) else None
-
-
-@functools.lru_cache(maxsize=1024)
-def _promote(dtypes: tuple, x64: bool) -> np.dtype:
-    return _promote_values(*dtypes)
-
-
-def _promote_values(*arrays) -> np.dtype:
-    dt = jnp.result_type(*arrays)
-    if not jnp.issubdtype(dt, jnp.inexact):
-        dt = jnp.result_type(dt, jnp.float32)  # int -> float32, or float64 in x64
-        if not jnp.issubdtype(dt, jnp.inexact):
-            dt = jnp.dtype(jnp.float32)
-        dt = jnp.promote_types(dt, jax.dtypes.canonicalize_dtype(jnp.float64))
-    return jnp.dtype(dt)
-
-
-def compute_dtype(dtype) -> np.dtype:
-    """Return the dtype computed in: half precision widened to float32."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "c" and dtype.itemsize < 4:
-        return np.dtype(np.float32)
-    return dtype
+from ._args import METHODS, MODES, check_precision
 
 
 class Plan(NamedTuple):
@@ -114,7 +49,7 @@ def make_plan(shape1, shape2, dtype, mode: str, axes, maxlag=None) -> Plan:
     if axes is None and ndim == 1:  # the common case, without the loops
         ax, batch, n1, n2, batched = (0,), (), shape1, shape2, (False, False)
     else:
-        ax = normalize_axes(axes, ndim) if ndim else ()
+        ax = normalize_axes("axes", axes, ndim) if ndim else ()
         batch, b1, b2 = [], 1, 1
         for d in range(ndim):
             if d in ax:
@@ -222,10 +157,10 @@ def prepare(
     Raises the user-facing errors of `convolve` and `correlate` (errors are
     not cached, so a bad call raises every time).
     """
-    method = check_method(method)
+    method = check_choice("method", method, METHODS)
     prec = check_precision(precision)
-    mode = check_mode(mode)
-    dtype = _promote((dtype1, dtype2), bool(jax.config.jax_enable_x64))
+    mode = check_choice("mode", mode, MODES)
+    dtype = result_dtype(np.dtype(dtype1), np.dtype(dtype2))
     conj = correlate and np.dtype(dtype2).kind == "c"
     if not shape1 or not shape2:
         if len(shape1) != len(shape2):

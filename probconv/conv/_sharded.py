@@ -31,8 +31,8 @@ from jax import lax
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from .._checks import normalize_axes
 from . import _choose
-from ._checks import normalize_axes
 from ._pad import check_boundary
 from ._pad import pad as _pad
 from ._plan import Plan, Prepared, make_plan
@@ -350,7 +350,7 @@ def halo_map(
     [1.0, 2.0, 4.0, 2.0]
     """
     check_boundary(boundary, "boundary")
-    (axis,) = normalize_axes(axis, jnp.ndim(x), "axis")
+    (axis,) = normalize_axes("axis", axis, jnp.ndim(x))
     if before < 0 or after < 0:
         raise ValueError(
             f"`before` and `after` must be non-negative; got {before!r}, {after!r}."
@@ -448,7 +448,7 @@ def split_scan(
     ...            lambda b, e: e + b.cumsum(), 0.0).tolist()
     [0.0, 1.0, 3.0, 6.0]
     """
-    (axis,) = normalize_axes(axis, jnp.ndim(x), "axis")
+    (axis,) = normalize_axes("axis", axis, jnp.ndim(x))
     split = split_of(x)
     if split is None or split.spec[axis] is None:
         return finish(jnp.asarray(x), initial)

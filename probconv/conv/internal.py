@@ -11,24 +11,26 @@ layers and may change with them; equinox's ``equinox.internal`` is the
 model.
 """
 
-from ._checks import normalize_axes as normalize_axes
+from .._checks import normalize_axes as normalize_axes
+from .._checks import result_dtype as result_dtype
+from ._args import METHODS as METHODS
 from ._choose import SHIFT_MAX_TAPS as SHIFT_MAX_TAPS
-from ._fft import circular_size as circular_size
-from ._fft import fft_nd as fft_nd
-from ._fft import ifft_nd as ifft_nd
-from ._fft import next_fast_len as next_fast_len
-from ._fft import spectral_length as spectral_length
 from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
-from ._plan import result_dtype as result_dtype
 from ._programs import bounded_jit as bounded_jit
 from ._sharded import halo_map as halo_map
 from ._sharded import split_axes as split_axes
 from ._sharded import split_scan as split_scan
+from ._transforms import circular_size as circular_size
+from ._transforms import fft_nd as fft_nd
+from ._transforms import ifft_nd as ifft_nd
+from ._transforms import next_fast_len as next_fast_len
+from ._transforms import spectral_length as spectral_length
 
 __all__ = [
     "BOUNDARY_MODES",
+    "METHODS",
     "SHIFT_MAX_TAPS",
     "bounded_jit",
     "check_boundary",

@@ -8,21 +8,16 @@ import numpy as np
 import scipy.special
 from jax.typing import ArrayLike
 
-from ..conv import correlate
-from ..conv.internal import bounded_jit
-from ._checks import (
-    as_array,
+from .._checks import (
     check_axis,
     check_choice,
     check_int,
-    check_method,
     check_nan_policy,
-    half_dtype,
-    last_axis_pair,
     raise_on_nan,
-    restore,
-    to_float,
 )
+from ..conv import correlate
+from ..conv.internal import METHODS, bounded_jit
+from ._args import as_array, half_dtype, last_axis_pair, restore, to_float
 from ._missing import demeaned, pair_counts
 
 
@@ -56,14 +51,14 @@ MISSING_POLICY = {
 def _missing_policy(missing, nan_policy, arrays: dict) -> str:
     """Return 'propagate', 'omit' or 'drop' from `missing` or `nan_policy`."""
     if missing is None:
-        policy = check_nan_policy(nan_policy, arrays)
+        policy = check_nan_policy("nan_policy", nan_policy, arrays)
     else:
         if nan_policy != "propagate":
             raise ValueError(
                 "Give `missing` (statsmodels' name) or `nan_policy`, not both; "
                 f"got missing={missing!r} and nan_policy={nan_policy!r}."
             )
-        policy = MISSING_POLICY[check_choice(missing, "missing", MISSING)]
+        policy = MISSING_POLICY[check_choice("missing", missing, MISSING)]
         if policy == "raise":
             raise_on_nan(arrays, "missing='raise'")
     return "propagate" if policy == "raise" else policy
@@ -209,12 +204,12 @@ def acf(
     [1.0, 0.2143, -0.05]
     """
     x = as_array(x, "x", allow_complex=False)
-    method = check_method(method)
-    ax = check_axis(axis, x.ndim)
+    method = check_choice("method", method, METHODS)
+    ax = check_axis("axis", axis, x.ndim)
     n = x.shape[ax]
     if nlags is None:
         nlags = min(int(10 * np.log10(n)), n - 1)
-    nlags = check_int(nlags, "nlags", low=0, high=n - 1)
+    nlags = check_int("nlags", nlags, minimum=0, maximum=n - 1)
     alpha = _check_alpha(alpha)
     policy = _missing_policy(missing, nan_policy, {"x": x})
     out = _acf(
@@ -405,14 +400,14 @@ def ccf(
     """
     x = as_array(x, "x", allow_complex=False)
     y = as_array(y, "y", allow_complex=False)
-    method = check_method(method)
-    n = x.shape[check_axis(axis, x.ndim)]
-    check_axis(axis, y.ndim)
+    method = check_choice("method", method, METHODS)
+    n = x.shape[check_axis("axis", axis, x.ndim)]
+    check_axis("axis", axis, y.ndim)
     if nlags is None:
         nlags = n
-    nlags = check_int(nlags, "nlags", low=1, high=n)
+    nlags = check_int("nlags", nlags, minimum=1, maximum=n)
     alpha = _check_alpha(alpha)
-    policy = check_nan_policy(nan_policy, {"x": x, "y": y})
+    policy = check_nan_policy("nan_policy", nan_policy, {"x": x, "y": y})
     omit = policy == "omit"
     return _ccf(x, y, nlags, bool(adjusted), alpha, omit, int(axis), method)
 

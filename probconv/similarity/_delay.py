@@ -8,18 +8,16 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ..conv import correlate, correlation_lags
-from ..conv.internal import bounded_jit
-from ._checks import (
-    as_array,
+from .._checks import (
     check_axis,
     check_choice,
     check_int,
     check_nan_policy,
-    check_positive,
-    last_axis_pair,
-    to_float,
+    check_number,
 )
+from ..conv import correlate, correlation_lags
+from ..conv.internal import bounded_jit
+from ._args import as_array, last_axis_pair, to_float
 from ._detrend import check_detrend, check_window, detrended, tapered
 from ._gcc import WEIGHTINGS, gcc_values
 from ._missing import any_nan, pair_counts
@@ -165,8 +163,8 @@ def estimate_delay(
     >>> round(float(d), 1)  # b(t) = x(t + 5) = a(t + 5): d = -5
     -5.0
     """
-    method = check_choice(method, "method", METHODS)
-    weighting = check_choice(weighting, "weighting", WEIGHTINGS)
+    method = check_choice("method", method, METHODS)
+    weighting = check_choice("weighting", weighting, WEIGHTINGS)
     if subsample is True:
         subsample = "sinc"
     elif subsample is False or subsample is None:
@@ -176,8 +174,8 @@ def estimate_delay(
             "`subsample` must be True, False, 'sinc' or 'parabolic'; "
             f"got {subsample!r}."
         )
-    fs = check_positive(fs, "fs")
-    smooth = check_int(smooth, "smooth", low=1)
+    fs = check_number("fs", fs, low=0, low_open=True)
+    smooth = check_int("smooth", smooth, minimum=1)
     if smooth % 2 == 0:
         raise ValueError(f"`smooth` must be an odd positive integer; got {smooth!r}.")
     maxlag = None
@@ -197,9 +195,9 @@ def estimate_delay(
     window = check_window(window)
     a = as_array(a, "a")
     b = as_array(b, "b")
-    omit = check_nan_policy(nan_policy, {"a": a, "b": b}) == "omit"
+    omit = check_nan_policy("nan_policy", nan_policy, {"a": a, "b": b}) == "omit"
     for name, v in (("a", a), ("b", b)):
-        if detrend == "difference" and v.shape[check_axis(axis, v.ndim)] < 2:
+        if detrend == "difference" and v.shape[check_axis("axis", axis, v.ndim)] < 2:
             raise ValueError(
                 f"`{name}` must have at least 2 samples along `axis` with "
                 f"detrend='difference'; got shape {v.shape}."

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.signal
 
-from ._checks import check_choice
+from .._checks import check_choice
 from ._missing import demeaned
 
 DETRENDS = ("none", "constant", "linear", "difference")
@@ -17,7 +17,7 @@ DETRENDS = ("none", "constant", "linear", "difference")
 
 def check_detrend(detrend) -> str:
     """Return a `detrend` name, or raise listing the choices."""
-    return check_choice(detrend, "detrend", DETRENDS)
+    return check_choice("detrend", detrend, DETRENDS)
 
 
 def check_window(window):

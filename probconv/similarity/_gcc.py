@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from .._checks import check_axis, check_choice, check_int, check_nan_policy
 from ..conv import correlation_lags, running_sum
 from ..conv.internal import (
     bounded_jit,
@@ -13,17 +14,7 @@ from ..conv.internal import (
     ifft_nd,
     next_fast_len,
 )
-from ._checks import (
-    as_array,
-    check_axis,
-    check_choice,
-    check_int,
-    check_nan_policy,
-    half_dtype,
-    last_axis_pair,
-    restore,
-    to_float,
-)
+from ._args import as_array, half_dtype, last_axis_pair, restore, to_float
 from ._missing import pair_counts
 from ._xcorr import XcorrResult, overlap_windows
 
@@ -188,17 +179,17 @@ def gcc(
     >>> int(lags[np.argmax(r)])
     -5
     """
-    weighting = check_choice(weighting, "weighting", WEIGHTINGS)
+    weighting = check_choice("weighting", weighting, WEIGHTINGS)
     if maxlag is not None:
-        maxlag = check_int(maxlag, "maxlag")
-    smooth = check_int(smooth, "smooth", low=1)
+        maxlag = check_int("maxlag", maxlag)
+    smooth = check_int("smooth", smooth, minimum=1)
     if smooth % 2 == 0:
         raise ValueError(f"`smooth` must be an odd positive integer; got {smooth!r}.")
     a = as_array(a, "a")
     b = as_array(b, "b")
-    omit = check_nan_policy(nan_policy, {"a": a, "b": b}) == "omit"
-    na = a.shape[check_axis(axis, a.ndim)]
-    nb = b.shape[check_axis(axis, b.ndim)]
+    omit = check_nan_policy("nan_policy", nan_policy, {"a": a, "b": b}) == "omit"
+    na = a.shape[check_axis("axis", axis, a.ndim)]
+    nb = b.shape[check_axis("axis", axis, b.ndim)]
     lags = correlation_lags(na, nb, "full", maxlag=maxlag)
     values = _gcc(a, b, weighting, maxlag, smooth, omit, int(axis))
     return XcorrResult(lags, values)

@@ -7,18 +7,9 @@ import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
+from .._checks import check_axis, check_int, check_nan_policy
 from ..conv.internal import bounded_jit
-from ._checks import (
-    as_array,
-    check_axis,
-    check_int,
-    check_nan_policy,
-    half_dtype,
-    last_axis_pair,
-    mean_shift,
-    restore,
-    to_float,
-)
+from ._args import as_array, half_dtype, last_axis_pair, mean_shift, restore, to_float
 from ._windows import pearson, window_sum
 
 
@@ -125,19 +116,19 @@ def sliding_pearson(
     >>> sliding_pearson(x, y, 3).round(4).tolist()
     [nan, nan, 0.982, 0.0, 0.7206]
     """
-    window = check_int(window, "window", low=1)
+    window = check_int("window", window, minimum=1)
     if min_periods is None:
         min_periods = window
-    min_periods = check_int(min_periods, "min_periods", low=0, high=window)
+    min_periods = check_int("min_periods", min_periods, minimum=0, maximum=window)
     x = as_array(x, "x", allow_complex=False)
     y = as_array(y, "y", allow_complex=False)
-    nx = x.shape[check_axis(axis, x.ndim)]
-    ny = y.shape[check_axis(axis, y.ndim)]
+    nx = x.shape[check_axis("axis", axis, x.ndim)]
+    ny = y.shape[check_axis("axis", axis, y.ndim)]
     if nx != ny:
         raise ValueError(
             f"`x` and `y` must have the same length along `axis`; got {nx} and {ny}."
         )
-    omit = check_nan_policy(nan_policy, {"x": x, "y": y}) == "omit"
+    omit = check_nan_policy("nan_policy", nan_policy, {"x": x, "y": y}) == "omit"
     return _rolling(x, y, window, min_periods, omit, int(axis))
 
 

@@ -9,16 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .._checks import check_choice
 from ..conv import correlate
-from ..conv.internal import bounded_jit, check_boundary, pad
-from ._checks import (
-    as_array,
-    check_method,
-    half_dtype,
-    mean_shift,
-    restore,
-    to_float,
-)
+from ..conv.internal import METHODS, bounded_jit, check_boundary, pad
+from ._args import as_array, half_dtype, mean_shift, restore, to_float
 from ._windows import box_sum, constant_boxes, pearson
 
 
@@ -142,7 +136,7 @@ def match_template(
         raise TypeError(
             f"`constant_values` must be a real number; got {constant_values!r}."
         ) from err
-    method = check_method(method)
+    method = check_choice("method", method, METHODS)
     return _match(image, template, bool(pad_input), mode, constant_values, method)
 
 

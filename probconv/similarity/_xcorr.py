@@ -9,21 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from .._checks import check_axis, check_choice, check_int, check_nan_policy
 from ..conv import correlate, correlation_lags
-from ..conv.internal import bounded_jit
-from ._checks import (
-    as_array,
-    check_axis,
-    check_choice,
-    check_int,
-    check_method,
-    check_nan_policy,
-    half_dtype,
-    last_axis_pair,
-    mean_shift,
-    restore,
-    to_float,
-)
+from ..conv.internal import METHODS, bounded_jit
+from ._args import as_array, half_dtype, last_axis_pair, mean_shift, restore, to_float
 from ._missing import pair_counts
 from ._windows import changes, pearson, prefix_sum
 
@@ -231,15 +220,15 @@ def xcorr(
     >>> xcorr([1.0, nan, 3.0], [0.0, 1.0, 0.5], nan_policy="omit").values.tolist()
     [0.5, 2.0, 2.25, 6.0, 0.0]
     """
-    normalize = check_choice(normalize, "normalize", NORMALIZATIONS)
-    method = check_method(method)
+    normalize = check_choice("normalize", normalize, NORMALIZATIONS)
+    method = check_choice("method", method, METHODS)
     if maxlag is not None:
-        maxlag = check_int(maxlag, "maxlag")
+        maxlag = check_int("maxlag", maxlag)
     a = as_array(a, "a")
     b = as_array(b, "b")
-    omit = check_nan_policy(nan_policy, {"a": a, "b": b}) == "omit"
-    na = a.shape[check_axis(axis, a.ndim)]
-    nb = b.shape[check_axis(axis, b.ndim)]
+    omit = check_nan_policy("nan_policy", nan_policy, {"a": a, "b": b}) == "omit"
+    na = a.shape[check_axis("axis", axis, a.ndim)]
+    nb = b.shape[check_axis("axis", axis, b.ndim)]
     lags = correlation_lags(na, nb, "full", maxlag=maxlag)
     values = _xcorr(a, b, normalize, maxlag, omit, int(axis), method)
     return XcorrResult(lags, values)

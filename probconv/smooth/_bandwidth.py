@@ -13,8 +13,9 @@ from jax.typing import ArrayLike
 
 from probconv.conv.internal import bounded_jit
 
+from .._checks import check_choice, concrete
+from ._args import as_inexact
 from ._binning import linear_bin
-from ._checks import as_inexact, check_choice, concrete
 
 RULES = ("scott", "silverman", "isj")
 _NORMAL_IQR = 1.349  # statsmodels' (and Silverman's) rounding of 1.3489795

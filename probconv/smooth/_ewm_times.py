@@ -19,8 +19,8 @@ from jax import lax
 
 from probconv.conv.internal import bounded_jit
 
+from .._checks import concrete
 from . import _recurrence
-from ._checks import concrete
 
 _TIMEDELTA_TYPES = (str, datetime.timedelta, np.timedelta64)
 

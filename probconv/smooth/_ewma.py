@@ -11,10 +11,11 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
+from .._checks import check_int, concrete, normalize_axes
 from ..conv import to_device
 from ..conv.internal import bounded_jit, split_axes, split_scan
 from . import _recurrence
-from ._checks import as_inexact, check_int, concrete, normalize_axes
+from ._args import as_inexact
 from ._ewm_times import ewma_times, time_deltas
 from ._host import ewma_host, host_input
 
@@ -214,13 +215,13 @@ def ewma(
         raise TypeError(f"`adjust` must be True or False; got {adjust!r}.")
     if not isinstance(ignore_na, (bool, np.bool_)):
         raise TypeError(f"`ignore_na` must be True or False; got {ignore_na!r}.")
-    min_periods = check_int("min_periods", min_periods, 0)
+    min_periods = check_int("min_periods", min_periods, minimum=0)
     if times is None:
         y = _on_host(x, alpha, halflife, span, com, bool(adjust), min_periods, axis)
         if y is not None:
             return y
     x, result = as_inexact(x, "x", complex_ok=False)
-    (ax,) = normalize_axes(axis, x.ndim, "axis")
+    (ax,) = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     xm = jnp.moveaxis(x, ax, -1)
     if times is not None:
         deltas, f = _times_decay(times, halflife, alpha, span, com, adjust, xm)

@@ -19,7 +19,7 @@ import numpy as np
 from probconv import conv
 from probconv.conv.internal import bounded_jit, halo_map, split_axes
 
-from ._checks import concrete
+from .._checks import concrete
 
 # Where the present weights of a window sum to less than this fraction of the
 # kernel's total, the window holds no data worth the name: NaN.
@@ -156,7 +156,12 @@ def smooth_axes(
         bounds = tuple("renormalize" if b == "constant" else b for b in bounds)
     ratio = nan_policy == "omit" or "renormalize" in bounds  # normalizes itself
     if normalize and not ratio:
-        values = [concrete(k) for k in kernels]
+        # Only kernels that are not differentiated are normalized in NumPy
+        # (an eager jax.grad's tracer has a value, but NumPy drops its
+        # gradient).
+        values = [
+            None if isinstance(k, jax.core.Tracer) else concrete(k) for k in kernels
+        ]
         if all(v is not None for v in values):
             kernels = [unit_weights(v, x.dtype) for v in values]
             normalize, unit_sum = False, True

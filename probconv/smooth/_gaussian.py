@@ -10,21 +10,24 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
-from probconv.conv.internal import bounded_jit
+from probconv.conv.internal import METHODS, bounded_jit
 
-from ..conv import to_device
-from ._checks import (
-    as_inexact,
-    check_boundaries,
+from .._checks import (
+    NAN_POLICIES,
     check_choice,
     check_int,
     check_nan_policy,
-    check_origins,
-    check_positive,
     concrete,
     normalize_axes,
-    output_dtype,
     per_axis,
+)
+from ..conv import to_device
+from ._args import (
+    as_inexact,
+    check_boundaries,
+    check_origins,
+    check_scale,
+    output_dtype,
 )
 from ._filter import smooth_axes, unit_weights
 from ._host import (
@@ -83,13 +86,29 @@ def gaussian_kernel_np(sigma: float, order: int, radius: int) -> np.ndarray:
     return phi * np.polynomial.polynomial.polyval(x, q)
 
 
+def _per_axis_args(origin, sigma, order, radius, truncate, k: int):
+    """Check the per-axis arguments; return one origin, sigma, order, radius each."""
+    entries = [
+        per_axis(name, v, k, entries=True, per="smoothed axis")
+        for name, v in (
+            ("origin", origin),
+            ("sigma", sigma),
+            ("order", order),
+            ("radius", radius),
+        )
+    ]
+    entries[2] = tuple(check_int("order", o, minimum=0) for o in entries[2])
+    check_scale("truncate", truncate)
+    return entries
+
+
 def _radius(sigma, truncate, radius, name_axis: str) -> int:
     if radius is not None:
-        return check_int("radius", radius, 0)
+        return check_int("radius", radius, minimum=0)
     s = concrete(sigma)
     if s is None:
         raise TypeError(
-            "`sigma` is traced (under jit or grad), so the kernel's length "
+            "`sigma` is traced (under jit or vmap), so the kernel's length "
             "cannot follow it: pass a static `radius` too, e.g. "
             f"radius=int(truncate * sigma + 0.5){name_axis}."
         )
@@ -231,15 +250,13 @@ def gaussian_smooth(
     x, result = as_inexact(x, "x")
     compute, result = output_dtype(output, result, x.dtype)
     x = x.astype(compute)
-    check_nan_policy(nan_policy, x)
-    axes = normalize_axes(axis, x.ndim, "axis")
+    check_nan_policy("nan_policy", nan_policy, {"x": x})
+    axes = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     k = len(axes)
     bounds = check_boundaries(boundary, k)
-    origins = per_axis("origin", origin, k)
-    sigmas = per_axis("sigma", sigma, k)
-    orders = [check_int("order", o, 0) for o in per_axis("order", order, k)]
-    radii = per_axis("radius", radius, k)
-    check_positive("truncate", truncate)
+    origins, sigmas, orders, radii = _per_axis_args(
+        origin, sigma, order, radius, truncate, k
+    )
     if (nan_policy == "omit" or boundary == "renormalize") and any(orders):
         raise ValueError(
             "nan_policy='omit' and boundary='renormalize' renormalize the "
@@ -248,8 +265,11 @@ def gaussian_smooth(
         )
     kernels, use_axes, lefts, use_bounds = [], [], [], []
     for ax, s, o, r, b, org in zip(axes, sigmas, orders, radii, bounds, origins):
-        check_positive("sigma", s, allow_zero=True)
-        sv = concrete(s)
+        check_scale("sigma", s, allow_zero=True)
+        # A NumPy kernel only for a sigma that is not differentiated: the
+        # tracer of an eager jax.grad has a value, but a kernel built from it
+        # in NumPy would drop the gradient.
+        sv = None if isinstance(s, jax.core.Tracer) else concrete(s)
         if sv is not None and float(sv) <= 1e-15:
             continue  # scipy.ndimage skips such axes
         rad = _radius(s, truncate, r, "" if k == 1 else f" for axis {ax}")
@@ -314,23 +334,21 @@ def _host_plan(
     correlation, as the JAX path builds them. Raises where the JAX path
     raises; returns None where the options have no exact ndimage equivalent.
     """
-    check_choice("nan_policy", nan_policy, ("propagate", "omit", "raise"))
-    check_choice("method", method, ("auto", "direct", "fft", "overlap_add"))
-    axes = normalize_axes(axis, ndim, "axis")
+    check_choice("nan_policy", nan_policy, NAN_POLICIES)
+    check_choice("method", method, METHODS)
+    axes = normalize_axes("axis", axis, ndim, sort=False, purpose="to smooth")
     k = len(axes)
     bounds = check_boundaries(boundary, k)
     if any(b not in NDIMAGE_MODES for b in bounds) or not np.isfinite(cval):
         return None
-    origins = per_axis("origin", origin, k)
-    sigmas = per_axis("sigma", sigma, k)
-    orders = [check_int("order", o, 0) for o in per_axis("order", order, k)]
-    radii = per_axis("radius", radius, k)
-    check_positive("truncate", truncate)
+    origins, sigmas, orders, radii = _per_axis_args(
+        origin, sigma, order, radius, truncate, k
+    )
     if nan_policy == "omit" and any(orders):
         return None
     kernels, use_axes, lefts, use_bounds = [], [], [], []
     for ax, s, o, r, b, org in zip(axes, sigmas, orders, radii, bounds, origins):
-        check_positive("sigma", s, allow_zero=True)
+        check_scale("sigma", s, allow_zero=True)
         if float(s) <= 1e-15:
             continue  # scipy.ndimage skips such axes
         rad = _radius(s, truncate, r, "")

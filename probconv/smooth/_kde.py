@@ -13,15 +13,10 @@ from jax.typing import ArrayLike
 from probconv import conv
 from probconv.conv.internal import bounded_jit
 
+from .._checks import check_choice, check_int, concrete
+from ._args import as_inexact, check_scale
 from ._bandwidth import check_weights, covariance_rule, rule_1d, weights_and_neff
 from ._binning import KERNELS, gaussian_2d, kernel_1d, linear_bin
-from ._checks import (
-    as_inexact,
-    check_choice,
-    check_int,
-    check_positive,
-    concrete,
-)
 
 _DEFAULT_POINTS = {1: 1024, 2: 128}
 
@@ -54,10 +49,10 @@ def _bandwidth_cov(x, w, neff, bandwidth, d: int):
             raise ValueError(
                 f"In 1-D `bandwidth` must be a scalar; got shape {bw.shape}."
             )
-        check_positive("bandwidth", bw)
+        check_scale("bandwidth", bw)
         return bw
     if bw.ndim == 0 or bw.shape == (2,):
-        check_positive("bandwidth", bw)
+        check_scale("bandwidth", bw)
         return jnp.diag(jnp.broadcast_to(bw, (2,)) ** 2)
     if bw.shape == (2, 2):
         bv = concrete(bw)
@@ -204,7 +199,7 @@ def kde(
 def _estimate(x, bandwidth, grid, weights, kernel, bounds, cut):
     """Kde's work on checked ``(n, d)`` samples; also the bandwidth and weights."""
     check_choice("kernel", kernel, tuple(KERNELS))
-    check_positive("cut", cut)
+    check_scale("cut", cut)
     n, d = x.shape
     wts = check_weights(weights, n)
     w, neff = weights_and_neff(x[:, 0], wts)
@@ -264,7 +259,7 @@ def _kde_1d(x, w, bw, grid, kernel, bounds, cut):
         lo = None if lo is None else jnp.asarray(lo, x.dtype)
         hi = None if hi is None else jnp.asarray(hi, x.dtype)
     if grid is None or isinstance(grid, (int, np.integer)):
-        m = _DEFAULT_POINTS[1] if grid is None else check_int("grid", grid, 2)
+        m = _DEFAULT_POINTS[1] if grid is None else check_int("grid", grid, minimum=2)
     else:
         garr = _grid_array(grid, x.dtype, "grid")
         m = garr.shape[0]
@@ -357,7 +352,7 @@ def _kde_2d(x, w, cov, grid, cut):
     origins, steps, sizes, user = [], [], [], []
     for axis, gax in enumerate(grid):
         if gax is None or isinstance(gax, (int, np.integer)):
-            m = _DEFAULT_POINTS[2] if gax is None else check_int("grid", gax, 2)
+            m = _DEFAULT_POINTS[2] if gax is None else check_int("grid", gax, minimum=2)
             reach = cut * jnp.sqrt(cov[axis, axis])
             a = jnp.min(x[:, axis]) - reach
             b = jnp.max(x[:, axis]) + reach
@@ -455,7 +450,10 @@ def kde_dist(
             f"shape {x.shape}."
         )
     points, dens, bw, w = _estimate(x, bandwidth, grid, weights, kernel, bounds, cut)
-    step_c = concrete(points[1] - points[0])
+    step = points[1] - points[0]
+    # A traced step has no static value; under an eager jax.grad it has one,
+    # but a static step would drop its gradient: both need a concrete grid.
+    step_c = None if isinstance(step, jax.core.Tracer) else concrete(step)
     if step_c is None:
         raise TypeError(
             "kde_dist needs a concrete grid step (a distribution's step is "

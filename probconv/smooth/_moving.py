@@ -11,17 +11,21 @@ import numpy as np
 import scipy.signal
 from jax.typing import ArrayLike, DTypeLike
 
-from ..conv import to_device
-from ._checks import (
-    OUTPUT_MODES,
-    as_inexact,
-    check_boundaries,
+from .._checks import (
+    NAN_POLICIES,
     check_choice,
     check_int,
     check_nan_policy,
-    check_origins,
     concrete,
     normalize_axes,
+)
+from ..conv import to_device
+from ..conv.internal import METHODS
+from ._args import (
+    OUTPUT_MODES,
+    as_inexact,
+    check_boundaries,
+    check_origins,
     output_dtype,
 )
 from ._filter import smooth_axes
@@ -41,7 +45,7 @@ def _named_window(spec: tuple, name: str) -> np.ndarray:
             f"`{name}` as a named window must be (name, *params, length), e.g. "
             f"('hann', 11) or ('gaussian', 2.0, 11); got {spec!r}."
         )
-    length = check_int(f"{name} length", spec[-1], 1)
+    length = check_int(f"{name} length", spec[-1], minimum=1)
     wspec = spec[0] if len(spec) == 2 else tuple(spec[:-1])
     try:
         # Symmetric windows (fftbins=False), as pandas' rolling(win_type=...).
@@ -72,7 +76,7 @@ def _window_kernels(window, k: int) -> tuple[list, list[bool]]:
             kernels.append(_named_window(w, "window"))
             uniform.append(False)
         else:
-            n = check_int("window", w, 1)
+            n = check_int("window", w, minimum=1)
             kernels.append(np.ones(n))
             uniform.append(True)
     return kernels, uniform
@@ -251,8 +255,8 @@ def moving_average(
     x, result = as_inexact(x, "x")
     compute, result = output_dtype(output, result, x.dtype)
     x = x.astype(compute)
-    check_nan_policy(nan_policy, x)
-    axes = normalize_axes(axis, x.ndim, "axis")
+    check_nan_policy("nan_policy", nan_policy, {"x": x})
+    axes = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     bounds = check_boundaries(boundary, len(axes))
     if (window is None) == (weights is None):
         raise ValueError(
@@ -324,9 +328,9 @@ def _host_plan(window, ndim, axis, boundary, cval, nan_policy, mode, method, ori
     float64 weights summing to one. Raises where the JAX path raises.
     """
     check_choice("mode", mode, OUTPUT_MODES)
-    check_choice("nan_policy", nan_policy, ("propagate", "omit", "raise"))
-    check_choice("method", method, ("auto", "direct", "fft", "overlap_add"))
-    axes = normalize_axes(axis, ndim, "axis")
+    check_choice("nan_policy", nan_policy, NAN_POLICIES)
+    check_choice("method", method, METHODS)
+    axes = normalize_axes("axis", axis, ndim, sort=False, purpose="to smooth")
     bounds = check_boundaries(boundary, len(axes))
     if mode == "full" or any(b not in NDIMAGE_MODES for b in bounds):
         return None

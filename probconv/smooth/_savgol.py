@@ -12,13 +12,8 @@ from jax.typing import ArrayLike
 
 from probconv.conv.internal import BOUNDARY_MODES, bounded_jit
 
-from ._checks import (
-    as_inexact,
-    check_choice,
-    check_int,
-    check_positive,
-    normalize_axes,
-)
+from .._checks import check_choice, check_int, normalize_axes
+from ._args import as_inexact, check_scale
 from ._filter import smooth_axes
 
 SAVGOL_MODES = ("interp", *BOUNDARY_MODES)
@@ -130,18 +125,18 @@ def savgol(
     >>> savgol(x, 5, 2, mode="nearest").round(5).tolist()
     [1.74286, 3.02857, 3.54286, 2.85714, 0.65714, 0.17143, 1.0, 4.6, 7.97143]
     """
-    window_length = check_int("window_length", window_length, 1)
-    polyorder = check_int("polyorder", polyorder, 0)
-    deriv = check_int("deriv", deriv, 0)
+    window_length = check_int("window_length", window_length, minimum=1)
+    polyorder = check_int("polyorder", polyorder, minimum=0)
+    deriv = check_int("deriv", deriv, minimum=0)
     check_choice("mode", mode, SAVGOL_MODES)
     if polyorder >= window_length:
         raise ValueError(
             f"`polyorder` must be less than `window_length`; got polyorder="
             f"{polyorder} and window_length={window_length}."
         )
-    check_positive("delta", delta)
+    check_scale("delta", delta)
     x, result = as_inexact(x, "x")
-    (ax,) = normalize_axes(axis, x.ndim, "axis")
+    (ax,) = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     n = x.shape[ax]
     if mode == "interp" and window_length > n:
         raise ValueError(

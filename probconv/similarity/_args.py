@@ -1,4 +1,9 @@
-"""Argument checks and conversions shared by the similarity functions."""
+"""The similarity functions' inputs: arrays, dtypes, axes and shifts.
+
+The generic checks (integers, choices, axes, NaN policies) live in the leaf
+`probconv._checks`; what is here converts and aligns the arrays the
+similarity functions take.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv.internal import result_dtype
+from .._checks import check_axis, compute_dtype, result_dtype
 
 
 def as_array(x, name: str, *, allow_complex: bool = True) -> jax.Array:
@@ -34,9 +39,6 @@ def as_array(x, name: str, *, allow_complex: bool = True) -> jax.Array:
     return x
 
 
-HALF_DTYPES = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
-
-
 def to_float(x) -> jax.Array:
     """Cast to the dtype the computation runs in.
 
@@ -44,8 +46,7 @@ def to_float(x) -> jax.Array:
     (float16, bfloat16) becomes float32, since running sums, FFTs and
     variances in 11 or 8 significant bits are not worth returning.
     """
-    dt = result_dtype(x.dtype)
-    return x.astype(jnp.float32 if dt in HALF_DTYPES else dt)
+    return x.astype(compute_dtype(result_dtype(x.dtype)))
 
 
 def half_dtype(*arrays) -> np.dtype | None:
@@ -55,95 +56,12 @@ def half_dtype(*arrays) -> np.dtype | None:
     results back to this dtype.
     """
     dt = np.dtype(jnp.result_type(*(a.dtype for a in arrays)))
-    return dt if dt in HALF_DTYPES else None
+    return dt if jnp.issubdtype(dt, jnp.floating) and compute_dtype(dt) != dt else None
 
 
 def restore(out, dtype):
     """Cast a result back to the inputs' half precision (no-op for None)."""
     return out if dtype is None else out.astype(dtype)
-
-
-def concrete(x) -> np.ndarray | None:
-    """Return `x` as a NumPy array, or None when it is traced under a transform."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
-
-
-NAN_POLICIES = ("propagate", "omit", "raise")
-
-
-def check_nan_policy(nan_policy, arrays: dict) -> str:
-    """Validate `nan_policy`; with 'raise', raise on a concrete NaN in `arrays`.
-
-    `arrays` maps argument names to arrays. Under a transform the values are
-    not known and 'raise' behaves as 'propagate' (NaN out), as documented.
-    """
-    policy = check_choice(nan_policy, "nan_policy", NAN_POLICIES)
-    if policy == "raise":
-        raise_on_nan(arrays, "nan_policy='raise'")
-    return policy
-
-
-def raise_on_nan(arrays: dict, setting: str) -> None:
-    """Raise a ValueError naming the first argument that holds a concrete NaN."""
-    for arg, x in arrays.items():
-        v = concrete(x)
-        if v is not None and np.isnan(v).any():
-            raise ValueError(
-                f"`{arg}` contains NaN and {setting}; skip missing values with "
-                "nan_policy='omit', or keep them (NaN out) with 'propagate'."
-            )
-
-
-def check_axis(axis, ndim: int, name: str = "axis") -> int:
-    """Return `axis` as a non-negative int, or raise naming the argument."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer; got {axis!r}.")
-    if not -ndim <= axis < ndim:
-        raise ValueError(
-            f"`{name}` must lie in [{-ndim}, {ndim - 1}] for arrays of {ndim} "
-            f"dimension(s); got {axis!r}."
-        )
-    return int(axis) % ndim
-
-
-def check_int(value, name: str, *, low: int = 0, high: int | None = None) -> int:
-    """Return `value` as an int in ``[low, high]``, or raise naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"`{name}` must be an integer {bound}; got {value!r}.")
-    return int(value)
-
-
-def check_choice(value, name: str, choices: tuple) -> str | None:
-    """Return `value` if it is one of `choices`, or raise listing them."""
-    if isinstance(value, (str, type(None))) and value in choices:
-        return value
-    shown = ", ".join(repr(c) for c in choices)
-    raise ValueError(f"`{name}` must be one of {shown}; got {value!r}.")
-
-
-ENGINE_METHODS = ("auto", "direct", "fft", "overlap_add")
-
-
-def check_method(method) -> str:
-    """Return an engine `method` name, or raise listing the choices."""
-    return check_choice(method, "method", ENGINE_METHODS)
-
-
-def check_positive(value, name: str) -> float:
-    """Return `value` as a finite positive float, or raise naming it."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"`{name}` must be a real number; got {value!r}.") from err
-    if not (math.isfinite(out) and out > 0):
-        raise ValueError(f"`{name}` must be a finite positive number; got {value!r}.")
-    return out
 
 
 def last_axis_pair(a, b, axis: int):
@@ -154,8 +72,8 @@ def last_axis_pair(a, b, axis: int):
     copied), each with its own length along the last axis, and the batch
     shape that they broadcast to.
     """
-    a = jnp.moveaxis(a, check_axis(axis, a.ndim), -1)
-    b = jnp.moveaxis(b, check_axis(axis, b.ndim), -1)
+    a = jnp.moveaxis(a, check_axis("axis", axis, a.ndim), -1)
+    b = jnp.moveaxis(b, check_axis("axis", axis, b.ndim), -1)
     nd = max(a.ndim, b.ndim)
     a = a.reshape((1,) * (nd - a.ndim) + a.shape)
     b = b.reshape((1,) * (nd - b.ndim) + b.shape)

@@ -1,4 +1,8 @@
-"""Argument checks shared by the smoothing functions (static ones eagerly)."""
+"""The smoothing functions' own arguments: inputs, output dtypes, boundaries.
+
+The generic checks (integers, choices, axes, NaN policies, ranges) live in
+the leaf `probconv._checks`; what is here is smoothing's vocabulary.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..conv.internal import BOUNDARY_MODES, result_dtype
-from ..conv.internal import normalize_axes as _engine_axes
+from .._checks import (
+    check_choice,
+    check_int,
+    check_range,
+    check_real,
+    concrete,
+    per_axis,
+    result_dtype,
+)
+from ..conv.internal import BOUNDARY_MODES
 
-NAN_POLICIES = ("propagate", "omit", "raise")
 # The engine's boundary modes, plus edges treated as missing values.
 BOUNDARIES = (*BOUNDARY_MODES, "renormalize")
 OUTPUT_MODES = ("same", "valid", "full")
-
-
-def concrete(x) -> np.ndarray | None:
-    """Return `x` as a NumPy array, or None when it is traced under a transform."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
-
-
-def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
-    """Return `value` if it is one of `choices`, else raise a ValueError."""
-    if not isinstance(value, str) or value not in choices:
-        text = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"`{name}` must be one of {text}; got {value!r}.")
-    return value
 
 
 # Half precision is computed in float32 and the result cast back: sums of a
@@ -97,41 +92,6 @@ def output_dtype(output, result: np.dtype, compute: np.dtype):
     return compute, dt
 
 
-def check_int(name: str, value, minimum: int) -> int:
-    """Return `value` as an int if it is an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def normalize_axes(axes, ndim: int, name: str = "axis") -> tuple[int, ...]:
-    """Non-negative axes, in the order given (None: all axes)."""
-    if ndim == 0:
-        raise ValueError(f"`{name}`: a 0-dimensional array has no axis to smooth.")
-    return _engine_axes(axes, ndim, name, sort=False)
-
-
-def per_axis(name: str, value, k: int) -> tuple:
-    """Return a scalar or a length-`k` sequence as a tuple of `k` entries."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != k:
-            raise ValueError(
-                f"`{name}` must be a scalar or hold one entry per smoothed axis "
-                f"({k}); got {value!r}."
-            )
-        return tuple(value)
-    if np.ndim(value) == 1 and not isinstance(value, str):
-        if np.shape(value)[0] != k:
-            raise ValueError(
-                f"`{name}` must be a scalar or hold one entry per smoothed axis "
-                f"({k}); got shape {np.shape(value)}."
-            )
-        return tuple(value[i] for i in range(k))
-    return (value,) * k
-
-
 def check_boundaries(boundary, k: int, choices: tuple[str, ...] = BOUNDARIES):
     """Return one boundary mode per smoothed axis (a name, or one per axis)."""
     if isinstance(boundary, str):
@@ -149,10 +109,10 @@ def check_boundaries(boundary, k: int, choices: tuple[str, ...] = BOUNDARIES):
 
 def check_origins(origin, sizes) -> tuple[int, ...]:
     """Return one origin per axis, in scipy.ndimage's range for each window."""
-    origins = per_axis("origin", origin, len(sizes))
+    origins = per_axis("origin", origin, len(sizes), entries=True, per="smoothed axis")
     out = []
     for o, w in zip(origins, sizes):
-        o = check_int("origin", o, -(10**18))
+        o = check_int("origin", o, minimum=None)
         if not -(w // 2) <= o <= (w - 1) // 2:
             raise ValueError(
                 f"`origin` must satisfy -(w // 2) <= origin <= (w - 1) // 2 for a "
@@ -162,27 +122,13 @@ def check_origins(origin, sizes) -> tuple[int, ...]:
     return tuple(out)
 
 
-def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
-    """Raise if a concrete `value` is not finite and positive (or non-negative)."""
+def check_scale(name: str, value, *, allow_zero: bool = False) -> None:
+    """Raise if `value` is not real, or where known, not finite and positive.
+
+    With `allow_zero`, non-negative. A traced `value` is checked for its
+    dtype only; the smoothing functions document NaN out for a bad one.
+    """
+    check_real(name, value)
     v = concrete(value)
-    if v is None:
-        return
-    if v.dtype.kind not in "biuf":
-        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
-    bad = ~np.isfinite(v) | ((v < 0) if allow_zero else (v <= 0))
-    if np.any(bad):
-        what = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"`{name}` must be finite and {what}; got {value!r}.")
-
-
-def check_nan_policy(nan_policy: str, x: jax.Array) -> str:
-    """Validate `nan_policy`; with 'raise', raise on a concrete NaN in `x`."""
-    check_choice("nan_policy", nan_policy, NAN_POLICIES)
-    if nan_policy == "raise":
-        v = concrete(x)
-        if v is not None and np.isnan(v).any():
-            raise ValueError(
-                "`x` contains NaN and nan_policy='raise'; use nan_policy='omit' "
-                "to smooth over missing values or 'propagate' to keep them."
-            )
-    return nan_policy
+    if v is not None:
+        check_range(name, v.astype(np.float64), low=0, low_open=not allow_zero)
