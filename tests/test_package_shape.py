@@ -266,9 +266,6 @@ LEAF_CHECKS = (
     "check_nan_policy",
     "raise_on_nan",
 )
-# `probconv._fields` keeps the old order of `normalize_axes` (value first) for
-# physics and deconvolution until they import the leaf's directly.
-ADAPTERS = {"probconv/_fields.py": ["normalize_axes"]}
 
 
 def _defined_functions(path: Path) -> set[str]:
@@ -293,7 +290,7 @@ def test_generic_checks_are_defined_once_in_the_leaf():
         found = _defined_functions(path) & set(LEAF_CHECKS)
         if found:
             copies[rel] = sorted(found)
-    assert copies == ADAPTERS, copies
+    assert copies == {}, copies
     # No package has a `_checks` module of its own.
     checks_modules = {
         p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("_checks.py")

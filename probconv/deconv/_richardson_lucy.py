@@ -9,13 +9,15 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from probconv._checks import (
+    as_field,
     check_choice,
     check_int,
     check_param,
     compute_dtype,
     concrete,
+    normalize_axes,
+    real_dtype,
 )
-from probconv._fields import as_field, normalize_axes, real_dtype
 from probconv.conv import convolve
 from probconv.conv.internal import fft_nd, ifft_nd
 
@@ -132,7 +134,7 @@ def richardson_lucy(
     y = as_field(y, "y")
     if jnp.iscomplexobj(y):
         raise TypeError(f"`y` must be real; got dtype {y.dtype}.")
-    ax = normalize_axes(axes, y.ndim)
+    ax = normalize_axes("axes", axes, y.ndim)
     if boundary == "periodic":
         check_whole(y, ax, "y", "richardson_lucy with boundary='periodic'")
     kern = as_kernel(kernel, y.ndim, ax)

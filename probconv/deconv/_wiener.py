@@ -10,11 +10,13 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from probconv._checks import (
+    as_field,
     check_choice,
     check_param,
     compute_dtype,
+    normalize_axes,
+    real_dtype,
 )
-from probconv._fields import as_field, normalize_axes, real_dtype
 from probconv.conv.internal import fft_nd, ifft_nd, pad
 
 from ._split import check_whole
@@ -141,7 +143,7 @@ def wiener(
     y = as_field(y, "y")
     out_dtype = y.dtype
     y = y.astype(compute_dtype(y.dtype))
-    ax = normalize_axes(axes, y.ndim)
+    ax = normalize_axes("axes", axes, y.ndim)
     check_whole(y, ax, "y", "wiener")
     kern = as_kernel(kernel, y.ndim, ax)
     dtype = compute_dtype(real_dtype(y, kern))

@@ -14,14 +14,16 @@ from probconv.conv import convolve
 from probconv.conv.internal import bounded_jit, fft_nd, ifft_nd, split_axes
 
 from .._checks import (
+    as_field,
     check_choice,
     check_finite,
     check_param,
     compute_dtype,
     concrete,
+    normalize_axes,
     per_axis,
+    real_dtype,
 )
-from .._fields import as_field, normalize_axes, real_dtype
 from . import _lattice, _split
 
 BOUNDARIES = ("free", "periodic", "reflect", "absorb")
@@ -184,7 +186,7 @@ def diffuse(
     host = None if isinstance(u, jax.Array) else np.asarray(u)
     u = as_field(u)
     u, auto = _split.explicit(u)
-    ax = normalize_axes(axes, u.ndim)
+    ax = normalize_axes("axes", axes, u.ndim)
     clip = _clip_rule(host, u, ax)
     k = len(ax)
     if len(boundary_seq) == 1:

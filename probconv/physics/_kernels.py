@@ -17,8 +17,8 @@ from .._checks import (
     check_real,
     compute_dtype,
     concrete,
+    real_dtype,
 )
-from .._fields import real_dtype
 from . import _lattice
 
 KERNEL_KINDS = ("gaussian", "integrated", "lattice")

@@ -10,8 +10,7 @@ from jax.typing import ArrayLike
 from probconv.conv import convolve
 from probconv.conv.internal import bounded_jit, split_axes
 
-from .._checks import check_param, check_real, compute_dtype, concrete
-from .._fields import real_dtype
+from .._checks import check_param, check_real, compute_dtype, concrete, real_dtype
 from . import _lattice, _split
 
 

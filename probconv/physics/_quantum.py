@@ -12,14 +12,16 @@ from jax.typing import ArrayLike
 from probconv.conv.internal import fft_nd, ifft_nd
 
 from .._checks import (
+    as_field,
     check_finite,
     check_int,
     check_param,
     check_real,
     compute_dtype,
+    normalize_axes,
     per_axis,
+    real_dtype,
 )
-from .._fields import normalize_axes, real_dtype
 
 
 def free_particle_propagator(
@@ -128,17 +130,11 @@ def _prepare(psi, step, mass, hbar, axes, t):
     check_finite("t", t)
     if np.ndim(t) != 0:
         raise ValueError(f"`t` must be a scalar; got shape {np.shape(t)}.")
-    if not isinstance(psi, jax.Array):
-        arr = np.asarray(psi)
-        if arr.dtype.kind not in "biufc":
-            raise TypeError(f"`psi` must be a numeric array; got dtype {arr.dtype}.")
-        psi = jnp.asarray(arr)
-    if psi.size == 0:
-        raise ValueError(f"`psi` must not be empty; got shape {psi.shape}.")
+    psi = as_field(psi, "psi")
     dtype = compute_dtype(real_dtype(psi, step, mass, hbar, t))
     ctype = jnp.result_type(dtype, jnp.complex64)
     psi = psi.astype(ctype)
-    ax = normalize_axes(axes, psi.ndim)
+    ax = normalize_axes("axes", axes, psi.ndim)
     h = per_axis("step", jnp.asarray(step, dtype), len(ax))
     consts = [jnp.asarray(v, dtype) for v in (mass, hbar, t)]
     valid = jnp.all(h > 0) & (consts[0] > 0) & (consts[1] > 0)
