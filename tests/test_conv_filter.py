@@ -215,6 +215,10 @@ def test_bad_arguments():
         conv.correlate1d(x, [[1.0]])
     with pytest.raises(ValueError, match="`input` must be a non-empty array"):
         conv.correlate1d([], [1.0])
+    with pytest.raises(TypeError, match="`input` must be a numeric array"):
+        conv.running_sum(["a", "b"], 2)
+    with pytest.raises(TypeError, match="`weights` must be a numeric array"):
+        conv.correlate_nd(x, ["a"])
     with pytest.raises(ValueError, match="mode='valid' needs the axis"):
         conv.correlate1d(x, np.ones(7), mode="valid")
     with pytest.raises(ValueError, match="`axis`"):
@@ -236,3 +240,26 @@ def test_bad_arguments():
         match=r"`boundary` must be a scalar or hold one entry per axis \(2\)",
     ):
         conv.correlate_nd(np.ones((3, 3)), np.ones((2, 2)), boundary=("wrap",))
+
+
+def test_eager_filters_run_as_one_program_per_signature(count_compiles):
+    # Each public filter is one bounded program per signature: an eager call
+    # compiles it once (not op by op), and new values (input, weights, cval,
+    # weight) compile nothing.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 77))
+    calls = [
+        lambda x, c: conv.running_sum(x, 9, weight=c, boundary="reflect"),
+        lambda x, c: conv.correlate1d(x, [c, 1.0, 2.0], boundary="mirror"),
+        lambda x, c: conv.correlate_nd(
+            x, np.full((2, 3), c), boundary="constant", cval=c
+        ),
+    ]
+    for f in calls:
+        with count_compiles() as first:
+            f(x, 0.5)
+        assert 1 <= len(first) <= 2, len(first)
+        with count_compiles() as again:
+            out = f(x + 1.0, 0.25)
+        assert again == []
+        assert np.isfinite(np.asarray(out)).all()

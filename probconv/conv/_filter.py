@@ -29,6 +29,7 @@ from .._checks import (
 from ._api import correlate
 from ._choose import SHIFT_MAX_TAPS, running_method
 from ._pad import check_boundary, pad
+from ._programs import bounded_jit
 from ._running import valid_sums
 
 FILTER_MODES = ("same", "full", "valid")
@@ -115,8 +116,21 @@ def extended_valid(
     return y
 
 
+def _host_or_jax(x, name: str):
+    """`x` as a numeric array without a device copy: the bounded program takes it.
+
+    (`jnp.asarray` of a NumPy array compiles a small program per new shape;
+    the program's own argument transfer does not.)
+    """
+    if not isinstance(x, jax.Array):
+        x = np.asarray(x)
+    if np.dtype(x.dtype).kind not in "biufc":
+        raise TypeError(f"`{name}` must be a numeric array; got dtype {x.dtype}.")
+    return x
+
+
 def _prepare(x, axis, boundary, cval):
-    x = jnp.asarray(x)
+    x = _host_or_jax(x, "input")
     if x.ndim == 0 or x.size == 0:
         raise ValueError(f"`input` must be a non-empty array; got shape {x.shape}.")
     (axis,) = normalize_axes("axis", axis, x.ndim)
@@ -208,14 +222,23 @@ def correlate1d(
     [2.0, 3.0, 6.0, 12.0, 16.0]
     """
     x, axis, boundary = _prepare(input, axis, boundary, cval)
-    k = jnp.asarray(weights)
+    k = _host_or_jax(weights, "weights")
     if k.ndim != 1 or k.shape[0] == 0:
         raise ValueError(
             f"`weights` must be a non-empty 1-D array; got shape {k.shape}."
         )
     method = check_choice("method", method, FILTER_METHODS)
-    w, n = k.shape[0], x.shape[axis]
-    lo, hi = extension(w, n, origin, mode)
+    lo, hi = extension(k.shape[0], x.shape[axis], origin, mode)
+    return _correlate1d(x, k, cval, axis, lo, hi, boundary, method)
+
+
+# One program per signature (shapes, dtypes and the static options), kept in
+# the engine's bounded cache: an eager call compiles once instead of op by
+# op (59 small programs and 2 s for a first `running_sum` with reflection),
+# and the arrays and `cval` are traced, so new values compile nothing.
+@bounded_jit(static_argnums=(3, 4, 5, 6, 7))
+def _correlate1d(x, k, cval, axis, lo, hi, boundary, method):
+    w = k.shape[0]
     dtype = result_dtype(x, k)
     x = x.astype(dtype)
     shape = [1] * x.ndim
@@ -279,7 +302,7 @@ def convolve1d(
     >>> probconv.conv.convolve1d([1.0, 2.0, 4.0, 8.0], [1.0, 0.0, -1.0]).tolist()
     [1.0, 3.0, 6.0, 4.0]
     """
-    k = jnp.asarray(weights)
+    k = _host_or_jax(weights, "weights")
     if k.ndim != 1 or k.shape[0] == 0:
         raise ValueError(
             f"`weights` must be a non-empty 1-D array; got shape {k.shape}."
@@ -375,8 +398,7 @@ def running_sum(
     x, axis, boundary = _prepare(input, axis, boundary, cval)
     size = check_int("size", size, minimum=1)
     method = check_choice("method", method, RUNNING_METHODS)
-    if x.dtype == bool:
-        x = x.astype(jnp.int32)
+    dtype = jnp.int32 if x.dtype == bool else x.dtype
     if weight is not None:
         if np.ndim(weight) != 0:
             raise ValueError(
@@ -384,23 +406,29 @@ def running_sum(
             )
         # JAX's promotion: a Python number keeps the input's dtype, an
         # integer weight keeps integer sums exact.
-        x = x.astype(jnp.result_type(x, weight))
-        weight = jnp.asarray(weight, x.dtype)
+        dtype = jnp.result_type(dtype, weight)
+    dtype = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
     n = x.shape[axis]
     lo, hi = extension(size, n, origin, mode)
+    backend = jax.default_backend()
     outputs = x.size // n * (n + lo + hi - size + 1)
-    how = running_method(size, outputs, x.dtype, jax.default_backend(), method)
+    how = running_method(size, outputs, dtype, backend, method)
+    # The ends apart: at most `size` outputs on each side of each row, priced
+    # alone (a long window's ends by blocks, not `size` adds per output).
+    edge = running_method(size, x.size // n * max(lo, hi, 1), dtype, backend, method)
+    return _running_sum(x, weight, cval, size, axis, lo, hi, boundary, how, edge, dtype)
+
+
+@bounded_jit(static_argnums=tuple(range(3, 11)))
+def _running_sum(x, weight, cval, size, axis, lo, hi, boundary, how, edge, dtype):
+    x = x.astype(dtype)
+    if weight is not None:
+        weight = jnp.asarray(weight, dtype)
 
     # The weight is applied inside `valid`, before the edges are put in
     # place (see `valid_sums`): then pad, sums and product are one pass.
     def valid(xp):
         return valid_sums(xp, size, axis, how, weight, SHIFT_MAX_TAPS)
-
-    # The ends apart: at most `size` outputs on each side of each row, priced
-    # alone (a long window's ends by blocks, not `size` adds per output).
-    edge = running_method(
-        size, x.size // n * max(lo, hi, 1), x.dtype, jax.default_backend(), method
-    )
 
     def small(xp):
         return valid_sums(xp, size, axis, edge, weight, SHIFT_MAX_TAPS)
@@ -475,8 +503,8 @@ def correlate_nd(
     >>> probconv.conv.correlate_nd(x, [[1.0, 1.0], [1.0, 1.0]]).tolist()
     [[4.0, 6.0], [8.0, 10.0]]
     """
-    x = jnp.asarray(input)
-    k = jnp.asarray(weights)
+    x = _host_or_jax(input, "input")
+    k = _host_or_jax(weights, "weights")
     if k.ndim == 0 or k.size == 0:
         raise ValueError(f"`weights` must be a non-empty array; got shape {k.shape}.")
     if x.size == 0:
@@ -497,10 +525,17 @@ def correlate_nd(
     origins = per_axis("origin", origin, len(ax), entries=True)
     bounds = [check_boundary(b, "boundary") for b in bounds]
     method = check_choice("method", method, FILTER_METHODS)
+    ext = tuple(
+        extension(w, x.shape[a], o, mode) for a, w, o in zip(ax, k.shape, origins)
+    )
+    return _correlate_nd(x, k, cval, ax, ext, tuple(bounds), method)
+
+
+@bounded_jit(static_argnums=(3, 4, 5, 6))
+def _correlate_nd(x, k, cval, ax, ext, bounds, method):
     dtype = result_dtype(x, k)
     x = x.astype(dtype)
-    for a, w, b, o in zip(ax, k.shape, bounds, origins):
-        lo, hi = extension(w, x.shape[a], o, mode)
+    for a, (lo, hi), b in zip(ax, ext, bounds):
         if lo or hi:
             x = pad(x, [(lo, hi)], b, cval=cval, axes=a)
     # The kernel laid along `axes`, in the array's axis order.
