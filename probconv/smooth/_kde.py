@@ -202,15 +202,15 @@ def _estimate(x, bandwidth, grid, weights, kernel, bounds, cut):
     check_scale("cut", cut)
     n, d = x.shape
     wts = check_weights(weights, n)
-    w, neff = weights_and_neff(x[:, 0], wts)
     if d == 2 and kernel != "gaussian":
         raise ValueError(f"2-D estimates support kernel='gaussian'; got {kernel!r}.")
     if bounds is not None and d == 2:
         raise ValueError("`bounds` (reflection) is supported for 1-D data only.")
+    w, neff = weights_and_neff(x[:, 0], wts) if d == 1 else (None, None)
+    if d == 2:
+        return _kde_2d(x, wts, bandwidth, grid, cut)
     bw = _bandwidth_cov(x, w, neff, bandwidth, d)
-    if d == 1:
-        return (*_kde_1d(x[:, 0], w, bw, grid, kernel, bounds, cut), bw, w)
-    return (*_kde_2d(x, w, bw, grid, cut), bw, w)
+    return (*_kde_1d(x[:, 0], w, bw, grid, kernel, bounds, cut), bw, w)
 
 
 def _kernel_lags(kernel, size, step, bw, dtype):
@@ -340,8 +340,8 @@ def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
     return points, dens
 
 
-def _kde_2d(x, w, cov, grid, cut):
-    dtype = x.dtype
+def _kde_2d(x, wts, bandwidth, grid, cut):
+    """Check the 2-D arguments and run the estimate as one program."""
     if grid is None or isinstance(grid, (int, np.integer)):
         grid = (grid, grid)
     if not isinstance(grid, (tuple, list)) or len(grid) != 2:
@@ -349,23 +349,45 @@ def _kde_2d(x, w, cov, grid, cut):
             "In 2-D `grid` must be None, an int, or a pair (one int or array per "
             f"axis); got {type(grid).__name__}."
         )
-    origins, steps, sizes, user = [], [], [], []
-    for axis, gax in enumerate(grid):
+    sizes, arrays = [], []
+    for gax in grid:
         if gax is None or isinstance(gax, (int, np.integer)):
             m = _DEFAULT_POINTS[2] if gax is None else check_int("grid", gax, minimum=2)
+            sizes.append(m)
+            arrays.append(None)
+        else:
+            g = _grid_array(gax, x.dtype, "grid")
+            sizes.append(g.shape[0])
+            arrays.append(g)
+    if isinstance(bandwidth, str):
+        rule = check_choice("bandwidth", bandwidth.lower(), ("scott", "silverman"))
+        bw = None
+    else:  # checked eagerly; the weights do not enter a given bandwidth
+        rule, bw = None, _bandwidth_cov(x, None, None, bandwidth, 2)
+    return _kde_2d_program(
+        x, wts, bw, tuple(arrays), rule=rule, sizes=tuple(sizes), cut=float(cut)
+    )
+
+
+# One program per signature (sizes, rule, shapes): an eager 2-D estimate
+# used to run op by op, 34-74 small programs for a new sample size.
+@bounded_jit(static_argnames=("rule", "sizes", "cut"))
+def _kde_2d_program(x, wts, bw, arrays, *, rule, sizes, cut):
+    dtype = x.dtype
+    w, neff = weights_and_neff(x[:, 0], wts)
+    cov = bw if rule is None else covariance_rule(x, w, neff, rule)
+    origins, steps, user = [], [], []
+    for axis, (m, g) in enumerate(zip(sizes, arrays)):
+        if g is None:
             reach = cut * jnp.sqrt(cov[axis, axis])
             a = jnp.min(x[:, axis]) - reach
             b = jnp.max(x[:, axis]) + reach
             origins.append(a)
             steps.append((b - a) / (m - 1))
-            sizes.append(m)
-            user.append(False)
         else:
-            g = _grid_array(gax, dtype, "grid")
             origins.append(g[0])
-            steps.append((g[-1] - g[0]) / (g.shape[0] - 1))
-            sizes.append(g.shape[0])
-            user.append(True)
+            steps.append((g[-1] - g[0]) / (m - 1))
+        user.append(g is not None)
     bin_origin = [
         o - (m * s if u else 0) for o, s, m, u in zip(origins, steps, sizes, user)
     ]
@@ -381,7 +403,7 @@ def _kde_2d(x, w, cov, grid, cut):
     axes = tuple(
         o + s * jnp.arange(m, dtype=dtype) for o, s, m in zip(origins, steps, sizes)
     )
-    return axes, dens
+    return axes, dens, cov, w
 
 
 def kde_dist(
