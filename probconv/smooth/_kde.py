@@ -483,17 +483,29 @@ def kde_dist(
             "pass `grid` as a concrete array and a numeric `bandwidth`."
         )
     step = float(step_c)
-    masses = jnp.clip(dens, 0.0, None) * step
-    if bounds is not None:
-        truncated = jnp.zeros((), masses.dtype)
-    elif kernel == "gaussian":
-        lo = points[0] - 0.5 * step
-        hi = points[-1] + 0.5 * step
-        tail = ndtr((lo - x[:, 0]) / bw) + ndtr((x[:, 0] - hi) / bw)
-        truncated = jnp.clip(jnp.sum(w * tail), 0.0, 1.0)
-    else:
-        truncated = jnp.clip(1.0 - jnp.sum(masses), 0.0, 1.0)
-    masses = masses * ((1.0 - truncated) / jnp.sum(masses))
+    cut_mass = (
+        "none"
+        if bounds is not None
+        else ("gaussian" if kernel == "gaussian" else "rest")
+    )
+    masses, truncated = _law_masses(x[:, 0], w, dens, points, bw, step, cut_mass)
     return from_masses(
         masses, origin=points[0], step=step, kind="density", truncated=truncated
     )
+
+
+# The cell masses and the mass past the grid, as one program per signature
+# (the step is traced: a new sample's grid compiles nothing new).
+@bounded_jit(static_argnums=(6,))
+def _law_masses(x, w, dens, points, bw, step, cut_mass):
+    masses = jnp.clip(dens, 0.0, None) * step
+    if cut_mass == "none":  # reflected at the bounds: nothing leaves the grid
+        truncated = jnp.zeros((), masses.dtype)
+    elif cut_mass == "gaussian":
+        lo = points[0] - 0.5 * step
+        hi = points[-1] + 0.5 * step
+        tail = ndtr((lo - x) / bw) + ndtr((x - hi) / bw)
+        truncated = jnp.clip(jnp.sum(w * tail), 0.0, 1.0)
+    else:
+        truncated = jnp.clip(1.0 - jnp.sum(masses), 0.0, 1.0)
+    return masses * ((1.0 - truncated) / jnp.sum(masses)), truncated
