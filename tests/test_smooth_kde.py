@@ -365,3 +365,21 @@ BAD = [
 def test_bad_input(fn, exc, match):
     with pytest.raises(exc, match=match):
         fn()
+
+
+def test_eager_2d_kde_and_kde_dist_compile_little_per_new_size(count_compiles):
+    # A 2-D estimate is one program per signature, and kde_dist's masses one
+    # more: a new sample size compiles a couple of programs, new values none.
+    rng = np.random.default_rng(11)
+    for n in (301, 302):
+        xy = rng.standard_normal((n, 2))
+        s = rng.standard_normal(n)
+        kde(xy, grid=32)
+        kde_dist(s, grid=64)
+        with count_compiles() as again:
+            kde(xy + 0.5, grid=32)
+            kde_dist(s + 0.5, grid=64)
+        assert again == []
+    with count_compiles() as new_size:
+        kde(rng.standard_normal((303, 2)), grid=32)
+    assert len(new_size) <= 3, len(new_size)
