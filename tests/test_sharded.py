@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
     import probconv
     from probconv.physics import diffuse, evolve_free, position_probability
-    from probconv.smooth import ewma, gaussian_smooth, moving_average
+    from probconv.smooth import ewma, gaussian_smooth, moving_average, savgol
 
     rng = np.random.default_rng(17)
     n = 1 << 16
@@ -149,6 +149,12 @@ SCRIPT = textwrap.dedent(
     record("gaussian_smooth-batched",
            lambda x: gaussian_smooth(x, 20.0, axis=-1, boundary="nearest"),
            rows, P("b", "t"), m=grid)
+    record("savgol-101-3", lambda x: savgol(x, 101, 3, mode="nearest"), signal,
+           P("x"))
+    try:  # mode='interp' fits the ends of the whole axis: a clear refusal
+        savgol(jax.device_put(signal, NamedSharding(mesh, P("x"))), 101, 3)
+    except ValueError as err:
+        out["savgol-interp-refused"] = "split over devices" in str(err)
     record("ewma", lambda x: ewma(x, alpha=0.01, min_periods=5), gappy, P("x"))
     # A gap over a whole shard (16384..32767): the carry crosses it.
     gaps = signal.copy()
@@ -342,7 +348,12 @@ LAYERS = [
     "moving_average-1001",
     "gaussian_smooth-200",
     "gaussian_smooth-batched",
+    "savgol-101-3",
 ]
+
+
+def test_savgol_interp_refuses_a_split_axis(request):
+    assert _results_for(request, "savgol-101-3")["savgol-interp-refused"] is True
 
 
 @pytest.mark.parametrize("name", ENGINE + LAYERS)

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.signal
 from jax.typing import ArrayLike
 
-from probconv.conv.internal import BOUNDARY_MODES, bounded_jit
+from probconv.conv.internal import BOUNDARY_MODES, bounded_jit, split_axes
 
 from .._checks import check_choice, check_int, normalize_axes
 from ._args import as_inexact, check_scale
@@ -94,7 +94,9 @@ def savgol(
     ValueError
         For ``polyorder >= window_length``, a negative `deriv`, a bad
         `mode`, a non-positive `delta`, or ``mode='interp'`` with a window
-        longer than the data.
+        longer than the data or along an axis split over devices (the other
+        modes keep a split axis split, by the halo exchange of the other
+        smoothers).
     TypeError
         For non-integer lengths, orders or axis, or non-numeric `x`.
 
@@ -138,6 +140,13 @@ def savgol(
     x, result = as_inexact(x, "x")
     (ax,) = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     n = x.shape[ax]
+    if mode == "interp" and ax in split_axes(x):
+        raise ValueError(
+            "mode='interp' fits polynomials to the first and last windows of "
+            "the whole axis, which is split over devices here; use a boundary "
+            "mode ('mirror', 'nearest', 'constant', 'wrap'), which keeps the "
+            "split, or gather the axis first."
+        )
     if mode == "interp" and window_length > n:
         raise ValueError(
             "mode='interp' needs `window_length` <= the length of the filtered "
