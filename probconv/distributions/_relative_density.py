@@ -96,9 +96,11 @@ class RelativeDensity(Distribution):
 
     computed from the log masses (for a tail :math:`e^{-\theta x}` it is
     :math:`d(\theta h)^2/24`). `log_error` states four times that, with the
-    curvature's largest value within two cells: near the summands' jumps
-    (an exponential's origin) the error decays like :math:`1/x` into the
-    tail and the local curvature alone understates it in the body. The
+    curvature's largest value within two cells, and at least
+    :math:`h^2/\sigma^2` of it (:math:`\sigma^2` the sum's variance): near
+    the summands' jumps (an exponential's origin) the error decays like
+    :math:`1/x` into the tail, and between the inflection points the
+    curvature nears 0 but the error does not. The
     relative error of `sf` at `x` is at most the mass-weighted mean of the
     cells' errors above `x` (`sf_error`).
 
