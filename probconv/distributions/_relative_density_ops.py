@@ -191,7 +191,10 @@ def relative_iid_density(x: Distribution, n: int) -> RelativeDensity:
     x, lx, tx, dx = _logs(x)
     dt = x.dtype
     # The sum's grid ends where its masses leave the float range (Chernoff).
-    n_out, log_beyond = _extend.sum_points(lx, n, _extend.log_floor(dt))
+    # Traced masses (under jit): the whole support, no Chernoff cut.
+    n_out, log_beyond = n * (x.size - 1) + 1, -math.inf
+    if concrete(lx) is not None:
+        n_out, log_beyond = _extend.sum_points(lx, n, _extend.log_floor(dt))
     if n == 1:
         out, rel = lx, jnp.where(jnp.isfinite(lx), math.log(_tilt.eps(dt)), -jnp.inf)
     else:
