@@ -115,6 +115,11 @@ class RelativeDensity(Distribution):
     the summands' last point, where its tail is about `n` times theirs
     (subexponential), and past the grid the log queries return NaN, never
     ``-inf``.
+
+    Under `jax.jit` (masses traced) the summands' underflowed far cells are
+    kept and the sum's grid is not shortened where its masses leave the
+    float range: there, give supports whose far ends stay above the
+    smallest float (an Exp(1) to about 700).
     """
 
     log_masses: jax.Array = None
