@@ -7,7 +7,7 @@ direct summation (numpy.convolve, relatively accurate for non-negative
 inputs), scipy.stats.poisson_binom (exact recursion), the aggregate package
 (compound sums) and icepool (exact dice).
 
-Run: python benchmarks/tails.py [--quick] [--only unbounded ...]
+Run: python benchmarks/tails.py [--quick] [--only unbounded|densities ...]
 The machine is shared and noisy: ratios are more stable than times.
 """
 
@@ -22,6 +22,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.integrate
 import scipy.special
 import scipy.stats
 
@@ -534,6 +535,88 @@ def bench_unbounded(quick):
         )
 
 
+def _density_errors(s, ref, xs):
+    """Largest relative errors of logsf and logpdf at `xs`, and of the estimates."""
+    xs = np.asarray(xs, np.float64)
+    sf = np.abs(np.expm1(np.asarray(s.logsf(xs)) - ref.logsf(xs)))
+    pdf = np.abs(np.expm1(np.asarray(s.logpdf(xs)) - ref.logpdf(xs)))
+    k = np.round((xs - float(s.origin)) / s.step).astype(int)
+    est_sf = np.asarray(s.sf_error(xs))
+    est_pdf = np.asarray(dist.relative_error(s))[k]
+    held = bool(np.all(sf <= est_sf) and np.all(pdf <= est_pdf))
+    return max(sf.max(), pdf.max()), max(est_sf.max(), est_pdf.max()), held
+
+
+def bench_densities(quick):
+    """Relative sums of densities against closed forms (upper tails)."""
+    h = 0.2 if quick else 0.1
+    e = dist.exponential(step=h, support=(0.0, 720.0))
+    cases = [
+        (
+            "4 x Exp(1) = Gamma(4)",
+            lambda: dist.iid_sum(e, 4),
+            lambda: dist.iid_sum(e, 4, accuracy="relative"),
+            scipy.stats.gamma(4),
+            np.arange(4.0, 700.0, 0.5),
+        ),
+        (
+            "Exp(1) + Exp(1) = Gamma(2)",
+            lambda: dist.add(e, e),
+            lambda: dist.add(e, e, accuracy="relative"),
+            scipy.stats.gamma(2),
+            np.arange(2.0, 690.0, 0.5),
+        ),
+    ]
+    x = dist.normal(step=h, support=(-40.0, 40.0))
+    y = dist.normal(1.0, 2.0, step=h, support=(-80.0, 80.0))
+    ref = scipy.stats.norm(1.0, math.sqrt(5.0))
+    for hi in (30.0, 80.0):
+        cases.append(
+            (
+                f"N(0,1) + N(1,4), x <= {hi:g}",
+                lambda: dist.add(x, y),
+                lambda: dist.add(x, y, accuracy="relative"),
+                ref,
+                np.arange(1.0, hi + 0.01, 0.5),
+            )
+        )
+    for name, plain, relative, ref, xs in cases:
+        base = median_time(plain, repeat=3)
+        t = median_time(relative, repeat=3)
+        s = relative()
+        err, est, held = _density_errors(s, ref, xs)
+        p = plain()
+        with np.errstate(divide="ignore"):
+            perr = np.abs(np.expm1(np.log(np.asarray(p.sf(xs))) - ref.logsf(xs)))
+        low = ref.sf(xs[-1])
+        row(name, f"plain (sf to {low:.0e})", base, float(np.nanmax(perr)))
+        row(name, f"relative (stated {est:.1e}, held {held})", t, err, base)
+    law = scipy.stats.lognorm(0.5)
+    ln = dist.lognormal(0.5, step=h, support=(0.0, 60.0))
+    xs = [3.0, 10.0, 30.0, 45.0, 55.0]
+    base = median_time(lambda: dist.iid_sum(ln, 2), repeat=3)
+    t = median_time(lambda: dist.iid_sum(ln, 2, accuracy="relative"), repeat=3)
+    s = dist.iid_sum(ln, 2, accuracy="relative")
+    for at in xs:
+        inner = scipy.integrate.quad(
+            lambda v, at=at: law.pdf(v) * law.sf(at - v),
+            0.0,
+            at,
+            limit=400,
+            epsabs=0.0,
+            epsrel=1e-12,
+            points=[1.0, at - 1.0],
+        )[0]
+        want = law.sf(at) + inner
+        got = float(s.sf(at))
+        print(
+            f"    2 x lognormal(0.5), grid to 60: sf({at:g}) = {got:.3e}, "
+            f"rel. error {abs(got / want - 1):.1e}, stated {float(s.sf_error(at)):.1e}"
+        )
+    row("2 x lognormal(0.5), grid to 60", "plain", base, float("nan"))
+    row("2 x lognormal(0.5), grid to 60", "relative", t, float("nan"), base)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes")
@@ -543,6 +626,7 @@ def main():
         "pair": bench_pair,
         "compound": bench_compound,
         "unbounded": bench_unbounded,
+        "densities": bench_densities,
     }
     ap.add_argument(
         "--only", choices=sorted(sections), action="append", help="run these only"

@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "passed as accuracy= to X + Y and to the functions that take it "
             "(add, iid_sum, compound, poisson_binomial); 'relative' keeps a "
-            "small relative error far into the tails (lattice laws only)"
+            "small relative error far into the tails (lattice laws; densities "
+            "in sums)"
         ),
     )
     s.add_argument("--cdf", type=_number, action="append", default=[], metavar="X")

@@ -275,12 +275,15 @@ def test_sf_cdf_match_scipy_where_representable():
     np.testing.assert_allclose(d.cdf(k[:60]), ref.cdf(k[:60]), rtol=1e-10)
 
 
-def test_density_kind_is_rejected():
+def test_density_kinds_give_relative_densities():
+    # Sums of densities are tested in test_tails_density.py; a lattice plus
+    # a density is an exact convolution of masses, kept relatively.
     base = dist.from_masses([0.2, 0.5, 0.3], step=0.5, kind="density")
-    with pytest.raises(ValueError, match="needs lattice laws"):
-        dist.iid_sum(base, 3, accuracy="relative")
-    with pytest.raises(ValueError, match="`y` has kind='density'"):
-        dist.die(6).add(base, accuracy="relative")
+    s = dist.iid_sum(base, 3, accuracy="relative")
+    assert isinstance(s, dist.RelativeDensity) and s.kind == "density"
+    m = dist.die(6).add(base, accuracy="relative")
+    assert isinstance(m, dist.RelativeDensity)
+    np.testing.assert_allclose(m.masses, (dist.die(6) + base).masses, rtol=1e-12)
     with pytest.raises(ValueError, match="needs a lattice severity"):
         dist.compound(dist.poisson(1.0), base, accuracy="relative")
 

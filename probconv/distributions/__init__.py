@@ -37,11 +37,13 @@ from ._refinement import discretization_error as discretization_error
 from ._regrid import regrid as regrid
 from ._relative import RelativeDistribution as RelativeDistribution
 from ._relative import relative_error as relative_error
+from ._relative_density import RelativeDensity as RelativeDensity
 
 __all__ = [
     "Continuous",
     "Distribution",
     "Parametric",
+    "RelativeDensity",
     "RelativeDistribution",
     "StepError",
     "add",

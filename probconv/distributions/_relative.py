@@ -53,9 +53,8 @@ class RelativeDistribution(Distribution):
 
     Notes
     -----
-    The relative-accuracy methods apply to lattice laws (``kind='lattice'``):
-    sums of densities use a fourth-order correction whose weights are not
-    all positive, which exponential tilting cannot keep accurate.
+    Sums of densities with ``accuracy='relative'`` return a
+    `RelativeDensity` instead (the same log-masses, on cells).
 
     Past the grid. A relative law's grid runs on until its masses leave the
     float range (unless a `size` was given), so every value past it is below
@@ -192,14 +191,6 @@ class RelativeDistribution(Distribution):
         return jnp.exp(self._log_cumulative(x, upper=True, strict=False))
 
 
-def _lattice_only(d: Distribution, name: str) -> None:
-    if d.kind != "lattice":
-        raise ValueError(
-            "`accuracy='relative'` needs lattice laws (sums of densities use a "
-            f"correction it cannot keep accurate); `{name}` has kind={d.kind!r}."
-        )
-
-
 def _relative(
     log_m, log_err, origin, truncated, step, kind, log_truncated=None
 ) -> RelativeDistribution:
@@ -245,7 +236,8 @@ def _worst(log_err: jax.Array) -> jax.Array:
 def relative_error(d: Distribution) -> jax.Array:
     r"""Estimated relative error of each mass of `d`, shape ``(..., n)``.
 
-    For a result of ``accuracy="relative"`` (a `RelativeDistribution`), the
+    For a result of ``accuracy="relative"`` (a `RelativeDistribution` or a
+    `RelativeDensity`), the
     per-point estimate its method computed. For any other distribution, the
     estimate of the plain (FFT) method, whose absolute error is at most
     about :math:`\epsilon\, n \max_j m_j` on a grid of `n` points (an FFT
@@ -286,8 +278,9 @@ def relative_error(d: Distribution) -> jax.Array:
     """
     if not isinstance(d, Distribution):
         raise TypeError(f"`d` must be a Distribution; got {type(d).__name__}.")
-    if isinstance(d, RelativeDistribution):
-        return jnp.exp(d.log_error)
+    log_error = getattr(d, "log_error", None)  # a RelativeDensity has one too
+    if log_error is not None:
+        return jnp.exp(log_error)
     m = d.masses
     top = jnp.max(m, -1, keepdims=True)
     floor = _tilt.eps(d.dtype) * (d.size + 16) * top

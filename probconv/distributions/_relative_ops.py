@@ -1,7 +1,8 @@
-"""The relative-accuracy operations (exponential tilting), on lattice laws.
+"""The relative-accuracy operations (exponential tilting).
 
 What ``accuracy="relative"`` in `add`, `iid_sum`, `poisson_binomial` and
-`compound` runs; each returns a `RelativeDistribution`.
+`compound` runs; each returns a `RelativeDistribution`, or a
+`RelativeDensity` for sums of densities (`_relative_density_ops`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,8 @@ from ._lattice_ops import _common_step, _refine
 from ._logconv import log_pair
 from ._params import as_param, float_dtype
 from ._pgf import _CLOSED
-from ._relative import (
-    RelativeDistribution,
-    _lattice_only,
-    _logs,
-    _relative,
-    _worst,
-)
+from ._relative import RelativeDistribution, _logs, _relative, _worst
+from ._relative_density_ops import relative_add_density, relative_iid_density
 from ._tails import log_iid_sum
 from ._tails_compound import log_compound
 from ._tails_pb import log_poisson_binomial
@@ -49,11 +45,11 @@ def _extended_logs(d: Distribution):
     return law, lm, err, _extend.horizon(law, log_t)
 
 
-def relative_add(x: Distribution, y: Distribution) -> RelativeDistribution:
+def relative_add(x: Distribution, y: Distribution) -> Distribution:
     """`add` with ``accuracy='relative'`` (same grids and checks as `add`)."""
     x, y = check_dist(x, "x"), check_dist(y, "y")
-    _lattice_only(x, "x")
-    _lattice_only(y, "y")
+    if "density" in (x.kind, y.kind):
+        return relative_add_density(x, y)
     h = _common_step([x, y])
     x, lx, ex, hx = _extended_logs(x)
     y, ly, ey, hy = _extended_logs(y)
@@ -94,13 +90,14 @@ def relative_add(x: Distribution, y: Distribution) -> RelativeDistribution:
 def relative_iid_sum(x: Distribution, n: int) -> Distribution:
     """`iid_sum` with ``accuracy='relative'``."""
     x = check_dist(x, "x")
-    _lattice_only(x, "x")
     n = check_int("n", n)
     if n == 0:
         ones = jnp.zeros(x.batch_shape + (1,), x.dtype)
         return _relative(
             ones, jnp.full_like(ones, -jnp.inf), 0.0, 0.0, x.step, "lattice"
         )
+    if x.kind == "density":
+        return relative_iid_density(x, n)
     x, lx, ex, (first, log_t) = _extended_logs(x)
     grown = _extend.extendable(x) is not None
     exact = isinstance(x, RelativeDistribution) or grown
