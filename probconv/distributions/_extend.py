@@ -148,6 +148,39 @@ def extend(d: Distribution, size: int | None = None):
     return law, jnp.asarray(to_device(lm.astype(dt))), log_beyond
 
 
+# A coarse grid of tilts only loosens the Chernoff bound (a few more points kept).
+TILTS = np.concatenate([np.linspace(0.0, 3.0, 61), np.geomspace(3.0, 300.0, 30)])
+
+
+def log_mgf(log_masses) -> np.ndarray:
+    """``K(theta) = log sum_j exp(l_j + theta j)`` at each of `TILTS`, per row."""
+    lm = np.asarray(log_masses, np.float64).reshape(-1, np.shape(log_masses)[-1])
+    j = np.arange(lm.shape[-1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        return scipy.special.logsumexp(lm[:, None, :] + TILTS[None, :, None] * j, -1)
+
+
+def chernoff_points(cgf: np.ndarray, full: int, floor: float) -> tuple[int, float]:
+    r"""Return the first ``k`` with a Chernoff bound on ``log P(S >= k)`` below `floor`.
+
+    `cgf` holds the sum's cumulant generating function at `TILTS`, shape
+    ``(rows, tilts)``; the bound is :math:`\min_\theta K(\theta) - \theta k`
+    (per row; the largest row counts). Returns ``k`` and the bound there, or
+    `full` and ``-inf`` if the bound at `full` is still above `floor`.
+    """
+
+    def bound(k):
+        return float(np.max(np.min(cgf - TILTS * k, axis=-1)))
+
+    if bound(full) > floor:
+        return full, -math.inf
+    lo, hi = 0, full
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if bound(mid) <= floor else (mid, hi)
+    return hi, bound(hi)
+
+
 def sum_points(log_masses, n: int, floor: float) -> tuple[int, float]:
     r"""Points of an `n`-fold sum kept before its mass leaves the float range.
 
@@ -157,26 +190,8 @@ def sum_points(log_masses, n: int, floor: float) -> tuple[int, float]:
     there (per batch, the largest); if there is none, the whole support
     ``n (m - 1) + 1`` and ``-inf`` (the masses reach nothing beyond it).
     """
-    lm = np.asarray(log_masses, np.float64).reshape(-1, np.shape(log_masses)[-1])
-    m = lm.shape[-1]
-    full = n * (m - 1) + 1
-    j = np.arange(m)
-    # A coarse grid of tilts only loosens the bound (a few more points kept).
-    th = np.concatenate([np.linspace(0.0, 3.0, 61), np.geomspace(3.0, 300.0, 30)])
-    with np.errstate(invalid="ignore", over="ignore"):
-        kx = scipy.special.logsumexp(lm[:, None, :] + th[None, :, None] * j, axis=-1)
-    nk = n * kx  # (rows, thetas)
-
-    def bound(k):
-        return float(np.max(np.min(nk - th * k, axis=-1)))
-
-    if bound(full) > floor:
-        return full, -math.inf
-    lo, hi = 0, full
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if bound(mid) <= floor else (mid, hi)
-    return hi, bound(hi)
+    full = n * (np.shape(log_masses)[-1] - 1) + 1
+    return chernoff_points(n * log_mgf(log_masses), full, floor)
 
 
 def horizon(d: Distribution, log_t=None):

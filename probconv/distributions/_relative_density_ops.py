@@ -21,7 +21,6 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
-import scipy.special
 
 from .._checks import concrete
 from . import _extend, _tilt
@@ -138,26 +137,7 @@ def _pair_points(lx, ly, floor: float) -> tuple[int, float]:
     a, b = concrete(lx), concrete(ly)
     if a is None or b is None:
         return full, -math.inf
-    th = np.concatenate([np.linspace(0.0, 3.0, 61), np.geomspace(3.0, 300.0, 30)])
-
-    def cgf(v):
-        v = np.asarray(v, np.float64).reshape(-1, v.shape[-1])
-        j = np.arange(v.shape[-1])
-        with np.errstate(invalid="ignore", over="ignore"):
-            return scipy.special.logsumexp(v[:, None, :] + th[None, :, None] * j, -1)
-
-    k_sum = cgf(a) + cgf(b)
-
-    def bound(k):
-        return float(np.max(np.min(k_sum - th * k, axis=-1)))
-
-    if bound(full) > floor:
-        return full, -math.inf
-    lo, hi = 0, full
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if bound(mid) <= floor else (mid, hi)
-    return hi, bound(hi)
+    return _extend.chernoff_points(_extend.log_mgf(a) + _extend.log_mgf(b), full, floor)
 
 
 def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
