@@ -374,12 +374,19 @@ def test_eager_2d_kde_and_kde_dist_compile_little_per_new_size(count_compiles):
     for n in (301, 302):
         xy = rng.standard_normal((n, 2))
         s = rng.standard_normal(n)
-        kde(xy, grid=32)
-        kde_dist(s, grid=64)
+        (g1, g2), dens = kde(xy, grid=32)
+        law = kde_dist(s, grid=64)
         with count_compiles() as again:
-            kde(xy + 0.5, grid=32)
-            kde_dist(s + 0.5, grid=64)
+            (h1, h2), moved = kde(xy + 0.5, grid=32)
+            moved_law = kde_dist(s + 0.5, grid=64)
         assert again == []
+        # New values are traced, not baked in: the shifted samples give the
+        # same estimate on a grid shifted with them.
+        np.testing.assert_allclose(h1, np.asarray(g1) + 0.5, atol=1e-12)
+        np.testing.assert_allclose(h2, np.asarray(g2) + 0.5, atol=1e-12)
+        np.testing.assert_allclose(moved, dens, atol=1e-12)
+        assert float(moved_law.origin) == pytest.approx(float(law.origin) + 0.5)
+        np.testing.assert_allclose(moved_law.masses, law.masses, atol=1e-12)
     with count_compiles() as new_size:
         kde(rng.standard_normal((303, 2)), grid=32)
     assert len(new_size) <= 3, len(new_size)
