@@ -213,8 +213,10 @@ def test_bad_arguments():
         conv.correlate1d(x, [1.0], origin=0.5)
     with pytest.raises(ValueError, match="`weights` must be a non-empty 1-D array"):
         conv.correlate1d(x, [[1.0]])
-    with pytest.raises(ValueError, match="`input` must be a non-empty array"):
+    with pytest.raises(ValueError, match="`input` must not be empty"):
         conv.correlate1d([], [1.0])
+    with pytest.raises(ValueError, match="`weights` must not be empty"):
+        conv.correlate1d(x, [])
     with pytest.raises(TypeError, match="`input` must be a numeric array"):
         conv.running_sum(["a", "b"], 2)
     with pytest.raises(TypeError, match="`weights` must be a numeric array"):

@@ -27,6 +27,7 @@ from .._checks import (
     result_dtype,
 )
 from ._api import correlate
+from ._args import as_input
 from ._choose import SHIFT_MAX_TAPS, running_method
 from ._pad import check_boundary, pad
 from ._programs import bounded_jit
@@ -116,21 +117,8 @@ def extended_valid(
     return y
 
 
-def _host_or_jax(x, name: str):
-    """`x` as a numeric array without a device copy: the bounded program takes it.
-
-    (`jnp.asarray` of a NumPy array compiles a small program per new shape;
-    the program's own argument transfer does not.)
-    """
-    if not isinstance(x, jax.Array):
-        x = np.asarray(x)
-    if np.dtype(x.dtype).kind not in "biufc":
-        raise TypeError(f"`{name}` must be a numeric array; got dtype {x.dtype}.")
-    return x
-
-
 def _prepare(x, axis, boundary, cval):
-    x = _host_or_jax(x, "input")
+    x = as_input(x, "input")
     if x.ndim == 0 or x.size == 0:
         raise ValueError(f"`input` must be a non-empty array; got shape {x.shape}.")
     (axis,) = normalize_axes("axis", axis, x.ndim)
@@ -222,7 +210,7 @@ def correlate1d(
     [2.0, 3.0, 6.0, 12.0, 16.0]
     """
     x, axis, boundary = _prepare(input, axis, boundary, cval)
-    k = _host_or_jax(weights, "weights")
+    k = as_input(weights, "weights")
     if k.ndim != 1 or k.shape[0] == 0:
         raise ValueError(
             f"`weights` must be a non-empty 1-D array; got shape {k.shape}."
@@ -302,7 +290,7 @@ def convolve1d(
     >>> probconv.conv.convolve1d([1.0, 2.0, 4.0, 8.0], [1.0, 0.0, -1.0]).tolist()
     [1.0, 3.0, 6.0, 4.0]
     """
-    k = _host_or_jax(weights, "weights")
+    k = as_input(weights, "weights")
     if k.ndim != 1 or k.shape[0] == 0:
         raise ValueError(
             f"`weights` must be a non-empty 1-D array; got shape {k.shape}."
@@ -503,8 +491,8 @@ def correlate_nd(
     >>> probconv.conv.correlate_nd(x, [[1.0, 1.0], [1.0, 1.0]]).tolist()
     [[4.0, 6.0], [8.0, 10.0]]
     """
-    x = _host_or_jax(input, "input")
-    k = _host_or_jax(weights, "weights")
+    x = as_input(input, "input")
+    k = as_input(weights, "weights")
     if k.ndim == 0 or k.size == 0:
         raise ValueError(f"`weights` must be a non-empty array; got shape {k.shape}.")
     if x.size == 0:
