@@ -149,7 +149,8 @@ def acf(
         `missing` or `nan_policy` is unknown or both are given, `x` holds a
         NaN with ``'raise'`` (only where values are concrete: under `jax.jit`
         ``'raise'`` gives NaN as ``'propagate'`` does), `axis` is out of
-        range or `x` is empty.
+        range, `x` is empty, or ``missing='drop'`` is asked of a series
+        split over devices along `axis`.
     TypeError
         If `x` is not real and numeric, or `nlags` or `axis` is not an
         integer.
@@ -187,6 +188,14 @@ def acf(
     path's error is about :math:`\epsilon \sum_t y_t^2` on every lag, i.e.
     about :math:`\epsilon` on every :math:`\hat\rho_k`. Half-precision
     input is computed in float32 and returned in its own dtype.
+
+    A series split over devices along `axis` (a `jax.sharding.NamedSharding`)
+    stays split: each device receives the `nlags` samples after its shard
+    from its neighbours and sums its own lag products, and the lags are
+    psums of those, returned replicated (the same on every device; batch
+    axes split as in `x`). ``missing='drop'`` needs the whole series and
+    raises a ValueError there. See the guide's "Signals split over
+    devices".
 
     Examples
     --------
@@ -390,8 +399,9 @@ def ccf(
     ValueError
         If `nlags` is not between 1 and ``n``, `alpha` is not in (0, 1),
         `nan_policy` is unknown, or is ``'raise'`` and an input holds a NaN,
-        `axis` is out of range, batch axes do not broadcast, or an input is
-        empty.
+        `axis` is out of range, batch axes do not broadcast, an input is
+        empty, or the series differ in length and one is split over devices
+        along `axis`.
     TypeError
         If an input is not real and numeric, or `nlags` or `axis` is not an
         integer.
@@ -414,6 +424,10 @@ def ccf(
     :math:`k > 0` means `x` lags `y`). The means are subtracted in two
     passes; a constant series gives NaN, as in statsmodels. Half-precision
     input is computed in float32 and returned in its own dtype.
+
+    Series split over devices along `axis` stay split, as in `acf`; `x`
+    and `y` must then have the same length (ValueError otherwise), and one
+    not split is laid out like the other.
 
     Examples
     --------

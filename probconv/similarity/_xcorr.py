@@ -204,7 +204,8 @@ def xcorr(
     ValueError
         For an unknown `normalize` or `nan_policy`, a NaN with
         ``nan_policy='raise'``, a negative `maxlag`, `axis` out of range,
-        batch axes that do not broadcast, or an empty input.
+        batch axes that do not broadcast, an empty input, or inputs of
+        different lengths of which one is split over devices along `axis`.
     TypeError
         For non-numeric inputs or a non-integer `maxlag` or `axis`.
 
@@ -240,6 +241,15 @@ def xcorr(
     are then found only through the variance test, with the scale of the
     whole input's sum of squares. Half-precision inputs are computed in
     float32 and returned in their own dtype.
+
+    Inputs split over devices along `axis` (a `jax.sharding.NamedSharding`)
+    stay split: each device receives `maxlag` samples from each neighbour
+    and sums its own lag products (and, for Pearson, every device receives
+    the first and last ``maxlag + 1`` samples); the lags are psums,
+    returned replicated (batch axes split as in the inputs). `a` and `b`
+    must then have the same length. Without `maxlag` the halo is the whole
+    other series: give `maxlag` for long series. See the guide's "Signals
+    split over devices".
 
     Examples
     --------
