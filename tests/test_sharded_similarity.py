@@ -373,3 +373,24 @@ def test_split_route_on_one_device(f, one_mesh):
     got = f(xs, y)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_split_route_complex_on_one_device(one_mesh):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(24) + 1j * rng.standard_normal(24)
+    b = rng.standard_normal(24) - 1j * rng.standard_normal(24)
+    as_ = jax.device_put(a, NamedSharding(one_mesh, P("t")))
+    for norm in ("none", "coeff"):
+        ref = xcorr(a, b, maxlag=5, normalize=norm).values
+        got = xcorr(as_, b, maxlag=5, normalize=norm).values
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_split_refusals_name_the_option(one_mesh):
+    xs = jax.device_put(np.arange(16.0), NamedSharding(one_mesh, P("t")))
+    with pytest.raises(ValueError, match="`missing='drop'` joins the values left"):
+        acf(xs, nlags=3, missing="drop")
+    with pytest.raises(ValueError, match=r"must have the same length.*\[16, 5\]"):
+        xcorr(xs, np.ones(5), maxlag=2)
+    with pytest.raises(ValueError, match=r"series `x` and `y` split over devices"):
+        ccf(np.ones(5), xs, nlags=2)
