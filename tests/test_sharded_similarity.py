@@ -394,3 +394,9 @@ def test_split_refusals_name_the_option(one_mesh):
         xcorr(xs, np.ones(5), maxlag=2)
     with pytest.raises(ValueError, match=r"series `x` and `y` split over devices"):
         ccf(np.ones(5), xs, nlags=2)
+
+
+def test_split_batch_axes_that_do_not_broadcast_say_so(one_mesh):
+    xs = jax.device_put(np.ones((2, 8)), NamedSharding(one_mesh, P(None, "t")))
+    with pytest.raises(ValueError, match="must broadcast"):
+        xcorr(xs, np.ones((3, 8)), maxlag=2)

@@ -107,14 +107,18 @@ def split_layout(arrays, axes, what: str = "series") -> Layout | None:
         shape.append(shape.pop(a))
         pad = nd - x.ndim
         moved.append(([1] * pad + shape, [None] * pad + spec))
-    batch = np.broadcast_shapes(*(tuple(s[:-1]) for s, _ in moved))
-    entries = []
+    try:
+        batch = np.broadcast_shapes(*(tuple(s[:-1]) for s, _ in moved))
+    except ValueError:
+        return None  # the callers' own check names the shapes
+    entries, used = [], set(time)
     for d, size in enumerate(batch):
         entry = next(
             (e[d] for s, e in moved if s[d] == size and e[d] is not None), None
         )
-        if entry is not None and (size == 1 or set(_names(entry)) & set(time)):
-            entry = None
+        if entry is not None and (size == 1 or set(_names(entry)) & used):
+            entry = None  # a mesh axis splits one axis of the inputs at most
+        used.update(_names(entry))
         entries.append(entry)
     specs = tuple(
         P(*[e if s[d] == batch[d] else None for d, e in enumerate(entries)], time)
