@@ -235,13 +235,11 @@ def convolve(
     smaller than the largest lose relative accuracy (see the accuracy guide
     and `probconv.distributions` for tail-accurate sums of probabilities).
 
-    ``method='auto'`` sees the shapes of one call. Under `jax.vmap` with both
-    inputs mapped, a direct method that chose one XLA convolution (1-D
-    kernels of more than 31 taps, or several axes) becomes a grouped
-    convolution that XLA:CPU runs very slowly; pass ``method='fft'`` there,
-    or give the batch as a leading axis instead of mapping (then 'auto'
-    accounts for it). Shorter 1-D kernels are summed as shifted copies on a
-    CPU, which batch well either way.
+    ``method='auto'`` also sees the batch that `jax.vmap` adds, even around
+    a jitted call: with both inputs mapped, the direct method plans again
+    with the mapped axis explicit (shifted copies of a short 1-D kernel on
+    a CPU, or the FFT where XLA's grouped convolution would cost more).
+    An explicit ``method='direct'`` stays direct.
 
     Examples
     --------
