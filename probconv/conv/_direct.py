@@ -24,6 +24,7 @@ from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
 from . import _choose, _fft, _overlap_add
+from ._plan import Plan
 
 
 def direct_window(a, v, start, length, *, precision, auto=False) -> jax.Array:
@@ -129,8 +130,6 @@ def _batch(args, dims, *, start, length, precision, auto):
 
 def _method_of(a, v, start, length) -> str:
     """Return the cost model's method for inputs batched on both sides."""
-    from ._plan import Plan  # the plan module imports this one's neighbours
-
     k = len(start)
     batch = np.broadcast_shapes(a.shape[: a.ndim - k], v.shape[: v.ndim - k])
     dtype = np.dtype(jnp.result_type(a, v))
