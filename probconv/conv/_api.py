@@ -36,7 +36,7 @@ def _from_canonical(y, ax):
     return jnp.moveaxis(y, tuple(range(y.ndim - k, y.ndim)), ax)
 
 
-def _execute(in1, in2, plan: Plan, method: str, precision) -> jax.Array:
+def _execute(in1, in2, plan: Plan, method: str, precision, auto=False) -> jax.Array:
     a = _to_canonical(in1.astype(plan.dtype), plan.conv_axes)
     v = _to_canonical(in2.astype(plan.dtype), plan.conv_axes)
     # Clip the requested window to the full convolution's extent; what lies
@@ -47,11 +47,11 @@ def _execute(in1, in2, plan: Plan, method: str, precision) -> jax.Array:
     inner_len = tuple(max(h - lo_, 0) for lo_, h in zip(lo, hi))
     if all(n > 0 for n in inner_len):
         fn = {
-            "direct": _direct.convolve_window,
+            "direct": _direct.direct_window,
             "fft": _fft.convolve_window,
             "overlap_add": _overlap_add.convolve_window,
         }[method]
-        kwargs = {"precision": precision} if method == "direct" else {}
+        kwargs = {"precision": precision, "auto": auto} if method == "direct" else {}
         y = fn(a, v, tuple(lo), inner_len, **kwargs)
         pads = [(0, 0)] * (y.ndim - len(lo)) + [
             (l_ - s, s + n - h) for l_, h, s, n in zip(lo, hi, plan.start, plan.length)
@@ -72,18 +72,18 @@ def _program(prepared: Prepared):
 
     def build():
         plan, method, prec = prepared.plan, resolve(prepared), prepared.precision
-        flip, conj = prepared.flip, prepared.conj
+        flip, conj, auto = prepared.flip, prepared.conj, prepared.auto
 
         def run(a, v):
             if conj:
                 v = jnp.conj(v)
             if flip:
                 v = jnp.flip(v, flip)
-            return _execute(a, v, plan, method, prec)
+            return _execute(a, v, plan, method, prec, auto)
 
         return jax.jit(run)
 
-    return PROGRAMS.get(prepared._replace(auto=False, seconds=0.0), build)
+    return PROGRAMS.get(prepared._replace(seconds=0.0), build)
 
 
 def _hashable_axes(axes):
@@ -235,13 +235,11 @@ def convolve(
     smaller than the largest lose relative accuracy (see the accuracy guide
     and `probconv.distributions` for tail-accurate sums of probabilities).
 
-    ``method='auto'`` sees the shapes of one call. Under `jax.vmap` with both
-    inputs mapped, a direct method that chose one XLA convolution (1-D
-    kernels of more than 31 taps, or several axes) becomes a grouped
-    convolution that XLA:CPU runs very slowly; pass ``method='fft'`` there,
-    or give the batch as a leading axis instead of mapping (then 'auto'
-    accounts for it). Shorter 1-D kernels are summed as shifted copies on a
-    CPU, which batch well either way.
+    ``method='auto'`` also sees the batch that `jax.vmap` adds, even around
+    a jitted call: with both inputs mapped, the direct method plans again
+    with the mapped axis explicit (shifted copies of a short 1-D kernel on
+    a CPU, or the FFT where XLA's grouped convolution would cost more).
+    An explicit ``method='direct'`` stays direct.
 
     Examples
     --------

@@ -25,7 +25,6 @@ is exact (plain convolution).
 from __future__ import annotations
 
 import functools
-import math
 
 import jax.numpy as jnp
 
@@ -92,8 +91,7 @@ def _conv(p, q):
     nd = max(p.ndim, q.ndim)
     p = p.reshape((1,) * (nd - p.ndim) + p.shape)
     q = q.reshape((1,) * (nd - q.ndim) + q.shape)
-    both = math.prod(p.shape[:-1]) > 1 and math.prod(q.shape[:-1]) > 1
-    return convolve(p, q, mode="full", axes=-1, method="fft" if both else "auto")
+    return convolve(p, q, mode="full", axes=-1)
 
 
 def _to_density_step(d: Distribution, h: float) -> Distribution:

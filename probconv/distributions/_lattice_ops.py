@@ -79,15 +79,10 @@ def _convolve_masses(p, q, *, accuracy: str = "absolute") -> jax.Array:
     nd = max(p.ndim, q.ndim)
     p = p.reshape((1,) * (nd - p.ndim) + p.shape)
     q = q.reshape((1,) * (nd - q.ndim) + q.shape)
-    # The engine's direct method runs a convolution batched on both sides (or
-    # batched by `jax.vmap`, which it cannot see from here) as one grouped
-    # convolution, which XLA:CPU executes far slower than its cost model
-    # predicts (seconds for 32 x 1025 points; out of memory for a batch of
-    # 10**4). Take its FFT method there, and wherever the inputs are traced.
-    both = math.prod(p.shape[:-1]) > 1 and math.prod(q.shape[:-1]) > 1
-    traced = isinstance(p, jax.core.Tracer) or isinstance(q, jax.core.Tracer)
-    method = "fft" if both or traced else "auto"
-    y = convolve(p, q, mode="full", axes=-1, method=method)
+    # The engine prices batches on both sides, and those that `jax.vmap`
+    # adds around a jitted call, itself (its direct method is a primitive
+    # whose batching rule re-plans): its own choice serves every case.
+    y = convolve(p, q, mode="full", axes=-1)
     total = jnp.sum(p, -1) * jnp.sum(q, -1)
     return _clip_to_total(y, total)
 

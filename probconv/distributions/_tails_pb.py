@@ -131,7 +131,7 @@ def pb_core(p: jax.Array, thetas: jax.Array):
     trials, levels = size, 0
     while rows.shape[-2] > 1:
         w = rows.shape[-1]
-        z = convolve(rows[..., 0::2, :], rows[..., 1::2, :], axes=-1, method="fft")
+        z = convolve(rows[..., 0::2, :], rows[..., 1::2, :], axes=-1)
         z = jnp.where(z > 0, z, 0.0)
         trials, levels = 2 * trials, levels + 1
         start = start[..., 0::2] + start[..., 1::2]
