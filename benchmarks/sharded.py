@@ -12,7 +12,8 @@ default):
   to the cost model's prediction (halo: ``K - 1`` samples of 8 bytes; EWMA: a
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
   for a kernel of radius ``R``, or the rest of the signal where the axis is
-  gathered);
+  gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
+  two means and of the ``L + 1`` lags, all float64);
 - the median wall time, and its ratio to one device.
 
 Then a weak-scaling table: the same samples per device on 1, 2 and 4
@@ -20,7 +21,11 @@ devices. Simulated CPU devices share the machine's cores (two on the
 development machine), so the times say how much the split costs, not how
 much real devices would gain. Run::
 
-    python benchmarks/sharded.py [--log2n 21] [--repeat 5] [--devices 1 2 4 8]
+    python benchmarks/sharded.py [--log2n 21] [--repeat 5] [--cases acf]
+                                 [--devices 1 2 4 8]
+
+(``--cases`` keeps the cases whose names contain one of the words given;
+``--devices`` sets the device counts, 1 always included.)
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import time
 WORKER = r"""
 import json, os, re, sys, time
 n_dev, log2n, repeat, weak = (int(a) for a in sys.argv[1:5])
+wanted = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else []
 os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n_dev}"
 os.environ["JAX_PLATFORMS"] = "cpu"
 import jax, numpy as np
@@ -43,6 +49,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 import probconv
 from probconv.physics import diffuse
 from probconv.conv._split_fft import bytes_received, layout
+from probconv.similarity import acf
 from probconv.smooth import ewma, gaussian_smooth, moving_average
 
 n = (1 << log2n) * (n_dev if weak else 1)
@@ -68,7 +75,11 @@ cases = {
         lambda x: diffuse(x, 25.0, 2.0, boundary="periodic", kind="lattice"), 256),
     # D traced: the radius is unknown, the axis is gathered (documented).
     "diffuse reflect, D traced": (lambda x: traced(x, 25.0), "gather"),
+    # 50 halo samples, then psums of the two means and of the 51 lags.
+    "acf, 50 lags": (lambda x: acf(x, nlags=50), 50 + 2 + 51),
 }
+if wanted:
+    cases = {k: v for k, v in cases.items() if any(w in k for w in wanted)}
 if n_dev == 1:  # the baseline: a plain array on one device
     x = jax.device_put(signal)
 else:
@@ -121,10 +132,10 @@ print(json.dumps(out))
 """
 
 
-def run(n_dev: int, log2n: int, repeat: int, weak: bool) -> dict:
+def run(n_dev: int, log2n: int, repeat: int, weak: bool, cases: str = "") -> dict:
     env = dict(os.environ)
     env.pop("XLA_FLAGS", None)
-    args = [str(n_dev), str(log2n), str(repeat), str(int(weak))]
+    args = [str(n_dev), str(log2n), str(repeat), str(int(weak)), cases]
     proc = subprocess.run(
         [sys.executable, "-c", WORKER, *args],
         capture_output=True,
@@ -142,10 +153,13 @@ def main() -> None:
     parser.add_argument(
         "--devices", type=int, nargs="+", default=[1, 2, 4], help="device counts"
     )
+    parser.add_argument(
+        "--cases", default="", help="comma-separated words; keep matching cases"
+    )
     opts = parser.parse_args()
     counts = tuple(sorted(set(opts.devices) | {1}))
     t0 = time.perf_counter()
-    strong = {d: run(d, opts.log2n, opts.repeat, False) for d in counts}
+    strong = {d: run(d, opts.log2n, opts.repeat, False, opts.cases) for d in counts}
     print(
         f"Strong scaling: 2^{opts.log2n} float64 samples split over "
         f"{', '.join(map(str, counts))} simulated CPU devices.\n"
@@ -164,7 +178,7 @@ def main() -> None:
                 f"{r['held']:.2f} | {r['recv']:,} ({r['model']:,}) | "
                 f"{1e3 * r['seconds']:.1f} | {r['seconds'] / base:.2f} |"
             )
-    weak = {d: run(d, opts.log2n - 2, opts.repeat, True) for d in counts}
+    weak = {d: run(d, opts.log2n - 2, opts.repeat, True, opts.cases) for d in counts}
     print(
         f"\nWeak scaling: 2^{opts.log2n - 2} samples per device; time relative "
         "to one device (1.00 is perfect weak scaling).\n"

@@ -15,10 +15,10 @@ from .._checks import (
     check_nan_policy,
     raise_on_nan,
 )
-from ..conv import correlate
 from ..conv.internal import METHODS, bounded_jit
 from ._args import as_array, half_dtype, last_axis_pair, restore, to_float
 from ._missing import demeaned, pair_counts
+from ._split import over_time, split_layout
 
 
 def _check_alpha(alpha) -> float | None:
@@ -149,7 +149,8 @@ def acf(
         `missing` or `nan_policy` is unknown or both are given, `x` holds a
         NaN with ``'raise'`` (only where values are concrete: under `jax.jit`
         ``'raise'`` gives NaN as ``'propagate'`` does), `axis` is out of
-        range or `x` is empty.
+        range, `x` is empty, or ``missing='drop'`` is asked of a series
+        split over devices along `axis`.
     TypeError
         If `x` is not real and numeric, or `nlags` or `axis` is not an
         integer.
@@ -188,6 +189,14 @@ def acf(
     about :math:`\epsilon` on every :math:`\hat\rho_k`. Half-precision
     input is computed in float32 and returned in its own dtype.
 
+    A series split over devices along `axis` (a `jax.sharding.NamedSharding`)
+    stays split: each device receives the `nlags` samples after its shard
+    from its neighbours and sums its own lag products, and the lags are
+    psums of those, returned replicated (the same on every device; batch
+    axes split as in `x`). ``missing='drop'`` needs the whole series and
+    raises a ValueError there. See the guide's "Signals split over
+    devices".
+
     Examples
     --------
     >>> from probconv.similarity import acf
@@ -212,6 +221,14 @@ def acf(
     nlags = check_int("nlags", nlags, minimum=0, maximum=n - 1)
     alpha = _check_alpha(alpha)
     policy = _missing_policy(missing, nan_policy, {"x": x})
+    layout = split_layout([x], [ax])
+    if layout is not None and policy == "drop":
+        raise ValueError(
+            "`missing='drop'` joins the values left across the whole series, "
+            "which is split over devices along `axis`; use "
+            "missing='conservative', or join the series first "
+            "(jax.sharding.reshard to a spec that does not split `axis`)."
+        )
     out = _acf(
         x,
         nlags,
@@ -223,6 +240,7 @@ def acf(
         policy,
         ax,
         method,
+        layout,
     )
     return out[0] if len(out) == 1 else out
 
@@ -256,49 +274,65 @@ def _ljung_box(rho, nobs):
     return q, jax.scipy.stats.chi2.sf(q, k)
 
 
-@bounded_jit(static_argnums=tuple(range(1, 10)))
+@bounded_jit(static_argnums=tuple(range(1, 11)))
 def _acf(
-    x, nlags, adjusted, demean, alpha, bartlett_confint, qstat, policy, ax, method
+    x,
+    nlags,
+    adjusted,
+    demean,
+    alpha,
+    bartlett_confint,
+    qstat,
+    policy,
+    ax,
+    method,
+    layout,
 ):
     half = half_dtype(x)
     y = jnp.moveaxis(to_float(x), ax, -1)
-    n = y.shape[-1]
-    k = np.arange(nlags + 1)
-    if policy == "propagate":
-        y = demeaned(y) if demean else y
-        nobs = jnp.asarray(n, y.dtype)
-        d = jnp.asarray(n - k if adjusted else np.full(nlags + 1, n), y.dtype)
-    else:
-        present = ~jnp.isnan(y)
-        if policy == "drop":
-            # The values present first, in order: what is left, contiguous.
-            order = jnp.argsort(~present, axis=-1, stable=True)
-            y = jnp.take_along_axis(y, order, axis=-1)
-            present = jnp.take_along_axis(present, order, axis=-1)
-        nobs = jnp.sum(present, axis=-1, keepdims=True).astype(y.dtype)
-        y = demeaned(y, present) if demean else jnp.where(present, y, 0)
-        if policy == "drop":
-            d = (
-                nobs - k
-                if adjusted
-                else jnp.broadcast_to(nobs, nobs.shape[:-1] + k.shape)
-            )
-            # Lags at or beyond the number of values left do not exist.
-            d = jnp.where(k < nobs, d, jnp.nan)
-        elif adjusted:
-            d = pair_counts(present, present, nlags, y.dtype, method)[..., nlags:]
-            d = jnp.maximum(d, 1)  # statsmodels: a lag without pairs gives 0
+
+    def core(y, ops):
+        n = ops.length(y)
+        k = np.arange(nlags + 1)
+        if policy == "propagate":
+            y = demeaned(y, ops=ops) if demean else y
+            nobs = jnp.asarray(n, y.dtype)
+            d = jnp.asarray(n - k if adjusted else np.full(nlags + 1, n), y.dtype)
         else:
-            d = nobs
-    c = correlate(y, y, "full", axes=-1, maxlag=nlags, method=method)[..., nlags:]
-    c = c / d
-    rho = c / c[..., :1]
-    out = [rho]
-    if alpha is not None:
-        hw = _bartlett_half_width(rho, nobs, alpha, bartlett_confint)
-        out.append(jnp.stack([rho - hw, rho + hw], axis=-1))
-    if qstat:
-        out.extend(_ljung_box(rho, nobs))
+            present = ~jnp.isnan(y)
+            if policy == "drop":
+                # The values present first, in order: what is left, contiguous.
+                order = jnp.argsort(~present, axis=-1, stable=True)
+                y = jnp.take_along_axis(y, order, axis=-1)
+                present = jnp.take_along_axis(present, order, axis=-1)
+            nobs = ops.sum(present.astype(jnp.int32)).astype(y.dtype)
+            y = demeaned(y, present, ops) if demean else jnp.where(present, y, 0)
+            if policy == "drop":
+                d = (
+                    nobs - k
+                    if adjusted
+                    else jnp.broadcast_to(nobs, nobs.shape[:-1] + k.shape)
+                )
+                # Lags at or beyond the number of values left do not exist.
+                d = jnp.where(k < nobs, d, jnp.nan)
+            elif adjusted:
+                d = pair_counts(present, present, nlags, y.dtype, method, ops, True)
+                d = jnp.maximum(d, 1)  # statsmodels: a lag without pairs gives 0
+            else:
+                d = nobs
+        c = ops.lagged(y, y, nlags, method, nonneg=True)
+        c = c / d
+        rho = c / c[..., :1]
+        out = [rho]
+        if alpha is not None:
+            hw = _bartlett_half_width(rho, nobs, alpha, bartlett_confint)
+            out.append(jnp.stack([rho - hw, rho + hw], axis=-1))
+        if qstat:
+            out.extend(_ljung_box(rho, nobs))
+        return out
+
+    trailing = [0] + [1] * (alpha is not None) + [0, 0] * qstat
+    out = over_time(core, layout, [y], trailing)
     moved = []
     for i, v in enumerate(out):
         src = -2 if (alpha is not None and i == 1) else -1
@@ -365,8 +399,9 @@ def ccf(
     ValueError
         If `nlags` is not between 1 and ``n``, `alpha` is not in (0, 1),
         `nan_policy` is unknown, or is ``'raise'`` and an input holds a NaN,
-        `axis` is out of range, batch axes do not broadcast, or an input is
-        empty.
+        `axis` is out of range, batch axes do not broadcast, an input is
+        empty, or the series differ in length and one is split over devices
+        along `axis`.
     TypeError
         If an input is not real and numeric, or `nlags` or `axis` is not an
         integer.
@@ -390,6 +425,10 @@ def ccf(
     passes; a constant series gives NaN, as in statsmodels. Half-precision
     input is computed in float32 and returned in its own dtype.
 
+    Series split over devices along `axis` stay split, as in `acf`; `x`
+    and `y` must then have the same length (ValueError otherwise), and one
+    not split is laid out like the other.
+
     Examples
     --------
     >>> from probconv.similarity import ccf
@@ -409,40 +448,47 @@ def ccf(
     alpha = _check_alpha(alpha)
     policy = check_nan_policy("nan_policy", nan_policy, {"x": x, "y": y})
     omit = policy == "omit"
-    return _ccf(x, y, nlags, bool(adjusted), alpha, omit, int(axis), method)
+    layout = split_layout([x, y], [axis % x.ndim, axis % y.ndim], "series `x` and `y`")
+    return _ccf(x, y, nlags, bool(adjusted), alpha, omit, int(axis), method, layout)
 
 
-@bounded_jit(static_argnums=(2, 3, 4, 5, 6, 7))
-def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method):
+@bounded_jit(static_argnums=(2, 3, 4, 5, 6, 7, 8))
+def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method, layout):
     half = half_dtype(x, y)
     xx, yy, _ = last_axis_pair(to_float(x), to_float(y), axis)
-    n, ny = xx.shape[-1], yy.shape[-1]
-    k = np.arange(nlags)
-    if omit:
-        px, py = ~jnp.isnan(xx), ~jnp.isnan(yy)
-        nx = jnp.sum(px, axis=-1, keepdims=True).astype(xx.dtype)
-        my = jnp.sum(py, axis=-1, keepdims=True).astype(yy.dtype)
-        u, v = demeaned(xx, px), demeaned(yy, py)
-        if adjusted:
-            d = pair_counts(px, py, nlags - 1, u.dtype, method)[..., nlags - 1 :]
-            d = jnp.maximum(d, 1)
+
+    def core(xx, yy, ops):
+        n, ny = ops.length(xx), ops.length(yy)
+        k = np.arange(nlags)
+        if omit:
+            px, py = ~jnp.isnan(xx), ~jnp.isnan(yy)
+            nx = ops.sum(px.astype(jnp.int32)).astype(xx.dtype)
+            my = ops.sum(py.astype(jnp.int32)).astype(yy.dtype)
+            u, v = demeaned(xx, px, ops), demeaned(yy, py, ops)
+            if adjusted:
+                d = pair_counts(px, py, nlags - 1, u.dtype, method, ops, True)
+                d = jnp.maximum(d, 1)
+            else:
+                d = nx
         else:
-            d = nx
-    else:
-        nx, my = n, ny
-        u, v = demeaned(xx), demeaned(yy)
-        d = jnp.asarray(np.minimum(n - k, ny) if adjusted else np.full(nlags, n))
-    c = correlate(u, v, "full", axes=-1, maxlag=nlags - 1, method=method)
-    c = c[..., nlags - 1 :]
-    sx = jnp.sqrt(jnp.sum(u**2, axis=-1, keepdims=True) / nx)
-    sy = jnp.sqrt(jnp.sum(v**2, axis=-1, keepdims=True) / my)
-    rho = c / d.astype(c.dtype) / (sx * sy)
-    pos = axis % rho.ndim
+            nx, my = n, ny
+            u, v = demeaned(xx, ops=ops), demeaned(yy, ops=ops)
+            d = jnp.asarray(np.minimum(n - k, ny) if adjusted else np.full(nlags, n))
+        c = ops.lagged(u, v, nlags - 1, method, nonneg=True)
+        sx = jnp.sqrt(ops.sum(u**2) / nx)
+        sy = jnp.sqrt(ops.sum(v**2) / my)
+        rho = c / d.astype(c.dtype) / (sx * sy)
+        if alpha is None:
+            return (rho,)
+        hw = _z(alpha) / jnp.sqrt(jnp.asarray(nx, rho.dtype))
+        return rho, jnp.stack([rho - hw, rho + hw], axis=-1)
+
+    trailing = [0] if alpha is None else [0, 1]
+    out = over_time(core, layout, [xx, yy], trailing)
+    pos = axis % out[0].ndim
     if alpha is None:
-        return restore(jnp.moveaxis(rho, -1, pos), half)
-    hw = _z(alpha) / jnp.sqrt(jnp.asarray(nx, rho.dtype))
-    ci = jnp.stack([rho - hw, rho + hw], axis=-1)
+        return restore(jnp.moveaxis(out[0], -1, pos), half)
     return (
-        restore(jnp.moveaxis(rho, -1, pos), half),
-        restore(jnp.moveaxis(ci, -2, pos), half),
+        restore(jnp.moveaxis(out[0], -1, pos), half),
+        restore(jnp.moveaxis(out[1], -2, pos), half),
     )

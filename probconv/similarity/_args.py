@@ -87,15 +87,25 @@ def last_axis_pair(a, b, axis: int):
     return a, b, tuple(batch)
 
 
-def mean_shift(x, axis=-1, where=None) -> jax.Array:
+def mean_shift(x, axis=-1, where=None, ops=None) -> jax.Array:
     """Return a shift close to the mean of `x`, with gradients stopped.
 
     Two passes (the mean, then the mean of what is left) so that data such as
     ``1e8 + noise`` are centred to within rounding of the noise. Functions
     that are invariant to shifting their input subtract it before forming
-    sums of squares, which then cannot cancel catastrophically.
+    sums of squares, which then cannot cancel catastrophically. With `ops`
+    (`_split.WHOLE`, or a device's `_split.Shards`) the sums run along the
+    last axis through it, over a series split over devices.
     """
     x = jax.lax.stop_gradient(x)
+    if ops is not None:
+        if where is None:
+            w = 1.0 / ops.length(x)
+            m = ops.sum(x * w)
+            return m + ops.sum((x - m) * w)
+        count = jnp.maximum(ops.sum(where.astype(jnp.int32)), 1)
+        m = ops.sum(jnp.where(where, x, 0)) / count
+        return m + ops.sum(jnp.where(where, x - m, 0)) / count
     if where is None:
         # Sums of pre-scaled terms, not sums scaled afterwards: XLA copies a
         # cheap scaling into every fusion that subtracts the shift, and may

@@ -11,14 +11,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ..conv import correlate
+from ._split import WHOLE
 
 
-def demeaned(x, present=None) -> jax.Array:
+def demeaned(x, present=None, ops=WHOLE) -> jax.Array:
     """`x` minus its mean along the last axis (two passes, differentiable).
 
     With a mask `present`, the mean is over the values present and the
-    result is 0 where a value is missing.
+    result is 0 where a value is missing. `ops` sums along the series
+    (`_split.WHOLE`, or a device's `_split.Shards`).
     """
     if present is None:
         # Means as sums of pre-scaled terms, each a reduction's result: a
@@ -26,31 +27,27 @@ def demeaned(x, present=None) -> jax.Array:
         # every fusion that subtracts it, and to contract with the
         # subtraction in some of them only (see `mean_shift`); for data like
         # 1e8 + noise the two passes then disagree by an ulp of 1e8.
-        w = 1.0 / x.shape[-1]
-        xc = x - jnp.sum(x * w, axis=-1, keepdims=True)
-        return xc - jnp.sum(xc * w, axis=-1, keepdims=True)
-    count = jnp.maximum(jnp.sum(present, axis=-1, keepdims=True), 1)
+        w = 1.0 / ops.length(x)
+        xc = x - ops.sum(x * w)
+        return xc - ops.sum(xc * w)
+    count = jnp.maximum(ops.sum(present.astype(jnp.int32)), 1)
     x0 = jnp.where(present, x, 0)
-    xc = jnp.where(present, x0 - jnp.sum(x0, axis=-1, keepdims=True) / count, 0)
-    return jnp.where(present, xc - jnp.sum(xc, axis=-1, keepdims=True) / count, 0)
+    xc = jnp.where(present, x0 - ops.sum(x0) / count, 0)
+    return jnp.where(present, xc - ops.sum(xc) / count, 0)
 
 
-def pair_counts(pa, pb, maxlag, dtype, method="auto") -> jax.Array:
+def pair_counts(
+    pa, pb, maxlag, dtype, method="auto", ops=WHOLE, nonneg=False
+) -> jax.Array:
     """Count the lag-`k` pairs ``(a[n + k], b[n])`` with both values present.
 
-    The lags are those of ``correlate(a, b, 'full', maxlag=maxlag)``. The
+    The lags are those of ``correlate(a, b, 'full', maxlag=maxlag)`` (from
+    lag 0 on if `nonneg`). The
     counts come from a floating correlation of the masks, rounded: exact
     while ``eps * n`` stays well below 1/2 (any float64 length; float32 up
     to millions of samples).
     """
-    c = correlate(
-        pa.astype(dtype),
-        pb.astype(dtype),
-        "full",
-        axes=-1,
-        maxlag=maxlag,
-        method=method,
-    )
+    c = ops.lagged(pa.astype(dtype), pb.astype(dtype), maxlag, method, nonneg)
     return jnp.round(jnp.real(c))
 
 

@@ -10,10 +10,11 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from .._checks import check_axis, check_choice, check_int, check_nan_policy
-from ..conv import correlate, correlation_lags
+from ..conv import correlation_lags
 from ..conv.internal import METHODS, bounded_jit
 from ._args import as_array, half_dtype, last_axis_pair, mean_shift, restore, to_float
 from ._missing import pair_counts
+from ._split import WHOLE, over_time, split_layout
 from ._windows import changes, pearson, prefix_sum
 
 NORMALIZATIONS = (None, "none", "biased", "unbiased", "coeff", "pearson")
@@ -65,30 +66,65 @@ def _window_stats(x, lo, hi):
     return xc, s1, s2, inner == 0, p2[..., hi] + p2[..., lo]
 
 
-def _xcorr_pearson(a, b, maxlag, lags, method):
-    na, nb = a.shape[-1], b.shape[-1]
+def _split_window_stats(x, lo, hi, ops):
+    """`_window_stats` of a series split over devices (`ops`, a `Shards`).
+
+    The windows of a lagged correlation leave out at most the first and
+    the last few samples: each window sum is the series' total less a sum
+    over its first ``lo`` and last ``n - hi`` samples, which every device
+    receives (`Shards.ends`); the changes between neighbours likewise.
+    """
+    n = ops.length(x)
+    t = n - hi
+    h = int(min(n, max(lo.max(), t.max()) + 1))
+    shift = mean_shift(x, ops=ops)
+    xc = x - shift
+    head, tail = ops.ends(x, h)
+    hc, tc = head - shift, jnp.flip(tail - shift, -1)
+    h1, h2 = prefix_sum(hc, -1), prefix_sum(jnp.abs(hc) ** 2, -1)
+    t1, t2 = prefix_sum(tc, -1), prefix_sum(jnp.abs(tc) ** 2, -1)
+    s1 = ops.sum(xc) - h1[..., lo] - t1[..., t]
+    total2 = ops.sum(jnp.abs(xc) ** 2)
+    s2 = total2 - h2[..., lo] - t2[..., t]
+    # Changes at positions lo + 1 .. hi - 1: all, less those at 1 .. lo and
+    # at hi .. n - 1.
+    ch_head = prefix_sum(
+        jnp.pad(changes(head, -1), [(0, 0)] * (x.ndim - 1) + [(1, 0)]), -1
+    )
+    ch_tail = prefix_sum(jnp.flip(changes(tail, -1), -1), -1)
+    inner = ops.changes(x) - ch_tail[..., t] - ch_head[..., np.minimum(lo + 1, hi)]
+    return xc, s1, s2, inner == 0, total2 - t2[..., t] + h2[..., lo]
+
+
+def _xcorr_pearson(a, b, maxlag, lags, method, ops=WHOLE):
+    na, nb = ops.length(a), ops.length(b)
     lo_a, hi_a, lo_b, hi_b, m = overlap_windows(na, nb, lags)
-    ac, sa, saa, const_a, err_a = _window_stats(a, lo_a, hi_a)
-    bc, sb, sbb, const_b, err_b = _window_stats(b, lo_b, hi_b)
-    sab = correlate(ac, bc, "full", axes=-1, maxlag=maxlag, method=method)
+    if ops is WHOLE:
+        ac, sa, saa, const_a, err_a = _window_stats(a, lo_a, hi_a)
+        bc, sb, sbb, const_b, err_b = _window_stats(b, lo_b, hi_b)
+    else:
+        ac, sa, saa, const_a, err_a = _split_window_stats(a, lo_a, hi_a, ops)
+        bc, sb, sbb, const_b, err_b = _split_window_stats(b, lo_b, hi_b, ops)
+    sab = ops.lagged(ac, bc, maxlag, method)
     return pearson(sab, sa, sb, saa, sbb, m, const_a, const_b, err_a, err_b)
 
 
-def _xcorr_pearson_omit(a, b, pa, pb, maxlag, method):
+def _xcorr_pearson_omit(a, b, pa, pb, maxlag, method, ops=WHOLE):
     """Pearson coefficients over the pairs present at each lag (6 correlations)."""
 
     def corr(u, v):
-        return correlate(u, v, "full", axes=-1, maxlag=maxlag, method=method)
+        return ops.lagged(u, v, maxlag, method)
 
     dtype = jnp.real(a).dtype
-    a0 = jnp.where(pa, a - mean_shift(a, where=pa), 0)
-    b0 = jnp.where(pb, b - mean_shift(b, where=pb), 0)
+    split = None if ops is WHOLE else ops
+    a0 = jnp.where(pa, a - mean_shift(a, where=pa, ops=split), 0)
+    b0 = jnp.where(pb, b - mean_shift(b, where=pb, ops=split), 0)
     fa, fb = pa.astype(dtype), pb.astype(dtype)
     aa, bb = jnp.abs(a0) ** 2, jnp.abs(b0) ** 2
-    count = pair_counts(pa, pb, maxlag, dtype, method)
+    count = pair_counts(pa, pb, maxlag, dtype, method, ops)
     # The sums are correlations, each erring by about eps times the totals.
-    err_a = jnp.sum(aa, axis=-1, keepdims=True)
-    err_b = jnp.sum(bb, axis=-1, keepdims=True)
+    err_a = ops.sum(aa)
+    err_b = ops.sum(bb)
     return pearson(
         corr(a0, b0),
         corr(a0, fb),
@@ -168,7 +204,8 @@ def xcorr(
     ValueError
         For an unknown `normalize` or `nan_policy`, a NaN with
         ``nan_policy='raise'``, a negative `maxlag`, `axis` out of range,
-        batch axes that do not broadcast, or an empty input.
+        batch axes that do not broadcast, an empty input, or inputs of
+        different lengths of which one is split over devices along `axis`.
     TypeError
         For non-numeric inputs or a non-integer `maxlag` or `axis`.
 
@@ -205,6 +242,15 @@ def xcorr(
     whole input's sum of squares. Half-precision inputs are computed in
     float32 and returned in their own dtype.
 
+    Inputs split over devices along `axis` (a `jax.sharding.NamedSharding`)
+    stay split: each device receives `maxlag` samples from each neighbour
+    and sums its own lag products (and, for Pearson, every device receives
+    the first and last ``maxlag + 1`` samples); the lags are psums,
+    returned replicated (batch axes split as in the inputs). `a` and `b`
+    must then have the same length. Without `maxlag` the halo is the whole
+    other series: give `maxlag` for long series. See the guide's "Signals
+    split over devices".
+
     Examples
     --------
     >>> from probconv.similarity import xcorr
@@ -230,48 +276,58 @@ def xcorr(
     na = a.shape[check_axis("axis", axis, a.ndim)]
     nb = b.shape[check_axis("axis", axis, b.ndim)]
     lags = correlation_lags(na, nb, "full", maxlag=maxlag)
-    values = _xcorr(a, b, normalize, maxlag, omit, int(axis), method)
+    layout = split_layout(
+        [a, b], [axis % a.ndim, axis % b.ndim], "sequences `a` and `b`"
+    )
+    values = _xcorr(a, b, normalize, maxlag, omit, int(axis), method, layout)
     return XcorrResult(lags, values)
 
 
-@bounded_jit(static_argnames=("normalize", "maxlag", "omit", "axis", "method"))
-def _xcorr(a, b, normalize, maxlag, omit, axis, method) -> jax.Array:
+@bounded_jit(
+    static_argnames=("normalize", "maxlag", "omit", "axis", "method", "layout")
+)
+def _xcorr(a, b, normalize, maxlag, omit, axis, method, layout) -> jax.Array:
     half = half_dtype(a, b)
     a, b, _ = last_axis_pair(to_float(a), to_float(b), axis)
-    na, nb = a.shape[-1], b.shape[-1]
-    lags = correlation_lags(na, nb, "full", maxlag=maxlag)
-    m = overlap_windows(na, nb, lags)[-1]
-    pa, pb = ~jnp.isnan(a), ~jnp.isnan(b)
-    rdtype = jnp.real(a[..., :1] * b[..., :1]).dtype
-    if omit and normalize in ("coeff", "pearson"):
-        values = _xcorr_pearson_omit(a, b, pa, pb, maxlag, method)
-    elif omit:
+
+    def core(a, b, ops):
+        na, nb = ops.length(a), ops.length(b)
+        lags = correlation_lags(na, nb, "full", maxlag=maxlag)
+        m = overlap_windows(na, nb, lags)[-1]
+        pa, pb = ~jnp.isnan(a), ~jnp.isnan(b)
+        rdtype = jnp.real(a[..., :1] * b[..., :1]).dtype
+        if omit and normalize in ("coeff", "pearson"):
+            return (_xcorr_pearson_omit(a, b, pa, pb, maxlag, method, ops),)
         a0, b0 = jnp.where(pa, a, 0), jnp.where(pb, b, 0)
-        values = correlate(a0, b0, "full", axes=-1, maxlag=maxlag, method=method)
-        count = pair_counts(pa, pb, maxlag, rdtype, method)
-        full = {"biased": m / max(na, nb), "unbiased": np.ones(m.shape)}.get(
-            normalize, m
-        )
-        scale = jnp.where(count > 0, full / jnp.maximum(count, 1), jnp.nan)
-        values = jnp.where(m > 0, values * scale.astype(rdtype), 0)
-    else:
+        if omit:
+            values = ops.lagged(a0, b0, maxlag, method)
+            count = pair_counts(pa, pb, maxlag, rdtype, method, ops)
+            full = {"biased": m / max(na, nb), "unbiased": np.ones(m.shape)}.get(
+                normalize, m
+            )
+            scale = jnp.where(count > 0, full / jnp.maximum(count, 1), jnp.nan)
+            return (jnp.where(m > 0, values * scale.astype(rdtype), 0),)
         # 'propagate': computed on zero-filled inputs, then NaN exactly where
         # a NaN takes part (one more correlation, only if there is a NaN).
-        a0, b0 = jnp.where(pa, a, 0), jnp.where(pb, b, 0)
         if normalize in ("coeff", "pearson"):
-            values = _xcorr_pearson(a0, b0, maxlag, lags, method)
+            values = _xcorr_pearson(a0, b0, maxlag, lags, method, ops)
         else:
-            values = correlate(a0, b0, "full", axes=-1, maxlag=maxlag, method=method)
+            values = ops.lagged(a0, b0, maxlag, method)
             if normalize == "biased":
                 values = values / max(na, nb)
             elif normalize == "unbiased":
                 w = np.where(m > 0, 1.0 / np.maximum(m, 1), 0.0)
                 values = values * jnp.asarray(w, rdtype)
         shape = jnp.broadcast_shapes(pa.shape[:-1], pb.shape[:-1]) + m.shape
+        # Split, the devices that exchange halos must take the same branch:
+        # whether any of them holds a NaN (a psum of their counts).
+        nan = ops.sum(jnp.reshape(jnp.sum(~pa) + jnp.sum(~pb), (1,)))
         touched = jax.lax.cond(
-            jnp.any(~pa) | jnp.any(~pb),
-            lambda: pair_counts(pa, pb, maxlag, rdtype, method) < m,
-            lambda: jnp.zeros(shape, bool),
+            jnp.any(nan > 0),
+            lambda: pair_counts(pa, pb, maxlag, rdtype, method, ops) < m,
+            lambda: jnp.zeros(shape, bool) & (nan < 0),  # typed like `nan`
         )
-        values = jnp.where(touched, jnp.nan, values)
+        return (jnp.where(touched, jnp.nan, values),)
+
+    (values,) = over_time(core, layout, [a, b], [0])
     return restore(jnp.moveaxis(values, -1, axis), half)

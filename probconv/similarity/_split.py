@@ -1,0 +1,270 @@
+"""Lagged sums of series split over devices along their time axis.
+
+A lagged correlation with lags ``lo .. hi`` needs, on the device that holds
+samples ``p s .. (p + 1) s - 1`` of `v`, the samples of `u` from
+``p s + lo`` to ``(p + 1) s - 1 + hi``: its own block and a halo of
+``-lo`` samples before and ``hi`` after, from its neighbours
+(`lax.ppermute`, one per neighbour spanned; zeros past the series' ends).
+Each device sums the products ``u[t + k] conj(v[t])`` of its own `t`, so
+every product is counted once, and a `lax.psum` of the ``hi - lo + 1``
+partial sums gives the lags, the same on every device of the series (the
+lag axis is replicated: it is short). Means, variances and counts are
+`psum`s of per-shard sums. `Whole` does the same on a series held whole
+(the engine's `correlate` and plain sums), so that each function's
+arithmetic is written once, for both.
+
+The engine's own halo (`conv.internal.halo_map`) maps a function over a
+split array and returns it split; here the halo is taken inside a
+`shard_map` that also reduces over the devices, so it is built from
+`lax.ppermute` directly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from ..conv import correlate
+
+
+def _names(entry) -> tuple[str, ...]:
+    if entry is None:
+        return ()
+    return (entry,) if isinstance(entry, str) else tuple(entry)
+
+
+def _spec_of(x):
+    """Return ``(mesh, spec entries per axis)`` of a split array, or None."""
+    if isinstance(x, np.ndarray) or not isinstance(x, jax.Array):
+        return None
+    s = jax.typeof(x).sharding if isinstance(x, jax.core.Tracer) else x.sharding
+    if type(s) is not NamedSharding or not s.mesh.shape:
+        return None
+    if AxisType.Manual in tuple(s.mesh.axis_types):  # inside a shard_map
+        return None
+    spec = [s.spec[d] if d < len(s.spec) else None for d in range(x.ndim)]
+    spec = [None if e is P.UNCONSTRAINED else e for e in spec]
+    return s.mesh, spec
+
+
+class Layout(NamedTuple):
+    """How the inputs of a lagged correlation lie over a mesh (static).
+
+    `specs` are the inputs' specs with the time axis moved last and leading
+    axes added to a common number of dimensions; `out` is the spec of an
+    output with the lag axis last (batch axes as the inputs, lags replicated).
+    """
+
+    mesh: object
+    time: tuple[str, ...]  # the mesh axes the time axis is split over
+    shards: int
+    specs: tuple  # one PartitionSpec per input
+    out: P
+
+    def explicit(self) -> bool:
+        types = dict(zip(self.mesh.axis_names, self.mesh.axis_types))
+        return any(
+            types[n] == AxisType.Explicit for e in self.specs[0] for n in _names(e)
+        ) or any(types[n] == AxisType.Explicit for n in self.time)
+
+
+def split_layout(arrays, axes, what: str = "series") -> Layout | None:
+    """Return the `Layout` of inputs of which one is split along its time axis.
+
+    `axes` are the inputs' time axes (normalized). None when no input is
+    split along its time axis. The inputs must then have the same length
+    along it (ValueError otherwise).
+    """
+    found = [_spec_of(x) for x in arrays]
+    first = next(
+        (i for i, f in enumerate(found) if f is not None and f[1][axes[i]] is not None),
+        None,
+    )
+    if first is None:
+        return None
+    mesh, spec0 = found[first]
+    time = _names(spec0[axes[first]])
+    lengths = [x.shape[a] for x, a in zip(arrays, axes)]
+    if len(set(lengths)) > 1:
+        raise ValueError(
+            f"The {what} split over devices along `axis` must have the same "
+            f"length along it; got lengths {lengths}. Join the shorter one "
+            "(jax.sharding.reshard to a replicated spec) or pad it."
+        )
+    nd = max(x.ndim for x in arrays)
+    moved = []  # (shape, spec) with time last, ndim aligned
+    for x, a, f in zip(arrays, axes, found):
+        spec = list(f[1]) if f is not None and f[0] == mesh else [None] * x.ndim
+        shape = list(x.shape)
+        spec.append(spec.pop(a))
+        shape.append(shape.pop(a))
+        pad = nd - x.ndim
+        moved.append(([1] * pad + shape, [None] * pad + spec))
+    try:
+        batch = np.broadcast_shapes(*(tuple(s[:-1]) for s, _ in moved))
+    except ValueError:
+        return None  # the callers' own check names the shapes
+    entries, used = [], set(time)
+    for d, size in enumerate(batch):
+        entry = next(
+            (e[d] for s, e in moved if s[d] == size and e[d] is not None), None
+        )
+        if entry is not None and (size == 1 or set(_names(entry)) & used):
+            entry = None  # a mesh axis splits one axis of the inputs at most
+        used.update(_names(entry))
+        entries.append(entry)
+    specs = tuple(
+        P(*[e if s[d] == batch[d] else None for d, e in enumerate(entries)], time)
+        for s, _ in moved
+    )
+    shards = math.prod(mesh.shape[n] for n in time)
+    return Layout(mesh, time, shards, specs, P(*entries, None))
+
+
+def _receive(piece, names, n: int, s: int):
+    """Device ``p`` gets `piece` of device ``p - s`` (zeros past an end)."""
+    perm = [(i, i + s) for i in range(n) if 0 <= i + s < n]
+    if not perm:
+        return jnp.zeros_like(piece)
+    return lax.ppermute(piece, names, perm)
+
+
+def _halo(x, names, n: int, before: int, after: int):
+    """Return the `before` samples preceding this block and `after` following it."""
+    size = x.shape[-1]
+    left, right = [], []
+    s, need = 1, before
+    while need > 0:
+        take = min(need, size)
+        left.insert(0, _receive(x[..., size - take :], names, n, s))
+        need, s = need - take, s + 1
+    s, need = 1, after
+    while need > 0:
+        take = min(need, size)
+        right.append(_receive(x[..., :take], names, n, -s))
+        need, s = need - take, s + 1
+    return left, right
+
+
+class Whole:
+    """Sums and lagged sums along the last axis of series held whole."""
+
+    shards = 1
+
+    @staticmethod
+    def length(x) -> int:
+        return x.shape[-1]
+
+    @staticmethod
+    def sum(x):
+        return jnp.sum(x, axis=-1, keepdims=True)
+
+    @staticmethod
+    def lagged(u, v, maxlag, method, nonneg=False):
+        """``correlate(u, v, 'full', maxlag=maxlag)``; lags from 0 if `nonneg`."""
+        c = correlate(u, v, "full", axes=-1, maxlag=maxlag, method=method)
+        return c[..., maxlag:] if nonneg else c
+
+    @staticmethod
+    def ends(x, h: int):
+        """Return the first and the last `h` samples."""
+        return x[..., :h], x[..., x.shape[-1] - h :]
+
+    @staticmethod
+    def changes(x):
+        """Count the neighbours that differ (``x[t] != x[t - 1]``), per series."""
+        return Whole.sum((x[..., 1:] != x[..., :-1]).astype(jnp.int32))
+
+
+WHOLE = Whole()
+
+
+class Shards(NamedTuple):
+    """The same on one device's block of a series split over `names`."""
+
+    names: tuple[str, ...]
+    shards: int
+
+    def length(self, x) -> int:
+        return x.shape[-1] * self.shards
+
+    def sum(self, x):
+        return lax.psum(jnp.sum(x, axis=-1, keepdims=True), self.names)
+
+    def lagged(self, u, v, maxlag, method, nonneg=False):
+        """Return the lags of `Whole.lagged`, as psums of per-shard sums.
+
+        Each device extends its block of `u` by the halo its lags reach
+        and sums ``u[t + k] conj(v[t])`` over its own ``t`` (the engine's
+        'valid' correlation of the extended block with `v`'s block).
+        """
+        n = self.length(u)
+        hi = n - 1 if maxlag is None else maxlag
+        lo = 0 if nonneg else -hi
+        # Lags beyond n - 1 have no pairs: zeros.
+        top, bottom = min(hi, n - 1), max(lo, -(n - 1))
+        before, after = max(0, -bottom), max(0, top)
+        left, right = _halo(u, self.names, self.shards, before, after)
+        ext = jnp.concatenate([*left, u, *right], axis=-1)
+        c = correlate(ext, v, "valid", axes=-1, method=method)
+        c = c[..., before + bottom : before + top + 1]
+        c = lax.psum(c, self.names)
+        pad = [(0, 0)] * (c.ndim - 1) + [(bottom - lo, hi - top)]
+        return jnp.pad(c, pad) if bottom != lo or top != hi else c
+
+    def ends(self, x, h: int):
+        """Return the first and last `h` samples of the series, on every device."""
+        size = x.shape[-1]
+        p = lax.axis_index(self.names)
+
+        def pick(start):
+            idx = start + jnp.arange(h) - p * size
+            ok = (idx >= 0) & (idx < size)
+            vals = jnp.take(x, jnp.clip(idx, 0, size - 1), axis=-1)
+            return lax.psum(jnp.where(ok, vals, jnp.zeros_like(vals)), self.names)
+
+        return pick(0), pick(self.length(x) - h)
+
+    def changes(self, x):
+        p = lax.axis_index(self.names)
+        prev = _receive(x[..., -1:], self.names, self.shards, 1)
+        edge = (p > 0) & (x[..., :1] != prev)
+        inner = jnp.sum(
+            (x[..., 1:] != x[..., :-1]).astype(jnp.int32), -1, keepdims=True
+        )
+        return lax.psum(inner + edge.astype(jnp.int32), self.names)
+
+
+def over_time(core, layout: Layout | None, arrays, trailing):
+    """Run ``core(*arrays, ops)`` on whole series, or on each device's blocks.
+
+    `arrays` have their time axis last and a common number of dimensions;
+    `core` returns a tuple of outputs with the lag axis last, output ``i``
+    with ``trailing[i]`` more axes after it. Split (a `layout`),
+    it runs inside `jax.shard_map` with `Shards` operations; the outputs
+    are split like the inputs' batch axes and replicated along the lags.
+    """
+    if layout is None:
+        return tuple(core(*arrays, WHOLE))
+    ops = Shards(layout.time, layout.shards)
+    if layout.explicit():
+        arrays = [
+            jax.sharding.reshard(a, NamedSharding(layout.mesh, s))
+            for a, s in zip(arrays, layout.specs)
+        ]
+
+    def body(*blocks):
+        return tuple(core(*blocks, ops))
+
+    out_specs = tuple(P(*layout.out, *([None] * t)) for t in trailing)
+    mapped = jax.shard_map(
+        body, mesh=layout.mesh, in_specs=tuple(layout.specs), out_specs=out_specs
+    )
+    return mapped(*arrays)

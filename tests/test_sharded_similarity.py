@@ -1,0 +1,402 @@
+"""Lagged correlations of series split over devices (issue 17).
+
+`acf`, `ccf` and `xcorr` (with `maxlag`) on series split along their time
+axis: each device takes a halo of `maxlag` samples from its neighbours and
+sums its own lagged products; a psum gives the lags, replicated. The checks
+run in one subprocess with four CPU devices (the pytest process has already
+started JAX with one), as in test_sharded.py: for each case, equal to the
+unsharded result (1e-12 relative, float64), the lags the same on every
+device and batch axes split like the input, no all-gather in the compiled
+program, and scratch memory per device below the size of the inputs.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from probconv.similarity import acf, ccf, xcorr
+from probconv.similarity._split import WHOLE, split_layout
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent(
+    r"""
+    import json, os, re, sys
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
+    )
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    import jax, jax.numpy as jnp, numpy as np
+    jax.config.update("jax_enable_x64", True)
+    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+    from probconv.similarity import acf, ccf, xcorr
+
+    rng = np.random.default_rng(17)
+    n = 1 << 16  # shards of 16384
+    walk = rng.standard_normal(n).cumsum()
+    other = 0.5 * np.roll(walk, 7) + rng.standard_normal(n)
+    gappy = walk.copy()
+    gappy[[0, 5000, 16383, 16384, 40000]] = np.nan
+    mesh = jax.make_mesh((4,), ("x",))  # Explicit axes: the default
+    grid = jax.make_mesh((2, 2), ("b", "t"))
+    auto = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Auto,))
+    out = {}
+    ALL = sys.argv[1:] == ["all"]
+    EXTRA = EXTRA_CASES
+
+    def record(name, f, inputs, spec=P("x"), m=mesh, jit=True, hlo=True):
+        if name in EXTRA and not ALL:
+            return
+        xs = [jax.device_put(a, NamedSharding(m, spec)) for a in inputs]
+        c = jax.jit(f).lower(*xs).compile() if hlo else None
+        y = c(*xs) if hlo else jax.jit(f)(*xs) if jit else f(*xs)
+        ref = f(*(jnp.asarray(a) for a in inputs))  # one device
+        ys = y if isinstance(y, tuple) else (y,)
+        refs = ref if isinstance(ref, tuple) else (ref,)
+        err, nan_same, same = 0.0, True, True
+        for yv, rv in zip(ys, refs):
+            a, b = np.asarray(yv), np.asarray(rv)
+            scale = max(np.nanmax(np.abs(b)), 1e-300)
+            err = max(err, float(np.nanmax(np.abs(a - b)) / scale))
+            nan_same &= bool(np.array_equal(np.isnan(a), np.isnan(b)))
+            # Each device's copy of its block of the result, against the result.
+            for s in yv.addressable_shards:
+                same &= bool(np.array_equal(np.asarray(s.data), a[s.index],
+                                            equal_nan=True))
+        row = dict(err=err, nan_same=nan_same, same=same,
+                   shapes=[list(v.shape) for v in ys],
+                   specs=[str(v.sharding.spec) for v in ys],
+                   in_spec=str(xs[0].sharding.spec))
+        if hlo:
+            text = c.as_text()
+            row["all_gather"] = "all-gather" in text
+            row["permutes"] = text.count("collective-permute(")
+            row["reduces"] = text.count("all-reduce(")
+            size = sum(a.nbytes for a in inputs)
+            row["temp_ratio"] = c.memory_analysis().temp_size_in_bytes / size
+        out[name] = row
+
+    record("acf", lambda x: acf(x, nlags=40), [walk])
+    record("acf-options",
+           lambda x: acf(x, nlags=40, adjusted=True, alpha=0.05, qstat=True,
+                         bartlett_confint=False), [walk])
+    record("acf-bartlett", lambda x: acf(x, nlags=40, alpha=0.05), [walk])
+    record("acf-no-demean", lambda x: acf(x, nlags=40, demean=False), [walk])
+    record("acf-conservative",
+           lambda x: acf(x, nlags=40, missing="conservative", adjusted=True,
+                         qstat=True), [gappy])
+    record("acf-conservative-plain",
+           lambda x: acf(x, nlags=40, missing="conservative"), [gappy])
+    record("acf-nan", lambda x: acf(x, nlags=40), [gappy])
+    record("ccf", lambda x, y: ccf(x, y, nlags=30, alpha=0.1), [walk, other])
+    record("ccf-omit", lambda x, y: ccf(x, y, nlags=30, nan_policy="omit"),
+           [gappy, other])
+    record("ccf-omit-biased",
+           lambda x, y: ccf(x, y, nlags=30, adjusted=False, nan_policy="omit"),
+           [gappy, other])
+    for norm in ("none", "biased", "unbiased", "coeff"):
+        record(f"xcorr-{norm}",
+               lambda x, y: xcorr(x, y, maxlag=50, normalize=norm).values,
+               [walk, other])
+        record(f"xcorr-{norm}-nan",
+               lambda x, y: xcorr(x, y, maxlag=50, normalize=norm).values,
+               [gappy, other])
+        record(f"xcorr-{norm}-omit",
+               lambda x, y: xcorr(x, y, maxlag=50, normalize=norm,
+                                  nan_policy="omit").values, [gappy, other])
+    # Constant stretches: the Pearson windows that are constant give 0.
+    steps = np.repeat(rng.standard_normal(n // 4096), 4096)
+    steps[:60] = 1.0
+    steps[-60:] = 2.0
+    record("xcorr-coeff-constant-ends",
+           lambda x, y: xcorr(x, y, maxlag=50, normalize="coeff").values,
+           [steps, other])
+    # Batch and time split at once (2 x 2), and a second input broadcast
+    # along the batch axis, not split.
+    rows = rng.standard_normal((4, 1 << 14)).cumsum(-1)
+    record("acf-grid", lambda x: acf(x, nlags=20, alpha=0.05), [rows],
+           spec=P("b", "t"), m=grid)
+    record("ccf-grid", lambda x, y: ccf(x, y, nlags=20), [rows, rows[::-1]],
+           spec=P("b", "t"), m=grid)
+    one = rows[0]
+    record("xcorr-grid-broadcast",
+           lambda x: xcorr(x, one, maxlag=20, normalize="unbiased").values,
+           [rows], spec=P("b", "t"), m=grid)
+    record("acf-axis0", lambda x: acf(x, nlags=20, axis=0), [rows.T],
+           spec=P("t", "b"), m=grid)
+    # Lags beyond a shard (16384): halos from several neighbours.
+    record("acf-long", lambda x: acf(x, nlags=20000), [walk])
+    record("xcorr-coeff-long",
+           lambda x, y: xcorr(x, y, maxlag=20000, normalize="coeff").values,
+           [walk, other])
+    # All lags (no maxlag): every device receives the whole other series.
+    short = walk[:4096]
+    record("xcorr-all", lambda x, y: xcorr(x, y).values,
+           [short, other[:4096]], hlo=False)
+    record("xcorr-beyond-n",
+           lambda x, y: xcorr(x, y, maxlag=5000, normalize="unbiased").values,
+           [short, other[:4096]], hlo=False)
+    # Eagerly (Explicit and Auto meshes), and under jit on an Auto mesh
+    # (the layout is hidden from the trace: XLA partitions the program).
+    record("acf-eager", lambda x: acf(x, nlags=40, alpha=0.05), [walk],
+           jit=False, hlo=False)
+    record("xcorr-auto-eager",
+           lambda x, y: xcorr(x, y, maxlag=50).values,
+           [walk, other], m=auto, jit=False, hlo=False)
+    record("acf-auto-jit", lambda x: acf(x, nlags=40), [walk], m=auto,
+           hlo=False)
+    # Gradients flow back through the psums and the halo exchange.
+    record("grad-acf",
+           jax.grad(lambda x: jnp.sum(acf(x, nlags=10) ** 2)), [walk[:4096]],
+           hlo=False)
+    # The refusals.
+    xs = jax.device_put(walk, NamedSharding(mesh, P("x")))
+    errors = []
+    for call in (
+        lambda: acf(xs, nlags=5, missing="drop"),
+        lambda: xcorr(xs, walk[:100], maxlag=5),
+    ):
+        try:
+            call()
+            errors.append("")
+        except ValueError as err:
+            errors.append(str(err))
+    out["errors"] = errors
+    print(json.dumps(out))
+    """
+)
+
+# Recorded only by the slow tests; each has a default case on its code path.
+EXTRA = {
+    "acf",
+    "acf-bartlett",
+    "acf-no-demean",
+    "acf-conservative-plain",
+    "acf-nan",
+    "ccf",
+    "ccf-omit-biased",
+    "xcorr-none",
+    "xcorr-biased",
+    "xcorr-biased-nan",
+    "xcorr-biased-omit",
+    "xcorr-unbiased",
+    "xcorr-unbiased-omit",
+    "xcorr-none-nan",
+    "xcorr-none-omit",
+    "xcorr-coeff-nan",
+    "xcorr-coeff-omit",
+    "xcorr-coeff-constant-ends",
+    "acf-grid",
+    "ccf-grid",
+    "acf-axis0",
+    "xcorr-coeff-long",
+    "xcorr-beyond-n",
+    "acf-auto-jit",
+}
+SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
+
+ALL_CASES = [
+    "acf",
+    "acf-options",
+    "acf-bartlett",
+    "acf-no-demean",
+    "acf-conservative",
+    "acf-conservative-plain",
+    "acf-nan",
+    "ccf",
+    "ccf-omit",
+    "ccf-omit-biased",
+    *(
+        f"xcorr-{norm}{kind}"
+        for norm in ("none", "biased", "unbiased", "coeff")
+        for kind in ("", "-nan", "-omit")
+    ),
+    "xcorr-coeff-constant-ends",
+    "acf-grid",
+    "ccf-grid",
+    "xcorr-grid-broadcast",
+    "acf-axis0",
+    "acf-long",
+    "xcorr-coeff-long",
+    "xcorr-all",
+    "xcorr-beyond-n",
+    "acf-eager",
+    "xcorr-auto-eager",
+    "acf-auto-jit",
+    "grad-acf",
+]
+# Cases compiled for inspection whose lags stay within a shard.
+SHORT = [
+    c
+    for c in ALL_CASES
+    if not c.endswith("-long")
+    and c not in {"xcorr-all", "xcorr-beyond-n", "acf-eager"}
+    and "auto" not in c
+    and not c.startswith("grad")
+]
+GRID = {"acf-grid", "ccf-grid", "xcorr-grid-broadcast"}
+
+
+def _run(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def results():
+    return _run("default")
+
+
+@pytest.fixture(scope="module")
+def results_all():
+    """Every case, the EXTRA ones included (slow tests only)."""
+    return _run("all")
+
+
+def _case(name):
+    if name in EXTRA:
+        return pytest.param(name, marks=pytest.mark.slow)
+    return name
+
+
+def _get(name, request):
+    fixture = "results_all" if name in EXTRA else "results"
+    return request.getfixturevalue(fixture)[name]
+
+
+@pytest.mark.parametrize("name", [_case(c) for c in ALL_CASES])
+def test_equal_to_one_device(name, request):
+    row = _get(name, request)
+    assert row["err"] <= 1e-12, row
+    assert row["nan_same"], row
+
+
+@pytest.mark.parametrize("name", [_case(c) for c in ALL_CASES])
+def test_lags_replicated_batch_split(name, request):
+    row = _get(name, request)
+    assert row["same"], row  # every device's copy is the result's block
+    if name.startswith("grad"):  # a gradient is split like the input
+        assert row["specs"] == [row["in_spec"]], row
+    elif name in GRID:
+        assert all(s.startswith("P('b'") for s in row["specs"]), row
+    elif name == "acf-axis0":  # lags along axis 0, the batch split after it
+        assert row["specs"] == ["P(None, 'b')"], row
+    elif "auto" not in name:
+        assert all(s in ("P(None,)", "P(None, None)") for s in row["specs"]), row
+
+
+@pytest.mark.parametrize("name", [_case(c) for c in SHORT])
+def test_no_gather_and_scratch_below_signal(name, request):
+    row = _get(name, request)
+    assert not row["all_gather"], row
+    assert row["permutes"] >= 1 and row["reduces"] >= 1, row
+    # Each device holds a quarter of the inputs. The engine's FFT of a
+    # block (both operands padded, and their spectra) takes about four
+    # blocks: on 2 x 2 meshes, where the cost model picks it for the
+    # shards' 8192-sample rows, that is the inputs' size (1.05 measured).
+    bound = 1.1 if name in ("acf-grid", "acf-axis0") else 1
+    assert row["temp_ratio"] < bound, row
+
+
+@pytest.mark.parametrize("name", [_case("acf-long"), _case("xcorr-coeff-long")])
+def test_lags_beyond_a_shard_take_several_neighbours(name, request):
+    row = _get(name, request)
+    assert not row["all_gather"], row
+    assert row["permutes"] >= 2, row  # one per neighbour spanned
+
+
+def test_refusals(results):
+    drop, lengths = results["errors"]
+    assert "missing='drop'" in drop and "split over devices" in drop
+    assert "same length" in lengths and "[65536, 100]" in lengths
+
+
+# One device: the helpers, and the split route on a mesh of one device.
+
+
+def test_layout_of_unsplit_inputs_is_none():
+    assert split_layout([np.ones(8)], [0]) is None
+    assert split_layout([jax.numpy.ones(8), np.ones(8)], [0, 0]) is None
+
+
+def test_whole_ends_and_changes():
+    x = np.array([[1.0, 1.0, 2.0, 2.0, 3.0], [0.0, 1.0, 0.0, 0.0, 0.0]])
+    head, tail = WHOLE.ends(x, 2)
+    np.testing.assert_array_equal(head, x[:, :2])
+    np.testing.assert_array_equal(tail, x[:, 3:])
+    np.testing.assert_array_equal(WHOLE.changes(x), [[2], [2]])
+
+
+@pytest.fixture(scope="module")
+def one_mesh():
+    return jax.make_mesh((1,), ("t",))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x, y: acf(x, nlags=7, alpha=0.05, qstat=True, adjusted=True),
+        lambda x, y: acf(x, nlags=7, missing="conservative", adjusted=True),
+        lambda x, y: ccf(x, y, nlags=5, nan_policy="omit"),
+        lambda x, y: xcorr(x, y, maxlag=6, normalize="coeff").values,
+        lambda x, y: xcorr(x, y, maxlag=40, normalize="unbiased").values,
+        lambda x, y: xcorr(x, y, normalize="coeff", nan_policy="omit").values,
+    ],
+    ids=["acf", "acf-conservative", "ccf-omit", "xcorr-coeff", "xcorr-long", "omit"],
+)
+def test_split_route_on_one_device(f, one_mesh):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(32).cumsum()
+    x[[3, 17]] = np.nan
+    y = rng.standard_normal(32)
+    ref = f(x, y)
+    xs = jax.device_put(x, NamedSharding(one_mesh, P("t")))
+    assert split_layout([xs], [0]) is not None
+    got = f(xs, y)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_split_route_complex_on_one_device(one_mesh):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(24) + 1j * rng.standard_normal(24)
+    b = rng.standard_normal(24) - 1j * rng.standard_normal(24)
+    as_ = jax.device_put(a, NamedSharding(one_mesh, P("t")))
+    for norm in ("none", "coeff"):
+        ref = xcorr(a, b, maxlag=5, normalize=norm).values
+        got = xcorr(as_, b, maxlag=5, normalize=norm).values
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_split_refusals_name_the_option(one_mesh):
+    xs = jax.device_put(np.arange(16.0), NamedSharding(one_mesh, P("t")))
+    with pytest.raises(ValueError, match="`missing='drop'` joins the values left"):
+        acf(xs, nlags=3, missing="drop")
+    with pytest.raises(ValueError, match=r"must have the same length.*\[16, 5\]"):
+        xcorr(xs, np.ones(5), maxlag=2)
+    with pytest.raises(ValueError, match=r"series `x` and `y` split over devices"):
+        ccf(np.ones(5), xs, nlags=2)
+
+
+def test_split_batch_axes_that_do_not_broadcast_say_so(one_mesh):
+    xs = jax.device_put(np.ones((2, 8)), NamedSharding(one_mesh, P(None, "t")))
+    with pytest.raises(ValueError, match="must broadcast"):
+        xcorr(xs, np.ones((3, 8)), maxlag=2)

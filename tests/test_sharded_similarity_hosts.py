@@ -1,0 +1,93 @@
+"""Lagged correlations of a series split over two processes (jax.distributed).
+
+Two local processes with two CPU devices each stand in for two hosts: the
+series is assembled from each process's pieces, and each process checks
+the lags it holds (replicated: all of them, on each of its devices). Slow:
+the engine's two-process test in test_sharded.py runs by default.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TWO_HOSTS = textwrap.dedent(
+    r"""
+    import os, sys
+    pid, port = int(sys.argv[1]), sys.argv[2]
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+    )
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    import jax
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.config.update("jax_enable_x64", True)
+    jax.distributed.initialize(f"localhost:{port}", num_processes=2,
+                               process_id=pid)
+    import numpy as np
+    from jax.sharding import NamedSharding, PartitionSpec as P
+    from probconv.similarity import acf, xcorr
+
+    assert jax.device_count() == 4 and jax.local_device_count() == 2
+    mesh = jax.make_mesh((4,), ("x",))
+    rng = np.random.default_rng(0)
+    n = 1 << 14
+    an, bn = rng.standard_normal(n).cumsum(), rng.standard_normal(n)
+    an[[100, 8191, 8192]] = np.nan
+    a, b = (jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
+                                         lambda idx, v=v: v[idx])
+            for v in (an, bn))
+    checks = [
+        (lambda a, b: acf(a, nlags=30, missing="conservative", alpha=0.05)[0],
+         acf(an, nlags=30, missing="conservative", alpha=0.05)[0]),
+        (lambda a, b: xcorr(a, b, maxlag=40, normalize="coeff",
+                            nan_policy="omit").values,
+         xcorr(an, bn, maxlag=40, normalize="coeff", nan_policy="omit").values),
+    ]
+    for f, ref in checks:
+        ref = np.asarray(ref)
+        y = jax.jit(f)(a, b)
+        assert y.sharding.spec == P(None), y.sharding
+        assert len(y.addressable_shards) == 2
+        for s in y.addressable_shards:  # every lag, on each local device
+            err = np.max(np.abs(np.asarray(s.data) - ref))
+            assert err <= 1e-12 * np.max(np.abs(ref)), err
+    print("ok", pid)
+    """
+)
+
+
+@pytest.mark.slow  # 15 s on two loaded cores; test_sharded.py covers the runtime
+def test_two_processes_two_devices_each():
+    """Two local processes under jax.distributed stand in for two hosts."""
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", TWO_HOSTS, str(i), str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        for i in range(2)
+    ]
+    try:
+        for i, p in enumerate(procs):
+            out, err = p.communicate(timeout=600)
+            assert p.returncode == 0, err[-3000:]
+            assert f"ok {i}" in out
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
