@@ -127,8 +127,13 @@ def _explicit(split: Split, names) -> bool:
     return any(types[n] == AxisType.Explicit for n in names)
 
 
-def _receive(piece, names, n: int, s: int, cyclic: bool):
-    """Device ``p`` gets `piece` of device ``p - s`` (zeros past an end)."""
+def receive(piece, names, n: int, s: int, cyclic: bool = False):
+    """Return, on device ``p``, the `piece` of device ``p - s``.
+
+    For use inside a `jax.shard_map` over the mesh axes `names` (``n``
+    devices along them): one `lax.ppermute`. Past the ends of the signal
+    the piece is zeros, unless `cyclic`.
+    """
     if cyclic:
         perm = [(i, (i + s) % n) for i in range(n)]
     else:
@@ -138,11 +143,14 @@ def _receive(piece, names, n: int, s: int, cyclic: bool):
     return lax.ppermute(piece, names, perm)
 
 
-def _halo(x, d: int, names, n: int, before: int, after: int, cyclic: bool):
+def halo(x, d: int, names, n: int, before: int, after: int, cyclic: bool = False):
     """Return the `before` samples preceding this shard, `after` following it.
 
-    Taken from as many neighbours as they span, one `ppermute` each; zeros
-    past the ends of the signal unless `cyclic`.
+    For use inside a `jax.shard_map` whose block `x` is split along axis `d`
+    over the mesh axes `names` (``n`` devices along them). Returns two
+    lists of pieces (to concatenate before and after the block), taken from
+    as many neighbours as they span, one `ppermute` each; zeros past the
+    ends of the signal unless `cyclic`.
     """
     size = x.shape[d]
     left, right = [], []
@@ -150,13 +158,13 @@ def _halo(x, d: int, names, n: int, before: int, after: int, cyclic: bool):
     while need > 0:
         take = min(need, size)
         piece = lax.slice_in_dim(x, size - take, size, axis=d)
-        left.insert(0, _receive(piece, names, n, s, cyclic))
+        left.insert(0, receive(piece, names, n, s, cyclic))
         need, s = need - take, s + 1
     s, need = 1, after
     while need > 0:
         take = min(need, size)
         piece = lax.slice_in_dim(x, 0, take, axis=d)
-        right.append(_receive(piece, names, n, -s, cyclic))
+        right.append(receive(piece, names, n, -s, cyclic))
         need, s = need - take, s + 1
     return left, right
 
@@ -305,7 +313,7 @@ def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable
         for g in geometry:
             names = split.names(g.axis)
             k = plan.shape2[g.index]
-            left, right = _halo(x, g.axis, names, g.shards, g.before, g.after, False)
+            left, right = halo(x, g.axis, names, g.shards, g.before, g.after, False)
             ext = jnp.concatenate([*left, x, *right], axis=g.axis)
             offset = g.before + plan.start[g.index] - (k - 1)
             if g.step:
@@ -436,7 +444,7 @@ def halo_map(
 
     def body(block):
         cyclic = boundary == "wrap"
-        left, right = _halo(block, axis, names, n, before, after, cyclic)
+        left, right = halo(block, axis, names, n, before, after, cyclic)
         if not cyclic and (before or after):
             # The first and last shards extend the signal by `boundary`.
             p = lax.axis_index(names)
