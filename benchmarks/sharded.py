@@ -22,8 +22,10 @@ development machine), so the times say how much the split costs, not how
 much real devices would gain. Run::
 
     python benchmarks/sharded.py [--log2n 21] [--repeat 5] [--cases acf]
+                                 [--devices 1 2 4 8]
 
-(``--cases`` keeps the cases whose names contain one of the words given.)
+(``--cases`` keeps the cases whose names contain one of the words given;
+``--devices`` sets the device counts, 1 always included.)
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ jax.config.update("jax_enable_x64", True)
 from jax.sharding import NamedSharding, PartitionSpec as P
 import probconv
 from probconv.physics import diffuse
+from probconv.conv._split_fft import bytes_received, layout
 from probconv.similarity import acf
 from probconv.smooth import ewma, gaussian_smooth, moving_average
 
@@ -54,10 +57,14 @@ traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
 rng = np.random.default_rng(0)
 signal = rng.standard_normal(n)
 k301, k3001 = rng.standard_normal(301), rng.standard_normal(3001)
+klong = rng.standard_normal(n)
 cases = {
     "convolve same, 301 taps": (lambda x: probconv.convolve(x, k301, "same"), 300),
     "correlate same, 3001 taps": (
         lambda x: probconv.correlate(x, k3001, "same"), 3000),
+    # Past two shards' reach: the distributed transform (a halo on 2 devices).
+    "convolve same, kernel as long as the signal": (
+        lambda x: probconv.convolve(x, klong, "same"), ("long", n)),
     "moving_average, 1001": (lambda x: moving_average(x, 1001), 1000),
     "gaussian_smooth, sigma 200": (lambda x: gaussian_smooth(x, 200.0), 1600),
     "ewma, alpha 0.01": (lambda x: ewma(x, alpha=0.01), None),
@@ -79,14 +86,22 @@ else:
     x = jax.device_put(signal, NamedSharding(jax.make_mesh((n_dev,), ("x",)), P("x")))
 COLL = re.compile(
     r"= (\w+)\[([\d,]*)\]\S* (collective-permute|all-gather|all-to-all|all-reduce)\(")
+TUPLE_A2A = re.compile(r"= \(([^)]*)\) all-to-all\(")
+PIECE = re.compile(r"(\w+)\[([\d,]*)\]")
 SIZE = {"f64": 8, "f32": 4, "s32": 4, "c128": 16, "pred": 1}
 out = {}
 for name, (f, halo) in cases.items():
     c = jax.jit(f).lower(x).compile()
     recv = 0
-    for dt, dims, op in COLL.findall(c.as_text()):
+    text = c.as_text()
+    found = COLL.findall(text)
+    for pieces in TUPLE_A2A.findall(text):  # one piece per device
+        found += [(dt, dims, "all-to-all") for dt, dims in PIECE.findall(pieces)]
+    for dt, dims, op in found:
         size = int(np.prod([int(d) for d in dims.split(",") if d])) * SIZE.get(dt, 8)
-        recv += size * (n_dev - 1) // n_dev if op == "all-gather" else size
+        # (all-gathers and all-to-alls keep this device's own part)
+        keeps = op in ("all-gather", "all-to-all")
+        recv += size * (n_dev - 1) // n_dev if keeps else size
     m = c.memory_analysis()
     c(x).block_until_ready()
     times = []
@@ -100,6 +115,12 @@ for name, (f, halo) in cases.items():
         model = (5 * 8 + 1) * (n_dev - 1)
     elif halo == "gather":  # the rest of the signal from the other shards
         model = signal.nbytes * (n_dev - 1) // n_dev
+    elif isinstance(halo, tuple):  # a halo, or the transform (_split_fft)
+        K, S = halo[1], n // n_dev
+        if K - 1 <= 2 * S:
+            model = (K - 1) * 8
+        else:
+            model = bytes_received(layout(n_dev, S, S, K, True), 8)
     else:
         model = halo * 8
     out[name] = dict(
@@ -130,15 +151,18 @@ def main() -> None:
     parser.add_argument("--log2n", type=int, default=21)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
+        "--devices", type=int, nargs="+", default=[1, 2, 4], help="device counts"
+    )
+    parser.add_argument(
         "--cases", default="", help="comma-separated words; keep matching cases"
     )
     opts = parser.parse_args()
-    counts = (1, 2, 4)
+    counts = tuple(sorted(set(opts.devices) | {1}))
     t0 = time.perf_counter()
     strong = {d: run(d, opts.log2n, opts.repeat, False, opts.cases) for d in counts}
     print(
-        f"Strong scaling: 2^{opts.log2n} float64 samples split over 1, 2, 4 "
-        "simulated CPU devices.\n"
+        f"Strong scaling: 2^{opts.log2n} float64 samples split over "
+        f"{', '.join(map(str, counts))} simulated CPU devices.\n"
     )
     print(
         "| case | devices | output | scratch / signal | held / signal | "
@@ -159,11 +183,14 @@ def main() -> None:
         f"\nWeak scaling: 2^{opts.log2n - 2} samples per device; time relative "
         "to one device (1.00 is perfect weak scaling).\n"
     )
-    print("| case | 1 device (ms) | 2 devices | 4 devices |")
-    print("|---|---|---|---|")
+    heads = " | ".join(f"{d} devices" for d in counts[1:])
+    print(f"| case | 1 device (ms) | {heads} |")
+    print("|---" * (len(counts) + 1) + "|")
     for name in weak[1]:
         base = weak[1][name]["seconds"]
-        cells = " | ".join(f"{weak[d][name]['seconds'] / base:.2f}" for d in (2, 4))
+        cells = " | ".join(
+            f"{weak[d][name]['seconds'] / base:.2f}" for d in counts[1:]
+        )
         print(f"| {name} | {1e3 * base:.1f} | {cells} |")
     print(f"\n({time.perf_counter() - t0:.0f} s in all)")
 

@@ -72,6 +72,15 @@ SCRIPT = textwrap.dedent(
                 [int(np.prod([int(d) for d in s.split(",") if d])) for s in shapes],
                 default=0)
             row["permutes"] = text.count("collective-permute(")
+            row["all_to_all"] = text.count("all-to-all(")
+            # Bytes an all-to-all brings a device: its results (a tuple, one
+            # piece per device) less its own piece.
+            kept = (len(x.sharding.device_set) - 1) / len(x.sharding.device_set)
+            pieces = ",".join(re.findall(r"= \(([^)]*)\) all-to-all\(", text))
+            row["a2a_bytes"] = sum(
+                kept * int(np.prod([int(d) for d in dims.split(",") if d]))
+                * {"c128": 16, "f64": 8, "c64": 8, "f32": 4}[dt]
+                for dt, dims in re.findall(r"(\w+)\[([\d,]*)\]", pieces))
             row["temp_ratio"] = c.memory_analysis().temp_size_in_bytes / xn.nbytes
         out[name] = row
 
@@ -117,6 +126,25 @@ SCRIPT = textwrap.dedent(
     record("convolve-same-longer-than-signal", lambda x: cv(x, khuge, "same"),
            short, P("x"), hlo=False,
            ref=scipy.signal.convolve(short, khuge, "same", method="direct"))
+    # Kernels reaching past two shards: one transform over the devices.
+    kall = rng.standard_normal(n)
+    record("transform-same", lambda x: cv(x, kall, "same"), signal, P("x"),
+           ref=scipy.signal.fftconvolve(signal, kall, "same"))
+    # (2^17 outputs: blocks of whole rows, split like the input)
+    kover = np.concatenate([kall, [0.5]])
+    record("transform-full", lambda x: probconv.correlate(x, kover, "full"),
+           signal, P("x"),
+           ref=scipy.signal.fftconvolve(signal, kover[::-1], "full"))
+    krows = rng.standard_normal((6, 5001))
+    record("transform-batched", lambda x: cv(x, krows, "same", axes=-1), rows,
+           P("b", "t"), m=grid,
+           ref=np.stack([scipy.signal.fftconvolve(r, q, "same")
+                         for r, q in zip(rows, krows)]))
+    kfield = rng.standard_normal((3, 3001))
+    wide = rng.standard_normal((16, 4096))
+    record("transform-field", lambda x: probconv.correlate(x, kfield, "same"),
+           wide, P(None, "x"),
+           ref=scipy.signal.correlate(wide, kfield, "same", method="fft"))
     # A 2-D field split along both axes.
     field = rng.standard_normal((256, 192))
     ker = rng.standard_normal((5, 9))
@@ -128,6 +156,14 @@ SCRIPT = textwrap.dedent(
     # complex data is conjugated by correlate as on one device.
     record("grad-convolve",
            jax.grad(lambda x: jnp.sum(jnp.sin(cv(x, k301, "same")))), short,
+           P("x"), hlo=False)
+    kcl = rng.standard_normal(5000) + 1j * rng.standard_normal(5000)
+    record("complex-transform", lambda x: probconv.correlate(x, kcl, "same"),
+           short + 1j * short[::-1], P("x"), hlo=False,
+           ref=scipy.signal.correlate(short + 1j * short[::-1], kcl, "same",
+                                      method="fft"))
+    record("grad-transform",
+           jax.grad(lambda x: jnp.sum(jnp.sin(cv(x, khuge, "same")))), short,
            P("x"), hlo=False)
     zc = short + 1j * rng.standard_normal(4096)
     kc = rng.standard_normal(31) + 1j * rng.standard_normal(31)
@@ -428,6 +464,8 @@ def _check_output_rule(results):
             "rows-time-split",
             "convolve-same-longer-than-signal",
             "grad-convolve",
+            "grad-transform",
+            "complex-transform",
             "complex-correlate",
         ]
     ],
@@ -438,6 +476,44 @@ def test_other_layouts(request, name):
     assert row["err"] < 1e-12
     if "full" not in name and "valid" not in name:
         assert _split_like_input(row), row
+
+
+TRANSFORM = {  # name: (devices along the split axis, signal, kernel, output
+    # block, rows of the whole input, rows on each device)
+    "transform-same": (4, 1 << 16, 1 << 16, 1 << 14, 1, 1),
+    "transform-full": (4, 1 << 16, (1 << 16) + 1, 1 << 15, 1, 1),
+    "transform-batched": (2, 4096, 5001, 2048, 6, 3),
+    "transform-field": (4, 4096, 3001, 1024, 16, 16),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORM))
+def test_long_kernels_by_a_distributed_transform(results, name):
+    """Kernels reaching past two shards: all-to-alls, never a gather.
+
+    A halo would bring each device more of the signal than it holds (all
+    of it for a kernel as long as the signal). The transform's length ``M``
+    covers the full convolution (about ``2 n`` for a kernel as long as the
+    signal); each device holds a few arrays of ``M / p`` real numbers (the
+    half spectra of the signal and the kernel, their product, a transform
+    in flight): at most five, so scratch falls as ``1 / p``
+    (`benchmarks/sharded.py` shows it on 8 devices); on four devices and a
+    kernel as long as the signal it is about twice the signal.
+    """
+    from probconv.conv._split_fft import bytes_received, layout
+
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["all_to_all"] >= 5  # signal 2, kernel 1, inverse 2
+    p, n, k, block, rows, held = TRANSFORM[name]
+    lay = layout(p, n // p, block, k, name != "transform-field")
+    words = lay.length / p * (1 if lay.real else 2)  # per row, on one device
+    assert row["temp_ratio"] * n * rows <= 5 * words * held
+    if rows == 1:  # the cost model of the bytes each device receives
+        assert row["a2a_bytes"] == pytest.approx(bytes_received(lay, 8), rel=1e-3)
+    assert _split_like_input(row), row
 
 
 @pytest.mark.parametrize(
@@ -556,6 +632,20 @@ def test_halo_or_gather():
     assert halo_radius(None, "free", 1 << 14, 4) is None  # traced: unknown
     assert halo_radius(100, "free", 64, 2) is None
     assert halo_radius(24, "free", 128, 2) == 24
+
+
+def test_transform_layout_rules():
+    """Whole rows per shard and per output block, columns split evenly."""
+    from probconv.conv._split_fft import layout
+
+    for p, size, block, k in [(4, 16384, 16384, 65536), (2, 2048, 2048, 5001),
+                              (4, 1024, 3000, 3001), (8, 6000, 6000, 50000)]:
+        lay = layout(p, size, block, k, True)
+        assert lay.cols % p == 0 and size % lay.cols == 0
+        assert lay.block % lay.cols == 0 and lay.block >= block
+        assert lay.rows % 2 == 0
+        assert lay.length >= p * size + k - 1 and lay.rows >= p * lay.block // lay.cols
+    assert layout(2, 1001, 1001, 5000, True) is None  # no even column count
 
 
 def test_split_axes_and_halo_map_on_one_device():

@@ -32,10 +32,11 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._checks import normalize_axes
-from . import _choose
+from . import _choose, _split_fft
 from ._pad import check_boundary
 from ._pad import pad as _pad
 from ._plan import Plan, Prepared, make_plan
+from ._transforms import next_fast_len
 
 
 class Split(NamedTuple):
@@ -126,8 +127,13 @@ def _explicit(split: Split, names) -> bool:
     return any(types[n] == AxisType.Explicit for n in names)
 
 
-def _receive(piece, names, n: int, s: int, cyclic: bool):
-    """Device ``p`` gets `piece` of device ``p - s`` (zeros past an end)."""
+def receive(piece, names, n: int, s: int, cyclic: bool = False):
+    """Return, on device ``p``, the `piece` of device ``p - s``.
+
+    For use inside a `jax.shard_map` over the mesh axes `names` (``n``
+    devices along them): one `lax.ppermute`. Past the ends of the signal
+    the piece is zeros, unless `cyclic`.
+    """
     if cyclic:
         perm = [(i, (i + s) % n) for i in range(n)]
     else:
@@ -137,11 +143,14 @@ def _receive(piece, names, n: int, s: int, cyclic: bool):
     return lax.ppermute(piece, names, perm)
 
 
-def _halo(x, d: int, names, n: int, before: int, after: int, cyclic: bool):
+def halo(x, d: int, names, n: int, before: int, after: int, cyclic: bool = False):
     """Return the `before` samples preceding this shard, `after` following it.
 
-    Taken from as many neighbours as they span, one `ppermute` each; zeros
-    past the ends of the signal unless `cyclic`.
+    For use inside a `jax.shard_map` whose block `x` is split along axis `d`
+    over the mesh axes `names` (``n`` devices along them). Returns two
+    lists of pieces (to concatenate before and after the block), taken from
+    as many neighbours as they span, one `ppermute` each; zeros past the
+    ends of the signal unless `cyclic`.
     """
     size = x.shape[d]
     left, right = [], []
@@ -149,13 +158,13 @@ def _halo(x, d: int, names, n: int, before: int, after: int, cyclic: bool):
     while need > 0:
         take = min(need, size)
         piece = lax.slice_in_dim(x, size - take, size, axis=d)
-        left.insert(0, _receive(piece, names, n, s, cyclic))
+        left.insert(0, receive(piece, names, n, s, cyclic))
         need, s = need - take, s + 1
     s, need = 1, after
     while need > 0:
         take = min(need, size)
         piece = lax.slice_in_dim(x, 0, take, axis=d)
-        right.append(_receive(piece, names, n, -s, cyclic))
+        right.append(receive(piece, names, n, -s, cyclic))
         need, s = need - take, s + 1
     return left, right
 
@@ -230,6 +239,65 @@ def _join(y, split: Split, plan: Plan, geometry, ospec):
     return y[tuple(index)]
 
 
+def _transform_layout(plan: Plan, geometry) -> _split_fft.Layout | None:
+    """Return the distributed transform's layout where a halo would outgrow a shard.
+
+    A halo is cheap while the kernel reaches less than a shard's length past
+    each shard (each device then holds at most three shards' worth); beyond
+    that it brings more of the signal to each device than the device holds,
+    up to all of it. One split convolved axis is transformed across the
+    devices instead, when its shards and output blocks admit the layout
+    (`_split_fft.layout`); otherwise the halo stays.
+    """
+    if len(geometry) != 1:
+        return None
+    g = geometry[0]
+    size = plan.shape1[g.index] // g.shards
+    if g.before + g.after <= 2 * size:
+        return None
+    real = len(plan.conv_axes) == 1 and not jnp.issubdtype(
+        plan.dtype, jnp.complexfloating
+    )
+    lay = _split_fft.layout(g.shards, size, g.block, plan.shape2[g.index], real)
+    if lay is None or (lay.length >= 2**31 and not jax.config.jax_enable_x64):
+        return None
+    if lay.block != g.block and g.block * g.shards == plan.length[g.index]:
+        return None  # whole rows would cut a result that the halo keeps split
+    return lay
+
+
+def _transform_body(prepared: Prepared, split: Split, g, lay, x, v):
+    """One device's block by the distributed transform (`_split_fft`)."""
+    plan = prepared.plan
+    if prepared.conj:
+        v = jnp.conj(v)
+    if prepared.flip:
+        v = jnp.flip(v, prepared.flip)
+    x, v = x.astype(plan.dtype), v.astype(plan.dtype)
+    complex_dtype = jnp.result_type(plan.dtype, jnp.complex64)
+    others = [(ax, i) for i, ax in enumerate(plan.conv_axes) if ax != g.axis]
+    for ax, i in others:  # axes each device holds whole: plain transforms
+        n = next_fast_len(plan.shape1[i] + plan.shape2[i] - 1, real=False)
+        x = jnp.fft.fft(x.astype(complex_dtype), n=n, axis=ax)
+        v = jnp.fft.fft(v.astype(complex_dtype), n=n, axis=ax)
+    inner = complex_dtype if others else plan.out_dtype
+    y = _split_fft.convolve_block(
+        jnp.moveaxis(x, g.axis, -1),
+        jnp.moveaxis(v, g.axis, -1),
+        lay,
+        split.names(g.axis),
+        plan.start[g.index],
+        inner,
+    )
+    y = jnp.moveaxis(y, -1, g.axis)
+    for ax, i in others:
+        y = jnp.fft.ifft(y, axis=ax)
+        y = lax.slice_in_dim(y, plan.start[i], plan.start[i] + plan.length[i], axis=ax)
+    if not jnp.issubdtype(plan.out_dtype, jnp.complexfloating):
+        y = y.real
+    return y.astype(plan.out_dtype)
+
+
 @functools.lru_cache(maxsize=256)
 def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable):
     plan = prepared.plan
@@ -245,7 +313,7 @@ def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable
         for g in geometry:
             names = split.names(g.axis)
             k = plan.shape2[g.index]
-            left, right = _halo(x, g.axis, names, g.shards, g.before, g.after, False)
+            left, right = halo(x, g.axis, names, g.shards, g.before, g.after, False)
             ext = jnp.concatenate([*left, x, *right], axis=g.axis)
             offset = g.before + plan.start[g.index] - (k - 1)
             if g.step:
@@ -255,6 +323,10 @@ def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable
         method = _choose.choose(local, backend) if prepared.auto else prepared.method
         return execute(x, v, local, method, prepared.precision)
 
+    lay = _transform_layout(plan, geometry)
+    if lay is not None:  # blocks of whole rows: the result may be cut after
+        geometry = (geometry[0]._replace(block=lay.block),)
+        body = functools.partial(_transform_body, prepared, split, geometry[0], lay)
     mapped = jax.shard_map(
         body, mesh=split.mesh, in_specs=(xspec, vspec), out_specs=ospec
     )
@@ -372,7 +444,7 @@ def halo_map(
 
     def body(block):
         cyclic = boundary == "wrap"
-        left, right = _halo(block, axis, names, n, before, after, cyclic)
+        left, right = halo(block, axis, names, n, before, after, cyclic)
         if not cyclic and (before or after):
             # The first and last shards extend the signal by `boundary`.
             p = lax.axis_index(names)

@@ -19,8 +19,12 @@ from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
 from ._programs import bounded_jit as bounded_jit
+from ._sharded import Split as Split
+from ._sharded import halo as halo
 from ._sharded import halo_map as halo_map
+from ._sharded import receive as receive
 from ._sharded import split_axes as split_axes
+from ._sharded import split_of as split_of
 from ._sharded import split_scan as split_scan
 from ._transforms import circular_size as circular_size
 from ._transforms import fft_nd as fft_nd
@@ -32,17 +36,21 @@ __all__ = [
     "BOUNDARY_MODES",
     "METHODS",
     "SHIFT_MAX_TAPS",
+    "Split",
     "bounded_jit",
     "check_boundary",
     "circular_size",
     "fft_nd",
+    "halo",
     "halo_map",
     "ifft_nd",
     "next_fast_len",
     "normalize_axes",
     "pad",
+    "receive",
     "result_dtype",
     "spectral_length",
     "split_axes",
+    "split_of",
     "split_scan",
 ]

@@ -13,10 +13,10 @@ lag axis is replicated: it is short). Means, variances and counts are
 (the engine's `correlate` and plain sums), so that each function's
 arithmetic is written once, for both.
 
-The engine's own halo (`conv.internal.halo_map`) maps a function over a
-split array and returns it split; here the halo is taken inside a
-`shard_map` that also reduces over the devices, so it is built from
-`lax.ppermute` directly.
+The engine's `conv.internal.halo_map` maps a function over a split array
+and returns it split; here the halo is taken inside a `shard_map` that also
+reduces over the devices, with the engine's `halo` and `receive` (the same
+`lax.ppermute` exchange) and its reading of the layout (`split_of`).
 """
 
 from __future__ import annotations
@@ -32,26 +32,13 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..conv import correlate
+from ..conv.internal import halo, receive, split_of
 
 
 def _names(entry) -> tuple[str, ...]:
     if entry is None:
         return ()
     return (entry,) if isinstance(entry, str) else tuple(entry)
-
-
-def _spec_of(x):
-    """Return ``(mesh, spec entries per axis)`` of a split array, or None."""
-    if isinstance(x, np.ndarray) or not isinstance(x, jax.Array):
-        return None
-    s = jax.typeof(x).sharding if isinstance(x, jax.core.Tracer) else x.sharding
-    if type(s) is not NamedSharding or not s.mesh.shape:
-        return None
-    if AxisType.Manual in tuple(s.mesh.axis_types):  # inside a shard_map
-        return None
-    spec = [s.spec[d] if d < len(s.spec) else None for d in range(x.ndim)]
-    spec = [None if e is P.UNCONSTRAINED else e for e in spec]
-    return s.mesh, spec
 
 
 class Layout(NamedTuple):
@@ -82,14 +69,12 @@ def split_layout(arrays, axes, what: str = "series") -> Layout | None:
     split along its time axis. The inputs must then have the same length
     along it (ValueError otherwise).
     """
-    found = [_spec_of(x) for x in arrays]
-    first = next(
-        (i for i, f in enumerate(found) if f is not None and f[1][axes[i]] is not None),
-        None,
-    )
+    found = [split_of(x) for x in arrays]
+    split = [f is not None and f.spec[a] is not None for f, a in zip(found, axes)]
+    first = next((i for i, s in enumerate(split) if s), None)
     if first is None:
         return None
-    mesh, spec0 = found[first]
+    mesh, spec0 = found[first].mesh, found[first].spec
     time = _names(spec0[axes[first]])
     lengths = [x.shape[a] for x, a in zip(arrays, axes)]
     if len(set(lengths)) > 1:
@@ -101,7 +86,7 @@ def split_layout(arrays, axes, what: str = "series") -> Layout | None:
     nd = max(x.ndim for x in arrays)
     moved = []  # (shape, spec) with time last, ndim aligned
     for x, a, f in zip(arrays, axes, found):
-        spec = list(f[1]) if f is not None and f[0] == mesh else [None] * x.ndim
+        spec = list(f.spec) if f is not None and f.mesh == mesh else [None] * x.ndim
         shape = list(x.shape)
         spec.append(spec.pop(a))
         shape.append(shape.pop(a))
@@ -126,31 +111,6 @@ def split_layout(arrays, axes, what: str = "series") -> Layout | None:
     )
     shards = math.prod(mesh.shape[n] for n in time)
     return Layout(mesh, time, shards, specs, P(*entries, None))
-
-
-def _receive(piece, names, n: int, s: int):
-    """Device ``p`` gets `piece` of device ``p - s`` (zeros past an end)."""
-    perm = [(i, i + s) for i in range(n) if 0 <= i + s < n]
-    if not perm:
-        return jnp.zeros_like(piece)
-    return lax.ppermute(piece, names, perm)
-
-
-def _halo(x, names, n: int, before: int, after: int):
-    """Return the `before` samples preceding this block and `after` following it."""
-    size = x.shape[-1]
-    left, right = [], []
-    s, need = 1, before
-    while need > 0:
-        take = min(need, size)
-        left.insert(0, _receive(x[..., size - take :], names, n, s))
-        need, s = need - take, s + 1
-    s, need = 1, after
-    while need > 0:
-        take = min(need, size)
-        right.append(_receive(x[..., :take], names, n, -s))
-        need, s = need - take, s + 1
-    return left, right
 
 
 class Whole:
@@ -211,7 +171,7 @@ class Shards(NamedTuple):
         # Lags beyond n - 1 have no pairs: zeros.
         top, bottom = min(hi, n - 1), max(lo, -(n - 1))
         before, after = max(0, -bottom), max(0, top)
-        left, right = _halo(u, self.names, self.shards, before, after)
+        left, right = halo(u, u.ndim - 1, self.names, self.shards, before, after)
         ext = jnp.concatenate([*left, u, *right], axis=-1)
         c = correlate(ext, v, "valid", axes=-1, method=method)
         c = c[..., before + bottom : before + top + 1]
@@ -234,7 +194,7 @@ class Shards(NamedTuple):
 
     def changes(self, x):
         p = lax.axis_index(self.names)
-        prev = _receive(x[..., -1:], self.names, self.shards, 1)
+        prev = receive(x[..., -1:], self.names, self.shards, 1)
         edge = (p > 0) & (x[..., :1] != prev)
         inner = jnp.sum(
             (x[..., 1:] != x[..., :-1]).astype(jnp.int32), -1, keepdims=True

@@ -1,0 +1,237 @@
+"""Kernels longer than a shard: one transform distributed over the devices.
+
+A halo costs each device the kernel's reach in samples from its neighbours;
+once the kernel is longer than a shard, that is more than the shard itself,
+and a kernel as long as the signal would bring the whole signal to every
+device. Here the convolution is computed instead by one FFT of the padded
+signal, distributed over the devices that hold it (the "four-step"
+transform): a length ``M = M1 * M2`` is laid out as ``M1`` rows of ``M2``
+samples, so that each shard is a whole number of rows. Along the rows
+(``M1`` points, across devices) and along the columns (``M2`` points, on
+one device) the transforms are local once an all-to-all has regrouped the
+array; a twiddle factor joins the two. The kernel's transform (a replicated
+input: each device reads its own columns of it) and the inverse follow the
+same steps, the window of the result is a phase ramp in the spectrum (a
+circular shift), and the output comes back in the shards' own layout. Per
+device: ``5 * M / p`` complex numbers received over the call, and a few
+arrays of ``M / p`` complex numbers held.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ._transforms import next_fast_len
+
+
+class Layout(NamedTuple):
+    """The rows-by-columns layout of the distributed transform of one axis."""
+
+    shards: int  # devices along the split axis
+    size: int  # input samples per shard
+    block: int  # output samples per shard (a multiple of `cols`)
+    kernel: int  # kernel taps along the axis
+    rows: int  # M1: rows of the transform (even)
+    cols: int  # M2: samples per row, a multiple of `shards` dividing `size`
+    real: bool  # real inputs: only rows 0..M1/2 of the spectrum are kept
+
+    @property
+    def length(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def spectral_rows(self) -> int:
+        """Rows of the spectrum held, padded to a multiple of the shards."""
+        held = self.rows // 2 + 1 if self.real else self.rows
+        return -(-held // self.shards) * self.shards
+
+
+def _smooth(n: int) -> bool:
+    for f in (2, 3, 5, 7):
+        while n % f == 0:
+            n //= f
+    return n == 1
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def layout(
+    shards: int, size: int, block: int, kernel: int, real: bool
+) -> Layout | None:
+    """Return the transform's layout for one split axis, or None if none fits.
+
+    The columns must divide a shard and be a multiple of the device count
+    (so that each device holds whole rows before and after, and an equal
+    slice of the columns in between); of those, ones that also divide the
+    output's block come first (otherwise the block is rounded up to whole
+    rows and the result cut afterwards), then small prime factors, then the
+    nearest to the square root of the transform's length. The rows cover
+    the full convolution (``shards * size + kernel - 1`` samples) and the
+    output's blocks, and are even.
+    """
+    total = shards * size + kernel - 1
+    cands = [c for c in _divisors(size) if c % shards == 0]
+    if not cands:
+        return None
+    target = math.sqrt(total)
+    cands.sort(
+        key=lambda c: (block % c != 0, not _smooth(c), abs(math.log(c / target)))
+    )
+    cols = cands[0]
+    block = -(-block // cols) * cols
+    need = max(-(-total // cols), shards * (block // cols))
+    rows = next_fast_len(need, real=False)
+    while rows % 2:
+        rows = next_fast_len(rows + 1, real=False)
+    return Layout(shards, size, block, kernel, rows, cols, real)
+
+
+def bytes_received(lay: Layout, itemsize: int) -> int:
+    """Bytes one device receives in one call, for inputs of `itemsize` bytes.
+
+    The signal's regrouping moves its own samples (real or complex); three
+    all-to-alls move the spectrum's rows held (the signal's, the kernel's
+    and the inverse's first), one the output's rows; each keeps ``1 / p``
+    of its own.
+    """
+    p = lay.shards
+    keep = (p - 1) / p
+    words = 1 if lay.real else 2
+    spectral = lay.spectral_rows * (lay.cols // p) * 2
+    moved = lay.size * words + 3 * spectral + lay.block * words
+    return int(round(keep * moved * itemsize))
+
+
+def _angle(index, lay: Layout, dtype):
+    """``2 pi index / M`` for an integer `index` in ``[0, M)``."""
+    real = jnp.finfo(dtype).dtype
+    return (2 * np.pi / lay.length) * index.astype(real)
+
+
+def _int():
+    """Return an integer dtype that holds ``k1 * n2 < M`` exactly.
+
+    Without 64-bit types the caller keeps ``M < 2**31``.
+    """
+    return jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+
+
+def _regroup(a, names, split: int, concat: int):
+    return lax.all_to_all(a, names, split, concat, tiled=True)
+
+
+def _twiddle(lay: Layout, names, cdtype, sign: int):
+    """``exp(sign 2 pi i k1 n2 / M)``: all rows held, this device's columns."""
+    width = lay.cols // lay.shards
+    it = _int()
+    k1 = jnp.arange(lay.spectral_rows, dtype=it)[:, None]
+    n2 = lax.axis_index(names).astype(it) * width + jnp.arange(width, dtype=it)[None, :]
+    return jnp.exp(sign * 1j * _angle(k1 * n2, lay, cdtype)).astype(cdtype)
+
+
+def _columns_to_rows(a, lay: Layout, names, cdtype):
+    """Transform ``(..., M1, cols/p)`` column slices: along rows, then twiddle.
+
+    Returns ``(..., spectral_rows/p, cols)``: this device's rows ``k1`` of
+    the spectrum ``X[k1 + M1 * k2]``, all ``k2``.
+    """
+    if lay.real:
+        a = jnp.fft.rfft(a, axis=-2)
+    else:
+        a = jnp.fft.fft(a.astype(cdtype), axis=-2)
+    pad = [(0, 0)] * (a.ndim - 2) + [(0, lay.spectral_rows - a.shape[-2]), (0, 0)]
+    a = jnp.pad(a, pad) * _twiddle(lay, names, cdtype, -1)
+    a = _regroup(a, names, a.ndim - 2, a.ndim - 1)
+    return jnp.fft.fft(a, axis=-1)
+
+
+def _signal_spectrum(x, lay: Layout, names, cdtype):
+    rows_here = lay.size // lay.cols
+    a = x.reshape(x.shape[:-1] + (rows_here, lay.cols))
+    a = _regroup(a, names, a.ndim - 1, a.ndim - 2)  # (..., rows of data, cols/p)
+    pad = [(0, 0)] * (a.ndim - 2) + [(0, lay.rows - a.shape[-2]), (0, 0)]
+    return _columns_to_rows(jnp.pad(a, pad), lay, names, cdtype)
+
+
+def _kernel_spectrum(v, lay: Layout, names, cdtype):
+    """Return the kernel's spectrum rows, from this device's columns of it.
+
+    The kernel is replicated; each device reads its ``cols / p`` columns of
+    the whole rows directly (no padded copy of the kernel) and of the last,
+    partial row.
+    """
+    k = v.shape[-1]
+    whole, rest = divmod(k, lay.cols)
+    width = lay.cols // lay.shards
+    first = lax.axis_index(names) * width
+    parts = []
+    if whole:
+        a = lax.slice_in_dim(v, 0, whole * lay.cols, axis=v.ndim - 1)
+        a = a.reshape(v.shape[:-1] + (whole, lay.cols))
+        parts.append(lax.dynamic_slice_in_dim(a, first, width, axis=-1))
+    if rest:
+        tail = lax.slice_in_dim(v, whole * lay.cols, k, axis=v.ndim - 1)
+        tail = jnp.pad(tail, [(0, 0)] * (v.ndim - 1) + [(0, lay.cols - rest)])
+        tail = tail.reshape(v.shape[:-1] + (1, lay.cols))
+        parts.append(lax.dynamic_slice_in_dim(tail, first, width, axis=-1))
+    a = jnp.concatenate(parts, axis=-2) if len(parts) > 1 else parts[0]
+    pad = [(0, 0)] * (a.ndim - 2) + [(0, lay.rows - a.shape[-2]), (0, 0)]
+    return _columns_to_rows(jnp.pad(a, pad), lay, names, cdtype)
+
+
+def _inverse(s, lay: Layout, names, cdtype):
+    """Inverse of the spectrum rows ``(..., spectral_rows/p, cols)``: the block."""
+    p = lay.shards
+    a = jnp.fft.ifft(s, axis=-1)
+    a = _regroup(a, names, a.ndim - 1, a.ndim - 2)  # (..., spectral_rows, cols/p)
+    a = a * _twiddle(lay, names, cdtype, 1)
+    if lay.real:
+        a = lax.slice_in_dim(a, 0, lay.rows // 2 + 1, axis=a.ndim - 2)
+        a = jnp.fft.irfft(a, n=lay.rows, axis=-2)
+    else:
+        a = jnp.fft.ifft(a, axis=-2)
+    out_rows = lay.block // lay.cols
+    a = lax.slice_in_dim(a, 0, p * out_rows, axis=a.ndim - 2)
+    a = _regroup(a, names, a.ndim - 2, a.ndim - 1)  # (..., out_rows, cols)
+    return a.reshape(a.shape[:-2] + (lay.block,))
+
+
+def convolve_block(x, v, lay: Layout, names, start: int, out_dtype):
+    """Return this device's block of a window of ``x * v`` (last axis).
+
+    Inside a `jax.shard_map`: `x` is this device's shard (``lay.size``
+    samples along the last axis, the signal split in order over the mesh
+    axes `names`), `v` the whole kernel (``lay.kernel`` taps). Leading axes
+    broadcast. Returns ``lay.block`` samples: outputs ``start + q * block``
+    onwards for the device of index ``q``.
+    """
+    cdtype = jnp.result_type(x.dtype, v.dtype, jnp.complex64)
+    sx = _signal_spectrum(x, lay, names, cdtype)
+    sv = _kernel_spectrum(v, lay, names, cdtype)
+    spectrum = sx * sv
+    if start:
+        # A circular shift by `start`: ``exp(2 pi i k start / M)`` with
+        # ``k = k1 + M1 k2`` splits into a factor of the row and one of the
+        # column, tabulated on the host (exact modular products).
+        rows = lay.spectral_rows // lay.shards
+        k1 = np.arange(lay.spectral_rows, dtype=np.int64)
+        row = np.exp(2j * np.pi * ((k1 * start) % lay.length) / lay.length)
+        k2 = np.arange(lay.cols, dtype=np.int64)
+        col = np.exp(2j * np.pi * ((k2 * start) % lay.cols) / lay.cols)
+        row = lax.dynamic_slice_in_dim(
+            jnp.asarray(row, cdtype), lax.axis_index(names) * rows, rows
+        )
+        spectrum = spectrum * row[:, None] * jnp.asarray(col, cdtype)[None, :]
+    y = _inverse(spectrum, lay, names, cdtype)
+    if not lay.real and not jnp.issubdtype(out_dtype, jnp.complexfloating):
+        y = y.real
+    return y.astype(out_dtype)
