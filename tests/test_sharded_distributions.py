@@ -109,6 +109,14 @@ SCRIPT = textwrap.dedent(
     record("trials-3", rng.uniform(0, 1, 3 << 13), three, P("x"), hlo=True)
     # Few trials per device: no window, the whole law 0..n.
     record("short", rng.uniform(0, 1, 64), mesh, P("x"))
+    # Gradients flow back through the exchange to the split trials.
+    pg = rng.uniform(0, 1, 64)
+    weights = np.sin(np.arange(65.0))
+    g = jax.jit(jax.grad(lambda q: jnp.sum(dist.poisson_binomial(q).masses * weights)))
+    gs = g(jax.device_put(pg, NamedSharding(mesh, P("x"))))
+    g1 = g(jnp.asarray(pg))
+    out["grad"] = dict(err=diff(gs, g1) / float(np.max(np.abs(g1))),
+                       spec=str(gs.sharding.spec))
     bad = rng.uniform(0, 1, 1 << 12)
     bad[3000] = 1.5
     try:
@@ -238,6 +246,11 @@ def test_scratch_below_the_trials(results):
     # Per device: a share of the trials' tree (built in pieces) and the
     # windows' convolutions, against the bytes of all of `p`.
     assert results["trials-4"]["temp_ratio"] < 1, results["trials-4"]
+
+
+def test_gradient_split_like_p(results):
+    assert results["grad"]["err"] < 1e-12, results["grad"]
+    assert results["grad"]["spec"] == "P('x',)", results["grad"]
 
 
 def test_bad_probabilities(results):
