@@ -25,6 +25,7 @@ import pytest
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial import _tree
 from probconv.distributions._poisson_binomial_split import local_law, window_size
+from probconv.distributions._split_grid import whole_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,6 +110,23 @@ SCRIPT = textwrap.dedent(
     record("trials-3", rng.uniform(0, 1, 3 << 13), three, P("x"), hlo=True)
     # Few trials per device: no window, the whole law 0..n.
     record("short", rng.uniform(0, 1, 64), mesh, P("x"))
+    # iid_sum and compound of a law whose grid is split: the grid joined
+    # first (one all-gather of the masses), the result replicated.
+    grid_masses = rng.uniform(0, 1, 4096)
+    grid_masses /= grid_masses.sum()
+    xsplit = jax.device_put(grid_masses, NamedSharding(mesh, P("x")))
+    for name, f in [
+        ("iid_sum", lambda x: dist.iid_sum(dist.from_masses(x), 3).masses),
+        ("compound", lambda x: dist.compound(
+            dist.poisson(2.0), dist.from_masses(x), size=1 << 15).masses),
+    ]:
+        c = jax.jit(f).lower(xsplit).compile()
+        y, ref = c(xsplit), f(jnp.asarray(grid_masses))
+        shapes = re.findall(r"= \w+\[([\d,]*)\][^ ]* all-gather\(", c.as_text())
+        out[name] = dict(err=diff(y, ref) / float(np.max(ref)),
+                         spec=str(y.sharding.spec), gathers=shapes,
+                         eager=diff(f(xsplit), ref) / float(np.max(ref)))
+
     # Gradients flow back through the exchange to the split trials.
     pg = rng.uniform(0, 1, 64)
     weights = np.sin(np.arange(65.0))
@@ -251,6 +269,19 @@ def test_scratch_below_the_trials(results):
 def test_gradient_split_like_p(results):
     assert results["grad"]["err"] < 1e-12, results["grad"]
     assert results["grad"]["spec"] == "P('x',)", results["grad"]
+
+
+@pytest.mark.parametrize("name", ["iid_sum", "compound"])
+def test_split_grid_joined_first(results, name):
+    row = results[name]
+    assert row["err"] < 1e-12 and row["eager"] < 1e-12, row
+    assert row["spec"] == "P(None,)", row
+    assert row["gathers"] == ["4096"], row  # the law's masses, once
+
+
+def test_whole_grid_leaves_one_device_laws_alone():
+    law = dist.from_masses(np.array([0.25, 0.5, 0.25]))
+    assert whole_grid(law) is law
 
 
 def test_bad_probabilities(results):
