@@ -175,6 +175,11 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
     repeated convolutions). Negative round-off is clipped without changing
     the total. The truncated mass becomes :math:`(T + t)^n - T^n`.
 
+    Masses split over devices along the grid (a `jax.sharding.NamedSharding`)
+    are joined along it first, one all-gather of `x`'s masses; the result is
+    replicated along the grid (see the sharding guide, "Distributions of
+    sums").
+
     See Also
     --------
     add, compound
@@ -350,6 +355,10 @@ def compound(
     P(S = (k + jP) h) \le e^{-c} P(S \ge P h)`. Severity mass at or beyond
     ``size`` only reaches `S` at or beyond ``size``, so it is dropped before
     the transform.
+
+    Masses split over devices along the grid are joined along it first, one
+    all-gather of the masses of `X` (and `N`); the result is replicated
+    along the grid (see the sharding guide, "Distributions of sums").
 
     See Also
     --------
