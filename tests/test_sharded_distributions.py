@@ -65,8 +65,9 @@ SCRIPT = textwrap.dedent(
         else:
             law = dist.poisson_binomial(p)  # eager
         row["spec"] = str(law.masses.sharding.spec)
-        if pn.ndim == 1:  # a query of the split law itself
-            row["cdf_split"] = float(law.cdf(np.floor(pn.sum())))
+        # Queries of the split law itself (the law's batch rows split too)
+        at = np.floor(pn.sum(-1))
+        own = np.asarray(law.cdf(at)), np.asarray(law.ppf(0.5 + 0 * at))
         # The reference: the host tree on one device (NumPy, exact sums
         # while short, then FFTs).
         ref = tree_host(pn.reshape(-1, pn.shape[-1]))
@@ -90,8 +91,10 @@ SCRIPT = textwrap.dedent(
             sf = max(sf, diff(row_law.sf(xs), 1 - cum[xs.astype(int)]))
             mean = max(mean, abs(float(row_law.mean()) - mu))
             ppf &= bool(np.array_equal(row_law.ppf(qs), np.searchsorted(cum, qs)))
-            if i == 0 and "cdf_split" in row:
-                row["cdf_split"] = abs(row["cdf_split"] - cum[int(np.floor(mu))])
+            row["cdf_split"] = max(
+                row.get("cdf_split", 0.0),
+                abs(float(own[0].ravel()[i]) - cum[int(np.floor(mu))]))
+            ppf &= bool(own[1].ravel()[i] == np.searchsorted(cum, 0.5))
         row.update(err=err, outside=outside, size=m.shape[-1], cdf=cdf, sf=sf,
                    ppf=ppf, mean=mean,
                    truncated=float(np.max(law.truncated)))
