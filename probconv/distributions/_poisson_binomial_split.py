@@ -40,7 +40,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._checks import check_range
 from ..conv import choose_method, convolve
-from ..conv.internal import Split
+from ..conv.internal import Split, bounded_jit
 from ._grid import make
 from ._lattice_ops import _convolve_masses
 
@@ -196,16 +196,15 @@ def poisson_binomial_split(p: jax.Array, split: Split, tree, accuracy: str):
         if not bool(jnp.all(inside)):  # one scalar comes back, not `p`
             value = jnp.max(jnp.where(inside, -jnp.inf, p))  # NaN if any is
             check_range("p", np.asarray(value), low=0.0, high=1.0)
-    run = _program(
-        split.mesh, tuple(split.spec), shards, names, p.shape[-1], tree, accuracy
+    masses, start, truncated = _program(
+        p, split.mesh, tuple(split.spec), shards, names, p.shape[-1], tree, accuracy
     )
-    masses, start, truncated = run(p)
     return make(masses, start.astype(masses.dtype), truncated, 1.0, "lattice")
 
 
-@functools.lru_cache(maxsize=64)
-def _program(mesh, spec, shards, names, trials, tree, accuracy):
-    """Return the jitted `shard_map` of `_body` (one per mesh, layout, accuracy)."""
+@functools.partial(bounded_jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
+def _program(p, mesh, spec, shards, names, trials, tree, accuracy):
+    """Run `_body` in a `shard_map` (one program per mesh, layout, accuracy)."""
     ospec, bspec = P(*spec[:-1], None), P(*spec[:-1])
     body = functools.partial(
         _body,
@@ -224,4 +223,4 @@ def _program(mesh, spec, shards, names, trials, tree, accuracy):
         out_specs=(ospec, bspec, bspec),
         check_vma=False,
     )
-    return jax.jit(mapped)
+    return mapped(p)
