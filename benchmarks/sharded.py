@@ -124,7 +124,7 @@ for name, (f, halo) in cases.items():
         model = (5 * 8 + 1) * (n_dev - 1)
     elif halo == "pb":  # per round: the group's window, its start, mean, cut
         per = n // n_dev
-        model = sum(min(window_size(per << r, np.float64), (per << r) + 1) * 8 + 20
+        model = sum(min(window_size(per << r, np.float64), (per << r) + 1) * 8 + 24
                     for r in range(n_dev.bit_length() - 1))
     elif halo == "gather":  # the rest of the signal from the other shards
         model = signal.nbytes * (n_dev - 1) // n_dev

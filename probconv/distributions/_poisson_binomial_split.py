@@ -143,7 +143,8 @@ def local_law(p, tree, accuracy: str = "absolute"):
     the trials' mean, and the mass cut off by the windows.
     """
     m = p.shape[-1]
-    zero = jnp.zeros(p.shape[:-1], jnp.int32)
+    # (the default integer: int64 under x64, for more than 2**31 trials)
+    zero = jnp.zeros(p.shape[:-1], int)
 
     def one(q):
         mean = jnp.sum(q, -1)
