@@ -90,8 +90,7 @@ SCRIPT = textwrap.dedent(
     # Weights split like the samples.
     record("kde-silverman-weights",
            lambda s, v: (kde(s, bandwidth="silverman", weights=v, grid=512),
-                         kde_bandwidth(s, "silverman", weights=v),
-                         kde_bandwidth(s, "isj", weights=v)),
+                         kde_bandwidth(s, "silverman", weights=v)),
            (x, w), (True, True))
     # Ties, weighted or not: the weight of the last tie (by index) counts.
     record("bandwidth-silverman-ties",
@@ -119,7 +118,7 @@ SCRIPT = textwrap.dedent(
            lambda s: (kde(s, bandwidth="silverman", grid=256),
                       kde_dist(s, bandwidth="silverman", grid=256).masses),
            (x,), (True,), jit=False)
-    record("kde-auto-eager", lambda s: kde(s, bandwidth="isj", grid=256),
+    record("kde-auto-eager", lambda s: kde(s, bandwidth=0.25, grid=256),
            (x,), (True,), jit=False, m=auto)
     # Derivatives in the samples and the weights flow back split.
     record("grad-silverman",

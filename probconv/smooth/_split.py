@@ -251,24 +251,36 @@ def split_quantile(x, w, q, axes: tuple) -> jax.Array:
     """
     n, dtype = x.shape[0], x.dtype
     start = lax.axis_index(axes) * n if axes else 0
+    levels = jnp.ravel(jnp.asarray(q, dtype))
     kdt = _keys(jnp.zeros((), dtype)).dtype
     most = jnp.asarray(jnp.iinfo(kdt).max, kdt)
-    zero = jnp.zeros((), w.dtype)
-    none = jnp.asarray(-1, jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
+    zeros = jnp.zeros(levels.shape, w.dtype)
+    itype = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+    none = jnp.full(levels.shape, -1, itype)
+
+    def sum_(v):  # over devices (the chunks are summed by `fold`)
+        return lax.psum(v, axes) if axes else v
+
+    def max_(v):
+        return lax.pmax(v, axes) if axes else v
+
+    def min_(v):
+        return lax.pmin(v, axes) if axes else v
 
     def last_of(acc, index, keys, ws, key):
-        # The last sample (by index) whose key is `key`: (index, weight).
+        # The last sample (by index) whose key is `key`: (index, weight),
+        # one per level; `keys` a chunk's, against the levels' `key`.
         idx, wt = acc
-        i = jnp.max(jnp.where(keys == key, index, -1))
-        here = jnp.sum(jnp.where(index == i, ws, 0))
+        at = keys[:, None] == key
+        i = jnp.max(jnp.where(at, index[:, None], -1), axis=0)
+        here = jnp.sum(jnp.where(index[:, None] == i, ws[:, None], 0), axis=0)
         later = i > idx
-        return jnp.where(later, i, idx).astype(idx.dtype), jnp.where(later, here, wt)
+        return jnp.where(later, i, idx).astype(itype), jnp.where(later, here, wt)
 
     def across(idx, wt):  # the last over all devices
-        last = highest(idx, axes)
-        return total(jnp.where(idx == last, wt, 0), axes)
+        return sum_(jnp.where(idx == max_(idx), wt, 0))
 
-    def first(acc, index, xs, ws):
+    def first(acc, _, xs, ws):
         kmin, kmax, tot = acc
         keys = _keys(xs)
         return (
@@ -277,59 +289,61 @@ def split_quantile(x, w, q, axes: tuple) -> jax.Array:
             tot + jnp.sum(ws),
         )
 
-    kmin, kmax, tot = fold(first, (most, jnp.zeros((), kdt), zero), x, w, axes)
-    kmin, kmax, tot = lowest(kmin, axes), highest(kmax, axes), total(tot, axes)
+    init = (most, jnp.zeros((), kdt), jnp.zeros((), w.dtype))
+    kmin, kmax, tot = fold(first, init, x, w, axes)
+    kmin, kmax, tot = min_(kmin), max_(kmax), sum_(tot)
+    kmaxes = jnp.broadcast_to(kmax, levels.shape)
     idx, wt = fold(
-        lambda acc, i, xs, ws: last_of(acc, start + i, _keys(xs), ws, kmax),
-        (none, zero),
+        lambda acc, i, xs, ws: last_of(acc, start + i, _keys(xs), ws, kmaxes),
+        (none, zeros),
         x,
         w,
         axes,
     )
-    span = tot - across(idx, wt)
+    t = levels * (tot - across(idx, wt))  # the targets
 
-    def below(key):  # the weight of the samples at or below `key`
+    def below(key):  # the weight of the samples at or below each key
         def add(acc, _, xs, ws):
-            return acc + jnp.sum(jnp.where(_keys(xs) <= key, ws, 0))
+            at = _keys(xs)[:, None] <= key
+            return acc + jnp.sum(jnp.where(at, ws[:, None], 0), axis=0)
 
-        return total(fold(add, zero, x, w, axes), axes)
+        return sum_(fold(add, zeros, x, w, axes))
 
-    def after(hi):  # the next key above `hi`, the last weight at it, C
-        def add(acc, i, xs, ws):
-            up, last, c = acc
-            keys = _keys(xs)
-            up = jnp.minimum(up, jnp.min(jnp.where(keys > hi, keys, most)))
-            last = last_of(last, start + i, keys, ws, hi)
-            return up, last, c + jnp.sum(jnp.where(keys <= hi, ws, 0))
+    def step(_, lohi):
+        lo, hi = lohi
+        mid = lo + (hi - lo) // 2
+        over = below(mid) > t
+        return jnp.where(over, lo, mid), jnp.where(over, mid, hi)
 
-        up, (idx, wt), c = fold(add, (most, (none, zero), zero), x, w, axes)
-        return lowest(up, axes), across(idx, wt), total(c, axes)
+    lo = jnp.broadcast_to(kmin - 1, levels.shape)
+    _, hi = lax.fori_loop(0, 8 * dtype.itemsize, step, (lo, kmaxes))
+
+    def after(acc, i, xs, ws):
+        # The next key above `hi`, the last sample at it, the weight up to it.
+        up, last, c = acc
+        keys = _keys(xs)[:, None]
+        up = jnp.minimum(up, jnp.min(jnp.where(keys > hi, keys, most), axis=0))
+        last = last_of(last, start + i, keys[:, 0], ws, hi)
+        return up, last, c + jnp.sum(jnp.where(keys <= hi, ws[:, None], 0), axis=0)
+
+    init = (jnp.full(levels.shape, most), (none, zeros), zeros)
+    up, (idx, wt), c = fold(after, init, x, w, axes)
+    up, wi, c = min_(up), across(idx, wt), sum_(c)
+    up = jnp.where(up == most, hi, up)
 
     def traced(key):
-        # The sample of key `key`, exactly, with the derivative of the
-        # samples tied at it (their mean): the key carries no derivative.
+        # The samples of key `key`, exactly, with the derivative of the
+        # samples tied at each (their mean): a key carries no derivative.
         def add(acc, _, xs, ws):
-            at = _keys(xs) == key
-            return acc[0] + jnp.sum(jnp.where(at, xs, 0)), acc[1] + jnp.sum(at)
+            at = _keys(xs)[:, None] == key
+            sx = acc[0] + jnp.sum(jnp.where(at, xs[:, None], 0), axis=0)
+            return sx, acc[1] + jnp.sum(at, axis=0)
 
-        sx, count = fold(add, (jnp.zeros((), dtype), jnp.zeros((), dtype)), x, w, axes)
-        sx, count = total(sx, axes), total(count, axes)
+        init = (jnp.zeros(key.shape, dtype), jnp.zeros(key.shape, dtype))
+        sx, count = fold(add, init, x, w, axes)
+        sx, count = sum_(sx), sum_(count)
         return _value(key, dtype) + (sx - lax.stop_gradient(sx)) / count
 
-    out = []
-    for level in jnp.ravel(jnp.asarray(q, dtype)):
-        t = level * span
-
-        def step(_, lohi, t=t):
-            lo, hi = lohi
-            mid = lo + (hi - lo) // 2
-            over = below(mid) > t
-            return jnp.where(over, lo, mid), jnp.where(over, mid, hi)
-
-        _, hi = lax.fori_loop(0, 8 * dtype.itemsize, step, (kmin - 1, kmax))
-        up, wi, c = after(hi)
-        up = jnp.where(up == most, hi, up)
-        xi, nxt = traced(hi), traced(up)
-        frac = jnp.clip((t - c + wi) / jnp.where(wi > 0, wi, 1), 0, 1)
-        out.append(xi + frac * (nxt - xi))
-    return jnp.stack(out).reshape(jnp.shape(q))
+    xi, nxt = traced(hi), traced(up)
+    frac = jnp.clip((t - c + wi) / jnp.where(wi > 0, wi, 1), 0, 1)
+    return (xi + frac * (nxt - xi)).reshape(jnp.shape(q))
