@@ -242,6 +242,11 @@ def kde_bandwidth(
     instead (a factor 2 smaller with this grid; KDEpy issue 199) and pads
     its grid by at least 6 data units (not scale-equivariant; issue 201).
 
+    Samples split over devices (see `kde`) are never gathered: sums and
+    binned counts are reduced across devices, and the quartiles are
+    selected exactly by bisection on the floats' order, one pass over the
+    samples and one reduced number per step.
+
     Examples
     --------
     >>> import numpy as np

@@ -194,6 +194,15 @@ def kde(
     outside `bounds` are dropped under `jax.jit` (checked eagerly
     otherwise).
 
+    Samples (or weights) split over devices along the sample axis (a
+    `jax.sharding.NamedSharding`; under `jax.jit` a mesh of `Explicit`
+    axes) are never gathered: each device bins its own samples on the
+    shared grid and the counts are summed across devices, as are the
+    weights' totals, the moments and the extremes; the quartiles of the
+    rules of thumb are selected exactly without sorting. The grid and the
+    density come back on every device (replicated), equal to the
+    one-device estimate to rounding. See the sharding guide.
+
     Examples
     --------
     >>> import numpy as np

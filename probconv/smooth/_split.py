@@ -307,7 +307,9 @@ def split_quantile(x, w, q, axes: tuple) -> jax.Array:
             at = _keys(xs)[:, None] <= key
             return acc + jnp.sum(jnp.where(at, ws[:, None], 0), axis=0)
 
-        return sum_(fold(add, zeros, x, w, axes))
+        # Only compared: no derivative (nothing kept per step for jax.grad).
+        x0, w0 = lax.stop_gradient(x), lax.stop_gradient(w)
+        return sum_(fold(add, zeros, x0, w0, axes))
 
     def step(_, lohi):
         lo, hi = lohi
