@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent(
     r"""
-    import json, os, re
+    import json, os, re, sys
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
     )
@@ -48,6 +48,10 @@ SCRIPT = textwrap.dedent(
     mesh = jax.make_mesh((4,), ("x",))  # Explicit axes: the default
     auto = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Auto,))
     out = {}
+    # The default run records a covering set of the cases; "all" (the slow
+    # tests) records the rest too.
+    ALL = sys.argv[1:] == ["all"]
+    EXTRA = EXTRA_CASES
 
     def split(a, m=mesh):
         spec = P("x", *(None,) * (np.ndim(a) - 1))
@@ -58,6 +62,8 @@ SCRIPT = textwrap.dedent(
         return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
     def record(name, f, args, split_args, jit=True, m=mesh):
+        if name in EXTRA and not ALL:
+            return
         ref = f(*args)  # one device
         xs = [split(a, m) if s else a for a, s in zip(args, split_args)]
         row = {}
@@ -83,10 +89,13 @@ SCRIPT = textwrap.dedent(
     # Each case returns the density and the rule's bandwidth (one program).
     # (Scott's rule shares Silverman's code but for its factor: it is
     # checked with replicated weights below.)
-    for rule in ("silverman", "isj"):
-        record(f"kde-{rule}",
-               lambda s, r=rule: (kde(s, bandwidth=r, grid=512),
-                                  kde_bandwidth(s, r)), (x,), (True,))
+    record("kde-silverman",
+           lambda s: (kde(s, bandwidth="silverman", grid=512),
+                      kde_bandwidth(s, "silverman")), (x,), (True,))
+    # NumPy weights with split samples: sliced per device in the program.
+    record("kde-isj",
+           lambda s: (kde(s, bandwidth="isj", weights=w, grid=512),
+                      kde_bandwidth(s, "isj", weights=w)), (x,), (True,))
     # Weights split like the samples.
     record("kde-silverman-weights",
            lambda s, v: (kde(s, bandwidth="silverman", weights=v, grid=512),
@@ -142,6 +151,27 @@ SCRIPT = textwrap.dedent(
     """
 )
 
+# Recorded by the slow tests only, each with a default case that covers its
+# code path: Scott's rule with replicated weights by Silverman's with split
+# ones (the same code but for a factor; NumPy weights are laid out split
+# before the program), the given grid by the bounded case's given
+# bandwidth and the automatic grids, 2-D Scott by 2-D Silverman with
+# weights, the eager Explicit call (and kde_dist) by the eager Auto one.
+EXTRA = {
+    "kde-scott-weights-replicated",
+    "kde-grid-array",
+    "kde2d-scott",
+    "kde-eager",
+}
+SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
+
+
+def _case(name):
+    if name in EXTRA:
+        return pytest.param(name, marks=pytest.mark.slow)
+    return name
+
+
 JIT_CASES = [
     "kde-silverman",
     "kde-isj",
@@ -154,13 +184,14 @@ JIT_CASES = [
     "kde2d-silverman-weights",
 ]
 EAGER_CASES = ["kde-eager", "kde-auto-eager"]
+JIT_CASES = [_case(c) for c in JIT_CASES]
+EAGER_CASES = [_case(c) for c in EAGER_CASES]
 
 
-@pytest.fixture(scope="module")
-def results():
+def _run(*args):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+        [sys.executable, "-c", SCRIPT, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -171,53 +202,70 @@ def results():
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def results_default():
+    return _run("default")
+
+
+@pytest.fixture(scope="module")
+def results_all():
+    """Every case, the EXTRA ones included (slow tests only)."""
+    return _run("all")
+
+
+def _results_for(request, name):
+    which = "results_all" if name in EXTRA else "results_default"
+    return request.getfixturevalue(which)[name]
+
+
 @pytest.mark.parametrize("name", JIT_CASES + EAGER_CASES)
-def test_split_samples_give_the_one_device_estimate(results, name):
+def test_split_samples_give_the_one_device_estimate(request, name):
     """Density, grid and bandwidth equal to one device's, 1e-12 relative."""
-    assert results[name]["err"] <= 1e-12, results[name]
+    row = _results_for(request, name)
+    assert row["err"] <= 1e-12, row
 
 
 @pytest.mark.parametrize("name", JIT_CASES)
-def test_split_samples_are_never_gathered(results, name):
+def test_split_samples_are_never_gathered(request, name):
     """Only grid-sized counts and scalars cross devices; scratch is small.
 
     No all-gather of anything near a sample's length (the samples stay on
     their devices: 2^14 each), and each device's scratch is below the whole
     sample's size.
     """
-    row = results[name]
+    row = _results_for(request, name)
     assert row["gathered"] < 1 << 12, row
     assert row["reductions"] >= 1, row  # the counts and sums are reduced
     assert row["temp_ratio"] < 1.0, row
 
 
-def test_derivatives_flow_back_split(results):
+def test_derivatives_flow_back_split(results_default):
     """jax.grad in the samples and the weights: split like them, equal.
 
     To 1e-10 relative (measured 2.5e-11): a derivative sums terms of both
     signs (the weights' normalization, the grid's ends, the bandwidth), in
     another order on four devices than on one.
     """
-    row = results["grad-silverman"]
+    row = results_default["grad-silverman"]
     assert row["err"] <= 1e-10, row
     assert row["specs"] == ["P('x',)", "P('x',)"], row
 
 
-def test_auto_mesh_under_jit_is_gathered_as_documented(results):
+def test_auto_mesh_under_jit_is_gathered_as_documented(results_default):
     """The sharding guide's caveat: jit on Auto axes hides the split."""
-    assert 1 << 16 in results["auto-jit-gathers"]
+    assert 1 << 16 in results_default["auto-jit-gathers"]
 
 
 @pytest.mark.parametrize("name", JIT_CASES + EAGER_CASES)
-def test_the_estimate_is_replicated(results, name):
+def test_the_estimate_is_replicated(request, name):
     """The grid and density (not the samples' length) are on every device."""
-    row = results[name]
+    row = _results_for(request, name)
     assert all(d == 4 for d in row["devices"]), row
     assert all(s in ("P()", "P(None,)", "P(None, None)") for s in row["specs"]), row
 
 
-def test_split_weights_are_checked_on_the_devices(results):
-    assert "non-negative" in results["negative-split-weights"]
+def test_split_weights_are_checked_on_the_devices(results_default):
+    assert "non-negative" in results_default["negative-split-weights"]
 
 
 # One device: the exact quantile by bisection on the floats' order, against
