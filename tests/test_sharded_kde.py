@@ -147,6 +147,12 @@ SCRIPT = textwrap.dedent(
         out["negative-split-weights"] = ""
     except ValueError as err:
         out["negative-split-weights"] = str(err)
+    try:  # the coordinates split: refused, they must stay together
+        f2 = jax.make_mesh((2,), ("f",), devices=jax.devices()[:2])
+        kde(jax.device_put(xy, NamedSharding(f2, P(None, "f"))))
+        out["coordinates-split"] = ""
+    except ValueError as err:
+        out["coordinates-split"] = str(err)
     print(json.dumps(out))
     """
 )
@@ -266,6 +272,10 @@ def test_the_estimate_is_replicated(request, name):
 
 def test_split_weights_are_checked_on_the_devices(results_default):
     assert "non-negative" in results_default["negative-split-weights"]
+
+
+def test_coordinates_split_over_devices_are_refused(results_default):
+    assert "along the first axis" in results_default["coordinates-split"]
 
 
 # One device: the exact quantile by bisection on the floats' order, against

@@ -12,7 +12,7 @@ from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from probconv import conv
-from probconv.conv.internal import bounded_jit
+from probconv.conv.internal import bounded_jit, split_axes
 
 from .._checks import check_choice, check_int, concrete
 from ._args import as_inexact, check_scale
@@ -232,6 +232,12 @@ def _estimate(x, bandwidth, grid, weights, kernel, bounds, cut):
         raise ValueError(f"2-D estimates support kernel='gaussian'; got {kernel!r}.")
     if bounds is not None and d == 2:
         raise ValueError("`bounds` (reflection) is supported for 1-D data only.")
+    if 1 in split_axes(x):
+        raise ValueError(
+            "`samples` are split over devices along their second axis (the "
+            "coordinates); a density estimate needs each sample's coordinates "
+            "together: split them along the first axis (the samples) instead."
+        )
     mesh, _ = sample_axes(x, wts)
     if mesh is not None:
         return _estimate_split(x, wts, bandwidth, grid, kernel, bounds, cut, mesh)
