@@ -15,11 +15,11 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from ..conv.internal import split_of
 from ._binning import linear_bin
 
 
@@ -27,27 +27,17 @@ def sample_axes(*arrays) -> tuple:
     """Return the mesh and axis names splitting the sample axis, or (None, ()).
 
     The sample axis is each array's axis 0; the first array split along it
-    decides (concrete arrays by their `NamedSharding`, traced ones by the
-    sharding in their type, which JAX records for meshes of `Explicit`
-    axes). Inside a `shard_map` (manual axes) arrays are local: ``()``.
+    over more than one device decides (the engine's `split_of`: concrete
+    arrays by their `NamedSharding`, traced ones by the sharding in their
+    type, which JAX records for meshes of `Explicit` axes; inside a
+    `shard_map` arrays are local).
     """
     for a in arrays:
-        if a is None or isinstance(a, np.ndarray) or not isinstance(a, jax.Array):
+        if a is None or not isinstance(a, jax.Array) or a.ndim == 0:
             continue
-        if isinstance(a, jax.core.Tracer):
-            s = jax.typeof(a).sharding
-        else:
-            s = getattr(a, "sharding", None)
-        if type(s) is not NamedSharding or not s.mesh.shape or a.ndim == 0:
-            continue
-        if AxisType.Manual in tuple(s.mesh.axis_types):
-            continue
-        e = s.spec[0] if len(s.spec) else None
-        if e is None or e is P.UNCONSTRAINED:
-            continue
-        names = (e,) if isinstance(e, str) else tuple(e)
-        if int(np.prod([s.mesh.shape[n] for n in names])) > 1:
-            return s.mesh, names
+        split = split_of(a)
+        if split is not None and split.counts[0] > 1:
+            return split.mesh, split.names(0)
     return None, ()
 
 
