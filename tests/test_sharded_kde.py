@@ -9,33 +9,16 @@ device below the size of the whole sample. The distributed quantile behind
 Silverman's rule is also checked on one device, here, against NumPy.
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _devices import case, run, script
 
 from probconv.smooth._bandwidth import _weighted_quantile
 from probconv.smooth._split import split_quantile
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SCRIPT = textwrap.dedent(
-    r"""
-    import json, os, re, sys
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax, jax.numpy as jnp, numpy as np
-    jax.config.update("jax_enable_x64", True)
-    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+BODY = r"""
     from probconv.smooth import kde, kde_bandwidth, kde_dist
 
     rng = np.random.default_rng(17)
@@ -50,8 +33,6 @@ SCRIPT = textwrap.dedent(
     out = {}
     # The default run records a covering set of the cases; "all" (the slow
     # tests) records the rest too.
-    ALL = sys.argv[1:] == ["all"]
-    EXTRA = EXTRA_CASES
 
     def split(a, m=mesh):
         spec = P("x", *(None,) * (np.ndim(a) - 1))
@@ -155,7 +136,6 @@ SCRIPT = textwrap.dedent(
         out["coordinates-split"] = str(err)
     print(json.dumps(out))
     """
-)
 
 # Recorded by the slow tests only, each with a default case that covers its
 # code path: Scott's rule with replicated weights by Silverman's with split
@@ -169,13 +149,7 @@ EXTRA = {
     "kde2d-scott",
     "kde-eager",
 }
-SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
-
-
-def _case(name):
-    if name in EXTRA:
-        return pytest.param(name, marks=pytest.mark.slow)
-    return name
+SCRIPT = script(BODY, EXTRA)
 
 
 JIT_CASES = [
@@ -190,33 +164,19 @@ JIT_CASES = [
     "kde2d-silverman-weights",
 ]
 EAGER_CASES = ["kde-eager", "kde-auto-eager"]
-JIT_CASES = [_case(c) for c in JIT_CASES]
-EAGER_CASES = [_case(c) for c in EAGER_CASES]
-
-
-def _run(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+JIT_CASES = [case(c, EXTRA) for c in JIT_CASES]
+EAGER_CASES = [case(c, EXTRA) for c in EAGER_CASES]
 
 
 @pytest.fixture(scope="module")
 def results_default():
-    return _run("default")
+    return run(SCRIPT, "default")
 
 
 @pytest.fixture(scope="module")
 def results_all():
     """Every case, the EXTRA ones included (slow tests only)."""
-    return _run("all")
+    return run(SCRIPT, "all")
 
 
 def _results_for(request, name):

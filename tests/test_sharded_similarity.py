@@ -10,34 +10,17 @@ device and batch axes split like the input, no all-gather in the compiled
 program, and scratch memory per device below the size of the inputs.
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import jax
 import numpy as np
 import pytest
+from _devices import case, run, script
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from probconv.similarity import acf, ccf, xcorr
 from probconv.similarity._split import WHOLE, split_layout
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SCRIPT = textwrap.dedent(
-    r"""
-    import json, os, re, sys
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax, jax.numpy as jnp, numpy as np
-    jax.config.update("jax_enable_x64", True)
-    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+BODY = r"""
     from probconv.similarity import acf, ccf, xcorr
 
     rng = np.random.default_rng(17)
@@ -50,8 +33,6 @@ SCRIPT = textwrap.dedent(
     grid = jax.make_mesh((2, 2), ("b", "t"))
     auto = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Auto,))
     out = {}
-    ALL = sys.argv[1:] == ["all"]
-    EXTRA = EXTRA_CASES
 
     def record(name, f, inputs, spec=P("x"), m=mesh, jit=True, hlo=True):
         if name in EXTRA and not ALL:
@@ -173,7 +154,6 @@ SCRIPT = textwrap.dedent(
     out["errors"] = errors
     print(json.dumps(out))
     """
-)
 
 # Recorded only by the slow tests; each has a default case on its code path.
 EXTRA = {
@@ -202,7 +182,7 @@ EXTRA = {
     "xcorr-beyond-n",
     "acf-auto-jit",
 }
-SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
+SCRIPT = script(BODY, EXTRA)
 
 ALL_CASES = [
     "acf",
@@ -246,35 +226,15 @@ SHORT = [
 GRID = {"acf-grid", "ccf-grid", "xcorr-grid-broadcast"}
 
 
-def _run(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def results():
-    return _run("default")
+    return run(SCRIPT, "default")
 
 
 @pytest.fixture(scope="module")
 def results_all():
     """Every case, the EXTRA ones included (slow tests only)."""
-    return _run("all")
-
-
-def _case(name):
-    if name in EXTRA:
-        return pytest.param(name, marks=pytest.mark.slow)
-    return name
+    return run(SCRIPT, "all")
 
 
 def _get(name, request):
@@ -282,14 +242,14 @@ def _get(name, request):
     return request.getfixturevalue(fixture)[name]
 
 
-@pytest.mark.parametrize("name", [_case(c) for c in ALL_CASES])
+@pytest.mark.parametrize("name", [case(c, EXTRA) for c in ALL_CASES])
 def test_equal_to_one_device(name, request):
     row = _get(name, request)
     assert row["err"] <= 1e-12, row
     assert row["nan_same"], row
 
 
-@pytest.mark.parametrize("name", [_case(c) for c in ALL_CASES])
+@pytest.mark.parametrize("name", [case(c, EXTRA) for c in ALL_CASES])
 def test_lags_replicated_batch_split(name, request):
     row = _get(name, request)
     assert row["same"], row  # every device's copy is the result's block
@@ -303,7 +263,7 @@ def test_lags_replicated_batch_split(name, request):
         assert all(s in ("P(None,)", "P(None, None)") for s in row["specs"]), row
 
 
-@pytest.mark.parametrize("name", [_case(c) for c in SHORT])
+@pytest.mark.parametrize("name", [case(c, EXTRA) for c in SHORT])
 def test_no_gather_and_scratch_below_signal(name, request):
     row = _get(name, request)
     assert not row["all_gather"], row
@@ -316,7 +276,9 @@ def test_no_gather_and_scratch_below_signal(name, request):
     assert row["temp_ratio"] < bound, row
 
 
-@pytest.mark.parametrize("name", [_case("acf-long"), _case("xcorr-coeff-long")])
+@pytest.mark.parametrize(
+    "name", [case(c, EXTRA) for c in ("acf-long", "xcorr-coeff-long")]
+)
 def test_lags_beyond_a_shard_take_several_neighbours(name, request):
     row = _get(name, request)
     assert not row["all_gather"], row
