@@ -37,6 +37,18 @@ jax.config.update("jax_enable_x64", True)
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 ALL = sys.argv[1:] == ["all"]
 EXTRA = {extra!r}
+
+
+def refusals(*calls):
+    \"\"\"The message of the ValueError each call raises ('' if it raises none).\"\"\"
+    messages = []
+    for call in calls:
+        try:
+            call()
+            messages.append("")
+        except ValueError as err:
+            messages.append(str(err))
+    return messages
 """
 
 
@@ -44,6 +56,8 @@ HOSTS = """\
 pid, port = int(sys.argv[1]), sys.argv[2]
 jax.config.update("jax_cpu_collectives_implementation", "gloo")
 jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=pid)
+assert jax.device_count() == 4 and jax.local_device_count() == 2
+mesh = jax.make_mesh((4,), ("x",))
 """
 
 
@@ -107,6 +121,31 @@ def finish_hosts(procs: list[subprocess.Popen], timeout: float = 600) -> None:
             if p.poll() is None:
                 p.kill()
                 p.communicate()
+
+
+def fixtures(code: str):
+    """Return the module fixtures ``results`` and ``results_all`` of `code`.
+
+    ``results`` runs the default cases, ``results_all`` (for the slow
+    tests) every case; each runs once per module. Assign both to module
+    names of the same name.
+    """
+
+    @pytest.fixture(scope="module")
+    def results():
+        return run(code, "default")
+
+    @pytest.fixture(scope="module")
+    def results_all():
+        return run(code, "all")
+
+    return results, results_all
+
+
+def record_of(request, name: str, extra) -> dict:
+    """Return case `name`'s record from the run that holds it."""
+    fixture = "results_all" if name in extra else "results"
+    return request.getfixturevalue(fixture)[name]
 
 
 def case(name: str, extra):

@@ -9,7 +9,16 @@ size of the whole signal.
 
 import numpy as np
 import pytest
-from _devices import case, finish, finish_hosts, run, script, spawn, spawn_hosts
+from _devices import (
+    case,
+    finish,
+    finish_hosts,
+    record_of,
+    run,
+    script,
+    spawn,
+    spawn_hosts,
+)
 
 import probconv
 from probconv.conv.internal import halo_map, split_axes
@@ -225,17 +234,10 @@ BODY = r"""
     # The errors of halo_map on a split array.
     from probconv.conv.internal import halo_map
     xs = jax.device_put(short, NamedSharding(mesh, P("x")))
-    errors = []
-    for call in (
+    out["errors"] = refusals(
         lambda: halo_map(lambda e: e[:1024], xs, 0, 2000, 0, boundary="reflect"),
         lambda: halo_map(lambda e: e, xs, 0, 1, 1),
-    ):
-        try:
-            call()
-            errors.append("")
-        except ValueError as err:
-            errors.append(str(err))
-    out["errors"] = errors
+    )
     # Deconvolution: Richardson-Lucy by the engine's halo; the Fourier routes
     # need whole axes and say so.
     from probconv.deconv import richardson_lucy, wiener
@@ -244,17 +246,10 @@ BODY = r"""
            lambda x: richardson_lucy(x, psf, iterations=3), np.abs(heat) + 0.1,
            P("b", "t"), m=grid)
     img = jax.device_put(heat, NamedSharding(grid, P("b", "t")))
-    deconv_errors = []
-    for call in (
+    out["deconv_errors"] = refusals(
         lambda: wiener(img, psf, snr=100.0),
         lambda: richardson_lucy(img, psf, iterations=3, boundary="periodic"),
-    ):
-        try:
-            call()
-            deconv_errors.append("")
-        except ValueError as err:
-            deconv_errors.append(str(err))
-    out["deconv_errors"] = deconv_errors
+    )
     print(json.dumps(out))
     """
 
@@ -342,7 +337,7 @@ def test_savgol_interp_refuses_a_split_axis(request):
 
 @pytest.mark.parametrize("name", ENGINE + LAYERS)
 def test_split_signal_stays_split(request, name):
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
@@ -419,7 +414,7 @@ def _check_output_rule(results):
     ],
 )
 def test_other_layouts(request, name):
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     if "full" not in name and "valid" not in name:
@@ -475,7 +470,7 @@ def test_long_kernels_by_a_distributed_transform(results, name):
 )
 def test_nan_aware_smoothing_split(request, boundary):
     name = f"moving_average-hann-omit-{boundary}"
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["err"] < 1e-12
     assert row["nan_same"]
     assert _split_like_input(row)
@@ -491,7 +486,7 @@ DIFFUSE = [_case(f"diffuse-{b}") for b in ("free", "periodic", "reflect", "absor
 @pytest.mark.parametrize("name", DIFFUSE)
 def test_split_field_diffuses_by_halo(request, name):
     """Every boundary, along one split axis or two: the kernel's tail by halo."""
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
@@ -505,7 +500,7 @@ def test_split_without_gather(request, name):
     """Rows split with the diffused axis whole (each device its block, no
     gather of the transform's batch); richardson_lucy's loop carried split.
     """
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["err"] < 1e-12
     assert not row["all_gather"]
     assert _split_like_input(row), row
@@ -541,7 +536,7 @@ def test_documented_gathers(request, name):
     The axis is gathered (one all-gather of the field), computed whole, and
     the result is split like the input again, as the sharding guide says.
     """
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["err"] < 1e-12
     assert row["all_gather"]
     assert row["gathered"] == 1 << 14
@@ -618,8 +613,6 @@ TWO_HOSTS = script(
     from probconv.physics import diffuse
     from probconv.smooth import ewma, moving_average
 
-    assert jax.device_count() == 4 and jax.local_device_count() == 2
-    mesh = jax.make_mesh((4,), ("x",))
     rng = np.random.default_rng(0)
     n = 1 << 14
     xn, k = rng.standard_normal(n), rng.standard_normal(301)

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _devices import case, run, script
+from _devices import case, fixtures, record_of, script
 
 from probconv.smooth._bandwidth import _weighted_quantile
 from probconv.smooth._split import split_quantile
@@ -168,26 +168,13 @@ JIT_CASES = [case(c, EXTRA) for c in JIT_CASES]
 EAGER_CASES = [case(c, EXTRA) for c in EAGER_CASES]
 
 
-@pytest.fixture(scope="module")
-def results_default():
-    return run(SCRIPT, "default")
-
-
-@pytest.fixture(scope="module")
-def results_all():
-    """Every case, the EXTRA ones included (slow tests only)."""
-    return run(SCRIPT, "all")
-
-
-def _results_for(request, name):
-    which = "results_all" if name in EXTRA else "results_default"
-    return request.getfixturevalue(which)[name]
+results, results_all = fixtures(SCRIPT)
 
 
 @pytest.mark.parametrize("name", JIT_CASES + EAGER_CASES)
 def test_split_samples_give_the_one_device_estimate(request, name):
     """Density, grid and bandwidth equal to one device's, 1e-12 relative."""
-    row = _results_for(request, name)
+    row = record_of(request, name, EXTRA)
     assert row["err"] <= 1e-12, row
 
 
@@ -199,43 +186,43 @@ def test_split_samples_are_never_gathered(request, name):
     their devices: 2^14 each), and each device's scratch is below the whole
     sample's size.
     """
-    row = _results_for(request, name)
+    row = record_of(request, name, EXTRA)
     assert row["gathered"] < 1 << 12, row
     assert row["reductions"] >= 1, row  # the counts and sums are reduced
     assert row["temp_ratio"] < 1.0, row
 
 
-def test_derivatives_flow_back_split(results_default):
+def test_derivatives_flow_back_split(results):
     """jax.grad in the samples and the weights: split like them, equal.
 
     To 1e-10 relative (measured 2.5e-11): a derivative sums terms of both
     signs (the weights' normalization, the grid's ends, the bandwidth), in
     another order on four devices than on one.
     """
-    row = results_default["grad-silverman"]
+    row = results["grad-silverman"]
     assert row["err"] <= 1e-10, row
     assert row["specs"] == ["P('x',)", "P('x',)"], row
 
 
-def test_auto_mesh_under_jit_is_gathered_as_documented(results_default):
+def test_auto_mesh_under_jit_is_gathered_as_documented(results):
     """The sharding guide's caveat: jit on Auto axes hides the split."""
-    assert 1 << 16 in results_default["auto-jit-gathers"]
+    assert 1 << 16 in results["auto-jit-gathers"]
 
 
 @pytest.mark.parametrize("name", JIT_CASES + EAGER_CASES)
 def test_the_estimate_is_replicated(request, name):
     """The grid and density (not the samples' length) are on every device."""
-    row = _results_for(request, name)
+    row = record_of(request, name, EXTRA)
     assert all(d == 4 for d in row["devices"]), row
     assert all(s in ("P()", "P(None,)", "P(None, None)") for s in row["specs"]), row
 
 
-def test_split_weights_are_checked_on_the_devices(results_default):
-    assert "non-negative" in results_default["negative-split-weights"]
+def test_split_weights_are_checked_on_the_devices(results):
+    assert "non-negative" in results["negative-split-weights"]
 
 
-def test_coordinates_split_over_devices_are_refused(results_default):
-    assert "along the first axis" in results_default["coordinates-split"]
+def test_coordinates_split_over_devices_are_refused(results):
+    assert "along the first axis" in results["coordinates-split"]
 
 
 # One device: the exact quantile by bisection on the floats' order, against

@@ -13,7 +13,7 @@ program, and scratch memory per device below the size of the inputs.
 import jax
 import numpy as np
 import pytest
-from _devices import case, run, script
+from _devices import case, fixtures, record_of, script
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -141,17 +141,10 @@ BODY = r"""
            hlo=False)
     # The refusals.
     xs = jax.device_put(walk, NamedSharding(mesh, P("x")))
-    errors = []
-    for call in (
+    out["errors"] = refusals(
         lambda: acf(xs, nlags=5, missing="drop"),
         lambda: xcorr(xs, walk[:100], maxlag=5),
-    ):
-        try:
-            call()
-            errors.append("")
-        except ValueError as err:
-            errors.append(str(err))
-    out["errors"] = errors
+    )
     print(json.dumps(out))
     """
 
@@ -226,32 +219,19 @@ SHORT = [
 GRID = {"acf-grid", "ccf-grid", "xcorr-grid-broadcast"}
 
 
-@pytest.fixture(scope="module")
-def results():
-    return run(SCRIPT, "default")
-
-
-@pytest.fixture(scope="module")
-def results_all():
-    """Every case, the EXTRA ones included (slow tests only)."""
-    return run(SCRIPT, "all")
-
-
-def _get(name, request):
-    fixture = "results_all" if name in EXTRA else "results"
-    return request.getfixturevalue(fixture)[name]
+results, results_all = fixtures(SCRIPT)
 
 
 @pytest.mark.parametrize("name", [case(c, EXTRA) for c in ALL_CASES])
 def test_equal_to_one_device(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert row["err"] <= 1e-12, row
     assert row["nan_same"], row
 
 
 @pytest.mark.parametrize("name", [case(c, EXTRA) for c in ALL_CASES])
 def test_lags_replicated_batch_split(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert row["same"], row  # every device's copy is the result's block
     if name.startswith("grad"):  # a gradient is split like the input
         assert row["specs"] == [row["in_spec"]], row
@@ -265,7 +245,7 @@ def test_lags_replicated_batch_split(name, request):
 
 @pytest.mark.parametrize("name", [case(c, EXTRA) for c in SHORT])
 def test_no_gather_and_scratch_below_signal(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert not row["all_gather"], row
     assert row["permutes"] >= 1 and row["reduces"] >= 1, row
     # Each device holds a quarter of the inputs. The engine's FFT of a
@@ -280,7 +260,7 @@ def test_no_gather_and_scratch_below_signal(name, request):
     "name", [case(c, EXTRA) for c in ("acf-long", "xcorr-coeff-long")]
 )
 def test_lags_beyond_a_shard_take_several_neighbours(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert not row["all_gather"], row
     assert row["permutes"] >= 2, row  # one per neighbour spanned
 

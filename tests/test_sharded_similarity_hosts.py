@@ -13,8 +13,6 @@ TWO_HOSTS = script(
     r"""
     from probconv.similarity import acf, xcorr
 
-    assert jax.device_count() == 4 and jax.local_device_count() == 2
-    mesh = jax.make_mesh((4,), ("x",))
     rng = np.random.default_rng(0)
     n = 1 << 14
     an, bn = rng.standard_normal(n).cumsum(), rng.standard_normal(n)
