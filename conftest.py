@@ -26,6 +26,9 @@ if not _OPTIMIZE:
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false"
     ).strip()
+    # (set in the environment too, so that the tests' subprocesses, which
+    # simulate several devices or hosts, compile as this process does)
+    os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

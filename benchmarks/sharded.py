@@ -13,7 +13,10 @@ default):
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
   for a kernel of radius ``R``, or the rest of the signal where the axis is
   gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
-  two means and of the ``L + 1`` lags, all float64; poisson_binomial on
+  two means and of the ``L + 1`` lags, all float64; kde: the all-reduced
+  payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
+  Silverman's rule, 64 bisection steps of 8 bytes per quartile; a collective
+  inside a loop counts once per trip; poisson_binomial on
   ``P`` devices of ``m`` trials each: in round ``r`` the window of
   ``m 2^r`` trials, ``2 ceil(sqrt(m 2^r L / 2)) + 2`` float64 masses with
   ``L = 744.4``, and the window's start, mean and cut-off mass);
@@ -55,7 +58,7 @@ from probconv.conv._split_fft import bytes_received, layout
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial_split import window_size
 from probconv.similarity import acf
-from probconv.smooth import ewma, gaussian_smooth, moving_average
+from probconv.smooth import ewma, gaussian_smooth, kde, moving_average
 
 n = (1 << log2n) * (n_dev if weak else 1)
 traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
@@ -82,6 +85,12 @@ cases = {
     "diffuse reflect, D traced": (lambda x: traced(x, 25.0), "gather"),
     # 50 halo samples, then psums of the two means and of the 51 lags.
     "acf, 50 lags": (lambda x: acf(x, nlags=50), 50 + 2 + 51),
+    # The signal's values as samples: binned counts (4096 points) reduced
+    # over devices, the samples never gathered.
+    "kde, bandwidth 0.05, 4096 points": (
+        lambda x: kde(x, bandwidth=0.05, grid=4096), ("kde", 4096, 0)),
+    "kde, Silverman, 4096 points": (
+        lambda x: kde(x, bandwidth="silverman", grid=4096), ("kde", 4096, 2)),
     # The signal's samples as success probabilities: the devices' windowed
     # laws exchanged in log2(devices) rounds (the whole law on one device).
     "poisson_binomial, trials": (
@@ -97,26 +106,55 @@ COLL = re.compile(
     r"= (\w+)\[([\d,]*)\]\S* (collective-permute|all-gather|all-to-all|all-reduce)\(")
 TUPLE_A2A = re.compile(r"= \(([^)]*)\) all-to-all\(")
 PIECE = re.compile(r"(\w+)\[([\d,]*)\]")
-SIZE = {"f64": 8, "f32": 4, "s32": 4, "c128": 16, "pred": 1}
+SIZE = {"f64": 8, "f32": 4, "s32": 4, "s64": 8, "u64": 8, "c128": 16, "pred": 1}
+WHILE = re.compile(r"while\(.*body=%?([\w.-]+).*?known_trip_count\D+(\d+)")
+
+
+def trips(text):
+    # Each computation's text and how often it runs per call: a while loop's
+    # body its trip count times (times its own computation's count).
+    comps, name = {}, None
+    for line in text.splitlines():
+        head = re.match(r"^(?:ENTRY )?%?([\w.-]+) ", line)
+        if head and line.rstrip().endswith("{"):
+            name = head.group(1)
+            comps[name] = []
+        elif name is not None:
+            comps[name].append(line)
+    parent, count = {}, {}
+    for comp, lines in comps.items():
+        for line in lines:
+            m = WHILE.search(line)
+            if m:
+                parent[m.group(1)] = comp
+                count[m.group(1)] = int(m.group(2))
+
+    def times(comp):
+        return count.get(comp, 1) * (times(parent[comp]) if comp in parent else 1)
+
+    return [("\n".join(lines), times(comp)) for comp, lines in comps.items()]
+
+
 out = {}
 for name, (f, halo) in cases.items():
     c = jax.jit(f).lower(x).compile()
     recv = 0
-    text = c.as_text()
-    found = COLL.findall(text)
-    for pieces in TUPLE_A2A.findall(text):  # one piece per device
-        found += [(dt, dims, "all-to-all") for dt, dims in PIECE.findall(pieces)]
-    for dt, dims, op in found:
-        size = int(np.prod([int(d) for d in dims.split(",") if d])) * SIZE.get(dt, 8)
-        # (all-gathers and all-to-alls keep this device's own part)
-        keeps = op in ("all-gather", "all-to-all")
-        recv += size * (n_dev - 1) // n_dev if keeps else size
+    for text, k in trips(c.as_text()):
+        found = COLL.findall(text)
+        for pieces in TUPLE_A2A.findall(text):  # one piece per device
+            found += [(dt, dims, "all-to-all") for dt, dims in PIECE.findall(pieces)]
+        for dt, dims, op in found:
+            size = int(np.prod([int(d) for d in dims.split(",") if d]))
+            size *= SIZE.get(dt, 8) * k
+            # (all-gathers and all-to-alls keep this device's own part)
+            keeps = op in ("all-gather", "all-to-all")
+            recv += size * (n_dev - 1) // n_dev if keeps else size
     m = c.memory_analysis()
-    c(x).block_until_ready()
+    jax.block_until_ready(c(x))
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        c(x).block_until_ready()
+        jax.block_until_ready(c(x))
         times.append(time.perf_counter() - t)
     if n_dev == 1:
         model = 0
@@ -128,6 +166,8 @@ for name, (f, halo) in cases.items():
                     for r in range(n_dev.bit_length() - 1))
     elif halo == "gather":  # the rest of the signal from the other shards
         model = signal.nbytes * (n_dev - 1) // n_dev
+    elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection
+        model = 8 * halo[1] + 8 * 64 * halo[2]
     elif isinstance(halo, tuple):  # a halo, or the transform (_split_fft)
         K, S = halo[1], n // n_dev
         if K - 1 <= 2 * S:
@@ -140,7 +180,7 @@ for name, (f, halo) in cases.items():
         temp=m.temp_size_in_bytes / signal.nbytes,
         held=(m.temp_size_in_bytes + m.argument_size_in_bytes) / signal.nbytes,
         recv=recv, model=model, seconds=float(np.median(times)),
-        split=str(getattr(c(x).sharding, 'spec', 'one device')))
+        split=str(getattr(jax.tree.leaves(c(x))[-1].sharding, "spec", "one device")))
 print(json.dumps(out))
 """
 
@@ -201,9 +241,7 @@ def main() -> None:
     print("|---" * (len(counts) + 1) + "|")
     for name in weak[1]:
         base = weak[1][name]["seconds"]
-        cells = " | ".join(
-            f"{weak[d][name]['seconds'] / base:.2f}" for d in counts[1:]
-        )
+        cells = " | ".join(f"{weak[d][name]['seconds'] / base:.2f}" for d in counts[1:])
         print(f"| {name} | {1e3 * base:.1f} | {cells} |")
     print(f"\n({time.perf_counter() - t0:.0f} s in all)")
 

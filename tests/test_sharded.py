@@ -7,31 +7,24 @@ all-gather in the compiled program, and scratch memory per device below the
 size of the whole signal.
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _devices import (
+    case,
+    finish,
+    finish_hosts,
+    record_of,
+    run,
+    script,
+    spawn,
+    spawn_hosts,
+)
 
 import probconv
 from probconv.conv.internal import halo_map, split_axes
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SCRIPT = textwrap.dedent(
-    r"""
-    import json, os, re, sys
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax, jax.numpy as jnp, numpy as np, pandas as pd, scipy.signal
-    jax.config.update("jax_enable_x64", True)
-    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+BODY = r"""
+    import pandas as pd, scipy.signal
     import probconv
     from probconv.physics import diffuse, evolve_free, position_probability
     from probconv.smooth import ewma, gaussian_smooth, moving_average, savgol
@@ -45,8 +38,6 @@ SCRIPT = textwrap.dedent(
     out = {}
     # The default run records a covering set of the cases; "all" (the slow
     # tests) records the rest too. Each case compiles a sharded program.
-    ALL = sys.argv[1:] == ["all"]
-    EXTRA = EXTRA_CASES
 
     def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True):
         if name in EXTRA and not ALL:
@@ -243,17 +234,10 @@ SCRIPT = textwrap.dedent(
     # The errors of halo_map on a split array.
     from probconv.conv.internal import halo_map
     xs = jax.device_put(short, NamedSharding(mesh, P("x")))
-    errors = []
-    for call in (
+    out["errors"] = refusals(
         lambda: halo_map(lambda e: e[:1024], xs, 0, 2000, 0, boundary="reflect"),
         lambda: halo_map(lambda e: e, xs, 0, 1, 1),
-    ):
-        try:
-            call()
-            errors.append("")
-        except ValueError as err:
-            errors.append(str(err))
-    out["errors"] = errors
+    )
     # Deconvolution: Richardson-Lucy by the engine's halo; the Fourier routes
     # need whole axes and say so.
     from probconv.deconv import richardson_lucy, wiener
@@ -262,20 +246,12 @@ SCRIPT = textwrap.dedent(
            lambda x: richardson_lucy(x, psf, iterations=3), np.abs(heat) + 0.1,
            P("b", "t"), m=grid)
     img = jax.device_put(heat, NamedSharding(grid, P("b", "t")))
-    deconv_errors = []
-    for call in (
+    out["deconv_errors"] = refusals(
         lambda: wiener(img, psf, snr=100.0),
         lambda: richardson_lucy(img, psf, iterations=3, boundary="periodic"),
-    ):
-        try:
-            call()
-            deconv_errors.append("")
-        except ValueError as err:
-            deconv_errors.append(str(err))
-    out["deconv_errors"] = deconv_errors
+    )
     print(json.dumps(out))
     """
-)
 
 
 # Recorded by the slow tests only, each with the default case that covers its
@@ -303,38 +279,13 @@ EXTRA = {
     "field-full",
     "moving_average-hann-omit-constant",
 }
-SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
-
-
-def _env():
-    # The subprocesses keep the compiler flags conftest.py gave this process
-    # (they add their device count); the rest of XLA_FLAGS is the user's.
-    return dict(os.environ, PYTHONPATH=str(ROOT))
-
-
-def _spawn(*args):
-    return subprocess.Popen(
-        [sys.executable, "-c", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-        cwd=ROOT,
-    )
+SCRIPT = script(BODY, EXTRA)
 
 
 @pytest.fixture(scope="module")
 def launched():
     """Start every subprocess at once: they compile in parallel."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        port = sock.getsockname()[1]
-    procs = {
-        "four": _spawn(SCRIPT, "default"),
-        "hosts": [_spawn(TWO_HOSTS, str(i), str(port)) for i in range(2)],
-    }
+    procs = {"four": spawn(SCRIPT, "default"), "hosts": spawn_hosts(TWO_HOSTS)}
     yield procs
     for p in [procs["four"], *procs["hosts"]]:
         if p.poll() is None:
@@ -342,28 +293,20 @@ def launched():
             p.communicate()
 
 
-def _results(proc):
-    out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err[-4000:]
-    return json.loads(out.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def results(launched):
-    return _results(launched["four"])
+    return finish(launched["four"])
 
 
 @pytest.fixture(scope="module")
 def results_all():
     """Every case, the EXTRA ones included (slow tests only)."""
-    return _results(_spawn(SCRIPT, "all"))
+    return run(SCRIPT, "all")
 
 
 def _case(name):
     """A test parameter: slow, and run on `results_all`, for an EXTRA case."""
-    if name in EXTRA:
-        return pytest.param(name, marks=pytest.mark.slow)
-    return name
+    return case(name, EXTRA)
 
 
 def _results_for(request, name):
@@ -394,7 +337,7 @@ def test_savgol_interp_refuses_a_split_axis(request):
 
 @pytest.mark.parametrize("name", ENGINE + LAYERS)
 def test_split_signal_stays_split(request, name):
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
@@ -471,7 +414,7 @@ def _check_output_rule(results):
     ],
 )
 def test_other_layouts(request, name):
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     if "full" not in name and "valid" not in name:
@@ -527,7 +470,7 @@ def test_long_kernels_by_a_distributed_transform(results, name):
 )
 def test_nan_aware_smoothing_split(request, boundary):
     name = f"moving_average-hann-omit-{boundary}"
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["err"] < 1e-12
     assert row["nan_same"]
     assert _split_like_input(row)
@@ -543,7 +486,7 @@ DIFFUSE = [_case(f"diffuse-{b}") for b in ("free", "periodic", "reflect", "absor
 @pytest.mark.parametrize("name", DIFFUSE)
 def test_split_field_diffuses_by_halo(request, name):
     """Every boundary, along one split axis or two: the kernel's tail by halo."""
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
@@ -557,7 +500,7 @@ def test_split_without_gather(request, name):
     """Rows split with the diffused axis whole (each device its block, no
     gather of the transform's batch); richardson_lucy's loop carried split.
     """
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["err"] < 1e-12
     assert not row["all_gather"]
     assert _split_like_input(row), row
@@ -593,7 +536,7 @@ def test_documented_gathers(request, name):
     The axis is gathered (one all-gather of the field), computed whole, and
     the result is split like the input again, as the sharding guide says.
     """
-    row = _results_for(request, name)[name]
+    row = record_of(request, name, EXTRA)
     assert row["err"] < 1e-12
     assert row["all_gather"]
     assert row["gathered"] == 1 << 14
@@ -663,27 +606,13 @@ def test_halo_map_errors():
         halo_map(lambda e: e, np.ones(4), 0, -1, 1)
 
 
-TWO_HOSTS = textwrap.dedent(
+TWO_HOSTS = script(
     r"""
-    import os, sys
-    pid, port = int(sys.argv[1]), sys.argv[2]
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.config.update("jax_enable_x64", True)
-    jax.distributed.initialize(f"localhost:{port}", num_processes=2,
-                               process_id=pid)
-    import numpy as np, pandas as pd, scipy.ndimage, scipy.signal
-    from jax.sharding import NamedSharding, PartitionSpec as P
+    import pandas as pd, scipy.ndimage, scipy.signal
     import probconv
     from probconv.physics import diffuse
     from probconv.smooth import ewma, moving_average
 
-    assert jax.device_count() == 4 and jax.local_device_count() == 2
-    mesh = jax.make_mesh((4,), ("x",))
     rng = np.random.default_rng(0)
     n = 1 << 14
     xn, k = rng.standard_normal(n), rng.standard_normal(301)
@@ -707,16 +636,15 @@ TWO_HOSTS = textwrap.dedent(
             err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
             assert err < 1e-12 * np.max(np.abs(ref)), err
     print("ok", pid)
-    """
+    """,
+    devices=2,
+    hosts=True,
 )
 
 
 def test_two_processes_two_devices_each(launched):
     """Two local processes under jax.distributed stand in for two hosts."""
-    for i, p in enumerate(launched["hosts"]):
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err[-3000:]
-        assert f"ok {i}" in out
+    finish_hosts(launched["hosts"])
 
 
 def test_halo_map_errors_on_split_arrays(results):

@@ -10,34 +10,17 @@ device and batch axes split like the input, no all-gather in the compiled
 program, and scratch memory per device below the size of the inputs.
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import jax
 import numpy as np
 import pytest
+from _devices import case, fixtures, record_of, script
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from probconv.similarity import acf, ccf, xcorr
 from probconv.similarity._split import WHOLE, split_layout
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SCRIPT = textwrap.dedent(
-    r"""
-    import json, os, re, sys
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax, jax.numpy as jnp, numpy as np
-    jax.config.update("jax_enable_x64", True)
-    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+BODY = r"""
     from probconv.similarity import acf, ccf, xcorr
 
     rng = np.random.default_rng(17)
@@ -50,8 +33,6 @@ SCRIPT = textwrap.dedent(
     grid = jax.make_mesh((2, 2), ("b", "t"))
     auto = jax.make_mesh((4,), ("x",), axis_types=(AxisType.Auto,))
     out = {}
-    ALL = sys.argv[1:] == ["all"]
-    EXTRA = EXTRA_CASES
 
     def record(name, f, inputs, spec=P("x"), m=mesh, jit=True, hlo=True):
         if name in EXTRA and not ALL:
@@ -160,20 +141,12 @@ SCRIPT = textwrap.dedent(
            hlo=False)
     # The refusals.
     xs = jax.device_put(walk, NamedSharding(mesh, P("x")))
-    errors = []
-    for call in (
+    out["errors"] = refusals(
         lambda: acf(xs, nlags=5, missing="drop"),
         lambda: xcorr(xs, walk[:100], maxlag=5),
-    ):
-        try:
-            call()
-            errors.append("")
-        except ValueError as err:
-            errors.append(str(err))
-    out["errors"] = errors
+    )
     print(json.dumps(out))
     """
-)
 
 # Recorded only by the slow tests; each has a default case on its code path.
 EXTRA = {
@@ -202,7 +175,7 @@ EXTRA = {
     "xcorr-beyond-n",
     "acf-auto-jit",
 }
-SCRIPT = SCRIPT.replace("EXTRA_CASES", repr(sorted(EXTRA)))
+SCRIPT = script(BODY, EXTRA)
 
 ALL_CASES = [
     "acf",
@@ -246,52 +219,19 @@ SHORT = [
 GRID = {"acf-grid", "ccf-grid", "xcorr-grid-broadcast"}
 
 
-def _run(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+results, results_all = fixtures(SCRIPT)
 
 
-@pytest.fixture(scope="module")
-def results():
-    return _run("default")
-
-
-@pytest.fixture(scope="module")
-def results_all():
-    """Every case, the EXTRA ones included (slow tests only)."""
-    return _run("all")
-
-
-def _case(name):
-    if name in EXTRA:
-        return pytest.param(name, marks=pytest.mark.slow)
-    return name
-
-
-def _get(name, request):
-    fixture = "results_all" if name in EXTRA else "results"
-    return request.getfixturevalue(fixture)[name]
-
-
-@pytest.mark.parametrize("name", [_case(c) for c in ALL_CASES])
+@pytest.mark.parametrize("name", [case(c, EXTRA) for c in ALL_CASES])
 def test_equal_to_one_device(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert row["err"] <= 1e-12, row
     assert row["nan_same"], row
 
 
-@pytest.mark.parametrize("name", [_case(c) for c in ALL_CASES])
+@pytest.mark.parametrize("name", [case(c, EXTRA) for c in ALL_CASES])
 def test_lags_replicated_batch_split(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert row["same"], row  # every device's copy is the result's block
     if name.startswith("grad"):  # a gradient is split like the input
         assert row["specs"] == [row["in_spec"]], row
@@ -303,9 +243,9 @@ def test_lags_replicated_batch_split(name, request):
         assert all(s in ("P(None,)", "P(None, None)") for s in row["specs"]), row
 
 
-@pytest.mark.parametrize("name", [_case(c) for c in SHORT])
+@pytest.mark.parametrize("name", [case(c, EXTRA) for c in SHORT])
 def test_no_gather_and_scratch_below_signal(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert not row["all_gather"], row
     assert row["permutes"] >= 1 and row["reduces"] >= 1, row
     # Each device holds a quarter of the inputs. The engine's FFT of a
@@ -316,9 +256,11 @@ def test_no_gather_and_scratch_below_signal(name, request):
     assert row["temp_ratio"] < bound, row
 
 
-@pytest.mark.parametrize("name", [_case("acf-long"), _case("xcorr-coeff-long")])
+@pytest.mark.parametrize(
+    "name", [case(c, EXTRA) for c in ("acf-long", "xcorr-coeff-long")]
+)
 def test_lags_beyond_a_shard_take_several_neighbours(name, request):
-    row = _get(name, request)
+    row = record_of(request, name, EXTRA)
     assert not row["all_gather"], row
     assert row["permutes"] >= 2, row  # one per neighbour spanned
 

@@ -6,36 +6,13 @@ the lags it holds (replicated: all of them, on each of its devices). Slow:
 the engine's two-process test in test_sharded.py runs by default.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
+from _devices import finish_hosts, script, spawn_hosts
 
-ROOT = Path(__file__).resolve().parents[1]
-
-TWO_HOSTS = textwrap.dedent(
+TWO_HOSTS = script(
     r"""
-    import os, sys
-    pid, port = int(sys.argv[1]), sys.argv[2]
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.config.update("jax_enable_x64", True)
-    jax.distributed.initialize(f"localhost:{port}", num_processes=2,
-                               process_id=pid)
-    import numpy as np
-    from jax.sharding import NamedSharding, PartitionSpec as P
     from probconv.similarity import acf, xcorr
 
-    assert jax.device_count() == 4 and jax.local_device_count() == 2
-    mesh = jax.make_mesh((4,), ("x",))
     rng = np.random.default_rng(0)
     n = 1 << 14
     an, bn = rng.standard_normal(n).cumsum(), rng.standard_normal(n)
@@ -59,35 +36,13 @@ TWO_HOSTS = textwrap.dedent(
             err = np.max(np.abs(np.asarray(s.data) - ref))
             assert err <= 1e-12 * np.max(np.abs(ref)), err
     print("ok", pid)
-    """
+    """,
+    devices=2,
+    hosts=True,
 )
 
 
 @pytest.mark.slow  # 15 s on two loaded cores; test_sharded.py covers the runtime
 def test_two_processes_two_devices_each():
     """Two local processes under jax.distributed stand in for two hosts."""
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", TWO_HOSTS, str(i), str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        for i in range(2)
-    ]
-    try:
-        for i, p in enumerate(procs):
-            out, err = p.communicate(timeout=600)
-            assert p.returncode == 0, err[-3000:]
-            assert f"ok {i}" in out
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
+    finish_hosts(spawn_hosts(TWO_HOSTS))

@@ -22,6 +22,7 @@ import numpy as np
 from jax import lax
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
+from jax.sharding import AxisType
 
 from . import _choose, _fft, _overlap_add
 from ._plan import Plan
@@ -37,6 +38,11 @@ def direct_window(a, v, start, length, *, precision, auto=False) -> jax.Array:
     inputs may be convolved by another method where the cost model prices
     it lower (see the module's docstring).
     """
+    if _manual(a) or _manual(v):
+        # Inside a `shard_map` the result's type must say over which mesh
+        # axes it varies, which JAX's own convolution rules derive; the
+        # batching rule below matters for `vmap`, not there.
+        return convolve_window(a, v, start, length, precision=precision)
     return direct_p.bind(
         a,
         v,
@@ -45,6 +51,12 @@ def direct_window(a, v, start, length, *, precision, auto=False) -> jax.Array:
         precision=precision,
         auto=bool(auto),
     )
+
+
+def _manual(x) -> bool:
+    """Whether `x` is traced inside a `jax.shard_map` (a mesh of manual axes)."""
+    mesh = getattr(getattr(jax.typeof(x), "sharding", None), "mesh", None)
+    return AxisType.Manual in tuple(getattr(mesh, "axis_types", ()))
 
 
 def _outside(a, v, start, length, *, precision, auto) -> jax.Array:

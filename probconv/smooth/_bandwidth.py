@@ -6,6 +6,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy.fft import dct
 from jax.scipy.special import logsumexp
@@ -15,7 +16,18 @@ from probconv.conv.internal import bounded_jit
 
 from .._checks import check_choice, concrete
 from ._args import as_inexact
-from ._binning import linear_bin
+from ._split import (
+    binned,
+    highest,
+    lowest,
+    on_mesh,
+    prepare,
+    sample_axes,
+    shard_count,
+    split_call,
+    split_quantile,
+    total,
+)
 
 RULES = ("scott", "silverman", "isj")
 _NORMAL_IQR = 1.349  # statsmodels' (and Silverman's) rounding of 1.3489795
@@ -23,14 +35,15 @@ _ISJ_POINTS = 1024
 _ISJ_PAD = 0.5  # grid extends half the data's range beyond each extreme
 
 
-def _weights(samples, weights):
-    n = samples.shape[0]
+def _weights(samples, weights, axes=()):
+    """Return normalized weights and the effective sample size (`axes`: _split)."""
+    n = samples.shape[0] * shard_count(axes)
     if weights is None:
-        w = jnp.full((n,), 1.0 / n, samples.dtype)
+        w = jnp.full(samples.shape[:1], 1.0 / n, samples.dtype)
         return w, jnp.asarray(float(n), samples.dtype)
     w = jnp.asarray(weights, samples.dtype)
-    w = w / jnp.sum(w)
-    return w, 1.0 / jnp.sum(w * w)  # Kish's effective sample size
+    w = w / total(w, axes)
+    return w, 1.0 / total(w * w, axes)  # Kish's effective sample size
 
 
 def _weighted_quantile(x, w, q):
@@ -42,12 +55,16 @@ def _weighted_quantile(x, w, q):
     return jnp.interp(q, pos, xs)
 
 
-def _scale(x, w, neff):
+def _scale(x, w, neff, axes=()):
     """min(std, IQR/1.349), the robust spread of the rules of thumb."""
-    mean = jnp.sum(w * x)
-    var = jnp.sum(w * (x - mean) ** 2) * neff / (neff - 1)  # ddof=1 if equal
+    mean = total(w * x, axes)
+    var = total(w * (x - mean) ** 2, axes) * neff / (neff - 1)  # ddof=1 if equal
     std = jnp.sqrt(var)
-    iqr = _weighted_quantile(x, w, 0.75) - _weighted_quantile(x, w, 0.25)
+    if axes:  # split samples: no sort, an exact selection across devices
+        q1, q3 = split_quantile(x, w, jnp.array([0.25, 0.75]), axes)
+        iqr = q3 - q1
+    else:
+        iqr = _weighted_quantile(x, w, 0.75) - _weighted_quantile(x, w, 0.25)
     iqr = iqr / _NORMAL_IQR
     return jnp.where(iqr > 0, jnp.minimum(std, iqr), std)
 
@@ -107,14 +124,14 @@ def _isj_root(n, isq, log_a2, dtype):
     return lax.custom_root(f, jnp.asarray(0.0, dtype), solve, tangent_solve)
 
 
-def isj(x, w, neff):
+def isj(x, w, neff, axes=()):
     """Improved Sheather-Jones bandwidth (Botev, Grotowski, Kroese 2010)."""
-    lo, hi = jnp.min(x), jnp.max(x)
+    lo, hi = lowest(x, axes), highest(x, axes)
     span = hi - lo
     left = lo - _ISJ_PAD * span
     width = span * (1 + 2 * _ISJ_PAD)
     step = width / (_ISJ_POINTS - 1)
-    counts = linear_bin(x[:, None], w, (left,), (step,), (_ISJ_POINTS,))
+    counts = binned(x[:, None], w, (left,), (step,), (_ISJ_POINTS,), axes)
     a = dct(counts / jnp.sum(counts), type=2)
     isq = jnp.arange(1, _ISJ_POINTS, dtype=x.dtype) ** 2
     a2 = a[1:] ** 2
@@ -124,27 +141,44 @@ def isj(x, w, neff):
     return jnp.sqrt(t_star) * width
 
 
+def bandwidth_1d(x, w, neff, rule: str, axes=()):
+    """Return the named bandwidth of 1-D samples `x`, normalized weights `w`.
+
+    `axes`: the mesh axes the samples are split over, inside a `shard_map`
+    (see `_split`); ``()`` on one device.
+    """
+    if rule == "isj":
+        return isj(x, w, neff, axes)
+    factor = 1.059 if rule == "scott" else 0.9
+    return factor * _scale(x, w, neff, axes) * neff ** (-0.2)
+
+
 @bounded_jit(static_argnames="rule")
 def rule_1d(x, w, neff, rule: str):
     """Return the named bandwidth of 1-D samples `x` with normalized weights `w`."""
-    if rule == "isj":
-        return isj(x, w, neff)
-    factor = 1.059 if rule == "scott" else 0.9
-    return factor * _scale(x, w, neff) * neff ** (-0.2)
+    return bandwidth_1d(x, w, neff, rule)
 
 
-@bounded_jit(static_argnames="rule")
-def covariance_rule(samples, w, neff, rule: str):
+def sample_covariance(samples, w, neff, rule: str, axes=()):
     """scipy.stats.gaussian_kde's kernel covariance: data covariance x factor^2."""
     d = samples.shape[1]
-    mean = jnp.sum(w[:, None] * samples, axis=0)
+    mean = total(w[:, None] * samples, axes)
     dev = samples - mean
-    cov = (w[:, None] * dev).T @ dev / (1.0 - jnp.sum(w * w))
+    cov = (w[:, None] * dev).T @ dev
+    if axes:
+        cov = lax.psum(cov, axes)
+    cov = cov / (1.0 - total(w * w, axes))
     if rule == "scott":
         factor = neff ** (-1.0 / (d + 4))
     else:
         factor = (neff * (d + 2) / 4.0) ** (-1.0 / (d + 4))
     return cov * factor**2
+
+
+@bounded_jit(static_argnames="rule")
+def covariance_rule(samples, w, neff, rule: str):
+    """scipy.stats.gaussian_kde's kernel covariance: data covariance x factor^2."""
+    return sample_covariance(samples, w, neff, rule)
 
 
 def kde_bandwidth(
@@ -208,6 +242,11 @@ def kde_bandwidth(
     instead (a factor 2 smaller with this grid; KDEpy issue 199) and pads
     its grid by at least 6 data units (not scale-equivariant; issue 201).
 
+    Samples split over devices (see `kde`) are never gathered: sums and
+    binned counts are reduced across devices, and the quartiles are
+    selected exactly by bisection on the floats' order, one pass over the
+    samples and one reduced number per step.
+
     Examples
     --------
     >>> import numpy as np
@@ -224,8 +263,25 @@ def kde_bandwidth(
         raise ValueError(
             f"`samples` must be 1-D with at least two samples; got shape {x.shape}."
         )
-    w, neff = _weights(x, check_weights(weights, x.shape[0]))
+    wts = check_weights(weights, x.shape[0])
+    mesh, _ = sample_axes(x, wts)
+    if mesh is not None:  # samples split over devices: one split program
+        x, wts, user_mesh = prepare(x, wts, mesh)
+        bw = on_mesh(_rule_split(x, wts, rule=rule), user_mesh)
+        return bw.astype(result)
+    w, neff = _weights(x, wts)
     return rule_1d(x, w, neff, rule).astype(result)
+
+
+@bounded_jit(static_argnames="rule")
+def _rule_split(x, wts, rule: str):
+    """Return the named bandwidth of samples split over devices (`_split`)."""
+
+    def body(x, w, _, axes):
+        w, neff = _weights(x, w, axes)
+        return bandwidth_1d(x, w, neff, rule, axes), w
+
+    return split_call(body, x, wts, {}, 1)[0]
 
 
 def check_weights(weights, n: int):
@@ -238,7 +294,12 @@ def check_weights(weights, n: int):
             f"`weights` must have one entry per sample, shape ({n},); got shape "
             f"{w.shape}."
         )
-    wv = concrete(w)
+    if sample_axes(w)[0] is not None and not isinstance(w, jax.core.Tracer):
+        # split over devices: checked there, not gathered to the host
+        wv = np.array([jnp.min(w), jnp.sum(w)])
+        wv = wv if bool(jnp.isfinite(w).all()) else np.array([np.nan])
+    else:
+        wv = concrete(w)
     if wv is not None and (
         not (wv >= 0).all() or not jnp.isfinite(wv).all() or wv.sum() <= 0
     ):
@@ -248,6 +309,9 @@ def check_weights(weights, n: int):
     return w
 
 
-def weights_and_neff(x, weights):
-    """Return normalized weights and the effective sample size."""
-    return _weights(x, weights)
+def weights_and_neff(x, weights, axes=()):
+    """Return normalized weights and the effective sample size.
+
+    `axes`: the mesh axes the samples are split over, inside a `shard_map`.
+    """
+    return _weights(x, weights, axes)

@@ -8,15 +8,32 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
+from jax.sharding import NamedSharding
 from jax.typing import ArrayLike
 
 from probconv import conv
-from probconv.conv.internal import bounded_jit
+from probconv.conv.internal import bounded_jit, split_axes
 
 from .._checks import check_choice, check_int, concrete
 from ._args import as_inexact, check_scale
-from ._bandwidth import check_weights, covariance_rule, rule_1d, weights_and_neff
-from ._binning import KERNELS, gaussian_2d, kernel_1d, linear_bin
+from ._bandwidth import (
+    bandwidth_1d,
+    check_weights,
+    covariance_rule,
+    rule_1d,
+    sample_covariance,
+    weights_and_neff,
+)
+from ._binning import KERNELS, gaussian_2d, kernel_1d
+from ._split import (
+    binned,
+    highest,
+    lowest,
+    on_mesh,
+    prepare,
+    sample_axes,
+    split_call,
+)
 
 _DEFAULT_POINTS = {1: 1024, 2: 128}
 
@@ -177,6 +194,15 @@ def kde(
     outside `bounds` are dropped under `jax.jit` (checked eagerly
     otherwise).
 
+    Samples (or weights) split over devices along the sample axis (a
+    `jax.sharding.NamedSharding`; under `jax.jit` a mesh of `Explicit`
+    axes) are never gathered: each device bins its own samples on the
+    shared grid and the counts are summed across devices, as are the
+    weights' totals, the moments and the extremes; the quartiles of the
+    rules of thumb are selected exactly without sorting. The grid and the
+    density come back on every device (replicated), equal to the
+    one-device estimate to rounding. See the sharding guide.
+
     Examples
     --------
     >>> import numpy as np
@@ -206,11 +232,52 @@ def _estimate(x, bandwidth, grid, weights, kernel, bounds, cut):
         raise ValueError(f"2-D estimates support kernel='gaussian'; got {kernel!r}.")
     if bounds is not None and d == 2:
         raise ValueError("`bounds` (reflection) is supported for 1-D data only.")
+    if 1 in split_axes(x):
+        raise ValueError(
+            "`samples` are split over devices along their second axis (the "
+            "coordinates); a density estimate needs each sample's coordinates "
+            "together: split them along the first axis (the samples) instead."
+        )
+    mesh, _ = sample_axes(x, wts)
+    if mesh is not None:
+        return _estimate_split(x, wts, bandwidth, grid, kernel, bounds, cut, mesh)
     w, neff = weights_and_neff(x[:, 0], wts) if d == 1 else (None, None)
     if d == 2:
         return _kde_2d(x, wts, bandwidth, grid, cut)
     bw = _bandwidth_cov(x, w, neff, bandwidth, d)
     return (*_kde_1d(x[:, 0], w, bw, grid, kernel, bounds, cut), bw, w)
+
+
+def _estimate_split(x, wts, bandwidth, grid, kernel, bounds, cut, mesh):
+    """`_estimate` for samples (or weights) split over devices along axis 0.
+
+    One `shard_map` program: every device reduces its own samples (weights'
+    totals, moments, extremes, quantiles by `split_quantile`, linear binning
+    on the shared grid) and the grid-sized counts are summed over devices;
+    the grid's convolution then runs on every device (the density is
+    replicated). The samples are never gathered. A mesh of `Auto` axes is
+    seen with the same devices marked `Explicit` and the result returned on
+    it; the weights come back split like the samples.
+    """
+    x, wts, user_mesh = prepare(x, wts, mesh)
+    d = x.shape[1]
+    rule, bw = None, None
+    if isinstance(bandwidth, str):
+        choices = ("scott", "silverman", "isj") if d == 1 else ("scott", "silverman")
+        rule = check_choice("bandwidth", bandwidth.lower(), choices)
+    else:
+        bw = _bandwidth_cov(x, None, None, bandwidth, d)
+    if d == 2:
+        points, dens, bw, w = _kde_2d(x, wts, None, grid, cut, rule=rule, bw=bw)
+    else:
+        points, dens, bw, w = _kde_1d(
+            x[:, 0], wts, bw, grid, kernel, bounds, cut, rule=rule
+        )
+    if user_mesh is not None:
+        points = jax.tree.map(lambda p: on_mesh(p, user_mesh), points)
+        dens, bw = on_mesh(dens, user_mesh), on_mesh(bw, user_mesh)
+        w = jax.device_put(w, NamedSharding(user_mesh, w.sharding.spec))
+    return points, dens, bw, w
 
 
 def _kernel_lags(kernel, size, step, bw, dtype):
@@ -222,7 +289,7 @@ def _check_bounds(bounds, x):
     if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
         raise ValueError(f"`bounds` must be a pair (low, high); got {bounds!r}.")
     lo, hi = bounds
-    xv = concrete(x)
+    xv = _sample_range(x)
     for b in (lo, hi):
         if b is not None:
             bv = concrete(b)
@@ -246,8 +313,21 @@ def _check_bounds(bounds, x):
     return lo, hi
 
 
-def _kde_1d(x, w, bw, grid, kernel, bounds, cut):
-    """Check the 1-D grid and bounds, then run the compiled estimate."""
+def _sample_range(x):
+    """Return the least and largest sample if known now (split: on the devices)."""
+    if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
+        if sample_axes(x)[0] is not None:
+            return np.array([jnp.min(x), jnp.max(x)])
+    return concrete(x)
+
+
+def _kde_1d(x, w, bw, grid, kernel, bounds, cut, rule=None):
+    """Check the 1-D grid and bounds, then run the compiled estimate.
+
+    With `rule` (split samples, `w` the raw weights) the bandwidth rule and
+    the weights' normalization run in the split program, which also returns
+    the bandwidth and the normalized weights.
+    """
     garr, lo, hi = None, None, None
     if bounds is not None:
         lo, hi = _check_bounds(bounds, x)
@@ -263,6 +343,17 @@ def _kde_1d(x, w, bw, grid, kernel, bounds, cut):
     else:
         garr = _grid_array(grid, x.dtype, "grid")
         m = garr.shape[0]
+    if sample_axes(x, w)[0] is not None:
+        return _kde_1d_split(
+            x,
+            w,
+            dict(bw=bw, garr=garr, lo=lo, hi=hi),
+            m=m,
+            kernel=kernel,
+            cut=float(cut),
+            bounded=bounds is not None,
+            rule=rule,
+        )
     return _kde_1d_jit(
         x,
         w,
@@ -301,18 +392,42 @@ def _reflected(counts, lo: bool, hi: bool, kernel, step, bw):
     return jnp.maximum(dens, 0.0)  # FFT rounding can dip below zero
 
 
+@bounded_jit(static_argnames=("m", "kernel", "cut", "bounded", "rule"))
+def _kde_1d_split(x, w, rep, *, m, kernel, cut, bounded, rule):
+    """Estimate the density of split 1-D samples (see `_estimate_split`)."""
+
+    def body(x, w, rep, axes):
+        w, neff = weights_and_neff(x, w, axes)
+        bw = rep.get("bw")
+        if rule is not None:
+            bw = bandwidth_1d(x, w, neff, rule, axes)
+        garr, lo, hi = rep.get("garr"), rep.get("lo"), rep.get("hi")
+        points, dens = _kde_1d_body(
+            x, w, bw, garr, lo, hi, m, kernel, cut, bounded, axes
+        )
+        return points, dens, bw, w
+
+    rep = {k: v for k, v in rep.items() if v is not None}
+    return split_call(body, x, w, rep, 3)
+
+
 @bounded_jit(static_argnames=("m", "kernel", "cut", "bounded"))
 def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
+    return _kde_1d_body(x, w, bw, garr, lo, hi, m, kernel, cut, bounded, ())
+
+
+def _kde_1d_body(x, w, bw, garr, lo, hi, m, kernel, cut, bounded, axes):
+    """Estimate in 1-D; `axes`: the mesh axes splitting the samples (or ())."""
     dtype = x.dtype
     reach = cut * bw
     if bounded:
-        a = lo if lo is not None else jnp.min(x) - reach
-        b = hi if hi is not None else jnp.max(x) + reach
+        a = lo if lo is not None else lowest(x, axes) - reach
+        b = hi if hi is not None else highest(x, axes) + reach
         step = (b - a) / m
         origin = a + 0.5 * step
         # Bin on -1..m (a sample between a bound and the first centre lands
         # on -1); fold those ends onto their mirror images, then reflect.
-        counts = linear_bin(x[:, None], w, (origin - step,), (step,), (m + 2,))
+        counts = binned(x[:, None], w, (origin - step,), (step,), (m + 2,), axes)
         body = counts[1:-1]
         if lo is not None:
             body = body.at[0].add(counts[0])
@@ -322,15 +437,15 @@ def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
         lo_, hi_ = lo is not None, hi is not None
         return points, _reflected(body, lo_, hi_, kernel, step, bw)
     elif garr is None:
-        a, b = jnp.min(x) - reach, jnp.max(x) + reach
+        a, b = lowest(x, axes) - reach, highest(x, axes) + reach
         step = (b - a) / (m - 1)
         origin = a
-        ext = linear_bin(x[:, None], w, (origin,), (step,), (m,))
+        ext = binned(x[:, None], w, (origin,), (step,), (m,), axes)
         offset = 0
     else:
         origin = garr[0]
         step = (garr[-1] - garr[0]) / (m - 1)
-        ext = linear_bin(x[:, None], w, (origin - m * step,), (step,), (3 * m,))
+        ext = binned(x[:, None], w, (origin - m * step,), (step,), (3 * m,), axes)
         offset = m
     size = ext.shape[0]
     k = _kernel_lags(kernel, size, step, bw, dtype)
@@ -340,8 +455,11 @@ def _kde_1d_jit(x, w, bw, garr, lo, hi, *, m, kernel, cut, bounded):
     return points, dens
 
 
-def _kde_2d(x, wts, bandwidth, grid, cut):
-    """Check the 2-D arguments and run the estimate as one program."""
+def _kde_2d(x, wts, bandwidth, grid, cut, rule=None, bw=None):
+    """Check the 2-D arguments and run the estimate as one program.
+
+    Split samples come with `bandwidth` None and the `rule` or `bw` checked.
+    """
     if grid is None or isinstance(grid, (int, np.integer)):
         grid = (grid, grid)
     if not isinstance(grid, (tuple, list)) or len(grid) != 2:
@@ -359,6 +477,10 @@ def _kde_2d(x, wts, bandwidth, grid, cut):
             g = _grid_array(gax, x.dtype, "grid")
             sizes.append(g.shape[0])
             arrays.append(g)
+    if bandwidth is None:  # split samples
+        rep = {"bw": bw, "arrays": tuple(arrays)}
+        rep = {k: v for k, v in rep.items() if v is not None}
+        return _kde_2d_split(x, wts, rep, rule=rule, sizes=tuple(sizes), cut=cut)
     if isinstance(bandwidth, str):
         rule = check_choice("bandwidth", bandwidth.lower(), ("scott", "silverman"))
         bw = None
@@ -373,15 +495,31 @@ def _kde_2d(x, wts, bandwidth, grid, cut):
 # used to run op by op, 34-74 small programs for a new sample size.
 @bounded_jit(static_argnames=("rule", "sizes", "cut"))
 def _kde_2d_program(x, wts, bw, arrays, *, rule, sizes, cut):
+    return _kde_2d_body(x, wts, bw, arrays, rule, sizes, cut, ())
+
+
+@bounded_jit(static_argnames=("rule", "sizes", "cut"))
+def _kde_2d_split(x, wts, rep, *, rule, sizes, cut):
+    """Estimate the density of split 2-D samples (see `_estimate_split`)."""
+
+    def body(x, wts, rep, axes):
+        arrays = rep.get("arrays", (None, None))
+        return _kde_2d_body(x, wts, rep.get("bw"), arrays, rule, sizes, cut, axes)
+
+    return split_call(body, x, wts, rep, 3)
+
+
+def _kde_2d_body(x, wts, bw, arrays, rule, sizes, cut, axes):
+    """Estimate in 2-D; `axes`: the mesh axes splitting the samples (or ())."""
     dtype = x.dtype
-    w, neff = weights_and_neff(x[:, 0], wts)
-    cov = bw if rule is None else covariance_rule(x, w, neff, rule)
+    w, neff = weights_and_neff(x[:, 0], wts, axes)
+    cov = bw if rule is None else sample_covariance(x, w, neff, rule, axes)
     origins, steps, user = [], [], []
     for axis, (m, g) in enumerate(zip(sizes, arrays)):
         if g is None:
             reach = cut * jnp.sqrt(cov[axis, axis])
-            a = jnp.min(x[:, axis]) - reach
-            b = jnp.max(x[:, axis]) + reach
+            a = lowest(x[:, axis], axes) - reach
+            b = highest(x[:, axis], axes) + reach
             origins.append(a)
             steps.append((b - a) / (m - 1))
         else:
@@ -392,7 +530,7 @@ def _kde_2d_program(x, wts, bw, arrays, *, rule, sizes, cut):
         o - (m * s if u else 0) for o, s, m, u in zip(origins, steps, sizes, user)
     ]
     bin_sizes = tuple(3 * m if u else m for m, u in zip(sizes, user))
-    counts = linear_bin(x, w, bin_origin, steps, bin_sizes)
+    counts = binned(x, w, bin_origin, steps, bin_sizes, axes)
     t1 = jnp.arange(-(bin_sizes[0] - 1), bin_sizes[0], dtype=dtype) * steps[0]
     t2 = jnp.arange(-(bin_sizes[1] - 1), bin_sizes[1], dtype=dtype) * steps[1]
     k = gaussian_2d(t1[:, None], t2[None, :], cov)
