@@ -10,35 +10,19 @@ trial-length array in the compiled program, and scratch memory per device
 below the size of `p`.
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _devices import finish, finish_hosts, script, spawn, spawn_hosts
 
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial import _tree
 from probconv.distributions._poisson_binomial_split import local_law, window_size
 from probconv.distributions._split_grid import whole_grid
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SCRIPT = textwrap.dedent(
+SCRIPT = script(
     r"""
-    import json, os, re, sys, time
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax, jax.numpy as jnp, numpy as np
-    jax.config.update("jax_enable_x64", True)
-    from jax.sharding import NamedSharding, PartitionSpec as P
     from probconv import distributions as dist
     from probconv.distributions._poisson_binomial import tree_host
 
@@ -49,7 +33,6 @@ SCRIPT = textwrap.dedent(
         return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
     def record(name, pn, mesh, spec, hlo=False):
-        t0 = time.time()
         p = jax.device_put(pn, NamedSharding(mesh, spec))
         row = dict(trials=pn.shape[-1], in_spec=str(spec))
         if hlo:  # one compiled program gives the law and its text
@@ -99,7 +82,6 @@ SCRIPT = textwrap.dedent(
                    ppf=ppf, mean=mean,
                    truncated=float(np.max(law.truncated)))
         out[name] = row
-        print(name, time.time() - t0, file=sys.stderr)
 
     mesh = jax.make_mesh((4,), ("x",))
     record("trials-4", rng.uniform(0, 1, 1 << 18), mesh, P("x"), hlo=True)
@@ -164,26 +146,11 @@ SCRIPT = textwrap.dedent(
     """
 )
 
-TWO_HOSTS = textwrap.dedent(
+TWO_HOSTS = script(
     r"""
-    import os, sys
-    pid, port = int(sys.argv[1]), sys.argv[2]
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
-    )
-    os.environ["JAX_PLATFORMS"] = "cpu"
-    import jax
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.config.update("jax_enable_x64", True)
-    jax.distributed.initialize(f"localhost:{port}", num_processes=2,
-                               process_id=pid)
-    import numpy as np
-    from jax.sharding import NamedSharding, PartitionSpec as P
     from probconv import distributions as dist
     from probconv.distributions._poisson_binomial import tree_host
 
-    assert jax.device_count() == 4 and jax.local_device_count() == 2
-    mesh = jax.make_mesh((4,), ("x",))
     pn = np.random.default_rng(0).uniform(0, 1, 1 << 14)
     p = jax.make_array_from_callback((pn.size,), NamedSharding(mesh, P("x")),
                                      lambda idx: pn[idx])
@@ -195,33 +162,16 @@ TWO_HOSTS = textwrap.dedent(
         err = np.max(np.abs(m - ref[o : o + m.size]))
         assert err < 1e-12 * ref.max(), err
     print("ok", pid)
-    """
+    """,
+    devices=2,
+    hosts=True,
 )
-
-
-def _spawn(*args):
-    return subprocess.Popen(
-        [sys.executable, "-c", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        cwd=ROOT,
-    )
 
 
 @pytest.fixture(scope="module")
 def launched():
     """Start the subprocesses at once: they compile in parallel."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        port = sock.getsockname()[1]
-    procs = {
-        "four": _spawn(SCRIPT),
-        "hosts": [_spawn(TWO_HOSTS, str(i), str(port)) for i in range(2)],
-    }
+    procs = {"four": spawn(SCRIPT), "hosts": spawn_hosts(TWO_HOSTS)}
     yield procs
     for p in [procs["four"], *procs["hosts"]]:
         if p.poll() is None:
@@ -231,9 +181,7 @@ def launched():
 
 @pytest.fixture(scope="module")
 def results(launched):
-    out, err = launched["four"].communicate(timeout=600)
-    assert launched["four"].returncode == 0, err[-4000:]
-    return json.loads(out.strip().splitlines()[-1])
+    return finish(launched["four"])
 
 
 CASES = ["trials-4", "batched-2x2", "trials-3", "short"]
@@ -306,10 +254,7 @@ def test_bad_probabilities(results):
 
 def test_two_processes_two_devices_each(launched):
     """Two local processes under jax.distributed stand in for two hosts."""
-    for i, p in enumerate(launched["hosts"]):
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err[-4000:]
-        assert f"ok {i}" in out
+    finish_hosts(launched["hosts"])
 
 
 # One device: the helpers the split law is made of.
