@@ -270,7 +270,6 @@ def test_window_size():
 
 @pytest.mark.parametrize("trials", [300, 1 << 14])
 def test_local_law_is_the_window_of_the_law(trials):
-    jax.config.update("jax_enable_x64", True)
     p = np.random.default_rng(trials).uniform(0, 1, (2, trials)) ** 3
     masses, start, mean, cut = local_law(jnp.asarray(p), _tree)
     ref = np.asarray(dist.poisson_binomial(p).masses)
