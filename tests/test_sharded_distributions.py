@@ -10,7 +10,6 @@ trial-length array in the compiled program, and scratch memory per device
 below the size of `p`.
 """
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
