@@ -16,7 +16,10 @@ default):
   two means and of the ``L + 1`` lags, all float64; kde: the all-reduced
   payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
   Silverman's rule, 64 bisection steps of 8 bytes per quartile; a collective
-  inside a loop counts once per trip);
+  inside a loop counts once per trip; poisson_binomial on
+  ``P`` devices of ``m`` trials each: in round ``r`` the window of
+  ``m 2^r`` trials, ``2 ceil(sqrt(m 2^r L / 2)) + 2`` float64 masses with
+  ``L = 744.4``, and the window's start, mean and cut-off mass);
 - the median wall time, and its ratio to one device.
 
 Then a weak-scaling table: the same samples per device on 1, 2 and 4
@@ -46,12 +49,14 @@ n_dev, log2n, repeat, weak = (int(a) for a in sys.argv[1:5])
 wanted = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else []
 os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n_dev}"
 os.environ["JAX_PLATFORMS"] = "cpu"
-import jax, numpy as np
+import jax, jax.numpy as jnp, numpy as np
 jax.config.update("jax_enable_x64", True)
 from jax.sharding import NamedSharding, PartitionSpec as P
 import probconv
 from probconv.physics import diffuse
 from probconv.conv._split_fft import bytes_received, layout
+from probconv import distributions as dist
+from probconv.distributions._poisson_binomial_split import window_size
 from probconv.similarity import acf
 from probconv.smooth import ewma, gaussian_smooth, kde, moving_average
 
@@ -86,6 +91,10 @@ cases = {
         lambda x: kde(x, bandwidth=0.05, grid=4096), ("kde", 4096, 0)),
     "kde, Silverman, 4096 points": (
         lambda x: kde(x, bandwidth="silverman", grid=4096), ("kde", 4096, 2)),
+    # The signal's samples as success probabilities: the devices' windowed
+    # laws exchanged in log2(devices) rounds (the whole law on one device).
+    "poisson_binomial, trials": (
+        lambda x: dist.poisson_binomial(0.5 + 0.5 * jnp.tanh(x)).masses, "pb"),
 }
 if wanted:
     cases = {k: v for k, v in cases.items() if any(w in k for w in wanted)}
@@ -151,6 +160,10 @@ for name, (f, halo) in cases.items():
         model = 0
     elif halo is None:  # ewma: 5 float64 and a flag per row from each other shard
         model = (5 * 8 + 1) * (n_dev - 1)
+    elif halo == "pb":  # per round: the group's window, its start, mean, cut
+        per = n // n_dev
+        model = sum(min(window_size(per << r, np.float64), (per << r) + 1) * 8 + 24
+                    for r in range(n_dev.bit_length() - 1))
     elif halo == "gather":  # the rest of the signal from the other shards
         model = signal.nbytes * (n_dev - 1) // n_dev
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection

@@ -33,6 +33,7 @@ from ._lattice_ops import add_lattice, iid_sum_lattice, mix_masses
 from ._mixed import mix_continuous
 from ._params import check_accuracy
 from ._relative_ops import relative_add, relative_iid_sum
+from ._split_grid import whole_grid
 
 
 def add(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
@@ -174,6 +175,11 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
     repeated convolutions). Negative round-off is clipped without changing
     the total. The truncated mass becomes :math:`(T + t)^n - T^n`.
 
+    Masses split over devices along the grid (a `jax.sharding.NamedSharding`)
+    are joined along it first, one all-gather of `x`'s masses; the result is
+    replicated along the grid (see the sharding guide, "Distributions of
+    sums").
+
     See Also
     --------
     add, compound
@@ -188,7 +194,7 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
     if accuracy == "relative":
         return relative_iid_sum(x, n)
     check_accuracy(accuracy)
-    x = check_dist(x, "x")
+    x = whole_grid(check_dist(x, "x"))
     n = check_int("n", n)
     if x.kind == "density":
         return iid_sum_density(x, n, accuracy=accuracy)
@@ -350,6 +356,10 @@ def compound(
     ``size`` only reaches `S` at or beyond ``size``, so it is dropped before
     the transform.
 
+    Masses split over devices along the grid are joined along it first, one
+    all-gather of the masses of `X` (and `N`); the result is replicated
+    along the grid (see the sharding guide, "Distributions of sums").
+
     See Also
     --------
     iid_sum, poisson, negative_binomial
@@ -364,8 +374,8 @@ def compound(
     """
     if accuracy != "relative":
         check_accuracy(accuracy)
-    N = check_dist(N, "N")
-    X = check_dist(X, "X")
+    N = whole_grid(check_dist(N, "N"))
+    X = whole_grid(check_dist(X, "X"))
     padding = check_int("padding", padding)
     if full_output not in (True, False):
         raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")

@@ -12,11 +12,13 @@ from jax.typing import ArrayLike
 
 from .._checks import check_range
 from ..conv import choose_method, convolve
+from ..conv.internal import split_of
 from ._base import Distribution
 from ._grid import Lattice, make
 from ._host import host_values, leaf
 from ._lattice_ops import _clip_to_total, _convolve_masses
 from ._params import as_param, check_accuracy, float_dtype
+from ._poisson_binomial_split import poisson_binomial_split
 from ._relative_ops import relative_poisson_binomial
 
 
@@ -172,6 +174,24 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
     The number of trials is padded to a power of two with trials of
     probability 0, which change nothing.
 
+    Trials split over devices: a `jax.Array` `p` whose last axis is split
+    over devices by a `jax.sharding.NamedSharding` (eagerly, or under
+    `jax.jit` on a mesh of `Explicit` axes, the default of `jax.make_mesh`)
+    never comes together on one device. Each device builds the law of its
+    own trials, and the devices' laws are convolved across the devices
+    (``log2 P`` rounds of pairwise exchange for ``P`` a power of two, else
+    a gather of the devices' short laws). Every law is cut to a window of
+    ``2t + 2`` points around its mean, ``t = \lceil \sqrt{m L / 2} \rceil``
+    for ``m`` trials and ``e^{-L}`` the dtype's smallest positive number:
+    by Hoeffding's inequality the masses left out are below the dtype's
+    range. So the law of ``n`` split trials lies on ``origin, ...,
+    origin + W - 1`` with ``W`` about ``38.6 sqrt(n)`` points in float64
+    (1.2 million for ``10**9`` trials), its masses the same on every
+    device of the trial axis (split like `p` along batch axes), and what
+    the windows cut off (zero, or FFT round-off) in `truncated`. Only
+    ``accuracy='absolute'`` takes this path. See the sharding guide,
+    "Distributions of sums".
+
     See Also
     --------
     binomial, iid_sum
@@ -186,6 +206,9 @@ def poisson_binomial(p: ArrayLike, *, accuracy: str = "absolute") -> Distributio
     if accuracy == "relative":
         return relative_poisson_binomial(p)
     check_accuracy(accuracy)
+    split = split_of(p) if isinstance(p, jax.Array) else None
+    if split is not None and split.counts[-1] > 1:
+        return poisson_binomial_split(p, split, _tree, accuracy)
     eager = _host_values(p)
     if eager is not None:
         return _poisson_binomial_eager(p, eager, accuracy)

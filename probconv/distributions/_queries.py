@@ -11,6 +11,10 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from ..conv.internal import split_of
 
 
 def _eps(dtype) -> float:
@@ -27,8 +31,28 @@ def _per_row(fn, table, q):
     lead = out_shape[: len(out_shape) - nb]
     t = jnp.broadcast_to(table, bshape + table.shape[-1:]).reshape(-1, table.shape[-1])
     qq = jnp.broadcast_to(q, out_shape).reshape(math.prod(lead), -1)
+    t, qq = _rows_alike(t, qq)
     res = jax.vmap(fn, in_axes=(0, 1), out_axes=1)(t, qq)
     return res.reshape(out_shape)
+
+
+def _rows_alike(t, qq):
+    """Split the rows of `t` and the columns of `qq` over devices alike.
+
+    `jax.vmap` maps both along one axis, which must be split alike (meshes
+    of `Explicit` axes): the rows of a law split along a batch axis meet
+    replicated query points, or split indices a replicated table.
+    """
+    st, sq = split_of(t), split_of(qq)
+    et = None if st is None else st.spec[0]
+    eq = None if sq is None else sq.spec[1]
+    if et == eq:
+        return t, qq
+    if et is not None:
+        qq = jax.sharding.reshard(qq, NamedSharding(st.mesh, P(None, et)))
+    else:
+        t = jax.sharding.reshard(t, NamedSharding(sq.mesh, P(eq, None)))
+    return t, qq
 
 
 def _take(table, idx):
@@ -38,7 +62,15 @@ def _take(table, idx):
 
 def _search(table, q, side):
     """Per-row `jnp.searchsorted` of non-decreasing `table` rows."""
-    return _per_row(lambda row, v: jnp.searchsorted(row, v, side=side), table, q)
+    # (JAX's default search is a scan, whose batching rule fails for rows
+    # split over devices; sorting gives the same indices.)
+    split = split_of(table)
+    method = "scan" if split is None or split.spec[0] is None else "sort"
+
+    def search(row, v):
+        return jnp.searchsorted(row, v, side=side, method=method)
+
+    return _per_row(search, table, q)
 
 
 def _k(d, x) -> tuple[jax.Array, jax.Array]:
