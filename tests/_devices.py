@@ -142,6 +142,30 @@ def fixtures(code: str):
     return results, results_all
 
 
+def launched_fixtures(code: str, hosts_code: str, *args: str):
+    """Return the module fixtures ``launched`` and ``results``.
+
+    ``launched`` starts the run of `code` (with `args`) and the two hosts of
+    `hosts_code` at once, so that they compile in parallel; ``results``
+    waits for the first. Assign both to module names of the same name.
+    """
+
+    @pytest.fixture(scope="module")
+    def launched():
+        procs = {"four": spawn(code, *args), "hosts": spawn_hosts(hosts_code)}
+        yield procs
+        for p in [procs["four"], *procs["hosts"]]:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+
+    @pytest.fixture(scope="module")
+    def results(launched):
+        return finish(launched["four"])
+
+    return launched, results
+
+
 def record_of(request, name: str, extra) -> dict:
     """Return case `name`'s record from the run that holds it."""
     fixture = "results_all" if name in extra else "results"

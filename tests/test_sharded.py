@@ -11,13 +11,11 @@ import numpy as np
 import pytest
 from _devices import (
     case,
-    finish,
     finish_hosts,
+    launched_fixtures,
     record_of,
     run,
     script,
-    spawn,
-    spawn_hosts,
 )
 
 import probconv
@@ -282,20 +280,6 @@ EXTRA = {
 SCRIPT = script(BODY, EXTRA)
 
 
-@pytest.fixture(scope="module")
-def launched():
-    """Start every subprocess at once: they compile in parallel."""
-    procs = {"four": spawn(SCRIPT, "default"), "hosts": spawn_hosts(TWO_HOSTS)}
-    yield procs
-    for p in [procs["four"], *procs["hosts"]]:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
-
-
-@pytest.fixture(scope="module")
-def results(launched):
-    return finish(launched["four"])
 
 
 @pytest.fixture(scope="module")
@@ -640,6 +624,9 @@ TWO_HOSTS = script(
     devices=2,
     hosts=True,
 )
+
+
+launched, results = launched_fixtures(SCRIPT, TWO_HOSTS, "default")
 
 
 def test_two_processes_two_devices_each(launched):

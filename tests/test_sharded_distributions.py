@@ -13,7 +13,7 @@ below the size of `p`.
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _devices import finish, finish_hosts, script, spawn, spawn_hosts
+from _devices import finish_hosts, launched_fixtures, script
 
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial import _tree
@@ -167,20 +167,7 @@ TWO_HOSTS = script(
 )
 
 
-@pytest.fixture(scope="module")
-def launched():
-    """Start the subprocesses at once: they compile in parallel."""
-    procs = {"four": spawn(SCRIPT), "hosts": spawn_hosts(TWO_HOSTS)}
-    yield procs
-    for p in [procs["four"], *procs["hosts"]]:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
-
-
-@pytest.fixture(scope="module")
-def results(launched):
-    return finish(launched["four"])
+launched, results = launched_fixtures(SCRIPT, TWO_HOSTS)
 
 
 CASES = ["trials-4", "batched-2x2", "trials-3", "short"]
