@@ -95,6 +95,10 @@ cases = {
     # laws exchanged in log2(devices) rounds (the whole law on one device).
     "poisson_binomial, trials": (
         lambda x: dist.poisson_binomial(0.5 + 0.5 * jnp.tanh(x)).masses, "pb"),
+    # The signal as a law's masses, split along its grid: 4 copies summed.
+    "iid_sum of 4, masses": (
+        lambda x: dist.iid_sum(dist.from_masses(jnp.abs(x) / jnp.abs(x).sum()), 4)
+        .masses, "iid"),
 }
 if wanted:
     cases = {k: v for k, v in cases.items() if any(w in k for w in wanted)}
@@ -168,6 +172,10 @@ for name, (f, halo) in cases.items():
         model = signal.nbytes * (n_dev - 1) // n_dev
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection
         model = 8 * halo[1] + 8 * 64 * halo[2]
+    elif halo == "iid":  # the distributed transform, without a kernel
+        S, total = n // n_dev, 4 * (n - 1) + 1
+        lay = layout(n_dev, S, -(-total // n_dev), total - n + 1, True)
+        model = bytes_received(lay, 8, kernel=False)
     elif isinstance(halo, tuple):  # a halo, or the transform (_split_fft)
         K, S = halo[1], n // n_dev
         if K - 1 <= 2 * S:

@@ -95,19 +95,20 @@ def layout(
     return Layout(shards, size, block, kernel, rows, cols, real)
 
 
-def bytes_received(lay: Layout, itemsize: int) -> int:
+def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
     """Bytes one device receives in one call, for inputs of `itemsize` bytes.
 
-    The signal's regrouping moves its own samples (real or complex); three
-    all-to-alls move the spectrum's rows held (the signal's, the kernel's
-    and the inverse's first), one the output's rows; each keeps ``1 / p``
-    of its own.
+    The signal's regrouping moves its own samples (real or complex); two
+    all-to-alls move the spectrum's rows held (the signal's, and the
+    inverse's first), a third the kernel's (a convolution: `kernel`; not
+    `spectral_block` alone), one the output's rows; each keeps ``1 / p`` of
+    its own.
     """
     p = lay.shards
     keep = (p - 1) / p
     words = 1 if lay.real else 2
     spectral = lay.spectral_rows * (lay.cols // p) * 2
-    moved = lay.size * words + 3 * spectral + lay.block * words
+    moved = lay.size * words + (3 if kernel else 2) * spectral + lay.block * words
     return int(round(keep * moved * itemsize))
 
 
@@ -205,19 +206,20 @@ def _inverse(s, lay: Layout, names, cdtype):
     return a.reshape(a.shape[:-2] + (lay.block,))
 
 
-def convolve_block(x, v, lay: Layout, names, start: int, out_dtype):
-    """Return this device's block of a window of ``x * v`` (last axis).
+def spectral_block(x, lay: Layout, names, fn, out_dtype, start: int = 0, cdtype=None):
+    """Return this device's block of ``ifft(fn(fft(x)))`` (last axis).
 
     Inside a `jax.shard_map`: `x` is this device's shard (``lay.size``
-    samples along the last axis, the signal split in order over the mesh
-    axes `names`), `v` the whole kernel (``lay.kernel`` taps). Leading axes
-    broadcast. Returns ``lay.block`` samples: outputs ``start + q * block``
-    onwards for the device of index ``q``.
+    samples along the last axis of a signal split in order over the mesh
+    axes `names`), padded with zeros to the transform's length ``M``. `fn`
+    maps the spectrum entry by entry (it receives this device's rows of it,
+    ``X[k1 + M1 k2]``, and must keep the symmetry of a real signal's
+    spectrum where the layout is real: powers and generating functions do).
+    Returns ``lay.block`` samples: outputs ``start + q * block`` onwards on
+    the device of index ``q`` (the window a circular shift by `start`).
     """
-    cdtype = jnp.result_type(x.dtype, v.dtype, jnp.complex64)
-    sx = _signal_spectrum(x, lay, names, cdtype)
-    sv = _kernel_spectrum(v, lay, names, cdtype)
-    spectrum = sx * sv
+    cdtype = cdtype or jnp.result_type(x.dtype, jnp.complex64)
+    spectrum = fn(_signal_spectrum(x, lay, names, cdtype))
     if start:
         # A circular shift by `start`: ``exp(2 pi i k start / M)`` with
         # ``k = k1 + M1 k2`` splits into a factor of the row and one of the
@@ -235,3 +237,16 @@ def convolve_block(x, v, lay: Layout, names, start: int, out_dtype):
     if not lay.real and not jnp.issubdtype(out_dtype, jnp.complexfloating):
         y = y.real
     return y.astype(out_dtype)
+
+
+def convolve_block(x, v, lay: Layout, names, start: int, out_dtype):
+    """Return this device's block of a window of ``x * v`` (last axis).
+
+    As `spectral_block`, the spectrum multiplied by that of `v`, the whole
+    kernel (``lay.kernel`` taps, replicated). Leading axes broadcast.
+    """
+    cdtype = jnp.result_type(x.dtype, v.dtype, jnp.complex64)
+    sv = _kernel_spectrum(v, lay, names, cdtype)
+    return spectral_block(
+        x, lay, names, lambda s: s * sv, out_dtype, start=start, cdtype=cdtype
+    )

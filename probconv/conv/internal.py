@@ -5,7 +5,9 @@ deconvolution) import what they need of the engine beyond its user
 functions from here, and only from here: FFTs with the engine's padding and
 layout rules, fast lengths, boundary padding, result dtypes, axis checks,
 the cost model's constants, the bounded cache of compiled programs, and
-the halo exchange and carried scan for signals split over devices. The
+the halo exchange, the carried scan and the distributed transform (the
+layout of a split axis as rows and columns, and a block of any entry-wise
+map of a split signal's spectrum) for signals split over devices. The
 names are documented and tested like the public API, but they serve the
 layers and may change with them; equinox's ``equinox.internal`` is the
 model.
@@ -26,6 +28,9 @@ from ._sharded import receive as receive
 from ._sharded import split_axes as split_axes
 from ._sharded import split_of as split_of
 from ._sharded import split_scan as split_scan
+from ._split_fft import Layout as SplitLayout
+from ._split_fft import layout as split_layout
+from ._split_fft import spectral_block as spectral_block
 from ._transforms import circular_size as circular_size
 from ._transforms import fft_nd as fft_nd
 from ._transforms import ifft_nd as ifft_nd
@@ -37,6 +42,7 @@ __all__ = [
     "METHODS",
     "SHIFT_MAX_TAPS",
     "Split",
+    "SplitLayout",
     "bounded_jit",
     "check_boundary",
     "circular_size",
@@ -49,8 +55,10 @@ __all__ = [
     "pad",
     "receive",
     "result_dtype",
+    "spectral_block",
     "spectral_length",
     "split_axes",
+    "split_layout",
     "split_of",
     "split_scan",
 ]

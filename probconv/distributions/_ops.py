@@ -33,7 +33,7 @@ from ._lattice_ops import add_lattice, iid_sum_lattice, mix_masses
 from ._mixed import mix_continuous
 from ._params import check_accuracy
 from ._relative_ops import relative_add, relative_iid_sum
-from ._split_grid import whole_grid
+from ._split_grid import iid_sum_split, whole_grid
 
 
 def add(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
@@ -175,10 +175,15 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
     repeated convolutions). Negative round-off is clipped without changing
     the total. The truncated mass becomes :math:`(T + t)^n - T^n`.
 
-    Masses split over devices along the grid (a `jax.sharding.NamedSharding`)
-    are joined along it first, one all-gather of `x`'s masses; the result is
-    replicated along the grid (see the sharding guide, "Distributions of
-    sums").
+    A lattice law whose masses are split over devices along the grid (a
+    `jax.sharding.NamedSharding`; under `jax.jit` a mesh of `Explicit`
+    axes) keeps them split: the FFT, the power and the inverse run across
+    the devices (the engine's distributed transform), and the result's
+    grid, padded with zero masses to whole blocks, is split like `x`'s.
+    Density laws, and grids whose blocks admit no layout of the transform,
+    are joined along the grid first (one all-gather of `x`'s masses) and
+    the result replicated along it (see the sharding guide, "Distributions
+    of sums").
 
     See Also
     --------
@@ -194,8 +199,12 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
     if accuracy == "relative":
         return relative_iid_sum(x, n)
     check_accuracy(accuracy)
-    x = whole_grid(check_dist(x, "x"))
+    x = check_dist(x, "x")
     n = check_int("n", n)
+    kept = iid_sum_split(x, n)  # a lattice split along its grid stays split
+    if kept is not None:
+        return kept
+    x = whole_grid(x)
     if x.kind == "density":
         return iid_sum_density(x, n, accuracy=accuracy)
     return iid_sum_lattice(x, n)

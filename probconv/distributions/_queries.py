@@ -6,6 +6,7 @@ arguments and document the conventions.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -53,6 +54,36 @@ def _rows_alike(t, qq):
     else:
         t = jax.sharding.reshard(t, NamedSharding(sq.mesh, P(eq, None)))
     return t, qq
+
+
+def joined_grid(masses):
+    """Return `masses` replicated along the grid (the last axis) if split there.
+
+    Queries look up and accumulate masses along the grid (cumulative sums,
+    searches, indexing), which JAX refuses on an axis split over an
+    `Explicit` mesh; batch axes keep their layout. One all-gather of the
+    masses, on the devices of that mesh axis.
+    """
+    split = split_of(masses)
+    if split is None or split.spec[-1] is None:
+        return masses
+    layout = NamedSharding(split.mesh, P(*split.spec[:-1], None))
+    if isinstance(masses, jax.core.Tracer):
+        return jax.sharding.reshard(masses, layout)
+    return jax.device_put(masses, layout)
+
+
+def _grid_joined(fn):
+    """Run the query `fn` on the law with its masses joined along the grid."""
+
+    @functools.wraps(fn)
+    def query(d, *args):
+        masses = joined_grid(d.masses)
+        if masses is not d.masses:
+            d = dataclasses.replace(d, masses=masses)
+        return fn(d, *args)
+
+    return query
 
 
 def _take(table, idx):
@@ -106,6 +137,7 @@ def _kmean(d):
 
 
 @jax.jit
+@_grid_joined
 def pmf(d, x):
     x, k = _k(d, x)
     j = jnp.round(k)
@@ -116,6 +148,7 @@ def pmf(d, x):
 
 
 @jax.jit
+@_grid_joined
 def pdf(d, x):
     x, k = _k(d, x)
     n = d.size
@@ -129,6 +162,7 @@ def pdf(d, x):
 
 
 @jax.jit
+@_grid_joined
 def cdf(d, x):
     x, k = _k(d, x)
     n = d.size
@@ -146,6 +180,7 @@ def cdf(d, x):
 
 
 @jax.jit
+@_grid_joined
 def sf(d, x):
     x, k = _k(d, x)
     n = d.size
@@ -163,6 +198,7 @@ def sf(d, x):
 
 
 @jax.jit
+@_grid_joined
 def ppf(d, q):
     q, bad = _q(d, q)
     c = jnp.cumsum(d.masses, axis=-1)
@@ -183,6 +219,7 @@ def ppf(d, q):
 
 
 @jax.jit
+@_grid_joined
 def isf(d, q):
     q, bad = _q(d, q)
     s = _tails(d)
@@ -231,6 +268,7 @@ def entropy(d):
 
 
 @functools.partial(jax.jit, static_argnames="shape")
+@_grid_joined
 def sample(d, key, shape):
     full = shape + d.batch_shape
     kc, ku = jax.random.split(key)
@@ -242,6 +280,7 @@ def sample(d, key, shape):
     return x
 
 
+@_grid_joined
 def edge_cdf(d, x) -> jax.Array:
     """Return the cdf of a density at `x`, interpolating its edge values (cubic).
 
