@@ -4,10 +4,10 @@ probconv's applications (distributions, smoothing, similarity, physics,
 deconvolution) import what they need of the engine beyond its user
 functions from here, and only from here: FFTs with the engine's padding and
 layout rules, fast lengths, boundary padding, result dtypes, axis checks,
-the cost model's constants, the bounded cache of compiled programs, and
-the halo exchange, the carried scan and the distributed transform (the
-layout of a split axis as rows and columns, and a block of any entry-wise
-map of a split signal's spectrum) for signals split over devices. The
+the bounded cache of compiled programs, and the halo exchange, the carried
+scan and the distributed transform (the layout of a split axis as rows and
+columns, and a block of any entry-wise map of a split signal's spectrum)
+for signals split over devices. The
 names are documented and tested like the public API, but they serve the
 layers and may change with them; equinox's ``equinox.internal`` is the
 model.
@@ -16,7 +16,6 @@ model.
 from .._checks import normalize_axes as normalize_axes
 from .._checks import result_dtype as result_dtype
 from ._args import METHODS as METHODS
-from ._choose import SHIFT_MAX_TAPS as SHIFT_MAX_TAPS
 from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
@@ -40,7 +39,6 @@ from ._transforms import spectral_length as spectral_length
 __all__ = [
     "BOUNDARY_MODES",
     "METHODS",
-    "SHIFT_MAX_TAPS",
     "Split",
     "SplitLayout",
     "bounded_jit",
