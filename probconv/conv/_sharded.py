@@ -259,7 +259,7 @@ def _transform_layout(plan: Plan, geometry) -> _split_fft.Layout | None:
         plan.dtype, jnp.complexfloating
     )
     lay = _split_fft.layout(g.shards, size, g.block, plan.shape2[g.index], real)
-    if lay is None or (lay.length >= 2**31 and not jax.config.jax_enable_x64):
+    if lay is None:
         return None
     if lay.block != g.block and g.block * g.shards == plan.length[g.index]:
         return None  # whole rows would cut a result that the halo keeps split

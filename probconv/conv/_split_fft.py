@@ -76,7 +76,9 @@ def layout(
     rows and the result cut afterwards), then small prime factors, then the
     nearest to the square root of the transform's length. The rows cover
     the full convolution (``shards * size + kernel - 1`` samples) and the
-    output's blocks, and are even.
+    output's blocks, and are even. Without 64-bit integers (x64 off) a
+    transform of ``2**31`` points or more has no layout: its twiddle
+    indices would not fit.
     """
     total = shards * size + kernel - 1
     cands = [c for c in _divisors(size) if c % shards == 0]
@@ -92,6 +94,8 @@ def layout(
     rows = next_fast_len(need, real=False)
     while rows % 2:
         rows = next_fast_len(rows + 1, real=False)
+    if rows * cols >= 2**31 and not jax.config.jax_enable_x64:
+        return None
     return Layout(shards, size, block, kernel, rows, cols, real)
 
 
@@ -121,7 +125,7 @@ def _angle(index, lay: Layout, dtype):
 def _int():
     """Return an integer dtype that holds ``k1 * n2 < M`` exactly.
 
-    Without 64-bit types the caller keeps ``M < 2**31``.
+    Without 64-bit types `layout` keeps ``M < 2**31``.
     """
     return jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
 
