@@ -223,6 +223,18 @@ def scale(x: Distribution, c) -> Distribution:
     return make(x.masses, x.origin * c, x.truncated, x.step * c, x.kind)
 
 
+def iid_truncated(x: Distribution, n: int) -> jax.Array:
+    """Mass that `n` iid copies of `x` lose off the grid: ``(T + t)^n - T^n``.
+
+    ``T`` is the mass on the grid, ``t`` the truncated mass; computed as
+    ``(T + t)^n (1 - (1 - t / (T + t))^n)`` so that a small ``t`` keeps its
+    relative accuracy.
+    """
+    whole = x.total + x.truncated
+    frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
+    return whole**n * -jnp.expm1(n * jnp.log1p(-frac))
+
+
 def iid_sum_lattice(x: Distribution, n: int) -> Distribution:
     """Law of ``X_1 + ... + X_n`` for a lattice `x` (`n` checked; see `iid_sum`)."""
     if n == 0:
@@ -234,13 +246,9 @@ def iid_sum_lattice(x: Distribution, n: int) -> Distribution:
     length = spectral_length(size)
     f = fft_nd(x.masses, (length,), (-1,), True, ordered=False)
     y = ifft_nd(f**n, (length,), (-1,), True, ordered=False)[..., :size]
-    tot = x.total
-    # Not rescaled to tot**n: the power's rounding (n eps) would bias the bulk.
+    # Not rescaled to total**n: the power's rounding (n eps) would bias the bulk.
     masses = _clip_to_total(y.astype(x.dtype))
-    whole = tot + x.truncated
-    frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
-    trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
-    return make(masses, n * x.origin, trunc, x.step, x.kind)
+    return make(masses, n * x.origin, iid_truncated(x, n), x.step, x.kind)
 
 
 def mix_masses(weights: ArrayLike, dists: Sequence[Distribution]) -> Distribution:

@@ -26,7 +26,7 @@ from jax.sharding import PartitionSpec as P
 from ..conv.internal import spectral_block, split_layout, split_of
 from ._base import Distribution
 from ._grid import make
-from ._lattice_ops import _clip_to_total
+from ._lattice_ops import _clip_to_total, iid_truncated
 from ._queries import joined_grid
 
 
@@ -55,7 +55,7 @@ def iid_sum_split(x: Distribution, n: int) -> Distribution | None:
     out = n * (x.masses.shape[-1] - 1) + 1
     block = -(-out // shards)
     lay = split_layout(shards, size, block, out - shards * size + 1, True)
-    if lay is None or (lay.length >= 2**31 and not jax.config.jax_enable_x64):
+    if lay is None:
         return None
     names = split.names(axis)
 
@@ -70,7 +70,4 @@ def iid_sum_split(x: Distribution, n: int) -> Distribution | None:
     masses = jax.shard_map(body, mesh=split.mesh, in_specs=spec, out_specs=spec)(
         x.masses
     )
-    whole = x.total + x.truncated
-    frac = x.truncated / jnp.where(whole > 0, whole, 1.0)
-    trunc = whole**n * -jnp.expm1(n * jnp.log1p(-frac))
-    return make(masses, n * x.origin, trunc, x.step, x.kind)
+    return make(masses, n * x.origin, iid_truncated(x, n), x.step, x.kind)
