@@ -136,7 +136,7 @@ SCRIPT = script(
     out["iid_sum"]["queries"] = max(
         diff(law.sf(ks), tail[ks.astype(int) + 1]),
         diff(law.cdf(ks), 1 - tail[ks.astype(int) + 1]),
-        abs(float(law.mean()) - float(np.arange(twice.size) @ twice)) / 1e4,
+        abs(float(law.mean()) / float(np.arange(twice.size) @ twice) - 1),
     )
 
     # Gradients flow back through the exchange to the split trials.
