@@ -55,6 +55,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 import probconv
 from probconv.physics import diffuse
 from probconv.conv._split_fft import bytes_received, layout
+from probconv.conv.internal import spectral_length
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial_split import window_size
 from probconv.similarity import acf
@@ -99,6 +100,12 @@ cases = {
     "iid_sum of 4, masses": (
         lambda x: dist.iid_sum(dist.from_masses(jnp.abs(x) / jnp.abs(x).sum()), 4)
         .masses, "iid"),
+    # The same masses as a severity: Poisson(4) copies of it, on a grid of
+    # 8 n points (the generating function on the distributed transform).
+    "compound Poisson(4), masses": (
+        lambda x: dist.compound(
+            dist.poisson(4.0), dist.from_masses(jnp.abs(x) / jnp.abs(x).sum()),
+            size=8 * n).masses, "compound"),
 }
 if wanted:
     cases = {k: v for k, v in cases.items() if any(w in k for w in wanted)}
@@ -175,6 +182,11 @@ for name, (f, halo) in cases.items():
     elif halo == "iid":  # the distributed transform, without a kernel
         S, total = n // n_dev, 4 * (n - 1) + 1
         lay = layout(n_dev, S, -(-total // n_dev), total - n + 1, True)
+        model = bytes_received(lay, 8, kernel=False)
+    elif halo == "compound":  # the transform at twice the grid, no kernel
+        size = 8 * n
+        lay = layout(n_dev, n // n_dev, -(-size // n_dev),
+                     spectral_length(2 * size) - n + 1, True)
         model = bytes_received(lay, 8, kernel=False)
     elif isinstance(halo, tuple):  # a halo, or the transform (_split_fft)
         K, S = halo[1], n // n_dev

@@ -13,12 +13,20 @@ below the size of `p`.
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _devices import finish_hosts, launched_fixtures, script
+from _devices import case, finish_hosts, fixtures, launched_fixtures, record_of, script
 
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial import _tree
 from probconv.distributions._poisson_binomial_split import local_law, window_size
 from probconv.distributions._split_grid import whole_grid
+
+# Cases recorded only for the slow tests (`pytest -m slow`).
+EXTRA = (
+    "compound-binomial",
+    "compound-negative_binomial",
+    "compound-masses",
+    "compound-traced",
+)
 
 SCRIPT = script(
     r"""
@@ -97,9 +105,8 @@ SCRIPT = script(
     record("trials-3", rng.uniform(0, 1, 3 << 13), three, P("x"), hlo=True)
     # Few trials per device: no window, the whole law 0..n.
     record("short", rng.uniform(0, 1, 64), mesh, P("x"))
-    # iid_sum of a law whose grid is split stays split (the distributed
-    # transform); compound joins the grid first (one all-gather of the
-    # masses) and its result is replicated.
+    # iid_sum and compound of a law whose grid is split stay split (the
+    # distributed transform).
     grid_masses = rng.uniform(0, 1, 4096)
     grid_masses /= grid_masses.sum()
     xsplit = jax.device_put(grid_masses, NamedSharding(mesh, P("x")))
@@ -117,8 +124,10 @@ SCRIPT = script(
     for name, f, ref in cases:
         c = jax.jit(f).lower(xsplit).compile()
         y = c(xsplit)
+        one = None
         if ref is None:  # the one-device program
-            ref = np.asarray(f(jnp.asarray(grid_masses)))
+            one = jax.jit(f).lower(jnp.asarray(grid_masses)).compile()
+            ref = np.asarray(one(jnp.asarray(grid_masses)))
         text = c.as_text()
         shapes = re.findall(r"= \w+\[([\d,]*)\][^ ]* all-gather\(", text)
         out[name] = dict(err=diff(y, ref) / float(np.max(ref)),
@@ -126,6 +135,9 @@ SCRIPT = script(
                          all_to_all=text.count("all-to-all("),
                          temp_ratio=c.memory_analysis().temp_size_in_bytes
                          / (8 * ref.size))
+        if one is not None:
+            out[name]["temp_one"] = (one.memory_analysis().temp_size_in_bytes
+                                     / (8 * ref.size))
     # Eagerly too (a program of its own), and the split law's queries.
     law = dist.iid_sum(dist.from_masses(xsplit), 3)
     y = law.masses
@@ -138,6 +150,46 @@ SCRIPT = script(
         diff(law.cdf(ks), 1 - tail[ks.astype(int) + 1]),
         abs(float(law.mean()) / float(np.arange(twice.size) @ twice) - 1),
     )
+
+    # compound eagerly: the grid sized and the tilt chosen from the
+    # severity's generating function reduced across the devices; a grid
+    # offset (a phase ramp), the frequency families and a frequency given by
+    # its masses; batch rows split over one mesh axis, the grid over the
+    # other; a traced offset under jit; the gradient.
+    def compare(s4, s1):
+        a, b = np.asarray(s1.masses), np.asarray(s4.masses)
+        return dict(err=diff(b[..., : a.shape[-1]], a) / float(np.max(a)),
+                    rest=float(np.max(np.abs(b[..., a.shape[-1]:]), initial=0)),
+                    spec=str(s4.masses.sharding.spec),
+                    cut=abs(float(np.max(s4.truncated)) - float(np.max(s1.truncated))))
+    freqs = dict(poisson=dist.poisson(2.0), binomial=dist.binomial(5, 0.3),
+                 geometric=dist.geometric(0.4),
+                 negative_binomial=dist.negative_binomial(2.5, 0.5),
+                 masses=dist.from_masses(np.array([0.2, 0.3, 0.5])))
+    for fname, N in freqs.items():
+        if f"compound-{fname}" in EXTRA and not ALL:
+            continue
+        offset = 3 if fname in ("geometric", "masses") else 0
+        out[f"compound-{fname}"] = compare(
+            dist.compound(N, dist.from_masses(xsplit, offset)),
+            dist.compound(N, dist.from_masses(grid_masses, offset)))
+    rows = rng.uniform(0, 1, (2, 2048)) ** np.array([[1.0], [3.0]])
+    rows /= rows.sum(-1, keepdims=True)
+    laws = [dist.from_masses(jax.device_put(rows, NamedSharding(grid, P("b", "t")))),
+            dist.from_masses(rows)]
+    out["compound-rows"] = compare(*(dist.compound(dist.poisson(3.0), x) for x in laws))
+    traced = ALL and jax.jit(lambda x, o: dist.compound(
+        dist.poisson(2.0), dist.from_masses(x, o), size=1 << 15).masses)
+    out["compound-traced"] = ALL and dict(
+        err=diff(traced(xsplit, 5.0)[: 1 << 15], traced(grid_masses, 5.0))
+        / float(np.max(traced(grid_masses, 5.0))),
+        spec=str(traced(xsplit, 5.0).sharding.spec))
+    gw = np.cos(np.arange(1 << 15))
+    gc = jax.jit(jax.grad(lambda x: jnp.sum(dist.compound(
+        dist.poisson(2.0), dist.from_masses(x), size=1 << 15).masses[: 1 << 15] * gw)))
+    g4, g1 = gc(xsplit), gc(jnp.asarray(grid_masses))
+    out["compound-grad"] = dict(err=diff(g4, g1) / float(np.max(np.abs(g1))),
+                                spec=str(g4.sharding.spec))
 
     # Gradients flow back through the exchange to the split trials.
     pg = rng.uniform(0, 1, 64)
@@ -158,7 +210,8 @@ SCRIPT = script(
         jax.device_put(bad, NamedSharding(mesh, P("x"))))
     out["bad-jit-nan"] = bool(np.isnan(np.asarray(jitted)).all())
     print(json.dumps(out))
-    """
+    """,
+    EXTRA,
 )
 
 TWO_HOSTS = script(
@@ -184,6 +237,7 @@ TWO_HOSTS = script(
 
 
 launched, results = launched_fixtures(SCRIPT, TWO_HOSTS)
+_, results_all = fixtures(SCRIPT)
 
 
 CASES = ["trials-4", "batched-2x2", "trials-3", "short"]
@@ -246,11 +300,39 @@ def test_iid_sum_of_a_split_grid_stays_split(results):
     assert row["queries"] < 1e-12, row  # queries join the grid (documented)
 
 
-def test_compound_of_a_split_grid_joins_it_first(results):
+def test_compound_of_a_split_grid_stays_split(results):
+    """The generating function on the devices' rows of one distributed FFT."""
     row = results["compound"]
     assert row["err"] < 1e-12, row
-    assert row["spec"] == "P(None,)", row
-    assert row["gathers"] == ["4096"], row  # the law's masses, once
+    assert row["spec"] == "P('x',)", row
+    assert row["gathers"] == [] and row["all_to_all"] >= 4, row
+    # Per device: a share of the transform (twice the grid, padding=1), a
+    # fraction of the one-device program's scratch that falls as 1/p.
+    assert row["temp_ratio"] < 0.5 * row["temp_one"], row
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        case(f"compound-{name}", EXTRA)
+        for name in (
+            "poisson", "binomial", "geometric", "negative_binomial", "masses",
+            "rows", "traced",
+        )
+    ],
+)  # fmt: skip
+def test_compound_of_a_split_grid_equals_one_device(request, name):
+    """Each frequency family, an offset (geometric, masses), split rows."""
+    row = record_of(request, name, EXTRA)
+    assert row["err"] < 1e-12, row
+    assert row.get("rest", 0.0) == 0.0, row  # zero masses past the grid
+    assert row.get("cut", 0.0) < 1e-15, row
+    assert row["spec"] == ("P('b', 't')" if name.endswith("rows") else "P('x',)"), row
+
+
+def test_compound_gradient_split_like_the_severity(results):
+    row = results["compound-grad"]
+    assert row["err"] < 1e-12 and row["spec"] == "P('x',)", row
 
 
 def test_whole_grid_leaves_one_device_laws_alone():

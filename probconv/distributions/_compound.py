@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -12,6 +13,7 @@ from ..conv.internal import spectral_length
 from . import _extend
 from ._base import Distribution
 from ._base import eps as _eps
+from ._compound_split import grid_split, log_mgf, split_layout_for, transform_split
 from ._grid import make
 from ._lattice_ops import _place
 from ._pgf import (
@@ -24,6 +26,7 @@ from ._pgf import (
     severity_log_mgf,
 )
 from ._relative_ops import relative_compound
+from ._split_grid import whole_grid
 
 
 def compound_lattice(
@@ -70,16 +73,25 @@ def compound_lattice(
             f"{np.asarray(o).tolist()!r}."
         )
     j0 = concrete(kr)  # per batch row, where known
+    thetas = np.logspace(-10, 1.5, 185)
+    # A grid split over devices stays split (`_compound_split`); otherwise,
+    # and in relative mode, it is joined first.
+    # Traced masses (an eager `jax.grad` too) need a given `size` to stay split.
+    split = None if relative else grid_split(N, X, j0)
+    traced = j0 is None or isinstance(X.masses, jax.core.Tracer)
+    if split is None or (traced and size is None):
+        split, X = None, whole_grid(X)
     xm = X.masses.astype(dt)
     fam, k_n, params, lg, n_total, _ = _frequency_spec(N)
-    xc = concrete(xm)
+    xc = None if split is not None else concrete(xm)
+    if split is not None:
+        log_mgf_x = None if traced else log_mgf(xm, j0, split, thetas)
+    elif xc is None or j0 is None:
+        log_mgf_x = None
+    else:
+        log_mgf_x = severity_log_mgf(xc, np.asarray(j0))
 
-    log_mgf_x = (
-        None if xc is None or j0 is None else severity_log_mgf(xc, np.asarray(j0))
-    )
-
-    known = lg is not None and xc is not None and j0 is not None
-    thetas = np.logspace(-10, 1.5, 185)
+    known = lg is not None and log_mgf_x is not None
     if size is None:
         if not known:
             raise ValueError(
@@ -91,6 +103,12 @@ def compound_lattice(
     else:
         size = check_int("size", size, minimum=1)
     length = spectral_length(size * 2**padding)
+    if split is not None:
+        lay = split_layout_for(split, xm.shape[-1], size, length)
+        if lay is None:  # no layout fits: the grid is joined after all
+            split, xm = None, whole_grid(X).masses.astype(dt)
+        else:
+            length = lay.length
     ratio = size / length
     if known:
         log_a = float(
@@ -143,16 +161,23 @@ def compound_lattice(
             return out
         return out, {"fft_length": max(length, 4 * size)}
     params = tuple(jnp.asarray(p, dt) for p in params)
-    y = _transform(
-        params,
-        xm,
-        offs,
-        jnp.asarray(tilt, dt),
-        fam=fam,
-        k=k_n,
-        size=size,
-        length=length,
-    )
+    if split is not None:
+        first = jnp.where(okx, kr, 0.0)
+        y = transform_split(
+            params, xm, first, jnp.asarray(tilt, dt), split, lay,
+            fam=fam, k=k_n, size=size,
+        )  # fmt: skip
+    else:
+        y = _transform(
+            params,
+            xm,
+            offs,
+            jnp.asarray(tilt, dt),
+            fam=fam,
+            k=k_n,
+            size=size,
+            length=length,
+        )
     whole = jnp.asarray(n_total, dt)
     lost = jnp.maximum(whole - jnp.sum(y, -1), 0.0)
     good = jnp.broadcast_to(okx, lost.shape)

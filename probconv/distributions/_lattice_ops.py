@@ -55,7 +55,9 @@ def _clip_to_total(
 
     def top(a):
         m = xp.max(a, axis=-1, keepdims=True)
-        return jax.lax.pmax(m, axis_names) if axis_names else m
+        # (a threshold only: compared with, never differentiated; `pmax` has
+        # no derivative rule)
+        return jax.lax.pmax(jax.lax.stop_gradient(m), axis_names) if axis_names else m
 
     if xp is np and not (y < 0).any():
         if total is None:

@@ -365,9 +365,14 @@ def compound(
     ``size`` only reaches `S` at or beyond ``size``, so it is dropped before
     the transform.
 
-    Masses split over devices along the grid are joined along it first, one
-    all-gather of the masses of `X` (and `N`); the result is replicated
-    along the grid (see the sharding guide, "Distributions of sums").
+    A lattice severity whose masses are split over devices along the grid
+    keeps them split: the tilted transform is one FFT distributed over the
+    devices, the generating function applied to each device's rows of it,
+    and the result (``size`` points, then zero masses to whole blocks) is
+    split like `X`. In relative mode, for densities and for frequencies
+    with batch axes the grid is joined first (one all-gather of the masses
+    of `X`; the result replicated along the grid). See the sharding guide,
+    "Distributions of sums".
 
     See Also
     --------
@@ -384,7 +389,7 @@ def compound(
     if accuracy != "relative":
         check_accuracy(accuracy)
     N = whole_grid(check_dist(N, "N"))
-    X = whole_grid(check_dist(X, "X"))
+    X = check_dist(X, "X")  # a lattice's split grid: see `compound_lattice`
     padding = check_int("padding", padding)
     if full_output not in (True, False):
         raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")
@@ -396,7 +401,7 @@ def compound(
     if X.kind == "density":
         return compound_density(
             N,
-            X,
+            whole_grid(X),
             size=size,
             tail=tail,
             padding=padding,

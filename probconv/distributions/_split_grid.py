@@ -7,10 +7,11 @@ kernels), the spectrum raised to the power ``n`` on each device's rows of
 it, one inverse, the round-off clipped with sums taken across the devices.
 The result (``n (size - 1) + 1`` points, padded with zero masses to a
 whole number of the transform's rows per device) is split like the law.
-`compound` (a generating function of a tilted, sized grid) and laws whose
-blocks admit no such layout join the grid first (one all-gather of its
-masses, replicated on the devices of that mesh axis; batch axes stay
-split), and their result is replicated along the grid too. Without this,
+`compound` of a lattice severity stays split the same way
+(`_compound_split`). Relative accuracy, density laws and laws whose blocks
+admit no such layout join the grid first (one all-gather of its masses,
+replicated on the devices of that mesh axis; batch axes stay split), and
+their result is replicated along the grid too. Without this,
 JAX refuses the call on meshes of `Explicit` axes (an uneven result length
 cannot be split).
 """
