@@ -522,9 +522,10 @@ def test_field_split_along_two_axes_by_transform(request, name):
     more (2.25 fields for 'same'); the distributed transform along each
     split axis in turn holds a few arrays of ``M / p`` complex numbers
     (``M``: the transform's points, about four times the field's for a
-    kernel as large as the field), here 2.2-2.5 of them: each device's
-    scratch is then about five times the field, not below it, and falls
-    as ``1 / p`` with more devices. Asked for direct sums ('mixed'), one
+    kernel as large as the field): 2.2-2.5 of them for real data, 4 for
+    complex data. Each device's scratch is then 4-5 times the field's
+    size, not below it (the halo's: 9 times), and falls as ``1 / p`` with
+    more devices. Asked for direct sums ('mixed'), one
     axis is transformed and the other, whose halo alone fits, exchanged.
     """
     row = record_of(request, name, EXTRA)
@@ -539,7 +540,7 @@ def test_field_split_along_two_axes_by_transform(request, name):
     assert row["permutes"] == 0
     if "route" in row:
         points = row["route"]["points"]  # M / p
-        assert row["temp_ratio"] * row["nbytes"] <= 3 * 16 * points
+        assert row["temp_ratio"] * row["nbytes"] <= 5 * 16 * points
 
 
 ROUTED = {  # name: the split axes the cost model sends by transform

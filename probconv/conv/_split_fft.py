@@ -15,6 +15,11 @@ same steps, the window of the result is a phase ramp in the spectrum (a
 circular shift), and the output comes back in the shards' own layout. Per
 device: ``5 * M / p`` complex numbers received over the call, and a few
 arrays of ``M / p`` complex numbers held.
+
+A field split along several axes is transformed along each in turn, the
+other axes of each pass (samples, or spectra already computed) a batch:
+``M`` and ``p`` are then the products over the split axes, and each
+all-to-all runs among the devices of one mesh axis (`transform_bytes`).
 """
 
 from __future__ import annotations
