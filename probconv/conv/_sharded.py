@@ -377,8 +377,11 @@ def _route_of(
             batch_v *= v_ext[d]
             batch_o *= max(x_ext[d], v_ext[d])
     work = sum(shape_work(shape, b) for b in (batch_x, batch_v, batch_o)) / spread
-    flops = costs["fft"][item] * work * (2 if cplx or not real else 1)
-    lead = math.prod(n for i, n in enumerate(shape) if plan.conv_axes[i] not in chosen)
+    flops = costs["fft"][item] * work * (2 if cplx else 1)
+    local = [n for i, n in enumerate(shape) if plan.conv_axes[i] not in chosen]
+    if local and not cplx:  # the last local axis by a real transform
+        local[-1] = local[-1] // 2 + 1
+    lead = math.prod(local)
     t_bytes = _split_fft.transform_bytes(lays, item, batch_x * lead, batch_v * lead)
     total = halo_bytes + t_bytes
     over = _over(plan, geometry, halo_axes, shape1, x_ext)
@@ -441,9 +444,16 @@ def _transform_body(prepared: Prepared, split: Split, r: Route, x, v):
         n = next_fast_len(circular_size(x.shape[ax], k, start, length), real=False)
         windows.append((rest.index(ax), n, start, length))
 
+    # Real data: the last local axis by a real transform, first (and its
+    # inverse last), so that the distributed passes move half spectra.
+    real = not jnp.issubdtype(plan.dtype, jnp.complexfloating)
+
     def local_transforms(a):  # the kernel's: after its columns are read
-        for d, n, _, _ in windows:
-            a = jnp.fft.fft(a.astype(complex_dtype), n=n, axis=d)
+        for i, (d, n, _, _) in enumerate(reversed(windows)):
+            if real and i == 0:
+                a = jnp.fft.rfft(a, n=n, axis=d)
+            else:
+                a = jnp.fft.fft(a.astype(complex_dtype), n=n, axis=d)
         return a
 
     y = _split_fft.convolve_block(
@@ -455,8 +465,11 @@ def _transform_body(prepared: Prepared, split: Split, r: Route, x, v):
         complex_dtype if windows else plan.out_dtype,
         kernel_map=local_transforms,
     )
-    for d, _, start, length in windows:
-        y = jnp.fft.ifft(y, axis=d)
+    for i, (d, n, start, length) in enumerate(windows):
+        if real and i == len(windows) - 1:
+            y = jnp.fft.irfft(y, n=n, axis=d)
+        else:
+            y = jnp.fft.ifft(y, axis=d)
         y = lax.slice_in_dim(y, start, start + length, axis=d)
     y = jnp.moveaxis(y, trailing, taxes)
     if not jnp.issubdtype(plan.out_dtype, jnp.complexfloating):
