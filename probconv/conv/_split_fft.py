@@ -311,6 +311,9 @@ def spectral_block(x, lay: Layout, names, fn, out_dtype, start: int = 0, cdtype=
     spectrum where the layout is real: powers and generating functions do).
     Returns ``lay.block`` samples: outputs ``start + q * block`` onwards on
     the device of index ``q`` (the window a circular shift by `start`).
+    Tuples of layouts, mesh axis names and starts: several trailing axes,
+    each split over its own mesh axes (see `convolve_block`); `fn` then
+    receives the spectrum in `_pair`'s layout.
     """
     cdtype = cdtype or jnp.result_type(x.dtype, jnp.complex64)
     lays, names, starts = _as_tuples(lay, names, start)
