@@ -488,14 +488,15 @@ def test_long_kernels_by_a_distributed_transform(results, name):
 
     A halo would bring each device more of the signal than it holds (all
     of it for a kernel as long as the signal). The transform's length ``M``
-    covers the full convolution (about ``2 n`` for a kernel as long as the
-    signal); each device holds a few arrays of ``M / p`` real numbers (the
-    half spectra of the signal and the kernel, their product, a transform
-    in flight): at most five, so scratch falls as ``1 / p``
-    (`benchmarks/sharded.py` shows it on 8 devices); on four devices and a
-    kernel as long as the signal it is about twice the signal.
+    covers the circular convolution that keeps the output's window free of
+    wrap-around (about ``1.5 n`` for 'same' and a kernel as long as the
+    signal, ``2 n`` for 'full'); each device holds a few arrays of ``M /
+    p`` real numbers (the half spectra of the signal and the kernel, their
+    product, a transform in flight): at most five, so scratch falls as ``1
+    / p`` (`benchmarks/sharded.py` shows it on 8 devices).
     """
     from probconv.conv._split_fft import bytes_received, layout
+    from probconv.conv.internal import circular_size
 
     row = results[name]
     assert row["shape"] == row["ref_shape"]
@@ -503,7 +504,13 @@ def test_long_kernels_by_a_distributed_transform(results, name):
     assert not row["all_gather"]
     assert row["all_to_all"] >= 5  # signal 2, kernel 1, inverse 2
     p, n, k, block, rows, held = TRANSFORM[name]
-    lay = layout(p, n // p, block, k, name != "transform-field")
+    full = name == "transform-full"
+    period = (
+        circular_size(n, k, 0, n + k - 1)
+        if full
+        else circular_size(n, k, (k - 1) // 2, n)
+    )
+    lay = layout(p, n // p, block, k, name != "transform-field", period)
     words = lay.length / p * (1 if lay.real else 2)  # per row, on one device
     assert row["temp_ratio"] * n * rows <= 5 * words * held
     if rows == 1:  # the cost model of the bytes each device receives
@@ -521,12 +528,12 @@ def test_field_split_along_two_axes_by_transform(request, name):
     A halo along both axes would bring each device the whole field and
     more (2.25 fields for 'same'); the distributed transform along each
     split axis in turn holds a few arrays of ``M / p`` complex numbers
-    (``M``: the transform's points, about four times the field's for a
-    kernel as large as the field): 2.2-2.5 of them for real data, 4 for
-    complex data. Each device's scratch is then 4-5 times the field's
-    size, not below it (the halo's: 9 times), and falls as ``1 / p`` with
-    more devices. Asked for direct sums ('mixed'), one
-    axis is transformed and the other, whose halo alone fits, exchanged.
+    (``M``: the transform's points, about 2.25 times the field's for
+    'same' and 4 times for 'full' with a kernel as large as the field).
+    Each device's scratch is then 2.3-4.4 times the field's size here, not
+    below it (the halo's: 9 times), and falls as ``1 / p`` with more
+    devices. Asked for direct sums ('mixed'), one axis is transformed and
+    the other, whose halo alone fits, exchanged.
     """
     row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
@@ -827,20 +834,27 @@ def test_route_rules():
 def test_route_price_follows_the_byte_cost(monkeypatch):
     """Within the memory limit the price decides: bytes against flops.
 
-    A kernel reaching nearly two shards: at the simulated devices' cost of
-    a byte the halo (32000 samples) is cheaper than the transform's
-    all-to-alls; at a fast interconnect's, the transform's smaller
-    transforms win.
+    Four shards of 16,384 samples. A kernel of 20,001 taps: at the
+    simulated devices' price of a byte the halo (20,000 samples) is
+    cheaper than the transform's all-to-alls; at a fast interconnect's the
+    transform's shorter transforms win. One of 32,001 taps (its halo still
+    within two shards and under the whole signal) goes by transform at the
+    default price, by halo at a dear one.
     """
     from probconv.conv import _sharded
 
-    args = ((1 << 16,), (32001,), "same", ("x",), (4,))
-    halo = _route(*args)[2]
+    def route_at(taps, price):
+        monkeypatch.setattr(_sharded, "BYTE_SECONDS", price)
+        return _route((1 << 16,), (taps,), "same", ("x",), (4,))[2]
+
+    halo = route_at(20001, _sharded.BYTE_SECONDS)
     assert not halo.transform and halo.over == 0
-    assert halo.bytes == 32000 * 8
-    monkeypatch.setattr(_sharded, "BYTE_SECONDS", 1e-12)
-    fast = _route(*args)[2]
+    assert halo.bytes == 20000 * 8
+    fast = route_at(20001, 1e-12)
     assert fast.transform and fast.bytes > halo.bytes
+    assert route_at(32001, 1e-9).transform
+    dear = route_at(32001, 1e-6)
+    assert not dear.transform and dear.over == 0
 
 
 def test_transform_bytes_model():

@@ -264,7 +264,7 @@ class Route(NamedTuple):
     halo: tuple[_Axis, ...]  # by halo exchange
     bytes: int  # received per device and call (the model)
     seconds: float  # the price: flops and bytes
-    over: int  # halo axes past the memory limit (the kernel reaches > 2 shards)
+    over: int  # memory rules its halos break (`_over`; 0 for a route within)
 
 
 def _over_memory(plan: Plan, g: _Axis) -> bool:
@@ -351,7 +351,10 @@ def _route_of(
         size = plan.shape1[g.index] // g.shards
         last = j == len(transform) - 1
         k = plan.shape2[g.index]
-        lay = _split_fft.layout(g.shards, size, g.block, k, real and last)
+        period = circular_size(
+            plan.shape1[g.index], k, plan.start[g.index], plan.length[g.index]
+        )
+        lay = _split_fft.layout(g.shards, size, g.block, k, real and last, period)
         if lay is None:
             return None
         if lay.block != g.block and g.block * g.shards == plan.length[g.index]:
@@ -395,8 +398,9 @@ def route(prepared: Prepared, split: Split, shape1, shape2) -> Route:
 
     Each split convolved axis goes by halo exchange or by the distributed
     transform; of the combinations that exist (a transform needs a layout,
-    `_split_fft.layout`), those whose halos stay within two shards (the
-    memory limit, `_over_memory`) come first, then the cheapest by flops
+    `_split_fft.layout`), those whose halos stay within the memory limit
+    (two shards, less than the whole signal: `_over`) come first, then the
+    cheapest by flops
     (the cost model's FFT and direct prices of each device's work) and
     bytes received (`BYTE_SECONDS` each). A method named by the caller other
     than 'fft' takes the transform only where the memory limit asks.

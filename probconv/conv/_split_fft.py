@@ -70,7 +70,7 @@ def _divisors(n: int) -> list[int]:
 
 
 def layout(
-    shards: int, size: int, block: int, kernel: int, real: bool
+    shards: int, size: int, block: int, kernel: int, real: bool, period=None
 ) -> Layout | None:
     """Return the transform's layout for one split axis, or None if none fits.
 
@@ -80,12 +80,14 @@ def layout(
     output's block come first (otherwise the block is rounded up to whole
     rows and the result cut afterwards), then small prime factors, then the
     nearest to the square root of the transform's length. The rows cover
-    the full convolution (``shards * size + kernel - 1`` samples) and the
-    output's blocks, and are even. Without 64-bit integers (x64 off) a
-    transform of ``2**31`` points or more has no layout: its twiddle
-    indices would not fit.
+    the full convolution (``shards * size + kernel - 1`` samples), or the
+    `period` of a circular convolution that keeps the window wanted free of
+    wrap-around (`circular_size`: about ``1.5 n`` for 'same' and a kernel
+    as long as the signal), and the output's blocks, and are even. Without
+    64-bit integers (x64 off) a transform of ``2**31`` points or more has
+    no layout: its twiddle indices would not fit.
     """
-    total = shards * size + kernel - 1
+    total = shards * size + kernel - 1 if period is None else period
     cands = [c for c in _divisors(size) if c % shards == 0]
     if not cands:
         return None
