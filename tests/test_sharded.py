@@ -200,6 +200,13 @@ BODY = r"""
     record("split2-grad",
            jax.grad(lambda x: jnp.sum(jnp.sin(cv(x, kplane, "same")))), plane,
            P("b", "t"), m=grid)
+    # A kernel as long as the field along its rows, short along the other
+    # axis: the cheapest route transforms the rows and exchanges a halo.
+    kstrip = rng.standard_normal((128, 5))
+    record("split2-priced-mixed", lambda x: cv(x, kstrip, "same"), plane,
+           P("b", "t"), m=grid,
+           route=predict(plane, kstrip, "same", P("b", "t"), grid),
+           ref=scipy.signal.fftconvolve(plane, kstrip, "same"))
     # Direct sums asked for: the halo along both axes would hold the whole
     # field, so one axis goes by transform (the cheaper), the other by halo.
     record("split2-mixed",
@@ -521,7 +528,7 @@ def test_long_kernels_by_a_distributed_transform(results, name):
 SPLIT2 = ["split2-same", "split2-full", _case("split2-complex"), "split2-grad"]
 
 
-@pytest.mark.parametrize("name", SPLIT2 + ["split2-mixed"])
+@pytest.mark.parametrize("name", SPLIT2 + ["split2-mixed", "split2-priced-mixed"])
 def test_field_split_along_two_axes_by_transform(request, name):
     """A kernel as large as the field on a 2 x 2 mesh: transforms, no gather.
 
@@ -533,14 +540,15 @@ def test_field_split_along_two_axes_by_transform(request, name):
     Each device's scratch is then 2.3-4.4 times the field's size here, not
     below it (the halo's: 9 times), and falls as ``1 / p`` with more
     devices. Asked for direct sums ('mixed'), one axis is transformed and
-    the other, whose halo alone fits, exchanged.
+    the other, whose halo alone fits, exchanged; so too, priced, for a
+    kernel as long as the field along one axis and short along the other.
     """
     row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
     assert _split_like_input(row), row
-    if name == "split2-mixed":
+    if "mixed" in name:
         assert row["all_to_all"] == 5 and row["permutes"] == 2
         return
     assert row["all_to_all"] >= 10  # five along each axis (the gradient more)
@@ -563,6 +571,7 @@ ROUTED = {  # name: the split axes the cost model sends by transform
     "split2-full": [0, 1],
     "split2-complex": [0, 1],
     "split2-mixed": [1],
+    "split2-priced-mixed": [0],
 }
 
 
