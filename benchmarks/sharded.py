@@ -3,13 +3,18 @@
 For each case, on 1, 2 and 4 devices (a fresh process per device count,
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N``), the jitted call on a
 float64 signal split along its axis (an `Explicit` mesh, jax.make_mesh's
-default):
+default; the 2-D case: a near-square field of as many points, split along
+both axes over a 2 x N/2 mesh):
 
 - scratch memory per device (the compiled program's memory analysis), as a
   fraction of the whole signal's size;
 - bytes each device receives per call, read from the compiled program (the
   result shapes of its collective-permutes, all-gathers, all-to-alls), next
-  to the cost model's prediction (halo: ``K - 1`` samples of 8 bytes; EWMA: a
+  to the cost model's prediction (the engine's convolutions with a kernel as
+  long as the signal or as large as the field: the bytes of the route that
+  `_sharded.route` prices, halo or distributed transform per split axis,
+  the route named after the output's split; halo: ``K - 1`` samples of 8
+  bytes; EWMA: a
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
   for a kernel of radius ``R``, or the rest of the signal where the axis is
   gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
@@ -77,7 +82,8 @@ cases = {
     "convolve same, 301 taps": (lambda x: probconv.convolve(x, k301, "same"), 300),
     "correlate same, 3001 taps": (
         lambda x: probconv.correlate(x, k3001, "same"), 3000),
-    # Past two shards' reach: the distributed transform (a halo on 2 devices).
+    # Past two shards' reach, or a halo holding the whole signal (2 devices):
+    # the distributed transform, as the engine's route prices it.
     "convolve same, kernel as long as the signal": (
         lambda x: probconv.convolve(x, klong, "same"), ("route", klong)),
     # Split along two axes: the distributed transform along each in turn.

@@ -70,7 +70,12 @@ def _divisors(n: int) -> list[int]:
 
 
 def layout(
-    shards: int, size: int, block: int, kernel: int, real: bool, period=None
+    shards: int,
+    size: int,
+    block: int,
+    kernel: int,
+    real: bool,
+    period: int | None = None,
 ) -> Layout | None:
     """Return the transform's layout for one split axis, or None if none fits.
 
@@ -121,7 +126,7 @@ def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
 def transform_bytes(
     lays, itemsize: int, batch: int = 1, kernel_batch: int | None = 1
 ) -> int:
-    """Bytes one device receives in one call of `convolve_blocks`.
+    """Bytes one device receives in one call of `convolve_block`.
 
     `lays` are the layouts of the split axes in order (the last one alone
     may be real); `batch` the elements per device of the signal's other
@@ -140,8 +145,8 @@ def transform_bytes(
     for j, lay in enumerate(lays):
         words = 1 if lay.real else 2
         after = math.prod(spec[j + 1 :])
-        signal = batch * math.prod(lay.size for lay in lays[:j]) * after
-        out = batch * math.prod(lay.block for lay in lays[:j]) * after
+        signal = batch * math.prod(q.size for q in lays[:j]) * after
+        out = batch * math.prod(q.block for q in lays[:j]) * after
         moved = signal * (lay.size * words + 2 * spec[j])
         moved += out * (2 * spec[j] + lay.block * words)
         if kernel_batch is not None:
