@@ -3,13 +3,18 @@
 For each case, on 1, 2 and 4 devices (a fresh process per device count,
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N``), the jitted call on a
 float64 signal split along its axis (an `Explicit` mesh, jax.make_mesh's
-default):
+default; the 2-D case: a near-square field of as many points, split along
+both axes over a 2 x N/2 mesh):
 
 - scratch memory per device (the compiled program's memory analysis), as a
   fraction of the whole signal's size;
 - bytes each device receives per call, read from the compiled program (the
   result shapes of its collective-permutes, all-gathers, all-to-alls), next
-  to the cost model's prediction (halo: ``K - 1`` samples of 8 bytes; EWMA: a
+  to the cost model's prediction (the engine's convolutions with a kernel as
+  long as the signal or as large as the field: the bytes of the route that
+  `_sharded.route` prices, halo or distributed transform per split axis,
+  the route named after the output's split; halo: ``K - 1`` samples of 8
+  bytes; EWMA: a
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
   for a kernel of radius ``R``, or the rest of the signal where the axis is
   gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
@@ -56,6 +61,8 @@ import probconv
 from probconv.physics import diffuse
 from probconv.conv._split_fft import bytes_received, layout
 from probconv.conv.internal import spectral_length
+from probconv.conv._plan import prepare
+from probconv.conv._sharded import route, split_of
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial_split import window_size
 from probconv.similarity import acf
@@ -67,13 +74,22 @@ rng = np.random.default_rng(0)
 signal = rng.standard_normal(n)
 k301, k3001 = rng.standard_normal(301), rng.standard_normal(3001)
 klong = rng.standard_normal(n)
+# A field of n points, split along both axes (2 x p/2 devices; along its
+# rows alone on 2), and a kernel as large as the field.
+rows_2d = 1 << ((n.bit_length() - 1 + 1) // 2)
+field = rng.standard_normal((rows_2d, n // rows_2d))
+kfield = rng.standard_normal(field.shape)
 cases = {
     "convolve same, 301 taps": (lambda x: probconv.convolve(x, k301, "same"), 300),
     "correlate same, 3001 taps": (
         lambda x: probconv.correlate(x, k3001, "same"), 3000),
-    # Past two shards' reach: the distributed transform (a halo on 2 devices).
+    # Past two shards' reach, or a halo holding the whole signal (2 devices):
+    # the distributed transform, as the engine's route prices it.
     "convolve same, kernel as long as the signal": (
-        lambda x: probconv.convolve(x, klong, "same"), ("long", n)),
+        lambda x: probconv.convolve(x, klong, "same"), ("route", klong)),
+    # Split along two axes: the distributed transform along each in turn.
+    "convolve same, 2-D field, kernel as large as the field": (
+        lambda x: probconv.convolve(x, kfield, "same"), ("route", kfield)),
     "moving_average, 1001": (lambda x: moving_average(x, 1001), 1000),
     "gaussian_smooth, sigma 200": (lambda x: gaussian_smooth(x, 200.0), 1600),
     "ewma, alpha 0.01": (lambda x: ewma(x, alpha=0.01), None),
@@ -111,8 +127,21 @@ if wanted:
     cases = {k: v for k, v in cases.items() if any(w in k for w in wanted)}
 if n_dev == 1:  # the baseline: a plain array on one device
     x = jax.device_put(signal)
+    x2 = jax.device_put(field)
 else:
     x = jax.device_put(signal, NamedSharding(jax.make_mesh((n_dev,), ("x",)), P("x")))
+    grid = jax.make_mesh((2, n_dev // 2), ("b", "t"))
+    x2 = jax.device_put(field, NamedSharding(grid, P("b", "t")))
+
+
+def route_bytes(xs, k):
+    # The engine's model of a split convolution ('same'): the route it
+    # prices, and the bytes that route receives per device.
+    pr = prepare(xs.shape, np.dtype(xs.dtype), k.shape, np.dtype(k.dtype),
+                 "same", "auto", None, None, None, False)
+    r = route(pr, split_of(xs), xs.shape, k.shape)
+    return r.bytes, "transform" if r.transform else "halo"
+
 COLL = re.compile(
     r"= (\w+)\[([\d,]*)\]\S* (collective-permute|all-gather|all-to-all|all-reduce)\(")
 TUPLE_A2A = re.compile(r"= \(([^)]*)\) all-to-all\(")
@@ -148,7 +177,8 @@ def trips(text):
 
 out = {}
 for name, (f, halo) in cases.items():
-    c = jax.jit(f).lower(x).compile()
+    xs = x2 if "2-D" in name else x
+    c = jax.jit(f).lower(xs).compile()
     recv = 0
     for text, k in trips(c.as_text()):
         found = COLL.findall(text)
@@ -160,15 +190,28 @@ for name, (f, halo) in cases.items():
             # (all-gathers and all-to-alls keep this device's own part)
             keeps = op in ("all-gather", "all-to-all")
             recv += size * (n_dev - 1) // n_dev if keeps else size
+        # All-to-alls among a mesh axis's devices only (two split axes):
+        # less the own part of that group, not of all devices.
+        for line in text.splitlines():
+            g = re.search(r"all-to-all\(.*replica_groups=\{\{([\d,]*)\}", line)
+            if g and len(g.group(1).split(",")) != n_dev:
+                m_ = len(g.group(1).split(","))
+                for dt, dims in PIECE.findall(line.split(" all-to-all(")[0]):
+                    size = int(np.prod([int(d) for d in dims.split(",") if d]))
+                    size *= SIZE.get(dt, 8) * k
+                    recv += size * (m_ - 1) // m_ - size * (n_dev - 1) // n_dev
     m = c.memory_analysis()
-    jax.block_until_ready(c(x))
+    jax.block_until_ready(c(xs))
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        jax.block_until_ready(c(x))
+        jax.block_until_ready(c(xs))
         times.append(time.perf_counter() - t)
+    route_name = ""
     if n_dev == 1:
         model = 0
+    elif isinstance(halo, tuple) and halo[0] == "route":
+        model, route_name = route_bytes(xs, halo[1])
     elif halo is None:  # ewma: 5 float64 and a flag per row from each other shard
         model = (5 * 8 + 1) * (n_dev - 1)
     elif halo == "pb":  # per round: the group's window, its start, mean, cut
@@ -188,19 +231,14 @@ for name, (f, halo) in cases.items():
         lay = layout(n_dev, n // n_dev, -(-size // n_dev),
                      spectral_length(2 * size) - n + 1, True)
         model = bytes_received(lay, 8, kernel=False)
-    elif isinstance(halo, tuple):  # a halo, or the transform (_split_fft)
-        K, S = halo[1], n // n_dev
-        if K - 1 <= 2 * S:
-            model = (K - 1) * 8
-        else:
-            model = bytes_received(layout(n_dev, S, S, K, True), 8)
     else:
         model = halo * 8
     out[name] = dict(
         temp=m.temp_size_in_bytes / signal.nbytes,
         held=(m.temp_size_in_bytes + m.argument_size_in_bytes) / signal.nbytes,
+        route=route_name,
         recv=recv, model=model, seconds=float(np.median(times)),
-        split=str(getattr(jax.tree.leaves(c(x))[-1].sharding, "spec", "one device")))
+        split=str(getattr(jax.tree.leaves(c(xs))[-1].sharding, "spec", "one device")))
 print(json.dumps(out))
 """
 
@@ -247,7 +285,9 @@ def main() -> None:
         for d in counts:
             r = strong[d][name]
             print(
-                f"| {name} | {d} | {r['split']} | {r['temp']:.2f} | "
+                f"| {name} | {d} | {r['split']}"
+                + (f" by {r['route']}" if r.get("route") else "")
+                + f" | {r['temp']:.2f} | "
                 f"{r['held']:.2f} | {r['recv']:,} ({r['model']:,}) | "
                 f"{1e3 * r['seconds']:.1f} | {r['seconds'] / base:.2f} |"
             )

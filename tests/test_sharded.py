@@ -37,7 +37,42 @@ BODY = r"""
     # The default run records a covering set of the cases; "all" (the slow
     # tests) records the rest too. Each case compiles a sharded program.
 
-    def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True):
+    import math
+    from probconv.conv import _sharded
+    from probconv.conv._plan import prepare
+
+    def predict(xn, k, mode, spec, m=mesh, correlate=False, method="auto",
+                axes=None):
+        # The route the cost model picks, and the bytes it says move.
+        x = jax.device_put(xn, NamedSharding(m, spec))
+        pr = prepare(xn.shape, np.dtype(xn.dtype), k.shape, np.dtype(k.dtype),
+                     mode, method, axes, None, None, correlate)
+        r = _sharded.route(pr, _sharded.split_of(x), xn.shape, k.shape)
+        points = math.prod(lay.length // lay.shards for lay in r.layouts)
+        return dict(transform=[g.axis for g in r.transform],
+                    halo=[g.axis for g in r.halo], bytes=r.bytes, points=points)
+
+    SIZE = {"c128": 16, "f64": 8, "c64": 8, "f32": 4}
+
+    def received(text, op):
+        # Bytes a device receives by the collectives `op` of a program: a
+        # collective-permute its result; an all-to-all its results (a tuple,
+        # one piece per device of its group, or one array) less its own piece.
+        total = 0.0
+        for line in text.splitlines():
+            m = re.search(r"= (\([^)]*\)|\S+) " + op + r"\(", line)
+            if not m:
+                continue
+            group = re.search(r"replica_groups=\{\{([\d,]*)\}", line)
+            g = len(group.group(1).split(",")) if group else 1
+            keep = (g - 1) / g if op == "all-to-all" else 1.0
+            for dt, dims in re.findall(r"(\w+)\[([\d,]*)\]", m.group(1)):
+                size = int(np.prod([int(d) for d in dims.split(",") if d]))
+                total += keep * size * SIZE[dt]
+        return total
+
+    def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True,
+               route=None):
         if name in EXTRA and not ALL:
             return
         x = jax.device_put(xn, NamedSharding(m, spec))
@@ -51,7 +86,9 @@ BODY = r"""
         nan_same = bool(np.array_equal(np.isnan(yv), np.isnan(ref)))
         row = dict(err=err, nan_same=nan_same, shape=list(y.shape),
                    ref_shape=list(ref.shape), spec=str(y.sharding.spec),
-                   in_spec=str(x.sharding.spec))
+                   in_spec=str(x.sharding.spec), nbytes=xn.nbytes)
+        if route is not None:
+            row["route"] = route
         if hlo:
             text = c.as_text()
             row["all_gather"] = "all-gather" in text
@@ -62,14 +99,8 @@ BODY = r"""
                 default=0)
             row["permutes"] = text.count("collective-permute(")
             row["all_to_all"] = text.count("all-to-all(")
-            # Bytes an all-to-all brings a device: its results (a tuple, one
-            # piece per device) less its own piece.
-            kept = (len(x.sharding.device_set) - 1) / len(x.sharding.device_set)
-            pieces = ",".join(re.findall(r"= \(([^)]*)\) all-to-all\(", text))
-            row["a2a_bytes"] = sum(
-                kept * int(np.prod([int(d) for d in dims.split(",") if d]))
-                * {"c128": 16, "f64": 8, "c64": 8, "f32": 4}[dt]
-                for dt, dims in re.findall(r"(\w+)\[([\d,]*)\]", pieces))
+            row["a2a_bytes"] = received(text, "all-to-all")
+            row["permute_bytes"] = received(text, "collective-permute")
             row["temp_ratio"] = c.memory_analysis().temp_size_in_bytes / xn.nbytes
         out[name] = row
 
@@ -78,7 +109,7 @@ BODY = r"""
     for mode in ("same", "full", "valid"):
         for k in (k31, k301, k3001):
             record(f"convolve-{mode}-{k.size}", lambda x: cv(x, k, mode),
-                   signal, P("x"),
+                   signal, P("x"), route=predict(signal, k, mode, P("x")),
                    ref=scipy.signal.convolve(signal, k, mode, method="direct"))
     record("correlate-same-3001",
            lambda x: probconv.correlate(x, k3001, "same"), signal, P("x"),
@@ -118,21 +149,25 @@ BODY = r"""
     # Kernels reaching past two shards: one transform over the devices.
     kall = rng.standard_normal(n)
     record("transform-same", lambda x: cv(x, kall, "same"), signal, P("x"),
+           route=predict(signal, kall, "same", P("x")),
            ref=scipy.signal.fftconvolve(signal, kall, "same"))
     # (2^17 outputs: blocks of whole rows, split like the input)
     kover = np.concatenate([kall, [0.5]])
     record("transform-full", lambda x: probconv.correlate(x, kover, "full"),
            signal, P("x"),
+           route=predict(signal, kover, "full", P("x"), correlate=True),
            ref=scipy.signal.fftconvolve(signal, kover[::-1], "full"))
     krows = rng.standard_normal((6, 5001))
     record("transform-batched", lambda x: cv(x, krows, "same", axes=-1), rows,
            P("b", "t"), m=grid,
+           route=predict(rows, krows, "same", P("b", "t"), grid, axes=-1),
            ref=np.stack([scipy.signal.fftconvolve(r, q, "same")
                          for r, q in zip(rows, krows)]))
     kfield = rng.standard_normal((3, 3001))
     wide = rng.standard_normal((16, 4096))
     record("transform-field", lambda x: probconv.correlate(x, kfield, "same"),
            wide, P(None, "x"),
+           route=predict(wide, kfield, "same", P(None, "x"), correlate=True),
            ref=scipy.signal.correlate(wide, kfield, "same", method="fft"))
     # A 2-D field split along both axes.
     field = rng.standard_normal((256, 192))
@@ -140,7 +175,46 @@ BODY = r"""
     for mode in ("same", "full", "valid"):
         record(f"field-{mode}", lambda x: probconv.correlate(x, ker, mode),
                field, P("b", "t"), m=grid,
+               route=predict(field, ker, mode, P("b", "t"), grid, True),
                ref=scipy.signal.correlate(field, ker, mode, method="direct"))
+    # The field split along both axes and a kernel as large as the field:
+    # a halo would bring each device the whole field and more; the
+    # distributed transform along each split axis in turn. ('full' with one
+    # tap more each way: 256 x 192 outputs, split like the input.)
+    plane = rng.standard_normal((128, 96))
+    kplane = rng.standard_normal((128, 96))
+    record("split2-same", lambda x: cv(x, kplane, "same"), plane, P("b", "t"),
+           m=grid, route=predict(plane, kplane, "same", P("b", "t"), grid),
+           ref=scipy.signal.fftconvolve(plane, kplane, "same"))
+    kbig = rng.standard_normal((129, 97))
+    record("split2-full", lambda x: probconv.correlate(x, kbig, "full"), plane,
+           P("b", "t"), m=grid,
+           route=predict(plane, kbig, "full", P("b", "t"), grid, True),
+           ref=scipy.signal.correlate(plane, kbig, "full", method="fft"))
+    zplane = plane + 1j * rng.standard_normal(plane.shape)
+    kzplane = kplane + 1j * rng.standard_normal(kplane.shape)
+    record("split2-complex", lambda x: probconv.correlate(x, kzplane, "same"),
+           zplane, P("b", "t"), m=grid,
+           route=predict(zplane, kzplane, "same", P("b", "t"), grid, True),
+           ref=scipy.signal.correlate(zplane, kzplane, "same", method="fft"))
+    record("split2-grad",
+           jax.grad(lambda x: jnp.sum(jnp.sin(cv(x, kplane, "same")))), plane,
+           P("b", "t"), m=grid)
+    # A kernel as long as the field along its rows, short along the other
+    # axis: the cheapest route transforms the rows and exchanges a halo.
+    kstrip = rng.standard_normal((128, 5))
+    record("split2-priced-mixed", lambda x: cv(x, kstrip, "same"), plane,
+           P("b", "t"), m=grid,
+           route=predict(plane, kstrip, "same", P("b", "t"), grid),
+           ref=scipy.signal.fftconvolve(plane, kstrip, "same"))
+    # Direct sums asked for: the halo along both axes would hold the whole
+    # field, so one axis goes by transform (the cheaper), the other by halo.
+    record("split2-mixed",
+           lambda x: probconv.correlate(x, kplane, "same", method="direct"),
+           plane, P("b", "t"), m=grid,
+           route=predict(plane, kplane, "same", P("b", "t"), grid, True,
+                         "direct"),
+           ref=scipy.signal.correlate(plane, kplane, "same", method="fft"))
     # Gradients flow back through the halo exchange, split like the input;
     # complex data is conjugated by correlate as on one device.
     record("grad-convolve",
@@ -262,8 +336,11 @@ BODY = r"""
 # wrap and renormalize (the same halo, another pad); diffuse's free, periodic,
 # reflecting and absorbing boundaries along one split axis by the two fields
 # split along both (the same halo per axis), its traced-parameter gather by
-# the wide one; richardson_lucy (the engine's halo in a loop) has no other.
+# the wide one; richardson_lucy (the engine's halo in a loop) has no other;
+# split2-complex by split2-same (the same passes) and complex-transform (a
+# complex layout).
 EXTRA = {
+    "split2-complex",
     "richardson_lucy",
     "diffuse-free",
     "diffuse-periodic",
@@ -278,8 +355,6 @@ EXTRA = {
     "moving_average-hann-omit-constant",
 }
 SCRIPT = script(BODY, EXTRA)
-
-
 
 
 @pytest.fixture(scope="module")
@@ -420,14 +495,15 @@ def test_long_kernels_by_a_distributed_transform(results, name):
 
     A halo would bring each device more of the signal than it holds (all
     of it for a kernel as long as the signal). The transform's length ``M``
-    covers the full convolution (about ``2 n`` for a kernel as long as the
-    signal); each device holds a few arrays of ``M / p`` real numbers (the
-    half spectra of the signal and the kernel, their product, a transform
-    in flight): at most five, so scratch falls as ``1 / p``
-    (`benchmarks/sharded.py` shows it on 8 devices); on four devices and a
-    kernel as long as the signal it is about twice the signal.
+    covers the circular convolution that keeps the output's window free of
+    wrap-around (about ``1.5 n`` for 'same' and a kernel as long as the
+    signal, ``2 n`` for 'full'); each device holds a few arrays of ``M /
+    p`` real numbers (the half spectra of the signal and the kernel, their
+    product, a transform in flight): at most five, so scratch falls as ``1
+    / p`` (`benchmarks/sharded.py` shows it on 8 devices).
     """
     from probconv.conv._split_fft import bytes_received, layout
+    from probconv.conv.internal import circular_size
 
     row = results[name]
     assert row["shape"] == row["ref_shape"]
@@ -435,12 +511,85 @@ def test_long_kernels_by_a_distributed_transform(results, name):
     assert not row["all_gather"]
     assert row["all_to_all"] >= 5  # signal 2, kernel 1, inverse 2
     p, n, k, block, rows, held = TRANSFORM[name]
-    lay = layout(p, n // p, block, k, name != "transform-field")
+    full = name == "transform-full"
+    period = (
+        circular_size(n, k, 0, n + k - 1)
+        if full
+        else circular_size(n, k, (k - 1) // 2, n)
+    )
+    lay = layout(p, n // p, block, k, name != "transform-field", period)
     words = lay.length / p * (1 if lay.real else 2)  # per row, on one device
     assert row["temp_ratio"] * n * rows <= 5 * words * held
     if rows == 1:  # the cost model of the bytes each device receives
         assert row["a2a_bytes"] == pytest.approx(bytes_received(lay, 8), rel=1e-3)
     assert _split_like_input(row), row
+
+
+SPLIT2 = ["split2-same", "split2-full", _case("split2-complex"), "split2-grad"]
+
+
+@pytest.mark.parametrize("name", SPLIT2 + ["split2-mixed", "split2-priced-mixed"])
+def test_field_split_along_two_axes_by_transform(request, name):
+    """A kernel as large as the field on a 2 x 2 mesh: transforms, no gather.
+
+    A halo along both axes would bring each device the whole field and
+    more (2.25 fields for 'same'); the distributed transform along each
+    split axis in turn holds a few arrays of ``M / p`` complex numbers
+    (``M``: the transform's points, about 2.25 times the field's for
+    'same' and 4 times for 'full' with a kernel as large as the field).
+    Each device's scratch is then 2.3-4.4 times the field's size here, not
+    below it (the halo's: 9 times), and falls as ``1 / p`` with more
+    devices. Asked for direct sums ('mixed'), one axis is transformed and
+    the other, whose halo alone fits, exchanged; so too, priced, for a
+    kernel as long as the field along one axis and short along the other.
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert _split_like_input(row), row
+    if "mixed" in name:
+        assert row["all_to_all"] == 5 and row["permutes"] == 2
+        return
+    assert row["all_to_all"] >= 10  # five along each axis (the gradient more)
+    assert row["permutes"] == 0
+    if "route" in row:
+        points = row["route"]["points"]  # M / p
+        assert row["temp_ratio"] * row["nbytes"] <= 5 * 16 * points
+
+
+ROUTED = {  # name: the split axes the cost model sends by transform
+    "convolve-same-301": [],
+    "convolve-full-3001": [],
+    "transform-same": [0],
+    "transform-full": [0],
+    "transform-batched": [1],
+    "transform-field": [1],
+    "field-same": [],
+    "field-valid": [],
+    "split2-same": [0, 1],
+    "split2-full": [0, 1],
+    "split2-complex": [0, 1],
+    "split2-mixed": [1],
+    "split2-priced-mixed": [0],
+}
+
+
+@pytest.mark.parametrize("name", [_case(name) for name in ROUTED])
+def test_route_and_bytes_follow_the_cost_model(request, name):
+    """The route priced is the route compiled; bytes received as modelled.
+
+    Transforms show as all-to-alls, halos as collective-permutes; the bytes
+    that their results bring a device (less its own piece of an
+    all-to-all) equal `_sharded.route`'s model.
+    """
+    row = record_of(request, name, EXTRA)
+    route = row["route"]
+    assert route["transform"] == ROUTED[name]
+    assert (row["all_to_all"] > 0) == bool(route["transform"])
+    assert (row["permutes"] > 0) == bool(route["halo"])
+    received = row["a2a_bytes"] + row["permute_bytes"]
+    assert received == pytest.approx(route["bytes"], rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -565,8 +714,12 @@ def test_transform_layout_rules():
     """Whole rows per shard and per output block, columns split evenly."""
     from probconv.conv._split_fft import layout
 
-    for p, size, block, k in [(4, 16384, 16384, 65536), (2, 2048, 2048, 5001),
-                              (4, 1024, 3000, 3001), (8, 6000, 6000, 50000)]:
+    for p, size, block, k in [
+        (4, 16384, 16384, 65536),
+        (2, 2048, 2048, 5001),
+        (4, 1024, 3000, 3001),
+        (8, 6000, 6000, 50000),
+    ]:
         lay = layout(p, size, block, k, True)
         assert lay.cols % p == 0 and size % lay.cols == 0
         assert lay.block % lay.cols == 0 and lay.block >= block
@@ -649,3 +802,78 @@ def test_fourier_deconvolution_of_a_split_image_says_so(results):
         assert "`y` is split over devices along axis 0 (2 shards)" in message
         assert f"but {what} transforms whole axes" in message
         assert "gather those axes first" in message
+
+
+def _route(shape1, shape2, mode, spec, counts, method="auto", correlate=False):
+    """The route of a split call, priced on this process (no devices needed)."""
+    from probconv.conv._plan import prepare
+    from probconv.conv._sharded import Split, route
+
+    f8 = np.dtype("float64")
+    prepared = prepare(
+        shape1, f8, shape2, f8, mode, method, None, None, None, correlate
+    )
+    r = route(prepared, Split(None, spec, counts), shape1, shape2)
+    return [g.axis for g in r.transform], [g.axis for g in r.halo], r
+
+
+def test_route_rules():
+    """Halos while they are cheaper and hold less than the whole signal."""
+    n = 1 << 16
+    # Short kernels: a halo of K - 1 samples beats any transform.
+    assert _route((n,), (301,), "same", ("x",), (4,))[:2] == ([], [0])
+    # Reaching past two shards: the memory limit asks for the transform.
+    assert _route((n,), (n,), "same", ("x",), (4,))[:2] == ([0], [])
+    # On two devices a halo would hold the whole signal: the transform too.
+    assert _route((n,), (n,), "same", ("x",), (2,))[:2] == ([0], [])
+    # A field on a 2 x 2 mesh, kernel as large: both axes transformed; a
+    # small kernel: both by halo.
+    assert _route((128, 96), (128, 96), "same", ("b", "t"), (2, 2))[0] == [0, 1]
+    assert _route((128, 96), (5, 9), "same", ("b", "t"), (2, 2))[0] == []
+    # Direct sums asked for: the transform only where memory asks, the
+    # cheaper axis.
+    t, h, _ = _route((128, 96), (128, 96), "same", ("b", "t"), (2, 2), "direct")
+    assert len(t) == 1 and len(h) == 1
+    # No layout (a shard of 1001 samples has no even column count): the
+    # halo stays, past the memory limit, rather than fail.
+    t, h, r = _route((4004,), (4004,), "same", ("x",), (4,))
+    assert (t, h, r.over) == ([], [0], 2)
+
+
+def test_route_price_follows_the_byte_cost(monkeypatch):
+    """Within the memory limit the price decides: bytes against flops.
+
+    Four shards of 16,384 samples. A kernel of 20,001 taps: at the
+    simulated devices' price of a byte the halo (20,000 samples) is
+    cheaper than the transform's all-to-alls; at a fast interconnect's the
+    transform's shorter transforms win. One of 32,001 taps (its halo still
+    within two shards and under the whole signal) goes by transform at the
+    default price, by halo at a dear one.
+    """
+    from probconv.conv import _sharded
+
+    def route_at(taps, price):
+        monkeypatch.setattr(_sharded, "BYTE_SECONDS", price)
+        return _route((1 << 16,), (taps,), "same", ("x",), (4,))[2]
+
+    halo = route_at(20001, _sharded.BYTE_SECONDS)
+    assert not halo.transform and halo.over == 0
+    assert halo.bytes == 20000 * 8
+    fast = route_at(20001, 1e-12)
+    assert fast.transform and fast.bytes > halo.bytes
+    assert route_at(32001, 1e-9).transform
+    dear = route_at(32001, 1e-6)
+    assert not dear.transform and dear.over == 0
+
+
+def test_transform_bytes_model():
+    """One axis: `bytes_received`; two: each pass's batch from the others."""
+    from probconv.conv._split_fft import bytes_received, layout, transform_bytes
+
+    lay = layout(4, 16384, 16384, 65536, True)
+    assert transform_bytes((lay,), 8) == bytes_received(lay, 8)
+    assert transform_bytes((lay,), 8, 3, 3) == 3 * bytes_received(lay, 8)
+    a, b = layout(2, 64, 64, 128, False), layout(2, 48, 48, 96, True)
+    # The signal's first pass (axis 1, real) moves 64 rows of 48 samples,
+    # half of them kept: 64 * 48 / 2 samples; and so on for the nine others.
+    assert transform_bytes((a, b), 8) > transform_bytes((b,), 8, 64, 64)

@@ -5,8 +5,11 @@ several devices is convolved shard by shard inside `jax.shard_map`: each
 device receives from its neighbours (`lax.ppermute`) the samples its window
 of the output reads beyond its own shard, the halo (``K - 1`` samples for a
 kernel of ``K`` taps, from as many neighbours as that spans), and runs the
-method the cost model picks for its own block. No device ever holds the
-whole signal unless the kernel is as long as the signal itself.
+method the cost model picks for its own block. Kernels that reach further
+go by the distributed transform (`_split_fft`) along that axis; each split
+axis takes the route `route` prices (bytes received and flops), a halo
+only while it stays within two shards and leaves each device less than the
+whole signal.
 
 Output rule. Along a split axis the output is cut into as many equal blocks
 as the input has shards, block ``p`` on the device that holds shard ``p``.
@@ -20,6 +23,7 @@ that axis: replicated there, which the documentation says.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -33,10 +37,11 @@ from jax.sharding import PartitionSpec as P
 
 from .._checks import normalize_axes
 from . import _choose, _split_fft
+from ._cost import shape_work
 from ._pad import check_boundary
 from ._pad import pad as _pad
 from ._plan import Plan, Prepared, make_plan
-from ._transforms import next_fast_len
+from ._transforms import circular_size, next_fast_len
 
 
 class Split(NamedTuple):
@@ -239,63 +244,258 @@ def _join(y, split: Split, plan: Plan, geometry, ospec):
     return y[tuple(index)]
 
 
-def _transform_layout(plan: Plan, geometry) -> _split_fft.Layout | None:
-    """Return the distributed transform's layout where a halo would outgrow a shard.
+# Seconds per byte a device receives, for pricing the halo against the
+# distributed transform. Measured with four simulated CPU devices on the
+# 2-core development machine (`docs/performance.md`, "Signals split over
+# devices"): an all-to-all of 2, 8 and 32 MB per device cost 0.5, 1.3 and
+# 3.4 ns a byte received beyond a local copy; a collective-permute is
+# nearly free there (the runtime hands the buffer over). One price per byte
+# received serves both, as on a real interconnect (NVLink: about 1e-11 s,
+# a host network: 1e-10 s and more); the simulated figure is the cautious
+# one, so the transform must save flops or memory to be taken.
+BYTE_SECONDS = 1.0e-9
 
-    A halo is cheap while the kernel reaches less than a shard's length past
-    each shard (each device then holds at most three shards' worth); beyond
-    that it brings more of the signal to each device than the device holds,
-    up to all of it. One split convolved axis is transformed across the
-    devices instead, when its shards and output blocks admit the layout
-    (`_split_fft.layout`); otherwise the halo stays.
+
+class Route(NamedTuple):
+    """How a split convolution runs: which split axes by transform, the price."""
+
+    transform: tuple[_Axis, ...]  # by the distributed transform (in axis order)
+    layouts: tuple  # their `_split_fft.Layout`s
+    halo: tuple[_Axis, ...]  # by halo exchange
+    bytes: int  # received per device and call (the model)
+    seconds: float  # the price: flops and bytes
+    over: int  # memory rules its halos break (`_over`; 0 for a route within)
+
+
+def _over_memory(plan: Plan, g: _Axis) -> bool:
+    """Whether a halo along `g` would bring a device more than two shards.
+
+    Each device then holds more of the signal than three shards' worth
+    along the axis, up to all of it: the memory limit of the halo.
     """
-    if len(geometry) != 1:
-        return None
-    g = geometry[0]
-    size = plan.shape1[g.index] // g.shards
-    if g.before + g.after <= 2 * size:
-        return None
-    real = len(plan.conv_axes) == 1 and not jnp.issubdtype(
-        plan.dtype, jnp.complexfloating
+    return g.before + g.after > 2 * (plan.shape1[g.index] // g.shards)
+
+
+def _over(plan: Plan, geometry, halo_axes, shape1, x_ext) -> int:
+    """Count how a route's halos break the memory limit.
+
+    Each halo axis that reaches past two shards counts one (`_over_memory`),
+    and so does a block that, extended by the halos, holds as much of the
+    signal as there is along the split axes (`x_ext`: the extents each
+    device holds): no device may hold the whole signal.
+    """
+    if not halo_axes:
+        return 0
+    over = sum(_over_memory(plan, g) for g in halo_axes)
+    whole = math.prod(shape1[g.axis] for g in geometry)
+    return over + (math.prod(x_ext[g.axis] for g in geometry) >= whole)
+
+
+def _halo_received(size: int, n: int, before: int, after: int) -> int:
+    """Return the samples per row a device receives by `halo`.
+
+    Zeros past the ends of the signal come from no device: not counted.
+    """
+    got = 0
+    for need in (before, after):
+        s = 1
+        while need > 0:
+            take = min(need, size)
+            got += take if s < n else 0
+            need, s = need - take, s + 1
+    return got
+
+
+def _local_extents(split: Split, shape) -> list[int]:
+    return [m // c for m, c in zip(shape, split.counts)]
+
+
+def _route_of(
+    prepared: Prepared, split: Split, geometry, shape1, shape2, chosen
+) -> Route | None:
+    """Price one route: the split axes in `chosen` by transform, the rest by halo.
+
+    None where a transformed axis has no layout, or where whole rows would
+    cut an output that the halo keeps split.
+    """
+    plan = prepared.plan
+    backend = jax.default_backend()
+    costs = _choose.COSTS.get(backend, _choose.COSTS["cpu"])
+    cplx = jnp.issubdtype(plan.dtype, jnp.complexfloating)
+    item = plan.dtype.itemsize // (2 if cplx else 1)
+    transform = tuple(g for g in geometry if g.axis in chosen)
+    halo_axes = tuple(g for g in geometry if g.axis not in chosen)
+    x_ext = _local_extents(split, shape1)
+    v_ext = list(shape2)
+    vsplit = _specs(split, plan, shape1, shape2)[1]
+    for d, e in enumerate(vsplit):
+        if e is not None:
+            v_ext[d] //= split.counts[d]
+    received = 0
+    for g in halo_axes:  # the halo, axis after axis, of the extended block
+        k = plan.shape2[g.index]
+        rows = math.prod(x_ext) // x_ext[g.axis]
+        received += rows * _halo_received(x_ext[g.axis], g.shards, g.before, g.after)
+        x_ext[g.axis] = g.block + k - 1
+    halo_bytes = received * plan.dtype.itemsize
+    if not transform:
+        local = _local_plan(plan, geometry, tuple(x_ext), tuple(v_ext))
+        est = _choose.estimate(local, backend)
+        flops = min(est.values()) if prepared.auto else est[prepared.method]
+        seconds = flops + BYTE_SECONDS * halo_bytes
+        over = _over(plan, geometry, halo_axes, shape1, x_ext)
+        return Route((), (), halo_axes, halo_bytes, seconds, over)
+    real = len(transform) == len(plan.conv_axes) and not cplx
+    lays = []
+    for j, g in enumerate(transform):
+        size = plan.shape1[g.index] // g.shards
+        last = j == len(transform) - 1
+        k = plan.shape2[g.index]
+        period = circular_size(
+            plan.shape1[g.index], k, plan.start[g.index], plan.length[g.index]
+        )
+        lay = _split_fft.layout(g.shards, size, g.block, k, real and last, period)
+        if lay is None:
+            return None
+        if lay.block != g.block and g.block * g.shards == plan.length[g.index]:
+            return None  # whole rows would cut a result that the halo keeps split
+        lays.append(lay)
+    # Per device: the local axes' transforms (whole or extended by the halo)
+    # and the distributed ones, for the signal, the kernel and the product.
+    shape, batch_x, batch_v, batch_o, spread = [], 1, 1, 1, 1
+    for i, d in enumerate(plan.conv_axes):
+        g = next((g for g in transform if g.axis == d), None)
+        if g is not None:
+            lay = lays[transform.index(g)]
+            shape.append(lay.length)
+            spread *= g.shards
+            continue
+        h = next((h for h in halo_axes if h.axis == d), None)
+        n1, k = x_ext[d], plan.shape2[i]
+        start, length = (k - 1, h.block) if h else (plan.start[i], plan.length[i])
+        shape.append(next_fast_len(circular_size(n1, k, start, length), real=False))
+    for d in range(len(shape1)):
+        if d not in plan.conv_axes:
+            batch_x *= x_ext[d]
+            batch_v *= v_ext[d]
+            batch_o *= max(x_ext[d], v_ext[d])
+    work = sum(shape_work(shape, b) for b in (batch_x, batch_v, batch_o)) / spread
+    flops = costs["fft"][item] * work * (2 if cplx else 1)
+    local = [n for i, n in enumerate(shape) if plan.conv_axes[i] not in chosen]
+    if local and not cplx:  # the last local axis by a real transform
+        local[-1] = local[-1] // 2 + 1
+    lead = math.prod(local)
+    t_bytes = _split_fft.transform_bytes(lays, item, batch_x * lead, batch_v * lead)
+    total = halo_bytes + t_bytes
+    over = _over(plan, geometry, halo_axes, shape1, x_ext)
+    return Route(
+        transform, tuple(lays), halo_axes, total, flops + BYTE_SECONDS * total, over
     )
-    lay = _split_fft.layout(g.shards, size, g.block, plan.shape2[g.index], real)
-    if lay is None:
-        return None
-    if lay.block != g.block and g.block * g.shards == plan.length[g.index]:
-        return None  # whole rows would cut a result that the halo keeps split
-    return lay
 
 
-def _transform_body(prepared: Prepared, split: Split, g, lay, x, v):
-    """One device's block by the distributed transform (`_split_fft`)."""
+def route(prepared: Prepared, split: Split, shape1, shape2) -> Route:
+    """Return the route of a split convolution: halo or transform per split axis.
+
+    Each split convolved axis goes by halo exchange or by the distributed
+    transform; of the combinations that exist (a transform needs a layout,
+    `_split_fft.layout`), those whose halos stay within the memory limit
+    (two shards, less than the whole signal: `_over`) come first, then the
+    cheapest by flops
+    (the cost model's FFT and direct prices of each device's work) and
+    bytes received (`BYTE_SECONDS` each). A method named by the caller other
+    than 'fft' takes the transform only where the memory limit asks.
+    """
+    plan = prepared.plan
+    geometry = _geometry(plan, split)
+    free = prepared.auto or prepared.method == "fft"
+    best, key = None, None
+    for chosen in itertools.product((False, True), repeat=len(geometry)):
+        axes = {g.axis for g, c in zip(geometry, chosen) if c}
+        r = _route_of(prepared, split, geometry, shape1, shape2, axes)
+        if r is None:
+            continue
+        k = (r.over, 0 if free else len(axes), r.seconds)
+        if key is None or k < key:
+            best, key = r, k
+    return best
+
+
+def _transform_body(prepared: Prepared, split: Split, r: Route, x, v):
+    """One device's block: halos along `r.halo`, transforms along `r.transform`.
+
+    Convolved axes held on the device (whole, or extended by their halo) are
+    transformed there; the split ones by `_split_fft.convolve_block`, one
+    after the other.
+    """
     plan = prepared.plan
     if prepared.conj:
         v = jnp.conj(v)
     if prepared.flip:
         v = jnp.flip(v, prepared.flip)
     x, v = x.astype(plan.dtype), v.astype(plan.dtype)
+    x = _halo_blocks(x, plan, split, r.halo)
     complex_dtype = jnp.result_type(plan.dtype, jnp.complex64)
-    others = [(ax, i) for i, ax in enumerate(plan.conv_axes) if ax != g.axis]
-    for ax, i in others:  # axes each device holds whole: plain transforms
-        n = next_fast_len(plan.shape1[i] + plan.shape2[i] - 1, real=False)
-        x = jnp.fft.fft(x.astype(complex_dtype), n=n, axis=ax)
-        v = jnp.fft.fft(v.astype(complex_dtype), n=n, axis=ax)
-    inner = complex_dtype if others else plan.out_dtype
+    taxes = [g.axis for g in r.transform]
+    trailing = list(range(x.ndim - len(taxes), x.ndim))
+    rest = [d for d in range(x.ndim) if d not in taxes]
+    windows = []  # local convolved axes: (place once the split ones are last, ...)
+    for i, ax in enumerate(plan.conv_axes):
+        if ax in taxes:
+            continue
+        k = plan.shape2[i]
+        h = next((h for h in r.halo if h.axis == ax), None)
+        start, length = (k - 1, h.block) if h else (plan.start[i], plan.length[i])
+        n = next_fast_len(circular_size(x.shape[ax], k, start, length), real=False)
+        windows.append((rest.index(ax), n, start, length))
+
+    # Real data: the last local axis by a real transform, first (and its
+    # inverse last), so that the distributed passes move half spectra.
+    real = not jnp.issubdtype(plan.dtype, jnp.complexfloating)
+
+    def local_transforms(a):  # the kernel's: after its columns are read
+        for i, (d, n, _, _) in enumerate(reversed(windows)):
+            if real and i == 0:
+                a = jnp.fft.rfft(a, n=n, axis=d)
+            else:
+                a = jnp.fft.fft(a.astype(complex_dtype), n=n, axis=d)
+        return a
+
     y = _split_fft.convolve_block(
-        jnp.moveaxis(x, g.axis, -1),
-        jnp.moveaxis(v, g.axis, -1),
-        lay,
-        split.names(g.axis),
-        plan.start[g.index],
-        inner,
+        local_transforms(jnp.moveaxis(x, taxes, trailing)),
+        jnp.moveaxis(v, taxes, trailing),
+        r.layouts,
+        tuple(split.names(g.axis) for g in r.transform),
+        tuple(plan.start[g.index] for g in r.transform),
+        complex_dtype if windows else plan.out_dtype,
+        kernel_map=local_transforms,
     )
-    y = jnp.moveaxis(y, -1, g.axis)
-    for ax, i in others:
-        y = jnp.fft.ifft(y, axis=ax)
-        y = lax.slice_in_dim(y, plan.start[i], plan.start[i] + plan.length[i], axis=ax)
+    for i, (d, n, start, length) in enumerate(windows):
+        if real and i == len(windows) - 1:
+            y = jnp.fft.irfft(y, n=n, axis=d)
+        else:
+            y = jnp.fft.ifft(y, axis=d)
+        y = lax.slice_in_dim(y, start, start + length, axis=d)
+    y = jnp.moveaxis(y, trailing, taxes)
     if not jnp.issubdtype(plan.out_dtype, jnp.complexfloating):
         y = y.real
     return y.astype(plan.out_dtype)
+
+
+def _halo_blocks(x, plan: Plan, split: Split, geometry):
+    """Extend `x` by its halo along each axis of `geometry`, cut to the block's reach.
+
+    Along each, the block ``p`` reads ``block + K - 1`` input samples.
+    """
+    for g in geometry:
+        names = split.names(g.axis)
+        k = plan.shape2[g.index]
+        left, right = halo(x, g.axis, names, g.shards, g.before, g.after, False)
+        ext = jnp.concatenate([*left, x, *right], axis=g.axis)
+        offset = g.before + plan.start[g.index] - (k - 1)
+        if g.step:
+            offset = offset + lax.axis_index(names) * g.step
+        x = lax.dynamic_slice_in_dim(ext, offset, g.block + k - 1, axis=g.axis)
+    return x
 
 
 @functools.lru_cache(maxsize=256)
@@ -310,23 +510,21 @@ def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable
             v = jnp.conj(v)
         if prepared.flip:
             v = jnp.flip(v, prepared.flip)
-        for g in geometry:
-            names = split.names(g.axis)
-            k = plan.shape2[g.index]
-            left, right = halo(x, g.axis, names, g.shards, g.before, g.after, False)
-            ext = jnp.concatenate([*left, x, *right], axis=g.axis)
-            offset = g.before + plan.start[g.index] - (k - 1)
-            if g.step:
-                offset = offset + lax.axis_index(names) * g.step
-            x = lax.dynamic_slice_in_dim(ext, offset, g.block + k - 1, axis=g.axis)
+        x = _halo_blocks(x, plan, split, geometry)
         local = _local_plan(plan, geometry, x.shape, v.shape)
         method = _choose.choose(local, backend) if prepared.auto else prepared.method
         return execute(x, v, local, method, prepared.precision)
 
-    lay = _transform_layout(plan, geometry)
-    if lay is not None:  # blocks of whole rows: the result may be cut after
-        geometry = (geometry[0]._replace(block=lay.block),)
-        body = functools.partial(_transform_body, prepared, split, geometry[0], lay)
+    r = route(prepared, split, shape1, shape2)
+    if r.transform:  # blocks of whole rows: the result may be cut after
+        blocks = {g.axis: lay.block for g, lay in zip(r.transform, r.layouts)}
+        geometry = tuple(
+            g._replace(block=blocks.get(g.axis, g.block)) for g in geometry
+        )
+        r = r._replace(
+            transform=tuple(g._replace(block=blocks[g.axis]) for g in r.transform)
+        )
+        body = functools.partial(_transform_body, prepared, split, r)
     mapped = jax.shard_map(
         body, mesh=split.mesh, in_specs=(xspec, vspec), out_specs=ospec
     )

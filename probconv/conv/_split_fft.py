@@ -15,6 +15,11 @@ same steps, the window of the result is a phase ramp in the spectrum (a
 circular shift), and the output comes back in the shards' own layout. Per
 device: ``5 * M / p`` complex numbers received over the call, and a few
 arrays of ``M / p`` complex numbers held.
+
+A field split along several axes is transformed along each in turn, the
+other axes of each pass (samples, or spectra already computed) a batch:
+``M`` and ``p`` are then the products over the split axes, and each
+all-to-all runs among the devices of one mesh axis (`transform_bytes`).
 """
 
 from __future__ import annotations
@@ -65,7 +70,12 @@ def _divisors(n: int) -> list[int]:
 
 
 def layout(
-    shards: int, size: int, block: int, kernel: int, real: bool
+    shards: int,
+    size: int,
+    block: int,
+    kernel: int,
+    real: bool,
+    period: int | None = None,
 ) -> Layout | None:
     """Return the transform's layout for one split axis, or None if none fits.
 
@@ -75,12 +85,14 @@ def layout(
     output's block come first (otherwise the block is rounded up to whole
     rows and the result cut afterwards), then small prime factors, then the
     nearest to the square root of the transform's length. The rows cover
-    the full convolution (``shards * size + kernel - 1`` samples) and the
-    output's blocks, and are even. Without 64-bit integers (x64 off) a
-    transform of ``2**31`` points or more has no layout: its twiddle
-    indices would not fit.
+    the full convolution (``shards * size + kernel - 1`` samples), or the
+    `period` of a circular convolution that keeps the window wanted free of
+    wrap-around (`circular_size`: about ``1.5 n`` for 'same' and a kernel
+    as long as the signal), and the output's blocks, and are even. Without
+    64-bit integers (x64 off) a transform of ``2**31`` points or more has
+    no layout: its twiddle indices would not fit.
     """
-    total = shards * size + kernel - 1
+    total = shards * size + kernel - 1 if period is None else period
     cands = [c for c in _divisors(size) if c % shards == 0]
     if not cands:
         return None
@@ -106,14 +118,41 @@ def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
     all-to-alls move the spectrum's rows held (the signal's, and the
     inverse's first), a third the kernel's (a convolution: `kernel`; not
     `spectral_block` alone), one the output's rows; each keeps ``1 / p`` of
-    its own.
+    its own. `transform_bytes` of one axis.
     """
-    p = lay.shards
-    keep = (p - 1) / p
-    words = 1 if lay.real else 2
-    spectral = lay.spectral_rows * (lay.cols // p) * 2
-    moved = lay.size * words + (3 if kernel else 2) * spectral + lay.block * words
-    return int(round(keep * moved * itemsize))
+    return transform_bytes((lay,), itemsize, kernel_batch=1 if kernel else None)
+
+
+def transform_bytes(
+    lays, itemsize: int, batch: int = 1, kernel_batch: int | None = 1
+) -> int:
+    """Bytes one device receives in one call of `convolve_block`.
+
+    `lays` are the layouts of the split axes in order (the last one alone
+    may be real); `batch` the elements per device of the signal's other
+    axes (after any local transforms), `kernel_batch` those of the
+    kernel's (None: no kernel, `spectral_block`). Per axis ``j`` each
+    all-to-all moves a batch made of the axes before it in their current
+    state (samples, kernel columns, output blocks) and the spectra of the
+    axes after it (transformed first): the signal's samples and its
+    spectrum, the kernel's spectrum, the inverse's spectrum and its
+    output; each keeps ``1 / p_j`` of its own.
+    """
+    lays = tuple(lays)
+    spec = [lay.spectral_rows * (lay.cols // lay.shards) for lay in lays]
+    taps = [-(-lay.kernel // lay.cols) * (lay.cols // lay.shards) for lay in lays]
+    total = 0.0
+    for j, lay in enumerate(lays):
+        words = 1 if lay.real else 2
+        after = math.prod(spec[j + 1 :])
+        signal = batch * math.prod(q.size for q in lays[:j]) * after
+        out = batch * math.prod(q.block for q in lays[:j]) * after
+        moved = signal * (lay.size * words + 2 * spec[j])
+        moved += out * (2 * spec[j] + lay.block * words)
+        if kernel_batch is not None:
+            moved += kernel_batch * math.prod(taps[:j]) * after * 2 * spec[j]
+        total += moved * (lay.shards - 1) / lay.shards
+    return int(round(total * itemsize))
 
 
 def _angle(index, lay: Layout, dtype):
@@ -144,11 +183,14 @@ def _twiddle(lay: Layout, names, cdtype, sign: int):
 
 
 def _columns_to_rows(a, lay: Layout, names, cdtype):
-    """Transform ``(..., M1, cols/p)`` column slices: along rows, then twiddle.
+    """Transform ``(..., rows, cols/p)`` column slices: along rows, then twiddle.
 
-    Returns ``(..., spectral_rows/p, cols)``: this device's rows ``k1`` of
-    the spectrum ``X[k1 + M1 * k2]``, all ``k2``.
+    The rows (at most ``M1``) are padded with zeros to ``M1``. Returns
+    ``(..., spectral_rows/p, cols)``: this device's rows ``k1`` of the
+    spectrum ``X[k1 + M1 * k2]``, all ``k2``.
     """
+    pad = [(0, 0)] * (a.ndim - 2) + [(0, lay.rows - a.shape[-2]), (0, 0)]
+    a = jnp.pad(a, pad)
     if lay.real:
         a = jnp.fft.rfft(a, axis=-2)
     else:
@@ -163,16 +205,15 @@ def _signal_spectrum(x, lay: Layout, names, cdtype):
     rows_here = lay.size // lay.cols
     a = x.reshape(x.shape[:-1] + (rows_here, lay.cols))
     a = _regroup(a, names, a.ndim - 1, a.ndim - 2)  # (..., rows of data, cols/p)
-    pad = [(0, 0)] * (a.ndim - 2) + [(0, lay.rows - a.shape[-2]), (0, 0)]
-    return _columns_to_rows(jnp.pad(a, pad), lay, names, cdtype)
+    return _columns_to_rows(a, lay, names, cdtype)
 
 
-def _kernel_spectrum(v, lay: Layout, names, cdtype):
-    """Return the kernel's spectrum rows, from this device's columns of it.
+def _kernel_columns(v, lay: Layout, names):
+    """Return this device's ``cols / p`` columns of the kernel's rows.
 
-    The kernel is replicated; each device reads its ``cols / p`` columns of
-    the whole rows directly (no padded copy of the kernel) and of the last,
-    partial row.
+    The kernel is replicated; each device reads its columns of the whole
+    rows directly (no padded copy of the kernel) and of the last, partial
+    row: ``(..., ceil(k / cols), cols / p)``, nothing moved.
     """
     k = v.shape[-1]
     whole, rest = divmod(k, lay.cols)
@@ -188,9 +229,7 @@ def _kernel_spectrum(v, lay: Layout, names, cdtype):
         tail = jnp.pad(tail, [(0, 0)] * (v.ndim - 1) + [(0, lay.cols - rest)])
         tail = tail.reshape(v.shape[:-1] + (1, lay.cols))
         parts.append(lax.dynamic_slice_in_dim(tail, first, width, axis=-1))
-    a = jnp.concatenate(parts, axis=-2) if len(parts) > 1 else parts[0]
-    pad = [(0, 0)] * (a.ndim - 2) + [(0, lay.rows - a.shape[-2]), (0, 0)]
-    return _columns_to_rows(jnp.pad(a, pad), lay, names, cdtype)
+    return jnp.concatenate(parts, axis=-2) if len(parts) > 1 else parts[0]
 
 
 def _inverse(s, lay: Layout, names, cdtype):
@@ -210,6 +249,64 @@ def _inverse(s, lay: Layout, names, cdtype):
     return a.reshape(a.shape[:-2] + (lay.block,))
 
 
+def _shift(lay: Layout, names, start: int, cdtype):
+    """Return this device's rows of ``exp(2 pi i k start / M)``, ``k = k1 + M1 k2``.
+
+    A circular shift by `start`; the factor splits into one of the row and
+    one of the column, tabulated on the host (exact modular products).
+    """
+    rows = lay.spectral_rows // lay.shards
+    k1 = np.arange(lay.spectral_rows, dtype=np.int64)
+    row = np.exp(2j * np.pi * ((k1 * start) % lay.length) / lay.length)
+    k2 = np.arange(lay.cols, dtype=np.int64)
+    col = np.exp(2j * np.pi * ((k2 * start) % lay.cols) / lay.cols)
+    row = lax.dynamic_slice_in_dim(
+        jnp.asarray(row, cdtype), lax.axis_index(names) * rows, rows
+    )
+    return row[:, None] * jnp.asarray(col, cdtype)[None, :]
+
+
+def _pair(j: int) -> tuple[int, int]:
+    """Where the spectrum's (rows, columns) of trailing axis `j` sit.
+
+    The last split axis is transformed first, so its pair comes first:
+    ``(..., pair m-1, ..., pair 1, pair 0)``.
+    """
+    return (-2 * j - 2, -2 * j - 1)
+
+
+def _spectra(x, lays, names, cdtype):
+    """Return the spectrum of the trailing ``len(lays)`` axes (`_pair` layout)."""
+    m = len(lays)
+    for j in reversed(range(m)):
+        x = jnp.moveaxis(x, -2 * (m - 1 - j) - 1, -1)
+        x = _signal_spectrum(x, lays[j], names[j], cdtype)
+    return x
+
+
+def _inverse_blocks(s, lays, names, cdtype):
+    """Inverse of the pairs' layout: ``(..., block 0, ..., block m-1)``."""
+    m = len(lays)
+    for j in range(m):
+        s = _inverse(s, lays[j], names[j], cdtype)
+        s = jnp.moveaxis(s, -1, -2 * (m - 1 - j) - 1)
+    return s
+
+
+def _shifted(s, lays, names, starts, cdtype):
+    for j, (lay, start) in enumerate(zip(lays, starts)):
+        if start:
+            f = _shift(lay, names[j], start, cdtype)
+            s = s * f.reshape(f.shape + (1,) * (2 * j))
+    return s
+
+
+def _as_tuples(lay, names, start):
+    if isinstance(lay, Layout):
+        return (lay,), (names,), (start,)
+    return tuple(lay), tuple(names), tuple(start)
+
+
 def spectral_block(x, lay: Layout, names, fn, out_dtype, start: int = 0, cdtype=None):
     """Return this device's block of ``ifft(fn(fft(x)))`` (last axis).
 
@@ -221,36 +318,57 @@ def spectral_block(x, lay: Layout, names, fn, out_dtype, start: int = 0, cdtype=
     spectrum where the layout is real: powers and generating functions do).
     Returns ``lay.block`` samples: outputs ``start + q * block`` onwards on
     the device of index ``q`` (the window a circular shift by `start`).
+    Tuples of layouts, mesh axis names and starts: several trailing axes,
+    each split over its own mesh axes (see `convolve_block`); `fn` then
+    receives the spectrum in `_pair`'s layout.
     """
     cdtype = cdtype or jnp.result_type(x.dtype, jnp.complex64)
-    spectrum = fn(_signal_spectrum(x, lay, names, cdtype))
-    if start:
-        # A circular shift by `start`: ``exp(2 pi i k start / M)`` with
-        # ``k = k1 + M1 k2`` splits into a factor of the row and one of the
-        # column, tabulated on the host (exact modular products).
-        rows = lay.spectral_rows // lay.shards
-        k1 = np.arange(lay.spectral_rows, dtype=np.int64)
-        row = np.exp(2j * np.pi * ((k1 * start) % lay.length) / lay.length)
-        k2 = np.arange(lay.cols, dtype=np.int64)
-        col = np.exp(2j * np.pi * ((k2 * start) % lay.cols) / lay.cols)
-        row = lax.dynamic_slice_in_dim(
-            jnp.asarray(row, cdtype), lax.axis_index(names) * rows, rows
-        )
-        spectrum = spectrum * row[:, None] * jnp.asarray(col, cdtype)[None, :]
-    y = _inverse(spectrum, lay, names, cdtype)
-    if not lay.real and not jnp.issubdtype(out_dtype, jnp.complexfloating):
+    lays, names, starts = _as_tuples(lay, names, start)
+    spectrum = _shifted(
+        fn(_spectra(x, lays, names, cdtype)), lays, names, starts, cdtype
+    )
+    y = _inverse_blocks(spectrum, lays, names, cdtype)
+    if not lays[-1].real and not jnp.issubdtype(out_dtype, jnp.complexfloating):
         y = y.real
     return y.astype(out_dtype)
 
 
-def convolve_block(x, v, lay: Layout, names, start: int, out_dtype):
-    """Return this device's block of a window of ``x * v`` (last axis).
+def kernel_spectrum(v, lays, names, cdtype, kernel_map=None):
+    """Return the spectrum of a replicated kernel, laid out as `_spectra`.
+
+    Each device reads its columns along every split axis first (nothing
+    moved, ``1 / p`` of the kernel held), then transforms axis by axis, the
+    last one first (real where its layout is). `kernel_map` maps the
+    columns read before they are transformed (the leading axes' own
+    transforms: each device maps only its share of the kernel).
+    """
+    m = len(lays)
+    for j in reversed(range(m)):
+        v = jnp.moveaxis(v, -2 * (m - 1 - j) - 1, -1)
+        v = _kernel_columns(v, lays[j], names[j])
+    if kernel_map is not None:
+        v = kernel_map(v)
+    for j in reversed(range(m)):
+        pair = _pair(j)
+        v = jnp.moveaxis(v, pair, (-2, -1))
+        v = _columns_to_rows(v, lays[j], names[j], cdtype)
+        v = jnp.moveaxis(v, (-2, -1), pair)
+    return v
+
+
+def convolve_block(x, v, lay, names, start, out_dtype, kernel_map=None):
+    """Return this device's block of a window of ``x * v`` (trailing axes).
 
     As `spectral_block`, the spectrum multiplied by that of `v`, the whole
-    kernel (``lay.kernel`` taps, replicated). Leading axes broadcast.
+    kernel (``lay.kernel`` taps, replicated). Leading axes broadcast. With
+    tuples of layouts, mesh axis names and starts, the trailing axes are
+    each split over their own mesh axes and transformed one after the
+    other (the last one first, real where its layout is), the others of
+    each pass acting as a batch. `kernel_map`: see `kernel_spectrum`.
     """
+    lays, names, starts = _as_tuples(lay, names, start)
     cdtype = jnp.result_type(x.dtype, v.dtype, jnp.complex64)
-    sv = _kernel_spectrum(v, lay, names, cdtype)
+    sv = kernel_spectrum(v, lays, names, cdtype, kernel_map)
     return spectral_block(
-        x, lay, names, lambda s: s * sv, out_dtype, start=start, cdtype=cdtype
+        x, lays, names, lambda s: s * sv, out_dtype, start=starts, cdtype=cdtype
     )
