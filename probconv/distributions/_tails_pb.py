@@ -92,8 +92,8 @@ def pb_grid(p: jax.Array):
 def _groups(p: jax.Array):
     """Log-laws of groups of trials, ``(groups, size + 1)``, summed directly."""
     n = p.shape[-1]
-    width = 1 << max(0, (n - 1).bit_length())
-    size = min(width, _GROUP)
+    size = min(1 << max(0, (n - 1).bit_length()), _GROUP)
+    width = -(-n // size) * size  # whole groups; trials of p = 0 fill the last
     pp = jnp.pad(p, (0, width - n))
     pos = pp > 0
     lp = jnp.where(pos, jnp.log(jnp.where(pos, pp, 1.0)), -jnp.inf)
@@ -130,6 +130,11 @@ def pb_core(p: jax.Array, thetas: jax.Array):
     start = jnp.zeros(c.shape, jnp.int32)  # window offsets within each subset
     trials, levels = size, 0
     while rows.shape[-2] > 1:
+        if rows.shape[-2] % 2:  # an odd count: pair the last with a point mass at 0
+            one = jnp.zeros(rows.shape[:-2] + (1, rows.shape[-1]), dt).at[..., 0].set(1)
+            rows = jnp.concatenate([rows, one], -2)
+            start = jnp.pad(start, [(0, 0), (0, 1)])
+            c = jnp.pad(c, [(0, 0), (0, 1)])
         w = rows.shape[-1]
         z = convolve(rows[..., 0::2, :], rows[..., 1::2, :], axes=-1)
         z = jnp.where(z > 0, z, 0.0)
