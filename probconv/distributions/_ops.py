@@ -32,6 +32,7 @@ from ._density_ops import (
 from ._lattice_ops import add_lattice, iid_sum_lattice, mix_masses
 from ._mixed import mix_continuous
 from ._params import check_accuracy
+from ._relative_compound_density import relative_compound_density
 from ._relative_ops import relative_add, relative_iid_sum
 from ._split_grid import iid_sum_split, whole_grid
 
@@ -389,10 +390,10 @@ def compound(
     if full_output not in (True, False):
         raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")
     if X.kind == "density" and accuracy == "relative":
-        raise ValueError(
-            "`accuracy='relative'` needs a lattice severity (sums of densities "
-            "use a correction it cannot keep accurate); `X` has kind='density'."
+        out = relative_compound_density(
+            N, X, size=size, tail=tail, full_output=full_output
         )
+        return out
     if X.kind == "density":
         return compound_density(
             N,
