@@ -33,11 +33,13 @@ import numpy as np
 
 from .._checks import check_int, check_number, concrete
 from ..conv.internal import bounded_jit, spectral_length
-from . import _extend, _tilt
+from . import _extend, _families, _tilt
 from ._base import Distribution
 from ._compound import _top
 from ._compound_density import _severity_index
 from ._continuous import parts
+from ._grid import make
+from ._logconv import log_pair
 from ._pgf import (
     _CLOSED,
     _chernoff_size,
@@ -50,7 +52,7 @@ from ._relative_density_ops import _build, _error, _logs
 from ._relative_ops import relative_compound
 
 _THETAS = np.logspace(-10, 1.5, 185)
-_TILTS = 64  # tilts at which the severity's tilted mean is read
+_TILTS = 64  # tilts at which the jumps' share is read
 
 
 def _log_pgf_less_atom(N: Distribution, fam: str, k: int, log_z):
@@ -83,37 +85,105 @@ def _log_pgf_less_atom(N: Distribution, fam: str, k: int, log_z):
     return _tilt.lse(terms, -1)
 
 
-def _counts(out: jax.Array, lx: jax.Array, floor) -> jax.Array:
-    r"""Estimated count of severities behind each point of the compound.
+def _jumps_on(X: Distribution, j0: int, size: int, dt, batch):
+    """Return the jump correction of `X` (`Continuous.jumps`) on ``-1..size-1``.
 
-    At point `k` the tilt :math:`\theta_k` is the local decay of the log
-    masses; the tilted sum is centred there, so its count has mean
-    :math:`k / E_{\theta_k} X` (Wald), read off the severity's tilted means
-    at :data:`_TILTS` tilts and interpolated. At least `floor` (batch shape).
+    A jump at 0 puts part of its correction on the cell centred at ``-h``.
+    """
+    _, jumps = parts(X)
+    if jumps is None:
+        return None
+    jumps = jumps.astype(dt)
+    start = j0 + 1  # index of the cell at -h in the array below
+    if start < 0:
+        jumps, start = jumps[..., -start:], 0
+    n = jumps.shape[-1]
+    pad = [(0, 0)] * (jumps.ndim - 1) + [(start, max(size + 1 - start - n, 0))]
+    jumps = jnp.pad(jumps, pad)[..., : size + 1]
+    return jnp.broadcast_to(jumps, batch + (size + 1,))
+
+
+def _size_biased_rest(N: Distribution, fam: str, k_n: int):
+    r"""Return :math:`N^* - 1` for the size-biased count, ``'S'`` or ``'none'``.
+
+    :math:`P(N^* = n) = n P(N = n) / E N`, so that
+    :math:`\sum_n n P(N = n) x^{*n} = E N \cdot x * C^*`, with :math:`C^*`
+    the compound of :math:`N^* - 1`: ``'S'`` where that is `N` itself
+    (Poisson), ``'none'`` where it is 0 (Bernoulli, one trial), else a
+    count (negative binomial :math:`r + 1`, binomial :math:`k - 1`,
+    geometric from 1: negative binomial 2; masses: shifted and weighted).
+    """
+    if fam == "poisson":
+        return "S"
+    if fam in ("bernoulli", "binomial"):
+        return "none" if k_n <= 1 else _families.binomial(k_n - 1, N.params[0])
+    if fam == "negative_binomial":
+        r, p = N.params
+        return _families.negative_binomial(r + 1, p)
+    if fam == "geometric":
+        return _families.negative_binomial(2.0, N.params[0])
+    shift = int(round(float(np.asarray(concrete(N.origin)).ravel()[0])))
+    n = shift + jnp.arange(N.size, dtype=N.dtype)
+    w = N.masses * n
+    w = w / jnp.maximum(jnp.sum(w, -1, keepdims=True), jnp.finfo(N.dtype).tiny)
+    if shift == 0:
+        w = w[..., 1:]
+    return make(w, max(shift - 1, 0), 0.0, 1.0, "lattice")
+
+
+def _posterior_counts(N, fam, k_n, lxg, lat_out, length, step, mean_n):
+    """``E[N | S_r = k]`` per point: the exact posterior mean of the count."""
+    rest = _size_biased_rest(N, fam, k_n)
+    size = lxg.shape[-1]
+    if isinstance(rest, str):
+        c_star = lat_out if rest == "S" else None
+    else:
+        c_star = relative_compound(rest, jnp.exp(lxg), length, step, lx=lxg)
+        c_star = c_star.log_masses
+    if c_star is None:
+        num, ok = lxg, jnp.ones(lxg.shape, bool)
+    else:
+        num, rel = (v[..., :size] for v in log_pair(lxg, c_star))
+        ok = rel < math.log(1e-2)
+    log_n = jnp.log(jnp.maximum(mean_n, 1e-300))[..., None] + num - lat_out
+    n = jnp.exp(jnp.minimum(log_n, 700.0))
+    # Where the convolution did not resolve a point, the largest count
+    # resolved before it (the count grows along the tail).
+    ok = ok & jnp.isfinite(n)
+    before = jax.lax.cummax(jnp.where(ok, n, 0.0), axis=n.ndim - 1)
+    n = jnp.where(ok, n, before)
+    return jnp.where(jnp.isfinite(lat_out), n, 1.0)
+
+
+def _jump_share(out, lx, jumps):
+    r"""``|d_hat(theta_k) / m_hat(theta_k)|`` per point of one row.
+
+    The severity's cells are :math:`B \cdot \hat c + \hat d` (`Continuous`:
+    :math:`d` the jump correction), so each rounded severity adds
+    :math:`-\log(1 - \hat d / \hat m)` to the log generating function at
+    the tilt :math:`\theta` (in cells), a rounding bias of the mean that
+    the curvature does not show; read at :math:`\theta_k`, the local decay
+    of the compound's log masses.
     """
     size = out.shape[-1]
-    s = jax.lax.stop_gradient(_slope(out))
+    s = _slope(out)
     fin = jnp.isfinite(out)
-    lo = jnp.min(jnp.where(fin, s, jnp.inf), -1, keepdims=True)
-    hi = jnp.max(jnp.where(fin, s, -jnp.inf), -1, keepdims=True)
+    lo = jnp.min(jnp.where(fin, s, jnp.inf))
+    hi = jnp.max(jnp.where(fin, s, -jnp.inf))
     lo = jnp.where(jnp.isfinite(lo), lo, 0.0)
     hi = jnp.where(jnp.isfinite(hi), jnp.maximum(hi, lo + 1e-6), lo + 1.0)
-    grid = lo + (hi - lo) * jnp.linspace(0.0, 1.0, _TILTS, dtype=out.dtype)
+    th = lo + (hi - lo) * jnp.linspace(0.0, 1.0, _TILTS, dtype=out.dtype)
     k = jnp.arange(size, dtype=out.dtype)
-    rows = jax.lax.stop_gradient(lx).reshape(-1, size)
-    g = jnp.broadcast_to(grid, out.shape[:-1] + (_TILTS,)).reshape(-1, _TILTS)
-
-    def one(la, th, sk):
-        _, mean_x, _ = _tilt.tilted_moments(la, k, th)
-        return k / jnp.maximum(jnp.interp(sk, th, mean_x), 1.0)
-
-    n = jax.vmap(one)(rows, g, s.reshape(-1, size)).reshape(out.shape)
-    return jnp.maximum(jnp.maximum(n, jnp.asarray(floor)[..., None]), 1.0)
+    k_r = _tilt.lse(lx[None, :] + th[:, None] * k[None, :], -1)
+    e = th[:, None] * jnp.arange(-1, size, dtype=out.dtype)[None, :]  # jumps: -1..
+    w = jnp.exp(jnp.minimum(e - k_r[:, None], 700.0))
+    r = jnp.abs(jnp.sum(jnp.where(jumps[None, :] != 0, jumps[None, :] * w, 0.0), -1))
+    return jnp.interp(s, th, r)
 
 
 @bounded_jit
-def _finish(out, rel, lxg, c0, biased, log_t, first):
-    """Cell 0's continuous mass, the counts and the errors, as one program.
+def _finish(out, rel, c0, counts, log_t, first, lxg, jumps):
+    """Cell 0's continuous mass and the errors, as one program.
 
     Returns ``(log_masses, log_error, log_resolved_error, counts)``.
     """
@@ -121,8 +191,18 @@ def _finish(out, rel, lxg, c0, biased, log_t, first):
     out = out.at[..., 0].set(c0)
     rel = rel.at[..., 0].set(jnp.where(jnp.isfinite(c0), ep, -jnp.inf))
     # Discretization: the boxes of the severities behind each point.
-    counts = _counts(out, lxg, biased)
-    err = res = _error(out, rel, counts, ep)
+    counts = jnp.maximum(counts, 1.0)
+    err = _error(out, rel, counts, ep)
+    if jumps is not None:
+        # And the rounding bias of their mean where the severity jumps.
+        size = out.shape[-1]
+        share = jax.vmap(_jump_share)(
+            jax.lax.stop_gradient(out).reshape(-1, size),
+            jax.lax.stop_gradient(lxg).reshape(-1, size),
+            jumps.reshape(-1, size + 1),
+        ).reshape(out.shape)
+        bias = jnp.log(jnp.maximum(4.0 * counts * share, 1e-300))
+        err = jnp.where(jnp.isfinite(out), jnp.logaddexp(err, bias), err)
     # Cell 0 straddles the origin, where the continuous part starts: its
     # mass lies above 0 only, and its point value is not the density at 0+.
     res = err = err.at[..., 0].set(jnp.maximum(err[..., 0], 0.0))
@@ -164,6 +244,7 @@ def relative_compound_density(
         tail = check_number(
             "tail", tail, low=0.0, high=1.0, low_open=True, high_open=True
         )
+    X0, j0_orig = X, j0
     X, lx, tx, _ = _logs(X)
     lx = lx.astype(dt)
     if j0 < 0:  # the cells centred below 0 are empty (`_severity_index`)
@@ -216,12 +297,11 @@ def relative_compound_density(
     batch = out.shape[:-1]
     log_atom = jnp.broadcast_to(jnp.asarray(N.logpmf(0.0), dt), batch)
     c0 = jnp.broadcast_to(_log_pgf_less_atom(N, fam, k_n, lxg[..., 0]), batch)
-    var_n = jnp.asarray(N.var(), dt)
-    pos = mean_n > 0
-    biased = jnp.where(pos, mean_n + var_n / jnp.where(pos, mean_n, 1.0), 1.0)
-    biased, log_t = (jnp.broadcast_to(v, batch) for v in (biased, log_t))
+    counts = _posterior_counts(N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n)
+    log_t = jnp.broadcast_to(log_t, batch)
     first = jnp.full(batch, j0 + m, dt)
-    out, err, res, counts = _finish(out, rel, lxg, c0, biased, log_t, first)
+    jumps = _jumps_on(X0, j0_orig, size, dt, batch)
+    out, err, res, counts = _finish(out, rel, c0, counts, log_t, first, lxg, jumps)
     cc = concrete(counts)
     densities = int(math.ceil(float(np.max(cc)))) if cc is not None else 1
     d = _build(
