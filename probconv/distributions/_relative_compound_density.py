@@ -15,12 +15,20 @@ cell masses of `S`:
 - the discretization: `n` rounded severities carry :math:`n - 1` boxes of
   one cell more than the sum's cells, so its relative error at a point is
   about :math:`(E[N \mid S \approx x] - 1)\, c_k / 24`, with :math:`c_k` the
-  result's relative second difference. The count behind a point is
-  estimated by the saddle point (the tilt :math:`\theta` that centres the
-  sum at :math:`k` has :math:`E_\theta N = k / E_\theta X`, with
-  :math:`\theta` the local decay of the log masses), and at least the
-  size-biased mean :math:`E[N^2]/E[N]` (the count behind a point reached
-  by one large severity, the heavy-tailed case).
+  result's relative second difference; where the severity's density jumps
+  (an exponential at 0), rounding also biases each severity's mean, by
+  :math:`\hat d(\theta) / \hat m(\theta)` under the tilt :math:`\theta`
+  (`Continuous.jumps`). The count behind each point is the exact posterior
+  mean :math:`E[N \mid S_r = k] = E N\, (x * C^*)_k / m_k`, with
+  :math:`C^*` the compound of the size-biased count less one (for a
+  Poisson count, `S` itself): one more relative compound and one
+  relative convolution.
+
+The stated error (`relative_error`, `sf_error`) is four times those two
+terms, plus the round-off and the severity's cut mass; it grows along the
+tail with the count behind each point (linearly in `x` for a negative
+binomial or geometric count, as :math:`\sqrt{x}` for a Poisson count of
+exponential severities), as the error does.
 """
 
 from __future__ import annotations
