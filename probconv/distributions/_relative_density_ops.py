@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import concrete
+from ..conv.internal import bounded_jit
 from . import _extend, _tilt
 from ._base import Distribution
 from ._density_ops import _to_density_step
@@ -91,8 +92,12 @@ def _curvature(lm):
     return jnp.where(jnp.isfinite(lm), c, 0.0)
 
 
+@bounded_jit
 def _error(out, rel, densities, roundoff):
     """Per-point log relative error: round-off plus the discretization estimate.
+
+    One program (eagerly, its two dozen operations on the whole grid cost
+    more than the tilted convolution itself).
 
     `densities` is the count ``d`` of density summands: an int, or an array
     broadcasting against `out` (a compound sum's count behind each point).
