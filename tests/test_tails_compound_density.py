@@ -243,6 +243,8 @@ def test_bad_severities_and_arguments_are_refused():
         dist.compound(dist.poisson(1.0), dist.normal(), accuracy="relative")
     with pytest.raises(ValueError, match="`tail`"):
         dist.compound(dist.poisson(1.0), e, tail=2.0, accuracy="relative")
+    with pytest.raises(ValueError, match="geometric count"):
+        dist.compound(dist.geometric(0.4), e, accuracy="relative")
     with pytest.raises(ValueError, match="`size` must be given"):
         jax.jit(
             lambda lam: (

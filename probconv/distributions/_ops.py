@@ -362,7 +362,8 @@ def compound(
         If `N` or `X` is not a Distribution, or static arguments are not.
     ValueError
         For an `X` below 0 or off its own grid from 0 (or, with
-        ``accuracy='relative'``, a density `X` with atoms), a
+        ``accuracy='relative'``, a density `X` with atoms or a
+        `geometric` count: use `negative_binomial` with ``r = 1``), a
         frequency off ``0, 1, 2, ...``, a traced input without `size`, a
         negative `tilt`, or an unknown `accuracy`.
 
