@@ -234,9 +234,9 @@ def test_accuracy_relative_reaches_sums_and_calls(capsys):
         data = run_json(capsys, expr, "--sf", "58", "--accuracy", "relative")
         assert data["sf"]["58"] == pytest.approx(61 / 2**60, rel=1e-9)
     code, _, err = run(
-        capsys, "sum", "compound(poisson(2), exponential())", "--accuracy", "relative"
+        capsys, "sum", "compound(poisson(2), normal())", "--accuracy", "relative"
     )
-    assert code == 2 and err.count("\n") == 1 and "needs a lattice severity" in err
+    assert code == 2 and err.count("\n") == 1 and "must be >= 0" in err
     code, _, err = run(capsys, "sum", "d6", "--accuracy", "exact")
     assert code == 2 and "invalid choice: 'exact'" in err
 

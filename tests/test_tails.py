@@ -284,8 +284,9 @@ def test_density_kinds_give_relative_densities():
     m = dist.die(6).add(base, accuracy="relative")
     assert isinstance(m, dist.RelativeDensity)
     np.testing.assert_allclose(m.masses, (dist.die(6) + base).masses, rtol=1e-12)
-    with pytest.raises(ValueError, match="needs a lattice severity"):
-        dist.compound(dist.poisson(1.0), base, accuracy="relative")
+    mixed = dist.mixture([0.5, 0.5], [base, dist.from_masses([1.0], step=0.5)])
+    with pytest.raises(ValueError, match="without atoms"):
+        dist.compound(dist.poisson(1.0), mixed, accuracy="relative")
 
 
 # -- float32 --------------------------------------------------------------------

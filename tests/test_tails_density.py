@@ -131,11 +131,6 @@ def test_lognormal_heavy_tail_resolved_to_its_grid_end():
     assert errs[-1] > 0.1
 
 
-def test_compound_of_a_density_still_refused():
-    with pytest.raises(ValueError, match="needs a lattice severity"):
-        dist.compound(dist.poisson(2.0), dist.exponential(), accuracy="relative")
-
-
 def test_jit_agrees_with_eager():
     e = dist.exponential(step=H, support=(0.0, 40.0))
 

@@ -156,8 +156,14 @@ def log_mgf(log_masses) -> np.ndarray:
     """``K(theta) = log sum_j exp(l_j + theta j)`` at each of `TILTS`, per row."""
     lm = np.asarray(log_masses, np.float64).reshape(-1, np.shape(log_masses)[-1])
     j = np.arange(lm.shape[-1])
-    with np.errstate(invalid="ignore", over="ignore"):
-        return scipy.special.logsumexp(lm[:, None, :] + TILTS[None, :, None] * j, -1)
+    # A plain max-shifted sum: scipy's logsumexp costs several times more
+    # here (its checks and sign handling), and this runs on every relative
+    # density sum (tens of milliseconds for grids of 7,000 cells).
+    e = lm[:, None, :] + TILTS[None, :, None] * j
+    top = np.max(e, axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return top[..., 0] + np.log(np.sum(np.exp(e - top), axis=-1))
 
 
 def chernoff_points(cgf: np.ndarray, full: int, floor: float) -> tuple[int, float]:

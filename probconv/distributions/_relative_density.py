@@ -5,7 +5,9 @@ masses and of their estimated relative errors, and log-space queries
 (`logpdf`, `logcdf`, `logsf`) that read them, so a sum of densities
 answers :math:`P(S > x)` far below the smallest float. `add` and `iid_sum`
 with ``accuracy="relative"`` return one when a summand is a density (the
-methods are in `_relative_density_ops`).
+methods are in `_relative_density_ops`), and `compound` when the severity
+is one (`_relative_compound_density`: a mixed law, its atom
+:math:`P(N = 0)` at the origin kept apart, in log space).
 
 Within a cell the queries interpolate in log space: the density is taken
 log-linear between grid points (exact for an exponential tail, where the
@@ -58,9 +60,10 @@ class RelativeDensity(Distribution):
     r"""A density `Distribution` whose cell masses keep a stated relative error (final).
 
     Returned by `add` and `iid_sum` with ``accuracy="relative"`` when a
-    summand is a density. Besides the attributes of `Distribution`, it
-    holds the logs of the cell masses and of their estimated relative
-    errors; `masses` is ``exp(log_masses)``.
+    summand is a density, and by `compound` with a density severity.
+    Besides the attributes of `Distribution`, it holds the logs of the cell
+    masses and of their estimated relative errors; `masses` is
+    ``exp(log_masses)``, plus the atom (if any) in the origin's cell.
 
     Attributes
     ----------
@@ -79,7 +82,14 @@ class RelativeDensity(Distribution):
         (which `log_error` adds to every cell it may reach, and `sf_error`
         adds once, as a whole).
     densities : int
-        Static: how many density summands the law is the sum of.
+        Static: how many density summands the law is the sum of (for a
+        compound sum, about the largest expected count of summands behind
+        a point; it scales the discretization estimate of later sums).
+    log_atom : jax.Array or None
+        Batch shape: log of a point mass at the origin (a compound sum's
+        :math:`P(N = 0)`, exact), or None for none. `log_masses`,
+        `logpdf` and the errors describe the continuous part only;
+        `logcdf`, `logsf` and `masses` count the atom too.
 
     Notes
     -----
@@ -127,6 +137,7 @@ class RelativeDensity(Distribution):
     log_truncated: jax.Array = None
     log_resolved_error: jax.Array = None
     densities: int = static_field(1)
+    log_atom: jax.Array | None = None
 
     @property
     def kind(self) -> str:
@@ -203,6 +214,12 @@ class RelativeDensity(Distribution):
             val = jnp.logaddexp(before, mj + down)
             val = jnp.where(u <= 0, -jnp.inf, val)
             val = jnp.where(u >= self.size, _queries._take(inc, j), val)
+        if self.log_atom is not None:
+            # The atom sits at the origin: below it for sf, at or above for cdf.
+            below = x < self.origin
+            atom = jnp.broadcast_to(self.log_atom, val.shape)
+            on = below if upper else ~below
+            val = jnp.where(on, jnp.logaddexp(val, atom), val)
         return jnp.where(jnp.isnan(x), jnp.nan, val)
 
     def sf_error(self, x: ArrayLike) -> jax.Array:
@@ -228,7 +245,10 @@ class RelativeDensity(Distribution):
         num = _tilt.logcumsumexp(jnp.where(jnp.isfinite(lm), lm + le, -jnp.inf), True)
         den = _tilt.logcumsumexp(lm, reverse=True)
         top = jnp.logaddexp(_queries._take(num, j), self.log_truncated)
-        val = jnp.exp(top - _queries._take(den, j))
+        den = _queries._take(den, j)
+        if self.log_atom is not None:  # exact, and below `x` only left of 0
+            den = jnp.where(x < self.origin, jnp.logaddexp(den, self.log_atom), den)
+        val = jnp.exp(top - den)
         val = jnp.where(u >= self.size, self._past(u), val)
         return jnp.where(jnp.isnan(x), jnp.nan, val)
 

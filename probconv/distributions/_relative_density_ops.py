@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import concrete
+from ..conv.internal import bounded_jit
 from . import _extend, _tilt
 from ._base import Distribution
 from ._density_ops import _to_density_step
@@ -45,11 +46,17 @@ def _logs(d: Distribution):
     masses, plus the smallest normal float for each, a bound on what
     underflowed there).
     Where the last cell has mass but ``truncated`` is 0, the tail past it
-    may have underflowed, and the smallest normal float bounds it.
+    may have underflowed, and the smallest normal float bounds it. A
+    relative law's atom (a compound sum's) joins its cell's log mass.
     """
     if isinstance(d, (RelativeDistribution, RelativeDensity)):
         dens = getattr(d, "densities", 0)
-        return d, d.log_masses, d.log_truncated, dens
+        lm = d.log_masses
+        if getattr(d, "log_atom", None) is not None:
+            # An atom at the origin is a point mass in cell 0 (a lattice's
+            # masses sum the same way).
+            lm = lm.at[..., 0].set(jnp.logaddexp(lm[..., 0], d.log_atom))
+        return d, lm, d.log_truncated, dens
     tiny = float(jnp.finfo(d.dtype).tiny)
     m = concrete(d.masses)
     dropped = jnp.zeros((), d.dtype)
@@ -85,8 +92,15 @@ def _curvature(lm):
     return jnp.where(jnp.isfinite(lm), c, 0.0)
 
 
-def _error(out, rel, densities: int, roundoff):
+@bounded_jit
+def _error(out, rel, densities, roundoff):
     """Per-point log relative error: round-off plus the discretization estimate.
+
+    One program (eagerly, its two dozen operations on the whole grid cost
+    more than the tilted convolution itself).
+
+    `densities` is the count ``d`` of density summands: an int, or an array
+    broadcasting against `out` (a compound sum's count behind each point).
 
     Four times the leading term of the extra boxes, ``d / 24`` times the
     largest ``|m_{k-1} - 2 m_k + m_{k+1}| / m_k`` within two cells: the
@@ -113,14 +127,29 @@ def _error(out, rel, densities: int, roundoff):
     return jnp.where(jnp.isfinite(out), err, -jnp.inf)
 
 
-def _build(out, err, res, origin, step, log_cut, densities) -> RelativeDensity:
+def _build(
+    out, err, res, origin, step, log_cut, densities, log_atom=None
+) -> RelativeDensity:
     log_cut = jnp.broadcast_to(jnp.asarray(log_cut, out.dtype), out.shape[:-1])
     tiny = float(jnp.finfo(out.dtype).tiny)
     kept = jnp.maximum(jnp.exp(jnp.minimum(log_cut, 0.0)), tiny)
     truncated = jnp.where(log_cut > -jnp.inf, kept, 0.0)
-    d = make(jnp.exp(out), origin, truncated, step, "density")
+    masses = jnp.exp(out)
+    if log_atom is not None:
+        log_atom = jnp.broadcast_to(jnp.asarray(log_atom, out.dtype), out.shape[:-1])
+        masses = masses.at[..., 0].add(jnp.exp(log_atom))
+    d = make(masses, origin, truncated, step, "density")
     return RelativeDensity(
-        d.masses, d.origin, d.truncated, d.step, out, err, log_cut, res, densities
+        d.masses,
+        d.origin,
+        d.truncated,
+        d.step,
+        out,
+        err,
+        log_cut,
+        res,
+        densities,
+        log_atom,
     )
 
 

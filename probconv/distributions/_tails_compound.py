@@ -286,7 +286,7 @@ def _length(plan, size: int, length: int, dtype) -> int:
     for every :math:`\theta' > \theta`: heavy-tailed frequencies (negative
     binomial, geometric) need a longer circle than light ones.
     """
-    grid, _, _, ext, k_s, _ = (np.asarray(v, np.float64) for v in plan)
+    grid, _, _, ext, k_s, _ = (np.asarray(concrete(v), np.float64) for v in plan)
     depth = math.log(2 / _tilt.eps(dtype)) + 20.0
     gap = ext - grid[:, -1:]
     k_last = k_s[:, grid.shape[-1] - 1 : grid.shape[-1]]
