@@ -419,15 +419,16 @@ def compound(
     padding = check_int("padding", padding)
     if full_output not in (True, False):
         raise TypeError(f"`full_output` must be True or False; got {full_output!r}.")
+    if X.kind == "density":  # densities split along the grid join it first
+        X = whole_grid(X)
     if X.kind == "density" and accuracy == "relative":
-        out = relative_compound_density(
+        return relative_compound_density(
             N, X, size=size, tail=tail, full_output=full_output
         )
-        return out
     if X.kind == "density":
         return compound_density(
             N,
-            whole_grid(X),
+            X,
             size=size,
             tail=tail,
             padding=padding,
