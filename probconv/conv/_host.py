@@ -2,14 +2,15 @@
 
 A jitted JAX call costs about 10 us before any arithmetic, and every new
 shape costs a compilation (tens of milliseconds). For an eager call with
-NumPy inputs whose output is small, SciPy's own routines on the host are the
-right tool: they cost what `scipy.signal.convolve` costs and compile
-nothing. They run the method asked for (direct sums, FFT or overlap-add;
-with ``method='auto'``, SciPy's own choice, which is tuned for SciPy), in
+NumPy inputs whose output is small, NumPy's and SciPy's routines on the host
+are the right tool: they cost what `scipy.signal.convolve` costs and compile
+nothing. They run the method asked for (direct sums, FFT or overlap-add), in
 the dtype the engine computes in, so results agree with the jitted path to
 the method's rounding, and the result is returned as a JAX array of the
-engine's dtype. Traced inputs (under `jit`, `vmap`, `grad`)
-never come here.
+engine's dtype. With ``method='auto'``, 1-D real inputs take the cheaper of
+`numpy.convolve` and a real FFT by a rule measured here (`host_method`);
+complex and N-D inputs take SciPy's own choice. Traced inputs (under `jit`,
+`vmap`, `grad`) never come here.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.fft as _scipy_fft
 from scipy.signal import choose_conv_method as _scipy_choose
 from scipy.signal import convolve as _scipy_convolve
 from scipy.signal import fftconvolve as _scipy_fftconvolve
 from scipy.signal import oaconvolve as _scipy_oaconvolve
+
+from .._checks import compute_dtype, result_dtype
 
 try:  # scipy.signal.choose_conv_method's shape rule, without its dtype checks
     from scipy.signal._signaltools import _fftconv_faster
@@ -105,8 +109,119 @@ def scipy_method(shape1: tuple, shape2: tuple, dtype: np.dtype) -> str:
     return _scipy_choose(a, v, mode="full")
 
 
+# The host's own method rule for 1-D real inputs: `numpy.convolve` (direct
+# sums) against a real FFT at `scipy.fft.next_fast_len` (`fft_convolve`).
+# Direct: seconds per call, per output (n1 + n2 - 1) and per multiply-add
+# (n1 n2); FFT: per call and per unit of L log2 L of the transform length
+# L, more by `HOST_FFT_CACHE` per doubling of L past 2**14 points. Fitted by
+# relative least squares to the best of 5 timings of each on 192 shapes
+# (n1 = 100..100,000 in 13 log steps by n2 = 3..1024, float64 and float32)
+# on the 2-core development machine, load near 3.3
+# (docs/performance.md: "The host's method rule"). The rule picks the
+# slower method in 6 (float64) and 19 (float32) of the 192 shapes, at a
+# cost of 5 % and 2 % of the grid's total. SciPy's own rule
+# (`scipy.signal.choose_conv_method`) keeps direct sums up to about 4x
+# longer: at 10,000 x 256 it sums directly in 285 us where the FFT takes
+# 165 us.
+HOST_COSTS = {
+    8: {"call": 2.8e-6, "output": 4.9e-10, "mac": 1.66e-10},
+    4: {"call": 3.0e-6, "output": 1.0e-9, "mac": 9.3e-11},
+}
+HOST_FFT_COSTS = {
+    8: {"call": 3.2e-5, "work": 1.61e-9, "cache": 0.135},
+    4: {"call": 3.4e-5, "work": 1.41e-9, "cache": 0.079},
+}
+HOST_FFT_CACHE_POINTS = 1 << 14
+
+
+def host_costs(n1: int, n2: int, itemsize: int) -> dict[str, float]:
+    """Estimated seconds of 1-D real direct sums and FFT on the host.
+
+    Parameters
+    ----------
+    n1, n2 : int
+        The lengths of the two inputs.
+    itemsize : int
+        4 (float32) or 8 (float64): the dtype computed in.
+
+    Returns
+    -------
+    dict
+        ``{"direct": seconds, "fft": seconds}``.
+    """
+    size = 8 if itemsize >= 8 else 4
+    c, f = HOST_COSTS[size], HOST_FFT_COSTS[size]
+    direct = c["call"] + c["output"] * (n1 + n2 - 1) + c["mac"] * n1 * n2
+    length = _scipy_fft.next_fast_len(n1 + n2 - 1, real=True)
+    work = length * math.log2(length)
+    work *= 1.0 + f["cache"] * max(0.0, math.log2(length / HOST_FFT_CACHE_POINTS))
+    return {"direct": direct, "fft": f["call"] + f["work"] * work}
+
+
+def host_method(n1: int, n2: int, itemsize: int) -> str:
+    """Return the cheaper host method for 1-D real inputs: 'direct' or 'fft'.
+
+    By `host_costs`; sums priced under the FFT's fixed cost are direct
+    without pricing the transform (most small calls).
+    """
+    size = 8 if itemsize >= 8 else 4
+    c = HOST_COSTS[size]
+    direct = c["call"] + c["output"] * (n1 + n2 - 1) + c["mac"] * n1 * n2
+    if direct <= HOST_FFT_COSTS[size]["call"]:
+        return "direct"
+    costs = host_costs(n1, n2, itemsize)
+    return "fft" if costs["fft"] < costs["direct"] else "direct"
+
+
+def fft_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Return the full convolution of two 1-D real arrays by a real FFT.
+
+    The transform length is `scipy.fft.next_fast_len` of the full length;
+    the dtype is the inputs' (float32 stays float32). Like
+    `scipy.signal.fftconvolve` without its checks and axis handling (about
+    20 us of a small call).
+    """
+    n = a.shape[0] + v.shape[0] - 1
+    size = _scipy_fft.next_fast_len(n, real=True)
+    spectrum = _scipy_fft.rfft(a, size) * _scipy_fft.rfft(v, size)
+    return _scipy_fft.irfft(spectrum, size)[:n]
+
+
+@functools.lru_cache(maxsize=256)
+def real_dtypes(dtype1: np.dtype, dtype2: np.dtype, x64: bool):
+    """Return the dtypes computed in and returned for real inputs, or None.
+
+    None unless both inputs are boolean, integer or floating (NumPy's own
+    kinds; `as_input` tells a user's other dtypes apart). Cached with the
+    x64 switch in the key, which `result_dtype` follows.
+    """
+    if dtype1.kind not in "biuf" or dtype2.kind not in "biuf":
+        return None
+    out = result_dtype(dtype1, dtype2)
+    return compute_dtype(out), out
+
+
+def convolve_1d(a: np.ndarray, v: np.ndarray, method: str) -> np.ndarray:
+    """Return the full convolution of two 1-D arrays by `method` on the host.
+
+    'auto' takes `host_method` for real inputs and SciPy's choice for
+    complex ones. Both inputs have the dtype computed in.
+    """
+    real = a.dtype.kind == "f"
+    if method == "auto":
+        if real:
+            method = host_method(a.shape[0], v.shape[0], a.dtype.itemsize)
+        else:
+            method = scipy_method(a.shape, v.shape, a.dtype)
+    if method == "fft":
+        return fft_convolve(a, v) if real else _scipy_fftconvolve(a, v)
+    if method == "overlap_add":
+        return _scipy_oaconvolve(a, v)
+    return np.convolve(a, v)
+
+
 def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
-    """Return the plan's window of ``a * v``, computed by SciPy on the host."""
+    """Return the plan's window of ``a * v``, computed on the host."""
     plan = prepared.plan
     a = np.asarray(a, plan.dtype)
     v = np.asarray(v, plan.dtype)
@@ -115,16 +230,17 @@ def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
     if prepared.flip:
         # (a 1-D view reversed directly: np.flip's axis checks cost 2-4 us)
         v = v[::-1] if v.ndim == 1 else np.flip(v, prepared.flip)
-    method = scipy_method(a.shape, v.shape, a.dtype) if prepared.auto else None
-    method = method or prepared.method
-    if method == "fft":
-        y = _scipy_fftconvolve(a, v)
-    elif method == "overlap_add":
-        y = _scipy_oaconvolve(a, v)
-    elif a.ndim == 1:
-        y = np.convolve(a, v)
+    if a.ndim == 1:
+        y = convolve_1d(a, v, "auto" if prepared.auto else prepared.method)
     else:
-        y = _scipy_convolve(a, v, method="direct")
+        method = scipy_method(a.shape, v.shape, a.dtype) if prepared.auto else None
+        method = method or prepared.method
+        if method == "fft":
+            y = _scipy_fftconvolve(a, v)
+        elif method == "overlap_add":
+            y = _scipy_oaconvolve(a, v)
+        else:
+            y = _scipy_convolve(a, v, method="direct")
     y = take_window(np.asarray(y, plan.dtype), plan)
     return y.astype(plan.out_dtype, copy=False)
 
