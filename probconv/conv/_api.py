@@ -175,7 +175,7 @@ def _eager_1d(a: np.ndarray, v: np.ndarray, mode, method, correlate: bool):
     y = _host.convolve_1d(a, v, method)
     if length != y.shape[0]:
         y = y[start : start + length]
-    return _host.to_device(y.astype(out_dtype, copy=False))
+    return _host.from_host(y.astype(out_dtype, copy=False))
 
 
 def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
@@ -212,7 +212,7 @@ def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
         # An eager call from NumPy code: small ones on the host, the others
         # on inputs padded to a bucket, so that new lengths seldom compile.
         if jax.default_backend() == "cpu" and _host.fits(plan, prepared.seconds):
-            return _host.to_device(_host.convolve(a, v, prepared))
+            return _host.from_host(_host.convolve(a, v, prepared))
         if np.isfinite(a).all() and np.isfinite(v).all():
             return _bucketed(a, v, prepared)
     elif maxlag is None:
