@@ -368,3 +368,23 @@ def test_loop_over_new_sizes_compiles_nothing(count_compiles):
                 np.asarray(got), ref, atol=1e-12 * np.abs(ref).max()
             )
     assert compiles == []
+
+
+def test_to_device_copies_and_never_aliases_the_callers_array():
+    # XLA's CPU client would take a host array aligned to 64 bytes as its
+    # buffer, so that the caller's later writes showed in the JAX array;
+    # `to_device` copies within the call, aligned or not, small or large.
+    rng = np.random.default_rng(15)
+    for n in (7, 1000, 20_000):
+        base = rng.standard_normal(n + 16)
+        skip = (-base.ctypes.data % 64) // 8
+        for offset in (skip, skip + 1):  # 64-byte aligned, then not
+            for dtype in (np.float64, np.float32):
+                y = base[offset : offset + n].astype(dtype, copy=False)
+                got = probconv.conv.to_device(y)
+                assert got.dtype == y.dtype and got.shape == y.shape
+                assert not got.committed
+                want = y.copy()
+                y[...] = -1.0
+                np.testing.assert_array_equal(np.asarray(got), want)
+                base[offset : offset + n] = want

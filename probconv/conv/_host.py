@@ -38,11 +38,15 @@ try:  # XLA's own host-to-device copy, without jnp.asarray's 10-20 us of checks
     from jax._src.lib import xla_client as _xc
 
     _device_put = _xc.batched_device_put
-    # A copy that XLA may finish on its own thread, holding the array until
-    # then: for arrays nothing else can write to (`from_host`).
+    # A copy made before the call returns (XLA's default would take a host
+    # array aligned to 64 bytes as its buffer: the caller's later writes
+    # would show in the JAX array), for `to_device`; and a copy that XLA may
+    # finish on its own thread, holding the array until then, for arrays
+    # nothing else can write to (`from_host`).
+    _COPY_NOW = _xc.HostBufferSemantics.IMMUTABLE_ONLY_DURING_CALL
     _COPY_ASYNC = _xc.HostBufferSemantics.IMMUTABLE_UNTIL_TRANSFER_COMPLETES
 except (ImportError, AttributeError):  # pragma: no cover - a JAX that moved it
-    _device_put = _COPY_ASYNC = None
+    _device_put = _COPY_NOW = _COPY_ASYNC = None
 
 # Eager calls with NumPy inputs on the CPU whose method the cost model
 # prices at most this many seconds run on the host. Compiling a new program
@@ -285,11 +289,9 @@ def to_device(y) -> jax.Array:
         return jnp.asarray(y)
     if not y.flags.c_contiguous:
         y = y.copy(order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
-    if y.nbytes >= ALIGNED_BYTES and y.ctypes.data % ALIGNMENT:
-        y = _aligned_copy(y)
     device = jax.local_devices()[0]
     aval = _aval(y.shape, canonical)
-    return _device_put(aval, _sharding(device), [y], [device], False)
+    return _device_put(aval, _sharding(device), [y], [device], False, False, _COPY_NOW)
 
 
 def from_host(y: np.ndarray) -> jax.Array:
@@ -300,9 +302,10 @@ def from_host(y: np.ndarray) -> jax.Array:
     it without first taking it as its own buffer (zero copy, which XLA's
     CPU client does only for data aligned to 64 bytes) and may finish the
     copy on its own thread. A whole eager call's JAX array and `np.asarray`
-    of it back cost 8.6 us against `to_device`'s 11.4 us at 100-2,400
-    float64 points, 29 against 37 us at 24,000-44,000 (best of 7 over
-    1,000 fresh arrays, load 2.1).
+    of it back cost 8.6 us against 9.8 us for a copy made within the call
+    at 100-2,400 float64 points, 29 against 31 us at 24,000-44,000 (best of
+    7 over 1,000 fresh arrays, load 2.1; XLA's zero copy of such arrays,
+    which `to_device` made before: 9.1 and 58 us).
     """
     if _COPY_ASYNC is None or jax.config.jax_default_device is not None:
         return to_device(y)
@@ -313,28 +316,6 @@ def from_host(y: np.ndarray) -> jax.Array:
     return _device_put(
         aval, _sharding(device), [y], [device], False, False, _COPY_ASYNC
     )
-
-
-# XLA's CPU client takes a host array as the buffer itself when its data
-# are aligned to 64 bytes; otherwise it copies it on a thread of its own into
-# fresh memory, which the first read waits for (and page faults into, past
-# glibc's 128 KB threshold for mmap). NumPy aligns to 16 bytes, so results
-# of at least 64 KB are copied here into aligned memory first: a whole
-# eager call of 16,000 to 44,000 float64 results (the JAX array and
-# `np.asarray` of it back) then costs 30-53 us instead of 38-95 us (best of
-# 7 over 200 fresh arrays, load 2.3; below 64 KB the extra copy costs more
-# than it saves: 25 us against 18 us at 100-2,400 points).
-ALIGNMENT = 64
-ALIGNED_BYTES = 1 << 16
-
-
-def _aligned_copy(y: np.ndarray) -> np.ndarray:
-    """Return a C-contiguous copy of `y` whose data are 64-byte aligned."""
-    buf = np.empty(y.nbytes + ALIGNMENT, np.uint8)
-    offset = -buf.ctypes.data % ALIGNMENT
-    out = buf[offset : offset + y.nbytes].view(y.dtype).reshape(y.shape)
-    out[...] = y
-    return out
 
 
 @functools.lru_cache(maxsize=64)
