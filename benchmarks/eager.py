@@ -191,13 +191,14 @@ def smoothing():
 
 
 def host_rule():
-    """Time the host's two 1-D methods on a grid; fit and check `host_method`.
+    """Time the host's three 1-D methods on a grid; fit and check `host_method`.
 
-    The calibration of `probconv.conv._host.HOST_COSTS` and `HOST_FFT_COSTS`:
-    `numpy.convolve` against the host's real FFT (`fft_convolve`), best of 5
-    each, on n1 = 100..100,000 (13 log steps) by n2 = 3..1024, float64 and
-    float32; the model's terms fitted by relative least squares, and the
-    rule in the package checked against the faster method of each shape.
+    The calibration of `probconv.conv._host.HOST_COSTS`, `HOST_FFT_COSTS`
+    and `HOST_OA_COSTS`: `numpy.convolve` against the host's real FFT
+    (`fft_convolve`) and overlap-add (`oa_convolve`), best of 5 each, on n1 =
+    100..100,000 (13 log steps) by n2 = 3..512, float64 and float32; each
+    model's terms fitted by relative least squares, and the rule in the
+    package checked against the fastest method of each shape.
     """
     from scipy.fft import next_fast_len
 
@@ -211,6 +212,10 @@ def host_rule():
             times.append(time.perf_counter() - t0)
         return min(times)
 
+    def fit(terms, t):
+        return np.linalg.lstsq(terms / t[:, None], np.ones_like(t), rcond=None)[0]
+
+    methods = ("direct", "fft", "overlap_add")
     rng = np.random.default_rng(3)
     for dtype in (np.float64, np.float32):
         rows = []
@@ -222,21 +227,20 @@ def host_rule():
                 v = rng.standard_normal(n2).astype(dtype)
                 d = best(np.convolve, a, v)
                 f = best(_host.fft_convolve, a, v)
-                rule = _host.host_method(int(n1), n2, np.dtype(dtype).itemsize)
-                rows.append((n1, n2, next_fast_len(n1 + n2 - 1, True), d, f, rule))
-        n1, n2, size, d, f = (np.array([r[i] for r in rows], float) for i in range(5))
-        rule_fft = np.array([r[5] == "fft" for r in rows])
+                o = best(_host.oa_convolve, a, v)
+                pick = _host.host_method(int(n1), n2, np.dtype(dtype).itemsize)
+                rows.append((n1, n2, d, f, o, methods.index(pick)))
+        n1, n2, d, f, o, pick = (
+            np.array([r[i] for r in rows], float) for i in range(6)
+        )
+        size = np.array([next_fast_len(int(m), True) for m in n1 + n2 - 1], float)
         work = size * np.log2(size)
-        direct_terms = np.c_[np.ones_like(n1), n1 + n2 - 1, n1 * n2]
-        fft_terms = np.c_[
-            np.ones_like(n1), work, work * np.maximum(0, np.log2(size / 2**14))
-        ]
-
-        def fit(terms, t):
-            return np.linalg.lstsq(terms / t[:, None], np.ones_like(t), rcond=None)[0]
-
-        cd, cf = fit(direct_terms, d), fit(fft_terms, f)
-        took = np.where(rule_fft, f, d)
+        cd = fit(np.c_[np.ones_like(n1), n1 + n2 - 1, n1 * n2], d)
+        cache = work * np.maximum(0, np.log2(size / 2**14))
+        cf = fit(np.c_[np.ones_like(n1), work, cache], f)
+        times = np.c_[d, f, o]
+        fastest = times.min(axis=1)
+        took = times[np.arange(len(rows)), pick.astype(int)]
         name = np.dtype(dtype).name
         print(f"\nHost rule, {name}: {len(rows)} shapes")
         print(
@@ -247,14 +251,13 @@ def host_rule():
             f"  fitted fft: call {cf[0]:.3g} s, work {cf[1]:.3g} s, cache "
             f"{cf[2] / cf[1]:.3g} per doubling past 2**14"
         )
+        wrong = (times.argmin(axis=1) != pick).sum()
         print(
-            f"  the package's rule: slower method in {(rule_fft != (f < d)).sum()} of "
-            f"{len(rows)} shapes, {took.sum() / np.minimum(d, f).sum() - 1:.1%} over "
-            f"the faster of each; all direct {d.sum() / np.minimum(d, f).sum() - 1:.1%}"
+            f"  the package's rule: not the fastest in {wrong} of {len(rows)} "
+            f"shapes, {took.sum() / fastest.sum() - 1:.1%} over the fastest of "
+            f"each; all direct {d.sum() / fastest.sum() - 1:.1%}; overlap-add "
+            f"fastest in {(times.argmin(axis=1) == 2).sum()}"
         )
-        for k in (16, 64, 128, 256, 512):
-            won = n1[(n2 == k) & (f < d)]
-            print(f"  n2={k:4d}: FFT faster from n1 = {won.min() if won.size else '-'}")
 
 
 # -- loops over many sizes, each contestant in its own process -----------------

@@ -197,30 +197,32 @@ def test_host_auto_is_scipys_own_call_for_complex_and_n_d():
     assert _host.scipy_method((9000,), (9000,), np.dtype(np.float64)) == "fft"
 
 
-# 1-D real shapes on each side of the host rule's crossover (float64 and
+# 1-D real shapes on each side of the host rule's crossovers (float64 and
 # float32): (n1, n2, the method `host_method` picks).
 HOST_RULE_CASES = [
     (300, 5, "direct"),
     (2000, 31, "direct"),
     (30_000, 8, "direct"),
-    (3000, 512, "fft"),
-    (10_000, 256, "fft"),
-    (40_000, 300, "fft"),
+    (3000, 1000, "fft"),
+    (1500, 1500, "fft"),
+    (10_000, 256, "overlap_add"),
+    (40_000, 300, "overlap_add"),
 ]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_host_rule_sides_of_the_crossover(dtype):
     # The host's own rule for 1-D real inputs: direct sums (np.convolve, bit
-    # for bit) where they are cheaper, a real FFT past the crossover, whose
-    # results match a float64 reference to the FFT's rounding, near
-    # eps ||a|| ||v|| on every entry, in every mode and for correlate.
+    # for bit) where they are cheaper, a real FFT or overlap-add past the
+    # crossovers, whose results match a float64 reference to the
+    # transforms' rounding, near eps ||a|| ||v|| on every entry, in every
+    # mode and for correlate.
     rng = np.random.default_rng(11)
     eps = np.finfo(dtype).eps
     for n1, n2, want in HOST_RULE_CASES:
         assert _host.host_method(n1, n2, np.dtype(dtype).itemsize) == want
         costs = _host.host_costs(n1, n2, np.dtype(dtype).itemsize)
-        assert (costs["fft"] < costs["direct"]) == (want == "fft")
+        assert min(costs, key=costs.get) == want
         a = rng.standard_normal(n1).astype(dtype)
         v = rng.standard_normal(n2).astype(dtype)
         a64, v64 = a.astype(np.float64), v.astype(np.float64)
@@ -236,8 +238,24 @@ def test_host_rule_sides_of_the_crossover(dtype):
             got = np.asarray(probconv.correlate(a, v, mode))
             ref = scipy.signal.correlate(a64, v64, mode, method="direct")
             np.testing.assert_array_less(np.abs(got - ref), tol)
-    # SciPy's own rule sums the last three directly.
-    assert _host.scipy_method((10_000,), (256,), np.dtype(np.float64)) == "direct"
+    # SciPy's own rule sums these directly.
+    for n1, n2 in ((10_000, 256), (40_000, 300)):
+        assert _host.scipy_method((n1,), (n2,), np.dtype(np.float64)) == "direct"
+
+
+@pytest.mark.parametrize("method", ["fft", "overlap_add"])
+def test_host_transforms_at_the_edges(method):
+    # The host's lean transforms, asked for by name: a one-point input,
+    # the longer input second, and one block or many.
+    rng = np.random.default_rng(16)
+    for n1, n2 in ((5, 1), (1, 7), (3, 40), (64, 64), (1000, 3), (7, 3000)):
+        a, v = rng.standard_normal(n1), rng.standard_normal(n2)
+        for fn, ref in ((probconv.convolve, np.convolve), (probconv.correlate, None)):
+            got = np.asarray(fn(a, v, method=method))
+            want = ref(a, v) if ref else np.correlate(a, v, "full")
+            tol = 30 * np.finfo(float).eps * np.linalg.norm(a) * np.linalg.norm(v)
+            assert got.shape == want.shape
+            np.testing.assert_array_less(np.abs(got - want), tol)
 
 
 def test_host_fft_matches_the_jitted_fft():

@@ -117,32 +117,54 @@ def scipy_method(shape1: tuple, shape2: tuple, dtype: np.dtype) -> str:
 
 
 # The host's own method rule for 1-D real inputs: `numpy.convolve` (direct
-# sums) against a real FFT at `scipy.fft.next_fast_len` (`fft_convolve`).
-# Direct: seconds per call, per output (n1 + n2 - 1) and per multiply-add
-# (n1 n2); FFT: per call and per unit of L log2 L of the transform length
-# L, more by `HOST_FFT_CACHE` per doubling of L past 2**14 points. Fitted by
-# relative least squares to the best of 5 timings of each on 192 shapes
-# (n1 = 100..100,000 in 13 log steps by n2 = 3..1024, float64 and float32)
-# on the 2-core development machine, load near 3.3
-# (docs/performance.md: "The host's method rule"). The rule picks the
-# slower method in 6 (float64) and 19 (float32) of the 192 shapes, at a
-# cost of 5 % and 2 % of the grid's total. SciPy's own rule
-# (`scipy.signal.choose_conv_method`) keeps direct sums up to about 4x
-# longer: at 10,000 x 256 it sums directly in 285 us where the FFT takes
-# 165 us.
+# sums), a real FFT at `scipy.fft.next_fast_len` (`fft_convolve`) and
+# overlap-add (`oa_convolve`), priced by the models below and measured on
+# the 2-core development machine (`python benchmarks/eager.py --only
+# host-rule` times the three on a grid of 184 shapes and checks the rule;
+# docs/performance.md, "The host's method rule").
+# Direct: NumPy sums a kernel of at most 8 taps by a path of its own
+# (`small`: about 0.27 ns a multiply-add in both dtypes); longer kernels
+# take one dot product per output, which costs `dot` before its
+# multiply-adds (`mac`): 10-15 ns, so that 12-24 taps cost 0.6-1.7 ns a
+# multiply-add, 8 taps 0.27 and 512 taps 0.07-0.12 (medians over n1 of
+# 10,000-100,000). FFT: seconds per call and per unit of L log2 L of the
+# transform length L, more by `cache` per doubling of L past 2**14 points
+# (relative least squares, best of 5 timings, load near 3.3). SciPy's own
+# rule (`scipy.signal.choose_conv_method`) keeps direct sums far longer:
+# at 10,000 x 256 it sums directly in 285 us where overlap-add takes
+# 110 us and the FFT 165 us.
 HOST_COSTS = {
-    8: {"call": 2.8e-6, "output": 4.9e-10, "mac": 1.66e-10},
-    4: {"call": 3.0e-6, "output": 1.0e-9, "mac": 9.3e-11},
+    8: {"call": 2.0e-6, "small": 2.8e-10, "dot": 1.0e-8, "mac": 1.2e-10},
+    4: {"call": 2.0e-6, "small": 2.6e-10, "dot": 1.5e-8, "mac": 5.5e-11},
 }
+SMALL_TAPS = 8
 HOST_FFT_COSTS = {
     8: {"call": 3.2e-5, "work": 1.61e-9, "cache": 0.135},
     4: {"call": 3.4e-5, "work": 1.41e-9, "cache": 0.079},
 }
 HOST_FFT_CACHE_POINTS = 1 << 14
+# Overlap-add (`oa_convolve`): transforms of about OA_BLOCK lengths of the
+# shorter input (at least OA_MIN points: shorter ones cost more per point
+# than they save), all blocks in one batch; seconds per call and per unit
+# of L log2 L of each block's transform. Fitted as above to the best of 5
+# timings on 95 shapes (n1 = 316..100,000 by n2 = 3..1024, n1 at least
+# 2 n2), load near 1.8: median error 4 % (float64) and 6 % (float32).
+OA_BLOCK = 4
+OA_MIN = 256
+HOST_OA_COSTS = {
+    8: {"call": 2.7e-5, "work": 7.0e-10},
+    4: {"call": 3.1e-5, "work": 3.7e-10},
+}
+
+
+def _direct_cost(n1: int, n2: int, c: dict) -> float:
+    if min(n1, n2) <= SMALL_TAPS:
+        return c["call"] + c["small"] * n1 * n2
+    return c["call"] + (n1 + n2 - 1) * c["dot"] + c["mac"] * n1 * n2
 
 
 def host_costs(n1: int, n2: int, itemsize: int) -> dict[str, float]:
-    """Estimated seconds of 1-D real direct sums and FFT on the host.
+    """Estimated seconds of 1-D real direct sums, FFT and overlap-add on the host.
 
     Parameters
     ----------
@@ -154,30 +176,37 @@ def host_costs(n1: int, n2: int, itemsize: int) -> dict[str, float]:
     Returns
     -------
     dict
-        ``{"direct": seconds, "fft": seconds}``.
+        ``{"direct": seconds, "fft": seconds, "overlap_add": seconds}``.
     """
     size = 8 if itemsize >= 8 else 4
-    c, f = HOST_COSTS[size], HOST_FFT_COSTS[size]
-    direct = c["call"] + c["output"] * (n1 + n2 - 1) + c["mac"] * n1 * n2
+    c, f, o = HOST_COSTS[size], HOST_FFT_COSTS[size], HOST_OA_COSTS[size]
+    direct = _direct_cost(n1, n2, c)
     length = _scipy_fft.next_fast_len(n1 + n2 - 1, real=True)
     work = length * math.log2(length)
     work *= 1.0 + f["cache"] * max(0.0, math.log2(length / HOST_FFT_CACHE_POINTS))
-    return {"direct": direct, "fft": f["call"] + f["work"] * work}
+    long, short = max(n1, n2), min(n1, n2)
+    block = _scipy_fft.next_fast_len(max(OA_BLOCK * short, OA_MIN), real=True)
+    blocks = -(-long // (block - short + 1))
+    oa = o["call"] + o["work"] * blocks * block * math.log2(block)
+    if blocks == 1:  # one block: a transform longer than the FFT's
+        oa = math.inf
+    return {"direct": direct, "fft": f["call"] + f["work"] * work, "overlap_add": oa}
 
 
 def host_method(n1: int, n2: int, itemsize: int) -> str:
-    """Return the cheaper host method for 1-D real inputs: 'direct' or 'fft'.
+    """Return the cheapest host method for 1-D real inputs.
 
-    By `host_costs`; sums priced under the FFT's fixed cost are direct
-    without pricing the transform (most small calls).
+    'direct', 'fft' or 'overlap_add', by `host_costs`; sums priced under
+    the transforms' fixed cost are direct without pricing the transforms
+    (most small calls).
     """
     size = 8 if itemsize >= 8 else 4
     c = HOST_COSTS[size]
-    direct = c["call"] + c["output"] * (n1 + n2 - 1) + c["mac"] * n1 * n2
+    direct = _direct_cost(n1, n2, c)
     if direct <= HOST_FFT_COSTS[size]["call"]:
         return "direct"
     costs = host_costs(n1, n2, itemsize)
-    return "fft" if costs["fft"] < costs["direct"] else "direct"
+    return min(costs, key=costs.get)
 
 
 def fft_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -208,6 +237,31 @@ def real_dtypes(dtype1: np.dtype, dtype2: np.dtype, x64: bool):
     return compute_dtype(out), out
 
 
+def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Return the full convolution of two 1-D real arrays by overlap-add.
+
+    The longer input is cut into blocks that, with the shorter one's
+    ``k - 1`` samples of tail, fill a transform of ``next_fast_len(5 k)``
+    points (at least 64); all blocks are transformed as one batch and their
+    tails added back in two strided sums. Like `scipy.signal.oaconvolve`
+    without its checks and block search.
+    """
+    if a.shape[0] < v.shape[0]:
+        a, v = v, a
+    n, k = a.shape[0], v.shape[0]
+    size = _scipy_fft.next_fast_len(max(OA_BLOCK * k, OA_MIN), real=True)
+    step = size - k + 1
+    count = -(-n // step)
+    blocks = np.zeros(count * step, a.dtype)
+    blocks[:n] = a
+    spectra = _scipy_fft.rfft(blocks.reshape(count, step), size, axis=1)
+    out = _scipy_fft.irfft(spectra * _scipy_fft.rfft(v, size), size, axis=1)
+    y = np.zeros((count + 1) * step, a.dtype)
+    y[: count * step].reshape(count, step)[...] += out[:, :step]
+    y[step:].reshape(count, step)[:, : k - 1] += out[:, step:]
+    return y[: n + k - 1]
+
+
 def convolve_1d(a: np.ndarray, v: np.ndarray, method: str) -> np.ndarray:
     """Return the full convolution of two 1-D arrays by `method` on the host.
 
@@ -223,7 +277,7 @@ def convolve_1d(a: np.ndarray, v: np.ndarray, method: str) -> np.ndarray:
     if method == "fft":
         return fft_convolve(a, v) if real else _scipy_fftconvolve(a, v)
     if method == "overlap_add":
-        return _scipy_oaconvolve(a, v)
+        return oa_convolve(a, v) if real else _scipy_oaconvolve(a, v)
     return np.convolve(a, v)
 
 
