@@ -7,10 +7,10 @@ are the right tool: they cost what `scipy.signal.convolve` costs and compile
 nothing. They run the method asked for (direct sums, FFT or overlap-add), in
 the dtype the engine computes in, so results agree with the jitted path to
 the method's rounding, and the result is returned as a JAX array of the
-engine's dtype. With ``method='auto'``, 1-D real inputs take the cheaper of
-`numpy.convolve` and a real FFT by a rule measured here (`host_method`);
-complex and N-D inputs take SciPy's own choice. Traced inputs (under `jit`,
-`vmap`, `grad`) never come here.
+engine's dtype. With ``method='auto'``, 1-D real inputs take the cheapest
+of `numpy.convolve`, a real FFT and overlap-add by a rule measured here
+(`host_method`); complex and N-D inputs take SciPy's own choice. Traced
+inputs (under `jit`, `vmap`, `grad`) never come here.
 """
 
 from __future__ import annotations
