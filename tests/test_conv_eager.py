@@ -258,15 +258,20 @@ def test_host_transforms_at_the_edges(method):
             np.testing.assert_array_less(np.abs(got - want), tol)
 
 
-def test_host_fft_matches_the_jitted_fft():
-    # The host's FFT and the engine's jitted one agree to the FFT's
-    # rounding (the bucketed tolerance above: 1e-11 of max|ref|).
+def test_host_transforms_match_the_jitted_engine():
+    # The host's FFT (3000 x 1000) and overlap-add (10,000 x 256) and the
+    # engine's jitted program agree to the transforms' rounding (the
+    # bucketed tolerance above: 1e-11 of max|ref|).
     rng = np.random.default_rng(12)
-    a, v = rng.standard_normal(10_000), rng.standard_normal(256)
-    host = np.asarray(probconv.convolve(a, v, "same"))
-    jitted = np.asarray(probconv.convolve(jnp.asarray(a), jnp.asarray(v), "same"))
-    ref = np.convolve(a, v, "same")
-    np.testing.assert_array_less(np.abs(host - jitted), 1e-11 * np.abs(ref).max())
+    for (n1, n2), method in (((3000, 1000), "fft"), ((10_000, 256), "overlap_add")):
+        assert _host.host_method(n1, n2, 8) == method
+        a, v = rng.standard_normal(n1), rng.standard_normal(n2)
+        host = np.asarray(probconv.convolve(a, v, "same"))
+        jitted = probconv.convolve(jnp.asarray(a), jnp.asarray(v), "same")
+        ref = np.convolve(a, v, "same")
+        np.testing.assert_array_less(
+            np.abs(host - np.asarray(jitted)), 1e-11 * np.abs(ref).max()
+        )
 
 
 def test_cheapest_price_first_keeps_the_route():
