@@ -3,6 +3,8 @@
     python benchmarks/eager.py                 # every table below
     python benchmarks/eager.py --only engine   # engine, distributions, smoothing,
                                                # loop-convolve or loop-pb
+    python benchmarks/eager.py --only loop-convolve --rounds 5   # medians
+    python benchmarks/eager.py --only host-rule   # the host's 1-D method rule
 
 What users do when they do not write `jax.jit`: call probconv on NumPy
 arrays, on small inputs, over and over, and in loops over many sizes in one
@@ -188,6 +190,76 @@ def smoothing():
         )
 
 
+def host_rule():
+    """Time the host's three 1-D methods on a grid; fit and check `host_method`.
+
+    The calibration of `probconv.conv._host.HOST_COSTS`, `HOST_FFT_COSTS`
+    and `HOST_OA_COSTS`: `numpy.convolve` against the host's real FFT
+    (`fft_convolve`) and overlap-add (`oa_convolve`), best of 5 each, on n1 =
+    100..100,000 (13 log steps) by n2 = 3..512, float64 and float32; each
+    model's terms fitted by relative least squares, and the rule in the
+    package checked against the fastest method of each shape.
+    """
+    from scipy.fft import next_fast_len
+
+    from probconv.conv import _host
+
+    def best(f, a, v, rounds=5):
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            f(a, v)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    def fit(terms, t):
+        return np.linalg.lstsq(terms / t[:, None], np.ones_like(t), rcond=None)[0]
+
+    methods = ("direct", "fft", "overlap_add")
+    rng = np.random.default_rng(3)
+    for dtype in (np.float64, np.float32):
+        rows = []
+        for n1 in np.unique(np.logspace(2, 5, 13).astype(int)):
+            for n2 in (3, 5, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512):
+                if n2 > n1:
+                    continue
+                a = rng.standard_normal(n1).astype(dtype)
+                v = rng.standard_normal(n2).astype(dtype)
+                d = best(np.convolve, a, v)
+                f = best(_host.fft_convolve, a, v)
+                o = best(_host.oa_convolve, a, v)
+                pick = _host.host_method(int(n1), n2, np.dtype(dtype).itemsize)
+                rows.append((n1, n2, d, f, o, methods.index(pick)))
+        n1, n2, d, f, o, pick = (
+            np.array([r[i] for r in rows], float) for i in range(6)
+        )
+        size = np.array([next_fast_len(int(m), True) for m in n1 + n2 - 1], float)
+        work = size * np.log2(size)
+        cd = fit(np.c_[np.ones_like(n1), n1 + n2 - 1, n1 * n2], d)
+        cache = work * np.maximum(0, np.log2(size / 2**14))
+        cf = fit(np.c_[np.ones_like(n1), work, cache], f)
+        times = np.c_[d, f, o]
+        fastest = times.min(axis=1)
+        took = times[np.arange(len(rows)), pick.astype(int)]
+        name = np.dtype(dtype).name
+        print(f"\nHost rule, {name}: {len(rows)} shapes")
+        print(
+            f"  fitted direct: call {cd[0]:.3g} s, output {cd[1]:.3g} s, "
+            f"mac {cd[2]:.3g} s"
+        )
+        print(
+            f"  fitted fft: call {cf[0]:.3g} s, work {cf[1]:.3g} s, cache "
+            f"{cf[2] / cf[1]:.3g} per doubling past 2**14"
+        )
+        wrong = (times.argmin(axis=1) != pick).sum()
+        print(
+            f"  the package's rule: not the fastest in {wrong} of {len(rows)} "
+            f"shapes, {took.sum() / fastest.sum() - 1:.1%} over the fastest of "
+            f"each; all direct {d.sum() / fastest.sum() - 1:.1%}; overlap-add "
+            f"fastest in {(times.argmin(axis=1) == 2).sum()}"
+        )
+
+
 # -- loops over many sizes, each contestant in its own process -----------------
 
 LOOP_CODE = r"""
@@ -234,41 +306,68 @@ print(json.dumps({"seconds": seconds, "cpu": time.process_time() - c0,
 """
 
 
-def loop(which, count):
+def loop(which, count, rounds=1):
     title = {
         "convolve": f"convolve over {count} distinct (n, k) pairs",
         "pb": f"poisson_binomial(p).sf(k) over {count} portfolios of 20..{19 + count}",
     }[which]
     print(f"\nLoop, one process: {title}")
     peer = "scipy.signal.convolve" if which == "convolve" else "scipy poisson_binom"
-    out = {}
-    for contestant in ("probconv", "scipy"):
-        proc = subprocess.run(
-            [sys.executable, "-c", LOOP_CODE, which, contestant, str(count)],
-            capture_output=True,
-            text=True,
-            check=True,
+    runs = {"probconv": [], "scipy": []}
+    for _ in range(rounds):  # contestants alternate, each in a fresh process
+        for contestant in runs:
+            proc = subprocess.run(
+                [sys.executable, "-c", LOOP_CODE, which, contestant, str(count)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[contestant].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        ours, theirs = runs["probconv"][-1], runs["scipy"][-1]
+        rel = abs(ours["checksum"] - theirs["checksum"]) / abs(theirs["checksum"])
+        print(
+            f"  probconv {ours['seconds']:8.2f} s (CPU {ours['cpu']:.2f} s), RSS "
+            f"+{ours['rss_growth_mb']:.0f} MB, {ours['programs']} programs built"
+            f"   {peer} {theirs['seconds']:8.2f} s (CPU {theirs['cpu']:.2f} s), "
+            f"RSS +{theirs['rss_growth_mb']:.0f} MB   ratio "
+            f"{ours['seconds'] / theirs['seconds']:.2f}x   checksums agree to "
+            f"{rel:.1e}",
+            flush=True,
         )
-        out[contestant] = json.loads(proc.stdout.strip().splitlines()[-1])
-    ours, theirs = out["probconv"], out["scipy"]
-    rel = abs(ours["checksum"] - theirs["checksum"]) / abs(theirs["checksum"])
-    print(
-        f"  probconv {ours['seconds']:8.2f} s (CPU {ours['cpu']:.2f} s), RSS "
-        f"+{ours['rss_growth_mb']:.0f} MB, {ours['programs']} programs built"
-        f"   {peer} {theirs['seconds']:8.2f} s (CPU {theirs['cpu']:.2f} s), RSS "
-        f"+{theirs['rss_growth_mb']:.0f} MB   ratio "
-        f"{ours['seconds'] / theirs['seconds']:.2f}x   checksums agree to {rel:.1e}",
-        flush=True,
-    )
+    if rounds > 1:
+
+        def median(name, key):
+            return float(np.median([r[key] for r in runs[name]]))
+
+        wall = median("probconv", "seconds") / median("scipy", "seconds")
+        cpu = median("probconv", "cpu") / median("scipy", "cpu")
+        print(
+            f"  medians of {rounds} rounds: probconv "
+            f"{median('probconv', 'seconds'):.3f} s (CPU "
+            f"{median('probconv', 'cpu'):.3f} s), {peer} "
+            f"{median('scipy', 'seconds'):.3f} s (CPU {median('scipy', 'cpu'):.3f}"
+            f" s); ratio {wall:.2f}x (CPU {cpu:.2f}x)",
+            flush=True,
+        )
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
         "--only",
-        choices=["engine", "distributions", "smoothing", "loop-convolve", "loop-pb"],
+        choices=[
+            "engine",
+            "distributions",
+            "smoothing",
+            "host-rule",
+            "loop-convolve",
+            "loop-pb",
+        ],
     )
     p.add_argument("--count", type=int, default=2000, help="sizes in each loop")
+    p.add_argument(
+        "--rounds", type=int, default=1, help="alternating runs of each loop"
+    )
     args = p.parse_args()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load} ({os.cpu_count()} cores)")
@@ -277,8 +376,9 @@ def main():
         "engine": engine,
         "distributions": distributions,
         "smoothing": smoothing,
-        "loop-convolve": lambda: loop("convolve", args.count),
-        "loop-pb": lambda: loop("pb", args.count),
+        "host-rule": host_rule,
+        "loop-convolve": lambda: loop("convolve", args.count, args.rounds),
+        "loop-pb": lambda: loop("pb", args.count, args.rounds),
     }
     for name, fn in steps.items():
         if args.only in (None, name):

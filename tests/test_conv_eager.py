@@ -21,6 +21,7 @@ import pytest
 import scipy.signal
 
 import probconv
+from probconv._checks import result_dtype
 from probconv.conv import _choose, _host, _plan, _programs, set_max_programs
 
 
@@ -120,7 +121,8 @@ def test_set_max_programs_rejects_non_positive(bad):
 
 
 def test_repeated_signature_reuses_its_plan():
-    a, v = np.ones(10_000), np.ones(9)
+    # (2-D: two 1-D NumPy arrays take the host's lean route, without a plan)
+    a, v = np.ones((100, 100)), np.ones((3, 3))
     probconv.convolve(a, v)
     before = _plan.prepare.cache_info().hits
     probconv.convolve(a, v)
@@ -175,14 +177,16 @@ def test_compilation_cache_rejects_a_non_path():
         probconv.use_compilation_cache(3)
 
 
-def test_host_auto_is_scipys_own_call():
-    # method='auto' on the host runs what scipy.signal.convolve runs (its
-    # method choice, asked once per signature): the same numbers, bit for bit.
+def test_host_auto_is_scipys_own_call_for_complex_and_n_d():
+    # method='auto' on the host runs what scipy.signal.convolve runs for
+    # complex and N-D inputs (its method choice, asked once per signature):
+    # the same numbers, bit for bit.
     rng = np.random.default_rng(5)
     cases = [((100,), (3,)), ((1000,), (301,)), ((9000,), (9000,)), ((20, 30), (5, 7))]
     for s1, s2 in cases:
         a, v = rng.standard_normal(s1), rng.standard_normal(s2)
-        for dtype in (np.float64, np.complex128):
+        dtypes = (np.complex128,) if len(s1) == 1 else (np.float64, np.complex128)
+        for dtype in dtypes:
             a_, v_ = a.astype(dtype), v.astype(dtype)
             want = scipy.signal.choose_conv_method(a_, v_)
             assert _host.scipy_method(s1, s2, np.dtype(dtype)) == want
@@ -191,6 +195,83 @@ def test_host_auto_is_scipys_own_call():
             got = np.asarray(probconv.correlate(a_, v_))
             np.testing.assert_array_equal(got, scipy.signal.correlate(a_, v_))
     assert _host.scipy_method((9000,), (9000,), np.dtype(np.float64)) == "fft"
+
+
+# 1-D real shapes on each side of the host rule's crossovers (float64 and
+# float32): (n1, n2, the method `host_method` picks).
+HOST_RULE_CASES = [
+    (300, 5, "direct"),
+    (2000, 31, "direct"),
+    (30_000, 8, "direct"),
+    (3000, 1000, "fft"),
+    (1500, 1500, "fft"),
+    (10_000, 256, "overlap_add"),
+    (40_000, 300, "overlap_add"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_host_rule_sides_of_the_crossover(dtype):
+    # The host's own rule for 1-D real inputs: direct sums (np.convolve, bit
+    # for bit) where they are cheaper, a real FFT or overlap-add past the
+    # crossovers, whose results match a float64 reference to the
+    # transforms' rounding, near eps ||a|| ||v|| on every entry, in every
+    # mode and for correlate.
+    rng = np.random.default_rng(11)
+    eps = np.finfo(dtype).eps
+    for n1, n2, want in HOST_RULE_CASES:
+        assert _host.host_method(n1, n2, np.dtype(dtype).itemsize) == want
+        costs = _host.host_costs(n1, n2, np.dtype(dtype).itemsize)
+        assert min(costs, key=costs.get) == want
+        a = rng.standard_normal(n1).astype(dtype)
+        v = rng.standard_normal(n2).astype(dtype)
+        a64, v64 = a.astype(np.float64), v.astype(np.float64)
+        tol = 30 * eps * np.linalg.norm(a64) * np.linalg.norm(v64)
+        for mode in ("full", "same", "valid"):
+            got = probconv.convolve(a, v, mode)
+            assert isinstance(got, jax.Array) and got.dtype == dtype
+            got = np.asarray(got)
+            if want == "direct":
+                np.testing.assert_array_equal(got, np.convolve(a, v, mode))
+            ref = np.convolve(a64, v64, mode)
+            np.testing.assert_array_less(np.abs(got - ref), tol)
+            got = np.asarray(probconv.correlate(a, v, mode))
+            ref = scipy.signal.correlate(a64, v64, mode, method="direct")
+            np.testing.assert_array_less(np.abs(got - ref), tol)
+    # SciPy's own rule sums these directly.
+    for n1, n2 in ((10_000, 256), (40_000, 300)):
+        assert _host.scipy_method((n1,), (n2,), np.dtype(np.float64)) == "direct"
+
+
+@pytest.mark.parametrize("method", ["fft", "overlap_add"])
+def test_host_transforms_at_the_edges(method):
+    # The host's lean transforms, asked for by name: a one-point input,
+    # the longer input second, and one block or many.
+    rng = np.random.default_rng(16)
+    for n1, n2 in ((5, 1), (1, 7), (3, 40), (64, 64), (1000, 3), (7, 3000)):
+        a, v = rng.standard_normal(n1), rng.standard_normal(n2)
+        for fn, ref in ((probconv.convolve, np.convolve), (probconv.correlate, None)):
+            got = np.asarray(fn(a, v, method=method))
+            want = ref(a, v) if ref else np.correlate(a, v, "full")
+            tol = 30 * np.finfo(float).eps * np.linalg.norm(a) * np.linalg.norm(v)
+            assert got.shape == want.shape
+            np.testing.assert_array_less(np.abs(got - want), tol)
+
+
+def test_host_transforms_match_the_jitted_engine():
+    # The host's FFT (3000 x 1000) and overlap-add (10,000 x 256) and the
+    # engine's jitted program agree to the transforms' rounding (the
+    # bucketed tolerance above: 1e-11 of max|ref|).
+    rng = np.random.default_rng(12)
+    for (n1, n2), method in (((3000, 1000), "fft"), ((10_000, 256), "overlap_add")):
+        assert _host.host_method(n1, n2, 8) == method
+        a, v = rng.standard_normal(n1), rng.standard_normal(n2)
+        host = np.asarray(probconv.convolve(a, v, "same"))
+        jitted = probconv.convolve(jnp.asarray(a), jnp.asarray(v), "same")
+        ref = np.convolve(a, v, "same")
+        np.testing.assert_array_less(
+            np.abs(host - np.asarray(jitted)), 1e-11 * np.abs(ref).max()
+        )
 
 
 def test_cheapest_price_first_keeps_the_route():
@@ -215,3 +296,118 @@ def test_results_follow_the_x64_switch():
     with jax.enable_x64(False):
         assert probconv.conv.to_device(np.ones(3)).dtype == np.float32
     assert probconv.conv.to_device(np.ones(3)).dtype == np.float64
+
+
+# The lean route of two 1-D NumPy arrays (`_api._eager_1d`): its results
+# must be those of the planned route (the same call with ``axes=0``, which
+# plans), dtype and bits, and its errors those of the planned call.
+EAGER_DTYPES = [
+    (np.float64, np.float64),
+    (np.float32, np.float32),
+    (np.float16, np.float16),
+    (np.int64, np.int64),
+    (np.int32, np.float32),
+    (np.bool_, np.float64),
+    (np.complex128, np.float64),
+    (np.float32, np.complex64),
+]
+
+
+@pytest.mark.parametrize("fn", ["convolve", "correlate"])
+@pytest.mark.parametrize("dtypes", EAGER_DTYPES, ids=str)
+def test_lean_route_equals_the_planned_one(fn, dtypes):
+    rng = np.random.default_rng(13)
+    f = getattr(probconv, fn)
+    for n1, n2 in ((50, 7), (6, 40), (3000, 512)):
+        a = (rng.standard_normal(n1) * 10).astype(dtypes[0])
+        v = (rng.standard_normal(n2) * 10).astype(dtypes[1])
+        if np.dtype(dtypes[1]).kind == "c":
+            v = v + 1j * rng.standard_normal(n2).astype(dtypes[1])
+        for mode in ("full", "same", "valid"):
+            got = f(a, v, mode)
+            planned = f(a, v, mode, axes=0)
+            assert isinstance(got, jax.Array)
+            assert got.dtype == planned.dtype == result_dtype(a.dtype, v.dtype)
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(planned))
+
+
+@pytest.mark.filterwarnings("ignore:Explicitly requested dtype")
+def test_lean_route_follows_the_x64_switch():
+    a, v = np.arange(6.0), np.ones(3)
+    with jax.enable_x64(False):
+        got = probconv.convolve(a, v)
+        assert got.dtype == np.float32
+        assert probconv.correlate(a.astype(np.int64), v, "same").dtype == np.float32
+    assert got.tolist() == [0.0, 1.0, 3.0, 6.0, 9.0, 12.0, 9.0, 5.0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"mode": "bogus"}, ValueError, "`mode` must be one of 'full'"),
+        ({"mode": "FULL"}, ValueError, "`mode` must be one of 'full'"),
+        ({"mode": None}, ValueError, "`mode` must be one of 'full'"),
+        ({"method": "fast"}, ValueError, "`method` must be one of 'auto'"),
+        ({"method": 3}, ValueError, "`method` must be one of 'auto'"),
+        ({"precision": "low"}, ValueError, "`precision` must be None"),
+        ({"axes": 1}, ValueError, "axes"),
+        ({"axes": 0.5}, TypeError, "axes"),
+    ],
+)
+def test_lean_route_keeps_the_errors(kwargs, error, match):
+    a, v = np.ones(5), np.ones(3)
+    for fn in (probconv.convolve, probconv.correlate):
+        with pytest.raises(error, match=match):
+            fn(a, v, **kwargs)
+
+
+def test_lean_route_keeps_the_input_errors():
+    with pytest.raises(ValueError, match="`in1` must not be empty"):
+        probconv.convolve(np.ones(0), np.ones(3))
+    with pytest.raises(ValueError, match="`in2` must not be empty"):
+        probconv.correlate(np.ones(3), np.ones(0))
+    with pytest.raises(TypeError, match="`in2` must be a numeric array"):
+        probconv.convolve(np.ones(3), np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        probconv.convolve(np.ones(3), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="`maxlag` must be"):
+        probconv.correlate(np.ones(3), np.ones(2), maxlag=-1)
+
+
+def test_loop_over_new_sizes_compiles_nothing(count_compiles):
+    # The benchmark's loop in small (benchmarks/eager.py, --only
+    # loop-convolve): new (n, k) pairs, every tenth signal 20x longer, so
+    # both sides of the host rule run; nothing compiles, and the values
+    # are scipy's to the FFT's rounding.
+    rng = np.random.default_rng(14)
+    with count_compiles() as compiles:
+        for i, n in enumerate(rng.permutation(np.arange(100, 160))):
+            a = rng.standard_normal(n * (20 if i % 10 == 0 else 1))
+            v = rng.standard_normal(rng.integers(3, 302))
+            got = probconv.convolve(a, v)
+            assert isinstance(got, jax.Array)
+            ref = scipy.signal.convolve(a, v, method="direct")
+            np.testing.assert_allclose(
+                np.asarray(got), ref, atol=1e-12 * np.abs(ref).max()
+            )
+    assert compiles == []
+
+
+def test_to_device_copies_and_never_aliases_the_callers_array():
+    # XLA's CPU client would take a host array aligned to 64 bytes as its
+    # buffer, so that the caller's later writes showed in the JAX array;
+    # `to_device` copies within the call, aligned or not, small or large.
+    rng = np.random.default_rng(15)
+    for n in (7, 1000, 20_000):
+        base = rng.standard_normal(n + 16)
+        skip = (-base.ctypes.data % 64) // 8
+        for offset in (skip, skip + 1):  # 64-byte aligned, then not
+            for dtype in (np.float64, np.float32):
+                y = base[offset : offset + n].astype(dtype, copy=False)
+                got = probconv.conv.to_device(y)
+                assert got.dtype == y.dtype and got.shape == y.shape
+                assert not got.committed
+                want = y.copy()
+                y[...] = -1.0
+                np.testing.assert_array_equal(np.asarray(got), want)
+                base[offset : offset + n] = want

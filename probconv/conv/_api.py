@@ -12,8 +12,9 @@ from jax.typing import ArrayLike
 
 from .._checks import check_choice, check_int, result_dtype
 from . import _choose, _direct, _fft, _host, _overlap_add, _sharded
-from ._args import MODES, as_input
+from ._args import METHODS, MODES, as_input
 from ._plan import (
+    SMALL_POINTS,
     Plan,
     Prepared,
     bucket_length,
@@ -130,8 +131,65 @@ def _bucketed(a: np.ndarray, v: np.ndarray, prepared: Prepared) -> jax.Array:
     return _host.to_device(_host.take_window(np.asarray(y), plan))
 
 
+def _eager_1d(a: np.ndarray, v: np.ndarray, mode, method, correlate: bool):
+    """Run the common eager call on the host without a plan, or return None.
+
+    Two non-empty 1-D NumPy arrays whose result is real, valid `mode` and
+    `method` strings, no `axes`, `precision` or `maxlag`, on the CPU, priced
+    under the host bound as `prepare` prices them: the same route, method
+    and numbers as the planned call, without its per-signature work (about
+    30 us, which a loop over new sizes pays on every call). Anything else
+    returns None and takes the planned route, which raises the user's
+    errors.
+    """
+    if a.ndim != 1 or v.ndim != 1 or not (a.shape[0] and v.shape[0]):
+        return None
+    if mode.__class__ is not str or mode not in MODES:
+        return None
+    if method.__class__ is not str or method not in METHODS:
+        return None
+    dtypes = _host.real_dtypes(a.dtype, v.dtype, jax.config.jax_enable_x64)
+    if dtypes is None or jax.default_backend() != "cpu":
+        return None
+    dtype, out_dtype = dtypes
+    n1, n2 = a.shape[0], v.shape[0]
+    if mode == "full":
+        start, length = 0, n1 + n2 - 1
+    elif mode == "same":
+        start, length = (n2 - 1) // 2, n1
+    else:
+        start, length = min(n1, n2) - 1, abs(n1 - n2) + 1
+    if n1 + n2 - 1 <= SMALL_POINTS:
+        price = 0.0
+    elif method in ("auto", "direct"):
+        costs = _choose.direct_costs((n1,), (n2,), (length,), 1, False, dtype, "cpu")
+        price = min(costs.values())
+    else:
+        return None
+    if not price < _host.HOST_MAX_SECONDS:
+        return None
+    a = a.astype(dtype, copy=False)
+    v = v.astype(dtype, copy=False)
+    if correlate:
+        v = v[::-1]
+    y = _host.convolve_1d(a, v, method)
+    if length != y.shape[0]:
+        y = y[start : start + length]
+    return _host.from_host(y.astype(out_dtype, copy=False))
+
+
 def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
     """Plan a call (cached per signature) and run it by the cheapest route."""
+    if (
+        type(in1) is np.ndarray
+        and type(in2) is np.ndarray
+        and axes is None
+        and precision is None
+        and maxlag is None
+    ):
+        y = _eager_1d(in1, in2, mode, method, correlate)
+        if y is not None:
+            return y
     a = as_input(in1, "in1")
     v = as_input(in2, "in2")
     prepared = prepare(
@@ -154,7 +212,7 @@ def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
         # An eager call from NumPy code: small ones on the host, the others
         # on inputs padded to a bucket, so that new lengths seldom compile.
         if jax.default_backend() == "cpu" and _host.fits(plan, prepared.seconds):
-            return _host.to_device(_host.convolve(a, v, prepared))
+            return _host.from_host(_host.convolve(a, v, prepared))
         if np.isfinite(a).all() and np.isfinite(v).all():
             return _bucketed(a, v, prepared)
     elif maxlag is None:

@@ -2,14 +2,15 @@
 
 A jitted JAX call costs about 10 us before any arithmetic, and every new
 shape costs a compilation (tens of milliseconds). For an eager call with
-NumPy inputs whose output is small, SciPy's own routines on the host are the
-right tool: they cost what `scipy.signal.convolve` costs and compile
-nothing. They run the method asked for (direct sums, FFT or overlap-add;
-with ``method='auto'``, SciPy's own choice, which is tuned for SciPy), in
+NumPy inputs whose output is small, NumPy's and SciPy's routines on the host
+are the right tool: they cost what `scipy.signal.convolve` costs and compile
+nothing. They run the method asked for (direct sums, FFT or overlap-add), in
 the dtype the engine computes in, so results agree with the jitted path to
 the method's rounding, and the result is returned as a JAX array of the
-engine's dtype. Traced inputs (under `jit`, `vmap`, `grad`)
-never come here.
+engine's dtype. With ``method='auto'``, 1-D real inputs take the cheapest
+of `numpy.convolve`, a real FFT and overlap-add by a rule measured here
+(`host_method`); complex and N-D inputs take SciPy's own choice. Traced
+inputs (under `jit`, `vmap`, `grad`) never come here.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.fft as _scipy_fft
 from scipy.signal import choose_conv_method as _scipy_choose
 from scipy.signal import convolve as _scipy_convolve
 from scipy.signal import fftconvolve as _scipy_fftconvolve
 from scipy.signal import oaconvolve as _scipy_oaconvolve
+
+from .._checks import compute_dtype, result_dtype
 
 try:  # scipy.signal.choose_conv_method's shape rule, without its dtype checks
     from scipy.signal._signaltools import _fftconv_faster
@@ -34,8 +38,15 @@ try:  # XLA's own host-to-device copy, without jnp.asarray's 10-20 us of checks
     from jax._src.lib import xla_client as _xc
 
     _device_put = _xc.batched_device_put
+    # A copy made before the call returns (XLA's default would take a host
+    # array aligned to 64 bytes as its buffer: the caller's later writes
+    # would show in the JAX array), for `to_device`; and a copy that XLA may
+    # finish on its own thread, holding the array until then, for arrays
+    # nothing else can write to (`from_host`).
+    _COPY_NOW = _xc.HostBufferSemantics.IMMUTABLE_ONLY_DURING_CALL
+    _COPY_ASYNC = _xc.HostBufferSemantics.IMMUTABLE_UNTIL_TRANSFER_COMPLETES
 except (ImportError, AttributeError):  # pragma: no cover - a JAX that moved it
-    _device_put = None
+    _device_put = _COPY_NOW = _COPY_ASYNC = None
 
 # Eager calls with NumPy inputs on the CPU whose method the cost model
 # prices at most this many seconds run on the host. Compiling a new program
@@ -105,8 +116,182 @@ def scipy_method(shape1: tuple, shape2: tuple, dtype: np.dtype) -> str:
     return _scipy_choose(a, v, mode="full")
 
 
+# The host's own method rule for 1-D real inputs: `numpy.convolve` (direct
+# sums), a real FFT at `scipy.fft.next_fast_len` (`fft_convolve`) and
+# overlap-add (`oa_convolve`), priced by the models below and measured on
+# the 2-core development machine (`python benchmarks/eager.py --only
+# host-rule` times the three on a grid of 184 shapes and checks the rule;
+# docs/performance.md, "The host's method rule").
+# Direct: NumPy sums a kernel of at most 8 taps by a path of its own
+# (`small`: about 0.27 ns a multiply-add in both dtypes); longer kernels
+# take one dot product per output, which costs `dot` before its
+# multiply-adds (`mac`): 10-15 ns, so that 12-24 taps cost 0.6-1.7 ns a
+# multiply-add, 8 taps 0.27 and 512 taps 0.07-0.12 (medians over n1 of
+# 10,000-100,000). FFT: seconds per call and per unit of L log2 L of the
+# transform length L, more by `cache` per doubling of L past 2**14 points
+# (relative least squares, best of 5 timings, load near 3.3). SciPy's own
+# rule (`scipy.signal.choose_conv_method`) keeps direct sums far longer:
+# at 10,000 x 256 it sums directly in 285 us where overlap-add takes
+# 110 us and the FFT 165 us.
+HOST_COSTS = {
+    8: {"call": 2.0e-6, "small": 2.8e-10, "dot": 1.0e-8, "mac": 1.2e-10},
+    4: {"call": 2.0e-6, "small": 2.6e-10, "dot": 1.5e-8, "mac": 5.5e-11},
+}
+SMALL_TAPS = 8
+# What a transform's call costs beyond the best of repeated calls when it
+# meets new arrays and lengths, as each call of a loop over new sizes does
+# (fresh memory for its spectra and blocks, a new length's plan): added to
+# both transforms' fixed cost. Timing each method once per shape over the
+# 2,000 shapes of `benchmarks/eager.py`'s convolve loop (float64, load
+# 1.8), the rule fitted to best-of-5 timings took 0.159 s (789 calls by
+# overlap-add) where the fastest of each took 0.130 s and direct sums alone
+# 0.173 s; adding 20, 40, 60 or 80 us took 0.140, 0.137, 0.137, 0.137 s.
+COLD_CALL = 4.0e-5
+HOST_FFT_COSTS = {
+    8: {"call": 3.2e-5 + COLD_CALL, "work": 1.61e-9, "cache": 0.135},
+    4: {"call": 3.4e-5 + COLD_CALL, "work": 1.41e-9, "cache": 0.079},
+}
+HOST_FFT_CACHE_POINTS = 1 << 14
+# Overlap-add (`oa_convolve`): transforms of about OA_BLOCK lengths of the
+# shorter input (at least OA_MIN points: shorter ones cost more per point
+# than they save), all blocks in one batch; seconds per call and per unit
+# of L log2 L of each block's transform. Fitted as above to the best of 5
+# timings on 95 shapes (n1 = 316..100,000 by n2 = 3..1024, n1 at least
+# 2 n2), load near 1.8: median error 4 % (float64) and 6 % (float32).
+OA_BLOCK = 4
+OA_MIN = 256
+HOST_OA_COSTS = {
+    8: {"call": 2.7e-5 + COLD_CALL, "work": 7.0e-10},
+    4: {"call": 3.1e-5 + COLD_CALL, "work": 3.7e-10},
+}
+
+
+def _direct_cost(n1: int, n2: int, c: dict) -> float:
+    if min(n1, n2) <= SMALL_TAPS:
+        return c["call"] + c["small"] * n1 * n2
+    return c["call"] + (n1 + n2 - 1) * c["dot"] + c["mac"] * n1 * n2
+
+
+def host_costs(n1: int, n2: int, itemsize: int) -> dict[str, float]:
+    """Estimated seconds of 1-D real direct sums, FFT and overlap-add on the host.
+
+    Parameters
+    ----------
+    n1, n2 : int
+        The lengths of the two inputs.
+    itemsize : int
+        4 (float32) or 8 (float64): the dtype computed in.
+
+    Returns
+    -------
+    dict
+        ``{"direct": seconds, "fft": seconds, "overlap_add": seconds}``.
+    """
+    size = 8 if itemsize >= 8 else 4
+    c, f, o = HOST_COSTS[size], HOST_FFT_COSTS[size], HOST_OA_COSTS[size]
+    direct = _direct_cost(n1, n2, c)
+    length = _scipy_fft.next_fast_len(n1 + n2 - 1, real=True)
+    work = length * math.log2(length)
+    work *= 1.0 + f["cache"] * max(0.0, math.log2(length / HOST_FFT_CACHE_POINTS))
+    long, short = max(n1, n2), min(n1, n2)
+    block = _scipy_fft.next_fast_len(max(OA_BLOCK * short, OA_MIN), real=True)
+    blocks = -(-long // (block - short + 1))
+    oa = o["call"] + o["work"] * blocks * block * math.log2(block)
+    if blocks == 1:  # one block: a transform longer than the FFT's
+        oa = math.inf
+    return {"direct": direct, "fft": f["call"] + f["work"] * work, "overlap_add": oa}
+
+
+def host_method(n1: int, n2: int, itemsize: int) -> str:
+    """Return the cheapest host method for 1-D real inputs.
+
+    'direct', 'fft' or 'overlap_add', by `host_costs`; sums priced under
+    the transforms' fixed cost are direct without pricing the transforms
+    (most small calls).
+    """
+    size = 8 if itemsize >= 8 else 4
+    c = HOST_COSTS[size]
+    direct = _direct_cost(n1, n2, c)
+    if direct <= HOST_FFT_COSTS[size]["call"]:
+        return "direct"
+    costs = host_costs(n1, n2, itemsize)
+    return min(costs, key=costs.get)
+
+
+def fft_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Return the full convolution of two 1-D real arrays by a real FFT.
+
+    The transform length is `scipy.fft.next_fast_len` of the full length;
+    the dtype is the inputs' (float32 stays float32). Like
+    `scipy.signal.fftconvolve` without its checks and axis handling (about
+    20 us of a small call).
+    """
+    n = a.shape[0] + v.shape[0] - 1
+    size = _scipy_fft.next_fast_len(n, real=True)
+    spectrum = _scipy_fft.rfft(a, size) * _scipy_fft.rfft(v, size)
+    return _scipy_fft.irfft(spectrum, size)[:n]
+
+
+@functools.lru_cache(maxsize=256)
+def real_dtypes(dtype1: np.dtype, dtype2: np.dtype, x64: bool):
+    """Return the dtypes computed in and returned for real inputs, or None.
+
+    None unless both inputs are boolean, integer or floating (NumPy's own
+    kinds; `as_input` tells a user's other dtypes apart). Cached with the
+    x64 switch in the key, which `result_dtype` follows.
+    """
+    if dtype1.kind not in "biuf" or dtype2.kind not in "biuf":
+        return None
+    out = result_dtype(dtype1, dtype2)
+    return compute_dtype(out), out
+
+
+def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Return the full convolution of two 1-D real arrays by overlap-add.
+
+    The longer input is cut into blocks that, with the shorter one's
+    ``k - 1`` samples of tail, fill a transform of ``next_fast_len(5 k)``
+    points (at least 64); all blocks are transformed as one batch and their
+    tails added back in two strided sums. Like `scipy.signal.oaconvolve`
+    without its checks and block search.
+    """
+    if a.shape[0] < v.shape[0]:
+        a, v = v, a
+    n, k = a.shape[0], v.shape[0]
+    size = _scipy_fft.next_fast_len(max(OA_BLOCK * k, OA_MIN), real=True)
+    step = size - k + 1
+    count = -(-n // step)
+    blocks = np.zeros(count * step, a.dtype)
+    blocks[:n] = a
+    spectra = _scipy_fft.rfft(blocks.reshape(count, step), size, axis=1)
+    out = _scipy_fft.irfft(spectra * _scipy_fft.rfft(v, size), size, axis=1)
+    y = np.zeros((count + 1) * step, a.dtype)
+    y[: count * step].reshape(count, step)[...] += out[:, :step]
+    y[step:].reshape(count, step)[:, : k - 1] += out[:, step:]
+    return y[: n + k - 1]
+
+
+def convolve_1d(a: np.ndarray, v: np.ndarray, method: str) -> np.ndarray:
+    """Return the full convolution of two 1-D arrays by `method` on the host.
+
+    'auto' takes `host_method` for real inputs and SciPy's choice for
+    complex ones. Both inputs have the dtype computed in.
+    """
+    real = a.dtype.kind == "f"
+    if method == "auto":
+        if real:
+            method = host_method(a.shape[0], v.shape[0], a.dtype.itemsize)
+        else:
+            method = scipy_method(a.shape, v.shape, a.dtype)
+    if method == "fft":
+        return fft_convolve(a, v) if real else _scipy_fftconvolve(a, v)
+    if method == "overlap_add":
+        return oa_convolve(a, v) if real else _scipy_oaconvolve(a, v)
+    return np.convolve(a, v)
+
+
 def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
-    """Return the plan's window of ``a * v``, computed by SciPy on the host."""
+    """Return the plan's window of ``a * v``, computed on the host."""
     plan = prepared.plan
     a = np.asarray(a, plan.dtype)
     v = np.asarray(v, plan.dtype)
@@ -115,16 +300,17 @@ def convolve(a: np.ndarray, v: np.ndarray, prepared) -> np.ndarray:
     if prepared.flip:
         # (a 1-D view reversed directly: np.flip's axis checks cost 2-4 us)
         v = v[::-1] if v.ndim == 1 else np.flip(v, prepared.flip)
-    method = scipy_method(a.shape, v.shape, a.dtype) if prepared.auto else None
-    method = method or prepared.method
-    if method == "fft":
-        y = _scipy_fftconvolve(a, v)
-    elif method == "overlap_add":
-        y = _scipy_oaconvolve(a, v)
-    elif a.ndim == 1:
-        y = np.convolve(a, v)
+    if a.ndim == 1:
+        y = convolve_1d(a, v, "auto" if prepared.auto else prepared.method)
     else:
-        y = _scipy_convolve(a, v, method="direct")
+        method = scipy_method(a.shape, v.shape, a.dtype) if prepared.auto else None
+        method = method or prepared.method
+        if method == "fft":
+            y = _scipy_fftconvolve(a, v)
+        elif method == "overlap_add":
+            y = _scipy_oaconvolve(a, v)
+        else:
+            y = _scipy_convolve(a, v, method="direct")
     y = take_window(np.asarray(y, plan.dtype), plan)
     return y.astype(plan.out_dtype, copy=False)
 
@@ -168,7 +354,31 @@ def to_device(y) -> jax.Array:
         y = y.copy(order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)
     device = jax.local_devices()[0]
     aval = _aval(y.shape, canonical)
-    return _device_put(aval, _sharding(device), [y], [device], False)
+    return _device_put(aval, _sharding(device), [y], [device], False, False, _COPY_NOW)
+
+
+def from_host(y: np.ndarray) -> jax.Array:
+    """Return a fresh host result as a JAX array (`to_device`, for the engine).
+
+    `y` is a NumPy array of a canonical dtype that the caller made (or a
+    view of one) and hands over: nothing else holds or writes to it, so XLA copies
+    it without first taking it as its own buffer (zero copy, which XLA's
+    CPU client does only for data aligned to 64 bytes) and may finish the
+    copy on its own thread. A whole eager call's JAX array and `np.asarray`
+    of it back cost 8.6 us against 9.8 us for a copy made within the call
+    at 100-2,400 float64 points, 29 against 31 us at 24,000-44,000 (best of
+    7 over 1,000 fresh arrays, load 2.1; XLA's zero copy of such arrays,
+    which `to_device` made before: 9.1 and 58 us).
+    """
+    if _COPY_ASYNC is None or jax.config.jax_default_device is not None:
+        return to_device(y)
+    if not y.flags.c_contiguous:  # (a window cut out of an N-D result)
+        y = y.copy(order="C")
+    device = jax.local_devices()[0]
+    aval = _aval(y.shape, y.dtype)
+    return _device_put(
+        aval, _sharding(device), [y], [device], False, False, _COPY_ASYNC
+    )
 
 
 @functools.lru_cache(maxsize=64)
