@@ -338,9 +338,13 @@ BODY = r"""
 # split along both (the same halo per axis), its traced-parameter gather by
 # the wide one; richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and complex-transform (a
-# complex layout).
+# complex layout); split2-full, -grad and -mixed by split2-same and
+# split2-priced-mixed (the same two-axis passes, and a mixed route).
 EXTRA = {
     "split2-complex",
+    "split2-full",
+    "split2-grad",
+    "split2-mixed",
     "richardson_lucy",
     "diffuse-free",
     "diffuse-periodic",
@@ -525,10 +529,12 @@ def test_long_kernels_by_a_distributed_transform(results, name):
     assert _split_like_input(row), row
 
 
-SPLIT2 = ["split2-same", "split2-full", _case("split2-complex"), "split2-grad"]
+SPLIT2 = ["split2-same", "split2-full", "split2-complex", "split2-grad", "split2-mixed"]
 
 
-@pytest.mark.parametrize("name", SPLIT2 + ["split2-mixed", "split2-priced-mixed"])
+@pytest.mark.parametrize(
+    "name", [_case(name) for name in SPLIT2] + ["split2-priced-mixed"]
+)
 def test_field_split_along_two_axes_by_transform(request, name):
     """A kernel as large as the field on a 2 x 2 mesh: transforms, no gather.
 

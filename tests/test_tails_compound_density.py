@@ -220,6 +220,7 @@ def _small_reference(lam):
     return logsf([30.0])[0]
 
 
+@pytest.mark.slow  # a second compilation of every tilt's program (about 9 s)
 def test_jit_with_a_static_size_agrees_with_eager():
     eager = float(_small_logsf(2.0))
     assert float(jax.jit(_small_logsf)(2.0)) == pytest.approx(eager, rel=1e-12)
