@@ -18,6 +18,7 @@ from ._grid import make
 from ._lattice_ops import _place
 from ._pgf import (
     _CLOSED,
+    THETAS,
     _chernoff_size,
     _frequency_spec,
     _log_tail_bound,
@@ -73,7 +74,7 @@ def compound_lattice(
             f"{np.asarray(o).tolist()!r}."
         )
     j0 = concrete(kr)  # per batch row, where known
-    thetas = np.logspace(-10, 1.5, 185)
+    thetas = THETAS
     # A grid split over devices stays split (`_compound_split`); otherwise,
     # and in relative mode, it is joined first.
     # Traced masses (an eager `jax.grad` too) need a given `size` to stay split.
@@ -144,16 +145,7 @@ def compound_lattice(
             # The mass of S past the grid, in log space (it may underflow):
             # from the grid's masses a Chernoff bound, or nothing where S
             # cannot get there; plus what the severity and frequency lost.
-            top = _top(N, k_n, xc, np.asarray(j0))
-            if top < size:
-                log_s = -math.inf
-            else:
-                at = np.array([float(size)])
-                log_s = min(float(_log_tail_bound(log_mgf_x, lg, at, thetas)[0]), 0.0)
-            log_cut = jnp.logaddexp(log_s, log_t)
-            if fam not in _CLOSED:
-                log_n = jnp.log(jnp.maximum(N.truncated, 0.0)).astype(log_cut.dtype)
-                log_cut = jnp.logaddexp(log_cut, log_n)
+            log_cut = log_cut_past(N, k_n, xc, j0, size, (log_mgf_x, lg), log_t)
         out = relative_compound(
             N, cut, length, X.step, okx, lx=lx, first=(first, log_t), log_cut=log_cut
         )
@@ -186,6 +178,27 @@ def compound_lattice(
     if not full_output:
         return out
     return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)
+
+
+def log_cut_past(N: Distribution, k_n: int, xm, j0, size: int, cgf, log_t):
+    """Log of a bound on the mass of `S` past a grid of `size` points.
+
+    From the grids of `N` and `X` (`xm` the severity's concrete masses on
+    grid offsets `j0`) a Chernoff bound (`cgf`: the severity's log-MGF and
+    the frequency's log-pgf, in NumPy), or nothing where `S` cannot get
+    there; plus `log_t`, what the severity lost past its grid, and the
+    mass the frequency lost past its own (a frequency given by masses).
+    """
+    if _top(N, k_n, xm, np.asarray(j0)) < size:
+        log_s = -math.inf
+    else:
+        at = np.array([float(size)])
+        log_s = min(float(_log_tail_bound(*cgf, at, THETAS)[0]), 0.0)
+    log_cut = jnp.logaddexp(log_s, log_t)
+    if getattr(N, "family", "") not in _CLOSED:
+        log_n = jnp.log(jnp.maximum(N.truncated, 0.0)).astype(log_cut.dtype)
+        log_cut = jnp.logaddexp(log_cut, log_n)
+    return log_cut
 
 
 def _top(N: Distribution, k_n: int, xm: np.ndarray, j0: np.ndarray) -> float:

@@ -30,6 +30,7 @@ from ._continuous import make_continuous
 from ._density_ops import box, point_weights
 from ._lattice_ops import _clip_to_total
 from ._pgf import (
+    THETAS,
     _chernoff_size,
     _frequency_spec,
     _log_tail_bound,
@@ -105,7 +106,7 @@ def compound_density(
     log_mgf_x = None if xc is None else severity_log_mgf(xc, j0)
 
     known = lg is not None and xc is not None
-    thetas = np.logspace(-10, 1.5, 185)
+    thetas = THETAS
     if size is None:
         if not known:
             raise ValueError(

@@ -23,6 +23,9 @@ from ._families import Parametric
 from ._lattice_ops import _clip_to_total, _place
 
 _CLOSED = ("bernoulli", "binomial", "poisson", "geometric", "negative_binomial")
+# The exponents at which the Chernoff bounds of compound sums evaluate the
+# generating functions (`_log_tail_bound`, `_chernoff_size`).
+THETAS = np.logspace(-10, 1.5, 185)
 
 
 def _pgf(fam: str, k: int, params: tuple, z):

@@ -43,23 +43,22 @@ from .._checks import check_int, check_number, concrete
 from ..conv.internal import bounded_jit, spectral_length
 from . import _extend, _families, _tilt
 from ._base import Distribution
-from ._compound import _top
+from ._compound import log_cut_past
 from ._compound_density import _severity_index
 from ._continuous import parts
 from ._grid import make
 from ._logconv import log_pair
 from ._pgf import (
     _CLOSED,
+    THETAS,
     _chernoff_size,
     _frequency_spec,
-    _log_tail_bound,
     severity_log_mgf,
 )
 from ._relative_density import _slope
 from ._relative_density_ops import _build, _error, _logs
 from ._relative_ops import relative_compound
 
-_THETAS = np.logspace(-10, 1.5, 185)
 _TILTS = 64  # tilts at which the jumps' share is read
 
 
@@ -281,13 +280,13 @@ def relative_compound_density(
                 "`size` must be given when `N` or `X` is traced (under jit or "
                 "vmap): the length of the grid must be static."
             )
-        size = _chernoff_size(log_mgf_x, lg, _THETAS, j0 + m, tail)
+        size = _chernoff_size(log_mgf_x, lg, THETAS, j0 + m, tail)
         # Where the tail of S falls below the severity's cut share, every
         # point is unresolved: the grid stops there.
         lt = concrete(log_t)
         share = float(np.max(lt)) if lt is not None else -math.inf
         if math.log(tail) < share < 0.0:
-            reach = _chernoff_size(log_mgf_x, lg, _THETAS, j0 + m, math.exp(share))
+            reach = _chernoff_size(log_mgf_x, lg, THETAS, j0 + m, math.exp(share))
             size = min(size, max(j0 + m, reach))
     else:
         size = check_int("size", size, minimum=1)
@@ -296,17 +295,10 @@ def relative_compound_density(
     lxg = jnp.pad(lx, pad, constant_values=-jnp.inf)[..., :size]
     log_cut = None
     if known:
-        # From the grid's masses a Chernoff bound past it (nothing where S
-        # cannot get there), plus what the severity and frequency lost.
-        if _top(N, k_n, np.exp(lxc), np.asarray(j0)) < size:
-            log_s = -math.inf
-        else:
-            at = np.array([float(size)])
-            log_s = min(float(_log_tail_bound(log_mgf_x, lg, at, _THETAS)[0]), 0.0)
-        log_cut = jnp.logaddexp(log_s, log_t)
-        if fam not in _CLOSED:
-            log_n = jnp.log(jnp.maximum(N.truncated, 0.0)).astype(dt)
-            log_cut = jnp.logaddexp(log_cut, log_n)
+        # Past the grid: a Chernoff bound, plus what the severity and the
+        # frequency lost (as for lattice severities).
+        cgf = (log_mgf_x, lg)
+        log_cut = log_cut_past(N, k_n, np.exp(lxc), j0, size, cgf, log_t).astype(dt)
     length = spectral_length(size * 2)
     lat = relative_compound(N, jnp.exp(lxg), length, X.step, lx=lxg, log_cut=log_cut)
     out, rel = lat.log_masses, lat.log_error
