@@ -250,10 +250,10 @@ def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Return the full convolution of two 1-D real arrays by overlap-add.
 
     The longer input is cut into blocks that, with the shorter one's
-    ``k - 1`` samples of tail, fill a transform of ``next_fast_len(5 k)``
-    points (at least 64); all blocks are transformed as one batch and their
-    tails added back in two strided sums. Like `scipy.signal.oaconvolve`
-    without its checks and block search.
+    ``k - 1`` samples of tail, fill a transform of ``next_fast_len(4 k)``
+    points (at least 256: `OA_BLOCK`, `OA_MIN`); all blocks are transformed
+    as one batch and their tails added back in two strided sums. Like
+    `scipy.signal.oaconvolve` without its checks and block search.
     """
     if a.shape[0] < v.shape[0]:
         a, v = v, a

@@ -80,11 +80,9 @@ def _log_pgf_less_atom(N: Distribution, fam: str, k: int, log_z):
             q = jnp.where(p < 1, 1 - p, 1.0)
             less = k * jnp.log(q) + jnp.log(jnp.expm1(k * jnp.log1p(p * z / q)))
             return jnp.where(p < 1, less, k * log_z)
-        if fam == "negative_binomial":
-            r, p = params
-            return r * jnp.log(p) + jnp.log(jnp.expm1(-r * jnp.log1p(-(1 - p) * z)))
-        (p,) = params  # geometric, from 1
-        return jnp.log(p) + log_z - jnp.log1p(-(1 - p) * z)
+        # negative binomial (geometric counts are refused by the caller)
+        r, p = params
+        return r * jnp.log(p) + jnp.log(jnp.expm1(-r * jnp.log1p(-(1 - p) * z)))
     lc = _tilt.safe_log(N.masses.astype(dt))
     shift = int(round(float(np.asarray(concrete(N.origin)).ravel()[0])))
     n = shift + jnp.arange(N.size, dtype=dt)
@@ -117,8 +115,8 @@ def _size_biased_rest(N: Distribution, fam: str, k_n: int):
     :math:`\sum_n n P(N = n) x^{*n} = E N \cdot x * C^*`, with :math:`C^*`
     the compound of :math:`N^* - 1`: ``'S'`` where that is `N` itself
     (Poisson), ``'none'`` where it is 0 (Bernoulli, one trial), else a
-    count (negative binomial :math:`r + 1`, binomial :math:`k - 1`,
-    geometric from 1: negative binomial 2; masses: shifted and weighted).
+    count (negative binomial :math:`r + 1`, binomial :math:`k - 1`; masses:
+    shifted and weighted). Geometric counts are refused by the caller.
     """
     if fam == "poisson":
         return "S"
@@ -127,8 +125,6 @@ def _size_biased_rest(N: Distribution, fam: str, k_n: int):
     if fam == "negative_binomial":
         r, p = N.params
         return _families.negative_binomial(r + 1, p)
-    if fam == "geometric":
-        return _families.negative_binomial(2.0, N.params[0])
     shift = int(round(float(np.asarray(concrete(N.origin)).ravel()[0])))
     n = shift + jnp.arange(N.size, dtype=N.dtype)
     w = N.masses * n
