@@ -190,12 +190,15 @@ def acf(
     input is computed in float32 and returned in its own dtype.
 
     A series split over devices along `axis` (a `jax.sharding.NamedSharding`)
-    stays split: each device receives the `nlags` samples after its shard
-    from its neighbours and sums its own lag products, and the lags are
-    psums of those, returned replicated (the same on every device; batch
-    axes split as in `x`). ``missing='drop'`` needs the whole series and
-    raises a ValueError there. See the guide's "Signals split over
-    devices".
+    stays split. Up to a quarter of a shard's lags, each device receives
+    the `nlags` samples after its shard from its neighbours and sums its
+    own lag products, and the lags are psums of those, returned replicated
+    (the same on every device). More lags are computed by the engine's
+    distributed transform, each device holding a block of them: returned
+    split along the lags where the devices divide ``nlags + 1`` (else
+    joined; the Ljung-Box outputs always). Batch axes stay split as in
+    `x`. ``missing='drop'`` needs the whole series and raises a ValueError
+    there. See the guide's "Signals split over devices".
 
     Examples
     --------
@@ -416,9 +419,10 @@ def ccf(
     passes; a constant series gives NaN, as in statsmodels. Half-precision
     input is computed in float32 and returned in its own dtype.
 
-    Series split over devices along `axis` stay split, as in `acf`; `x`
-    and `y` must then have the same length (ValueError otherwise), and one
-    not split is laid out like the other.
+    Series split over devices along `axis` stay split, as in `acf` (the
+    distributed transform once `nlags` reaches past two shards); `x` and
+    `y` must then have the same length (ValueError otherwise), and one not
+    split is laid out like the other.
 
     Examples
     --------

@@ -288,13 +288,16 @@ def xcorr(
     float32 and returned in their own dtype.
 
     Inputs split over devices along `axis` (a `jax.sharding.NamedSharding`)
-    stay split: each device receives `maxlag` samples from each neighbour
-    and sums its own lag products (and, for Pearson, every device receives
-    the first and last ``maxlag + 1`` samples); the lags are psums,
-    returned replicated (batch axes split as in the inputs). `a` and `b`
-    must then have the same length. Without `maxlag` the halo is the whole
-    other series: give `maxlag` for long series. See the guide's "Signals
-    split over devices".
+    stay split: while ``2 maxlag`` is at most two shards, each device
+    receives `maxlag` samples from each neighbour and sums its own lag
+    products (and, for Pearson, every device receives the first and last
+    ``maxlag + 1`` samples); the lags are psums, returned replicated.
+    Longer lags, and all lags, are computed by the engine's distributed
+    transform (for Pearson only where the halo would bring every device the
+    whole series), each device computing a block of the lags; their count
+    ``2 maxlag + 1`` is odd, so the blocks are joined at the end. Batch
+    axes stay split as in the inputs. `a` and `b` must then have the same
+    length. See the guide's "Signals split over devices".
 
     Examples
     --------
