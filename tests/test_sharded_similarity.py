@@ -245,6 +245,9 @@ EXTRA = {
     "acf-auto-jit",
     "acf-conservative-split",
     "xcorr-none-nan-split",
+    "xcorr-unbiased-omit-split",
+    "xcorr-coeff-split",
+    "acf-long",
 }
 SCRIPT = script(BODY, EXTRA)
 
@@ -427,10 +430,26 @@ def one_mesh():
         lambda x, y: xcorr(x, y, maxlag=6, normalize="coeff").values,
         lambda x, y: xcorr(x, y, maxlag=40, normalize="unbiased").values,
         lambda x, y: xcorr(x, y, normalize="coeff", nan_policy="omit").values,
+        # Lags past the halo's reach: the transform, on a mesh of one device.
+        lambda x, y: acf(x, nlags=31, alpha=0.05, qstat=True, adjusted=True),
+        lambda x, y: acf(x, nlags=20, missing="conservative", adjusted=True),
+        lambda x, y: xcorr(x, y, normalize="coeff").values,
     ],
-    ids=["acf", "acf-conservative", "ccf-omit", "xcorr-coeff", "xcorr-long", "omit"],
+    ids=[
+        "acf",
+        "acf-conservative",
+        "ccf-omit",
+        "xcorr-coeff",
+        "xcorr-long",
+        "omit",
+        "acf-transform",
+        "acf-conservative-transform",
+        "xcorr-coeff-transform",
+    ],
 )
 def test_split_route_on_one_device(f, one_mesh):
+    # The split programs (halo or transform, `_split.spread`) against the
+    # one-device ones, on a mesh of one device.
     rng = np.random.default_rng(3)
     x = rng.standard_normal(32).cumsum()
     x[[3, 17]] = np.nan
@@ -448,9 +467,10 @@ def test_split_route_complex_on_one_device(one_mesh):
     a = rng.standard_normal(24) + 1j * rng.standard_normal(24)
     b = rng.standard_normal(24) - 1j * rng.standard_normal(24)
     as_ = jax.device_put(a, NamedSharding(one_mesh, P("t")))
-    for norm in ("none", "coeff"):
-        ref = xcorr(a, b, maxlag=5, normalize=norm).values
-        got = xcorr(as_, b, maxlag=5, normalize=norm).values
+    # maxlag 5: the halo; all lags with Pearson: the transform (complex).
+    for norm, maxlag in (("none", 5), ("coeff", 5), ("coeff", None)):
+        ref = xcorr(a, b, maxlag=maxlag, normalize=norm).values
+        got = xcorr(as_, b, maxlag=maxlag, normalize=norm).values
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
