@@ -1,7 +1,9 @@
 """Lagged sums of series split over devices along their time axis.
 
-A lagged correlation with lags ``lo .. hi`` needs, on the device that holds
-samples ``p s .. (p + 1) s - 1`` of `v`, the samples of `u` from
+Two routes (`spread` picks one from how far the lags reach).
+
+The halo. A lagged correlation with lags ``lo .. hi`` needs, on the device
+that holds samples ``p s .. (p + 1) s - 1`` of `v`, the samples of `u` from
 ``p s + lo`` to ``(p + 1) s - 1 + hi``: its own block and a halo of
 ``-lo`` samples before and ``hi`` after, from its neighbours
 (`lax.ppermute`, one per neighbour spanned; zeros past the series' ends).
@@ -9,10 +11,17 @@ Each device sums the products ``u[t + k] conj(v[t])`` of its own `t`, so
 every product is counted once, and a `lax.psum` of the ``hi - lo + 1``
 partial sums gives the lags, the same on every device of the series (the
 lag axis is replicated: it is short). Means, variances and counts are
-`psum`s of per-shard sums. `Whole` does the same on a series held whole
-(the engine's `correlate` and plain sums), so that each function's
-arithmetic is written once, for both.
+`lax.psum`s of per-shard sums (`Shards`).
 
+The transform. Lags that reach further are one circular correlation of the
+zero-padded series by the engine's distributed transform
+(`spectral_block`), each device receiving its own block of the lags
+(`Spread`): per-lag quantities are computed on that block, cumulative sums
+along the lags carry the blocks' totals, and the result is split along the
+lags where the blocks tile them, else joined (`over_time`).
+
+`Whole` does the same on a series held whole (the engine's `correlate` and
+plain sums), so that each function's arithmetic is written once, for all.
 The engine's `conv.internal.halo_map` maps a function over a split array
 and returns it split; here the halo is taken inside a `shard_map` that also
 reduces over the devices, with the engine's `halo` and `receive` (the same
