@@ -19,8 +19,8 @@ both axes over a 2 x N/2 mesh):
   for a kernel of radius ``R``, or the rest of the signal where the axis is
   gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
   two means and of the ``L + 1`` lags, all float64 (``n / 2`` lags: the
-  distributed transform of the series, no kernel, and three psums); kde: the all-reduced
-  payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
+  distributed transform of the series, no kernel, and three psums); kde:
+  the all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
   Silverman's rule, 64 bisection steps of 8 bytes per quartile; a collective
   inside a loop counts once per trip; poisson_binomial on
   ``P`` devices of ``m`` trials each: in round ``r`` the window of

@@ -378,7 +378,7 @@ BOUND = {
     "acf-long": 1.1,
     "acf-split": 3.5,
     "ccf-split": 1.2,
-    "acf-conservative-split": 3.0,
+    "acf-conservative-split": 2.4,
     "xcorr-unbiased-omit-split": 1.8,
     "xcorr-none-nan-split": 1.8,
     "xcorr-coeff-split": 4.9,
