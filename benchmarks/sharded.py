@@ -18,8 +18,9 @@ both axes over a 2 x N/2 mesh):
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
   for a kernel of radius ``R``, or the rest of the signal where the axis is
   gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
-  two means and of the ``L + 1`` lags, all float64; kde: the all-reduced
-  payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
+  two means and of the ``L + 1`` lags, all float64 (``n / 2`` lags: the
+  distributed transform of the series, no kernel, and three psums); kde:
+  the all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
   Silverman's rule, 64 bisection steps of 8 bytes per quartile; a collective
   inside a loop counts once per trip; poisson_binomial on
   ``P`` devices of ``m`` trials each: in round ``r`` the window of
@@ -102,6 +103,9 @@ cases = {
     "diffuse reflect, D traced": (lambda x: traced(x, 25.0), "gather"),
     # 50 halo samples, then psums of the two means and of the 51 lags.
     "acf, 50 lags": (lambda x: acf(x, nlags=50), 50 + 2 + 51),
+    # n / 2 lags, far past a shard: the distributed transform of the series
+    # (no kernel), the lags split; psums of the two means and of lag 0.
+    "acf, n/2 lags": (lambda x: acf(x, nlags=n // 2 - 1), "acf-transform"),
     # The signal's values as samples: binned counts (4096 points) reduced
     # over devices, the samples never gathered.
     "kde, bandwidth 0.05, 4096 points": (
@@ -226,6 +230,10 @@ for name, (f, halo) in cases.items():
         S, total = n // n_dev, 4 * (n - 1) + 1
         lay = layout(n_dev, S, -(-total // n_dev), total - n + 1, True)
         model = bytes_received(lay, 8, kernel=False)
+    elif halo == "acf-transform":  # the series' transform, 3 float64 psums
+        lags = n // 2
+        lay = layout(n_dev, n // n_dev, lags // n_dev, n, True, n + lags - 1)
+        model = bytes_received(lay, 8, kernel=False) + 3 * 8
     elif halo == "compound":  # the transform at twice the grid, no kernel
         size = 8 * n
         lay = layout(n_dev, n // n_dev, -(-size // n_dev),

@@ -18,7 +18,7 @@ from .._checks import (
 from ..conv.internal import METHODS, bounded_jit
 from ._args import as_array, half_dtype, last_axis_pair, restore, to_float
 from ._missing import demeaned, pair_counts
-from ._split import over_time, split_layout
+from ._split import HALO_SHARDS_PAIR, over_time, split_layout
 
 
 def _check_alpha(alpha) -> float | None:
@@ -190,12 +190,15 @@ def acf(
     input is computed in float32 and returned in its own dtype.
 
     A series split over devices along `axis` (a `jax.sharding.NamedSharding`)
-    stays split: each device receives the `nlags` samples after its shard
-    from its neighbours and sums its own lag products, and the lags are
-    psums of those, returned replicated (the same on every device; batch
-    axes split as in `x`). ``missing='drop'`` needs the whole series and
-    raises a ValueError there. See the guide's "Signals split over
-    devices".
+    stays split. Up to a quarter of a shard's lags, each device receives
+    the `nlags` samples after its shard from its neighbours and sums its
+    own lag products, and the lags are psums of those, returned replicated
+    (the same on every device). More lags are computed by the engine's
+    distributed transform, each device holding a block of them: returned
+    split along the lags where the devices divide ``nlags + 1`` (else
+    joined; the Ljung-Box outputs always). Batch axes stay split as in
+    `x`. ``missing='drop'`` needs the whole series and raises a ValueError
+    there. See the guide's "Signals split over devices".
 
     Examples
     --------
@@ -245,21 +248,12 @@ def acf(
     return out[0] if len(out) == 1 else out
 
 
-def _bartlett_half_width(rho, nobs, alpha, bartlett_confint):
-    nlags = rho.shape[-1] - 1
+def _bartlett_half_width(rho, k, nobs, alpha, bartlett_confint, ops):
+    """Half-widths of the intervals at lags `k` (`ops` sums along the lags)."""
     if bartlett_confint:
-        cum = jnp.cumsum(rho[..., 1:-1] ** 2, axis=-1)
-        var = (
-            jnp.concatenate(
-                [
-                    jnp.zeros_like(rho[..., :1]),
-                    jnp.ones_like(rho[..., :1]),
-                    1 + 2 * cum,
-                ],
-                axis=-1,
-            )[..., : nlags + 1]
-            / nobs
-        )
+        # 1 + 2 sum_{j=1}^{k-1} rho_j^2 at lag k >= 1, 0 at lag 0.
+        sq = jnp.where(k >= 1, rho**2, 0)
+        var = jnp.where(k == 0, 0, 1 + 2 * ops.cumsum(sq, exclusive=True)) / nobs
     else:
         var = jnp.ones_like(rho) / nobs
     # sqrt is not differentiable at lag 0's zero variance: keep it out.
@@ -267,11 +261,12 @@ def _bartlett_half_width(rho, nobs, alpha, bartlett_confint):
     return _z(alpha) * jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1)), 0)
 
 
-def _ljung_box(rho, nobs):
-    """Ljung-Box statistics and p-values for lags 1 .. nlags (last axis)."""
-    k = jnp.arange(1, rho.shape[-1], dtype=rho.dtype)
-    q = nobs * (nobs + 2) * jnp.cumsum(rho[..., 1:] ** 2 / (nobs - k), axis=-1)
-    return q, jax.scipy.stats.chi2.sf(q, k)
+def _ljung_box(rho, k, nobs, ops):
+    """Ljung-Box statistics and p-values at lags `k` (meaningful from lag 1)."""
+    kk = jnp.maximum(k, 1)
+    terms = jnp.where(k >= 1, rho**2 / (nobs - kk), 0)
+    q = nobs * (nobs + 2) * ops.cumsum(terms)
+    return q, jax.scipy.stats.chi2.sf(q, kk.astype(rho.dtype))
 
 
 @bounded_jit(static_argnums=tuple(range(1, 11)))
@@ -293,11 +288,11 @@ def _acf(
 
     def core(y, ops):
         n = ops.length(y)
-        k = np.arange(nlags + 1)
+        k = ops.lags(0, nlags)
         if policy == "propagate":
             y = demeaned(y, ops=ops) if demean else y
             nobs = jnp.asarray(n, y.dtype)
-            d = jnp.asarray(n - k if adjusted else np.full(nlags + 1, n), y.dtype)
+            d = jnp.asarray(n - k if adjusted else 0 * k + n, y.dtype)
         else:
             present = ~jnp.isnan(y)
             if policy == "drop":
@@ -308,11 +303,7 @@ def _acf(
             nobs = ops.sum(present.astype(jnp.int32)).astype(y.dtype)
             y = demeaned(y, present, ops) if demean else jnp.where(present, y, 0)
             if policy == "drop":
-                d = (
-                    nobs - k
-                    if adjusted
-                    else jnp.broadcast_to(nobs, nobs.shape[:-1] + k.shape)
-                )
+                d = nobs - k if adjusted else nobs + 0 * k
                 # Lags at or beyond the number of values left do not exist.
                 d = jnp.where(k < nobs, d, jnp.nan)
             elif adjusted:
@@ -322,20 +313,23 @@ def _acf(
                 d = nobs
         c = ops.lagged(y, y, nlags, method, nonneg=True)
         c = c / d
-        rho = c / c[..., :1]
+        rho = c / ops.first(c)
         out = [rho]
         if alpha is not None:
-            hw = _bartlett_half_width(rho, nobs, alpha, bartlett_confint)
+            hw = _bartlett_half_width(rho, k, nobs, alpha, bartlett_confint, ops)
             out.append(jnp.stack([rho - hw, rho + hw], axis=-1))
         if qstat:
-            out.extend(_ljung_box(rho, nobs))
+            out.extend(_ljung_box(rho, k, nobs, ops))
         return out
 
     trailing = [0] + [1] * (alpha is not None) + [0, 0] * qstat
-    out = over_time(core, layout, [y], trailing)
+    ljung = (len(trailing) - 2, len(trailing) - 1) if qstat else ()
+    out = over_time(core, layout, [y], trailing, (0, nlags), whole=ljung)
     moved = []
     for i, v in enumerate(out):
         src = -2 if (alpha is not None and i == 1) else -1
+        if qstat and i >= len(out) - 2:  # the Ljung-Box outputs: lags 1 .. nlags
+            v = v[..., 1:]
         moved.append(restore(jnp.moveaxis(v, src, ax), half))
     return tuple(moved)
 
@@ -425,9 +419,10 @@ def ccf(
     passes; a constant series gives NaN, as in statsmodels. Half-precision
     input is computed in float32 and returned in its own dtype.
 
-    Series split over devices along `axis` stay split, as in `acf`; `x`
-    and `y` must then have the same length (ValueError otherwise), and one
-    not split is laid out like the other.
+    Series split over devices along `axis` stay split, as in `acf` (the
+    distributed transform once `nlags` reaches past two shards); `x` and
+    `y` must then have the same length (ValueError otherwise), and one not
+    split is laid out like the other.
 
     Examples
     --------
@@ -459,7 +454,7 @@ def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method, layout):
 
     def core(xx, yy, ops):
         n, ny = ops.length(xx), ops.length(yy)
-        k = np.arange(nlags)
+        k = ops.lags(0, nlags - 1)
         if omit:
             px, py = ~jnp.isnan(xx), ~jnp.isnan(yy)
             nx = ops.sum(px.astype(jnp.int32)).astype(xx.dtype)
@@ -473,7 +468,7 @@ def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method, layout):
         else:
             nx, my = n, ny
             u, v = demeaned(xx, ops=ops), demeaned(yy, ops=ops)
-            d = jnp.asarray(np.minimum(n - k, ny) if adjusted else np.full(nlags, n))
+            d = jnp.asarray(jnp.minimum(n - k, ny) if adjusted else 0 * k + n)
         c = ops.lagged(u, v, nlags - 1, method, nonneg=True)
         sx = jnp.sqrt(ops.sum(u**2) / nx)
         sy = jnp.sqrt(ops.sum(v**2) / my)
@@ -484,7 +479,9 @@ def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method, layout):
         return rho, jnp.stack([rho - hw, rho + hw], axis=-1)
 
     trailing = [0] if alpha is None else [0, 1]
-    out = over_time(core, layout, [xx, yy], trailing)
+    out = over_time(
+        core, layout, [xx, yy], trailing, (0, nlags - 1), halo_shards=HALO_SHARDS_PAIR
+    )
     pos = axis % out[0].ndim
     if alpha is None:
         return restore(jnp.moveaxis(out[0], -1, pos), half)

@@ -47,7 +47,9 @@ def pair_counts(
     while ``eps * n`` stays well below 1/2 (any float64 length; float32 up
     to millions of samples).
     """
-    c = ops.lagged(pa.astype(dtype), pb.astype(dtype), maxlag, method, nonneg)
+    fa = pa.astype(dtype)
+    fb = fa if pb is pa else pb.astype(dtype)  # one series: an autocorrelation
+    c = ops.lagged(fa, fb, maxlag, method, nonneg)
     return jnp.round(jnp.real(c))
 
 

@@ -1,7 +1,9 @@
 """Lagged sums of series split over devices along their time axis.
 
-A lagged correlation with lags ``lo .. hi`` needs, on the device that holds
-samples ``p s .. (p + 1) s - 1`` of `v`, the samples of `u` from
+Two routes (`spread` picks one from how far the lags reach).
+
+The halo. A lagged correlation with lags ``lo .. hi`` needs, on the device
+that holds samples ``p s .. (p + 1) s - 1`` of `v`, the samples of `u` from
 ``p s + lo`` to ``(p + 1) s - 1 + hi``: its own block and a halo of
 ``-lo`` samples before and ``hi`` after, from its neighbours
 (`lax.ppermute`, one per neighbour spanned; zeros past the series' ends).
@@ -9,10 +11,17 @@ Each device sums the products ``u[t + k] conj(v[t])`` of its own `t`, so
 every product is counted once, and a `lax.psum` of the ``hi - lo + 1``
 partial sums gives the lags, the same on every device of the series (the
 lag axis is replicated: it is short). Means, variances and counts are
-`psum`s of per-shard sums. `Whole` does the same on a series held whole
-(the engine's `correlate` and plain sums), so that each function's
-arithmetic is written once, for both.
+`lax.psum`s of per-shard sums (`Shards`).
 
+The transform. Lags that reach further are one circular correlation of the
+zero-padded series by the engine's distributed transform
+(`spectral_block`), each device receiving its own block of the lags
+(`Spread`): per-lag quantities are computed on that block, cumulative sums
+along the lags carry the blocks' totals, and the result is split along the
+lags where the blocks tile them, else joined (`over_time`).
+
+`Whole` does the same on a series held whole (the engine's `correlate` and
+plain sums), so that each function's arithmetic is written once, for all.
 The engine's `conv.internal.halo_map` maps a function over a split array
 and returns it split; here the halo is taken inside a `shard_map` that also
 reduces over the devices, with the engine's `halo` and `receive` (the same
@@ -32,7 +41,16 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..conv import correlate
-from ..conv.internal import halo, receive, split_of
+from ..conv.internal import (
+    SplitLayout,
+    halo,
+    receive,
+    spectral_block,
+    split_of,
+)
+from ..conv.internal import (
+    split_layout as transform_layout,
+)
 
 
 def _names(entry) -> tuple[str, ...]:
@@ -133,6 +151,25 @@ class Whole:
         return c[..., maxlag:] if nonneg else c
 
     @staticmethod
+    def lags(lo: int, hi: int):
+        """Return the lags ``lo .. hi`` held here: all of them (NumPy, static)."""
+        return np.arange(lo, hi + 1)
+
+    @staticmethod
+    def first(c):
+        """Return the first lag of `c` (last axis), kept as an axis of one."""
+        return c[..., :1]
+
+    @staticmethod
+    def cumsum(c, exclusive: bool = False):
+        """Cumulative sums along the lags (last axis); `exclusive`: of those before."""
+        s = jnp.cumsum(c, axis=-1)
+        if not exclusive:
+            return s
+        pad = [(0, 0)] * (c.ndim - 1) + [(1, 0)]
+        return jnp.pad(s[..., :-1], pad)
+
+    @staticmethod
     def ends(x, h: int):
         """Return the first and the last `h` samples."""
         return x[..., :h], x[..., x.shape[-1] - h :]
@@ -179,6 +216,10 @@ class Shards(NamedTuple):
         pad = [(0, 0)] * (c.ndim - 1) + [(bottom - lo, hi - top)]
         return jnp.pad(c, pad) if bottom != lo or top != hi else c
 
+    lags = staticmethod(Whole.lags)
+    first = staticmethod(Whole.first)
+    cumsum = staticmethod(Whole.cumsum)
+
     def ends(self, x, h: int):
         """Return the first and last `h` samples of the series, on every device."""
         size = x.shape[-1]
@@ -202,18 +243,166 @@ class Shards(NamedTuple):
         return lax.psum(inner + edge.astype(jnp.int32), self.names)
 
 
-def over_time(core, layout: Layout | None, arrays, trailing):
+# How far, in shards, the halo of a lagged sum may reach before the lags
+# take the distributed transform (see `spread`): where the transform's
+# scratch per device falls below the halo's, measured with four devices
+# (docs/performance.md, "Lagged correlations"): an autocorrelation (one
+# series' transform) from a quarter of a shard on, two series (`ccf`,
+# `xcorr`) from two shards on; `xcorr`'s Pearson normalizations (six or
+# seven transforms) only where the halo would bring the whole series.
+HALO_SHARDS = 0.25
+HALO_SHARDS_PAIR = 2.0
+
+
+class Spread(NamedTuple):
+    """One device's block of the lags, by the distributed transform.
+
+    Lags that reach past a shard are not summed from halos: the lagged sums
+    ``c_k = sum_t u[t + k] conj(v[t])`` for ``k = lo .. hi`` are one
+    circular correlation of the zero-padded series, ``ifft(U conj(V))`` of
+    length ``M >= n + max(hi, -lo)`` (no wrap-around onto the lags wanted),
+    computed by the engine's distributed transform (`spectral_block`) over
+    the devices that hold the series. Device ``q`` receives its block of
+    lags, ``lo + q * block`` onwards (`lags`), and everything per lag
+    (divisors, pair counts, cumulative sums) is computed on that block; the
+    sums over the series are psums as in `Shards`.
+    """
+
+    names: tuple[str, ...]
+    shards: int
+    lo: int
+    hi: int
+    lay: SplitLayout
+
+    length = Shards.length
+    sum = Shards.sum
+    ends = Shards.ends
+    changes = Shards.changes
+
+    def raw_lags(self):
+        q = lax.axis_index(self.names)
+        return self.lo + q * self.lay.block + jnp.arange(self.lay.block)
+
+    def lags(self, lo: int, hi: int):
+        """Return this device's lags; the padding after `hi` repeats `hi`."""
+        if (lo, hi) != (self.lo, self.hi):
+            raise AssertionError(f"lags {lo}..{hi}, laid out {self.lo}..{self.hi}")
+        return jnp.minimum(self.raw_lags(), self.hi)
+
+    def first(self, c):
+        """Return the value at lag `lo` (on device 0) on every device."""
+        k = self.raw_lags()
+        return lax.psum(
+            jnp.sum(jnp.where(k == self.lo, c, 0), axis=-1, keepdims=True), self.names
+        )
+
+    def cumsum(self, c, exclusive: bool = False):
+        """Cumulative sums along the lags split over the devices.
+
+        Each device sums its block and adds the totals of the blocks
+        before it: one psum of ``p`` totals per row (no gather).
+        """
+        q = lax.axis_index(self.names)
+        local = jnp.cumsum(c, axis=-1)
+        slots = jnp.arange(self.shards)
+        total = local[..., -1:]
+        totals = lax.psum(jnp.where(slots == q, total, 0), self.names)
+        before = jnp.sum(jnp.where(slots < q, totals, 0), axis=-1, keepdims=True)
+        if exclusive:
+            local = local - c
+        return local + before
+
+    def lagged(self, u, v, maxlag, method, nonneg=False):
+        """Return this device's block of `Whole.lagged`'s lags (`method` unused)."""
+        n = self.length(u)
+        hi = n - 1 if maxlag is None else maxlag
+        self.lags(0 if nonneg else -hi, hi)  # the lags this block was laid for
+        dtype = jnp.result_type(u.dtype, v.dtype)
+        if u is v:  # an autocorrelation: one series, |U|^2
+            x, fn = u, (lambda s: s * jnp.conj(s))
+        else:
+            x = jnp.stack(jnp.broadcast_arrays(u, v))
+            fn = lambda s: s[0] * jnp.conj(s[1])  # noqa: E731
+        start = self.lo % self.lay.length
+        c = spectral_block(x.astype(dtype), self.lay, self.names, fn, dtype, start)
+        k = self.raw_lags()
+        # Lags past n - 1 have no pairs; the padding past `hi` is cut later.
+        return jnp.where((jnp.abs(k) < n) & (k <= self.hi), c, 0)
+
+    def index(self, x):
+        """Return the index in the whole series of each sample of this block."""
+        size = x.shape[-1]
+        return lax.axis_index(self.names) * size + jnp.arange(size)
+
+    def previous(self, x):
+        """Return the sample before each one of this block (0 before the first)."""
+        prev = receive(x[..., -1:], self.names, self.shards, 1)
+        return jnp.concatenate([prev, x[..., :-1]], axis=-1)
+
+
+def spread(
+    layout: Layout | None,
+    lo: int,
+    hi: int,
+    length: int,
+    real: bool,
+    halo_shards: float = HALO_SHARDS,
+):
+    """Return the `Spread` of lags ``lo .. hi`` when they take the transform.
+
+    The rule: while the halo of a device (``-lo`` samples before its shard
+    and ``hi`` after, within the series) is at most `halo_shards` shards,
+    halo exchange (None; `HALO_SHARDS` and its neighbours say why). Beyond,
+    the distributed transform, where the engine has a layout for it
+    (`transform_layout`; else None, the halo: correct, but each device
+    holds its shard and halo). `length` is the series' length, `real`
+    whether both are real.
+    """
+    if layout is None:
+        return None
+    size = length // layout.shards
+    top, bottom = min(hi, length - 1), max(lo, -(length - 1))
+    if max(0, top) + max(0, -bottom) <= halo_shards * size:
+        return None
+    count = hi - lo + 1
+    period = length + max(top, -bottom, 0)
+    lay = transform_layout(
+        layout.shards, size, -(-count // layout.shards), length, real, period
+    )
+    if lay is None:
+        return None
+    return Spread(layout.time, layout.shards, lo, hi, lay)
+
+
+def over_time(
+    core,
+    layout: Layout | None,
+    arrays,
+    trailing,
+    lags=None,
+    whole=(),
+    halo_shards: float = HALO_SHARDS,
+):
     """Run ``core(*arrays, ops)`` on whole series, or on each device's blocks.
 
     `arrays` have their time axis last and a common number of dimensions;
     `core` returns a tuple of outputs with the lag axis last, output ``i``
-    with ``trailing[i]`` more axes after it. Split (a `layout`),
-    it runs inside `jax.shard_map` with `Shards` operations; the outputs
-    are split like the inputs' batch axes and replicated along the lags.
+    with ``trailing[i]`` more axes after it, each with the lags ``lo ..
+    hi`` of `lags` (static). Split (a `layout`), it runs inside
+    `jax.shard_map`: with `Shards` operations, replicated along the lags
+    (lags within `halo_shards`), or with `Spread` ones (`spread`), split
+    along the lags like the series along time where the blocks tile the
+    lags exactly (their count a multiple of the devices, and of the
+    transform's columns per block), else joined; the outputs `whole` (their
+    indices) joined always. Batch axes are split like the inputs'.
     """
     if layout is None:
         return tuple(core(*arrays, WHOLE))
     ops = Shards(layout.time, layout.shards)
+    if lags is not None:
+        real = all(not jnp.issubdtype(a.dtype, jnp.complexfloating) for a in arrays)
+        length = arrays[0].shape[-1]
+        ops = spread(layout, *lags, length, real, halo_shards) or ops
     if layout.explicit():
         arrays = [
             jax.sharding.reshard(a, NamedSharding(layout.mesh, s))
@@ -223,8 +412,25 @@ def over_time(core, layout: Layout | None, arrays, trailing):
     def body(*blocks):
         return tuple(core(*blocks, ops))
 
-    out_specs = tuple(P(*layout.out, *([None] * t)) for t in trailing)
+    time = layout.time[0] if len(layout.time) == 1 else layout.time
+    lag = time if isinstance(ops, Spread) else None
+    out_specs = tuple(P(*layout.out[:-1], lag, *([None] * t)) for t in trailing)
     mapped = jax.shard_map(
         body, mesh=layout.mesh, in_specs=tuple(layout.specs), out_specs=out_specs
     )
-    return mapped(*arrays)
+    out = mapped(*arrays)
+    if not isinstance(ops, Spread):
+        return out
+    count = ops.hi - ops.lo + 1
+    exact = ops.lay.block * ops.shards == count
+    joined = []  # no uneven shardings: the padded blocks are joined, then cut
+    for i, (y, t, spec) in enumerate(zip(out, trailing, out_specs)):
+        if exact and i not in whole:
+            joined.append(y)
+            continue
+        if layout.explicit():
+            entries = list(spec)
+            entries[y.ndim - t - 1] = None
+            y = jax.sharding.reshard(y, NamedSharding(layout.mesh, P(*entries)))
+        joined.append(lax.slice_in_dim(y, 0, count, axis=y.ndim - t - 1))
+    return tuple(joined)

@@ -14,7 +14,7 @@ from ..conv import correlation_lags
 from ..conv.internal import METHODS, bounded_jit
 from ._args import as_array, half_dtype, last_axis_pair, mean_shift, restore, to_float
 from ._missing import pair_counts
-from ._split import WHOLE, over_time, split_layout
+from ._split import HALO_SHARDS_PAIR, WHOLE, Spread, over_time, split_layout
 from ._windows import changes, pearson, prefix_sum
 
 NORMALIZATIONS = (None, "none", "biased", "unbiased", "coeff", "pearson")
@@ -49,6 +49,14 @@ def overlap_windows(na: int, nb: int, lags: np.ndarray):
     lo_b = np.clip(-lags, 0, nb)
     lo_b = np.where(m > 0, lo_b, 0)
     return lo_a, hi_a, lo_b, lo_b + m, m
+
+
+def overlap_count(na: int, nb: int, lags):
+    """Return `overlap_windows`' `m` for NumPy or JAX `lags` (a device's block)."""
+    xp = np if isinstance(lags, np.ndarray) else jnp
+    lo_a = xp.clip(lags, 0, na)
+    hi_a = xp.clip(xp.minimum(na, nb + lags), 0, na)
+    return xp.maximum(hi_a - lo_a, 0)
 
 
 def _window_stats(x, lo, hi):
@@ -94,6 +102,43 @@ def _split_window_stats(x, lo, hi, ops):
     ch_tail = prefix_sum(jnp.flip(changes(tail, -1), -1), -1)
     inner = ops.changes(x) - ch_tail[..., t] - ch_head[..., np.minimum(lo + 1, hi)]
     return xc, s1, s2, inner == 0, total2 - t2[..., t] + h2[..., lo]
+
+
+def _spread_pearson(a, b, maxlag, m, ops):
+    """Pearson coefficients on a `Spread` block of lags: window sums by transform.
+
+    The window sums are lagged sums against masks (as with 'omit', masks of
+    ones), and the windows' constancy is counted exactly, as a lagged sum of
+    the changes between neighbours (rounded): ``ca[t] = a[t] != a[t - 1]``
+    against a mask of ones but at the series' first sample, and the same
+    for `b`, so that the change entering each window is left out.
+    """
+
+    def corr(u, v):
+        return ops.lagged(u, v, maxlag, "fft")
+
+    dtype = jnp.real(a).dtype
+    ac, bc = a - mean_shift(a, ops=ops), b - mean_shift(b, ops=ops)
+    ones = jnp.ones(a.shape[-1], dtype)
+    inner = jnp.where(ops.index(a) == 0, 0, ones)
+    aa, bb = jnp.abs(ac) ** 2, jnp.abs(bc) ** 2
+    ca = jnp.where(ops.index(a) == 0, 0, a != ops.previous(a)).astype(dtype)
+    cb = jnp.where(ops.index(b) == 0, 0, b != ops.previous(b)).astype(dtype)
+    const_a = jnp.round(jnp.real(corr(ca, inner))) == 0
+    const_b = jnp.round(jnp.real(corr(inner, cb))) == 0
+    # The sums are correlations, each erring by about eps times the totals.
+    return pearson(
+        corr(ac, bc),
+        corr(ac, ones),
+        jnp.conj(corr(ones, bc)),
+        jnp.real(corr(aa, ones)),
+        jnp.real(corr(ones, bb)),
+        m,
+        const_a,
+        const_b,
+        ops.sum(aa),
+        ops.sum(bb),
+    )
 
 
 def _xcorr_pearson(a, b, maxlag, lags, method, ops=WHOLE):
@@ -243,13 +288,16 @@ def xcorr(
     float32 and returned in their own dtype.
 
     Inputs split over devices along `axis` (a `jax.sharding.NamedSharding`)
-    stay split: each device receives `maxlag` samples from each neighbour
-    and sums its own lag products (and, for Pearson, every device receives
-    the first and last ``maxlag + 1`` samples); the lags are psums,
-    returned replicated (batch axes split as in the inputs). `a` and `b`
-    must then have the same length. Without `maxlag` the halo is the whole
-    other series: give `maxlag` for long series. See the guide's "Signals
-    split over devices".
+    stay split: while ``2 maxlag`` is at most two shards, each device
+    receives `maxlag` samples from each neighbour and sums its own lag
+    products (and, for Pearson, every device receives the first and last
+    ``maxlag + 1`` samples); the lags are psums, returned replicated.
+    Longer lags, and all lags, are computed by the engine's distributed
+    transform (for Pearson only where the halo would bring every device the
+    whole series), each device computing a block of the lags; their count
+    ``2 maxlag + 1`` is odd, so the blocks are joined at the end. Batch
+    axes stay split as in the inputs. `a` and `b` must then have the same
+    length. See the guide's "Signals split over devices".
 
     Examples
     --------
@@ -292,8 +340,8 @@ def _xcorr(a, b, normalize, maxlag, omit, axis, method, layout) -> jax.Array:
 
     def core(a, b, ops):
         na, nb = ops.length(a), ops.length(b)
-        lags = correlation_lags(na, nb, "full", maxlag=maxlag)
-        m = overlap_windows(na, nb, lags)[-1]
+        lags = ops.lags(*bounds)
+        m = overlap_count(na, nb, lags)
         pa, pb = ~jnp.isnan(a), ~jnp.isnan(b)
         rdtype = jnp.real(a[..., :1] * b[..., :1]).dtype
         if omit and normalize in ("coeff", "pearson"):
@@ -302,21 +350,22 @@ def _xcorr(a, b, normalize, maxlag, omit, axis, method, layout) -> jax.Array:
         if omit:
             values = ops.lagged(a0, b0, maxlag, method)
             count = pair_counts(pa, pb, maxlag, rdtype, method, ops)
-            full = {"biased": m / max(na, nb), "unbiased": np.ones(m.shape)}.get(
-                normalize, m
-            )
+            full = {"biased": m / max(na, nb), "unbiased": 0 * m + 1}.get(normalize, m)
             scale = jnp.where(count > 0, full / jnp.maximum(count, 1), jnp.nan)
             return (jnp.where(m > 0, values * scale.astype(rdtype), 0),)
         # 'propagate': computed on zero-filled inputs, then NaN exactly where
         # a NaN takes part (one more correlation, only if there is a NaN).
-        if normalize in ("coeff", "pearson"):
+        if normalize in ("coeff", "pearson") and isinstance(ops, Spread):
+            values = _spread_pearson(a0, b0, maxlag, m, ops)
+        elif normalize in ("coeff", "pearson"):
             values = _xcorr_pearson(a0, b0, maxlag, lags, method, ops)
         else:
             values = ops.lagged(a0, b0, maxlag, method)
             if normalize == "biased":
                 values = values / max(na, nb)
             elif normalize == "unbiased":
-                w = np.where(m > 0, 1.0 / np.maximum(m, 1), 0.0)
+                xp = np if isinstance(m, np.ndarray) else jnp
+                w = xp.where(m > 0, 1.0 / xp.maximum(m, 1), 0.0)
                 values = values * jnp.asarray(w, rdtype)
         shape = jnp.broadcast_shapes(pa.shape[:-1], pb.shape[:-1]) + m.shape
         # Split, the devices that exchange halos must take the same branch:
@@ -325,9 +374,14 @@ def _xcorr(a, b, normalize, maxlag, omit, axis, method, layout) -> jax.Array:
         touched = jax.lax.cond(
             jnp.any(nan > 0),
             lambda: pair_counts(pa, pb, maxlag, rdtype, method, ops) < m,
-            lambda: jnp.zeros(shape, bool) & (nan < 0),  # typed like `nan`
+            # typed like the counts: varying over the devices as `m` does
+            lambda: jnp.broadcast_to(jnp.asarray(m) < 0, shape) & (nan < 0),
         )
         return (jnp.where(touched, jnp.nan, values),)
 
-    (values,) = over_time(core, layout, [a, b], [0])
+    na, nb = a.shape[-1], b.shape[-1]
+    bounds = (-(nb - 1), na - 1) if maxlag is None else (-maxlag, maxlag)
+    pearson = normalize in ("coeff", "pearson")
+    reach = max(layout.shards - 1, 1) if pearson and layout else HALO_SHARDS_PAIR
+    (values,) = over_time(core, layout, [a, b], [0], bounds, halo_shards=reach)
     return restore(jnp.moveaxis(values, -1, axis), half)
