@@ -36,7 +36,7 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._checks import normalize_axes
-from . import _choose, _split_fft
+from . import _choose, _split_chunked, _split_fft
 from ._cost import shape_work
 from ._pad import check_boundary
 from ._pad import pad as _pad
@@ -460,14 +460,21 @@ def _transform_body(prepared: Prepared, split: Split, r: Route, x, v):
                 a = jnp.fft.fft(a.astype(complex_dtype), n=n, axis=d)
         return a
 
-    y = _split_fft.convolve_block(
+    lays = r.layouts
+    names = tuple(split.names(g.axis) for g in r.transform)
+    starts = tuple(plan.start[g.index] for g in r.transform)
+    block = _split_fft.convolve_block
+    if len(lays) == 1 and _split_fft.classes(lays[0]):  # one axis: by classes
+        block = _split_chunked.convolve_block
+        lays, names, starts = lays[0], names[0], starts[0]
+    y = block(
         local_transforms(jnp.moveaxis(x, taxes, trailing)),
         jnp.moveaxis(v, taxes, trailing),
-        r.layouts,
-        tuple(split.names(g.axis) for g in r.transform),
-        tuple(plan.start[g.index] for g in r.transform),
+        lays,
+        names,
+        starts,
         complex_dtype if windows else plan.out_dtype,
-        kernel_map=local_transforms,
+        kernel_map=local_transforms if windows else None,
     )
     for i, (d, n, start, length) in enumerate(windows):
         if real and i == len(windows) - 1:

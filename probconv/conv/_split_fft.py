@@ -111,6 +111,37 @@ def layout(
     return Layout(shards, size, block, kernel, rows, cols, real)
 
 
+# Classes of the chunked convolution (`_split_chunked`): at most this many
+# steps of each device, and the memory they weigh against the rows' padding.
+STEPS = 32
+
+
+def classes(lay: Layout) -> tuple[int, int] | None:
+    """Return ``(G, J)``: the spectrum's rows as ``G`` classes of ``J`` rows.
+
+    Class ``c`` holds the rows ``k1 = c + G j`` (``j < J``) of the
+    spectrum, ``G J`` covering the rows held (``M1 / 2 + 1`` of a real
+    layout, else ``M1``). ``G`` divides ``M1`` (a class of the kernel's
+    rows is one ``M1 / G``-point transform) and is a multiple of the
+    shards (each device takes whole classes, ``G / p`` of them). Of those,
+    the one that holds the least: the signal's ``G J`` rows plus four
+    classes in flight on each device (``4 J p`` rows). None where no
+    multiple of the shards divides ``M1`` (the whole passes then:
+    `convolve_block`).
+    """
+    p = lay.shards
+    held = lay.rows // 2 + 1 if lay.real else lay.rows
+    best, key = None, None
+    for g in _divisors(lay.rows):
+        if g % p or g // p > STEPS:
+            continue
+        j = -(-held // g)
+        k = (g * j + 4 * j * p, g)
+        if key is None or k < key:
+            best, key = (g, j), k
+    return best
+
+
 def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
     """Bytes one device receives in one call, for inputs of `itemsize` bytes.
 
@@ -136,10 +167,16 @@ def transform_bytes(
     state (samples, kernel columns, output blocks) and the spectra of the
     axes after it (transformed first): the signal's samples and its
     spectrum, the kernel's spectrum, the inverse's spectrum and its
-    output; each keeps ``1 / p_j`` of its own.
+    output; each keeps ``1 / p_j`` of its own. A convolution along one
+    split axis goes by classes where they exist (`classes`,
+    `_split_chunked`): ``G J`` rows of the spectrum and none of the
+    kernel's (each device builds its classes of the kernel's spectrum).
     """
     lays = tuple(lays)
     spec = [lay.spectral_rows * (lay.cols // lay.shards) for lay in lays]
+    if len(lays) == 1 and kernel_batch is not None and classes(lays[0]):
+        spec = [math.prod(classes(lays[0])) * (lays[0].cols // lays[0].shards)]
+        kernel_batch = 0
     taps = [-(-lay.kernel // lay.cols) * (lay.cols // lay.shards) for lay in lays]
     total = 0.0
     for j, lay in enumerate(lays):
