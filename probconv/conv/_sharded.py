@@ -385,7 +385,9 @@ def _route_of(
     if local and not cplx:  # the last local axis by a real transform
         local[-1] = local[-1] // 2 + 1
     lead = math.prod(local)
-    t_bytes = _split_fft.transform_bytes(lays, item, batch_x * lead, batch_v * lead)
+    t_bytes = _split_fft.transform_bytes(
+        lays, item, batch_x * lead, batch_v * lead, kernel_map=bool(local)
+    )
     total = halo_bytes + t_bytes
     over = _over(plan, geometry, halo_axes, shape1, x_ext)
     return Route(
@@ -464,9 +466,8 @@ def _transform_body(prepared: Prepared, split: Split, r: Route, x, v):
     names = tuple(split.names(g.axis) for g in r.transform)
     starts = tuple(plan.start[g.index] for g in r.transform)
     block = _split_fft.convolve_block
-    if len(lays) == 1 and _split_fft.classes(lays[0]):  # one axis: by classes
+    if _split_fft.by_classes(lays, bool(windows)):
         block = _split_chunked.convolve_block
-        lays, names, starts = lays[0], names[0], starts[0]
     y = block(
         local_transforms(jnp.moveaxis(x, taxes, trailing)),
         jnp.moveaxis(v, taxes, trailing),

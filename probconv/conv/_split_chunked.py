@@ -39,7 +39,20 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._split_fft import Layout, _divisors, _int, _regroup, classes
+from ._split_fft import (
+    Layout,
+    _as_tuples,
+    _columns_to_rows,
+    _divisors,
+    _int,
+    _inverse_blocks,
+    _kernel_columns,
+    _pair,
+    _regroup,
+    _shift,
+    _spectra,
+    classes,
+)
 
 COLUMN_CHUNKS = 8  # at most: the column chunks of steps 1 and 3
 
@@ -62,6 +75,14 @@ def _zeros(shape, dtype, like, names=()):
     return lax.pcast(z, axes, to="varying") if axes else z
 
 
+def _flat(names) -> tuple[str, ...]:
+    """Return the mesh axis names of several split axes in one tuple."""
+    out = ()
+    for n in names:
+        out += (n,) if isinstance(n, str) else tuple(n)
+    return out
+
+
 def _phase(index, period: int, dtype, sign: int):
     """``exp(sign 2 pi i index / period)`` of integers, reduced exactly."""
     real = jnp.finfo(dtype).dtype
@@ -69,32 +90,52 @@ def _phase(index, period: int, dtype, sign: int):
     return jnp.exp(sign * 1j * angle).astype(dtype)
 
 
-def _to_columns(x, lay: Layout, names, cdtype):
-    """Step 1: the signal's column transforms, ``(..., G, J, cols/p)`` by class.
+def _inner(lays) -> int:
+    """Trailing dims of the other split axes' spectra (``2`` each, `_pair`)."""
+    return 2 * (len(lays) - 1)
 
-    The shard's rows are regrouped a chunk of this device's columns at a
-    time (one all-to-all each), transformed along the rows (zeros past the
-    data up to ``M1``), multiplied by the twiddle factors and written into
-    one array whose rows are ordered by class.
+
+def _pairs_shape(lays) -> tuple[int, ...]:
+    """Their shape on one device: ``(..., rows_j / p_j, cols_j, ...)``, last first."""
+    shape = ()
+    for lay in reversed(lays[1:]):
+        shape += (lay.spectral_rows // lay.shards, lay.cols)
+    return shape
+
+
+def _to_columns(x, lays, names, cdtype):
+    """Step 1: the signal's column transforms, ``(..., pairs, G, J, cols/p)``.
+
+    The shard's rows along the first split axis are regrouped a chunk of
+    this device's columns at a time (one all-to-all each), after the other
+    split axes' whole transforms of that chunk (`_split_fft._spectra`: their
+    spectra, ``pairs``, join the batch), transformed along the rows (zeros
+    past the data up to ``M1``), multiplied by the twiddle factors and
+    written into one array whose rows are ordered by class.
     """
+    lay, m = lays[0], len(lays)
     p, cols = lay.shards, lay.cols
     width = cols // p
     g, j = classes(lay)
     chunks = _column_chunks(width)
     u = width // chunks
-    lead = x.shape[:-1]
+    lead = x.shape[:-m]
+    nl = len(lead)
     rows_here = lay.size // cols
-    a = x.reshape(lead + (rows_here, p, width))
+    a = x.reshape(lead + (rows_here, p, width) + x.shape[nl + 1 :])
     it = _int()
-    q = lax.axis_index(names).astype(it)
+    q = lax.axis_index(names[0]).astype(it)
     k1 = jnp.minimum(jnp.arange(g * j, dtype=it), lay.rows - 1)[:, None]
-    pad = [(0, 0)] * len(lead)
+    batch = lead + _pairs_shape(lays)
+    pad = [(0, 0)] * len(batch)
 
     def body(i, out):
-        b = lax.dynamic_slice_in_dim(a, i * u, u, axis=a.ndim - 1)
-        b = jnp.moveaxis(b, -2, -3)  # (..., p, rows_here, u)
-        b = _regroup(b, names, b.ndim - 3, b.ndim - 3)
-        b = b.reshape(lead + (p * rows_here, u))  # every row of the data
+        b = lax.dynamic_slice_in_dim(a, i * u, u, axis=nl + 2)
+        if m > 1:
+            b = _spectra(b, lays[1:], names[1:], cdtype)
+        b = jnp.moveaxis(b, (nl, nl + 1, nl + 2), (-2, -3, -1))  # (.., p, rows, u)
+        b = _regroup(b, names[0], b.ndim - 3, b.ndim - 3)
+        b = b.reshape(batch + (p * rows_here, u))  # every row of the data
         if lay.real:
             b = jnp.fft.rfft(b, n=lay.rows, axis=-2)
         else:
@@ -102,107 +143,163 @@ def _to_columns(x, lay: Layout, names, cdtype):
         b = jnp.pad(b, pad + [(0, g * j - b.shape[-2]), (0, 0)])
         n2 = q * width + i.astype(it) * u + jnp.arange(u, dtype=it)[None, :]
         b = b * _phase(k1 * n2, lay.length, cdtype, -1)
-        b = jnp.moveaxis(b.reshape(lead + (j, g, u)), -2, -3)
+        b = jnp.moveaxis(b.reshape(batch + (j, g, u)), -2, -3)
         return lax.dynamic_update_slice_in_dim(out, b, i * u, axis=out.ndim - 1)
 
-    return lax.fori_loop(0, chunks, body, _zeros(lead + (g, j, width), cdtype, x))
+    return lax.fori_loop(0, chunks, body, _zeros(batch + (g, j, width), cdtype, x))
 
 
-def _from_columns(a, lay: Layout, names, out_dtype):
+def _from_columns(a, lays, names, out_dtype):
     """Step 3: the inverse of `_to_columns` after the rows': this device's block.
 
     Each chunk of columns is put back in row order, multiplied by the
-    conjugate twiddle factors, transformed back along the rows, and the
-    output's rows regrouped (one all-to-all each) into the block.
+    conjugate twiddle factors, transformed back along the rows, the
+    output's rows regrouped (one all-to-all each), and the other split
+    axes transformed back (`_split_fft._inverse_blocks`).
     """
+    lay, m = lays[0], len(lays)
     p, cols = lay.shards, lay.cols
     width = cols // p
     g, j = classes(lay)
     held = lay.rows // 2 + 1 if lay.real else lay.rows
     chunks = _column_chunks(width)
     u = width // chunks
-    lead = a.shape[:-3]
+    nl = a.ndim - 3 - _inner(lays)
+    lead = a.shape[:nl]
+    batch = a.shape[:-3]
     out_rows = lay.block // cols
     it = _int()
-    q = lax.axis_index(names).astype(it)
+    q = lax.axis_index(names[0]).astype(it)
     k1 = jnp.arange(held, dtype=it)[:, None]
-    dtype = jnp.finfo(a.dtype).dtype if lay.real else a.dtype
+    real = lays[-1].real
+    cdtype = a.dtype
+    dtype = jnp.finfo(cdtype).dtype if real else cdtype
+    blocks = tuple(other.block for other in lays[1:])
 
     def body(i, out):
         b = lax.dynamic_slice_in_dim(a, i * u, u, axis=a.ndim - 1)
-        b = jnp.moveaxis(b, -3, -2).reshape(lead + (g * j, u))
+        b = jnp.moveaxis(b, -3, -2).reshape(batch + (g * j, u))
         b = lax.slice_in_dim(b, 0, held, axis=b.ndim - 2)
         n2 = q * width + i.astype(it) * u + jnp.arange(u, dtype=it)[None, :]
-        b = b * _phase(k1 * n2, lay.length, a.dtype, 1)
+        b = b * _phase(k1 * n2, lay.length, cdtype, 1)
         if lay.real:
             b = jnp.fft.irfft(b, n=lay.rows, axis=-2)
         else:
             b = jnp.fft.ifft(b, axis=-2)
         b = lax.slice_in_dim(b, 0, p * out_rows, axis=b.ndim - 2)
-        b = b.reshape(lead + (p, out_rows, u))
-        b = _regroup(b, names, b.ndim - 3, b.ndim - 3)  # from each column block
-        b = jnp.moveaxis(b, -3, -2)  # (..., out_rows, p, u)
-        return lax.dynamic_update_slice_in_dim(out, b, i * u, axis=out.ndim - 1)
+        b = b.reshape(batch + (p, out_rows, u))
+        b = _regroup(b, names[0], b.ndim - 3, b.ndim - 3)  # from each column block
+        b = jnp.moveaxis(b, (-2, -3, -1), (nl, nl + 1, nl + 2))  # (.., rows, p, u, ..)
+        if m > 1:
+            b = _inverse_blocks(b, lays[1:], names[1:], cdtype)
+            b = b.real if real else b
+        return lax.dynamic_update_slice_in_dim(out, b.astype(dtype), i * u, nl + 2)
 
-    out = _zeros(lead + (out_rows, p, width), dtype, a)
+    out = _zeros(lead + (out_rows, p, width) + blocks, dtype, a)
     out = lax.fori_loop(0, chunks, body, out)
-    return out.reshape(lead + (lay.block,)).astype(out_dtype)
+    out = out.reshape(lead + (lay.block,) + blocks)
+    if jnp.issubdtype(out.dtype, jnp.complexfloating) and not jnp.issubdtype(
+        out_dtype, jnp.complexfloating
+    ):
+        out = out.real
+    return out.astype(out_dtype)
 
 
-def _kernel_class(v, c, lay: Layout, names, cdtype, columns: bool):
-    """Return the kernel's spectrum of class `c`: ``(..., J, cols)``.
+def _inner_columns(b, lays, names):
+    """Read this device's columns along the other split axes (`_kernel_columns`)."""
+    mm = len(lays) - 1
+    for jj in reversed(range(mm)):
+        b = jnp.moveaxis(b, -2 * (mm - 1 - jj) - 1, -1)
+        b = _kernel_columns(b, lays[1 + jj], names[1 + jj])
+    return b
+
+
+def _inner_transforms(b, lays, names, cdtype):
+    """Transform the other split axes' columns (as `kernel_spectrum` does)."""
+    mm = len(lays) - 1
+    for jj in reversed(range(mm)):
+        pair = _pair(jj)
+        b = jnp.moveaxis(b, pair, (-2, -1))
+        b = _columns_to_rows(b, lays[1 + jj], names[1 + jj], cdtype)
+        b = jnp.moveaxis(b, (-2, -1), pair)
+    return b
+
+
+def _kernel_class(v, c, lays, names, cdtype, columns: bool):
+    """Return the kernel's spectrum of class `c`: ``(..., pairs, J, cols)``.
 
     Rows ``k1 = c + G j`` of the length-``M1`` transform of every column
-    come from one ``M1 / G``-point transform of the columns folded:
-    ``y_m = sum_l v[m + l M1 / G] exp(-2 pi i (m + l M1 / G) c / M1)``;
-    then the twiddle factors and the transforms along the rows. `v`: the
-    replicated kernel, read a block of ``M1 / G`` rows at a time, or with
-    `columns` its rows already laid out (``(..., ceil(k / cols), cols)``).
-    `c` is a class this device takes (it varies over the mesh axes `names`).
+    (the first split axis) come from one ``M1 / G``-point transform of the
+    columns folded: ``y_m = sum_l v[m + l M1 / G] exp(-2 pi i (m + l M1 /
+    G) c / M1)``; then the other split axes' transforms (of the fold's real
+    and imaginary parts, where the last axis's layout is real), the
+    twiddle factors and the transforms along the rows. `v`: the replicated
+    kernel, read a block of ``M1 / G`` rows at a time (of the other split
+    axes, this device's columns), or with `columns` its rows already laid
+    out (``(..., ceil(k / cols), cols)``; one split axis). `c` is a class
+    this device takes (it varies over the mesh axes `names[0]`).
     """
+    lay, m = lays[0], len(lays)
     g, j = classes(lay)
     span = lay.rows // g
     cols = lay.cols
     it = _int()
     c = c.astype(it)
     if columns:
-        rows = v.shape[-2]
+        ax = v.ndim - 2
+        rows = v.shape[ax]
         whole = rows // span
-        lead = v.shape[:-2]
 
         def read(i):
-            return lax.dynamic_slice_in_dim(v, i * span, span, axis=v.ndim - 2)
+            return lax.dynamic_slice_in_dim(v, i * span, span, axis=ax)
 
-        tail = lax.slice_in_dim(v, whole * span, rows, axis=v.ndim - 2)
+        tail = lax.slice_in_dim(v, whole * span, rows, axis=ax)
     else:
-        whole = v.shape[-1] // (span * cols)
-        lead = v.shape[:-1]
+        ax = v.ndim - m
+        k = v.shape[ax]
+        whole = k // (span * cols)
+        rest_shape = v.shape[ax + 1 :]
 
         def read(i):
-            b = lax.dynamic_slice_in_dim(v, i * span * cols, span * cols, v.ndim - 1)
-            return b.reshape(lead + (span, cols))
+            b = lax.dynamic_slice_in_dim(v, i * span * cols, span * cols, ax)
+            b = b.reshape(v.shape[:ax] + (span, cols) + rest_shape)
+            return _inner_columns(b, lays, names)
 
-        tail = lax.slice_in_dim(v, whole * span * cols, v.shape[-1], axis=v.ndim - 1)
-        rest = tail.shape[-1]
-        tail = jnp.pad(tail, [(0, 0)] * len(lead) + [(0, -rest % cols)])
-        tail = tail.reshape(lead + (-(-rest // cols), cols))
-
-    def fold(i, y):
-        return y + read(i) * _phase(i.astype(it) * c, g, cdtype, -1)
-
-    y = lax.fori_loop(0, whole, fold, _zeros(lead + (span, cols), cdtype, v, names))
-    if tail.shape[-2]:
-        pad = [(0, 0)] * len(lead) + [(0, span - tail.shape[-2]), (0, 0)]
+        tail = lax.slice_in_dim(v, whole * span * cols, k, axis=ax)
+        rest = tail.shape[ax]
+        tail = jnp.pad(tail, [(0, 0)] * ax + [(0, -rest % cols)] + [(0, 0)] * (m - 1))
+        tail = tail.reshape(v.shape[:ax] + (-(-rest // cols), cols) + rest_shape)
+        tail = _inner_columns(tail, lays, names)
+    shape = jax.eval_shape(read, jnp.int32(0)).shape
+    y = lax.fori_loop(
+        0,
+        whole,
+        lambda i, y: y + read(i) * _phase(i.astype(it) * c, g, cdtype, -1),
+        _zeros(shape, cdtype, v, _flat(names)),
+    )
+    if tail.shape[ax]:
+        pad = [(0, 0)] * tail.ndim
+        pad[ax] = (0, span - tail.shape[ax])
         y = y + jnp.pad(tail, pad) * _phase(whole * c, g, cdtype, -1)
-    m = jnp.arange(span, dtype=it)[:, None]
-    y = jnp.fft.fft(y * _phase(m * c, lay.rows, cdtype, -1), axis=-2)
-    keep = min(j, span)  # (..., M1 / G, cols): rows c + G j
-    y = lax.slice_in_dim(y, 0, keep, axis=y.ndim - 2)
-    y = jnp.pad(y, [(0, 0)] * len(lead) + [(0, j - keep), (0, 0)])
+    trail = (1,) * (y.ndim - ax - 2)
+    m1 = jnp.arange(span, dtype=it).reshape((span, 1) + trail)
+    y = jnp.fft.fft(y * _phase(m1 * c, lay.rows, cdtype, -1), axis=ax)
+    keep = min(j, span)  # (..., M1 / G, cols, ...): rows c + G j
+    y = lax.slice_in_dim(y, 0, keep, axis=ax)
+    pad = [(0, 0)] * y.ndim
+    pad[ax] = (0, j - keep)
+    y = jnp.pad(y, pad)
+    if m > 1:
+        if lays[-1].real:  # a real transform is linear: the two parts apart
+            re = _inner_transforms(y.real, lays, names, cdtype)
+            y = re + 1j * _inner_transforms(y.imag, lays, names, cdtype)
+        else:
+            y = _inner_transforms(y, lays, names, cdtype)
     k1 = jnp.minimum(c + g * jnp.arange(j, dtype=it), lay.rows - 1)
     n2 = jnp.arange(cols, dtype=it)
-    y = y * _phase(k1[:, None] * n2[None, :], lay.length, cdtype, -1)
-    return jnp.fft.fft(y, axis=-1)
+    f = _phase(k1[:, None] * n2[None, :], lay.length, cdtype, -1)
+    y = jnp.fft.fft(y * f.reshape(f.shape + trail), axis=ax + 1)
+    return jnp.moveaxis(y, (ax, ax + 1), (-2, -1))
 
 
 def _shift_rows(lay: Layout, start: int, cdtype):
@@ -219,15 +316,21 @@ def _shift_rows(lay: Layout, start: int, cdtype):
     return jnp.asarray(row, cdtype), jnp.asarray(col, cdtype)
 
 
-def convolve_block(x, v, lay: Layout, names, start: int, out_dtype, kernel_map=None):
-    """Return this device's block of a window of ``x * v`` (last axis), by classes.
+def convolve_block(x, v, lay, names, start, out_dtype, kernel_map=None):
+    """Return this device's block of a window of ``x * v`` (trailing axes), by classes.
 
-    As `_split_fft.convolve_block` of one layout (inside a `jax.shard_map`,
-    `x` this device's shard, `v` the whole kernel, replicated; the window
-    a circular shift by `start`), for layouts with `classes`. `kernel_map`
-    maps the kernel's rows (``(..., ceil(k / cols), cols)``, all columns)
-    before they are folded: the other axes' transforms, applied once.
+    As `_split_fft.convolve_block` (inside a `jax.shard_map`, `x` this
+    device's shard, `v` the whole kernel, replicated; the window a circular
+    shift by `start`), for a first layout with `classes`: one layout, mesh
+    axis names and start, or tuples of them (several trailing axes, each
+    split over its own mesh axes; the first by classes, the others by whole
+    passes chunk by chunk). `kernel_map` (one split axis only) maps the
+    kernel's rows (``(..., ceil(k / cols), cols)``, all columns) before
+    they are folded: the other axes' transforms, applied once.
     """
+    lays, names, starts = _as_tuples(lay, names, start)
+    m = len(lays)
+    lay, name = lays[0], names[0]
     cdtype = jnp.result_type(x.dtype, v.dtype, jnp.complex64)
     g, j = classes(lay)
     p = lay.shards
@@ -238,30 +341,38 @@ def convolve_block(x, v, lay: Layout, names, start: int, out_dtype, kernel_map=N
         v = kernel_map(v.reshape(v.shape[:-1] + (-1, lay.cols)))
         lead = jnp.broadcast_shapes(x.shape[:-1], v.shape[:-2])
     else:
-        lead = jnp.broadcast_shapes(x.shape[:-1], v.shape[:-1])
-    x = jnp.broadcast_to(x, lead + x.shape[-1:])
-    a = _to_columns(x, lay, names, cdtype)
+        lead = jnp.broadcast_shapes(x.shape[:-m], v.shape[:-m])
+    x = jnp.broadcast_to(x, lead + x.shape[x.ndim - m :])
+    a = _to_columns(x, lays, names, cdtype)
+    batch = a.shape[:-3]
     width = lay.cols // p
-    a = a.reshape(lead + (p, steps, j, width))  # class d G / p + t: [d, t]
-    shift = _shift_rows(lay, start, cdtype) if start else None
-    q = lax.axis_index(names)
+    a = a.reshape(batch + (p, steps, j, width))  # class d G / p + t: [d, t]
+    shift = _shift_rows(lay, starts[0], cdtype) if starts[0] else None
+    others = [
+        (i, _shift(lays[i], names[i], starts[i], cdtype))
+        for i in range(1, m)
+        if starts[i]
+    ]
+    q = lax.axis_index(name)
 
     def body(t, a):
         b = lax.dynamic_index_in_dim(a, t, a.ndim - 3, False)  # (..., p, J, w)
-        b = _regroup(b, names, b.ndim - 3, b.ndim - 3)  # from each column block
-        b = jnp.moveaxis(b, -3, -2).reshape(lead + (j, lay.cols))
+        b = _regroup(b, name, b.ndim - 3, b.ndim - 3)  # from each column block
+        b = jnp.moveaxis(b, -3, -2).reshape(batch + (j, lay.cols))
         c = q * steps + t
         s = jnp.fft.fft(b, axis=-1) * _kernel_class(
-            v, c, lay, names, cdtype, kernel_map is not None
+            v, c, lays, names, cdtype, kernel_map is not None
         )
         if shift is not None:
             s = s * lax.dynamic_index_in_dim(shift[0], c, 0, False)[:, None]
             s = s * shift[1]
-        b = jnp.fft.ifft(s, axis=-1).reshape(lead + (j, p, width))
+        for i, f in others:
+            s = s * f.reshape(f.shape + (1,) * (2 * i))
+        b = jnp.fft.ifft(s, axis=-1).reshape(batch + (j, p, width))
         b = jnp.moveaxis(b, -2, -3)
-        b = _regroup(b, names, b.ndim - 3, b.ndim - 3)  # back to each column block
+        b = _regroup(b, name, b.ndim - 3, b.ndim - 3)  # back to each column block
         return lax.dynamic_update_index_in_dim(a, b.astype(a.dtype), t, a.ndim - 3)
 
     a = lax.fori_loop(0, steps, body, a)
-    a = a.reshape(lead + (g, j, width))
-    return _from_columns(a, lay, names, out_dtype)
+    a = a.reshape(batch + (g, j, width))
+    return _from_columns(a, lays, names, out_dtype)

@@ -142,6 +142,16 @@ def classes(lay: Layout) -> tuple[int, int] | None:
     return best
 
 
+def by_classes(lays, kernel_map: bool = False) -> bool:
+    """Whether a convolution along the split axes of `lays` goes by classes.
+
+    Where the first axis's layout has `classes`, and, with other axes'
+    transforms mapping the kernel (`kernel_map`), along one split axis.
+    """
+    lays = tuple(lays)
+    return classes(lays[0]) is not None and (len(lays) == 1 or not kernel_map)
+
+
 def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
     """Bytes one device receives in one call, for inputs of `itemsize` bytes.
 
@@ -155,7 +165,11 @@ def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
 
 
 def transform_bytes(
-    lays, itemsize: int, batch: int = 1, kernel_batch: int | None = 1
+    lays,
+    itemsize: int,
+    batch: int = 1,
+    kernel_batch: int | None = 1,
+    kernel_map: bool = False,
 ) -> int:
     """Bytes one device receives in one call of `convolve_block`.
 
@@ -167,17 +181,24 @@ def transform_bytes(
     state (samples, kernel columns, output blocks) and the spectra of the
     axes after it (transformed first): the signal's samples and its
     spectrum, the kernel's spectrum, the inverse's spectrum and its
-    output; each keeps ``1 / p_j`` of its own. A convolution along one
-    split axis goes by classes where they exist (`classes`,
-    `_split_chunked`): ``G J`` rows of the spectrum and none of the
-    kernel's (each device builds its classes of the kernel's spectrum).
+    output; each keeps ``1 / p_j`` of its own.
+
+    A convolution goes by classes where `by_classes` says so (`kernel_map`:
+    other axes' transforms map the kernel; `_split_chunked`): along the
+    first axis ``G J`` rows of the spectrum and none of the kernel's (each
+    device builds its classes of it), and along each other axis the
+    kernel's columns come from its classes (``G J cols / p`` of the first
+    axis, all of them; twice, real and imaginary parts, where the last
+    layout is real).
     """
     lays = tuple(lays)
     spec = [lay.spectral_rows * (lay.cols // lay.shards) for lay in lays]
-    if len(lays) == 1 and kernel_batch is not None and classes(lays[0]):
-        spec = [math.prod(classes(lays[0])) * (lays[0].cols // lays[0].shards)]
-        kernel_batch = 0
     taps = [-(-lay.kernel // lay.cols) * (lay.cols // lay.shards) for lay in lays]
+    parts = [1] * len(lays)  # the kernel's passes along each axis
+    if kernel_batch is not None and by_classes(lays, kernel_map):
+        first = lays[0]
+        spec[0] = taps[0] = math.prod(classes(first)) * (first.cols // first.shards)
+        parts = [0] + [2 if lays[-1].real else 1] * (len(lays) - 1)
     total = 0.0
     for j, lay in enumerate(lays):
         words = 1 if lay.real else 2
@@ -187,7 +208,8 @@ def transform_bytes(
         moved = signal * (lay.size * words + 2 * spec[j])
         moved += out * (2 * spec[j] + lay.block * words)
         if kernel_batch is not None:
-            moved += kernel_batch * math.prod(taps[:j]) * after * 2 * spec[j]
+            kernel = kernel_batch * math.prod(taps[:j]) * after * 2 * spec[j]
+            moved += parts[j] * kernel
         total += moved * (lay.shards - 1) / lay.shards
     return int(round(total * itemsize))
 
