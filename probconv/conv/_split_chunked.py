@@ -225,19 +225,19 @@ def _inner_transforms(b, lays, names, cdtype):
     return b
 
 
-def _kernel_class(v, c, lays, names, cdtype, columns: bool):
+def _kernel_class(v, c, lays, names, cdtype, kernel_map=None):
     """Return the kernel's spectrum of class `c`: ``(..., pairs, J, cols)``.
 
     Rows ``k1 = c + G j`` of the length-``M1`` transform of every column
     (the first split axis) come from one ``M1 / G``-point transform of the
     columns folded: ``y_m = sum_l v[m + l M1 / G] exp(-2 pi i (m + l M1 /
-    G) c / M1)``; then the other split axes' transforms (of the fold's real
-    and imaginary parts, where the last axis's layout is real), the
-    twiddle factors and the transforms along the rows. `v`: the replicated
-    kernel, read a block of ``M1 / G`` rows at a time (of the other split
-    axes, this device's columns), or with `columns` its rows already laid
-    out (``(..., ceil(k / cols), cols)``; one split axis). `c` is a class
-    this device takes (it varies over the mesh axes `names[0]`).
+    G) c / M1)``; then the other axes' transforms (`kernel_map`, for axes
+    held whole, and the other split axes' passes; of the fold's real and
+    imaginary parts apart where the data are real: the transforms are real
+    ones, and linear), the twiddle factors and the transforms along the
+    rows. `v` is the replicated kernel, read a block of ``M1 / G`` rows at
+    a time (of the other split axes, this device's columns). `c` is a
+    class this device takes (it varies over the mesh axes `names[0]`).
     """
     lay, m = lays[0], len(lays)
     g, j = classes(lay)
@@ -245,31 +245,21 @@ def _kernel_class(v, c, lays, names, cdtype, columns: bool):
     cols = lay.cols
     it = _int()
     c = c.astype(it)
-    if columns:
-        ax = v.ndim - 2
-        rows = v.shape[ax]
-        whole = rows // span
+    ax = v.ndim - m
+    k = v.shape[ax]
+    whole = k // (span * cols)
+    rest_shape = v.shape[ax + 1 :]
 
-        def read(i):
-            return lax.dynamic_slice_in_dim(v, i * span, span, axis=ax)
+    def read(i):
+        b = lax.dynamic_slice_in_dim(v, i * span * cols, span * cols, ax)
+        b = b.reshape(v.shape[:ax] + (span, cols) + rest_shape)
+        return _inner_columns(b, lays, names)
 
-        tail = lax.slice_in_dim(v, whole * span, rows, axis=ax)
-    else:
-        ax = v.ndim - m
-        k = v.shape[ax]
-        whole = k // (span * cols)
-        rest_shape = v.shape[ax + 1 :]
-
-        def read(i):
-            b = lax.dynamic_slice_in_dim(v, i * span * cols, span * cols, ax)
-            b = b.reshape(v.shape[:ax] + (span, cols) + rest_shape)
-            return _inner_columns(b, lays, names)
-
-        tail = lax.slice_in_dim(v, whole * span * cols, k, axis=ax)
-        rest = tail.shape[ax]
-        tail = jnp.pad(tail, [(0, 0)] * ax + [(0, -rest % cols)] + [(0, 0)] * (m - 1))
-        tail = tail.reshape(v.shape[:ax] + (-(-rest // cols), cols) + rest_shape)
-        tail = _inner_columns(tail, lays, names)
+    tail = lax.slice_in_dim(v, whole * span * cols, k, axis=ax)
+    rest = tail.shape[ax]
+    tail = jnp.pad(tail, [(0, 0)] * ax + [(0, -rest % cols)] + [(0, 0)] * (m - 1))
+    tail = tail.reshape(v.shape[:ax] + (-(-rest // cols), cols) + rest_shape)
+    tail = _inner_columns(tail, lays, names)
     shape = jax.eval_shape(read, jnp.int32(0)).shape
     y = lax.fori_loop(
         0,
@@ -281,7 +271,7 @@ def _kernel_class(v, c, lays, names, cdtype, columns: bool):
         pad = [(0, 0)] * tail.ndim
         pad[ax] = (0, span - tail.shape[ax])
         y = y + jnp.pad(tail, pad) * _phase(whole * c, g, cdtype, -1)
-    trail = (1,) * (y.ndim - ax - 2)
+    trail = (1,) * (2 * m - 2)
     m1 = jnp.arange(span, dtype=it).reshape((span, 1) + trail)
     y = jnp.fft.fft(y * _phase(m1 * c, lay.rows, cdtype, -1), axis=ax)
     keep = min(j, span)  # (..., M1 / G, cols, ...): rows c + G j
@@ -289,12 +279,18 @@ def _kernel_class(v, c, lays, names, cdtype, columns: bool):
     pad = [(0, 0)] * y.ndim
     pad[ax] = (0, j - keep)
     y = jnp.pad(y, pad)
-    if m > 1:
-        if lays[-1].real:  # a real transform is linear: the two parts apart
-            re = _inner_transforms(y.real, lays, names, cdtype)
-            y = re + 1j * _inner_transforms(y.imag, lays, names, cdtype)
+
+    def transforms(b):
+        if kernel_map is not None:
+            b = kernel_map(b)
+        return _inner_transforms(b, lays, names, cdtype) if m > 1 else b
+
+    if kernel_map is not None or m > 1:
+        if not jnp.issubdtype(v.dtype, jnp.complexfloating):  # real transforms
+            y = transforms(y.real) + 1j * transforms(y.imag)
         else:
-            y = _inner_transforms(y, lays, names, cdtype)
+            y = transforms(y)
+        ax = y.ndim - 2 * m  # (the other axes' transforms may add some)
     k1 = jnp.minimum(c + g * jnp.arange(j, dtype=it), lay.rows - 1)
     n2 = jnp.arange(cols, dtype=it)
     f = _phase(k1[:, None] * n2[None, :], lay.length, cdtype, -1)
@@ -325,8 +321,9 @@ def convolve_block(x, v, lay, names, start, out_dtype, kernel_map=None):
     axis names and start, or tuples of them (several trailing axes, each
     split over its own mesh axes; the first by classes, the others by whole
     passes chunk by chunk). `kernel_map` (one split axis only) maps the
-    kernel's rows (``(..., ceil(k / cols), cols)``, all columns) before
-    they are folded: the other axes' transforms, applied once.
+    kernel's classes, ``(..., J, cols)`` folded from its rows, before their
+    transforms along the rows: the transforms of the convolved axes held
+    whole.
     """
     lays, names, starts = _as_tuples(lay, names, start)
     m = len(lays)
@@ -335,13 +332,11 @@ def convolve_block(x, v, lay, names, start, out_dtype, kernel_map=None):
     g, j = classes(lay)
     p = lay.shards
     steps = g // p
-    if kernel_map is not None:
-        k = v.shape[-1]
-        v = jnp.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, -k % lay.cols)])
-        v = kernel_map(v.reshape(v.shape[:-1] + (-1, lay.cols)))
-        lead = jnp.broadcast_shapes(x.shape[:-1], v.shape[:-2])
-    else:
-        lead = jnp.broadcast_shapes(x.shape[:-m], v.shape[:-m])
+    lead_v = v.shape[: v.ndim - m]
+    if kernel_map is not None:  # the shape it gives the kernel's other axes
+        probe = jax.ShapeDtypeStruct(lead_v + (1, lay.cols), v.dtype)
+        lead_v = jax.eval_shape(kernel_map, probe).shape[:-2]
+    lead = jnp.broadcast_shapes(x.shape[: x.ndim - m], lead_v)
     x = jnp.broadcast_to(x, lead + x.shape[x.ndim - m :])
     a = _to_columns(x, lays, names, cdtype)
     batch = a.shape[:-3]
@@ -361,7 +356,7 @@ def convolve_block(x, v, lay, names, start, out_dtype, kernel_map=None):
         b = jnp.moveaxis(b, -3, -2).reshape(batch + (j, lay.cols))
         c = q * steps + t
         s = jnp.fft.fft(b, axis=-1) * _kernel_class(
-            v, c, lays, names, cdtype, kernel_map is not None
+            v, c, lays, names, cdtype, kernel_map
         )
         if shift is not None:
             s = s * lax.dynamic_index_in_dim(shift[0], c, 0, False)[:, None]

@@ -113,7 +113,7 @@ def layout(
 
 # Classes of the chunked convolution (`_split_chunked`): at most this many
 # steps of each device, and the memory they weigh against the rows' padding.
-STEPS = 32
+STEPS = 16
 
 
 def classes(lay: Layout) -> tuple[int, int] | None:
@@ -125,7 +125,9 @@ def classes(lay: Layout) -> tuple[int, int] | None:
     rows is one ``M1 / G``-point transform) and is a multiple of the
     shards (each device takes whole classes, ``G / p`` of them). Of those,
     the one that holds the least: the signal's ``G J`` rows plus four
-    classes in flight on each device (``4 J p`` rows). None where no
+    classes in flight on each device (``4 J p`` rows), the smaller classes
+    of two alike, and at most `STEPS` classes on each device (each one two
+    all-to-alls: with more, their latency would tell). None where no
     multiple of the shards divides ``M1`` (the whole passes then:
     `convolve_block`).
     """
@@ -136,7 +138,7 @@ def classes(lay: Layout) -> tuple[int, int] | None:
         if g % p or g // p > STEPS:
             continue
         j = -(-held // g)
-        k = (g * j + 4 * j * p, g)
+        k = (g * j + 4 * j * p, -g)
         if key is None or k < key:
             best, key = (g, j), k
     return best
