@@ -6,10 +6,10 @@ device receives from its neighbours (`lax.ppermute`) the samples its window
 of the output reads beyond its own shard, the halo (``K - 1`` samples for a
 kernel of ``K`` taps, from as many neighbours as that spans), and runs the
 method the cost model picks for its own block. Kernels that reach further
-go by the distributed transform (`_split_fft`) along that axis; each split
-axis takes the route `route` prices (bytes received and flops), a halo
-only while it stays within two shards and leaves each device less than the
-whole signal.
+go by the distributed transform along that axis (`_split_fft`; class by
+class where it can, `_split_chunked`); each split axis takes the route
+`route` prices (bytes received and flops), a halo only while it stays
+within two shards and leaves each device less than the whole signal.
 
 Output rule. Along a split axis the output is cut into as many equal blocks
 as the input has shards, block ``p`` on the device that holds shard ``p``.

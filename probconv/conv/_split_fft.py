@@ -14,7 +14,10 @@ input: each device reads its own columns of it) and the inverse follow the
 same steps, the window of the result is a phase ramp in the spectrum (a
 circular shift), and the output comes back in the shards' own layout. Per
 device: ``5 * M / p`` complex numbers received over the call, and a few
-arrays of ``M / p`` complex numbers held.
+arrays of ``M / p`` complex numbers held. Convolutions go instead class by
+class where `by_classes` says so (`_split_chunked`: the spectrum held
+once, the kernel's never whole nor moved); `spectral_block` (a map of the
+spectrum, no kernel) keeps the whole passes here.
 
 A field split along several axes is transformed along each in turn, the
 other axes of each pass (samples, or spectra already computed) a batch:
