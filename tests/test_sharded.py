@@ -959,3 +959,33 @@ def test_transform_bytes_model():
     # The signal's first pass (axis 1, real) moves 64 rows of 48 samples,
     # half of them kept: 64 * 48 / 2 samples; and so on for the nine others.
     assert transform_bytes((a, b), 8) > transform_bytes((b,), 8, 64, 64)
+
+
+def test_class_rules():
+    """The spectrum's classes: G divides the rows, whole classes per device.
+
+    Every row held is in a class (``G J`` at least the rows held), each
+    device takes ``G / p`` whole classes (at most `STEPS`), and where no
+    multiple of the device count divides the rows there are none (the
+    whole passes then).
+    """
+    from probconv.conv._split_fft import STEPS, by_classes, classes, layout
+
+    for shards, size, kernel, real in [
+        (4, 1 << 16, 1 << 18, True),
+        (4, 16384, 32001, True),
+        (2, 64, 128, False),
+        (8, 1 << 15, 1 << 18, True),
+    ]:
+        lay = layout(shards, size, size, kernel, real)
+        g, j = classes(lay)
+        held = lay.rows // 2 + 1 if real else lay.rows
+        assert lay.rows % g == 0 and g % shards == 0
+        assert g * j >= held and g // shards <= STEPS
+        assert g * (j - 1) < held  # J: the fewest rows a class needs
+    lay = layout(4, 1 << 16, 1 << 16, 1 << 18, True)
+    assert lay.rows == 1024  # no multiple of 3 divides it
+    odd = lay._replace(shards=3)
+    assert classes(odd) is None and not by_classes((odd,))
+    assert by_classes((lay,)) and by_classes((lay, lay))
+    assert not by_classes((lay, lay), kernel_map=True)

@@ -162,9 +162,11 @@ def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
 
     The signal's regrouping moves its own samples (real or complex); two
     all-to-alls move the spectrum's rows held (the signal's, and the
-    inverse's first), a third the kernel's (a convolution: `kernel`; not
-    `spectral_block` alone), one the output's rows; each keeps ``1 / p`` of
-    its own. `transform_bytes` of one axis.
+    inverse's first), one the output's rows; each keeps ``1 / p`` of its
+    own. A convolution (`kernel`) by the whole passes moves the kernel's
+    spectrum too; by classes (`by_classes`) it moves ``G J`` rows of the
+    signal's there and back and none of the kernel's. `spectral_block`
+    alone: ``kernel=False``. `transform_bytes` of one axis.
     """
     return transform_bytes((lay,), itemsize, kernel_batch=1 if kernel else None)
 
