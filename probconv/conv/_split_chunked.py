@@ -1,4 +1,4 @@
-"""A kernel longer than a shard, one split axis: the transform class by class.
+"""A kernel longer than a shard: the distributed transform class by class.
 
 The whole-pass transform (`_split_fft.convolve_block`) holds on each device
 the signal's spectrum, the kernel's and their product at once, each ``M /
@@ -22,6 +22,13 @@ class ``c`` holds the rows ``c + G j``), a few classes in flight at a time:
    and a second all-to-all returns the rows in place;
 3. the inverse along the columns and the output's regrouping go, as in 1,
    a chunk of columns at a time.
+
+Several split axes: the first goes by classes; the others' whole passes
+(`_split_fft._spectra`, `_split_fft._inverse_blocks`) run on each chunk of
+its columns in 1 and 3, and on each class of the kernel in 2 (real and
+imaginary parts of the fold apart where the last axis's transform is
+real). Convolved axes held whole (`kernel_map`, one split axis): their
+transforms map each class of the kernel in 2, the same way.
 
 Per device this moves the signal's samples, ``2 G J M2 / p`` complex numbers
 and the output's block (`_split_fft.transform_bytes`): less than the whole
