@@ -54,12 +54,39 @@ BODY = r"""
 
     SIZE = {"c128": 16, "f64": 8, "c64": 8, "f32": 4}
 
-    def received(text, op):
-        # Bytes a device receives by the collectives `op` of a program: a
-        # collective-permute its result; an all-to-all its results (a tuple,
-        # one piece per device of its group, or one array) less its own piece.
-        total = 0.0
+    def trips(text):
+        # How often each line of a program runs per call: a while loop's
+        # body its known trip count times its own computation's count.
+        comps, name = {}, None
         for line in text.splitlines():
+            head = re.match(r"^(?:ENTRY )?%?([\w.-]+) ", line)
+            if head and line.rstrip().endswith("{"):
+                name = head.group(1)
+                comps[name] = []
+            elif name is not None:
+                comps[name].append(line)
+        parent, count = {}, {}
+        for comp, lines in comps.items():
+            for line in lines:
+                w = re.search(r"while\(.*body=%?([\w.-]+).*?known_trip_count"
+                              r"\D+(\d+)", line)
+                if w:
+                    parent[w.group(1)], count[w.group(1)] = comp, int(w.group(2))
+
+        def times(comp):
+            return count.get(comp, 1) * (times(parent[comp]) if comp in parent
+                                         else 1)
+
+        return [(line, times(comp)) for comp, lines in comps.items()
+                for line in lines]
+
+    def received(text, op):
+        # Bytes a device receives by the collectives `op` of a program, each
+        # as often as it runs: a collective-permute its result; an
+        # all-to-all its results (a tuple, one piece per device of its
+        # group, or one array) less its own piece.
+        total = 0.0
+        for line, k in trips(text):
             m = re.search(r"= (\([^)]*\)|\S+) " + op + r"\(", line)
             if not m:
                 continue
@@ -68,7 +95,7 @@ BODY = r"""
             keep = (g - 1) / g if op == "all-to-all" else 1.0
             for dt, dims in re.findall(r"(\w+)\[([\d,]*)\]", m.group(1)):
                 size = int(np.prod([int(d) for d in dims.split(",") if d]))
-                total += keep * size * SIZE[dt]
+                total += k * keep * size * SIZE[dt]
         return total
 
     def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True,
@@ -186,6 +213,13 @@ BODY = r"""
     record("split2-same", lambda x: cv(x, kplane, "same"), plane, P("b", "t"),
            m=grid, route=predict(plane, kplane, "same", P("b", "t"), grid),
            ref=scipy.signal.fftconvolve(plane, kplane, "same"))
+    # At 512 x 512 (2^18 points): by classes along the rows, the device's
+    # scratch below the field's size (issue 17).
+    large = rng.standard_normal((512, 512))
+    klarge = rng.standard_normal((512, 512))
+    record("split2-large", lambda x: cv(x, klarge, "same"), large, P("b", "t"),
+           m=grid, route=predict(large, klarge, "same", P("b", "t"), grid),
+           ref=scipy.signal.fftconvolve(large, klarge, "same"))
     kbig = rng.standard_normal((129, 97))
     record("split2-full", lambda x: probconv.correlate(x, kbig, "full"), plane,
            P("b", "t"), m=grid,
@@ -339,8 +373,11 @@ BODY = r"""
 # the wide one; richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and complex-transform (a
 # complex layout); split2-full, -grad and -mixed by split2-same and
-# split2-priced-mixed (the same two-axis passes, and a mixed route).
+# split2-priced-mixed (the same two-axis passes, and a mixed route);
+# split2-large (the scratch of a 512 x 512 field below its size) by
+# split2-same (the same passes, smaller).
 EXTRA = {
+    "split2-large",
     "split2-complex",
     "split2-full",
     "split2-grad",
@@ -501,19 +538,24 @@ def test_long_kernels_by_a_distributed_transform(results, name):
     of it for a kernel as long as the signal). The transform's length ``M``
     covers the circular convolution that keeps the output's window free of
     wrap-around (about ``1.5 n`` for 'same' and a kernel as long as the
-    signal, ``2 n`` for 'full'); each device holds a few arrays of ``M /
-    p`` real numbers (the half spectra of the signal and the kernel, their
-    product, a transform in flight): at most five, so scratch falls as ``1
-    / p`` (`benchmarks/sharded.py` shows it on 8 devices).
+    signal, ``2 n`` for 'full'). Along one split axis the spectrum goes
+    class by class (`_split_chunked`): each device holds the signal's
+    spectrum once (``M / p`` real numbers, half spectra) and a few classes
+    of it in flight, never the kernel's whole; for a kernel as long as the
+    signal on four devices, less than the signal (about 0.6 of it).
+    Scratch falls as ``1 / p`` (`benchmarks/sharded.py` shows it on 8
+    devices).
     """
-    from probconv.conv._split_fft import bytes_received, layout
+    from probconv.conv._split_fft import bytes_received, classes, layout
     from probconv.conv.internal import circular_size
 
     row = results[name]
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
-    assert row["all_to_all"] >= 5  # signal 2, kernel 1, inverse 2
+    # The signal's regrouping, a class there and back, the output's: each
+    # in a loop (a chunk of columns, a class at a time).
+    assert row["all_to_all"] == 4
     p, n, k, block, rows, held = TRANSFORM[name]
     full = name == "transform-full"
     period = (
@@ -526,10 +568,29 @@ def test_long_kernels_by_a_distributed_transform(results, name):
     assert row["temp_ratio"] * n * rows <= 5 * words * held
     if rows == 1:  # the cost model of the bytes each device receives
         assert row["a2a_bytes"] == pytest.approx(bytes_received(lay, 8), rel=1e-3)
+    if name == "transform-same":
+        # By classes (`_split_chunked`): the class-ordered spectrum, G J
+        # rows of cols / p complex numbers, with at most two of its column
+        # chunks (1 / 8 each) and four classes (J rows of all the columns)
+        # in flight, never a second spectrum; below the signal's size
+        # (issue 17).
+        g, j = classes(lay)
+        spectrum = g * j * (lay.cols // p) * 16
+        in_flight = 2 * spectrum / 8 + 4 * j * lay.cols * 16
+        assert in_flight < spectrum
+        assert row["temp_ratio"] * row["nbytes"] <= spectrum + in_flight
+        assert row["temp_ratio"] < 1.0
     assert _split_like_input(row), row
 
 
-SPLIT2 = ["split2-same", "split2-full", "split2-complex", "split2-grad", "split2-mixed"]
+SPLIT2 = [
+    "split2-same",
+    "split2-large",
+    "split2-full",
+    "split2-complex",
+    "split2-grad",
+    "split2-mixed",
+]
 
 
 @pytest.mark.parametrize(
@@ -543,9 +604,13 @@ def test_field_split_along_two_axes_by_transform(request, name):
     split axis in turn holds a few arrays of ``M / p`` complex numbers
     (``M``: the transform's points, about 2.25 times the field's for
     'same' and 4 times for 'full' with a kernel as large as the field).
-    Each device's scratch is then 2.3-4.4 times the field's size here, not
-    below it (the halo's: 9 times), and falls as ``1 / p`` with more
-    devices. Asked for direct sums ('mixed'), one axis is transformed and
+    The first axis goes class by class (`_split_chunked`), the second by
+    whole passes a chunk at a time: each device holds the field's
+    spectrum once (``M / 4`` complex numbers), a chunk of the second axis's
+    passes and a few classes, so scratch is 1.4 (128 x 96 'same') to 2.2
+    fields ('full') here, where the fixed costs weigh, and below the
+    field's size at 512 x 512 (the halo's: 9 times); it falls as ``1 / p``
+    with more devices. Asked for direct sums ('mixed'), one axis is transformed and
     the other, whose halo alone fits, exchanged; so too, priced, for a
     kernel as long as the field along one axis and short along the other.
     """
@@ -554,14 +619,25 @@ def test_field_split_along_two_axes_by_transform(request, name):
     assert row["err"] < 1e-12
     assert not row["all_gather"]
     assert _split_like_input(row), row
-    if "mixed" in name:
-        assert row["all_to_all"] == 5 and row["permutes"] == 2
+    if "mixed" in name:  # one axis by classes (`_split_chunked`), one by halo
+        assert row["all_to_all"] == 4 and row["permutes"] == 2
         return
-    assert row["all_to_all"] >= 10  # five along each axis (the gradient more)
+    # Four along the first axis (by classes: the signal's regrouping, a
+    # class there and back, the output's), two of the signal and its
+    # inverse along the second and the kernel's one (real: two, the real
+    # and imaginary parts of its classes); the gradient more.
+    assert row["all_to_all"] >= 9
     assert row["permutes"] == 0
     if "route" in row:
         points = row["route"]["points"]  # M / p
         assert row["temp_ratio"] * row["nbytes"] <= 5 * 16 * points
+    if name == "split2-large":
+        # The spectrum held (0.66 of the field: 24 x 16 rows and columns of
+        # the first axis, 7 x 32 of the second's half spectrum) and the
+        # output's block (0.25) with a chunk in flight: below the field.
+        assert row["temp_ratio"] < 1.0
+        received = row["a2a_bytes"] + row["permute_bytes"]
+        assert received == pytest.approx(row["route"]["bytes"], rel=1e-6)
 
 
 ROUTED = {  # name: the split axes the cost model sends by transform
@@ -883,3 +959,33 @@ def test_transform_bytes_model():
     # The signal's first pass (axis 1, real) moves 64 rows of 48 samples,
     # half of them kept: 64 * 48 / 2 samples; and so on for the nine others.
     assert transform_bytes((a, b), 8) > transform_bytes((b,), 8, 64, 64)
+
+
+def test_class_rules():
+    """The spectrum's classes: G divides the rows, whole classes per device.
+
+    Every row held is in a class (``G J`` at least the rows held), each
+    device takes ``G / p`` whole classes (at most `STEPS`), and where no
+    multiple of the device count divides the rows there are none (the
+    whole passes then).
+    """
+    from probconv.conv._split_fft import STEPS, by_classes, classes, layout
+
+    for shards, size, kernel, real in [
+        (4, 1 << 16, 1 << 18, True),
+        (4, 16384, 32001, True),
+        (2, 64, 128, False),
+        (8, 1 << 15, 1 << 18, True),
+    ]:
+        lay = layout(shards, size, size, kernel, real)
+        g, j = classes(lay)
+        held = lay.rows // 2 + 1 if real else lay.rows
+        assert lay.rows % g == 0 and g % shards == 0
+        assert g * j >= held and g // shards <= STEPS
+        assert g * (j - 1) < held  # J: the fewest rows a class needs
+    lay = layout(4, 1 << 16, 1 << 16, 1 << 18, True)
+    assert lay.rows == 1024  # no multiple of 3 divides it
+    odd = lay._replace(shards=3)
+    assert classes(odd) is None and not by_classes((odd,))
+    assert by_classes((lay,)) and by_classes((lay, lay))
+    assert not by_classes((lay, lay), kernel_map=True)

@@ -6,10 +6,10 @@ device receives from its neighbours (`lax.ppermute`) the samples its window
 of the output reads beyond its own shard, the halo (``K - 1`` samples for a
 kernel of ``K`` taps, from as many neighbours as that spans), and runs the
 method the cost model picks for its own block. Kernels that reach further
-go by the distributed transform (`_split_fft`) along that axis; each split
-axis takes the route `route` prices (bytes received and flops), a halo
-only while it stays within two shards and leaves each device less than the
-whole signal.
+go by the distributed transform along that axis (`_split_fft`; class by
+class where it can, `_split_chunked`); each split axis takes the route
+`route` prices (bytes received and flops), a halo only while it stays
+within two shards and leaves each device less than the whole signal.
 
 Output rule. Along a split axis the output is cut into as many equal blocks
 as the input has shards, block ``p`` on the device that holds shard ``p``.
@@ -36,7 +36,7 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._checks import normalize_axes
-from . import _choose, _split_fft
+from . import _choose, _split_chunked, _split_fft
 from ._cost import shape_work
 from ._pad import check_boundary
 from ._pad import pad as _pad
@@ -385,7 +385,9 @@ def _route_of(
     if local and not cplx:  # the last local axis by a real transform
         local[-1] = local[-1] // 2 + 1
     lead = math.prod(local)
-    t_bytes = _split_fft.transform_bytes(lays, item, batch_x * lead, batch_v * lead)
+    t_bytes = _split_fft.transform_bytes(
+        lays, item, batch_x * lead, batch_v * lead, kernel_map=bool(local)
+    )
     total = halo_bytes + t_bytes
     over = _over(plan, geometry, halo_axes, shape1, x_ext)
     return Route(
@@ -460,14 +462,20 @@ def _transform_body(prepared: Prepared, split: Split, r: Route, x, v):
                 a = jnp.fft.fft(a.astype(complex_dtype), n=n, axis=d)
         return a
 
-    y = _split_fft.convolve_block(
+    lays = r.layouts
+    names = tuple(split.names(g.axis) for g in r.transform)
+    starts = tuple(plan.start[g.index] for g in r.transform)
+    block = _split_fft.convolve_block
+    if _split_fft.by_classes(lays, bool(windows)):
+        block = _split_chunked.convolve_block
+    y = block(
         local_transforms(jnp.moveaxis(x, taxes, trailing)),
         jnp.moveaxis(v, taxes, trailing),
-        r.layouts,
-        tuple(split.names(g.axis) for g in r.transform),
-        tuple(plan.start[g.index] for g in r.transform),
+        lays,
+        names,
+        starts,
         complex_dtype if windows else plan.out_dtype,
-        kernel_map=local_transforms,
+        kernel_map=local_transforms if windows else None,
     )
     for i, (d, n, start, length) in enumerate(windows):
         if real and i == len(windows) - 1:

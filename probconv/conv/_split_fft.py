@@ -14,7 +14,10 @@ input: each device reads its own columns of it) and the inverse follow the
 same steps, the window of the result is a phase ramp in the spectrum (a
 circular shift), and the output comes back in the shards' own layout. Per
 device: ``5 * M / p`` complex numbers received over the call, and a few
-arrays of ``M / p`` complex numbers held.
+arrays of ``M / p`` complex numbers held. Convolutions go instead class by
+class where `by_classes` says so (`_split_chunked`: the spectrum held
+once, the kernel's never whole nor moved); `spectral_block` (a map of the
+spectrum, no kernel) keeps the whole passes here.
 
 A field split along several axes is transformed along each in turn, the
 other axes of each pass (samples, or spectra already computed) a batch:
@@ -111,20 +114,69 @@ def layout(
     return Layout(shards, size, block, kernel, rows, cols, real)
 
 
+# Classes of the chunked convolution (`_split_chunked`): at most this many
+# steps of each device, and the memory they weigh against the rows' padding.
+STEPS = 16
+
+
+def classes(lay: Layout) -> tuple[int, int] | None:
+    """Return ``(G, J)``: the spectrum's rows as ``G`` classes of ``J`` rows.
+
+    Class ``c`` holds the rows ``k1 = c + G j`` (``j < J``) of the
+    spectrum, ``G J`` covering the rows held (``M1 / 2 + 1`` of a real
+    layout, else ``M1``). ``G`` divides ``M1`` (a class of the kernel's
+    rows is one ``M1 / G``-point transform) and is a multiple of the
+    shards (each device takes whole classes, ``G / p`` of them). Of those,
+    the one that holds the least: the signal's ``G J`` rows plus four
+    classes in flight on each device (``4 J p`` rows), the smaller classes
+    of two alike, and at most `STEPS` classes on each device (each one two
+    all-to-alls: with more, their latency would tell). None where no
+    multiple of the shards divides ``M1`` (the whole passes then:
+    `convolve_block`).
+    """
+    p = lay.shards
+    held = lay.rows // 2 + 1 if lay.real else lay.rows
+    best, key = None, None
+    for g in _divisors(lay.rows):
+        if g % p or g // p > STEPS:
+            continue
+        j = -(-held // g)
+        k = (g * j + 4 * j * p, -g)
+        if key is None or k < key:
+            best, key = (g, j), k
+    return best
+
+
+def by_classes(lays, kernel_map: bool = False) -> bool:
+    """Whether a convolution along the split axes of `lays` goes by classes.
+
+    Where the first axis's layout has `classes`, and, with other axes'
+    transforms mapping the kernel (`kernel_map`), along one split axis.
+    """
+    lays = tuple(lays)
+    return classes(lays[0]) is not None and (len(lays) == 1 or not kernel_map)
+
+
 def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
     """Bytes one device receives in one call, for inputs of `itemsize` bytes.
 
     The signal's regrouping moves its own samples (real or complex); two
     all-to-alls move the spectrum's rows held (the signal's, and the
-    inverse's first), a third the kernel's (a convolution: `kernel`; not
-    `spectral_block` alone), one the output's rows; each keeps ``1 / p`` of
-    its own. `transform_bytes` of one axis.
+    inverse's first), one the output's rows; each keeps ``1 / p`` of its
+    own. A convolution (`kernel`) by the whole passes moves the kernel's
+    spectrum too; by classes (`by_classes`) it moves ``G J`` rows of the
+    signal's there and back and none of the kernel's. `spectral_block`
+    alone: ``kernel=False``. `transform_bytes` of one axis.
     """
     return transform_bytes((lay,), itemsize, kernel_batch=1 if kernel else None)
 
 
 def transform_bytes(
-    lays, itemsize: int, batch: int = 1, kernel_batch: int | None = 1
+    lays,
+    itemsize: int,
+    batch: int = 1,
+    kernel_batch: int | None = 1,
+    kernel_map: bool = False,
 ) -> int:
     """Bytes one device receives in one call of `convolve_block`.
 
@@ -137,10 +189,23 @@ def transform_bytes(
     axes after it (transformed first): the signal's samples and its
     spectrum, the kernel's spectrum, the inverse's spectrum and its
     output; each keeps ``1 / p_j`` of its own.
+
+    A convolution goes by classes where `by_classes` says so (`kernel_map`:
+    other axes' transforms map the kernel; `_split_chunked`): along the
+    first axis ``G J`` rows of the spectrum and none of the kernel's (each
+    device builds its classes of it), and along each other axis the
+    kernel's columns come from its classes (``G J cols / p`` of the first
+    axis, all of them; twice, real and imaginary parts, where the last
+    layout is real).
     """
     lays = tuple(lays)
     spec = [lay.spectral_rows * (lay.cols // lay.shards) for lay in lays]
     taps = [-(-lay.kernel // lay.cols) * (lay.cols // lay.shards) for lay in lays]
+    parts = [1] * len(lays)  # the kernel's passes along each axis
+    if kernel_batch is not None and by_classes(lays, kernel_map):
+        first = lays[0]
+        spec[0] = taps[0] = math.prod(classes(first)) * (first.cols // first.shards)
+        parts = [0] + [2 if lays[-1].real else 1] * (len(lays) - 1)
     total = 0.0
     for j, lay in enumerate(lays):
         words = 1 if lay.real else 2
@@ -150,7 +215,8 @@ def transform_bytes(
         moved = signal * (lay.size * words + 2 * spec[j])
         moved += out * (2 * spec[j] + lay.block * words)
         if kernel_batch is not None:
-            moved += kernel_batch * math.prod(taps[:j]) * after * 2 * spec[j]
+            kernel = kernel_batch * math.prod(taps[:j]) * after * 2 * spec[j]
+            moved += parts[j] * kernel
         total += moved * (lay.shards - 1) / lay.shards
     return int(round(total * itemsize))
 
