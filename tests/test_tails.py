@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 import probconv.distributions as dist
 from probconv.distributions import RelativeDistribution, logconvolve, relative_error
+from probconv.distributions._logconv import log_pair
 
 F64, F32 = 1e-8, 1e-3
 LOG10 = math.log(10.0)
@@ -188,6 +189,33 @@ def test_pairwise_spanning_200_orders_float64():
     err = rel_err(out, ref)
     assert err.max() <= F64
     assert np.all(err <= np.exp(np.asarray(rel)) + 4e-16 * (np.abs(ref) + 1))
+
+
+def test_pairwise_exponential_tails_resolved_by_one_flat_tilt():
+    # An exponential's cell masses: half a cell at the origin, then r^k.
+    # Their convolution in closed form: (2 c0 [1 <= k <= K] + #pairs) r^k.
+    # The tilt at the decay rate makes both flat and their convolution a
+    # ramp, which one FFT resolves to round-off everywhere (about
+    # 4 eps log2(L) |a| |b| / entry: 2e-12 here); tilts spaced by arc
+    # length alone miss that rate and left 1e-9 (direct fixes did the rest).
+    big, rate = 3000, 0.1
+    k = np.arange(big + 1.0)
+    la = -rate * k
+    la[0] = np.log(0.5)
+    out, rel = logconvolve(la, la, return_error=True)
+    kk = np.arange(2 * big + 1.0)
+    pairs = np.maximum(0, np.minimum(kk - 1, big) - np.maximum(1, kk - big) + 1)
+    edge = np.where((kk >= 1) & (kk <= big), 1.0, 0.0)
+    with np.errstate(divide="ignore"):
+        ref = np.log(edge + pairs) - rate * kk
+    ref[0] = np.log(0.25)
+    est = np.exp(np.asarray(rel))
+    assert est.max() <= 1e-11
+    assert np.all(rel_err(out, ref) <= est + 4e-16 * (np.abs(ref) + 1))
+    # A caller's grid that ends early: the same entries, the fixes on them.
+    head, head_rel = log_pair(jnp.asarray(la), jnp.asarray(la), keep=100)
+    assert head.shape == (100,) and head_rel.shape == (100,)
+    np.testing.assert_allclose(head, out[:100], rtol=1e-12)
 
 
 @pytest.mark.slow

@@ -29,7 +29,8 @@ import scipy.special
 import scipy.stats
 
 from .._checks import concrete
-from ..conv import to_device
+from ..conv import bucket_length, to_device
+from ..conv.internal import bounded_jit
 from ._base import Distribution
 from ._families import Parametric
 
@@ -152,9 +153,35 @@ def extend(d: Distribution, size: int | None = None):
 TILTS = np.concatenate([np.linspace(0.0, 3.0, 61), np.geomspace(3.0, 300.0, 30)])
 
 
+# Work (rows x tilts x points) from which `log_mgf` runs as one compiled
+# program: NumPy materializes the whole table (91 tilts by 7,000 points:
+# 14 ms), XLA fuses it into one pass (1.4 ms), but compiles once per bucket.
+_COMPILED_WORK = 1 << 19
+
+
+@bounded_jit
+def _log_mgf_compiled(lm, tilts):
+    j = jnp.arange(lm.shape[-1], dtype=lm.dtype)
+    e = lm[:, None, :] + tilts[None, :, None] * j
+    top = jnp.max(e, axis=-1, keepdims=True)
+    top = jnp.where(jnp.isfinite(top), top, 0.0)
+    return top[..., 0] + jnp.log(jnp.sum(jnp.exp(e - top), axis=-1))
+
+
 def log_mgf(log_masses) -> np.ndarray:
-    """``K(theta) = log sum_j exp(l_j + theta j)`` at each of `TILTS`, per row."""
+    """``K(theta) = log sum_j exp(l_j + theta j)`` at each of `TILTS`, per row.
+
+    In float64; long rows (with x64 on) by one compiled program on rows
+    padded with ``-inf`` (no terms) to `probconv.conv.bucket_length`, the
+    others in NumPy (nothing compiled). The two agree to rounding.
+    """
     lm = np.asarray(log_masses, np.float64).reshape(-1, np.shape(log_masses)[-1])
+    rows, n = lm.shape
+    if rows * n * TILTS.size >= _COMPILED_WORK and jax.config.jax_enable_x64:
+        padded = np.full((rows, bucket_length(n)), -np.inf)
+        padded[:, :n] = lm
+        with jax.default_device(jax.devices("cpu")[0]):
+            return np.asarray(_log_mgf_compiled(padded, TILTS))
     j = np.arange(lm.shape[-1])
     # A plain max-shifted sum: scipy's logsumexp costs several times more
     # here (its checks and sign handling), and this runs on every relative

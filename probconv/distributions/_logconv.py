@@ -36,6 +36,7 @@ _FIXES_TRACED = 32  # entries recomputed directly under jit
 _DIRECT = 1 << 16  # n * m up to which everything is summed directly
 _TARGET = {8: 5e-9, 4: 5e-4}  # estimates above this get a direct fix
 _FIX_WORK = 1 << 24  # at most this many terms in the direct fixes
+_WHOLE = 1 << 16  # the plan's moment tables swept beyond this many weights
 
 
 def _noise(n_out: int, dtype) -> float:
@@ -105,8 +106,8 @@ def pair_grid(la: jax.Array, lb: jax.Array):
     mb_i, vb_i = _coarse_moments(lb, inner)
     ia = jnp.arange(la.shape[-1], dtype=dt)
     ib = jnp.arange(lb.shape[-1], dtype=dt)
-    _, ma_o, va_o = _tilt.tilted_moments(la, ia, outer)
-    _, mb_o, vb_o = _tilt.tilted_moments(lb, ib, outer)
+    _, ma_o, va_o = _tilt.tilted_moments(la, ia, outer, _WHOLE)
+    _, mb_o, vb_o = _tilt.tilted_moments(lb, ib, outer, _WHOLE)
     grid = jnp.concatenate([inner, outer])
     order = jnp.argsort(grid)
     grid = grid[order]
@@ -125,13 +126,14 @@ def _coarse_moments(la: jax.Array, theta: jax.Array):
     n = la.shape[-1]
     b = max(1, n // _COARSE)
     if b == 1:
-        _, mean, var = _tilt.tilted_moments(la, jnp.arange(n, dtype=la.dtype), theta)
+        j = jnp.arange(n, dtype=la.dtype)
+        _, mean, var = _tilt.tilted_moments(la, j, theta, _WHOLE)
         return mean, var
     r = -(-n // b)
     pad = jnp.pad(la, (0, r * b - n), constant_values=-jnp.inf)
     lc = _tilt.lse(pad.reshape(r, b), -1)
     jc = jnp.arange(r, dtype=la.dtype) * b + (b - 1) / 2
-    _, mean, var = _tilt.tilted_moments(lc, jc, theta)
+    _, mean, var = _tilt.tilted_moments(lc, jc, theta, _WHOLE)
     return mean, var + (b * b - 1) / 12.0
 
 
@@ -147,12 +149,13 @@ def direct_entries(la: jax.Array, lb: jax.Array, ks: jax.Array) -> jax.Array:
     return _tilt.lse(terms, -1)
 
 
-def pair_core(la, lb, grid, ga, gb, thetas, fixes: int):
+def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None):
     """Log of ``exp(la) * exp(lb)`` and log relative error estimates (unbatched).
 
     `grid`, `ga`, `gb` are the plan's grid and tilted means (to centre the
-    tilts); `fixes` entries with the largest error estimates are then
-    recomputed by direct summation in log space.
+    tilts); `fixes` entries with the largest error estimates among the
+    first `keep` (all by default) are then recomputed by direct summation
+    in log space.
     """
     dt = la.dtype
     ep = _tilt.eps(dt)
@@ -192,7 +195,8 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int):
     inside = (k >= lo_a + lo_b) & (k <= hi_a + hi_b)
     rel = jnp.where(inside, rel, -jnp.inf)
     if fixes:
-        worst = jax.lax.top_k(jax.lax.stop_gradient(rel), fixes)[1]
+        wanted = rel if keep is None else jnp.where(k < keep, rel, -jnp.inf)
+        worst = jax.lax.top_k(jax.lax.stop_gradient(wanted), fixes)[1]
         exact = direct_entries(la, lb, worst)
         rel_d = jnp.where(
             jnp.isfinite(exact), math.log(2.0 * ep * min(n, m) + ep), -jnp.inf
@@ -204,13 +208,41 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int):
 
 @jax.jit
 def _grid_batched(la, lb):
-    return jax.vmap(pair_grid)(la, lb)
+    # Row by row: the plan's moment tables of a whole batch at once would
+    # spill out of the caches (see `_tilt.tilted_moments`).
+    return jax.lax.map(lambda ab: pair_grid(*ab), (la, lb))
 
 
-@functools.partial(jax.jit, static_argnames=("count", "fixes"))
-def _core_batched(la, lb, grid, arc, ga, gb, count, fixes):
-    thetas = jax.vmap(lambda g, a: _tilt.place(g, a, count))(grid, arc)
-    return jax.vmap(lambda *a: pair_core(*a, fixes))(la, lb, grid, ga, gb, thetas)
+def flat_tilts(la: jax.Array, lb: jax.Array, grid: jax.Array) -> jax.Array:
+    """Return the tilts that flatten each input's bulk: its blocks' median decay.
+
+    An exponential tail ``e^{-r k}`` tilted by exactly ``r`` is flat, and
+    so is the convolution of two of them (a ramp): one FFT then resolves
+    every entry of the tail to round-off. Tilts spaced by the arc length
+    miss that value by up to half their spacing, and the ramp then falls
+    by ``|theta - r| k``: tens of orders over a long grid (unbatched;
+    clipped to the plan's grid, its midpoint where a block slope is never
+    finite).
+    """
+
+    def decay(lx):
+        d = _block_slopes(lx, _BLOCKS)
+        d = jnp.where(jnp.isfinite(d), d, jnp.nan)
+        r = jnp.nanmedian(d)
+        mid = 0.5 * (grid[0] + grid[-1])
+        return jnp.clip(jnp.where(jnp.isnan(r), mid, r), grid[0], grid[-1])
+
+    return jnp.stack([decay(la), decay(lb)])
+
+
+@functools.partial(jax.jit, static_argnames=("count", "fixes", "keep"))
+def _core_batched(la, lb, grid, arc, ga, gb, count, fixes, keep=None):
+    def tilts(a, b, g, c):
+        spaced = _tilt.place(g, c, count)
+        return jnp.sort(jnp.concatenate([spaced, flat_tilts(a, b, g)]))
+
+    thetas = jax.vmap(tilts)(la, lb, grid, arc)
+    return jax.vmap(lambda *a: pair_core(*a, fixes, keep))(la, lb, grid, ga, gb, thetas)
 
 
 @functools.partial(jax.jit, static_argnames=("fixes",))
@@ -226,26 +258,30 @@ def _fix_batched(la, lb, out, rel, fixes):
     return jax.vmap(one)(la, lb, out, rel)
 
 
-def log_pair(la: jax.Array, lb: jax.Array):
+def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     """Batched relative-accuracy log-convolution of the last axes.
 
     Leading axes broadcast. Returns ``(log_out, log_rel_err)``. Small
     problems (``n m <= 2**16``) are summed directly in log space; larger
     ones use tilted FFTs, then recompute directly the entries that no tilt
     resolved (those below the log-concave hull of the output, which no
-    exponential tilt can lift to the top).
+    exponential tilt can lift to the top). With `keep`, only the first
+    `keep` entries are returned (a caller whose grid ends there): the
+    direct fixes go to them alone (the entries past a sum's float range
+    are the worst resolved, and would take every fix).
     """
     dt = jnp.result_type(la.dtype, lb.dtype)
     la, lb = la.astype(dt), lb.astype(dt)
     batch = jnp.broadcast_shapes(la.shape[:-1], lb.shape[:-1])
     n, m = la.shape[-1], lb.shape[-1]
     n_out = n + m - 1
-    shape = batch + (n_out,)
+    keep = n_out if keep is None else max(1, min(int(keep), n_out))
+    shape = batch + (keep,)
     fa = jnp.broadcast_to(la, batch + (n,)).reshape(-1, n)
     fb = jnp.broadcast_to(lb, batch + (m,)).reshape(-1, m)
     ep = _tilt.eps(dt)
     if n * m <= _DIRECT:
-        ks = jnp.arange(n_out)
+        ks = jnp.arange(keep)
         out = jax.vmap(lambda a, b: direct_entries(a, b, ks))(fa, fb)
         bound = math.log(2.0 * ep * min(n, m) + ep)
         rel = jnp.where(jnp.isfinite(out), bound, -jnp.inf)
@@ -257,19 +293,22 @@ def log_pair(la: jax.Array, lb: jax.Array):
     if total is not None:
         count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n + m - 1, dt))
         out, rel = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
+        out, rel = out[:, :keep], rel[:, :keep]
         cr = concrete(rel)
         if cr is not None:
             bad = int(np.max(np.sum(cr > math.log(_TARGET[dt.itemsize]), -1)))
             if bad:
                 cap = max(1, _FIX_WORK // min(n, m))
-                fixes = min(n_out, 1 << (bad - 1).bit_length(), cap)
+                fixes = min(keep, 1 << (bad - 1).bit_length(), cap)
                 out, rel = _fix_batched(fa, fb, out, rel, fixes)
     else:
         rule = math.pi * math.sqrt(n_out)
         count = min(_tilt.count_tilts(rule, dt, _noise(n_out, dt)), _MAX_TRACED)
+        fixes = min(keep, _FIXES_TRACED)
         out, rel = _core_batched(
-            fa, fb, grid, arc, ga, gb, count, min(n_out, _FIXES_TRACED)
+            fa, fb, grid, arc, ga, gb, count, fixes, None if keep == n_out else keep
         )
+        out, rel = out[:, :keep], rel[:, :keep]
     return out.reshape(shape), rel.reshape(shape)
 
 

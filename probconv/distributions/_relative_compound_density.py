@@ -146,7 +146,7 @@ def _posterior_counts(N, fam, k_n, lxg, lat_out, length, step, mean_n):
     if c_star is None:
         num, ok = lxg, jnp.ones(lxg.shape, bool)
     else:
-        num, rel = (v[..., :size] for v in log_pair(lxg, c_star))
+        num, rel = log_pair(lxg, c_star, keep=size)
         ok = rel < math.log(1e-2)
     log_n = jnp.log(jnp.maximum(mean_n, 1e-300))[..., None] + num - lat_out
     n = jnp.exp(jnp.minimum(log_n, 700.0))

@@ -176,10 +176,9 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
     x, lx, tx, dx = _logs(x)
     y, ly, ty, dy = _logs(y)
     dt = jnp.result_type(x.dtype, y.dtype)
-    out, rel = log_pair(lx.astype(dt), ly.astype(dt))
     # The sum's grid ends where its masses leave the float range (Chernoff).
     n_out, log_beyond = _pair_points(lx, ly, _extend.log_floor(dt))
-    out, rel = out[..., :n_out], rel[..., :n_out]
+    out, rel = log_pair(lx.astype(dt), ly.astype(dt), keep=n_out)
     err = res = _error(out, rel, dx + dy, math.log(4 * _tilt.eps(dt)))
     # Mass cut past either summand's grid reaches the sum from that
     # summand's last point on; the cut masses also count as a uniform

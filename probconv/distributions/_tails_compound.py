@@ -33,6 +33,7 @@ from . import _tilt
 
 NOISE = 16.0
 _GRID = 160
+_REACH = 4.6  # nats the grid's end may lie below the last tilt's law there
 
 
 def _family_terms(family: str, params, u):
@@ -168,11 +169,25 @@ def compound_grid(lx, freq, size: int):
     s_lo, s_hi = _support_of_sum(lx, freq)
     tgt = jnp.stack([s_lo + 0.25, jnp.minimum(size - 1.0, s_hi - 0.25)]).astype(dt)
     ends = _tilt.bisect(mean_of, tgt, -60.0, 60.0, steps=60)
-    grid = ends[0] + (ends[1] - ends[0]) * jnp.linspace(0.0, 1.0, _GRID, dtype=dt)
+    u = jnp.linspace(0.0, 1.0, _GRID, dtype=dt)
+    grid = ends[0] + (ends[1] - ends[0]) * u
+    big, mean, var, mx = terms(grid)
+    # The last tilt need not centre the tilted law on the grid's end: one
+    # whose law there is within e^-_REACH of the law centred there (by the
+    # saddle point, K(t) - t s against K(t_s) - t_s s) resolves the end as
+    # well, and its tail is lighter, so a shorter circle keeps the mass
+    # wrapped around negligible: several times shorter for a negative
+    # binomial count, whose tilted laws near the end decay slowly.
+    end = tgt[1]
+    f = jnp.where(jnp.isfinite(big), big - grid * end, jnp.inf)
+    drop = jnp.where(jnp.isnan(f), -jnp.inf, jnp.minimum(f[-1] - f, 0.0))
+    drop = jnp.maximum(jnp.where(u < 1.0, drop, 0.0), -1e300)  # increasing
+    last = jnp.clip(jnp.interp(-_REACH, drop, grid), ends[0], ends[1])
+    grid = ends[0] + (last - ends[0]) * u
     big, mean, var, mx = terms(grid)
     # Beyond the last tilt, for the Chernoff bound on wrapped-around mass.
-    step = (ends[1] - ends[0]) / _GRID + 1.0 / size
-    ext = ends[1] + step * 2.0 ** jnp.arange(-12, 12, dtype=dt)
+    step = (last - ends[0]) / _GRID + 1.0 / size
+    ext = last + step * 2.0 ** jnp.arange(-12, 12, dtype=dt)
     big_ext = terms(ext)[0]
     return (
         grid,
