@@ -30,6 +30,14 @@ imaginary parts of the fold apart where the last axis's transform is
 real). Convolved axes held whole (`kernel_map`, one split axis): their
 transforms map each class of the kernel in 2, the same way.
 
+A map of the spectrum without a kernel (`spectral_block`: powers,
+generating functions, a pair's cross spectrum) goes the same way, the map
+applied to each class in 2, given the class's global row indices.
+
+Each loop starts from its first piece rather than from zeros
+(`_side_by_side`): XLA shares one broadcast of zeros among the loops of a
+program, each loop then copies it, and the broadcast stays alive.
+
 Per device this moves the signal's samples, ``2 G J M2 / p`` complex numbers
 and the output's block (`_split_fft.transform_bytes`): less than the whole
 passes, which move the kernel's spectrum too. The kernel's classes cost

@@ -16,8 +16,10 @@ circular shift), and the output comes back in the shards' own layout. Per
 device: ``5 * M / p`` complex numbers received over the call, and a few
 arrays of ``M / p`` complex numbers held. Convolutions go instead class by
 class where `by_classes` says so (`_split_chunked`: the spectrum held
-once, the kernel's never whole nor moved); `spectral_block` (a map of the
-spectrum, no kernel) keeps the whole passes here.
+once, the kernel's never whole nor moved), and so does a map of the
+spectrum without a kernel wherever the layout has `classes`
+(`_split_chunked.spectral_block`); `spectral_block` here is its whole
+passes.
 
 A field split along several axes is transformed along each in turn, the
 other axes of each pass (samples, or spectra already computed) a batch:
