@@ -299,7 +299,10 @@ def test_iid_sum_of_a_split_grid_stays_split(results):
     assert row["err"] < 1e-12 and row["eager"] < 1e-12, row
     assert row["spec"] == row["eager_spec"] == "P('x',)", row
     assert row["gathers"] == [] and row["all_to_all"] >= 4, row
-    assert row["temp_ratio"] < 1.0, row  # per device, against the whole sum
+    # Per device, against the whole sum: the spectrum held once, class by
+    # class (`_split_chunked.spectral_block`): 0.51 measured, 0.80 by the
+    # whole passes.
+    assert row["temp_ratio"] < 0.6, row
     assert row["queries"] < 1e-12, row  # queries join the grid (documented)
 
 
@@ -312,6 +315,13 @@ def test_compound_of_a_split_grid_stays_split(results):
     # Per device: a share of the transform (twice the grid, padding=1), a
     # fraction of the one-device program's scratch that falls as 1/p.
     assert row["temp_ratio"] < 0.5 * row["temp_one"], row
+    # Class by class (`_split_chunked.spectral_block`): the spectrum once
+    # (G J = 168 of its 280 rows by 64 columns, 0.66 of the result), the
+    # result's block (0.25) and a chunk of columns in flight; 1.05 of the
+    # result measured (1.72 by the whole passes), 0.98 at 2^16 severity
+    # points (`benchmarks/sharded.py --cases compound`), where the rows'
+    # padding weighs less.
+    assert row["temp_ratio"] < 1.1, row
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,14 @@ imaginary parts of the fold apart where the last axis's transform is
 real). Convolved axes held whole (`kernel_map`, one split axis): their
 transforms map each class of the kernel in 2, the same way.
 
+A map of the spectrum without a kernel (`spectral_block`: powers,
+generating functions, a pair's cross spectrum) goes the same way, the map
+applied to each class in 2, given the class's global row indices.
+
+Each loop starts from its first piece rather than from zeros
+(`_side_by_side`): XLA shares one broadcast of zeros among the loops of a
+program, each loop then copies it, and the broadcast stays alive.
+
 Per device this moves the signal's samples, ``2 G J M2 / p`` complex numbers
 and the output's block (`_split_fft.transform_bytes`): less than the whole
 passes, which move the kernel's spectrum too. The kernel's classes cost
@@ -46,6 +54,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from . import _split_fft
 from ._split_fft import (
     Layout,
     _as_tuples,
@@ -80,6 +89,28 @@ def _zeros(shape, dtype, like, names=()):
     axes |= set((names,) if isinstance(names, str) else names)
     axes = tuple(sorted(axes))
     return lax.pcast(z, axes, to="varying") if axes else z
+
+
+def _side_by_side(piece, count: int, axis: int):
+    """Return the pieces ``piece(i)``, ``i < count``, side by side along `axis`.
+
+    One loop writes each piece in place into one array, which starts as the
+    first piece padded, not as zeros: a broadcast of zeros is shared by
+    every loop of a program that starts from one of that shape, and each
+    loop then copies it and the broadcast is kept (two spectral blocks in
+    one program held over twice as much scratch as one).
+    """
+    first = piece(jnp.int32(0))
+    axis %= first.ndim
+    u = first.shape[axis]
+    pad = [(0, 0)] * first.ndim
+    pad[axis] = (0, (count - 1) * u)
+    return lax.fori_loop(
+        1,
+        count,
+        lambda i, out: lax.dynamic_update_slice_in_dim(out, piece(i), i * u, axis),
+        jnp.pad(first, pad),
+    )
 
 
 def _flat(names) -> tuple[str, ...]:
@@ -136,7 +167,7 @@ def _to_columns(x, lays, names, cdtype):
     batch = lead + _pairs_shape(lays)
     pad = [(0, 0)] * len(batch)
 
-    def body(i, out):
+    def piece(i):
         b = lax.dynamic_slice_in_dim(a, i * u, u, axis=nl + 2)
         if m > 1:
             b = _spectra(b, lays[1:], names[1:], cdtype)
@@ -150,10 +181,9 @@ def _to_columns(x, lays, names, cdtype):
         b = jnp.pad(b, pad + [(0, g * j - b.shape[-2]), (0, 0)])
         n2 = q * width + i.astype(it) * u + jnp.arange(u, dtype=it)[None, :]
         b = b * _phase(k1 * n2, lay.length, cdtype, -1)
-        b = jnp.moveaxis(b.reshape(batch + (j, g, u)), -2, -3)
-        return lax.dynamic_update_slice_in_dim(out, b, i * u, axis=out.ndim - 1)
+        return jnp.moveaxis(b.reshape(batch + (j, g, u)), -2, -3)
 
-    return lax.fori_loop(0, chunks, body, _zeros(batch + (g, j, width), cdtype, x))
+    return _side_by_side(piece, chunks, -1)
 
 
 def _from_columns(a, lays, names, out_dtype):
@@ -183,7 +213,7 @@ def _from_columns(a, lays, names, out_dtype):
     dtype = jnp.finfo(cdtype).dtype if real else cdtype
     blocks = tuple(other.block for other in lays[1:])
 
-    def body(i, out):
+    def piece(i):
         b = lax.dynamic_slice_in_dim(a, i * u, u, axis=a.ndim - 1)
         b = jnp.moveaxis(b, -3, -2).reshape(batch + (g * j, u))
         b = lax.slice_in_dim(b, 0, held, axis=b.ndim - 2)
@@ -200,10 +230,9 @@ def _from_columns(a, lays, names, out_dtype):
         if m > 1:
             b = _inverse_blocks(b, lays[1:], names[1:], cdtype)
             b = b.real if real else b
-        return lax.dynamic_update_slice_in_dim(out, b.astype(dtype), i * u, nl + 2)
+        return b.astype(dtype)
 
-    out = _zeros(lead + (out_rows, p, width) + blocks, dtype, a)
-    out = lax.fori_loop(0, chunks, body, out)
+    out = _side_by_side(piece, chunks, nl + 2)
     out = out.reshape(lead + (lay.block,) + blocks)
     if jnp.issubdtype(out.dtype, jnp.complexfloating) and not jnp.issubdtype(
         out_dtype, jnp.complexfloating
@@ -377,4 +406,78 @@ def convolve_block(x, v, lay, names, start, out_dtype, kernel_map=None):
 
     a = lax.fori_loop(0, steps, body, a)
     a = a.reshape(batch + (g, j, width))
+    return _from_columns(a, lays, names, out_dtype)
+
+
+def spectral_block(x, lay, names, fn, out_dtype, start=0, cdtype=None):
+    """Return this device's block of ``ifft(fn(fft(x)))`` (trailing axes), by classes.
+
+    As `_split_fft.spectral_block` (same arguments; ``fn(s, rows)`` maps
+    the spectrum entry by entry, `rows` the global indices ``k1`` of the
+    first split axis's rows of `s`, along its axis -2), class by class
+    where the first layout has `classes`: `fn` then receives one class at
+    a time, ``(..., pairs, J, cols)`` with ``rows = c + G j``, and the
+    spectrum is held once, ordered by class (`_to_columns`), a class in
+    flight at a time. Where `fn` changes the batch axes (reduces a stack
+    of series, say), its output goes to a second array of its own shape.
+    Elsewhere (no `classes`) the whole passes of `_split_fft`.
+    """
+    lays, names, starts = _as_tuples(lay, names, start)
+    if classes(lays[0]) is None:
+        return _split_fft.spectral_block(
+            x, lays, names, fn, out_dtype, start=starts, cdtype=cdtype
+        )
+    lay, name = lays[0], names[0]
+    cdtype = cdtype or jnp.result_type(x.dtype, jnp.complex64)
+    g, j = classes(lay)
+    p = lay.shards
+    steps = g // p
+    width = lay.cols // p
+    it = _int()
+    a = _to_columns(x, lays, names, cdtype)
+    batch = a.shape[:-3]
+    a = a.reshape(batch + (p, steps, j, width))  # class d G / p + t: [d, t]
+    probe = jax.eval_shape(
+        fn,
+        jax.ShapeDtypeStruct(batch + (j, lay.cols), cdtype),
+        jax.ShapeDtypeStruct((j,), it),
+    )
+    out_batch = probe.shape[:-2]
+    odtype = jnp.result_type(probe.dtype, cdtype)
+    in_place = out_batch == batch and odtype == cdtype
+    shift = _shift_rows(lay, starts[0], cdtype) if starts[0] else None
+    others = [
+        (i, _shift(lays[i], names[i], starts[i], cdtype))
+        for i in range(1, len(lays))
+        if starts[i]
+    ]
+    q = lax.axis_index(name).astype(it)
+
+    def piece(t, a):  # class t of each device's G / p, (..., p, 1, J, w)
+        b = lax.dynamic_index_in_dim(a, t, a.ndim - 3, False)
+        b = _regroup(b, name, b.ndim - 3, b.ndim - 3)  # from each column block
+        b = jnp.moveaxis(b, -3, -2).reshape(batch + (j, lay.cols))
+        c = q * steps + t.astype(it)
+        s = fn(jnp.fft.fft(b, axis=-1), c + g * jnp.arange(j, dtype=it))
+        s = jnp.broadcast_to(s, out_batch + (j, lay.cols)).astype(odtype)
+        if shift is not None:
+            s = s * lax.dynamic_index_in_dim(shift[0], c, 0, False)[:, None]
+            s = s * shift[1]
+        for i, f in others:
+            s = s * f.reshape(f.shape + (1,) * (2 * i))
+        b = jnp.fft.ifft(s, axis=-1).reshape(out_batch + (j, p, width))
+        b = jnp.moveaxis(b, -2, -3)
+        b = _regroup(b, name, b.ndim - 3, b.ndim - 3)  # back to each column block
+        return jnp.expand_dims(b.astype(odtype), -3)
+
+    if in_place:  # each class back into its place
+        a = lax.fori_loop(
+            0,
+            steps,
+            lambda t, a: lax.dynamic_update_slice_in_dim(a, piece(t, a), t, a.ndim - 3),
+            a,
+        )
+    else:  # into an array of fn's shape (a is read only)
+        a = _side_by_side(lambda t: piece(t, a), steps, -3)
+    a = a.reshape(out_batch + (g, j, width))
     return _from_columns(a, lays, names, out_dtype)

@@ -16,8 +16,10 @@ circular shift), and the output comes back in the shards' own layout. Per
 device: ``5 * M / p`` complex numbers received over the call, and a few
 arrays of ``M / p`` complex numbers held. Convolutions go instead class by
 class where `by_classes` says so (`_split_chunked`: the spectrum held
-once, the kernel's never whole nor moved); `spectral_block` (a map of the
-spectrum, no kernel) keeps the whole passes here.
+once, the kernel's never whole nor moved), and so does a map of the
+spectrum without a kernel wherever the layout has `classes`
+(`_split_chunked.spectral_block`); `spectral_block` here is its whole
+passes.
 
 A field split along several axes is transformed along each in turn, the
 other axes of each pass (samples, or spectra already computed) a batch:
@@ -91,7 +93,10 @@ def layout(
     the full convolution (``shards * size + kernel - 1`` samples), or the
     `period` of a circular convolution that keeps the window wanted free of
     wrap-around (`circular_size`: about ``1.5 n`` for 'same' and a kernel
-    as long as the signal), and the output's blocks, and are even. Without
+    as long as the signal), and the output's blocks, and are even, and a
+    multiple of the device count where that count has no prime factor past
+    11 (then the spectrum has `classes`: the transform goes by classes,
+    `_split_chunked`; 1050 rows become 1056 on four devices). Without
     64-bit integers (x64 off) a transform of ``2**31`` points or more has
     no layout: its twiddle indices would not fit.
     """
@@ -106,8 +111,11 @@ def layout(
     cols = cands[0]
     block = -(-block // cols) * cols
     need = max(-(-total // cols), shards * (block // cols))
+    # Even rows, and a multiple of the device count where that count is a
+    # fast length itself (so that the spectrum has `classes`).
+    step = math.lcm(2, shards) if next_fast_len(shards, real=False) == shards else 2
     rows = next_fast_len(need, real=False)
-    while rows % 2:
+    while rows % step:
         rows = next_fast_len(rows + 1, real=False)
     if rows * cols >= 2**31 and not jax.config.jax_enable_x64:
         return None
@@ -166,7 +174,9 @@ def bytes_received(lay: Layout, itemsize: int, kernel: bool = True) -> int:
     own. A convolution (`kernel`) by the whole passes moves the kernel's
     spectrum too; by classes (`by_classes`) it moves ``G J`` rows of the
     signal's there and back and none of the kernel's. `spectral_block`
-    alone: ``kernel=False``. `transform_bytes` of one axis.
+    alone (``kernel=False``): the same ``G J`` rows where the layout has
+    `classes` (`_split_chunked.spectral_block`). `transform_bytes` of one
+    axis.
     """
     return transform_bytes((lay,), itemsize, kernel_batch=1 if kernel else None)
 
@@ -196,13 +206,14 @@ def transform_bytes(
     device builds its classes of it), and along each other axis the
     kernel's columns come from its classes (``G J cols / p`` of the first
     axis, all of them; twice, real and imaginary parts, where the last
-    layout is real).
+    layout is real). `_split_chunked.spectral_block` goes by classes
+    wherever the first layout has `classes` (``G J`` rows along it).
     """
     lays = tuple(lays)
     spec = [lay.spectral_rows * (lay.cols // lay.shards) for lay in lays]
     taps = [-(-lay.kernel // lay.cols) * (lay.cols // lay.shards) for lay in lays]
     parts = [1] * len(lays)  # the kernel's passes along each axis
-    if kernel_batch is not None and by_classes(lays, kernel_map):
+    if by_classes(lays, kernel_map and kernel_batch is not None):
         first = lays[0]
         spec[0] = taps[0] = math.prod(classes(first)) * (first.cols // first.shards)
         parts = [0] + [2 if lays[-1].real else 1] * (len(lays) - 1)
@@ -374,24 +385,33 @@ def _as_tuples(lay, names, start):
 
 
 def spectral_block(x, lay: Layout, names, fn, out_dtype, start: int = 0, cdtype=None):
-    """Return this device's block of ``ifft(fn(fft(x)))`` (last axis).
+    """Return this device's block of ``ifft(fn(fft(x)))`` (last axis), whole passes.
 
     Inside a `jax.shard_map`: `x` is this device's shard (``lay.size``
     samples along the last axis of a signal split in order over the mesh
-    axes `names`), padded with zeros to the transform's length ``M``. `fn`
-    maps the spectrum entry by entry (it receives this device's rows of it,
-    ``X[k1 + M1 k2]``, and must keep the symmetry of a real signal's
-    spectrum where the layout is real: powers and generating functions do).
-    Returns ``lay.block`` samples: outputs ``start + q * block`` onwards on
-    the device of index ``q`` (the window a circular shift by `start`).
-    Tuples of layouts, mesh axis names and starts: several trailing axes,
-    each split over its own mesh axes (see `convolve_block`); `fn` then
-    receives the spectrum in `_pair`'s layout.
+    axes `names`), padded with zeros to the transform's length ``M``.
+    ``fn(s, rows)`` maps the spectrum entry by entry: `s` holds this
+    device's rows of it, ``X[k1 + M1 k2]`` (rows along axis -2, all ``k2``
+    along axis -1), and `rows` (an integer vector along axis -2 of `s`)
+    their global indices ``k1``; rows past those held (padding) are
+    dropped whatever `fn` gives them. `fn` must keep the symmetry of a
+    real signal's spectrum where the layout is real (powers and generating
+    functions do), and may reduce or broadcast the batch axes before the
+    last two. Returns ``lay.block`` samples: outputs ``start + q * block``
+    onwards on the device of index ``q`` (the window a circular shift by
+    `start`). Tuples of layouts, mesh axis names and starts: several
+    trailing axes, each split over its own mesh axes (see
+    `convolve_block`); `fn` then receives the spectrum in `_pair`'s layout,
+    `rows` those of the first axis. `_split_chunked.spectral_block` goes
+    class by class where it can, this one otherwise.
     """
     cdtype = cdtype or jnp.result_type(x.dtype, jnp.complex64)
     lays, names, starts = _as_tuples(lay, names, start)
+    held = lays[0].spectral_rows // lays[0].shards
+    it = _int()
+    rows = lax.axis_index(names[0]).astype(it) * held + jnp.arange(held, dtype=it)
     spectrum = _shifted(
-        fn(_spectra(x, lays, names, cdtype)), lays, names, starts, cdtype
+        fn(_spectra(x, lays, names, cdtype), rows), lays, names, starts, cdtype
     )
     y = _inverse_blocks(spectrum, lays, names, cdtype)
     if not lays[-1].real and not jnp.issubdtype(out_dtype, jnp.complexfloating):
@@ -436,5 +456,5 @@ def convolve_block(x, v, lay, names, start, out_dtype, kernel_map=None):
     cdtype = jnp.result_type(x.dtype, v.dtype, jnp.complex64)
     sv = kernel_spectrum(v, lays, names, cdtype, kernel_map)
     return spectral_block(
-        x, lays, names, lambda s: s * sv, out_dtype, start=starts, cdtype=cdtype
+        x, lays, names, lambda s, rows: s * sv, out_dtype, start=starts, cdtype=cdtype
     )

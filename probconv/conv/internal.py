@@ -27,9 +27,9 @@ from ._sharded import receive as receive
 from ._sharded import split_axes as split_axes
 from ._sharded import split_of as split_of
 from ._sharded import split_scan as split_scan
+from ._split_chunked import spectral_block as spectral_block
 from ._split_fft import Layout as SplitLayout
 from ._split_fft import layout as split_layout
-from ._split_fft import spectral_block as spectral_block
 from ._transforms import circular_size as circular_size
 from ._transforms import fft_nd as fft_nd
 from ._transforms import ifft_nd as ifft_nd

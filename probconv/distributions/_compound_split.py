@@ -153,7 +153,6 @@ def transform_split(params, xm, first, tilt, split: Split, lay, *, fam, k, size)
 def _transform_program(split: Split, lay, fam: str, k: int, size: int, shifted, n):
     names = split.names(len(split.spec) - 1)
     m_len = lay.length
-    rows = lay.spectral_rows // lay.shards
 
     def body(m, first, tilt, *params):
         dt = m.dtype
@@ -164,14 +163,14 @@ def _transform_program(split: Split, lay, fam: str, k: int, size: int, shifted, 
         # (as one device does), so that no offset wraps around the transform.
         mt = jnp.where(here < size, m * jnp.exp(-tilt * here / m_len), 0.0)
 
-        def fn(s):
+        def fn(s, k1):
             if shifted:
                 # An offset f: the spectrum times exp(-2 pi i k f / M) with
                 # k = k1 + M1 k2, a factor of the row and one of the column,
-                # from exact integer products reduced modulo M.
-                it = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+                # from exact integer products reduced modulo M; `k1` are the
+                # global indices of the rows of `s` (`spectral_block`).
+                it = k1.dtype
                 f = first.astype(it)[..., None]
-                k1 = q.astype(it) * rows + jnp.arange(rows, dtype=it)
                 k2 = jnp.arange(lay.cols, dtype=it)
                 real = jnp.finfo(s.dtype).dtype
                 a1 = ((k1 * f) % m_len).astype(real) * (-2 * np.pi / m_len)

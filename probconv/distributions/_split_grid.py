@@ -61,7 +61,7 @@ def iid_sum_split(x: Distribution, n: int) -> Distribution | None:
     names = split.names(axis)
 
     def body(m):
-        y = spectral_block(m, lay, names, lambda f: f**n, m.dtype)
+        y = spectral_block(m, lay, names, lambda f, rows: f**n, m.dtype)
         # Past the sum's last point the transform leaves round-off only.
         first = jax.lax.axis_index(names) * lay.block
         y = jnp.where(first + jnp.arange(lay.block) < out, y, 0.0)

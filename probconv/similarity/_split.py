@@ -319,10 +319,10 @@ class Spread(NamedTuple):
         self.lags(0 if nonneg else -hi, hi)  # the lags this block was laid for
         dtype = jnp.result_type(u.dtype, v.dtype)
         if u is v:  # an autocorrelation: one series, |U|^2
-            x, fn = u, (lambda s: s * jnp.conj(s))
+            x, fn = u, (lambda s, rows: s * jnp.conj(s))
         else:
             x = jnp.stack(jnp.broadcast_arrays(u, v))
-            fn = lambda s: s[0] * jnp.conj(s[1])  # noqa: E731
+            fn = lambda s, rows: s[0] * jnp.conj(s[1])  # noqa: E731
         start = self.lo % self.lay.length
         c = spectral_block(x.astype(dtype), self.lay, self.names, fn, dtype, start)
         k = self.raw_lags()
