@@ -426,6 +426,8 @@ BODY = r"""
 # split2-large (the scratch of a 512 x 512 field below its size) by
 # split2-same (the same passes, smaller).
 EXTRA = {
+    "spectral-pair",
+    "spectral-complex",
     "split2-large",
     "split2-complex",
     "split2-full",
@@ -1043,9 +1045,9 @@ def test_class_rules():
 
 @pytest.mark.parametrize(
     "name",
-    ["spectral-window", "spectral-pair", "spectral-complex"],
+    ["spectral-window", _case("spectral-pair"), _case("spectral-complex")],
 )
-def test_spectral_block_by_classes(results, name):
+def test_spectral_block_by_classes(request, name):
     """A map of the spectrum class by class equals numpy's.
 
     `fn` receives the global row indices of each class (an offset's phase
@@ -1054,7 +1056,7 @@ def test_spectral_block_by_classes(results, name):
     received are the model's (``bytes_received(kernel=False)``: ``G J``
     rows of the spectrum there and back), read from the compiled program.
     """
-    row = results[name]
+    row = record_of(request, name, EXTRA)
     assert row["classes"], row
     assert row["err"] < 1e-12, row
     assert row["while_loops"] >= 3, row  # column chunks, classes, chunks

@@ -248,6 +248,7 @@ EXTRA = {
     "xcorr-unbiased-omit-split",
     "xcorr-coeff-split",
     "acf-long",
+    "ccf-split",
 }
 SCRIPT = script(BODY, EXTRA)
 
@@ -468,6 +469,7 @@ def test_split_route_on_one_device(f, one_mesh):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow  # (the complex transform route: xcorr-coeff-split too)
 def test_split_route_complex_on_one_device(one_mesh):
     rng = np.random.default_rng(4)
     a = rng.standard_normal(24) + 1j * rng.standard_normal(24)
