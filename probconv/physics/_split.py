@@ -180,24 +180,43 @@ def diffuse_spectral(u, axis: int, lay, s, shift, kind: str):
     The DFT of ``M = lay.length`` points of the field (zeros past its ``n``
     cells), ``X[k]``, times the kernel's transform at ``theta = 2 pi k /
     M`` (`_lattice`: the kernel of the infinite lattice, all its images
-    folded), inverted: a circular convolution of period ``M``. With ``M =
-    n`` that is the periodic boundary, the unsplit program's spectral
-    product (`_diffuse._spectral`) exactly; with ``M >= n + R`` (``R`` the
-    tail radius) the free boundary, the kernel's images beyond ``M - n``
-    cells below 1e-20. Inside `jax.shard_map`, by the engine's
+    folded), inverted: a circular convolution of period ``M``
+    (`spectral_axis`). With ``M = n`` that is the periodic boundary, the
+    unsplit program's spectral product (`_diffuse._spectral`) exactly;
+    with ``M >= n + R`` (``R`` the tail radius) the free boundary, the
+    kernel's images beyond ``M - n`` cells below 1e-20. `s`, `shift`: the
+    kernel's variance and shift in cells (scalars, traced or not; `shift`
+    None without drift).
+    """
+
+    def multiplier(theta, params):
+        s, shift = params
+        if kind == "lattice":
+            return _lattice.lattice_dtft(s, theta)
+        return _lattice.gauss_dtft(s, shift, theta)
+
+    return spectral_axis(u, axis, lay, multiplier, (s, shift))
+
+
+def spectral_axis(u, axis: int, lay, multiplier, params):
+    """Multiply the spectrum of `u` along its split `axis` entry by entry.
+
+    ``ifft(fft(u, M) * multiplier(theta, params))`` along `axis`, its first
+    ``n`` points, with ``theta = 2 pi k / M`` for the frequency ``k`` of
+    each entry taken in ``[-M/2, M/2)`` (`numpy.fft.fftfreq`'s order),
+    ``M = lay.length``: inside `jax.shard_map`, by the engine's
     `spectral_block` on `lay` (`spectral_layout`), class by class, each
     device computing the multiplier of its own rows of the spectrum from
-    their global indices. `s`, `shift`: the kernel's variance and shift in
-    cells (scalars, traced or not; `shift` None without drift).
+    their global indices. `params` (a pytree of arrays, traced or not) is
+    the same on every device; the multiplier must keep the symmetry of a
+    real signal's spectrum where `lay` is real. Split like `u`.
     """
     mesh, spec = _layout(u)
     entry = spec[axis]
     names = (entry,) if isinstance(entry, str) else tuple(entry)
     n = lay.length  # M
-    params = (s, shift)
 
     def body(block, params):
-        s, shift = params
         x = jnp.moveaxis(block, axis, -1)
 
         def fn(spectrum, rows):
@@ -206,11 +225,7 @@ def diffuse_spectral(u, axis: int, lay, s, shift, kind: str):
             k = jnp.where(2 * k >= n, k - n, k)
             real = jnp.finfo(spectrum.dtype).dtype
             theta = k.astype(real) * (2 * np.pi / n)
-            if kind == "lattice":
-                m = _lattice.lattice_dtft(s, theta)
-            else:
-                m = _lattice.gauss_dtft(s, shift, theta)
-            return spectrum * m.astype(spectrum.dtype)
+            return spectrum * multiplier(theta, params).astype(spectrum.dtype)
 
         y = spectral_block(x, lay, names, fn, x.dtype)
         return jnp.moveaxis(y, -1, axis)
