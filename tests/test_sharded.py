@@ -349,6 +349,11 @@ BODY = r"""
     record("position_probability", born, wave, P("x"),
            ref=np.asarray(jax.jit(born)(wave)))  # eagerly: 8 s of small ops
     record("evolve_free", lambda x: evolve_free(x, 1.0, step=0.1), wave, P("x"))
+    # Split along both evolved axes (an XLA:CPU FFT of the field split both
+    # ways failed a layout check): each axis's transform in turn.
+    record("evolve_free-field",
+           lambda x: evolve_free(x, 0.3, step=[0.1, 0.2]),
+           heat + 1j * heat[::-1], P("b", "t"), m=grid)
     # The errors of halo_map on a split array.
     from probconv.conv.internal import halo_map
     xs = jax.device_put(short, NamedSharding(mesh, P("x")))
@@ -821,16 +826,25 @@ def test_kernel_past_the_halo_rule_by_a_distributed_transform(request, name):
     assert _split_like_input(row), row
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "diffuse-wide-reflect",
-        _case("diffuse-traced"),
-        "evolve_free",
-    ],
-)
+@pytest.mark.parametrize("name", ["evolve_free", "evolve_free-field"])
+def test_free_evolution_by_a_distributed_transform(results, name):
+    """The kinetic phase on one period's transform along each split axis.
+
+    No gather (XLA's global FFT gathered the axis), below the field in
+    scratch, split like the input.
+    """
+    row = results[name]
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["permutes"] == 0 and row["all_to_all"] > 0
+    assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("name", ["diffuse-wide-reflect", _case("diffuse-traced")])
 def test_documented_gathers(request, name):
-    """Reflecting images wider than a shard, a traced `D`, a global FFT.
+    """Reflecting images wider than a shard, a traced `D` (absorbing walls).
 
     The axis is gathered (one all-gather of the field), computed whole, and
     the result is split like the input again, as the sharding guide says.
