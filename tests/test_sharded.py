@@ -354,6 +354,16 @@ BODY = r"""
     record("evolve_free-field",
            lambda x: evolve_free(x, 0.3, step=[0.1, 0.2]),
            heat + 1j * heat[::-1], P("b", "t"), m=grid)
+    # Split-operator steps: each step's kinetic factor by the transform, the
+    # potential's phases split like the wave function. (A band-limited
+    # state: the phases of white noise's top wave numbers here, 2e4 radians
+    # a step, differ by their rounding, 1e-11 after 20 steps.)
+    from probconv.physics import evolve_split
+    xs = np.linspace(-20, 20, 1 << 14, endpoint=False)
+    ground = np.exp(-(xs - 1) ** 2 / 2 + 0.5j * xs) / np.pi**0.25
+    record("evolve_split",
+           lambda x: evolve_split(x, xs**2 / 2, 1.0, step=xs[1] - xs[0],
+                                  steps=20), ground, P("x"))
     # The errors of halo_map on a split array.
     from probconv.conv.internal import halo_map
     xs = jax.device_put(short, NamedSharding(mesh, P("x")))
@@ -433,7 +443,9 @@ BODY = r"""
 # convolve-valid-301 (an even valid output); batched-valid by batched-same
 # and batched-full, and by convolve-valid-*; field-full by field-same and
 # field-valid; the constant boundary of the NaN-aware smoothing by reflect,
-# wrap and renormalize (the same halo, another pad); diffuse-wide-free by
+# wrap and renormalize (the same halo, another pad), and its wrap by reflect
+# (the same pieces) and diffuse-field-lattice (the same cyclic halo);
+# ewma-false-0.5 by ewma-false (the same chunked carry); diffuse-wide-free by
 # diffuse-wide-periodic (the same transform, a longer period); diffuse's free, periodic,
 # reflecting and absorbing boundaries along one split axis by the two fields
 # split along both (the same halo per axis), its traced-parameter gather by
@@ -458,6 +470,8 @@ EXTRA = {
     "diffuse-absorb",
     "diffuse-traced",
     "diffuse-wide-free",
+    "ewma-false-0.5",
+    "moving_average-hann-omit-wrap",
     "convolve-same-3001",
     "convolve-full-301",
     "convolve-valid-3001",
@@ -520,11 +534,13 @@ def test_split_signal_stays_split(request, name):
 
 
 @pytest.mark.parametrize(
-    "name", ["ewma", "ewma-hold", "ewma-false", "ewma-false-0.5", "ewma-batched"]
+    "name",
+    [_case(n) for n in ["ewma", "ewma-hold", "ewma-false", "ewma-false-0.5"]]
+    + ["ewma-batched"],
 )
-def test_ewma_carries_across_shards(results, name):
+def test_ewma_carries_across_shards(request, name):
     """One all-gather of a few numbers per row and shard, never the data."""
-    row = results[name]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert row["nan_same"]
@@ -826,12 +842,12 @@ def test_kernel_past_the_halo_rule_by_a_distributed_transform(request, name):
     assert _split_like_input(row), row
 
 
-@pytest.mark.parametrize("name", ["evolve_free", "evolve_free-field"])
+@pytest.mark.parametrize("name", ["evolve_free", "evolve_free-field", "evolve_split"])
 def test_free_evolution_by_a_distributed_transform(results, name):
     """The kinetic phase on one period's transform along each split axis.
 
-    No gather (XLA's global FFT gathered the axis), below the field in
-    scratch, split like the input.
+    No gather (XLA's global FFT gathered the axis, at every step of
+    `evolve_split`), below the field in scratch, split like the input.
     """
     row = results[name]
     assert row["shape"] == row["ref_shape"]

@@ -222,8 +222,8 @@ def evolve_free(
     Where a split axis admits no layout of exactly ``n`` points (shards
     with no divisor that is a multiple of the shard count, or only odd row
     counts), XLA lays out the global transforms instead (it gathers those
-    axes) and the result is split like `psi`. `evolve_split` transforms at
-    every step the XLA way.
+    axes) and the result is split like `psi`. `evolve_split` goes the same
+    way at every step.
 
     Examples
     --------
@@ -373,8 +373,10 @@ def evolve_split(
     splitting error is :math:`O(\Delta t^2)` globally, from the commutator
     :math:`[T, V]`; halving :math:`\Delta t` divides it by four.
 
-    On a wave function split over devices, every step's transform gathers
-    the split axes (see `evolve_free`); the result is split like `psi`.
+    On a wave function split over devices, every step's kinetic factor
+    goes as `evolve_free`'s (the split axes by the engine's distributed
+    transform, never gathered, where they have a layout of one period) and
+    the potential's factors pointwise: the result is split like `psi`.
 
     Examples
     --------
@@ -387,6 +389,7 @@ def evolve_split(
     True
     """
     steps = check_int("steps", steps, minimum=1)
+    psi, auto = _split.explicit(as_field(psi, "psi"))
     psi, ax, h, (mass, hbar, t), valid, dtype = _prepare(psi, step, mass, hbar, axes, t)
     check_real("potential", potential)
     pot = jnp.asarray(potential)
@@ -400,19 +403,26 @@ def evolve_split(
             f"{pot.shape} and {psi.shape}."
         )
     pot = pot.astype(dtype)
+    if split_axes(psi) and pot.shape == psi.shape:  # its phases split alike
+        pot = _split.split_like(pot, psi)
     shape = tuple(psi.shape[a] for a in ax)
     dt = t / steps
-    kinetic = _kinetic_phase(psi.shape, ax, h, dt, mass, hbar, dtype)
     half = jnp.exp(-0.5j * dt / hbar * pot)
-    full = half * half
+    lays = _split_layouts(psi, ax)
+    if lays is None:
+        kinetic = _kinetic_phase(psi.shape, ax, h, dt, mass, hbar, dtype)
 
-    def free(p):
-        return ifft_nd(fft_nd(p, shape, ax, False) * kinetic, shape, ax, False)
+        def free(p):
+            return ifft_nd(fft_nd(p, shape, ax, False) * kinetic, shape, ax, False)
+    else:
 
-    def body(_, p):
-        return free(full * p)
+        def free(p):  # split axes by the distributed transform (`evolve_free`)
+            return _evolve_split_axes(p, ax, lays, h, (dt, mass, hbar), dtype)
+
+    def body(_, p):  # (half * half, held, would be one more field in scratch)
+        return free(half * (half * p))
 
     out = half * psi
     out = jax.lax.fori_loop(0, steps - 1, body, free(out))
-    out = half * out
-    return jnp.where(valid, out, jnp.nan)
+    out = jnp.where(valid, half * out, jnp.nan)
+    return out if auto is None else _split.on_mesh(out, auto)

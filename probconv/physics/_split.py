@@ -371,6 +371,8 @@ def on_mesh(y, mesh):
 
 def split_like(y, like):
     """Return `y` laid out over the devices as `like` is."""
+    if not isinstance(like, jax.core.Tracer):  # eagerly: placed
+        return jax.device_put(y, like.sharding)
     mesh, spec = _layout(like)
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
