@@ -359,10 +359,10 @@ BODY = r"""
     # state: the phases of white noise's top wave numbers here, 2e4 radians
     # a step, differ by their rounding, 1e-11 after 20 steps.)
     from probconv.physics import evolve_split
-    xs = np.linspace(-20, 20, 1 << 14, endpoint=False)
-    ground = np.exp(-(xs - 1) ** 2 / 2 + 0.5j * xs) / np.pi**0.25
+    xq = np.linspace(-20, 20, 1 << 14, endpoint=False)
+    ground = np.exp(-(xq - 1) ** 2 / 2 + 0.5j * xq) / np.pi**0.25
     record("evolve_split",
-           lambda x: evolve_split(x, xs**2 / 2, 1.0, step=xs[1] - xs[0],
+           lambda x: evolve_split(x, xq**2 / 2, 1.0, step=xq[1] - xq[0],
                                   steps=20), ground, P("x"))
     # The errors of halo_map on a split array.
     from probconv.conv.internal import halo_map
