@@ -47,7 +47,7 @@ from jax import lax
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from probconv.conv import convolve
+from probconv.conv import choose_method, convolve
 from probconv.conv.internal import (
     SplitLayout,
     halo_map,
@@ -383,11 +383,13 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
     one per diffused axis), or None where traced; `split` maps split axes to
     their shard counts. An int: by halo of that radius (`halo_radius`);
-    ``(TRANSFORM, period)``: past the halo's rule, by the distributed
-    transform of ``M >= period`` points (`spectral_layout`,
-    `diffuse_spectral`), where it has a layout: a periodic axis (``M = n``,
-    any radius, known or not), a free one whose radius ``R`` is known and
-    at most ``n`` (``M >= n + R``); None: not split, or gathered.
+    ``(TRANSFORM, period)``: past the halo's rule, or a halo of more than
+    an eighth of a shard by one local FFT (`_wide_halo`), by the
+    distributed transform of
+    ``M >= period`` points (`spectral_layout`, `diffuse_spectral`), where
+    it has a layout: a periodic axis (``M = n``, any radius, known or not),
+    a free one whose radius ``R`` is known and at most ``n`` (``M >= n +
+    R``); None: not split, or gathered.
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -400,13 +402,34 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
         if s is not None:
             tail = tail_radius(s[i], 0.0 if shift is None else shift[i], kind)
             r = halo_radius(tail, b, n, split[a])
-        if r is None and b == "periodic":
+        wide = r is None or _wide_halo(r, n // split[a], u.dtype)
+        if wide and b == "periodic":
             period = n
-        elif r is None and b == "free" and tail is not None and tail <= n:
+        elif wide and b == "free" and tail is not None and tail <= n:
             period = n + tail
         else:
             out.append(r)
             continue
         lay = spectral_layout(n, split[a], real, period)
-        out.append(None if lay is None else (TRANSFORM, period))
+        out.append((TRANSFORM, period) if lay is not None else r)
     return tuple(out)
+
+
+# A halo of more than 1/_HALO_SHARE of a shard each side, convolved by one
+# FFT of the extended block: periodic and free axes go by the transform
+# instead. The block, its halo and that FFT of a kernel so wide hold the
+# field's size and more per device (2^16 cells on four devices: 0.90 of the
+# field at R = 1,024, 1.32 at 4,096, 2.29 at 16,384, the engine's rule
+# allowing a whole shard); the transform holds about 0.65 whatever the
+# radius. Direct sums (short shards, a 128 x 128 field's 64-cell blocks with
+# R = 24) and overlap-add hold little: they keep the halo.
+_HALO_SHARE = 8
+
+
+def _wide_halo(radius: int, size: int, dtype) -> bool:
+    """Whether a halo of `radius` on shards of `size` should be a transform."""
+    if _HALO_SHARE * radius <= size:
+        return False
+    block = jax.ShapeDtypeStruct((size + 2 * radius,), dtype)
+    kernel = jax.ShapeDtypeStruct((2 * radius + 1,), dtype)
+    return choose_method(block, kernel, "valid") == "fft"
