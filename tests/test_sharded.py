@@ -895,8 +895,8 @@ def test_tail_radius_bounds_the_heat_kernels_tail(s):
 
 def test_halo_transform_or_gather():
     """The engine's halo rule (a shard each side, never the whole axis), then
-    one period's transform (periodic; free space within the axis), else the
-    documented gather."""
+    one period's transform (periodic; free space within the axis; also past
+    an eighth of a shard), else the documented gather."""
     from probconv.physics._split import (
         TRANSFORM,
         halo_radius,
@@ -918,6 +918,15 @@ def test_halo_transform_or_gather():
     kinds = ("periodic", "free", "reflect")
     routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
     assert routes == [((TRANSFORM, n),), ((TRANSFORM, n + 6144),), (None,)]
+    # Within the rule but past an eighth of a shard (R = 768 > 4096 / 8):
+    # periodic and free by transform (their halo's scratch passes the
+    # field's), the reflecting images by halo.
+    s = np.array([6000.0])
+    routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
+    assert routes == [((TRANSFORM, n),), ((TRANSFORM, n + 768),), (768,)]
+    s = np.array([2.0])  # R = 16
+    routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
+    assert routes == [(16,), (16,), (16,)]
     # Traced parameters: periodic by transform, the others gathered.
     routes = [radii(u, (0,), (b,), "gaussian", None, None, {0: 4}) for b in kinds]
     assert routes == [((TRANSFORM, n),), (None,), (None,)]
