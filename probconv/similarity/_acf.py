@@ -301,7 +301,6 @@ def _acf(
                 y = jnp.take_along_axis(y, order, axis=-1)
                 present = jnp.take_along_axis(present, order, axis=-1)
             nobs = ops.sum(present.astype(jnp.int32)).astype(y.dtype)
-            y = demeaned(y, present, ops) if demean else jnp.where(present, y, 0)
             if policy == "drop":
                 d = nobs - k if adjusted else nobs + 0 * k
                 # Lags at or beyond the number of values left do not exist.
@@ -309,8 +308,12 @@ def _acf(
             elif adjusted:
                 d = pair_counts(present, present, nlags, y.dtype, method, ops, True)
                 d = jnp.maximum(d, 1)  # statsmodels: a lag without pairs gives 0
+                # Split by the transform: the series' own after the counts',
+                # and centred after it (one spectrum held at a time).
+                y = ops.after(d, y)
             else:
                 d = nobs
+            y = demeaned(y, present, ops) if demean else jnp.where(present, y, 0)
         c = ops.lagged(y, y, nlags, method, nonneg=True)
         c = c / d
         rho = c / ops.first(c)
@@ -420,7 +423,7 @@ def ccf(
     input is computed in float32 and returned in its own dtype.
 
     Series split over devices along `axis` stay split, as in `acf` (the
-    distributed transform once `nlags` reaches past two shards); `x` and
+    distributed transform once `nlags` reaches past half a shard); `x` and
     `y` must then have the same length (ValueError otherwise), and one not
     split is laid out like the other.
 
@@ -459,12 +462,15 @@ def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method, layout):
             px, py = ~jnp.isnan(xx), ~jnp.isnan(yy)
             nx = ops.sum(px.astype(jnp.int32)).astype(xx.dtype)
             my = ops.sum(py.astype(jnp.int32)).astype(yy.dtype)
-            u, v = demeaned(xx, px, ops), demeaned(yy, py, ops)
             if adjusted:
-                d = pair_counts(px, py, nlags - 1, u.dtype, method, ops, True)
+                d = pair_counts(px, py, nlags - 1, xx.dtype, method, ops, True)
                 d = jnp.maximum(d, 1)
+                # Split by the transform: the series' after the counts', and
+                # centred after it (one spectrum held at a time).
+                xx, yy = ops.after(d, xx, yy)
             else:
                 d = nx
+            u, v = demeaned(xx, px, ops), demeaned(yy, py, ops)
         else:
             nx, my = n, ny
             u, v = demeaned(xx, ops=ops), demeaned(yy, ops=ops)
