@@ -385,9 +385,9 @@ def test_long_lags_by_the_transform(name, request):
 # what the halo route held for the same call before (measured the same way).
 BOUND = {
     "acf-long": 0.51,
-    # Not examined in this round (3.20 measured): its two Ljung-Box outputs
-    # of n / 2 lags are joined on every device.
-    "acf-split": 3.5,
+    # 0.877 (3.20 with the p-values of a device's 8,192 lags at once:
+    # `gammaincc` iterates carrying a dozen arrays of its argument's size).
+    "acf-split": 0.97,
     "ccf-split": 0.94,
     "acf-conservative-split": 1.0,  # 0.964 measured (1.52 side by side)
     "xcorr-unbiased-omit-split": 0.85,  # 0.773 (1.18 side by side)
@@ -403,6 +403,7 @@ BOUND = {
 }
 BELOW = {
     "acf-long",
+    "acf-split",
     "xcorr-coeff-long",
     "ccf-split",
     "acf-conservative-split",

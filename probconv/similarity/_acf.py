@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.special
+from jax import lax
 from jax.typing import ArrayLike
 
 from .._checks import (
@@ -18,7 +19,7 @@ from .._checks import (
 from ..conv.internal import METHODS, bounded_jit
 from ._args import as_array, half_dtype, last_axis_pair, restore, to_float
 from ._missing import demeaned, pair_counts
-from ._split import HALO_SHARDS_PAIR, over_time, split_layout
+from ._split import HALO_SHARDS_PAIR, Spread, over_time, split_layout
 
 
 def _check_alpha(alpha) -> float | None:
@@ -261,12 +262,26 @@ def _bartlett_half_width(rho, k, nobs, alpha, bartlett_confint, ops):
     return _z(alpha) * jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1)), 0)
 
 
+P_CHUNK = 1024  # lags at a time of the p-values on a block (`_ljung_box`)
+
+
 def _ljung_box(rho, k, nobs, ops):
     """Ljung-Box statistics and p-values at lags `k` (meaningful from lag 1)."""
     kk = jnp.maximum(k, 1)
     terms = jnp.where(k >= 1, rho**2 / (nobs - kk), 0)
     q = nobs * (nobs + 2) * ops.cumsum(terms)
-    return q, jax.scipy.stats.chi2.sf(q, kk.astype(rho.dtype))
+    dof = jnp.broadcast_to(kk.astype(rho.dtype), q.shape)
+    if isinstance(ops, Spread) and q.size > P_CHUNK:
+        # The survival function iterates (`gammaincc`) carrying a dozen
+        # arrays of its argument's size: a device's block of the lags a
+        # chunk at a time holds a dozen chunks instead (identical values).
+        p = lax.map(
+            lambda a: jax.scipy.stats.chi2.sf(*a),
+            (q.ravel(), dof.ravel()),
+            batch_size=P_CHUNK,
+        )
+        return q, p.reshape(q.shape)
+    return q, jax.scipy.stats.chi2.sf(q, dof)
 
 
 @bounded_jit(static_argnums=tuple(range(1, 11)))
