@@ -393,10 +393,12 @@ BOUND = {
     "xcorr-unbiased-omit-split": 0.85,  # 0.773 (1.18 side by side)
     "xcorr-none-nan-split": 0.82,  # 0.742 (0.95 side by side)
     # Pearson over 6,001 lags of 4,096 samples, seven transforms one at a
-    # time (4.56 side by side): 1.78 measured, above the inputs for its
-    # output. 6,001 is odd: no equal blocks tile the lags, so they are
-    # joined on every device, and the gathered blocks (6,144 lags) and
-    # their cut to 6,001 are 0.75 and 0.73 of the inputs, the peak.
+    # time (4.56 side by side): 1.78 measured, above the inputs. 6,001 is
+    # odd: no equal blocks tile the lags, so they are joined on every
+    # device (the gathered 6,144 lags: 0.75 of the inputs); and at this
+    # size a device's lags (1,536) outnumber its samples (1,024), so the
+    # blocks kept per lag and each transform's buffers and tables weigh
+    # more than the samples.
     "xcorr-coeff-split": 1.96,
     # The same at 20,000 lags of 65,536 samples (the halo before: 2.80).
     "xcorr-coeff-long": 0.98,  # 0.891
