@@ -19,7 +19,9 @@ both axes over a 2 x N/2 mesh):
   for a kernel of radius ``R``, or the rest of the signal where the axis is
   gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
   two means and of the ``L + 1`` lags, all float64 (``n / 2`` lags: the
-  distributed transform of the series, no kernel, and three psums); kde:
+  distributed transform of the series, no kernel, and three psums; the
+  lagged correlations of several transforms, `missing='conservative'`,
+  `nan_policy='omit'`, Pearson: no model); kde:
   the all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
   Silverman's rule, 64 bisection steps of 8 bytes per quartile; a collective
   inside a loop counts once per trip; poisson_binomial on
@@ -66,7 +68,7 @@ from probconv.conv._plan import prepare
 from probconv.conv._sharded import route, split_of
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial_split import window_size
-from probconv.similarity import acf
+from probconv.similarity import acf, xcorr
 from probconv.smooth import ewma, gaussian_smooth, kde, moving_average, savgol
 from probconv.physics._split import spectral_layout
 
@@ -117,6 +119,18 @@ cases = {
     # n / 2 lags, far past a shard: the distributed transform of the series
     # (no kernel), the lags split; psums of the two means and of lag 0.
     "acf, n/2 lags": (lambda x: acf(x, nlags=n // 2 - 1), "acf-transform"),
+    # The lagged correlations with several transforms (pair counts, Pearson's
+    # window sums), far past a shard: one after the other. The second series
+    # is formed from the first (split alike); no bytes model.
+    "acf conservative adjusted, n/2 lags": (
+        lambda x: acf(x, nlags=n // 2 - 1, missing="conservative", adjusted=True),
+        "unmodelled"),
+    "xcorr omit unbiased, n/4 lags each side": (
+        lambda x: xcorr(x, 0.5 * x + 1.0, maxlag=n // 4, normalize="unbiased",
+                        nan_policy="omit").values, "unmodelled"),
+    "xcorr coeff, n/4 lags each side": (
+        lambda x: xcorr(x, 0.5 * x + 1.0, maxlag=n // 4, normalize="coeff").values,
+        "unmodelled"),
     # The signal's values as samples: binned counts (4096 points) reduced
     # over devices, the samples never gathered.
     "kde, bandwidth 0.05, 4096 points": (
@@ -225,6 +239,8 @@ for name, (f, halo) in cases.items():
     route_name = ""
     if n_dev == 1:
         model = 0
+    elif halo == "unmodelled":
+        model = None
     elif isinstance(halo, tuple) and halo[0] == "route":
         model, route_name = route_bytes(xs, halo[1])
     elif halo is None:  # ewma: 5 float64 and a flag per row from each other shard
@@ -309,7 +325,9 @@ def main() -> None:
                 f"| {name} | {d} | {r['split']}"
                 + (f" by {r['route']}" if r.get("route") else "")
                 + f" | {r['temp']:.2f} | "
-                f"{r['held']:.2f} | {r['recv']:,} ({r['model']:,}) | "
+                f"{r['held']:.2f} | {r['recv']:,} "
+                + ("(no model)" if r["model"] is None else f"({r['model']:,})")
+                + " | "
                 f"{1e3 * r['seconds']:.1f} | {r['seconds'] / base:.2f} |"
             )
     weak = {d: run(d, opts.log2n - 2, opts.repeat, True, opts.cases) for d in counts}

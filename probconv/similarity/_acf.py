@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.special
+from jax import lax
 from jax.typing import ArrayLike
 
 from .._checks import (
@@ -18,7 +19,7 @@ from .._checks import (
 from ..conv.internal import METHODS, bounded_jit
 from ._args import as_array, half_dtype, last_axis_pair, restore, to_float
 from ._missing import demeaned, pair_counts
-from ._split import HALO_SHARDS_PAIR, over_time, split_layout
+from ._split import HALO_SHARDS_PAIR, Spread, over_time, split_layout
 
 
 def _check_alpha(alpha) -> float | None:
@@ -261,12 +262,26 @@ def _bartlett_half_width(rho, k, nobs, alpha, bartlett_confint, ops):
     return _z(alpha) * jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1)), 0)
 
 
+P_CHUNK = 1024  # lags at a time of the p-values on a block (`_ljung_box`)
+
+
 def _ljung_box(rho, k, nobs, ops):
     """Ljung-Box statistics and p-values at lags `k` (meaningful from lag 1)."""
     kk = jnp.maximum(k, 1)
     terms = jnp.where(k >= 1, rho**2 / (nobs - kk), 0)
     q = nobs * (nobs + 2) * ops.cumsum(terms)
-    return q, jax.scipy.stats.chi2.sf(q, kk.astype(rho.dtype))
+    dof = jnp.broadcast_to(kk.astype(rho.dtype), q.shape)
+    if isinstance(ops, Spread) and q.size > P_CHUNK:
+        # The survival function iterates (`gammaincc`) carrying a dozen
+        # arrays of its argument's size: a device's block of the lags a
+        # chunk at a time holds a dozen chunks instead (identical values).
+        p = lax.map(
+            lambda a: jax.scipy.stats.chi2.sf(*a),
+            (q.ravel(), dof.ravel()),
+            batch_size=P_CHUNK,
+        )
+        return q, p.reshape(q.shape)
+    return q, jax.scipy.stats.chi2.sf(q, dof)
 
 
 @bounded_jit(static_argnums=tuple(range(1, 11)))
@@ -301,7 +316,6 @@ def _acf(
                 y = jnp.take_along_axis(y, order, axis=-1)
                 present = jnp.take_along_axis(present, order, axis=-1)
             nobs = ops.sum(present.astype(jnp.int32)).astype(y.dtype)
-            y = demeaned(y, present, ops) if demean else jnp.where(present, y, 0)
             if policy == "drop":
                 d = nobs - k if adjusted else nobs + 0 * k
                 # Lags at or beyond the number of values left do not exist.
@@ -309,8 +323,12 @@ def _acf(
             elif adjusted:
                 d = pair_counts(present, present, nlags, y.dtype, method, ops, True)
                 d = jnp.maximum(d, 1)  # statsmodels: a lag without pairs gives 0
+                # Split by the transform: the series' own after the counts',
+                # and centred after it (one spectrum held at a time).
+                y = ops.after(d, y)
             else:
                 d = nobs
+            y = demeaned(y, present, ops) if demean else jnp.where(present, y, 0)
         c = ops.lagged(y, y, nlags, method, nonneg=True)
         c = c / d
         rho = c / ops.first(c)
@@ -420,7 +438,7 @@ def ccf(
     input is computed in float32 and returned in its own dtype.
 
     Series split over devices along `axis` stay split, as in `acf` (the
-    distributed transform once `nlags` reaches past two shards); `x` and
+    distributed transform once `nlags` reaches past half a shard); `x` and
     `y` must then have the same length (ValueError otherwise), and one not
     split is laid out like the other.
 
@@ -459,12 +477,15 @@ def _ccf(x, y, nlags, adjusted, alpha, omit, axis, method, layout):
             px, py = ~jnp.isnan(xx), ~jnp.isnan(yy)
             nx = ops.sum(px.astype(jnp.int32)).astype(xx.dtype)
             my = ops.sum(py.astype(jnp.int32)).astype(yy.dtype)
-            u, v = demeaned(xx, px, ops), demeaned(yy, py, ops)
             if adjusted:
-                d = pair_counts(px, py, nlags - 1, u.dtype, method, ops, True)
+                d = pair_counts(px, py, nlags - 1, xx.dtype, method, ops, True)
                 d = jnp.maximum(d, 1)
+                # Split by the transform: the series' after the counts', and
+                # centred after it (one spectrum held at a time).
+                xx, yy = ops.after(d, xx, yy)
             else:
                 d = nx
+            u, v = demeaned(xx, px, ops), demeaned(yy, py, ops)
         else:
             nx, my = n, ny
             u, v = demeaned(xx, ops=ops), demeaned(yy, ops=ops)

@@ -179,6 +179,11 @@ class Whole:
         """Count the neighbours that differ (``x[t] != x[t - 1]``), per series."""
         return Whole.sum((x[..., 1:] != x[..., :-1]).astype(jnp.int32))
 
+    @staticmethod
+    def after(done, *xs):
+        """Return `xs` unchanged (`Spread.after` orders the transforms)."""
+        return xs[0] if len(xs) == 1 else xs
+
 
 WHOLE = Whole()
 
@@ -219,6 +224,7 @@ class Shards(NamedTuple):
     lags = staticmethod(Whole.lags)
     first = staticmethod(Whole.first)
     cumsum = staticmethod(Whole.cumsum)
+    after = staticmethod(Whole.after)
 
     def ends(self, x, h: int):
         """Return the first and last `h` samples of the series, on every device."""
@@ -246,12 +252,18 @@ class Shards(NamedTuple):
 # How far, in shards, the halo of a lagged sum may reach before the lags
 # take the distributed transform (see `spread`): where the transform's
 # scratch per device falls below the halo's, measured with four devices
-# (docs/performance.md, "Lagged correlations"): an autocorrelation (one
-# series' transform) from a quarter of a shard on, two series (`ccf`,
-# `xcorr`) from two shards on; `xcorr`'s Pearson normalizations (six or
-# seven transforms) only where the halo would bring the whole series.
+# under the suite's compiler settings (docs/performance.md, "Lagged
+# correlations"; the transforms one at a time, `Spread.after`): an
+# autocorrelation (one series' transform) from a quarter of a shard on;
+# two series (`ccf`, `xcorr`) from half a shard on (`xcorr` at 8192 lags
+# each side, a shard of halo: 1.11 of the inputs by the halo, 0.74 by the
+# transform); `xcorr` with NaN omitted (two or six transforms, against
+# halos that carry the masks too) from an eighth; Pearson's from three
+# eighths (at 8192 lags: 1.52 by the halo, 0.92 by the transform).
 HALO_SHARDS = 0.25
-HALO_SHARDS_PAIR = 2.0
+HALO_SHARDS_PAIR = 0.5
+HALO_SHARDS_OMIT = 0.125
+HALO_SHARDS_PEARSON = 0.375
 
 
 class Spread(NamedTuple):
@@ -278,6 +290,28 @@ class Spread(NamedTuple):
     sum = Shards.sum
     ends = Shards.ends
     changes = Shards.changes
+
+    @staticmethod
+    def after(done, *xs):
+        """Return `xs` as values computed after `done`, unchanged.
+
+        Two distributed transforms of one program do not depend on each
+        other, and the compiler may run them side by side, each holding
+        its spectrum. The inputs of the second, passed through here with
+        the first's result, wait for it, so that one spectrum is held at a
+        time. The wait is a data dependency: `xs` plus a zero formed from
+        an entry of `done` (``0 * clip(nan_to_num(.))``, exactly 0, which
+        the compiler cannot fold since ``0 * x`` is not 0 for every
+        float); an `optimization_barrier` would not do, as XLA's CPU
+        pipeline removes barriers before it schedules.
+        """
+        t = jnp.real(jnp.ravel(done)[0]).astype(jnp.float32)
+        zero = lax.stop_gradient(0 * jnp.clip(jnp.nan_to_num(t), -1, 1))
+        out = tuple(
+            x | (zero != 0) if x.dtype == jnp.bool_ else x + zero.astype(x.dtype)
+            for x in xs
+        )
+        return out[0] if len(out) == 1 else out
 
     def raw_lags(self):
         q = lax.axis_index(self.names)
@@ -329,6 +363,35 @@ class Spread(NamedTuple):
         # Lags past n - 1 have no pairs; the padding past `hi` is cut later.
         return jnp.where((jnp.abs(k) < n) & (k <= self.hi), c, 0)
 
+    def window_sums(self, x, first, skip=None):
+        """Return this device's block of the lagged sums of series with ones.
+
+        `x` stacks series along its first axis; for series ``i`` the sums
+        are ``sum_t x[t + k] 1[t]`` where ``first[i]``, else
+        ``sum_t 1[t + k] conj(x[t])``: the sums of each lag's window of
+        `x`. ``skip[i]``: the ones start at sample 1 (for counts of
+        changes between neighbours). One transform of the stack, the
+        spectrum of the ones formed on each device in closed form (a
+        Dirichlet kernel, `_ones_spectrum`), none of it moved.
+        """
+        n = self.length(x)
+        skip = (False,) * len(first) if skip is None else skip
+        self.lags(self.lo, self.hi)
+        dtype = x.dtype
+        cdtype = jnp.result_type(dtype, jnp.complex64)
+        lay = self.lay
+        on = np.array(first).reshape((-1,) + (1,) * x.ndim)
+        less = np.array(skip, float).reshape(on.shape)
+
+        def fn(s, rows):
+            w = _ones_spectrum(lay, n, rows, cdtype) - less.astype(cdtype)
+            return jnp.where(on, s * jnp.conj(w), w * jnp.conj(s))
+
+        start = self.lo % lay.length
+        c = spectral_block(x, lay, self.names, fn, dtype, start)
+        k = self.raw_lags()
+        return jnp.where((jnp.abs(k) < n) & (k <= self.hi), c, 0)
+
     def index(self, x):
         """Return the index in the whole series of each sample of this block."""
         size = x.shape[-1]
@@ -338,6 +401,36 @@ class Spread(NamedTuple):
         """Return the sample before each one of this block (0 before the first)."""
         prev = receive(x[..., -1:], self.names, self.shards, 1)
         return jnp.concatenate([prev, x[..., :-1]], axis=-1)
+
+
+def _ones_spectrum(lay: SplitLayout, n: int, rows, cdtype):
+    """Return the transform of ``n`` ones at the rows `rows` and every column.
+
+    ``W_f = sum_{t < n} e^{-2 pi i f t / M} = e^{-i pi f (n - 1) / M}
+    sin(pi f n / M) / sin(pi f / M)`` (``n`` at ``f = 0``), with ``f = k1 +
+    M1 k2``, ``k1`` the row (`rows`, axis -2 of the result) and ``k2`` the
+    column: each factor the product of a row's and a column's, from exact
+    integer products on the host (as the engine's phase ramps), so that
+    the phases are exact to rounding at any length. Shaped ``rows.shape +
+    (cols,)``.
+    """
+    m, m1, m2 = lay.length, lay.rows, lay.cols
+    k1 = np.arange(m1).astype(object)  # Python integers: exact products
+    k2 = np.arange(m2).astype(object)
+
+    def phase(a):  # e^{-i pi a / M}
+        return np.exp(-1j * np.pi * (a % (2 * m)).astype(float) / m)
+
+    rows = jnp.asarray(rows) % m1
+    out = []
+    for mult in (n - 1, n, 1):
+        r = jnp.asarray(phase(k1 * mult), cdtype)
+        c = jnp.asarray(phase(m1 * k2 * mult), cdtype)
+        out.append(jnp.take(r, rows, axis=0)[..., None] * c)
+    shift, top, bottom = out
+    zero = (rows == 0)[..., None] & (np.arange(m2) == 0)
+    ratio = jnp.imag(top) / jnp.where(zero, 1, jnp.imag(bottom))
+    return jnp.where(zero, n, shift * ratio)
 
 
 def spread(

@@ -90,15 +90,38 @@ def pearson(sab, sa, sb, saa, sbb, m, zero_a, zero_b, err_a, err_b) -> jax.Array
     prefix sums). A window variance below ``16 eps`` times that scale is not
     resolved by the sums and counts as zero. The magnitude is clipped to 1.
     """
+    va, zero_a = window_variance(sa, saa, m, zero_a, err_a)
+    vb, zero_b = window_variance(sb, sbb, m, zero_b, err_b)
+    return coefficient(sab, sa, sb, va, vb, m, zero_a | zero_b)
+
+
+def window_variance(sa, saa, m, zero, err):
+    """Return a window's sum of squared deviations, and where it counts as 0.
+
+    `pearson`'s first step for one input (see there), for callers that
+    form the sums one input at a time and keep only what `coefficient`
+    needs.
+    """
     dtype = jnp.real(saa).dtype
     eps = jnp.finfo(dtype).eps
     mm = jnp.maximum(m, 1).astype(dtype)
     va = saa - jnp.abs(sa) ** 2 / mm
-    vb = sbb - jnp.abs(sb) ** 2 / mm
-    cov = sab - sa * jnp.conj(sb) / mm
-    tiny_a = va <= 16 * eps * err_a
-    tiny_b = vb <= 16 * eps * err_b
-    zero = zero_a | zero_b | tiny_a | tiny_b | (m < 2)
+    return va, zero | (va <= 16 * eps * err) | (m < 2)
+
+
+def coefficient(sab, sa, sb, va, vb, m, zero) -> jax.Array:
+    """Return `pearson`'s coefficients from the cross sum and the variances."""
+    return correlation(covariance(sab, sa, sb, m), va, vb, zero)
+
+
+def covariance(sab, sa, sb, m):
+    """Return a window pair's sum of products of deviations (`pearson`)."""
+    mm = jnp.maximum(m, 1).astype(jnp.real(sab).dtype)
+    return sab - sa * jnp.conj(sb) / mm
+
+
+def correlation(cov, va, vb, zero) -> jax.Array:
+    """Return `pearson`'s coefficient from the covariance and the variances."""
     den = jnp.where(zero, 1, va * vb)
     r = jnp.where(zero, 0, cov * lax.rsqrt(den))
     if jnp.iscomplexobj(r):

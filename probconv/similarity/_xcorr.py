@@ -7,6 +7,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.typing import ArrayLike
 
 from .._checks import check_axis, check_choice, check_int, check_nan_policy
@@ -14,8 +15,23 @@ from ..conv import correlation_lags
 from ..conv.internal import METHODS, bounded_jit
 from ._args import as_array, half_dtype, last_axis_pair, mean_shift, restore, to_float
 from ._missing import pair_counts
-from ._split import HALO_SHARDS_PAIR, WHOLE, Spread, over_time, split_layout
-from ._windows import changes, pearson, prefix_sum
+from ._split import (
+    HALO_SHARDS_OMIT,
+    HALO_SHARDS_PAIR,
+    HALO_SHARDS_PEARSON,
+    WHOLE,
+    Spread,
+    over_time,
+    split_layout,
+)
+from ._windows import (
+    changes,
+    correlation,
+    covariance,
+    pearson,
+    prefix_sum,
+    window_variance,
+)
 
 NORMALIZATIONS = (None, "none", "biased", "unbiased", "coeff", "pearson")
 
@@ -105,40 +121,56 @@ def _split_window_stats(x, lo, hi, ops):
 
 
 def _spread_pearson(a, b, maxlag, m, ops):
-    """Pearson coefficients on a `Spread` block of lags: window sums by transform.
+    """Pearson coefficients on a `Spread` block of lags, one transform at a time.
 
-    The window sums are lagged sums against masks (as with 'omit', masks of
-    ones), and the windows' constancy is counted exactly, as a lagged sum of
-    the changes between neighbours (rounded): ``ca[t] = a[t] != a[t - 1]``
-    against a mask of ones but at the series' first sample, and the same
-    for `b`, so that the change entering each window is left out.
+    The cross sums first (a pair's transform), then for each input three
+    transforms against ones (`Spread.window_sums`, the ones' spectrum in
+    closed form): the window sums, the sums of squares, and the windows'
+    constancy, counted exactly as the changes between neighbours
+    (rounded): ``ca[t] = a[t] != a[t - 1]`` against ones from the second
+    sample on, so that the change entering each window is left out. Each
+    transform waits for the one before (`Spread.after`), its input formed
+    then from `a` or `b` (NaN read as 0, as the caller's zero-filled
+    inputs), and what the coefficient needs is reduced as soon as it can
+    be (the covariance once both window sums are known, the variances):
+    one spectrum held at a time, no copy of a series, at most four blocks
+    of the lags kept.
     """
-
-    def corr(u, v):
-        return ops.lagged(u, v, maxlag, "fft")
-
     dtype = jnp.real(a).dtype
-    ac, bc = a - mean_shift(a, ops=ops), b - mean_shift(b, ops=ops)
-    ones = jnp.ones(a.shape[-1], dtype)
-    inner = jnp.where(ops.index(a) == 0, 0, ones)
-    aa, bb = jnp.abs(ac) ** 2, jnp.abs(bc) ** 2
-    ca = jnp.where(ops.index(a) == 0, 0, a != ops.previous(a)).astype(dtype)
-    cb = jnp.where(ops.index(b) == 0, 0, b != ops.previous(b)).astype(dtype)
-    const_a = jnp.round(jnp.real(corr(ca, inner))) == 0
-    const_b = jnp.round(jnp.real(corr(inner, cb))) == 0
+
+    def zero_filled(x):
+        return jnp.where(jnp.isnan(x), 0, x)
+
+    shift_a = mean_shift(zero_filled(a), ops=ops)
+    shift_b = mean_shift(zero_filled(b), ops=ops)
     # The sums are correlations, each erring by about eps times the totals.
-    return pearson(
-        corr(ac, bc),
-        corr(ac, ones),
-        jnp.conj(corr(ones, bc)),
-        jnp.real(corr(aa, ones)),
-        jnp.real(corr(ones, bb)),
-        m,
-        const_a,
-        const_b,
-        ops.sum(aa),
-        ops.sum(bb),
-    )
+    err_a = ops.sum(jnp.abs(zero_filled(a) - shift_a) ** 2)
+    err_b = ops.sum(jnp.abs(zero_filled(b) - shift_b) ** 2)
+    sab = ops.lagged(zero_filled(a) - shift_a, zero_filled(b) - shift_b, maxlag, "fft")
+
+    def sums(x, done, form, first, skip=False):
+        y = form(zero_filled(ops.after(done, x)))
+        s = ops.window_sums(y[None], (first,), (skip,))[0]
+        return s if first else jnp.conj(s)
+
+    def steps(y):  # y[t] != y[t - 1], 0 at the series' first sample
+        prev = ops.previous(y[..., :1])
+        first = (y[..., :1] != prev) & (lax.axis_index(ops.names) > 0)
+        return jnp.concatenate([first, y[..., 1:] != y[..., :-1]], -1).astype(dtype)
+
+    def constant(x, done, first):
+        return jnp.round(jnp.real(sums(x, done, steps, first, True))) == 0
+
+    sa = sums(a, sab, lambda y: y - shift_a, True)
+    saa = jnp.real(sums(a, sa, lambda y: jnp.abs(y - shift_a) ** 2, True))
+    va, zero = window_variance(sa, saa, m, False, err_a)
+    zero = zero | constant(a, va, True)
+    sb = sums(b, zero, lambda y: y - shift_b, False)
+    cov = covariance(sab, sa, sb, m)
+    sbb = jnp.real(sums(b, cov, lambda y: jnp.abs(y - shift_b) ** 2, False))
+    vb, zero = window_variance(sb, sbb, m, zero, err_b)
+    zero = zero | constant(b, vb, False)
+    return correlation(cov, va, vb, zero)
 
 
 def _xcorr_pearson(a, b, maxlag, lags, method, ops=WHOLE):
@@ -154,34 +186,67 @@ def _xcorr_pearson(a, b, maxlag, lags, method, ops=WHOLE):
     return pearson(sab, sa, sb, saa, sbb, m, const_a, const_b, err_a, err_b)
 
 
-def _xcorr_pearson_omit(a, b, pa, pb, maxlag, method, ops=WHOLE):
-    """Pearson coefficients over the pairs present at each lag (6 correlations)."""
+def _xcorr_pearson_omit(a, b, maxlag, method, ops=WHOLE):
+    """Pearson coefficients over the pairs present at each lag (6 correlations).
 
-    def corr(u, v):
-        return ops.lagged(u, v, maxlag, method)
-
+    One correlation after the other (`Spread.after`: split by the transform,
+    one spectrum held at a time), the inputs of each formed from `a` and `b`
+    when it starts, and the sums reduced as soon as they can be (the
+    covariance, the variances).
+    """
     dtype = jnp.real(a).dtype
     split = None if ops is WHOLE else ops
-    a0 = jnp.where(pa, a - mean_shift(a, where=pa, ops=split), 0)
-    b0 = jnp.where(pb, b - mean_shift(b, where=pb, ops=split), 0)
-    fa, fb = pa.astype(dtype), pb.astype(dtype)
-    aa, bb = jnp.abs(a0) ** 2, jnp.abs(b0) ** 2
+    pa, pb = ~jnp.isnan(a), ~jnp.isnan(b)
+    shift_a = mean_shift(a, where=pa, ops=split)
+    shift_b = mean_shift(b, where=pb, ops=split)
+
+    def corr(done, u, v):
+        # u(a, pa) against v(b, pb), computed after `done`
+        a_, b_ = ops.after(done, a, b)
+        pa_, pb_ = ~jnp.isnan(a_), ~jnp.isnan(b_)
+        a0 = jnp.where(pa_, a_ - shift_a, 0)
+        b0 = jnp.where(pb_, b_ - shift_b, 0)
+        return ops.lagged(u(a0, pa_), v(b0, pb_), maxlag, method)
+
+    def centred(x0, present):
+        return x0
+
+    def mask(x0, present):
+        return present.astype(dtype)
+
+    def square(x0, present):
+        return jnp.abs(x0) ** 2
+
     count = pair_counts(pa, pb, maxlag, dtype, method, ops)
     # The sums are correlations, each erring by about eps times the totals.
-    err_a = ops.sum(aa)
-    err_b = ops.sum(bb)
-    return pearson(
-        corr(a0, b0),
-        corr(a0, fb),
-        jnp.conj(corr(fa, b0)),
-        jnp.real(corr(aa, fb)),
-        jnp.real(corr(fa, bb)),
-        count,
-        False,
-        False,
-        err_a,
-        err_b,
-    )
+    err_a = ops.sum(jnp.abs(jnp.where(pa, a - shift_a, 0)) ** 2)
+    err_b = ops.sum(jnp.abs(jnp.where(pb, b - shift_b, 0)) ** 2)
+    sa = corr(count, centred, mask)
+    sb = jnp.conj(corr(sa, mask, centred))
+    cov = covariance(corr(sb, centred, centred), sa, sb, count)
+    saa = jnp.real(corr(cov, square, mask))
+    va, zero = window_variance(sa, saa, count, False, err_a)
+    sbb = jnp.real(corr(va, mask, square))
+    vb, zero = window_variance(sb, sbb, count, zero, err_b)
+    return correlation(cov, va, vb, zero)
+
+
+def _touched(pa, pb, maxlag, m, dtype, method, ops):
+    """Return True at the lags where a pair holds a missing value.
+
+    A lag's pairs hold one where its fewer pairs are present than overlap
+    (the masks' correlation, `pair_counts`); by the transform (`Spread`),
+    where a NaN lies in either input's window instead, which is the same
+    (each value of a window is in one pair): two transforms of one series
+    against ones (`Spread.window_sums`), one after the other, in place of
+    the masks' pair.
+    """
+    if not isinstance(ops, Spread):
+        return pair_counts(pa, pb, maxlag, dtype, method, ops) < m
+    in_a = ops.window_sums((~pa).astype(dtype)[None], (True,))[0]
+    pb = ops.after(in_a, pb)
+    in_b = ops.window_sums((~pb).astype(dtype)[None], (False,))[0]
+    return (jnp.round(in_a) > 0) | (jnp.round(in_b) > 0)
 
 
 def xcorr(
@@ -288,16 +353,18 @@ def xcorr(
     float32 and returned in their own dtype.
 
     Inputs split over devices along `axis` (a `jax.sharding.NamedSharding`)
-    stay split: while ``2 maxlag`` is at most two shards, each device
-    receives `maxlag` samples from each neighbour and sums its own lag
-    products (and, for Pearson, every device receives the first and last
-    ``maxlag + 1`` samples); the lags are psums, returned replicated.
-    Longer lags, and all lags, are computed by the engine's distributed
-    transform (for Pearson only where the halo would bring every device the
-    whole series), each device computing a block of the lags; their count
-    ``2 maxlag + 1`` is odd, so the blocks are joined at the end. Batch
-    axes stay split as in the inputs. `a` and `b` must then have the same
-    length. See the guide's "Signals split over devices".
+    stay split: while ``2 maxlag`` is at most half a shard (Pearson: three
+    eighths; ``nan_policy='omit'``: an eighth), each device receives
+    `maxlag` samples from each neighbour and sums its own lag products
+    (and, for Pearson, every device receives the first and last ``maxlag
+    + 1`` samples); the lags are psums, returned replicated. Longer lags,
+    and all lags, are computed by the engine's distributed transform, one
+    transform at a time, each device computing a block of the lags; their
+    count ``2 maxlag + 1`` is odd, and JAX's shardings cut an axis into
+    equal blocks, so on an even number of devices no layout tiles them:
+    the blocks are joined at the end (an all-gather of the result only).
+    Batch axes stay split as in the inputs. `a` and `b` must then have
+    the same length. See the guide's "Signals split over devices".
 
     Examples
     --------
@@ -345,18 +412,21 @@ def _xcorr(a, b, normalize, maxlag, omit, axis, method, layout) -> jax.Array:
         pa, pb = ~jnp.isnan(a), ~jnp.isnan(b)
         rdtype = jnp.real(a[..., :1] * b[..., :1]).dtype
         if omit and normalize in ("coeff", "pearson"):
-            return (_xcorr_pearson_omit(a, b, pa, pb, maxlag, method, ops),)
-        a0, b0 = jnp.where(pa, a, 0), jnp.where(pb, b, 0)
+            return (_xcorr_pearson_omit(a, b, maxlag, method, ops),)
         if omit:
-            values = ops.lagged(a0, b0, maxlag, method)
             count = pair_counts(pa, pb, maxlag, rdtype, method, ops)
+            # Split by the transform: one spectrum held at a time.
+            a, b = ops.after(count, a, b)
+            a0, b0 = jnp.where(pa, a, 0), jnp.where(pb, b, 0)
+            values = ops.lagged(a0, b0, maxlag, method)
             full = {"biased": m / max(na, nb), "unbiased": 0 * m + 1}.get(normalize, m)
             scale = jnp.where(count > 0, full / jnp.maximum(count, 1), jnp.nan)
             return (jnp.where(m > 0, values * scale.astype(rdtype), 0),)
         # 'propagate': computed on zero-filled inputs, then NaN exactly where
         # a NaN takes part (one more correlation, only if there is a NaN).
+        a0, b0 = jnp.where(pa, a, 0), jnp.where(pb, b, 0)
         if normalize in ("coeff", "pearson") and isinstance(ops, Spread):
-            values = _spread_pearson(a0, b0, maxlag, m, ops)
+            values = _spread_pearson(a, b, maxlag, m, ops)
         elif normalize in ("coeff", "pearson"):
             values = _xcorr_pearson(a0, b0, maxlag, lags, method, ops)
         else:
@@ -371,9 +441,10 @@ def _xcorr(a, b, normalize, maxlag, omit, axis, method, layout) -> jax.Array:
         # Split, the devices that exchange halos must take the same branch:
         # whether any of them holds a NaN (a psum of their counts).
         nan = ops.sum(jnp.reshape(jnp.sum(~pa) + jnp.sum(~pb), (1,)))
+        pa, pb = ops.after(values, pa, pb)  # the counts' transform after
         touched = jax.lax.cond(
             jnp.any(nan > 0),
-            lambda: pair_counts(pa, pb, maxlag, rdtype, method, ops) < m,
+            lambda: _touched(pa, pb, maxlag, m, rdtype, method, ops),
             # typed like the counts: varying over the devices as `m` does
             lambda: jnp.broadcast_to(jnp.asarray(m) < 0, shape) & (nan < 0),
         )
@@ -382,6 +453,7 @@ def _xcorr(a, b, normalize, maxlag, omit, axis, method, layout) -> jax.Array:
     na, nb = a.shape[-1], b.shape[-1]
     bounds = (-(nb - 1), na - 1) if maxlag is None else (-maxlag, maxlag)
     pearson = normalize in ("coeff", "pearson")
-    reach = max(layout.shards - 1, 1) if pearson and layout else HALO_SHARDS_PAIR
+    reach = HALO_SHARDS_PEARSON if pearson else HALO_SHARDS_PAIR
+    reach = HALO_SHARDS_OMIT if omit else reach
     (values,) = over_time(core, layout, [a, b], [0], bounds, halo_shards=reach)
     return restore(jnp.moveaxis(values, -1, axis), half)
