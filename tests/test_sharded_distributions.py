@@ -232,6 +232,29 @@ TWO_HOSTS = script(
         m = np.asarray(s.data)
         err = np.max(np.abs(m - ref[o : o + m.size]))
         assert err < 1e-12 * ref.max(), err
+    # A law's grid split over both processes: iid_sum and compound by the
+    # distributed transform, split like the grid; each process checks the
+    # blocks it holds against NumPy (the sum) and one device (the compound).
+    gm = np.random.default_rng(1).uniform(0, 1, 4096)
+    gm /= gm.sum()
+    g = jax.make_array_from_callback((gm.size,), NamedSharding(mesh, P("x")),
+                                     lambda idx: gm[idx])
+    three = np.convolve(np.convolve(gm, gm), gm)
+    one = np.asarray(jax.jit(lambda x: dist.compound(
+        dist.poisson(2.0), dist.from_masses(x), size=1 << 15).masses)(
+        jax.device_put(gm, jax.local_devices()[0])))
+    for f, ref in [
+        (lambda x: dist.iid_sum(dist.from_masses(x), 3).masses, three),
+        (lambda x: dist.compound(dist.poisson(2.0), dist.from_masses(x),
+                                 size=1 << 15).masses, one),
+    ]:
+        y = jax.jit(f)(g)
+        assert y.sharding.spec == P("x"), y.sharding
+        ref = np.concatenate([ref, np.zeros(max(0, y.shape[0] - ref.size))])
+        for s in y.addressable_shards:  # this process's blocks only
+            block = np.asarray(s.data)
+            err = np.max(np.abs(block - ref[s.index[0]]))
+            assert err < 1e-12 * ref.max(), (err / ref.max(), s.index, ref.size)
     print("ok", pid)
     """,
     devices=2,

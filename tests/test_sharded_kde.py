@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _devices import case, fixtures, record_of, script
+from _devices import case, finish_hosts, fixtures, record_of, script, spawn_hosts
 
 from probconv.smooth._bandwidth import _weighted_quantile
 from probconv.smooth._split import split_quantile
@@ -295,3 +295,35 @@ def test_split_quantile_extremes_and_constant():
     assert np.asarray(got).tolist() == [-1.0, 7.5]
     const = split_quantile(jnp.full(6, 2.5), jnp.full(6, 1 / 6), 0.3, ())
     assert float(const) == 2.5
+
+
+TWO_HOSTS = script(
+    r"""
+    from probconv.smooth import kde, kde_bandwidth
+
+    rng = np.random.default_rng(5)
+    xn = rng.standard_normal(1 << 14) * 2.0
+    wn = rng.random(xn.size)
+    x, w = (jax.make_array_from_callback((xn.size,), NamedSharding(mesh, P("x")),
+                                         lambda idx, v=v: v[idx])
+            for v in (xn, wn))
+    f = lambda s, v: (kde(s, bandwidth="silverman", weights=v, grid=256),
+                      kde_bandwidth(s, "isj", weights=v))
+    ref = jax.tree.leaves(f(xn, wn))
+    for y, r in zip(jax.tree.leaves(jax.jit(f)(x, w)), ref):
+        r = np.asarray(r)
+        assert len(y.addressable_shards) == 2
+        for s in y.addressable_shards:  # the estimate, on each local device
+            err = np.max(np.abs(np.asarray(s.data) - r))
+            assert err <= 1e-12 * np.max(np.abs(r)), err
+    print("ok", pid)
+    """,
+    devices=2,
+    hosts=True,
+)
+
+
+@pytest.mark.slow  # two more processes; the runtime is covered by default elsewhere
+def test_two_processes_two_devices_each():
+    """Samples and weights split over two processes (jax.distributed)."""
+    finish_hosts(spawn_hosts(TWO_HOSTS))
