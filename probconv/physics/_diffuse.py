@@ -313,8 +313,12 @@ def _diffuse(
         a_i = None if shift is None else shift[i]
         if isinstance(halo[i], tuple):  # (TRANSFORM, period): past the halo's rule
             real = not jnp.iscomplexobj(out)
-            lay = _split.spectral_layout(out.shape[a], split[a], real, halo[i][1])
-            out = _split.diffuse_spectral(out, a, lay, s[i], a_i, kind)
+            if b in _split.MIRRORS:  # the even or odd extension's transform
+                lay = _split.mirror_layout(out.shape[a], split[a], real)
+                out = _split.diffuse_mirror(out, a, lay, s[i], kind, b)
+            else:
+                lay = _split.spectral_layout(out.shape[a], split[a], real, halo[i][1])
+                out = _split.diffuse_spectral(out, a, lay, s[i], a_i, kind)
         elif halo[i] is not None:
             k1 = _kernel_values(s[i], a_i, kind, halo[i])
             out = _split.diffuse_axis(out, a, k1, halo[i], b, split[a])
