@@ -26,14 +26,17 @@ with the kernel's transform, class by class, so that no device holds the
 axis and any width (a traced `D` or `t` too) is exact; a free axis whose
 radius ``R`` is at most the axis goes the same way with a period of ``n +
 R`` or more (zeros past the field), its images beyond the window below
-1e-20. Elsewhere (a reflecting or absorbing kernel wider than the rule, a
-free one wider than the axis, or a free, reflecting or absorbing radius
-unknown because `D`, `t`, `step` or `drift` is traced) the axis is gathered
-instead (`gather`): the ordinary program runs on it, and the result is split
-again like the input. The axes a split field holds whole are diffused on
-each device's block, a few pieces of it at a time (`per_block`), and a field
-on a mesh of `Auto` axes is seen through the same devices marked `Explicit`
-(`explicit`).
+1e-20. A reflecting or absorbing axis goes by the transform of one period
+too (`diffuse_mirror`: the even or odd extension's product, by ``n``
+points in Makhoul's order, `mirror_permute`) past the rule, wherever its
+halo's block would be convolved by one FFT, and with its radius unknown
+(a traced `D`, `t` or `step`). Elsewhere (a free kernel wider than the
+axis or with a traced parameter, or walls on shards of an odd length past
+the rule) the axis is gathered instead (`gather`): the ordinary program
+runs on it, and the result is split again like the input. The axes a
+split field holds whole are diffused on each device's block, a few pieces
+of it at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
+through the same devices marked `Explicit` (`explicit`).
 """
 
 from __future__ import annotations
@@ -501,12 +504,14 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
     one per diffused axis), or None where traced; `split` maps split axes to
     their shard counts. An int: by halo of that radius (`halo_radius`);
     ``(TRANSFORM, period)``: past the halo's rule, or a halo of more than
-    an eighth of a shard by one local FFT (`_wide_halo`), by the
-    distributed transform of
+    an eighth of a shard by one local FFT (`_wide_halo`; reflecting and
+    absorbing halos by one local FFT at any radius), by the distributed
+    transform of
     ``M >= period`` points (`spectral_layout`, `diffuse_spectral`), where
     it has a layout: a periodic axis (``M = n``, any radius, known or not),
     a free one whose radius ``R`` is known and at most ``n`` (``M >= n +
-    R``); None: not split, or gathered.
+    R``), a reflecting or absorbing one (``M = n``, any radius, known or
+    not: `mirror_layout`, `diffuse_mirror`); None: not split, or gathered.
     """
     out = []
     real = not jnp.iscomplexobj(u)
