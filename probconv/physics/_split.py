@@ -251,8 +251,16 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
     ``(-1)^m u``, its kernel's transform :math:`\hat K(\theta + \pi)`.
     By the engine's distributed transform of one period, class by class
     (all the images: any width and a traced `s` exact); no device holds the
-    axis, and the result is split like `u`. `lay`: `mirror_layout`.
+    axis, and the result is split like `u`. `lay`: `mirror_layout`. A
+    complex field goes as its real and imaginary parts (the coefficients'
+    relation above holds for a real ``v``).
     """
+    if jnp.iscomplexobj(u):
+        lay = lay._replace(real=True)
+        parts = (
+            diffuse_mirror(p, axis, lay, s, kind, boundary) for p in (u.real, u.imag)
+        )
+        return lax.complex(*parts)
     mesh, spec = _layout(u)
     entry = spec[axis]
     names = (entry,) if isinstance(entry, str) else tuple(entry)
