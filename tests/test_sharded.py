@@ -346,6 +346,7 @@ BODY = r"""
            lambda x: diffuse(x, 1.5e5, 1.0, boundary="reflect"), line, P("x"))
     traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="absorb"))
     record("diffuse-traced", lambda x: traced(x, 1.0), line, P("x"))
+    wave_walls = line + 1j * line[::-1]
     mirror = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary=("reflect",),
                                           kind="lattice"))
     # Their eigenmodes, cos and sin (pi q (j + 1/2) / n) times
@@ -362,6 +363,10 @@ BODY = r"""
     record("diffuse-mode-absorb", lambda x: odd(x, 3e4), sines, P("x"),
            ref=np.sin(5 * cells) * decay(5, 1.2e5)
            + 0.5 * np.sin(40 * cells) * decay(40, 1.2e5))
+    # A complex field: its real and imaginary parts apart (Makhoul's
+    # relation between the coefficients holds for real sequences).
+    record("diffuse-complex-absorb", lambda x: traced(x, 30.0), wave_walls,
+           P("x"))
     wave = line + 1j * rng.standard_normal(1 << 14)
     born = lambda x: position_probability(x, step=0.1, resolution=0.5).masses
     record("position_probability", born, wave, P("x"),
@@ -469,7 +474,8 @@ BODY = r"""
 # split along both (the same halo per axis), the traced absorbing walls by
 # the sine modes (the same program on a Gaussian kernel) and the cosine modes
 # by the sine modes and the wide reflecting walls (the same mirror transform,
-# without the sign); richardson_lucy (the engine's halo in a loop) has no other;
+# without the sign), the complex field by the real ones (its two parts);
+# richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and complex-transform (a
 # complex layout); split2-full, -grad and -mixed by split2-same and
 # split2-priced-mixed (the same two-axis passes, and a mixed route);
@@ -490,6 +496,7 @@ EXTRA = {
     "diffuse-absorb",
     "diffuse-traced",
     "diffuse-mode-reflect",
+    "diffuse-complex-absorb",
     "diffuse-wide-free",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
@@ -884,6 +891,7 @@ MIRRORS = [
     _case("diffuse-traced"),
     _case("diffuse-mode-reflect"),
     "diffuse-mode-absorb",
+    _case("diffuse-complex-absorb"),
 ]
 
 
