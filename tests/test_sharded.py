@@ -363,6 +363,10 @@ BODY = r"""
     record("diffuse-mode-absorb", lambda x: odd(x, 3e4), sines, P("x"),
            ref=np.sin(5 * cells) * decay(5, 1.2e5)
            + 0.5 * np.sin(40 * cells) * decay(40, 1.2e5))
+    # Free space with D traced: the window's radius is static, the axis is
+    # gathered (documented).
+    free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
+    record("diffuse-traced-free", lambda x: free(x, 1.0), line, P("x"))
     # A complex field: its real and imaginary parts apart (Makhoul's
     # relation between the coefficients holds for real sequences).
     record("diffuse-complex-absorb", lambda x: traced(x, 30.0), wave_walls,
@@ -474,7 +478,8 @@ BODY = r"""
 # split along both (the same halo per axis), the traced absorbing walls by
 # the sine modes (the same program on a Gaussian kernel) and the cosine modes
 # by the sine modes and the wide reflecting walls (the same mirror transform,
-# without the sign), the complex field by the real ones (its two parts);
+# without the sign), the complex field by the real ones (its two parts),
+# the traced free gather by the route rule's test (which routes it);
 # richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and complex-transform (a
 # complex layout); split2-full, -grad and -mixed by split2-same and
@@ -497,6 +502,7 @@ EXTRA = {
     "diffuse-traced",
     "diffuse-mode-reflect",
     "diffuse-complex-absorb",
+    "diffuse-traced-free",
     "diffuse-wide-free",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
@@ -915,6 +921,18 @@ def test_walls_by_the_mirror_transform(request, name):
     assert not row["all_gather"]
     assert row["all_to_all"] > 0 and row["permutes"] >= 4
     assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+@pytest.mark.slow
+def test_documented_gather(results_all):
+    """Free space with a traced `D`: the window's radius sets the transform's
+    length, so the axis is gathered (one all-gather of the field), computed
+    whole, and split like the input again, as the sharding guide says."""
+    row = results_all["diffuse-traced-free"]
+    assert row["err"] < 1e-12
+    assert row["all_gather"]
+    assert row["gathered"] == 1 << 14
     assert _split_like_input(row), row
 
 
