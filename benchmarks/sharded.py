@@ -17,11 +17,12 @@ both axes over a 2 x N/2 mesh):
   bytes; EWMA: a
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
   for a kernel of radius ``R``, or one period's transform without a kernel
-  (walls: plus the field's halves there and back, a shard's samples); acf
-  with ``L`` lags: ``L`` halo samples, then the psums of the two means and
-  of the ``L + 1`` lags, all float64 (``n / 2`` lags: the distributed
-  transform of the series, no kernel, and three psums); kde: the
-  all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
+  (walls: plus the field's halves there and back, a shard's samples), or
+  the rest of the signal where the axis is
+  gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
+  two means and of the ``L + 1`` lags, all float64 (``n / 2`` lags: the
+  distributed transform of the series, no kernel, and three psums); kde:
+  the all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
   Silverman's rule, 64 bisection steps of 8 bytes per quartile; a collective
   inside a loop counts once per trip; poisson_binomial on
   ``P`` devices of ``m`` trials each: in round ``r`` the window of
@@ -73,6 +74,7 @@ from probconv.physics._split import spectral_layout
 
 n = (1 << log2n) * (n_dev if weak else 1)
 traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
+traced_free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
 rng = np.random.default_rng(0)
 signal = rng.standard_normal(n)
 k301, k3001 = rng.standard_normal(301), rng.standard_normal(3001)
@@ -118,6 +120,9 @@ cases = {
     "diffuse absorb, radius n/2": (
         lambda x: diffuse(x, n * n / 1024.0, 1.0, boundary="absorb"),
         "diffuse-mirror"),
+    # Free space with D traced: the window's radius is static, the axis is
+    # gathered (documented).
+    "diffuse free, D traced": (lambda x: traced_free(x, 25.0), "gather"),
     # 50 halo samples, then psums of the two means and of the 51 lags.
     "acf, 50 lags": (lambda x: acf(x, nlags=50), 50 + 2 + 51),
     # n / 2 lags, far past a shard: the distributed transform of the series
@@ -244,6 +249,8 @@ for name, (f, halo) in cases.items():
     elif halo == "diffuse-mirror":  # the transform, and the field's halves
         model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
         model += 2 * signal.nbytes // n_dev
+    elif halo == "gather":  # the rest of the signal from the other shards
+        model = signal.nbytes * (n_dev - 1) // n_dev
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection
         model = 8 * halo[1] + 8 * 64 * halo[2]
     elif halo == "iid":  # the distributed transform, without a kernel
