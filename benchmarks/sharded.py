@@ -16,7 +16,9 @@ both axes over a 2 x N/2 mesh):
   the route named after the output's split; halo: ``K - 1`` samples of 8
   bytes; EWMA: a
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
-  for a kernel of radius ``R``, or the rest of the signal where the axis is
+  for a kernel of radius ``R``, or one period's transform without a kernel
+  (walls: plus the field's halves there and back, a shard's samples), or
+  the rest of the signal where the axis is
   gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
   two means and of the ``L + 1`` lags, all float64 (``n / 2`` lags: the
   distributed transform of the series, no kernel, and three psums; the
@@ -74,6 +76,7 @@ from probconv.physics._split import spectral_layout
 
 n = (1 << log2n) * (n_dev if weak else 1)
 traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
+traced_free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
 rng = np.random.default_rng(0)
 signal = rng.standard_normal(n)
 k301, k3001 = rng.standard_normal(301), rng.standard_normal(3001)
@@ -112,8 +115,16 @@ cases = {
         lambda x: moving_average(x, ("hann", 301), nan_policy="omit"), 300),
     # mode='interp': the halo, and the edge fits on the end shards.
     "savgol interp, 101": (lambda x: savgol(x, 101, 3), 100),
-    # D traced: the radius is unknown, the axis is gathered (documented).
-    "diffuse reflect, D traced": (lambda x: traced(x, 25.0), "gather"),
+    # D traced: the radius is unknown; reflecting walls by the mirror's
+    # transform of one period (Makhoul's order: two half-shard permutes
+    # each way around the transform), as past the halo's rule (radius n/2).
+    "diffuse reflect, D traced": (lambda x: traced(x, 25.0), "diffuse-mirror"),
+    "diffuse absorb, radius n/2": (
+        lambda x: diffuse(x, n * n / 1024.0, 1.0, boundary="absorb"),
+        "diffuse-mirror"),
+    # Free space with D traced: the window's radius is static, the axis is
+    # gathered (documented).
+    "diffuse free, D traced": (lambda x: traced_free(x, 25.0), "gather"),
     # 50 halo samples, then psums of the two means and of the 51 lags.
     "acf, 50 lags": (lambda x: acf(x, nlags=50), 50 + 2 + 51),
     # n / 2 lags, far past a shard: the distributed transform of the series
@@ -251,6 +262,9 @@ for name, (f, halo) in cases.items():
                     for r in range(n_dev.bit_length() - 1))
     elif halo == "diffuse-transform":  # one period's transform, no kernel
         model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
+    elif halo == "diffuse-mirror":  # the transform, and the field's halves
+        model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
+        model += 2 * signal.nbytes // n_dev
     elif halo == "gather":  # the rest of the signal from the other shards
         model = signal.nbytes * (n_dev - 1) // n_dev
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection

@@ -340,10 +340,37 @@ BODY = r"""
            lambda x: diffuse(x, 1.5e5, 1.0, boundary="periodic"), line, P("x"))
     record("diffuse-wide-free",
            lambda x: diffuse(x, 1.5e5, 1.0, boundary="free"), line, P("x"))
+    # Reflecting and absorbing walls past the rule, or a traced D: the
+    # mirror's cosine or sine series by one period's transform (Makhoul).
     record("diffuse-wide-reflect",
            lambda x: diffuse(x, 1.5e5, 1.0, boundary="reflect"), line, P("x"))
     traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="absorb"))
     record("diffuse-traced", lambda x: traced(x, 1.0), line, P("x"))
+    wave_walls = line + 1j * line[::-1]
+    mirror = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary=("reflect",),
+                                          kind="lattice"))
+    # Their eigenmodes, cos and sin (pi q (j + 1/2) / n) times
+    # exp(-s (1 - cos(pi q / n))) for the lattice kernel, s = 2 D t.
+    cells = (np.arange(1 << 14) + 0.5) * np.pi / (1 << 14)
+    modes = np.cos(3 * cells) + 0.5 * np.cos(30 * cells)
+    decay = lambda q, s: np.exp(-s * (1 - np.cos(q * np.pi / (1 << 14))))
+    record("diffuse-mode-reflect", lambda x: mirror(x, 3e4), modes, P("x"),
+           ref=np.cos(3 * cells) * decay(3, 1.2e5)
+           + 0.5 * np.cos(30 * cells) * decay(30, 1.2e5))
+    sines = np.sin(5 * cells) + 0.5 * np.sin(40 * cells)
+    odd = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="absorb",
+                                       kind="lattice"))
+    record("diffuse-mode-absorb", lambda x: odd(x, 3e4), sines, P("x"),
+           ref=np.sin(5 * cells) * decay(5, 1.2e5)
+           + 0.5 * np.sin(40 * cells) * decay(40, 1.2e5))
+    # Free space with D traced: the window's radius is static, the axis is
+    # gathered (documented).
+    free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
+    record("diffuse-traced-free", lambda x: free(x, 1.0), line, P("x"))
+    # A complex field: its real and imaginary parts apart (Makhoul's
+    # relation between the coefficients holds for real sequences).
+    record("diffuse-complex-absorb", lambda x: traced(x, 30.0), wave_walls,
+           P("x"))
     wave = line + 1j * rng.standard_normal(1 << 14)
     born = lambda x: position_probability(x, step=0.1, resolution=0.5).masses
     record("position_probability", born, wave, P("x"),
@@ -448,8 +475,12 @@ BODY = r"""
 # ewma-false-0.5 by ewma-false (the same chunked carry); diffuse-wide-free by
 # diffuse-wide-periodic (the same transform, a longer period); diffuse's free, periodic,
 # reflecting and absorbing boundaries along one split axis by the two fields
-# split along both (the same halo per axis), its traced-parameter gather by
-# the wide one; richardson_lucy (the engine's halo in a loop) has no other;
+# split along both (the same halo per axis), the traced absorbing walls by
+# the sine modes (the same program on a Gaussian kernel) and the cosine modes
+# by the sine modes and the wide reflecting walls (the same mirror transform,
+# without the sign), the complex field by the real ones (its two parts),
+# the traced free gather by the route rule's test (which routes it);
+# richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and complex-transform (a
 # complex layout); split2-full, -grad and -mixed by split2-same and
 # split2-priced-mixed (the same two-axis passes, and a mixed route);
@@ -469,6 +500,9 @@ EXTRA = {
     "diffuse-reflect",
     "diffuse-absorb",
     "diffuse-traced",
+    "diffuse-mode-reflect",
+    "diffuse-complex-absorb",
+    "diffuse-traced-free",
     "diffuse-wide-free",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
@@ -858,14 +892,44 @@ def test_free_evolution_by_a_distributed_transform(results, name):
     assert _split_like_input(row), row
 
 
-@pytest.mark.parametrize("name", ["diffuse-wide-reflect", _case("diffuse-traced")])
-def test_documented_gathers(request, name):
-    """Reflecting images wider than a shard, a traced `D` (absorbing walls).
+MIRRORS = [
+    "diffuse-wide-reflect",
+    _case("diffuse-traced"),
+    _case("diffuse-mode-reflect"),
+    "diffuse-mode-absorb",
+    _case("diffuse-complex-absorb"),
+]
 
-    The axis is gathered (one all-gather of the field), computed whole, and
-    the result is split like the input again, as the sharding guide says.
+
+@pytest.mark.parametrize("name", MIRRORS)
+def test_walls_by_the_mirror_transform(request, name):
+    """Reflecting images wider than a shard, a traced `D` (either wall).
+
+    Gathered before (one all-gather of the field, 5 fields of scratch): now
+    the even or odd extension's product with the kernel's transform, by
+    one period's distributed transform (`_split.diffuse_mirror`): two
+    collective permutes of half a block each way around the transform's
+    all-to-alls, no gather, below the field, split like the input. Equal
+    to the unsplit result within 1e-12 of its largest value (rounding of
+    the two FFTs, ~1e-15), and the modes to their closed form: the lattice
+    kernel's transform exp(-s (1 - cos theta)) is exact, the FFTs' rounding
+    about 1e-15 of the modes' amplitude.
     """
     row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["all_to_all"] > 0 and row["permutes"] >= 4
+    assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+@pytest.mark.slow
+def test_documented_gather(results_all):
+    """Free space with a traced `D`: the window's radius sets the transform's
+    length, so the axis is gathered (one all-gather of the field), computed
+    whole, and split like the input again, as the sharding guide says."""
+    row = results_all["diffuse-traced-free"]
     assert row["err"] < 1e-12
     assert row["all_gather"]
     assert row["gathered"] == 1 << 14
@@ -900,6 +964,7 @@ def test_halo_transform_or_gather():
     from probconv.physics._split import (
         TRANSFORM,
         halo_radius,
+        mirror_layout,
         radii,
         spectral_layout,
     )
@@ -917,19 +982,27 @@ def test_halo_transform_or_gather():
     s = np.array([3e5])  # a radius of 6144
     kinds = ("periodic", "free", "reflect")
     routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
-    assert routes == [((TRANSFORM, n),), ((TRANSFORM, n + 6144),), (None,)]
+    assert routes == [((TRANSFORM, n),), ((TRANSFORM, n + 6144),), ((TRANSFORM, n),)]
     # Within the rule but past an eighth of a shard (R = 768 > 4096 / 8):
-    # periodic and free by transform (their halo's scratch passes the
-    # field's), the reflecting images by halo.
+    # by transform (the halo's scratch passes the field's).
     s = np.array([6000.0])
     routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
-    assert routes == [((TRANSFORM, n),), ((TRANSFORM, n + 768),), (768,)]
+    assert routes == [((TRANSFORM, n),), ((TRANSFORM, n + 768),), ((TRANSFORM, n),)]
+    # The mirror's transform wherever the halo's block would go by one FFT
+    # (R = 256: 1.13 of the field by halo), halos by direct sums kept.
+    s = np.array([400.0])
+    routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
+    assert routes == [(256,), (256,), ((TRANSFORM, n),)]
     s = np.array([2.0])  # R = 16
     routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
     assert routes == [(16,), (16,), (16,)]
-    # Traced parameters: periodic by transform, the others gathered.
+    # Traced parameters: periodic and reflecting by transform, free gathered.
     routes = [radii(u, (0,), (b,), "gaussian", None, None, {0: 4}) for b in kinds]
-    assert routes == [((TRANSFORM, n),), (None,), (None,)]
+    assert routes == [((TRANSFORM, n),), (None,), ((TRANSFORM, n),)]
+    # Shards of an odd length: no mirror layout (Makhoul's halves), gathered.
+    odd = np.zeros(4 * 1001)
+    assert radii(odd, (0,), ("absorb",), "gaussian", None, None, {0: 4}) == (None,)
+    assert mirror_layout(4 * 1001, 4, True) is None
     for p, length, real in [(4, n, True), (4, 12000, False), (2, 2000, True)]:
         lay = spectral_layout(length, p, real, length)  # exactly one period
         assert lay.length == length and lay.rows % p == 0 and lay.rows % 2 == 0

@@ -161,12 +161,16 @@ def diffuse(
     ``'absorb'``, ``R < n/p``). Past it, a ``'periodic'`` axis (also with
     `D`, `t`, `step` or `drift` traced) goes by the engine's distributed
     transform of one period, the spectral product above class by class,
-    and a ``'free'`` one with ``R <= n`` by that of ``n + R`` points or more
-    (zeros past the field); no device holds the axis. Elsewhere (wider
-    reflecting or absorbing kernels, a free kernel wider than the axis, or
-    a traced parameter on a non-periodic axis: the radius is static) that
-    axis is gathered instead (one all-gather of the field), diffused whole
-    and split again like `u`.
+    a ``'reflect'`` or ``'absorb'`` one (also with `D`, `t` or `step`
+    traced, and where its halo would take a local FFT) by the same
+    transform of its even or odd extension's product, taken by ``n``
+    points in Makhoul's order (shards of an even number of cells), and a
+    ``'free'`` one with ``R <= n`` by that of ``n + R`` points or more
+    (zeros past the field); no device holds the axis. Elsewhere (a free
+    kernel wider than the axis or with a traced parameter, whose window's
+    radius is static, or walls on shards of an odd length) that axis is
+    gathered instead (one all-gather of the field), diffused whole and
+    split again like `u`.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
@@ -249,15 +253,16 @@ def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
 
     None when no diffused axis is split; else one per diffused axis
     (`_split.radii`): a halo radius, a distributed transform, or None for
-    an axis not split or to be gathered (its radius unknown because a
-    parameter is traced, or too wide for a halo or a transform).
+    an axis not split or to be gathered (a free axis whose radius is
+    unknown because a parameter is traced, or too wide for a halo or a
+    transform).
     """
     split = split_axes(u)
     if not any(a in split for a in ax):
         return None
     k = len(ax)
     values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
-    if any(x is None for x in values):  # traced: periodic axes by transform
+    if any(x is None for x in values):  # traced: periodic, walls by transform
         return _split.radii(u, ax, boundaries, kind, None, None, split)
     d_h, t_h, h_h, v_h = (
         np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
@@ -313,8 +318,12 @@ def _diffuse(
         a_i = None if shift is None else shift[i]
         if isinstance(halo[i], tuple):  # (TRANSFORM, period): past the halo's rule
             real = not jnp.iscomplexobj(out)
-            lay = _split.spectral_layout(out.shape[a], split[a], real, halo[i][1])
-            out = _split.diffuse_spectral(out, a, lay, s[i], a_i, kind)
+            if b in _split.MIRRORS:  # the even or odd extension's transform
+                lay = _split.mirror_layout(out.shape[a], split[a], real)
+                out = _split.diffuse_mirror(out, a, lay, s[i], kind, b)
+            else:
+                lay = _split.spectral_layout(out.shape[a], split[a], real, halo[i][1])
+                out = _split.diffuse_spectral(out, a, lay, s[i], a_i, kind)
         elif halo[i] is not None:
             k1 = _kernel_values(s[i], a_i, kind, halo[i])
             out = _split.diffuse_axis(out, a, k1, halo[i], b, split[a])

@@ -87,6 +87,29 @@ def gauss_dtft(s, a, theta: np.ndarray):
     return jnp.where(s > 0, out, jnp.exp(-1j * th * r))
 
 
+def gauss_dtft_terms(s, theta):
+    """`gauss_dtft` without a shift, summed term by term (for split spectra).
+
+    The same sums, each term of theta's shape: a trailing axis of terms
+    holds ``2 _Q + 1`` and ``2 _R + 1`` copies of theta, which over a split
+    field's spectrum with `s` traced came to twice the field per device.
+    (`gauss_dtft` keeps its axis: the unsplit programs' rounding.)
+    """
+    dtype = jnp.result_type(s, 0.0)
+    th = jnp.asarray(theta, dtype)
+    small, s_big, s_small = _split(s)
+    qn = jnp.arange(1, _Q + 1, dtype=dtype)
+    damp = jnp.exp(-2.0 * np.pi**2 * qn**2 * s_big)
+    aliases = range(-_Q, _Q + 1)  # all aliases of each frequency
+    big = sum(jnp.exp(-s_big * (th + _TWO_PI * k) ** 2 / 2) for k in aliases)
+    big = big / (1.0 + 2.0 * jnp.sum(damp))
+    wj = jnp.exp(-(np.arange(1, _R + 1, dtype=dtype) ** 2) / (2 * s_small))
+    sm = 1.0 + 2.0 * sum(wj[j - 1] * jnp.cos(th * j) for j in range(1, _R + 1))
+    sm = sm / (1.0 + 2.0 * jnp.sum(wj))
+    out = jnp.where(small, sm, big)
+    return jnp.where(s > 0, out, jnp.ones_like(out))
+
+
 def lattice_dtft(s, theta: np.ndarray):
     """Transform of the discrete Gaussian: ``exp(-s (1 - cos theta))``."""
     th = jnp.asarray(theta, jnp.result_type(s))
