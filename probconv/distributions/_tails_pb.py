@@ -64,7 +64,7 @@ def _sigmoid(z: jax.Array) -> jax.Array:
 
 
 def _low_end(lg: jax.Array, fin: jax.Array, steps: int = 8) -> jax.Array:
-    """The tilt at which the trials of finite logit `lg` sum to 1/2 on average.
+    """Return the tilt at which the trials of finite logit `lg` sum to 1/2 on average.
 
     Solves ``log sum sigmoid(lg + t) = log(1/2)`` by Newton's method from
     ``log(1/2) - logsumexp(lg)``, its root for ``sigmoid(x) = e^x``, below
