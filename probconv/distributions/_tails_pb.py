@@ -193,9 +193,7 @@ def pb_core(p: jax.Array, thetas: jax.Array):
     tc = jnp.clip(near[None, :] + jnp.arange(-2, 2)[:, None], 0, thetas.shape[0] - 1)
     pos = kk[None, :] - start[tc]
     inwin = (pos >= 0) & (pos < w)
-    # One flat gather: indexing the rows first (``y[tc]``) would copy a
-    # (4, n + 1, w) block, which took as long as all the tilts' trees.
-    yv = y.reshape(-1)[tc * w + jnp.clip(pos, 0, w - 1)]
+    yv = jnp.take_along_axis(y[tc], jnp.clip(pos, 0, w - 1)[..., None], -1)[..., 0]
     yv = jnp.where(inwin, yv, 0.0)
     shift = lognorm[tc] - thetas[tc] * (kk[None, :] - centers[tc])
     val = _tilt.safe_log(yv) + shift
