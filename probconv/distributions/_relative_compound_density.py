@@ -134,8 +134,13 @@ def _size_biased_rest(N: Distribution, fam: str, k_n: int):
     return make(w, max(shift - 1, 0), 0.0, 1.0, "lattice")
 
 
-def _posterior_counts(N, fam, k_n, lxg, lat_out, length, step, mean_n):
-    """``E[N | S_r = k]`` per point: the exact posterior mean of the count."""
+def _posterior_counts(N, fam, k_n, lxg, lat_out, length, step, mean_n, width=None):
+    """``E[N | S_r = k]`` per point: the exact posterior mean of the count.
+
+    `width`: the severity's cells past it are empty (``-inf``): the
+    convolution with it takes its first `width` cells only (the same
+    terms; a shorter plan, transform and direct fixes).
+    """
     rest = _size_biased_rest(N, fam, k_n)
     size = lxg.shape[-1]
     if isinstance(rest, str):
@@ -146,7 +151,8 @@ def _posterior_counts(N, fam, k_n, lxg, lat_out, length, step, mean_n):
     if c_star is None:
         num, ok = lxg, jnp.ones(lxg.shape, bool)
     else:
-        num, rel = log_pair(lxg, c_star, keep=size)
+        short = lxg if width is None else lxg[..., : max(1, min(width, size))]
+        num, rel = log_pair(short, c_star, keep=size)
         ok = rel < math.log(1e-2)
     log_n = jnp.log(jnp.maximum(mean_n, 1e-300))[..., None] + num - lat_out
     n = jnp.exp(jnp.minimum(log_n, 700.0))
@@ -302,7 +308,9 @@ def relative_compound_density(
     batch = out.shape[:-1]
     log_atom = jnp.broadcast_to(jnp.asarray(N.logpmf(0.0), dt), batch)
     c0 = jnp.broadcast_to(_log_pgf_less_atom(N, fam, k_n, lxg[..., 0]), batch)
-    counts = _posterior_counts(N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n)
+    counts = _posterior_counts(
+        N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n, j0 + m
+    )
     log_t = jnp.broadcast_to(log_t, batch)
     first = jnp.full(batch, j0 + m, dt)
     jumps = _jumps_on(X0, j0_orig, size, dt, batch)

@@ -57,26 +57,41 @@ def _logs(d: Distribution):
             # masses sum the same way).
             lm = lm.at[..., 0].set(jnp.logaddexp(lm[..., 0], d.log_atom))
         return d, lm, d.log_truncated, dens
-    tiny = float(jnp.finfo(d.dtype).tiny)
     m = concrete(d.masses)
-    dropped = jnp.zeros((), d.dtype)
+    keep = d.size
     if m is not None and d.kind == "density":
         rows = np.asarray(m).reshape(-1, d.size)
         keep = 0
+        tiny = float(jnp.finfo(d.dtype).tiny)
         for r in rows:
             # The first cell past the mode from which every mass is at the
             # underflow level (sf differences there are rounding noise).
             rest = np.maximum.accumulate(r[::-1])[::-1] < 1e3 * tiny
             rest[: int(np.argmax(r)) + 1] = False
             keep = max(keep, int(np.argmax(rest)) if rest.any() else d.size)
-        if keep < d.size:
-            rest = d.masses[..., keep:]
-            dropped = jnp.sum(rest, -1) + (d.size - keep) * tiny
-            d = make(d.masses[..., :keep], d.origin, d.truncated, d.step, d.kind)
-    t = jnp.asarray(d.truncated) + dropped
-    t = jnp.where((t <= 0) & (d.masses[..., -1] > 0), tiny, t)
-    lm = _tilt.safe_log(d.masses)
-    return d, lm, jnp.log(jnp.maximum(t, 0.0)), int(d.kind == "density")
+    masses, lm, log_t = _cut_logs(d.masses, jnp.asarray(d.truncated), keep)
+    if keep < d.size:
+        d = make(masses, d.origin, d.truncated, d.step, d.kind)
+    return d, lm, log_t, int(d.kind == "density")
+
+
+@bounded_jit(static_argnums=2)
+def _cut_logs(masses, truncated, keep: int):
+    """``(masses[..., :keep], their logs, log of the cut mass)``: one program.
+
+    The cut mass is `truncated` plus the dropped cells' masses and the
+    smallest normal float for each (a bound on what underflowed there),
+    and at least that float where the last kept cell has mass and nothing
+    is recorded past it (its tail may have underflowed).
+    """
+    tiny = float(jnp.finfo(masses.dtype).tiny)
+    size = masses.shape[-1]
+    t = truncated
+    if keep < size:
+        t = t + jnp.sum(masses[..., keep:], -1) + (size - keep) * tiny
+        masses = masses[..., :keep]
+    t = jnp.where((t <= 0) & (masses[..., -1] > 0), tiny, t)
+    return masses, _tilt.safe_log(masses), jnp.log(jnp.maximum(t, 0.0))
 
 
 def _curvature(lm):
@@ -166,7 +181,15 @@ def _pair_points(lx, ly, floor: float) -> tuple[int, float]:
     a, b = concrete(lx), concrete(ly)
     if a is None or b is None:
         return full, -math.inf
-    return _extend.chernoff_points(_extend.log_mgf(a) + _extend.log_mgf(b), full, floor)
+    # Both summands' rows in one table (padded with -inf, no terms): one
+    # call of `log_mgf`, one program.
+    a = np.asarray(a, np.float64).reshape(-1, a.shape[-1])
+    b = np.asarray(b, np.float64).reshape(-1, b.shape[-1])
+    both = np.full((a.shape[0] + b.shape[0], max(a.shape[1], b.shape[1])), -np.inf)
+    both[: a.shape[0], : a.shape[1]] = a
+    both[a.shape[0] :, : b.shape[1]] = b
+    k = _extend.log_mgf(both)
+    return _extend.chernoff_points(k[: a.shape[0]] + k[a.shape[0] :], full, floor)
 
 
 def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
@@ -179,19 +202,49 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
     # The sum's grid ends where its masses leave the float range (Chernoff).
     n_out, log_beyond = _pair_points(lx, ly, _extend.log_floor(dt))
     out, rel = log_pair(lx.astype(dt), ly.astype(dt), keep=n_out)
-    err = res = _error(out, rel, dx + dy, math.log(4 * _tilt.eps(dt)))
-    # Mass cut past either summand's grid reaches the sum from that
-    # summand's last point on; the cut masses also count as a uniform
-    # relative error (a cut on the left side reaches every point).
-    log_cut = jnp.logaddexp(jnp.logaddexp(tx, ty), min(log_beyond, 0.0)).astype(dt)
-    for (first, t), other in (((x.size, tx), y), ((y.size, ty), x)):
-        share = (t + jnp.log(jnp.maximum(other.total, 0.0))).astype(dt)
+    err, res, log_cut, masses, truncated, origin = _add_finish(
+        out,
+        rel,
+        dx + dy,
+        math.log(4 * _tilt.eps(dt)),
+        (x.size, tx, x.masses, x.origin),
+        (y.size, ty, y.masses, y.origin),
+        min(log_beyond, 0.0),
+    )
+    return RelativeDensity(
+        masses, origin, truncated, float(h), out, err, log_cut, res, dx + dy, None
+    )
+
+
+@bounded_jit(static_argnums=2)
+def _add_finish(out, rel, densities: int, roundoff, x, y, log_beyond):
+    """Errors, cut mass and the plain fields of a relative sum: one program.
+
+    `x` and `y` are ``(size, log_cut, masses, origin)`` of the summands.
+    Mass cut past either summand's grid reaches the sum from that summand's
+    last point on; the cut masses also count as a uniform relative error (a
+    cut on the left side reaches every point). (Eagerly, these few dozen
+    operations on the grid cost about as much as the tilted convolution.)
+    """
+    dt = out.dtype
+    err = res = _error(out, rel, densities, roundoff)
+    tx, ty = x[1].astype(dt), y[1].astype(dt)
+    log_cut = jnp.logaddexp(jnp.logaddexp(tx, ty), log_beyond).astype(dt)
+    for (first, t), other in (((x[0], tx), y[2]), ((y[0], ty), x[2])):
+        share = (t + jnp.log(jnp.maximum(jnp.sum(other, -1), 0.0))).astype(dt)
         err = _extend.mark_unresolved(err, out, first - 1, share)
         err = jnp.where(jnp.isfinite(out), jnp.logaddexp(err, share[..., None]), err)
-    ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
     batch = out.shape[:-1]
-    origin = jnp.broadcast_to(ox + oy, batch)
-    return _build(out, err, res, origin, h, log_cut, dx + dy)
+    origin = jnp.broadcast_to(x[3].astype(dt) + y[3].astype(dt), batch)
+    log_cut = jnp.broadcast_to(log_cut, batch)
+    return (err, res, log_cut, *_plain_fields(out, log_cut), origin)
+
+
+def _plain_fields(out, log_cut):
+    """``(masses, truncated)`` of a relative law's log masses and cut mass."""
+    tiny = float(jnp.finfo(out.dtype).tiny)
+    kept = jnp.maximum(jnp.exp(jnp.minimum(log_cut, 0.0)), tiny)
+    return jnp.exp(out), jnp.where(log_cut > -jnp.inf, kept, 0.0)
 
 
 def relative_iid_density(x: Distribution, n: int) -> RelativeDensity:
@@ -208,9 +261,30 @@ def relative_iid_density(x: Distribution, n: int) -> RelativeDensity:
     else:
         out, rel = log_iid_sum(lx, n, None, n_out)
         out, rel = out[..., :n_out], rel[..., :n_out]
-    err = res = _error(out, rel, n * dx, math.log(4 * n * _tilt.eps(dt)))
-    share = (tx + math.log(n)).astype(dt)
-    err = _extend.mark_unresolved(err, out, x.size - 1, share)
+    err, res, log_cut, masses, truncated, origin = _iid_finish(
+        out,
+        rel,
+        n * dx,
+        math.log(4 * n * _tilt.eps(dt)),
+        x.size,
+        tx + math.log(n),
+        n * x.origin,
+        min(log_beyond, 0.0),
+    )
+    return RelativeDensity(
+        masses, origin, truncated, x.step, out, err, log_cut, res, n * dx, None
+    )
+
+
+@bounded_jit(static_argnums=2)
+def _iid_finish(out, rel, densities: int, roundoff, size, share, origin, log_beyond):
+    """`_add_finish` for an iid sum (`share`: the summands' cut mass, in log)."""
+    dt = out.dtype
+    err = res = _error(out, rel, densities, roundoff)
+    share = share.astype(dt)
+    err = _extend.mark_unresolved(err, out, size - 1, share)
     err = jnp.where(jnp.isfinite(out), jnp.logaddexp(err, share[..., None]), err)
-    log_cut = jnp.logaddexp(tx + math.log(n), min(log_beyond, 0.0)).astype(dt)
-    return _build(out, err, res, n * x.origin, x.step, log_cut, n * dx)
+    batch = out.shape[:-1]
+    log_cut = jnp.broadcast_to(jnp.logaddexp(share, log_beyond).astype(dt), batch)
+    origin = jnp.broadcast_to(origin.astype(dt), batch)
+    return (err, res, log_cut, *_plain_fields(out, log_cut), origin)
