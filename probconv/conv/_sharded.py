@@ -380,7 +380,9 @@ def _route_of(
             batch_v *= v_ext[d]
             batch_o *= max(x_ext[d], v_ext[d])
     work = sum(shape_work(shape, b) for b in (batch_x, batch_v, batch_o)) / spread
-    flops = costs["fft"][item] * work * (2 if cplx else 1)
+    # The transforms' work, and the fixed cost of a call that the halo's
+    # local method pays too (`_choose.estimate`): tiny blocks go by halo.
+    flops = costs["fft"][item] * work * (2 if cplx else 1) + costs["call"]["fft"]
     local = [n for i, n in enumerate(shape) if plan.conv_axes[i] not in chosen]
     if local and not cplx:  # the last local axis by a real transform
         local[-1] = local[-1] // 2 + 1
@@ -506,11 +508,21 @@ def _halo_blocks(x, plan: Plan, split: Split, geometry):
     return x
 
 
-@functools.lru_cache(maxsize=256)
-def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable):
+def block_body(
+    prepared: Prepared, split: Split, shape1, shape2, execute: Callable
+) -> tuple[Callable, tuple[_Axis, ...]]:
+    """Return the body that computes one device's block, and its geometry.
+
+    `body(x, v)` runs inside a shard map over the mesh axes that `split`
+    names (`jax.shard_map` here, or a user's: `_manual`): `x` is the
+    device's shard of an input of `shape1`, `v` the whole kernel of
+    `shape2`. It takes the route `route` prices: halos and the method the
+    cost model picks for the extended block, or the distributed transform
+    along some split axes. The geometry gives each split axis's output
+    block (whole rows of the transform where it goes by one).
+    """
     plan = prepared.plan
     geometry = _geometry(plan, split)
-    xspec, vspec, ospec = _specs(split, plan, shape1, shape2)
     backend = jax.default_backend()
 
     def body(x, v):
@@ -533,6 +545,14 @@ def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable
             transform=tuple(g._replace(block=blocks[g.axis]) for g in r.transform)
         )
         body = functools.partial(_transform_body, prepared, split, r)
+    return body, geometry
+
+
+@functools.lru_cache(maxsize=256)
+def _program(prepared: Prepared, split: Split, shape1, shape2, execute: Callable):
+    plan = prepared.plan
+    xspec, vspec, ospec = _specs(split, plan, shape1, shape2)
+    body, geometry = block_body(prepared, split, shape1, shape2, execute)
     mapped = jax.shard_map(
         body, mesh=split.mesh, in_specs=(xspec, vspec), out_specs=ospec
     )
