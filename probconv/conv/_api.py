@@ -37,7 +37,10 @@ def _from_canonical(y, ax):
     return jnp.moveaxis(y, tuple(range(y.ndim - k, y.ndim)), ax)
 
 
-def _execute(in1, in2, plan: Plan, method: str, precision, auto=False) -> jax.Array:
+def _execute(
+    in1, in2, plan: Plan, method: str, precision, auto=False, stack=True
+) -> jax.Array:
+    """Run a plan's window by `method` on one device (`stack`: `_fft.stacks`)."""
     a = _to_canonical(in1.astype(plan.dtype), plan.conv_axes)
     v = _to_canonical(in2.astype(plan.dtype), plan.conv_axes)
     # Clip the requested window to the full convolution's extent; what lies
@@ -53,6 +56,8 @@ def _execute(in1, in2, plan: Plan, method: str, precision, auto=False) -> jax.Ar
             "overlap_add": _overlap_add.convolve_window,
         }[method]
         kwargs = {"precision": precision, "auto": auto} if method == "direct" else {}
+        if method == "fft":
+            kwargs = {"stack": stack}
         y = fn(a, v, tuple(lo), inner_len, **kwargs)
         pads = [(0, 0)] * (y.ndim - len(lo)) + [
             (l_ - s, s + n - h) for l_, h, s, n in zip(lo, hi, plan.start, plan.length)

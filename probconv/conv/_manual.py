@@ -141,8 +141,8 @@ def convolve_block(
 
     `a` is the device's block inside a shard map (its layout from
     `axis_name`: `manual_split`), `v` the whole second input;
-    `execute(x, v, plan, method, precision)` is the engine's single-device
-    convolution, run on each block.
+    `execute(x, v, plan, method, precision, stack=...)` is the engine's
+    single-device convolution, run on each block.
     """
     split = manual_split(axis_name, tuple(a.shape), axes)
     shape1 = tuple(m * c for m, c in zip(a.shape, split.counts))
