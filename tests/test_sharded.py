@@ -335,6 +335,8 @@ BODY = r"""
     tiny = np.random.default_rng(170).standard_normal(64)
     grads = {}
     for name, kt in (("halo", k31[:5]), ("transform", k3001[:64])):
+        if f"manual-grad-{name}" in EXTRA and not ALL:
+            continue
         g = jax.jit(manual(lambda b, a: cv(b, kt, "same", axis_name=a), P("x"),
                            m=auto))
         text = g.lower(tiny).compile().as_text()
@@ -506,12 +508,26 @@ BODY = r"""
 # reflecting and absorbing boundaries along one split axis by the two fields
 # split along both (the same halo per axis), its traced-parameter gather by
 # the wide one; richardson_lucy (the engine's halo in a loop) has no other;
-# split2-complex by split2-same (the same passes) and complex-transform (a
-# complex layout); split2-full, -grad and -mixed by split2-same and
-# split2-priced-mixed (the same two-axis passes, and a mixed route);
+# split2-complex by split2-same (the same passes) and
+# manual-transform-complex (a complex layout); split2-full, -grad and
+# -mixed by split2-same and split2-priced-mixed (the same two-axis passes,
+# and a mixed route);
 # split2-large (the scratch of a 512 x 512 field below its size) by
-# split2-same (the same passes, smaller).
+# split2-same (the same passes, smaller); inside a user's shard_map,
+# manual-halo-valid by manual-halo-full (the same halo, an even window) and
+# manual-complex-correlate by manual-transform-complex (conjugated) and
+# complex-correlate (the same halo body), manual-transform by
+# manual-transform-complex (the same transform, a complex layout), and
+# check_grads on the transform (manual-grad-transform: 4 s) by check_grads
+# on the halo and grad-transform (reverse mode through the same bodies);
+# complex-transform by manual-transform-complex (the same call and bodies,
+# in a shard_map).
 EXTRA = {
+    "complex-transform",
+    "manual-halo-valid",
+    "manual-complex-correlate",
+    "manual-transform",
+    "manual-grad-transform",
     "spectral-pair",
     "spectral-complex",
     "split2-large",
@@ -737,16 +753,26 @@ def test_convolve_inside_a_users_shard_map(request, name):
         assert row["temp_ratio"] < 1.0
 
 
-def test_convolve_inside_a_users_shard_map_vmap_and_grad(results):
-    """jax.vmap over rows inside the shard map; check_grads on both routes."""
+def test_convolve_inside_a_users_shard_map_vmap(results):
+    """jax.vmap over rows inside the shard map."""
     row = results["manual-vmap"]
     assert row["err"] < 1e-12 and _split_like_input(row), row
-    grads = results["manual-grads"]
-    assert grads["halo"]["permutes"] >= 1 and grads["halo"]["all_to_all"] == 0
-    assert grads["transform"]["all_to_all"] > 0
-    assert grads["transform"]["permutes"] == 0
-    for g in grads.values():  # check_grads passed; the values too
-        assert g["err"] < 1e-12
+
+
+@pytest.mark.parametrize("name", ["manual-grad-halo", _case("manual-grad-transform")])
+def test_convolve_inside_a_users_shard_map_grad(request, name):
+    """check_grads, forward and reverse, through the halo and the transform.
+
+    (64 samples on four devices, 5 and 64 taps; check_grads' own
+    tolerances for float64 finite differences.)
+    """
+    route = name.removeprefix("manual-grad-")
+    g = _results_for(request, name)["manual-grads"][route]
+    if route == "halo":
+        assert g["permutes"] >= 1 and g["all_to_all"] == 0
+    else:
+        assert g["all_to_all"] > 0 and g["permutes"] == 0
+    assert g["err"] < 1e-12  # check_grads passed in the script; values too
 
 
 def test_convolve_inside_a_users_shard_map_refuses_uneven_blocks(results):
@@ -806,6 +832,13 @@ def test_axis_name_errors():
         )(field)
     with pytest.raises(TypeError, match="got 1 for axis 0"):
         two(lambda b: probconv.convolve(b, kf, axis_name={0: 1}), ("a", "b"))(field)
+    with pytest.raises(ValueError, match="maps axis 1 twice"):
+        two(
+            lambda b: probconv.convolve(b, kf, axis_name={1: "a", -1: "b"}),
+            ("a", "b"),
+        )(field)
+    with pytest.raises(ValueError, match="needs `in1` to have an axis to split"):
+        _one_device_map(lambda b: probconv.convolve(b[0], 2.0, axis_name="x"))(x)
 
 
 TRANSFORM = {  # name: (devices along the split axis, signal, kernel, output

@@ -9,7 +9,10 @@ method the cost model picks for its own block. Kernels that reach further
 go by the distributed transform along that axis (`_split_fft`; class by
 class where it can, `_split_chunked`); each split axis takes the route
 `route` prices (bytes received and flops), a halo only while it stays
-within two shards and leaves each device less than the whole signal.
+within two shards and leaves each device less than the whole signal (its
+samples, and for a halo wider than a shard its block's transforms). The
+same bodies (`block_body`) run inside a user's own shard map, told the
+split by ``axis_name`` (`_manual`).
 
 Output rule. Along a split axis the output is cut into as many equal blocks
 as the input has shards, block ``p`` on the device that holds shard ``p``.
