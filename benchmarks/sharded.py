@@ -67,7 +67,8 @@ from probconv.conv._sharded import route, split_of
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial_split import window_size
 from probconv.similarity import acf
-from probconv.smooth import ewma, gaussian_smooth, kde, moving_average
+from probconv.smooth import ewma, gaussian_smooth, kde, moving_average, savgol
+from probconv.physics._split import spectral_layout
 
 n = (1 << log2n) * (n_dev if weak else 1)
 traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
@@ -114,6 +115,16 @@ cases = {
         lambda x: diffuse(x, 25.0, 2.0, boundary="reflect"), 256),
     "diffuse periodic lattice, s 100": (
         lambda x: diffuse(x, 25.0, 2.0, boundary="periodic", kind="lattice"), 256),
+    # s = n^2 / 512, a radius of n / 2: past the halo's rule (a shard each
+    # side, less than the axis): one period by the distributed transform.
+    "diffuse periodic, radius n/2": (
+        lambda x: diffuse(x, n * n / 1024.0, 1.0, boundary="periodic"),
+        "diffuse-transform"),
+    # NaN-aware: the data's halo, the data and its mask a piece at a time.
+    "moving_average NaN-aware, hann 301": (
+        lambda x: moving_average(x, ("hann", 301), nan_policy="omit"), 300),
+    # mode='interp': the halo, and the edge fits on the end shards.
+    "savgol interp, 101": (lambda x: savgol(x, 101, 3), 100),
     # D traced: the radius is unknown, the axis is gathered (documented).
     "diffuse reflect, D traced": (lambda x: traced(x, 25.0), "gather"),
     # 50 halo samples, then psums of the two means and of the 51 lags.
@@ -237,6 +248,8 @@ for name, (f, halo) in cases.items():
         per = n // n_dev
         model = sum(min(window_size(per << r, np.float64), (per << r) + 1) * 8 + 24
                     for r in range(n_dev.bit_length() - 1))
+    elif halo == "diffuse-transform":  # one period's transform, no kernel
+        model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
     elif halo == "gather":  # the rest of the signal from the other shards
         model = signal.nbytes * (n_dev - 1) // n_dev
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection

@@ -155,12 +155,18 @@ def diffuse(
     and applied shard by shard, each device receiving the ``R`` samples on
     either side from its neighbours (`probconv.conv.internal.halo_map`) and
     the images at the field's ends; the result equals the unsplit one to
-    rounding (the cut tail is below ``4e-20 * max|u|``). Where the extended
-    shard would exceed the whole axis (``n/p + 2R > n``), where
-    ``'reflect'`` or ``'absorb'`` needs ``R`` at least one shard, or where
-    `D`, `t`, `step` or `drift` is traced (the radius is static), that axis
-    is gathered instead (one all-gather of the field), diffused whole and
-    split again like `u`.
+    rounding (the cut tail is below ``4e-20 * max|u|``). The halo keeps the
+    engine's rule: at most one shard from each side, and less than the
+    whole axis (``R <= n/p`` and ``n/p + 2R < n``; for ``'reflect'`` and
+    ``'absorb'``, ``R < n/p``). Past it, a ``'periodic'`` axis (also with
+    `D`, `t`, `step` or `drift` traced) goes by the engine's distributed
+    transform of one period, the spectral product above class by class,
+    and a ``'free'`` one with ``R <= n`` by that of ``n + R`` points or more
+    (zeros past the field); no device holds the axis. Elsewhere (wider
+    reflecting or absorbing kernels, a free kernel wider than the axis, or
+    a traced parameter on a non-periodic axis: the radius is static) that
+    axis is gathered instead (one all-gather of the field), diffused whole
+    and split again like `u`.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
@@ -239,19 +245,20 @@ def diffuse(
 
 
 def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
-    """Return the static halo radii of the diffused axes split over devices.
+    """Return the static routes of the diffused axes split over devices.
 
-    None when no diffused axis is split; else one per diffused axis, None
-    for an axis not split or to be gathered (its radius unknown because a
-    parameter is traced, or too wide for a halo).
+    None when no diffused axis is split; else one per diffused axis
+    (`_split.radii`): a halo radius, a distributed transform, or None for
+    an axis not split or to be gathered (its radius unknown because a
+    parameter is traced, or too wide for a halo or a transform).
     """
     split = split_axes(u)
     if not any(a in split for a in ax):
         return None
     k = len(ax)
     values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
-    if any(x is None for x in values):
-        return (None,) * k
+    if any(x is None for x in values):  # traced: periodic axes by transform
+        return _split.radii(u, ax, boundaries, kind, None, None, split)
     d_h, t_h, h_h, v_h = (
         np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
     )
@@ -296,14 +303,19 @@ def _diffuse(
     s = 2.0 * d_a * t / h**2
     shift = None if v is None else v * t / h
     out = u
-    # Axes split over devices: the kernel on |m| <= R, by halo exchange.
+    # Axes split over devices: the kernel on |m| <= R by halo exchange, or
+    # by the distributed transform (`_split.radii`).
     split = split_axes(u)  # {} under jit on a mesh of Auto axes (see `_split`)
     halo = tuple(
         r if a in split else None for a, r in zip(ax, radii or (None,) * len(ax))
     )
     for i, (a, b) in enumerate(zip(ax, boundaries)):
-        if halo[i] is not None:
-            a_i = None if shift is None else shift[i]
+        a_i = None if shift is None else shift[i]
+        if isinstance(halo[i], tuple):  # (TRANSFORM, period): past the halo's rule
+            real = not jnp.iscomplexobj(out)
+            lay = _split.spectral_layout(out.shape[a], split[a], real, halo[i][1])
+            out = _split.diffuse_spectral(out, a, lay, s[i], a_i, kind)
+        elif halo[i] is not None:
             k1 = _kernel_values(s[i], a_i, kind, halo[i])
             out = _split.diffuse_axis(out, a, k1, halo[i], b, split[a])
     rest = [i for i in range(len(ax)) if halo[i] is None]

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from probconv.conv.internal import fft_nd, ifft_nd
+from probconv.conv.internal import fft_nd, ifft_nd, split_axes
 
 from .._checks import (
     as_field,
@@ -22,6 +22,7 @@ from .._checks import (
     per_axis,
     real_dtype,
 )
+from . import _split
 
 
 def free_particle_propagator(
@@ -211,11 +212,18 @@ def evolve_free(
     :math:`\sigma(t) = \sigma_0 \sqrt{1 + (\hbar t / 2 m \sigma_0^2)^2}`
     and the drift :math:`p_0 t / m`.
 
-    A wave function split over devices along an evolved axis keeps its
-    split, but the transform along that axis is global: XLA gathers the
-    whole axis onto every device for it (one all-gather of the field per
-    call; `evolve_split`: per step) and splits the result like `psi`. A
-    distributed transform (all-to-all transposes) is not implemented.
+    A wave function split over devices (a `jax.sharding.NamedSharding`;
+    eagerly on a mesh of `Auto` axes too) along one evolved axis stays
+    split and is never gathered: that axis goes by the engine's
+    distributed transform of one period (all-to-all transposes, class by
+    class), each device computing the phase of its own rows of the
+    spectrum; the evolved axes held whole are transformed on each device's
+    block. Split along several evolved axes, each goes that way in turn.
+    Where a split axis admits no layout of exactly ``n`` points (shards
+    with no divisor that is a multiple of the shard count, or only odd row
+    counts), XLA lays out the global transforms instead (it gathers those
+    axes) and the result is split like `psi`. `evolve_split` goes the same
+    way at every step.
 
     Examples
     --------
@@ -229,11 +237,70 @@ def evolve_free(
     >>> float(jnp.sum(x * jnp.abs(psi_t) ** 2 * (x[1] - x[0]))).__round__(6)
     3.0
     """
+    psi, auto = _split.explicit(as_field(psi, "psi"))
     psi, ax, h, (mass, hbar, t), valid, dtype = _prepare(psi, step, mass, hbar, axes, t)
-    shape = tuple(psi.shape[a] for a in ax)
-    phase = _kinetic_phase(psi.shape, ax, h, t, mass, hbar, dtype)
-    out = ifft_nd(fft_nd(psi, shape, ax, False) * phase, shape, ax, False)
-    return jnp.where(valid, out, jnp.nan)
+    lays = _split_layouts(psi, ax)
+    if lays is None:
+        shape = tuple(psi.shape[a] for a in ax)
+        phase = _kinetic_phase(psi.shape, ax, h, t, mass, hbar, dtype)
+        out = ifft_nd(fft_nd(psi, shape, ax, False) * phase, shape, ax, False)
+    else:
+        out = _evolve_split_axes(psi, ax, lays, h, (t, mass, hbar), dtype)
+    out = jnp.where(valid, out, jnp.nan)
+    return out if auto is None else _split.on_mesh(out, auto)
+
+
+def _split_layouts(psi, ax):
+    """Return the transform layouts of the evolved axes split, or None.
+
+    ``{axis: layout}`` of exactly one period (`_split.spectral_layout`)
+    for each evolved axis of `psi` split over devices; None where none is
+    split, or one of them has no such layout: then XLA lays out the
+    global transforms.
+    """
+    split = split_axes(psi)
+    lays = {
+        a: _split.spectral_layout(psi.shape[a], split[a], False, psi.shape[a])
+        for a in ax
+        if a in split
+    }
+    if not lays or any(lay is None for lay in lays.values()):
+        return None
+    return lays
+
+
+def _evolve_split_axes(psi, ax, lays, h, consts, dtype):
+    """`evolve_free` of `psi` split along the evolved axes in `lays`.
+
+    The kinetic phase is a product over the axes: the evolved axes held
+    whole are evolved on each device's block (`_split.per_block`), then
+    each split one in turn by the engine's distributed transform of one
+    period (`_split.spectral_axis`), its phase computed on each device for
+    its own rows of the spectrum: no device holds a split axis.
+    """
+    t, mass, hbar = consts
+    rest = tuple(a for a in ax if a not in lays)
+    if rest:
+        hr = jnp.stack([h[i] for i, a in enumerate(ax) if a not in lays])
+
+        def whole(block, params):
+            hr, t, mass, hbar = params
+            shape = tuple(block.shape[a] for a in rest)
+            phase = _kinetic_phase(block.shape, rest, hr, t, mass, hbar, dtype)
+            spec = fft_nd(block, shape, rest, False) * phase
+            return ifft_nd(spec, shape, rest, False)
+
+        psi = _split.per_block(whole, psi, (hr, t, mass, hbar))
+
+    def multiplier(theta, params):  # exp(-i hbar k^2 t / 2m), k = theta / h
+        h, t, mass, hbar = params
+        return jnp.exp(-1j * hbar * t / (2.0 * mass) * (theta / h) ** 2)
+
+    for i, a in enumerate(ax):
+        if a in lays:
+            params = (h[i], t, mass, hbar)
+            psi = _split.spectral_axis(psi, a, lays[a], multiplier, params)
+    return psi
 
 
 def evolve_split(
@@ -306,8 +373,10 @@ def evolve_split(
     splitting error is :math:`O(\Delta t^2)` globally, from the commutator
     :math:`[T, V]`; halving :math:`\Delta t` divides it by four.
 
-    On a wave function split over devices, every step's transform gathers
-    the split axes (see `evolve_free`); the result is split like `psi`.
+    On a wave function split over devices, every step's kinetic factor
+    goes as `evolve_free`'s (the split axes by the engine's distributed
+    transform, never gathered, where they have a layout of one period) and
+    the potential's factors pointwise: the result is split like `psi`.
 
     Examples
     --------
@@ -320,6 +389,7 @@ def evolve_split(
     True
     """
     steps = check_int("steps", steps, minimum=1)
+    psi, auto = _split.explicit(as_field(psi, "psi"))
     psi, ax, h, (mass, hbar, t), valid, dtype = _prepare(psi, step, mass, hbar, axes, t)
     check_real("potential", potential)
     pot = jnp.asarray(potential)
@@ -333,19 +403,26 @@ def evolve_split(
             f"{pot.shape} and {psi.shape}."
         )
     pot = pot.astype(dtype)
+    if split_axes(psi) and pot.shape == psi.shape:  # its phases split alike
+        pot = _split.split_like(pot, psi)
     shape = tuple(psi.shape[a] for a in ax)
     dt = t / steps
-    kinetic = _kinetic_phase(psi.shape, ax, h, dt, mass, hbar, dtype)
     half = jnp.exp(-0.5j * dt / hbar * pot)
-    full = half * half
+    lays = _split_layouts(psi, ax)
+    if lays is None:
+        kinetic = _kinetic_phase(psi.shape, ax, h, dt, mass, hbar, dtype)
 
-    def free(p):
-        return ifft_nd(fft_nd(p, shape, ax, False) * kinetic, shape, ax, False)
+        def free(p):
+            return ifft_nd(fft_nd(p, shape, ax, False) * kinetic, shape, ax, False)
+    else:
 
-    def body(_, p):
-        return free(full * p)
+        def free(p):  # split axes by the distributed transform (`evolve_free`)
+            return _evolve_split_axes(p, ax, lays, h, (dt, mass, hbar), dtype)
+
+    def body(_, p):  # (half * half, held, would be one more field in scratch)
+        return free(half * (half * p))
 
     out = half * psi
     out = jax.lax.fori_loop(0, steps - 1, body, free(out))
-    out = half * out
-    return jnp.where(valid, out, jnp.nan)
+    out = jnp.where(valid, half * out, jnp.nan)
+    return out if auto is None else _split.on_mesh(out, auto)

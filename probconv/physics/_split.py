@@ -1,4 +1,4 @@
-"""Diffusion along axes split over devices: a truncated heat kernel by halo.
+"""Diffusion along axes split over devices: by halo, or by the distributed transform.
 
 A field split over devices along a diffused axis (a `jax.sharding.NamedSharding`
 seen by the engine's `split_axes`) cannot take the FFT route of `diffuse`'s
@@ -11,20 +11,29 @@ neighbours hold (`conv.internal.halo_map`) and, at the ends of the field, by
 the boundary's images:
 
 - ``'free'``: zeros (the window sees nothing beyond the grid);
-- ``'periodic'``: the other end of the field (``'wrap'``), as many periods as
-  the kernel spans;
+- ``'periodic'``: the other end of the field (``'wrap'``);
 - ``'reflect'``: the mirror image about the outer cell face (``'reflect'``);
 - ``'absorb'``: the same image with its sign flipped (the odd extension).
 
 This is the method of images of the unsplit `diffuse` with the images summed
 in space instead of in the kernel's transform; the two agree to the dropped
-tail, ``4e-20 * max|u|``. Where the extended shard would hold more than the
-whole axis (a kernel wider than the split allows, see `halo_radius`), or
-where the radius is unknown because `D`, `t`, `step` or `drift` is traced,
-the axis is gathered instead (`gather`): the ordinary program runs on it, and
-the result is split again like the input. The axes a split field holds whole
-are diffused on each device's block (`per_block`), and a field on a mesh of
-`Auto` axes is seen through the same devices marked `Explicit` (`explicit`).
+tail, ``4e-20 * max|u|``. The halo keeps the engine's memory rule for
+halos: at most a shard from each side (two in all), and never the whole
+axis on one device (`halo_radius`). Past it, a periodic axis goes by the
+engine's distributed transform of exactly one period (`spectral_layout`,
+`diffuse_spectral`): the unsplit program's product of the field's spectrum
+with the kernel's transform, class by class, so that no device holds the
+axis and any width (a traced `D` or `t` too) is exact; a free axis whose
+radius ``R`` is at most the axis goes the same way with a period of ``n +
+R`` or more (zeros past the field), its images beyond the window below
+1e-20. Elsewhere (a reflecting or absorbing kernel wider than the rule, a
+free one wider than the axis, or a free, reflecting or absorbing radius
+unknown because `D`, `t`, `step` or `drift` is traced) the axis is gathered
+instead (`gather`): the ordinary program runs on it, and the result is split
+again like the input. The axes a split field holds whole are diffused on
+each device's block, a few pieces of it at a time (`per_block`), and a field
+on a mesh of `Auto` axes is seen through the same devices marked `Explicit`
+(`explicit`).
 """
 
 from __future__ import annotations
@@ -33,13 +42,23 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from probconv.conv import convolve
-from probconv.conv.internal import halo_map
+from probconv.conv import choose_method, convolve
+from probconv.conv.internal import (
+    SplitLayout,
+    halo_map,
+    spectral_block,
+    split_layout,
+)
 
+from . import _lattice
+
+# The route of an axis past the halo's rule (`radii`): (TRANSFORM, period).
+TRANSFORM = "transform"
 # -ln(1e-20): the kernel's mass beyond the radius, per side, is below e^-_TAIL.
 _TAIL = 46.0
 # Radii are rounded up to 8 * 2^k or 12 * 2^k cells, so that an eager loop
@@ -94,23 +113,126 @@ def _bucket(r: int) -> int:
 
 
 def halo_radius(radius: int | None, boundary: str, n: int, shards: int) -> int | None:
-    """Return the halo of a split axis of `n` cells over `shards` (None: gather).
+    """Return the halo of a split axis of `n` cells over `shards` (None: no halo).
 
-    By halo where the extended shard holds at most the whole axis (``n/p +
-    2 R <= n``) and, for the boundaries that copy the field's own samples
-    ('reflect', 'absorb'), where ``R`` is below one shard; a free axis never
-    needs more than ``n - 1``. None for an unknown radius.
+    The engine's memory rule for halos (`probconv.conv`'s route): each side
+    at most one shard (``R <= n/p``: two shards received in all) and the
+    extended shard less than the whole axis (``n/p + 2 R < n``); a free axis
+    never needs more than ``n - 1``. None for an unknown radius.
     """
     if radius is None:
         return None
     size = n // shards
     if boundary == "free":
         radius = min(radius, n - 1)
-    if size + 2 * radius > n:
+    if radius > size or size + 2 * radius >= n:
         return None
     if boundary in ("reflect", "absorb") and radius >= size:
-        return None
+        return None  # the images would reach into the neighbour's samples
     return radius
+
+
+def _smooth_length(m: int) -> bool:
+    for f in (2, 3, 5, 7):
+        while m % f == 0:
+            m //= f
+    return m == 1
+
+
+def spectral_layout(n: int, shards: int, real: bool, period: int):
+    """Return the distributed transform's layout of `period` points, or None.
+
+    ``M = period`` exactly (``n`` for a periodic axis: a circular
+    convolution of period ``n`` is the product of the transforms of that
+    length), else ``M >= period``: ``cols`` columns, a multiple of the
+    shards dividing a shard, and ``rows`` a multiple of the shards (so that
+    the spectrum goes class by class) and even. For ``M = period``: rows
+    ``period / cols`` with small prime factors first, then columns nearest
+    ``sqrt(M)``; for ``M >= period`` the engine's layout
+    (`probconv.conv.internal.split_layout`). None where none fits (a shard
+    with no divisor that is a multiple of the shards, or odd rows only).
+    """
+    size = n // shards
+    if size * shards != n:
+        return None
+    if period != n:
+        lay = split_layout(shards, size, size, 1, real, period)
+        if lay is None or lay.rows % shards:
+            return None
+        return lay
+    cands = [
+        c
+        for c in range(shards, size + 1, shards)
+        if size % c == 0 and (n // c) % 2 == 0
+    ]
+    if not cands:
+        return None
+    cols = min(
+        cands,
+        key=lambda c: (not _smooth_length(n // c), abs(math.log(c / math.sqrt(n)))),
+    )
+    return SplitLayout(shards, size, size, 1, n // cols, cols, real)
+
+
+def diffuse_spectral(u, axis: int, lay, s, shift, kind: str):
+    """Diffuse `u` along its split `axis` by the distributed transform.
+
+    The DFT of ``M = lay.length`` points of the field (zeros past its ``n``
+    cells), ``X[k]``, times the kernel's transform at ``theta = 2 pi k /
+    M`` (`_lattice`: the kernel of the infinite lattice, all its images
+    folded), inverted: a circular convolution of period ``M``
+    (`spectral_axis`). With ``M = n`` that is the periodic boundary, the
+    unsplit program's spectral product (`_diffuse._spectral`) exactly;
+    with ``M >= n + R`` (``R`` the tail radius) the free boundary, the
+    kernel's images beyond ``M - n`` cells below 1e-20. `s`, `shift`: the
+    kernel's variance and shift in cells (scalars, traced or not; `shift`
+    None without drift).
+    """
+
+    def multiplier(theta, params):
+        s, shift = params
+        if kind == "lattice":
+            return _lattice.lattice_dtft(s, theta)
+        return _lattice.gauss_dtft(s, shift, theta)
+
+    return spectral_axis(u, axis, lay, multiplier, (s, shift))
+
+
+def spectral_axis(u, axis: int, lay, multiplier, params):
+    """Multiply the spectrum of `u` along its split `axis` entry by entry.
+
+    ``ifft(fft(u, M) * multiplier(theta, params))`` along `axis`, its first
+    ``n`` points, with ``theta = 2 pi k / M`` for the frequency ``k`` of
+    each entry taken in ``[-M/2, M/2)`` (`numpy.fft.fftfreq`'s order),
+    ``M = lay.length``: inside `jax.shard_map`, by the engine's
+    `spectral_block` on `lay` (`spectral_layout`), class by class, each
+    device computing the multiplier of its own rows of the spectrum from
+    their global indices. `params` (a pytree of arrays, traced or not) is
+    the same on every device; the multiplier must keep the symmetry of a
+    real signal's spectrum where `lay` is real. Split like `u`.
+    """
+    mesh, spec = _layout(u)
+    entry = spec[axis]
+    names = (entry,) if isinstance(entry, str) else tuple(entry)
+    n = lay.length  # M
+
+    def body(block, params):
+        x = jnp.moveaxis(block, axis, -1)
+
+        def fn(spectrum, rows):
+            # Entry [j, k2] is X[rows[j] + M1 k2]; frequencies in [-n/2, n/2).
+            k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
+            k = jnp.where(2 * k >= n, k - n, k)
+            real = jnp.finfo(spectrum.dtype).dtype
+            theta = k.astype(real) * (2 * np.pi / n)
+            return spectrum * multiplier(theta, params).astype(spectrum.dtype)
+
+        y = spectral_block(x, lay, names, fn, x.dtype)
+        return jnp.moveaxis(y, -1, axis)
+
+    return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
+        u, params
+    )
 
 
 def _layout(x) -> tuple[object, tuple]:
@@ -167,11 +289,54 @@ def per_block(fn, u, params):
 
     For work along axes that `u` does not split: inside `jax.shard_map`
     each device transforms its own block (XLA would otherwise gather the
-    batch of an FFT). `params` (a pytree of arrays) is the same on all.
+    batch of an FFT), in pieces along the first split axis, one after the
+    other (`_pieces`). `params` (a pytree of arrays) is the same on all.
     """
     mesh, spec = _layout(u)
-    return jax.shard_map(fn, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
+    axis = next(d for d, e in enumerate(spec) if e is not None)
+    names = (spec[axis],) if isinstance(spec[axis], str) else spec[axis]
+    local = u.shape[axis] // math.prod(mesh.shape[n] for n in names)
+
+    def body(block, params):
+        return _pieces(lambda piece: fn(piece, params), block, axis, local)
+
+    return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
         u, params
+    )
+
+
+# A block transformed in at most this many pieces along a batch axis: the
+# FFT of a reflecting or absorbing axis holds its extension to twice the
+# length, the spectrum and the inverse, about four blocks; rows split two
+# ways (a block of half the field) came to 2.2 fields of scratch per device
+# in one piece, 0.5 in three (6 rows of 4096 cells on a 2 x 2 mesh).
+_MAX_PIECES = 8
+
+
+def _pieces(fn, block, axis: int, length: int):
+    """Return ``fn`` of `block` computed in equal pieces along `axis`.
+
+    ``fn`` maps a piece to an array of its shape, along `axis`
+    independently (a batch axis). The pieces, as many as the largest
+    divisor of `length` up to `_MAX_PIECES`, go one after the other, each
+    written in place into one array that starts as the first one padded.
+    """
+    count = max(d for d in range(1, _MAX_PIECES + 1) if length % d == 0)
+    if count == 1:
+        return fn(block)
+    size = length // count
+
+    def piece(i):
+        return fn(lax.dynamic_slice_in_dim(block, i * size, size, axis))
+
+    first = piece(0)
+    pad = [(0, 0)] * first.ndim
+    pad[axis] = (0, length - size)
+    return lax.fori_loop(
+        1,
+        count,
+        lambda i, out: lax.dynamic_update_slice_in_dim(out, piece(i), i * size, axis),
+        jnp.pad(first, pad),
     )
 
 
@@ -206,22 +371,65 @@ def on_mesh(y, mesh):
 
 def split_like(y, like):
     """Return `y` laid out over the devices as `like` is."""
+    if not isinstance(like, jax.core.Tracer):  # eagerly: placed
+        return jax.device_put(y, like.sharding)
     mesh, spec = _layout(like)
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
 
-def radii(u, ax, boundaries, kind, s, shift, split) -> tuple[int | None, ...]:
-    """Return the halo radius of each diffused axis (None: not split, gathered).
+def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
+    """Return the route of each diffused axis: a halo radius, a transform or None.
 
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
     one per diffused axis), or None where traced; `split` maps split axes to
-    their shard counts.
+    their shard counts. An int: by halo of that radius (`halo_radius`);
+    ``(TRANSFORM, period)``: past the halo's rule, or a halo of more than
+    an eighth of a shard by one local FFT (`_wide_halo`), by the
+    distributed transform of
+    ``M >= period`` points (`spectral_layout`, `diffuse_spectral`), where
+    it has a layout: a periodic axis (``M = n``, any radius, known or not),
+    a free one whose radius ``R`` is known and at most ``n`` (``M >= n +
+    R``); None: not split, or gathered.
     """
     out = []
+    real = not jnp.iscomplexobj(u)
     for i, (a, b) in enumerate(zip(ax, boundaries)):
-        if a not in split or s is None:
+        if a not in split:
             out.append(None)
             continue
-        r = tail_radius(s[i], 0.0 if shift is None else shift[i], kind)
-        out.append(halo_radius(r, b, u.shape[a], split[a]))
+        n = u.shape[a]
+        r = tail = None
+        if s is not None:
+            tail = tail_radius(s[i], 0.0 if shift is None else shift[i], kind)
+            r = halo_radius(tail, b, n, split[a])
+        wide = r is None or _wide_halo(r, n // split[a], u.dtype)
+        if wide and b == "periodic":
+            period = n
+        elif wide and b == "free" and tail is not None and tail <= n:
+            period = n + tail
+        else:
+            out.append(r)
+            continue
+        lay = spectral_layout(n, split[a], real, period)
+        out.append((TRANSFORM, period) if lay is not None else r)
     return tuple(out)
+
+
+# A halo of more than 1/_HALO_SHARE of a shard each side, convolved by one
+# FFT of the extended block: periodic and free axes go by the transform
+# instead. The block, its halo and that FFT of a kernel so wide hold the
+# field's size and more per device (2^16 cells on four devices: 0.90 of the
+# field at R = 1,024, 1.32 at 4,096, 2.29 at 16,384, the engine's rule
+# allowing a whole shard); the transform holds about 0.65 whatever the
+# radius. Direct sums (short shards, a 128 x 128 field's 64-cell blocks with
+# R = 24) and overlap-add hold little: they keep the halo.
+_HALO_SHARE = 8
+
+
+def _wide_halo(radius: int, size: int, dtype) -> bool:
+    """Whether a halo of `radius` on shards of `size` should be a transform."""
+    if _HALO_SHARE * radius <= size:
+        return False
+    block = jax.ShapeDtypeStruct((size + 2 * radius,), dtype)
+    kernel = jax.ShapeDtypeStruct((2 * radius + 1,), dtype)
+    return choose_method(block, kernel, "valid") == "fft"

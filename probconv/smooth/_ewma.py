@@ -294,31 +294,46 @@ def _ewma_last(x, alpha, adjust: bool, ignore_na: bool, min_periods: int):
 CHUNK = 4096
 
 
-def _adjusted(x, f, start=None):
+def _shard_chunk(m: int) -> int:
+    """Return the chunk for a shard of `m` samples of a split series.
+
+    An eighth of the shard, between 256 samples and `CHUNK`: a chunk's
+    temporaries (a parallel scan's levels, a dozen arrays of its length)
+    then stay below the shard itself. Whole shards of 2,048 samples held
+    3.5 times the series (8,192 samples on four devices) in scratch per
+    device for adjust=False, 1.2 times for adjust=True; in chunks of 256,
+    0.54 and 0.28 (the tests' records; 2^16 samples with a gap, chunks of
+    2,048: 0.32, from 0.45).
+    """
+    return min(CHUNK, max(m // 8, 256))
+
+
+def _adjusted(x, f, start=None, chunk: int = CHUNK):
     """adjust=True EWMA along the last axis (NaN: missing).
 
     `start`: the sums and the mean entering the series (see
-    `_adjusted_piece`); none by default.
+    `_adjusted_piece`); none by default. Chunks of `chunk` samples from
+    four of them on.
     """
     n = x.shape[-1]
     if start is None:
         zero = jnp.zeros(x.shape[:-1], x.dtype)
         start = (zero, zero, jnp.full(x.shape[:-1], jnp.nan, x.dtype))
-    if n < 4 * CHUNK:
+    if n < 4 * chunk:
         return _adjusted_piece(x, f, *start)[0]
-    nc = n // CHUNK
+    nc = n // chunk
 
     def body(i, state):
         out, *enter = state
-        xc = lax.dynamic_slice_in_dim(x, i * CHUNK, CHUNK, axis=-1)
+        xc = lax.dynamic_slice_in_dim(x, i * chunk, chunk, axis=-1)
         y, *leave = _adjusted_piece(xc, f, *enter)
-        out = lax.dynamic_update_slice_in_dim(out, y, i * CHUNK, axis=-1)
+        out = lax.dynamic_update_slice_in_dim(out, y, i * chunk, axis=-1)
         return (out, *leave)
 
     out, *enter = lax.fori_loop(0, nc, body, (jnp.zeros_like(x), *start))
-    if nc * CHUNK < n:
-        y = _adjusted_piece(x[..., nc * CHUNK :], f, *enter)[0]
-        out = lax.dynamic_update_slice_in_dim(out, y, nc * CHUNK, axis=-1)
+    if nc * chunk < n:
+        y = _adjusted_piece(x[..., nc * chunk :], f, *enter)[0]
+        out = lax.dynamic_update_slice_in_dim(out, y, nc * chunk, axis=-1)
     return out
 
 
@@ -342,7 +357,7 @@ def _ewma_split(x, alpha, min_periods: int):
         j = m - 1 - jnp.argmax(obs[..., ::-1], axis=-1)
         log_f = jnp.log(jnp.maximum(f, jnp.finfo(block.dtype).tiny))
         # Chunk by chunk, so that no temporary is as long as the block.
-        size = min(m, CHUNK)
+        size = min(m, _shard_chunk(m))
         nc, rest = divmod(m, size)
 
         def add(state, start, piece):
@@ -384,7 +399,7 @@ def _ewma_split(x, alpha, min_periods: int):
         shape = block.shape[:-1]
         s_in, w_in, y_in, c_in = (jnp.broadcast_to(e, shape) for e in entering)
         start = tuple(e.astype(block.dtype) for e in (s_in, w_in, y_in))
-        y = _adjusted(block, f, start)
+        y = _adjusted(block, f, start, _shard_chunk(block.shape[-1]))
         if min_periods > 1:
             obs = ~jnp.isnan(block)
             counts = jnp.cumsum(obs, axis=-1, dtype=jnp.int32) + c_in[..., None]
@@ -485,17 +500,17 @@ def _adjust_false_gaps(x0, obs, f, alpha, enter=None):
     return jnp.where(seen, y, jnp.nan)
 
 
-def _false_chunks(x0, obs, f, alpha, enter, first=None):
+def _false_chunks(x0, obs, f, alpha, enter, first=None, chunk: int = CHUNK):
     """Run the adjust=False EWMA over a block chunk by chunk, from `enter`.
 
     Returns the outputs, the state leaving the block (mean, samples since
     the last observation, whether one was seen) and, given `first` (the
     index of each row's first observation), the product of the ``a_t``
     after it: the slope of the block's map from that observation on. Each
-    chunk's temporaries are a chunk long.
+    chunk's temporaries are a chunk long (`chunk` samples).
     """
     m = x0.shape[-1]
-    size = min(m, CHUNK)
+    size = min(m, chunk)
     nc, rest = divmod(m, size)
 
     def step(carry, start, xc, oc):
@@ -550,7 +565,9 @@ def _ewma_false_split(x, alpha, min_periods: int):
         x_first = jnp.take_along_axis(x0, t0[..., None], axis=-1)[..., 0]
         zero = jnp.zeros_like(x_first)  # varying over shards
         enter = (zero, zero.astype(jnp.int32), zero > 0)
-        _, (y_end, gap_out, _, slope) = _false_chunks(x0, obs, f, alpha, enter, t0)
+        _, (y_end, gap_out, _, slope) = _false_chunks(
+            x0, obs, f, alpha, enter, t0, _shard_chunk(m)
+        )
         shift = jnp.where(has, y_end - slope * x_first, 0.0)
         count = jnp.sum(obs, axis=-1, dtype=jnp.int32)
         length = jnp.full(has.shape, m, jnp.int32)
@@ -574,7 +591,9 @@ def _ewma_false_split(x, alpha, min_periods: int):
         obs = ~jnp.isnan(block)
         x0 = jnp.where(obs, block, 0.0)
         enter = (y_in.astype(block.dtype), gap_in, seen)
-        y, _ = _false_chunks(x0, obs, f, alpha, enter)
+        y, _ = _false_chunks(
+            x0, obs, f, alpha, enter, chunk=_shard_chunk(block.shape[-1])
+        )
         if min_periods > 1:
             counts = jnp.cumsum(obs, axis=-1, dtype=jnp.int32) + count_in[..., None]
             y = jnp.where(counts >= min_periods, y, jnp.nan)

@@ -10,7 +10,13 @@ import numpy as np
 import scipy.signal
 from jax.typing import ArrayLike
 
-from probconv.conv.internal import BOUNDARY_MODES, bounded_jit, split_axes
+from probconv.conv.internal import (
+    BOUNDARY_MODES,
+    bounded_jit,
+    halo_map,
+    split_axes,
+    split_of,
+)
 
 from .._checks import check_choice, check_int, normalize_axes
 from ._args import as_inexact, check_scale
@@ -94,9 +100,8 @@ def savgol(
     ValueError
         For ``polyorder >= window_length``, a negative `deriv`, a bad
         `mode`, a non-positive `delta`, or ``mode='interp'`` with a window
-        longer than the data or along an axis split over devices (the other
-        modes keep a split axis split, by the halo exchange of the other
-        smoothers).
+        longer than the data, or, along an axis split over devices, with
+        half a window or more per shard (``window_length // 2 >= n / p``).
     TypeError
         For non-integer lengths, orders or axis, or non-numeric `x`.
 
@@ -116,6 +121,16 @@ def savgol(
 
     exact for polynomials of degree up to `polyorder`. The coefficients and
     the edge fits are computed once in float64 with NumPy, at trace time.
+
+    Along an axis split over devices (a `jax.sharding.NamedSharding`) every
+    mode keeps the output split like `x`: each shard receives the
+    ``window_length - 1`` samples its windows read from its neighbours (the
+    other smoothers' halo exchange) and, with ``'interp'``, the first shard
+    evaluates the fit of the first window at its first ``window_length //
+    2`` samples, the last shard that of the last window at its last ones
+    (each window within the shard and its halo, so shards of more than
+    half a window). Nothing else is exchanged and the result equals the
+    unsplit one to rounding.
 
     Examples
     --------
@@ -140,12 +155,14 @@ def savgol(
     x, result = as_inexact(x, "x")
     (ax,) = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     n = x.shape[ax]
-    if mode == "interp" and ax in split_axes(x):
+    split = mode == "interp" and window_length > 1 and ax in split_axes(x)
+    if split and window_length // 2 >= n // split_axes(x)[ax]:
         raise ValueError(
-            "mode='interp' fits polynomials to the first and last windows of "
-            "the whole axis, which is split over devices here; use a boundary "
-            "mode ('mirror', 'nearest', 'constant', 'wrap'), which keeps the "
-            "split, or gather the axis first."
+            "mode='interp' along an axis split over devices fits the first "
+            "and last windows on the first and last shards, which must hold "
+            f"more than half a window; got window_length={window_length} and "
+            f"shards of {n // split_axes(x)[ax]} samples along axis {ax}. Use "
+            "fewer devices along it, another mode, or gather the axis first."
         )
     if mode == "interp" and window_length > n:
         raise ValueError(
@@ -158,6 +175,11 @@ def savgol(
     # convolve1d(x, c) is a correlation with c reversed, its centre at
     # (w - 1) // 2; savgol_coeffs' default use='conv' is meant for that.
     kern = jnp.asarray(coeffs[::-1].copy(), x.dtype) * scale
+    if split:
+        left, right = _edge_matrices(window_length, polyorder, deriv)
+        lm = jnp.asarray(left, x.dtype) * scale
+        rm = jnp.asarray(right, x.dtype) * scale
+        return _interp_split(x, kern, lm, rm, ax).astype(result)
     y = smooth_axes(
         x,
         [kern],
@@ -188,3 +210,50 @@ def _interp_edges(x, y, lm, rm, ax: int):
     ym = ym.at[..., :half].set(jnp.matmul(xm[..., :wl], lm.T, precision=hi))
     ym = ym.at[..., n - half :].set(jnp.matmul(xm[..., n - wl :], rm.T, precision=hi))
     return jnp.moveaxis(ym, -1, ax)
+
+
+def _interp_split(x, kern, lm, rm, ax: int):
+    """``mode='interp'`` along an axis of `x` split over devices.
+
+    One halo exchange (`halo_map`, the ``window_length - 1`` samples that
+    the windows of a shard read beyond it): each shard filters its block
+    (the interior windows), and the first and last shards, whose extended
+    blocks hold the first and last windows of the axis, put the edge fits
+    in place of their first and last ``window_length // 2`` outputs.
+    """
+    half, wl = lm.shape
+    split = split_of(x)
+    names, shards = split.names(ax), split.counts[ax]
+    size = x.shape[ax] // shards
+    before = (wl - 1) // 2
+    after = wl - 1 - before
+    hi = jax.lax.Precision.HIGHEST
+
+    def block(ext):
+        y = smooth_axes(
+            ext,
+            [kern],
+            (ax,),
+            (before,),
+            boundary="constant",
+            cval=0.0,
+            mode="same",
+            nan_policy="propagate",
+            normalize=False,
+        )
+        y = jax.lax.slice_in_dim(y, before, before + size, axis=ax)
+        ym = jnp.moveaxis(y, ax, -1)
+        em = jnp.moveaxis(ext, ax, -1)
+        m = em.shape[-1]
+        head = jnp.matmul(em[..., before : before + wl], lm.T, precision=hi)
+        tail = jnp.matmul(em[..., m - after - wl : m - after], rm.T, precision=hi)
+        p = jax.lax.axis_index(names)
+        # In place: only the edges' outputs are chosen, not the whole block
+        # (one after the other: on two shards of under a window they meet).
+        head = jnp.where(p == 0, head, ym[..., :half])
+        ym = jax.lax.dynamic_update_slice_in_dim(ym, head, 0, -1)
+        tail = jnp.where(p == shards - 1, tail, ym[..., size - half :])
+        ym = jax.lax.dynamic_update_slice_in_dim(ym, tail, size - half, -1)
+        return jnp.moveaxis(ym, -1, ax)
+
+    return halo_map(block, x, ax, before, after, boundary="constant")
