@@ -86,14 +86,29 @@ klong = rng.standard_normal(n)
 rows_2d = 1 << ((n.bit_length() - 1 + 1) // 2)
 field = rng.standard_normal((rows_2d, n // rows_2d))
 kfield = rng.standard_normal(field.shape)
+# The user's own shard_map over the signal's mesh (Auto on one device, so
+# that the plain baseline array enters it): `axis_name` names the split.
+mesh_x = jax.make_mesh((n_dev,), ("x",), axis_types=(
+    jax.sharding.AxisType.Auto if n_dev == 1 else jax.sharding.AxisType.Explicit,))
+
+
+def in_shard_map(kernel):
+    block = lambda b: probconv.convolve(b, kernel, "same", axis_name="x")
+    return jax.shard_map(block, mesh=mesh_x, in_specs=P("x"), out_specs=P("x"))
+
+
 cases = {
     "convolve same, 301 taps": (lambda x: probconv.convolve(x, k301, "same"), 300),
+    "convolve same, 301 taps, in a shard_map (axis_name)": (
+        in_shard_map(k301), 300),
     "correlate same, 3001 taps": (
         lambda x: probconv.correlate(x, k3001, "same"), 3000),
     # Past two shards' reach, or a halo holding the whole signal (2 devices):
     # the distributed transform, as the engine's route prices it.
     "convolve same, kernel as long as the signal": (
         lambda x: probconv.convolve(x, klong, "same"), ("route", klong)),
+    "convolve same, kernel as long as the signal, in a shard_map (axis_name)": (
+        in_shard_map(klong), ("route", klong)),
     # Split along two axes: the distributed transform along each in turn.
     "convolve same, 2-D field, kernel as large as the field": (
         lambda x: probconv.convolve(x, kfield, "same"), ("route", kfield)),

@@ -7,6 +7,7 @@ all-gather in the compiled program, and scratch memory per device below the
 size of the whole signal.
 """
 
+import jax
 import numpy as np
 import pytest
 from _devices import (
@@ -17,6 +18,7 @@ from _devices import (
     run,
     script,
 )
+from jax.sharding import PartitionSpec as P
 
 import probconv
 from probconv.conv.internal import halo_map, split_axes
@@ -148,7 +150,7 @@ BODY = r"""
     klong = rng.standard_normal(20001)
     record("convolve-same-20001", lambda x: cv(x, klong, "same"), signal,
            P("x"), ref=scipy.signal.fftconvolve(signal, klong, "same"),
-           hlo=False)
+           route=predict(signal, klong, "same", P("x")))
     # Eagerly, on a mesh of Auto axes.
     record("convolve-same-301-auto-eager", lambda x: cv(x, k301, "same"),
            signal, P("x"), m=auto, jit=False, hlo=False,
@@ -267,6 +269,92 @@ BODY = r"""
     record("complex-correlate", lambda x: probconv.correlate(x, kc, "same"), zc,
            P("x"), hlo=False,
            ref=scipy.signal.correlate(zc, kc, "same", method="direct"))
+    # Inside a user's shard_map: `axis_name` says the block is this device's
+    # part of a split signal; the result is its block of the result.
+    def manual(f, spec, m=mesh, names="x"):
+        body = lambda b: f(b, names)
+        return jax.shard_map(body, mesh=m, in_specs=spec, out_specs=spec)
+
+    record("manual-halo-same",
+           manual(lambda b, a: cv(b, k301, "same", axis_name=a), P("x")),
+           signal, P("x"), route=predict(signal, k301, "same", P("x")),
+           ref=scipy.signal.convolve(signal, k301, "same", method="direct"))
+    for mode in ("full", "valid"):  # 4096 -+ 300 samples: four equal blocks
+        record(f"manual-halo-{mode}",
+               manual(lambda b, a: cv(b, k301, mode, axis_name=a), P("x")),
+               short, P("x"), route=predict(short, k301, mode, P("x")),
+               ref=scipy.signal.convolve(short, k301, mode, method="direct"))
+    record("manual-transform",
+           manual(lambda b, a: cv(b, khuge, "same", axis_name=a), P("x")),
+           short, P("x"), route=predict(short, khuge, "same", P("x")),
+           ref=scipy.signal.fftconvolve(short, khuge, "same"))
+    zs = short + 1j * short[::-1]
+    record("manual-transform-complex",
+           manual(lambda b, a: probconv.correlate(b, kcl, "same", axis_name=a),
+                  P("x")),
+           zs, P("x"), route=predict(zs, kcl, "same", P("x"), correlate=True),
+           ref=scipy.signal.correlate(zs, kcl, "same", method="fft"))
+    record("manual-complex-correlate",
+           manual(lambda b, a: probconv.correlate(b, kc, "same", axis_name=a),
+                  P("x")),
+           zc, P("x"), route=predict(zc, kc, "same", P("x"), correlate=True),
+           ref=scipy.signal.correlate(zc, kc, "same", method="direct"))
+    # One signal over both axes of the 2 x 2 mesh (a tuple of names).
+    record("manual-tuple",
+           manual(lambda b, a: cv(b, k301, "same", axis_name=a), P(("b", "t")),
+                  m=grid, names=("b", "t")),
+           short, P(("b", "t")), m=grid,
+           route=predict(short, k301, "same", P(("b", "t")), grid),
+           ref=scipy.signal.convolve(short, k301, "same", method="direct"))
+    # Rows split over "b" with their kernels, time over "t"; and a field
+    # split along both axes, each axis named.
+    kbs = jax.device_put(kb, NamedSharding(grid, P("b", None)))
+    rows_map = jax.shard_map(
+        lambda b, q: cv(b, q, "same", axes=-1, axis_name="t"), mesh=grid,
+        in_specs=(P("b", "t"), P("b", None)), out_specs=P("b", "t"))
+    record("manual-batched", lambda x: rows_map(x, kbs), rows, P("b", "t"),
+           m=grid, route=predict(rows, kb, "same", P("b", "t"), grid, axes=-1),
+           ref=np.stack([scipy.signal.convolve(r, q, "same")
+                         for r, q in zip(rows, kb)]))
+    record("manual-field",
+           manual(lambda b, a: probconv.correlate(b, ker, "same", axis_name=a),
+                  P("b", "t"), m=grid, names={0: "b", 1: "t"}),
+           field, P("b", "t"), m=grid,
+           route=predict(field, ker, "same", P("b", "t"), grid, True),
+           ref=scipy.signal.correlate(field, ker, "same", method="direct"))
+    # jax.vmap over rows inside the shard map.
+    record("manual-vmap",
+           manual(lambda b, a: jax.vmap(
+               lambda r: cv(r, k31, "same", axis_name=a))(b), P(None, "x")),
+           rows, P(None, "x"),
+           ref=np.stack([scipy.signal.convolve(r, k31, "same") for r in rows]))
+    # Gradients, forward and reverse, by the halo and by the transform (64
+    # samples, 5 and 64 taps; a mesh of Auto axes takes check_grads'
+    # perturbed inputs as they come).
+    from jax.test_util import check_grads
+    tiny = np.random.default_rng(170).standard_normal(64)
+    grads = {}
+    for name, kt in (("halo", k31[:5]), ("transform", k3001[:64])):
+        if f"manual-grad-{name}" in EXTRA and not ALL:
+            continue
+        g = jax.jit(manual(lambda b, a: cv(b, kt, "same", axis_name=a), P("x"),
+                           m=auto))
+        text = g.lower(tiny).compile().as_text()
+        check_grads(g, (tiny,), order=1, modes=["fwd", "rev"])
+        grads[name] = dict(
+            err=float(np.max(np.abs(np.asarray(g(tiny))
+                                    - np.convolve(tiny, kt, "same")))),
+            permutes=text.count("collective-permute("),
+            all_to_all=text.count("all-to-all("))
+    out["manual-grads"] = grads
+    # Results that do not split into four equal blocks: refused.
+    xs4 = jax.device_put(short, NamedSharding(mesh, P("x")))
+    out["manual-errors"] = refusals(
+        lambda: manual(lambda b, a: cv(b, k3001[:300], "full", axis_name=a),
+                       P("x"))(xs4),
+        lambda: manual(lambda b, a: cv(b, k3001[:302], "valid", axis_name=a),
+                       P("x"))(xs4),
+    )
     # Smoothing layers.
     gappy = signal.copy()
     gappy[[0, 5000, 16383, 16384, 40000]] = np.nan
@@ -481,12 +569,26 @@ BODY = r"""
 # without the sign), the complex field by the real ones (its two parts),
 # the traced free gather by the route rule's test (which routes it);
 # richardson_lucy (the engine's halo in a loop) has no other;
-# split2-complex by split2-same (the same passes) and complex-transform (a
-# complex layout); split2-full, -grad and -mixed by split2-same and
-# split2-priced-mixed (the same two-axis passes, and a mixed route);
+# split2-complex by split2-same (the same passes) and
+# manual-transform-complex (a complex layout); split2-full, -grad and
+# -mixed by split2-same and split2-priced-mixed (the same two-axis passes,
+# and a mixed route);
 # split2-large (the scratch of a 512 x 512 field below its size) by
-# split2-same (the same passes, smaller).
+# split2-same (the same passes, smaller); inside a user's shard_map,
+# manual-halo-valid by manual-halo-full (the same halo, an even window) and
+# manual-complex-correlate by manual-transform-complex (conjugated) and
+# complex-correlate (the same halo body), manual-transform by
+# manual-transform-complex (the same transform, a complex layout), and
+# check_grads on the transform (manual-grad-transform: 4 s) by check_grads
+# on the halo and grad-transform (reverse mode through the same bodies);
+# complex-transform by manual-transform-complex (the same call and bodies,
+# in a shard_map).
 EXTRA = {
+    "complex-transform",
+    "manual-halo-valid",
+    "manual-complex-correlate",
+    "manual-transform",
+    "manual-grad-transform",
     "spectral-pair",
     "spectral-complex",
     "split2-large",
@@ -643,6 +745,173 @@ def test_other_layouts(request, name):
         assert _split_like_input(row), row
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        _case(name)
+        for name in [
+            "convolve-same-20001",
+            "batched-same",
+            "batched-full",
+            "batched-valid",
+            "field-same",
+            "field-full",
+            "field-valid",
+        ]
+    ],
+)
+def test_halo_cases_gather_nothing_and_hold_less_than_the_signal(request, name):
+    """A kernel longer than a shard, batch and time split, a 2-D field.
+
+    The compiled program gathers no array (the results split evenly), and
+    each device's scratch stays below the whole signal's size. The kernel
+    of 20,001 taps on shards of 16,384 goes by the distributed transform:
+    by halo the block's transform (38,880 points) held 1.78 signals per
+    device (`_sharded._over_scratch`); by transform, 0.44. The field's
+    blocks (132 x 104 with their halos) are transformed unstacked: 0.90
+    of the field, where a stack of block and kernel held 1.20.
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["err"] < 1e-12
+    assert not row["all_gather"] and row["gathered"] == 0
+    if name == "convolve-same-20001":
+        assert row["all_to_all"] > 0 and row["permutes"] == 0
+    else:  # the halos: along both axes of a field
+        assert row["permutes"] >= (4 if "field" in name else 1)
+        assert row["all_to_all"] == 0
+    assert row["temp_ratio"] < 1.0, row
+    assert _split_like_input(row), row
+
+
+MANUAL = {  # name: the route the cost model prices for the whole signal
+    "manual-halo-same": "halo",
+    "manual-halo-full": "halo",
+    "manual-halo-valid": "halo",
+    "manual-transform": "transform",
+    "manual-transform-complex": "transform",
+    "manual-complex-correlate": "halo",
+    "manual-tuple": "halo",
+    "manual-batched": "halo",
+    "manual-field": "halo",
+}
+
+
+@pytest.mark.parametrize("name", [_case(name) for name in MANUAL])
+def test_convolve_inside_a_users_shard_map(request, name):
+    """`axis_name`: each device's block of the result of the whole signal.
+
+    Inside `jax.shard_map` the block is told to be this device's part of a
+    signal split over the named mesh axes (one, a tuple of two, or one per
+    axis of a field; rows split with their kernels over a second axis):
+    equal to the unsharded result, split the same way, by the route and the
+    bytes that the engine prices for an input split by its NamedSharding
+    (halos as collective-permutes, transforms as all-to-alls), without a
+    gather. On 2^16 samples ('same' by halo) each device holds less than
+    the signal.
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert _split_like_input(row), row
+    assert not row["all_gather"]
+    route = row["route"]
+    assert bool(route["transform"]) == (MANUAL[name] == "transform")
+    assert (row["all_to_all"] > 0) == bool(route["transform"])
+    assert (row["permutes"] > 0) == bool(route["halo"])
+    received = row["a2a_bytes"] + row["permute_bytes"]
+    assert received == pytest.approx(route["bytes"], rel=1e-6)
+    if name == "manual-halo-same":
+        assert row["temp_ratio"] < 1.0
+
+
+def test_convolve_inside_a_users_shard_map_vmap(results):
+    """jax.vmap over rows inside the shard map."""
+    row = results["manual-vmap"]
+    assert row["err"] < 1e-12 and _split_like_input(row), row
+
+
+@pytest.mark.parametrize("name", ["manual-grad-halo", _case("manual-grad-transform")])
+def test_convolve_inside_a_users_shard_map_grad(request, name):
+    """check_grads, forward and reverse, through the halo and the transform.
+
+    (64 samples on four devices, 5 and 64 taps; check_grads' own
+    tolerances for float64 finite differences.)
+    """
+    route = name.removeprefix("manual-grad-")
+    g = _results_for(request, name)["manual-grads"][route]
+    if route == "halo":
+        assert g["permutes"] >= 1 and g["all_to_all"] == 0
+    else:
+        assert g["all_to_all"] > 0 and g["permutes"] == 0
+    assert g["err"] < 1e-12  # check_grads passed in the script; values too
+
+
+def test_convolve_inside_a_users_shard_map_refuses_uneven_blocks(results):
+    full, valid = results["manual-errors"]
+    assert "the result has 4395 samples along axis 0" in full
+    assert "do not split into 4 equal blocks" in full
+    assert "Use mode='same', or append zeros to `in2`" in full
+    assert "the result has 3795 samples along axis 0" in valid
+
+
+def _one_device_map(f, names=("x",)):
+    """`f` in a shard map over a mesh of one device (Auto axes: any input)."""
+    auto = (jax.sharding.AxisType.Auto,) * len(names)
+    mesh = jax.make_mesh((1,) * len(names), names, axis_types=auto)
+    spec = P(*names) if len(names) > 1 else P(names[0])
+    return jax.shard_map(f, mesh=mesh, in_specs=spec, out_specs=spec)
+
+
+def test_axis_name_on_one_device():
+    """A mesh axis of one device: the block is the whole signal.
+
+    float64 sums of three products: a few ulps of the largest entry.
+    """
+    x = np.random.default_rng(3).standard_normal(40)
+    k = np.array([0.5, -1.0, 2.0])
+    for mode in ("same", "full", "valid"):
+        f = _one_device_map(lambda b: probconv.correlate(b, k, mode, axis_name="x"))
+        ref = np.correlate(x, k, mode)
+        y = f(x)
+        assert y.shape == ref.shape
+        assert np.max(np.abs(y - ref)) <= 1e-12 * np.max(np.abs(ref))
+
+
+def test_axis_name_errors():
+    x, k = np.ones(8), np.ones(3)
+    with pytest.raises(ValueError, match="outside any shard map"):
+        probconv.convolve(x, k, "same", axis_name="x")
+    with pytest.raises(ValueError, match="'t', which is not a manual axis"):
+        _one_device_map(lambda b: probconv.convolve(b, k, axis_name="t"))(x)
+    with pytest.raises(ValueError, match="`maxlag` and `axis_name` cannot"):
+        _one_device_map(lambda b: probconv.correlate(b, k, maxlag=1, axis_name="x"))(x)
+    with pytest.raises(TypeError, match="`axis_name` must be a mesh axis name"):
+        _one_device_map(lambda b: probconv.convolve(b, k, axis_name=0))(x)
+    field, kf = np.ones((4, 4)), np.ones((2, 2))
+    two = _one_device_map
+    with pytest.raises(ValueError, match="but 2 axes \\(0, 1\\) are convolved"):
+        two(lambda b: probconv.convolve(b, kf, axis_name="a"), ("a", "b"))(field)
+    with pytest.raises(ValueError, match="maps axis 0, which is not convolved"):
+        two(
+            lambda b: probconv.convolve(b, kf[:1], axes=1, axis_name={0: "a"}),
+            ("a", "b"),
+        )(field)
+    with pytest.raises(ValueError, match="names a mesh axis for two array axes"):
+        two(
+            lambda b: probconv.convolve(b, kf, axis_name={0: "a", 1: "a"}),
+            ("a", "b"),
+        )(field)
+    with pytest.raises(TypeError, match="got 1 for axis 0"):
+        two(lambda b: probconv.convolve(b, kf, axis_name={0: 1}), ("a", "b"))(field)
+    with pytest.raises(ValueError, match="maps axis 1 twice"):
+        two(
+            lambda b: probconv.convolve(b, kf, axis_name={1: "a", -1: "b"}),
+            ("a", "b"),
+        )(field)
+    with pytest.raises(ValueError, match="needs `in1` to have an axis to split"):
+        _one_device_map(lambda b: probconv.convolve(b[0], 2.0, axis_name="x"))(x)
+
+
 TRANSFORM = {  # name: (devices along the split axis, signal, kernel, output
     # block, rows of the whole input, rows on each device)
     "transform-same": (4, 1 << 16, 1 << 16, 1 << 14, 1, 1),
@@ -765,6 +1034,7 @@ def test_field_split_along_two_axes_by_transform(request, name):
 
 ROUTED = {  # name: the split axes the cost model sends by transform
     "convolve-same-301": [],
+    "convolve-same-20001": [0],
     "convolve-full-3001": [],
     "transform-same": [0],
     "transform-full": [0],
@@ -1057,6 +1327,36 @@ TWO_HOSTS = script(
     xn, k = rng.standard_normal(n), rng.standard_normal(301)
     x = jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
                                      lambda idx: xn[idx])
+    # The engine's transform route (a kernel as long as the signal), and a
+    # field split along both axes over a 2 x 2 mesh of both processes.
+    klong = rng.standard_normal(n)
+    grid = jax.make_mesh((2, 2), ("b", "t"))
+    fn, kf = rng.standard_normal((64, 48)), rng.standard_normal((5, 9))
+    field = jax.make_array_from_callback(
+        fn.shape, NamedSharding(grid, P("b", "t")), lambda idx: fn[idx])
+    # Inside a user's shard_map over both processes' devices.
+    manual = jax.shard_map(
+        lambda b: probconv.convolve(b, k, "same", axis_name="x"), mesh=mesh,
+        in_specs=P("x"), out_specs=P("x"))
+    routes = [
+        (lambda x: probconv.convolve(x, klong, "same"),
+         scipy.signal.fftconvolve(xn, klong, "same"), x, "all-to-all("),
+        (lambda x: probconv.correlate(x, kf, "same"),
+         scipy.signal.correlate(fn, kf, "same", method="direct"), field,
+         "collective-permute("),
+        (manual, scipy.signal.convolve(xn, k, "same", method="direct"), x,
+         "collective-permute("),
+    ]
+    for f, ref, xin, op in routes:
+        c = jax.jit(f).lower(xin).compile()
+        text = c.as_text()
+        assert op in text and "all-gather" not in text, op
+        y = c(xin)
+        assert y.sharding.spec == xin.sharding.spec, y.sharding
+        assert len(y.addressable_shards) == 2
+        for s in y.addressable_shards:  # this host's part only
+            err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
+            assert err < 1e-12 * np.max(np.abs(ref)), err
     checks = [
         (lambda x: probconv.convolve(x, k, "same"),
          scipy.signal.convolve(xn, k, "same", method="direct")),
@@ -1085,7 +1385,13 @@ launched, results = launched_fixtures(SCRIPT, TWO_HOSTS, "default")
 
 
 def test_two_processes_two_devices_each(launched):
-    """Two local processes under jax.distributed stand in for two hosts."""
+    """Two local processes under jax.distributed stand in for two hosts.
+
+    The engine by halo and by its distributed transform, a field split
+    along both axes over both processes, a convolution inside a user's
+    shard map (`axis_name`), and three layers: each host's shards equal
+    the unsharded result, no all-gather in the compiled programs.
+    """
     finish_hosts(launched["hosts"])
 
 
@@ -1137,20 +1443,22 @@ def test_route_rules():
     t, h, _ = _route((128, 96), (128, 96), "same", ("b", "t"), (2, 2), "direct")
     assert len(t) == 1 and len(h) == 1
     # No layout (a shard of 1001 samples has no even column count): the
-    # halo stays, past the memory limit, rather than fail.
+    # halo stays, past the memory limit (three times: past two shards, the
+    # whole signal held, and the block's transforms), rather than fail.
     t, h, r = _route((4004,), (4004,), "same", ("x",), (4,))
-    assert (t, h, r.over) == ([], [0], 2)
+    assert (t, h, r.over) == ([], [0], 3)
 
 
 def test_route_price_follows_the_byte_cost(monkeypatch):
     """Within the memory limit the price decides: bytes against flops.
 
-    Four shards of 16,384 samples. A kernel of 20,001 taps: at the
-    simulated devices' price of a byte the halo (20,000 samples) is
+    Four shards of 16,384 samples. A kernel of 12,001 taps: at the
+    simulated devices' price of a byte the halo (12,000 samples) is
     cheaper than the transform's all-to-alls; at a fast interconnect's the
-    transform's shorter transforms win. One of 32,001 taps (its halo still
-    within two shards and under the whole signal) goes by transform at the
-    default price, by halo at a dear one.
+    transform's shorter transforms win. One of 20,001 taps, wider than a
+    shard, goes by transform at any price: its halo stays within two
+    shards, but the block's transform (38,880 points, three arrays of
+    them at its peak) would hold more than the signal (`_over_scratch`).
     """
     from probconv.conv import _sharded
 
@@ -1158,14 +1466,22 @@ def test_route_price_follows_the_byte_cost(monkeypatch):
         monkeypatch.setattr(_sharded, "BYTE_SECONDS", price)
         return _route((1 << 16,), (taps,), "same", ("x",), (4,))[2]
 
-    halo = route_at(20001, _sharded.BYTE_SECONDS)
+    halo = route_at(12001, _sharded.BYTE_SECONDS)
     assert not halo.transform and halo.over == 0
-    assert halo.bytes == 20000 * 8
-    fast = route_at(20001, 1e-12)
+    assert halo.bytes == 12000 * 8
+    fast = route_at(12001, 1e-12)
     assert fast.transform and fast.bytes > halo.bytes
-    assert route_at(32001, 1e-9).transform
-    dear = route_at(32001, 1e-6)
-    assert not dear.transform and dear.over == 0
+    for price in (1e-12, 1e-9, 1e-6):
+        assert route_at(20001, price).transform
+    from probconv.conv._plan import prepare
+
+    f8 = np.dtype("float64")
+    shape1, shape2 = (1 << 16,), (20001,)
+    prepared = prepare(shape1, f8, shape2, f8, "same", "auto", None, None, None, False)
+    split = _sharded.Split(None, ("x",), (4,))
+    geometry = _sharded._geometry(prepared.plan, split)
+    by_halo = _sharded._route_of(prepared, split, geometry, shape1, shape2, set())
+    assert by_halo.over == 1 and by_halo.bytes == 20000 * 8
 
 
 def test_transform_bytes_model():

@@ -11,7 +11,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .._checks import check_choice, check_int, result_dtype
-from . import _choose, _direct, _fft, _host, _overlap_add, _sharded
+from . import _choose, _direct, _fft, _host, _manual, _overlap_add, _sharded
 from ._args import METHODS, MODES, as_input
 from ._plan import (
     SMALL_POINTS,
@@ -37,7 +37,10 @@ def _from_canonical(y, ax):
     return jnp.moveaxis(y, tuple(range(y.ndim - k, y.ndim)), ax)
 
 
-def _execute(in1, in2, plan: Plan, method: str, precision, auto=False) -> jax.Array:
+def _execute(
+    in1, in2, plan: Plan, method: str, precision, auto=False, stack=True
+) -> jax.Array:
+    """Run a plan's window by `method` on one device (`stack`: `_fft.stacks`)."""
     a = _to_canonical(in1.astype(plan.dtype), plan.conv_axes)
     v = _to_canonical(in2.astype(plan.dtype), plan.conv_axes)
     # Clip the requested window to the full convolution's extent; what lies
@@ -53,6 +56,8 @@ def _execute(in1, in2, plan: Plan, method: str, precision, auto=False) -> jax.Ar
             "overlap_add": _overlap_add.convolve_window,
         }[method]
         kwargs = {"precision": precision, "auto": auto} if method == "direct" else {}
+        if method == "fft":
+            kwargs = {"stack": stack}
         y = fn(a, v, tuple(lo), inner_len, **kwargs)
         pads = [(0, 0)] * (y.ndim - len(lo)) + [
             (l_ - s, s + n - h) for l_, h, s, n in zip(lo, hi, plan.start, plan.length)
@@ -178,8 +183,23 @@ def _eager_1d(a: np.ndarray, v: np.ndarray, mode, method, correlate: bool):
     return _host.from_host(y.astype(out_dtype, copy=False))
 
 
-def _dispatch(in1, in2, mode, method, axes, precision, maxlag, correlate):
+def _dispatch(
+    in1, in2, mode, method, axes, precision, maxlag, correlate, axis_name=None
+):
     """Plan a call (cached per signature) and run it by the cheapest route."""
+    if axis_name is not None:
+        if maxlag is not None:
+            raise ValueError(
+                "`maxlag` and `axis_name` cannot be combined: the lags "
+                "-maxlag..maxlag are one short window, not a signal split "
+                "over devices. Correlate with mode='same' (or 'full') and "
+                "take the lags, or correlate outside the shard map."
+            )
+        a = as_input(in1, "in1")
+        v = as_input(in2, "in2")
+        return _manual.convolve_block(
+            a, v, mode, method, axes, precision, correlate, axis_name, _execute
+        )
     if (
         type(in1) is np.ndarray
         and type(in2) is np.ndarray
@@ -231,6 +251,7 @@ def convolve(
     method: str = "auto",
     axes: int | Sequence[int] | None = None,
     precision: str | lax.Precision | None = None,
+    axis_name: str | tuple[str, ...] | dict | None = None,
 ) -> jax.Array:
     r"""Convolve two N-dimensional arrays.
 
@@ -262,11 +283,27 @@ def convolve(
         Arithmetic precision of the direct method on accelerators. ``None``
         means ``'highest'``: full float32 even on GPUs (no TF32) and TPUs (no
         bf16 passes). ``'default'`` is XLA's faster, coarser default.
+    axis_name : str, tuple of str or dict, optional
+        Inside a `jax.shard_map` only: `in1` is this device's block of a
+        signal split along its convolved axis, in device order
+        (``jax.lax.axis_index(axis_name)``, equal blocks), over this manual
+        mesh axis (a tuple: several mesh axes together, as in
+        `jax.lax.psum`); a dict ``{axis: name}`` maps each split convolved
+        axis of `in1` to its mesh axes. `in2` must be whole, the same on
+        every device. The result is this device's block of the result of
+        the whole signal, split the same way, computed by a halo exchange
+        (`jax.lax.ppermute`) or, for kernels that reach past two blocks, a
+        distributed FFT (all-to-alls), as the cost model prices them.
+        Modes ``'full'`` and ``'valid'`` need a result whose length along
+        each split axis is a multiple of its devices. Outside a shard map,
+        pass an array whose `NamedSharding` splits the axis instead: the
+        engine keeps it split without this argument.
 
     Returns
     -------
     jax.Array
-        The convolution, with dtype following the inputs (JAX promotion).
+        The convolution, with dtype following the inputs (JAX promotion);
+        with `axis_name`, this device's block of it.
 
     Raises
     ------
@@ -274,8 +311,12 @@ def convolve(
         For an unknown `mode`, `method` or `precision`; empty inputs; a rank
         mismatch; `axes` out of range, repeated or empty; batch axes that do
         not broadcast; or ``'valid'`` where neither input covers the other.
+        With `axis_name`: outside a shard map, a name that is not one of
+        its manual axes, an axis not convolved, or a ``'full'`` or
+        ``'valid'`` result that does not split into equal blocks.
     TypeError
-        For non-numeric inputs or non-integer `axes`.
+        For non-numeric inputs, non-integer `axes`, or an `axis_name` that
+        is not a name, a tuple of names or a dict of them.
 
     See Also
     --------
@@ -306,8 +347,19 @@ def convolve(
     [0.0, 1.0, 2.5, 4.0, 1.5]
     >>> probconv.convolve([1, 2, 3], [0, 1, 0.5], "same", method="direct").tolist()
     [1.0, 2.5, 4.0]
+
+    Inside a `jax.shard_map`, each device holding a block of the signal:
+
+    >>> import jax, numpy as np
+    >>> from jax.sharding import NamedSharding, PartitionSpec as P
+    >>> mesh = jax.make_mesh((jax.device_count(),), ("t",))
+    >>> x = jax.device_put(np.arange(8.0), NamedSharding(mesh, P("t")))
+    >>> block = lambda b: probconv.convolve(b, np.ones(3), "same", axis_name="t")
+    >>> f = jax.shard_map(block, mesh=mesh, in_specs=P("t"), out_specs=P("t"))
+    >>> f(x).round(6).tolist()
+    [1.0, 3.0, 6.0, 9.0, 12.0, 15.0, 18.0, 13.0]
     """
-    return _dispatch(in1, in2, mode, method, axes, precision, None, False)
+    return _dispatch(in1, in2, mode, method, axes, precision, None, False, axis_name)
 
 
 def correlate(
@@ -319,6 +371,7 @@ def correlate(
     axes: int | Sequence[int] | None = None,
     maxlag: int | None = None,
     precision: str | lax.Precision | None = None,
+    axis_name: str | tuple[str, ...] | dict | None = None,
 ) -> jax.Array:
     r"""Cross-correlate two N-dimensional arrays.
 
@@ -344,6 +397,10 @@ def correlate(
         enough to keep them free of wrap-around.
     precision : {None, 'highest', 'high', 'default'} or jax.lax.Precision
         As in `convolve`.
+    axis_name : str, tuple of str or dict, optional
+        As in `convolve`: inside a `jax.shard_map`, `in1` is this device's
+        block of a signal split over these manual mesh axes, and the result
+        this device's block of the correlation.
 
     Returns
     -------
@@ -354,7 +411,8 @@ def correlate(
     Raises
     ------
     ValueError, TypeError
-        As `convolve`, and for a negative or non-integer `maxlag`.
+        As `convolve`, for a negative or non-integer `maxlag`, and for
+        `maxlag` with `axis_name`.
 
     See Also
     --------
@@ -376,7 +434,7 @@ def correlate(
     """
     if maxlag is not None:
         maxlag = check_int("maxlag", maxlag)
-    return _dispatch(in1, in2, mode, method, axes, precision, maxlag, True)
+    return _dispatch(in1, in2, mode, method, axes, precision, maxlag, True, axis_name)
 
 
 def choose_method(

@@ -296,17 +296,20 @@ def _kernel_class(v, c, lays, names, cdtype, kernel_map=None):
     tail = jnp.pad(tail, [(0, 0)] * ax + [(0, -rest % cols)] + [(0, 0)] * (m - 1))
     tail = tail.reshape(v.shape[:ax] + (-(-rest // cols), cols) + rest_shape)
     tail = _inner_columns(tail, lays, names)
-    shape = jax.eval_shape(read, jnp.int32(0)).shape
-    y = lax.fori_loop(
-        0,
-        whole,
-        lambda i, y: y + read(i) * _phase(i.astype(it) * c, g, cdtype, -1),
-        _zeros(shape, cdtype, v, _flat(names)),
-    )
+    y = None  # a kernel shorter than one block of rows: its tail alone
+    if whole:
+        shape = jax.eval_shape(read, jnp.int32(0)).shape
+        y = lax.fori_loop(
+            0,
+            whole,
+            lambda i, y: y + read(i) * _phase(i.astype(it) * c, g, cdtype, -1),
+            _zeros(shape, cdtype, v, _flat(names)),
+        )
     if tail.shape[ax]:
         pad = [(0, 0)] * tail.ndim
         pad[ax] = (0, span - tail.shape[ax])
-        y = y + jnp.pad(tail, pad) * _phase(whole * c, g, cdtype, -1)
+        last = jnp.pad(tail, pad) * _phase(whole * c, g, cdtype, -1)
+        y = last if y is None else y + last
     trail = (1,) * (2 * m - 2)
     m1 = jnp.arange(span, dtype=it).reshape((span, 1) + trail)
     y = jnp.fft.fft(y * _phase(m1 * c, lay.rows, cdtype, -1), axis=ax)
