@@ -13,7 +13,15 @@ below the size of `p`.
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _devices import case, finish_hosts, fixtures, launched_fixtures, record_of, script
+from _devices import (
+    case,
+    finish_hosts,
+    fixtures,
+    launched_fixtures,
+    record_of,
+    script,
+    spawn_hosts,
+)
 
 from probconv import distributions as dist
 from probconv.distributions._poisson_binomial import _tree
@@ -232,9 +240,24 @@ TWO_HOSTS = script(
         m = np.asarray(s.data)
         err = np.max(np.abs(m - ref[o : o + m.size]))
         assert err < 1e-12 * ref.max(), err
-    # A law's grid split over both processes: iid_sum and compound by the
-    # distributed transform, split like the grid; each process checks the
-    # blocks it holds against NumPy (the sum) and one device (the compound).
+    print("ok", pid)
+    """,
+    devices=2,
+    hosts=True,
+)
+
+
+# A law's grid split over both processes: iid_sum and compound by the
+# distributed transform, split like the grid; each process checks the blocks
+# it holds against NumPy (the sum) and one device (the compound). Slow: the
+# Poisson binomial's launch above covers the runtime by default.
+TWO_HOSTS_GRID = script(
+    r"""
+    from probconv import distributions as dist
+
+    # (A grid of 2^15 points leaves 9e-8 of the compound's mass past it; at
+    # 2^14, 0.3 % past it, the split and one-device tilts differ and the
+    # two agree to 8e-11 only, each within 1.3e-10 of the exact masses.)
     gm = np.random.default_rng(1).uniform(0, 1, 4096)
     gm /= gm.sum()
     g = jax.make_array_from_callback((gm.size,), NamedSharding(mesh, P("x")),
@@ -386,6 +409,12 @@ def test_two_processes_two_devices_each(launched):
     finish_hosts(launched["hosts"])
 
 
+@pytest.mark.slow  # two more processes, about 20 s of CPU
+def test_split_grid_over_two_processes():
+    """iid_sum and compound of a grid split over two processes."""
+    finish_hosts(spawn_hosts(TWO_HOSTS_GRID))
+
+
 # One device: the helpers the split law is made of.
 
 
@@ -397,7 +426,10 @@ def test_window_size():
     assert window_size(2**16, np.float32) < window_size(2**16, np.float64)
 
 
-@pytest.mark.parametrize("trials", [300, 1 << 14])
+@pytest.mark.parametrize(
+    "trials",
+    [300, pytest.param(1 << 14, marks=pytest.mark.slow)],  # 11 s; same code as 300
+)
 def test_local_law_is_the_window_of_the_law(trials):
     p = np.random.default_rng(trials).uniform(0, 1, (2, trials)) ** 3
     masses, start, mean, cut = local_law(jnp.asarray(p), _tree)

@@ -151,6 +151,7 @@ def test_sum_of_a_compound_and_a_density_keeps_the_atom(poisson_exp):
     _check(t, logsf, logpdf, [2.0, 10.0, 100.0, 400.0, 650.0])
 
 
+@pytest.mark.slow  # 10 s; NB counts of exponentials: the gamma mixtures below
 @FEW
 @given(t=st.floats(1.0, 3.0))  # rho in [0.25, 0.5]: grids to u ~ 1,400
 def test_ruin_probability_is_the_cramer_lundberg_closed_form(t):
