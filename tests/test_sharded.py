@@ -17,6 +17,7 @@ from _devices import (
     record_of,
     run,
     script,
+    spawn_hosts,
 )
 from jax.sharding import PartitionSpec as P
 
@@ -1327,6 +1328,42 @@ TWO_HOSTS = script(
     xn, k = rng.standard_normal(n), rng.standard_normal(301)
     x = jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
                                      lambda idx: xn[idx])
+    checks = [
+        (lambda x: probconv.convolve(x, k, "same"),
+         scipy.signal.convolve(xn, k, "same", method="direct")),
+        (lambda x: moving_average(x, 101),
+         scipy.ndimage.uniform_filter1d(xn, 101, mode="reflect")),
+        (lambda x: ewma(x, alpha=0.01),
+         pd.Series(xn).ewm(alpha=0.01).mean().to_numpy()),
+        (lambda x: diffuse(x, 1.0, 2.0, boundary="reflect"),
+         np.asarray(diffuse(xn, 1.0, 2.0, boundary="reflect"))),
+    ]
+    for f, ref in checks:
+        y = jax.jit(f)(x)
+        assert y.sharding.spec == P("x"), y.sharding
+        assert len(y.addressable_shards) == 2
+        for s in y.addressable_shards:  # this host's half only
+            err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
+            assert err < 1e-12 * np.max(np.abs(ref)), err
+    print("ok", pid)
+    """,
+    devices=2,
+    hosts=True,
+)
+
+
+# The engine's other routes over two processes (slow: two more processes;
+# the launch above covers the runtime, the halo route and the layers).
+TWO_HOSTS_ROUTES = script(
+    r"""
+    import scipy.signal
+    import probconv
+
+    rng = np.random.default_rng(0)
+    n = 1 << 14
+    xn, k = rng.standard_normal(n), rng.standard_normal(301)
+    x = jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
+                                     lambda idx: xn[idx])
     # The engine's transform route (a kernel as long as the signal), and a
     # field split along both axes over a 2 x 2 mesh of both processes.
     klong = rng.standard_normal(n)
@@ -1357,23 +1394,6 @@ TWO_HOSTS = script(
         for s in y.addressable_shards:  # this host's part only
             err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
             assert err < 1e-12 * np.max(np.abs(ref)), err
-    checks = [
-        (lambda x: probconv.convolve(x, k, "same"),
-         scipy.signal.convolve(xn, k, "same", method="direct")),
-        (lambda x: moving_average(x, 101),
-         scipy.ndimage.uniform_filter1d(xn, 101, mode="reflect")),
-        (lambda x: ewma(x, alpha=0.01),
-         pd.Series(xn).ewm(alpha=0.01).mean().to_numpy()),
-        (lambda x: diffuse(x, 1.0, 2.0, boundary="reflect"),
-         np.asarray(diffuse(xn, 1.0, 2.0, boundary="reflect"))),
-    ]
-    for f, ref in checks:
-        y = jax.jit(f)(x)
-        assert y.sharding.spec == P("x"), y.sharding
-        assert len(y.addressable_shards) == 2
-        for s in y.addressable_shards:  # this host's half only
-            err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
-            assert err < 1e-12 * np.max(np.abs(ref)), err
     print("ok", pid)
     """,
     devices=2,
@@ -1393,6 +1413,12 @@ def test_two_processes_two_devices_each(launched):
     the unsharded result, no all-gather in the compiled programs.
     """
     finish_hosts(launched["hosts"])
+
+
+@pytest.mark.slow  # two more processes, about 15 s of CPU
+def test_two_processes_transform_field_and_shard_map():
+    """The transform route, a 2 x 2 field and axis_name over two processes."""
+    finish_hosts(spawn_hosts(TWO_HOSTS_ROUTES))
 
 
 def test_halo_map_errors_on_split_arrays(results):

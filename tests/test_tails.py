@@ -259,6 +259,9 @@ def _panjer_nb(r, p, x, size):
     return f
 
 
+# Slow (8 s): NB counts are also in the gamma mixtures of
+# test_tails_compound_density, frequencies by masses in test_dist_compound.
+@pytest.mark.slow
 def test_compound_other_frequencies():
     size = 200
     x = np.zeros(7)
@@ -333,6 +336,9 @@ def test_bernoulli_sums_float32(p):
     _check(d, _binom_log(1000, float(np.float32(p))), F32, FLOOR32)
 
 
+# Slow (5.5 s): float32 tilts in the Bernoulli, Poisson binomial and
+# pairwise float32 tests.
+@pytest.mark.slow
 def test_ten_thousand_dice_float32(dice_ref):
     d = dist.iid_sum(
         dist.from_masses(np.full(6, 1 / 6, np.float32)), 10_000, accuracy="relative"
