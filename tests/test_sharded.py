@@ -1316,18 +1316,25 @@ def test_halo_map_errors():
         halo_map(lambda e: e, np.ones(4), 0, -1, 1)
 
 
-TWO_HOSTS = script(
-    r"""
-    import pandas as pd, scipy.ndimage, scipy.signal
+# Both two-process scripts: a signal split over the two processes' devices.
+HOST_SIGNAL = r"""
+    import scipy.signal
     import probconv
-    from probconv.physics import diffuse
-    from probconv.smooth import ewma, moving_average
 
     rng = np.random.default_rng(0)
     n = 1 << 14
     xn, k = rng.standard_normal(n), rng.standard_normal(301)
     x = jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
                                      lambda idx: xn[idx])
+"""
+
+TWO_HOSTS = script(
+    HOST_SIGNAL
+    + r"""
+    import pandas as pd, scipy.ndimage
+    from probconv.physics import diffuse
+    from probconv.smooth import ewma, moving_average
+
     checks = [
         (lambda x: probconv.convolve(x, k, "same"),
          scipy.signal.convolve(xn, k, "same", method="direct")),
@@ -1355,15 +1362,8 @@ TWO_HOSTS = script(
 # The engine's other routes over two processes (slow: two more processes;
 # the launch above covers the runtime, the halo route and the layers).
 TWO_HOSTS_ROUTES = script(
-    r"""
-    import scipy.signal
-    import probconv
-
-    rng = np.random.default_rng(0)
-    n = 1 << 14
-    xn, k = rng.standard_normal(n), rng.standard_normal(301)
-    x = jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
-                                     lambda idx: xn[idx])
+    HOST_SIGNAL
+    + r"""
     # The engine's transform route (a kernel as long as the signal), and a
     # field split along both axes over a 2 x 2 mesh of both processes.
     klong = rng.standard_normal(n)
