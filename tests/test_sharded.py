@@ -1326,6 +1326,13 @@ HOST_SIGNAL = r"""
     xn, k = rng.standard_normal(n), rng.standard_normal(301)
     x = jax.make_array_from_callback((n,), NamedSharding(mesh, P("x")),
                                      lambda idx: xn[idx])
+
+    def blocks_equal(y, ref, spec):  # split like spec, within 1e-12 of ref
+        assert y.sharding.spec == spec, y.sharding
+        assert len(y.addressable_shards) == 2
+        for s in y.addressable_shards:  # this host's part only
+            err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
+            assert err < 1e-12 * np.max(np.abs(ref)), err
 """
 
 TWO_HOSTS = script(
@@ -1346,12 +1353,7 @@ TWO_HOSTS = script(
          np.asarray(diffuse(xn, 1.0, 2.0, boundary="reflect"))),
     ]
     for f, ref in checks:
-        y = jax.jit(f)(x)
-        assert y.sharding.spec == P("x"), y.sharding
-        assert len(y.addressable_shards) == 2
-        for s in y.addressable_shards:  # this host's half only
-            err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
-            assert err < 1e-12 * np.max(np.abs(ref)), err
+        blocks_equal(jax.jit(f)(x), ref, P("x"))
     print("ok", pid)
     """,
     devices=2,
@@ -1388,12 +1390,7 @@ TWO_HOSTS_ROUTES = script(
         c = jax.jit(f).lower(xin).compile()
         text = c.as_text()
         assert op in text and "all-gather" not in text, op
-        y = c(xin)
-        assert y.sharding.spec == xin.sharding.spec, y.sharding
-        assert len(y.addressable_shards) == 2
-        for s in y.addressable_shards:  # this host's part only
-            err = np.max(np.abs(np.asarray(s.data) - ref[s.index]))
-            assert err < 1e-12 * np.max(np.abs(ref)), err
+        blocks_equal(c(xin), ref, xin.sharding.spec)
     print("ok", pid)
     """,
     devices=2,
