@@ -323,7 +323,7 @@ def pfa_case(draw):
 
 # Each example compiles anew (0.7 s); test_prime_factor_mapping_grad_jit_vmap
 # and test_long_1d_fft_runs_as_2d_transforms run the mapping through the engine.
-@settings(max_examples=8)
+@settings(max_examples=5)
 @given(case=pfa_case(), seed=st.integers(0, 99))
 def test_prime_factor_mapping_matches_numpy(case, seed):
     # The 2-D form of a circular convolution, on factors small enough to

@@ -164,7 +164,39 @@ def _norecursedirs() -> list[str]:
     return list(config.getini("norecursedirs"))
 
 
-def test_doctest_modules_are_collected():
+def _collected_doctest_files(session) -> set[str]:
+    """The files of `probconv` whose doctests pytest collects by default.
+
+    The running session's own collection when it was asked for the whole
+    package and nothing narrowed it (a default run of the suite, in each
+    xdist worker too), else a collection of the package in a subprocess (a
+    run of this module alone, or with ``-k``).
+    """
+    package = ROOT / "probconv"
+    asked = [
+        Path(session.config.invocation_params.dir, a.split("::")[0]).resolve()
+        for a in session.config.args
+    ]
+    option = session.config.option
+    narrowed = option.keyword or getattr(option, "deselect", None) or option.lf
+    if not narrowed and any(package.is_relative_to(a) for a in asked):
+        return {
+            Path(item.path).resolve().relative_to(ROOT).as_posix()
+            for item in session.items
+            if Path(item.path).resolve().is_relative_to(package)
+        }
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "probconv"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return {line.split("::")[0] for line in out.stdout.splitlines()}
+
+
+def test_doctest_modules_are_collected(request):
     modules = _modules()
     with_examples = sorted(
         path.relative_to(ROOT).as_posix()
@@ -179,15 +211,7 @@ def test_doctest_modules_are_collected():
             assert not any(fnmatch.fnmatch(part, pat) for pat in skipped), (
                 f"{rel}: pytest does not recurse into {part!r} by default"
             )
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "probconv"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    collected = {line.split("::")[0] for line in out.stdout.splitlines()}
+    collected = _collected_doctest_files(request.session)
     missing = [rel for rel in with_examples if rel not in collected]
     assert not missing, f"doctests not collected: {missing}"
 

@@ -316,19 +316,27 @@ def test_relative_laws_record_the_cut_mass_in_log_space():
     assert b.size > 30 and float(b.log_truncated) == -np.inf
     assert float(b.truncated) == 0 and float(b.logpmf(b.size + 3)) == -np.inf
     assert float(b.logsf(30)) == -np.inf
-    # Sums of extended families: the Chernoff bound past a shortened grid,
-    # and the summands' own cut masses, in log space.
-    for law, k_ref in (
-        (dist.iid_sum(dist.poisson(3.0), 4, accuracy="relative"), 12.0),
-        (dist.add(dist.poisson(2.0), dist.poisson(3.0), accuracy="relative"), 5.0),
-    ):
-        k = np.arange(law.size, law.size + 600)
-        exact = scipy.special.logsumexp(scipy.stats.poisson.logpmf(k, k_ref))
-        assert float(law.log_truncated) >= exact > -np.inf
-        assert float(law.truncated) >= TINY
-        assert np.isnan(float(law.logpmf(law.size + 2)))
-        bd = dist.bounds(law, float(law.size + 2))
-        assert float(bd.lower) == 0 and float(bd.upper) >= TINY
+    # A sum of extended families (the law of test_sums_of_poissons_and_
+    # scipy_laws_extend, compiled once): the Chernoff bound past a shortened
+    # grid, and the summands' own cut masses, in log space.
+    pair = dist.add(dist.poisson(2.0), dist.poisson(3.0), accuracy="relative")
+    _check_cut_sum(pair, 5.0)
     # jit keeps the field.
     j = jax.jit(lambda d: d)(s)
     assert float(j.log_truncated) == float(s.log_truncated)
+
+
+def _check_cut_sum(law, mean):
+    """A relative sum of Poisson laws bounds its cut mass, never -inf."""
+    k = np.arange(law.size, law.size + 600)
+    exact = scipy.special.logsumexp(scipy.stats.poisson.logpmf(k, mean))
+    assert float(law.log_truncated) >= exact > -np.inf
+    assert float(law.truncated) >= TINY
+    assert np.isnan(float(law.logpmf(law.size + 2)))
+    bd = dist.bounds(law, float(law.size + 2))
+    assert float(bd.lower) == 0 and float(bd.upper) >= TINY
+
+
+@pytest.mark.slow  # an iid sum's own programs (about 5 s); `add` is above
+def test_iid_sums_of_extended_families_record_their_cut_mass():
+    _check_cut_sum(dist.iid_sum(dist.poisson(3.0), 4, accuracy="relative"), 12.0)
