@@ -232,7 +232,7 @@ class Shards(NamedTuple):
         A call of several lagged sums by halos (pair counts, the six of
         Pearson's with NaN omitted) would otherwise hold each one's FFT
         buffers side by side (1.21 of the inputs measured for Pearson with
-        NaN omitted at 1,024 lags, four devices; 0.73 in turn).
+        NaN omitted at 1,024 lags, four devices; 0.69 in turn).
         """
         return Spread.after(done, *xs)
 
@@ -266,11 +266,10 @@ def _halo_sums(ext, v, method):
     rows together but sums of products for one row (rows of both inputs,
     such as a batch split over a 2 x 2 mesh with time: XLA's grouped
     convolution of the rows is slow, so the engine transforms them all at
-    once), the rows go one at a time by sums of products: the FFT held the
-    padded rows and their spectra side by side, four blocks of the inputs
-    (1.055 of the inputs per device for `acf` at 20 lags on a 2 x 2 mesh,
-    0.52 row by row), for a few lags that sums of products compute at
-    about the same cost.
+    once), the rows go one at a time by sums of products, the engine's
+    own choice for one row: the FFT held the padded rows and their
+    spectra side by side, four blocks of the inputs (1.055 of the inputs
+    per device for `acf` at 20 lags on a 2 x 2 mesh, 0.75 row by row).
     """
     if method == "auto" and ext.ndim > 1:
         batch = np.broadcast_shapes(ext.shape[:-1], v.shape[:-1])
