@@ -157,6 +157,11 @@ cases = {
     "xcorr coeff, n/4 lags each side": (
         lambda x: xcorr(x, 0.5 * x + 1.0, maxlag=n // 4, normalize="coeff").values,
         "unmodelled"),
+    # Pearson's with NaN omitted (seven lagged sums), at half a shard of
+    # four devices' halo: the transform (past a quarter of a shard).
+    "xcorr coeff omit, n/16 lags each side": (
+        lambda x: xcorr(x, 0.5 * x + 1.0, maxlag=n // 16, normalize="coeff",
+                        nan_policy="omit").values, "unmodelled"),
     # The signal's values as samples: binned counts (4096 points) reduced
     # over devices, the samples never gathered.
     "kde, bandwidth 0.05, 4096 points": (
