@@ -414,10 +414,10 @@ def test_to_device_copies_and_never_aliases_the_callers_array():
 
 
 def test_host_results_carry_jaxs_interned_abstract_value(count_compiles):
-    # The host route makes each result's abstract value by JAX's interning
-    # constructor (`_host._aval`): the very object `jax.core.ShapedArray`
-    # returns, so a jitted function compiled for a JAX array of that shape
-    # and dtype runs on the host's result without compiling again.
+    # The host route's results carry the abstract value JAX interns for
+    # their shape and dtype (`_host._aval`), so a jitted function compiled
+    # for a JAX array of that shape and dtype runs on them without
+    # compiling again.
     for shape, dtype in (((7,), np.float64), ((2, 3), np.float32), ((), np.float64)):
         dtype = np.dtype(dtype)
         assert _host._aval(shape, dtype) is jax.core.ShapedArray(shape, dtype)

@@ -398,31 +398,7 @@ def _sharding(device) -> jax.sharding.Sharding:
     return jax.sharding.SingleDeviceSharding(device)
 
 
-try:  # JAX's interned abstract value, made without ShapedArray's argument checks
-    from jax._src import core as _core
-
-    _new_aval = _core.ShapedArray._create
-    _empty_sharding = _core._empty_sharding
-    _AVAL_REST = (_core.empty_mat, _core.MemorySpace.Device)
-    _probe = np.dtype(np.float64)
-    if _new_aval(
-        (3,), _probe, False, _empty_sharding(1), *_AVAL_REST
-    ) is not jax.core.ShapedArray((3,), _probe):  # pragma: no cover
-        raise AttributeError("ShapedArray._create makes another value")
-except (ImportError, AttributeError, TypeError):  # pragma: no cover - JAX moved it
-    _new_aval = None
-
-
 @functools.lru_cache(maxsize=1024)
 def _aval(shape: tuple, dtype: np.dtype):
-    """Return the abstract value of a result (cached per shape).
-
-    The object `jax.core.ShapedArray(shape, dtype)` returns (JAX interns
-    them: equal values are one object), made by the interning constructor
-    directly, without the 1.5 us of argument handling around it (2.0-2.3
-    against 0.5 us for a shape JAX holds; a new shape's interning costs
-    5.5-9.5 us either way, load 4-8).
-    """
-    if _new_aval is None:  # pragma: no cover
-        return jax.core.ShapedArray(shape, dtype)
-    return _new_aval(shape, dtype, False, _empty_sharding(len(shape)), *_AVAL_REST)
+    """Return the abstract value of a result (cached per shape)."""
+    return jax.core.ShapedArray(shape, dtype)
