@@ -411,3 +411,22 @@ def test_to_device_copies_and_never_aliases_the_callers_array():
                 y[...] = -1.0
                 np.testing.assert_array_equal(np.asarray(got), want)
                 base[offset : offset + n] = want
+
+
+def test_host_results_carry_jaxs_interned_abstract_value(count_compiles):
+    # The host route's results carry the abstract value JAX interns for
+    # their shape and dtype (`_host._aval`), so a jitted function compiled
+    # for a JAX array of that shape and dtype runs on them without
+    # compiling again.
+    for shape, dtype in (((7,), np.float64), ((2, 3), np.float32), ((), np.float64)):
+        dtype = np.dtype(dtype)
+        assert _host._aval(shape, dtype) is jax.core.ShapedArray(shape, dtype)
+    got = probconv.convolve(np.arange(5.0), np.ones(3))  # 7 points, host route
+    assert got.aval is jax.core.ShapedArray((7,), np.dtype(np.float64))
+    double = jax.jit(lambda x: 2 * x)
+    double(jnp.zeros(7))
+    with count_compiles() as compiles:
+        np.testing.assert_array_equal(
+            np.asarray(double(got)), 2 * np.convolve(np.arange(5.0), np.ones(3))
+        )
+    assert compiles == []

@@ -261,12 +261,18 @@ def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     size = _scipy_fft.next_fast_len(max(OA_BLOCK * k, OA_MIN), real=True)
     step = size - k + 1
     count = -(-n // step)
-    blocks = np.zeros(count * step, a.dtype)
+    # (one pass over each array where it can: the blocks zeroed past the
+    # signal only, the spectra multiplied and inverted in place, the heads
+    # copied and only the tails added)
+    blocks = np.empty(count * step, a.dtype)
     blocks[:n] = a
+    blocks[n:] = 0
     spectra = _scipy_fft.rfft(blocks.reshape(count, step), size, axis=1)
-    out = _scipy_fft.irfft(spectra * _scipy_fft.rfft(v, size), size, axis=1)
-    y = np.zeros((count + 1) * step, a.dtype)
-    y[: count * step].reshape(count, step)[...] += out[:, :step]
+    spectra *= _scipy_fft.rfft(v, size)
+    out = _scipy_fft.irfft(spectra, size, axis=1, overwrite_x=True)
+    y = np.empty((count + 1) * step, a.dtype)
+    y[: count * step].reshape(count, step)[...] = out[:, :step]
+    y[count * step :] = 0
     y[step:].reshape(count, step)[:, : k - 1] += out[:, step:]
     return y[: n + k - 1]
 
