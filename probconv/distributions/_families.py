@@ -30,7 +30,7 @@ from ._grid import Lattice, make
 from ._grid_args import check_grid
 from ._host import FAMILIES, as_host, family_query, host_values, leaf, on_cpu
 from ._lattice_ops import iid_sum_lattice
-from ._params import as_param, float_dtype
+from ._params import as_param, default_float, float_dtype
 
 
 @pytree_dataclass
@@ -301,6 +301,7 @@ def _parametric_host(
 
 # -- laws of scalar parameters built eagerly: the grid deferred ----------------
 _GRID_FIELDS = ("masses", "origin", "truncated")
+_FLOAT64 = np.dtype(np.float64)
 
 
 class _Recipe(NamedTuple):
@@ -334,7 +335,7 @@ def _deferred(family, grid, values, dt, size, origin=0.0, upper=None) -> Paramet
     grid's length (and its checks) is computed now, as before.
     """
     params = tuple(leaf(v, dt, ()) for v in values)
-    if dt == np.float64:
+    if dt == _FLOAT64:
         args = tuple(v.item() for v in values)
     else:  # scipy's parameters are the law's (rounded to its dtype)
         args = tuple(v.item() for v in params)
@@ -923,7 +924,7 @@ HOST_DICE_POINTS = 4096
 
 def _dice_host(n: int, sides: int) -> Distribution:
     """Return the law of `n` fair dice by direct convolutions on the host."""
-    dt = jnp.result_type(float)
+    dt = default_float()
     base = np.full(sides, 1.0 / sides)
     out, k = None, n
     while k:
