@@ -334,20 +334,18 @@ def _deferred(family, grid, values, dt, size, origin=0.0, upper=None) -> Paramet
     arrays, so every use but those queries sees the law it always saw. The
     grid's length (and its checks) is computed now, as before.
     """
-    params = tuple(leaf(v, dt, ()) for v in values)
-    if dt == _FLOAT64:
-        args = tuple(v.item() for v in values)
-    else:  # scipy's parameters are the law's (rounded to its dtype)
-        args = tuple(v.item() for v in params)
+    params = [leaf(v, dt, ()) for v in values]
+    # scipy's parameters: the law's (rounded to its dtype), as Python floats
+    args = [v.item() for v in (values if dt == _FLOAT64 else params)]
     if upper is not None:
-        args = (float(upper), *args)
+        args.insert(0, float(upper))
     law = object.__new__(Parametric)
     law.__dict__.update(
         step=1.0,
         family=family,
-        params=params,
+        params=tuple(params),
         frozen=None,
-        _recipe=_Recipe(grid, args, upper, origin, size, dt),
+        _recipe=_Recipe(grid, tuple(args), upper, origin, size, dt),
     )
     return law
 

@@ -176,8 +176,11 @@ def _at_point(name, v, m, origin, step, eps):
     j = np.floor(k + tol)
     if name == "cdf":
         return 0.0 if j < 0 else np.cumsum(m)[int(min(j, n - 1))]
-    s = _tails(m)
-    return s[0] + m[0] if j < 0 else s[int(min(j, n - 1))]
+    # `_tails(m)[j]` is ``C[n - 2 - j]`` of ``C = cumsum(m[::-1])`` (0 past the
+    # end), and ``_tails(m)[0] + m[0]`` is ``C[n - 1]``: the same sums, read
+    # without the reversed and shifted copies.
+    j = -1 if j < 0 else int(min(j, n - 1))
+    return 0.0 if j == n - 1 else np.cumsum(m[::-1])[n - 2 - j]
 
 
 def _quantile(law, name, q, m, origin, step, eps) -> np.ndarray:
