@@ -151,6 +151,17 @@ def distributions():
         (scipy_sum, ()),
         "scipy pmfs + numpy.convolve",
     )
+    # The stages of one family row, each against the whole of scipy's call:
+    # the constructor (its grid deferred), the grid built (`masses`, what a sum
+    # or a moment reads), and the query of a law already made.
+    made = dist.negative_binomial(5, 0.4)
+    for name, ours in [
+        ("  stage: negative_binomial(5, 0.4)", lambda: dist.negative_binomial(5, 0.4)),
+        ("  stage: ... .masses", lambda: dist.negative_binomial(5, 0.4).masses),
+        ("  stage: made.sf(12)", lambda: made.sf(12)),
+    ]:
+        peer = lambda: scipy.stats.nbinom.sf(12, 5, 0.4)  # noqa: E731
+        compare(name, (ours, ()), (peer, ()), "scipy.stats.nbinom.sf")
     rng = np.random.default_rng(1)
     for n in (10, 50, 200, 1000):
         p = rng.uniform(0.001, 0.2, n)

@@ -351,3 +351,77 @@ def test_host_clip_equals_the_jitted_clip():
             np.testing.assert_allclose(got, want, rtol=4 * EPS, atol=0)
             if t is not None:
                 np.testing.assert_allclose(got.sum(-1), t, rtol=4 * EPS)
+
+
+# -- family laws of scalar parameters: the grid deferred -----------------------
+def _deferred(law) -> bool:
+    """Whether `law`'s grid is still unbuilt (a deferred family law)."""
+    return "_recipe" in vars(law) and "masses" not in vars(law)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_deferred_family_law_answers_without_its_grid_and_builds_the_same_grid(
+    family,
+):
+    """A family law of scalar parameters answers eager NumPy queries from
+    scipy's formulas without building its grid; the answers and, once built,
+    the grid and leaves equal bit for bit those of the law built at once (a
+    batch of one, which takes the constructor's host path)."""
+    build, _ = FAMILIES[family]
+    x = np.array([-1.0, 0.0, 2.0, 7.0, 400.0, np.inf, np.nan])
+    q = np.array([0.0, 1e-12, 0.3, 0.99, 1.0, np.nan])
+    lazy, built = build(), build()
+    assert _deferred(lazy) and _deferred(built)
+    built.masses  # noqa: B018 - builds the grid
+    assert not _deferred(built)
+    # q = 1 answers past the grid's end: the grid's answer, which builds it.
+    cases = [(n, x) for n in ("pmf", "logpmf", "sf", "cdf")] + [("ppf", q[:4])]
+    for name, points in [*cases, ("ppf", q)]:
+        if name == "ppf" and points.size == q.size:
+            assert _deferred(lazy)  # answered from the recipe so far
+        for p in (points, *points[:3].tolist(), int(points[2])):
+            got, want = getattr(lazy, name)(p), getattr(built, name)(p)
+            assert isinstance(got, jax.Array) and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want, err_msg=name)
+    row = jax.tree_util.tree_map(lambda v: v[None], lazy)  # builds, then a batch
+    assert not _deferred(lazy)
+    batch = {
+        "binomial": lambda: dist.binomial(30, [0.3]),
+        "poisson": lambda: dist.poisson([4.5]),
+        "geometric": lambda: dist.geometric([0.35]),
+        "negative_binomial": lambda: dist.negative_binomial([2.5], [0.3]),
+        "bernoulli": lambda: dist.bernoulli([0.3]),
+    }[family]()
+    assert jax.tree_util.tree_structure(row) == jax.tree_util.tree_structure(batch)
+    for a, b in zip(jax.tree_util.tree_leaves(row), jax.tree_util.tree_leaves(batch)):
+        assert isinstance(a, np.ndarray) and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert not any(v.flags.writeable for v in jax.tree_util.tree_leaves(lazy))
+
+
+def test_deferred_laws_check_eagerly_and_serve_every_other_use():
+    import copy
+    import pickle
+
+    # The grid's length and its checks are computed with the law, as before.
+    with pytest.raises(ValueError, match="`mu` must be finite and non-negative"):
+        dist.poisson(-1.0)
+    with pytest.raises(ValueError, match="The grid would need"):
+        dist.poisson(1e300)
+    with pytest.raises(ValueError, match="`size` must be at least 1"):
+        dist.negative_binomial(2.0, 0.5, size=0)
+    with pytest.raises(ValueError, match="`p` must be finite and lie in"):
+        dist.binomial(3, np.float64(np.nan))
+    law = dist.poisson(np.float32(2.5), size=12)
+    assert _deferred(law) and law.size == 12 and law.masses.dtype == np.float32
+    assert law.params[0].dtype == np.float32
+    # Copies and pickles keep the law (deferred or built); isf uses the grid.
+    for make in (copy.copy, copy.deepcopy, lambda d: pickle.loads(pickle.dumps(d))):
+        a, b = make(dist.negative_binomial(2.5, 0.3)), dist.negative_binomial(2.5, 0.3)
+        np.testing.assert_array_equal(a.masses, b.masses)
+        assert a.family == b.family and a.params[1] == b.params[1]
+    d, e = dist.geometric(0.35), dist.geometric(0.35)
+    np.testing.assert_array_equal(d.isf([0.25, 1e-9]), e.isf([0.25, 1e-9]))
+    assert not _deferred(d) and float(d.isf(0.25)) == scipy.stats.geom.isf(0.25, 0.35)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        dist.poisson(1.0).nothing  # noqa: B018

@@ -8,6 +8,9 @@ that mass is kept in the `truncated` attribute.
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -27,7 +30,7 @@ from ._grid import Lattice, make
 from ._grid_args import check_grid
 from ._host import FAMILIES, as_host, family_query, host_values, leaf, on_cpu
 from ._lattice_ops import iid_sum_lattice
-from ._params import as_param, float_dtype
+from ._params import as_param, default_float, float_dtype
 
 
 @pytree_dataclass
@@ -38,6 +41,11 @@ class Parametric(Distribution):
     family's closed-form probability generating function. It is a
     `Distribution` in every other respect; operations on it return plain
     `Distribution` objects.
+
+    A law of scalar parameters built eagerly on the CPU (``poisson(4.0)``)
+    builds its grid when something first reads it (`masses`, a sum, a
+    moment, `isf`, `jax.jit`); its eager `pmf`, `logpmf`, `cdf`, `sf` and
+    `ppf` at NumPy points are scipy.stats' formulas and need no grid.
 
     Attributes
     ----------
@@ -64,6 +72,18 @@ class Parametric(Distribution):
         """``'lattice'``."""
         return "lattice"
 
+    # -- a law of scalar parameters built eagerly: its grid on first use ------
+    def __getattr__(self, name: str):
+        # Reached only for attributes not set: the grid of a deferred law.
+        recipe = self.__dict__.get("_recipe") if name in _GRID_FIELDS else None
+        if recipe is None:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}"
+            )
+        grid = _grid_leaves(recipe)
+        self.__dict__.update(grid)
+        return grid[name]
+
     # -- eager queries of concrete laws: scipy.stats on the host --------------
     def _scipy_query(self, name: str, x) -> np.ndarray | None:
         """Return scipy.stats' answer to an eager query on the CPU, or None.
@@ -74,8 +94,16 @@ class Parametric(Distribution):
         law's dtype (see `_host.family_query`). These are the values the
         grid approximates, exact where the grid is cut; the traced, batched
         and JAX-array queries go through the grid (differentiable,
-        jit-compatible) and agree to rounding.
+        jit-compatible) and agree to rounding. A deferred law (`_deferred`)
+        answers from its recipe, without building its grid.
         """
+        recipe = self.__dict__.get("_recipe")
+        if recipe is not None:
+            if isinstance(x, jax.Array) or not on_cpu():
+                return None
+            return family_query(
+                self.family, name, x, recipe.args, recipe.upper, recipe.dtype
+            )
         if (
             self.family not in FAMILIES
             or self.masses.ndim != 1
@@ -87,14 +115,20 @@ class Parametric(Distribution):
             return None  # under jit, vmap or grad: the grid, differentiable
         upper = self.size - 1
         args = [upper, *self.params] if self.family == "binomial" else self.params
+        args = [float(np.asarray(v)) for v in args]
         return family_query(self.family, name, x, args, upper, self.dtype)
 
     def ppf(self, q: ArrayLike) -> jax.Array:
         """Percent point function (see `Distribution.ppf`); scipy's where eager."""
         fast = self._scipy_query("ppf", q)
         if fast is not None:
-            last = concrete(self.origin) + (self.size - 1) * self.step
-            if not np.any(fast > last):  # the answer lies on the grid
+            recipe = self.__dict__.get("_recipe")
+            if recipe is not None:  # the grid's end, without the grid
+                origin, size = np.asarray(recipe.origin, recipe.dtype), recipe.size
+            else:
+                origin, size = concrete(self.origin), self.size
+            last = origin + (size - 1) * self.step
+            if not (fast > last).any():  # the answer lies on the grid
                 return to_device(fast)
         return Distribution.ppf(self, q)
 
@@ -265,6 +299,95 @@ def _parametric_host(
     )
 
 
+# -- laws of scalar parameters built eagerly: the grid deferred ----------------
+_GRID_FIELDS = ("masses", "origin", "truncated")
+_FLOAT64 = np.dtype(np.float64)
+
+
+class _Recipe(NamedTuple):
+    """What a deferred law holds in place of its grid (see `_deferred`).
+
+    `grid` computes ``(masses, origin, truncated)`` as the host constructors
+    do (a `functools.partial` of a ``_<family>_grid`` function); `args` are
+    scipy.stats' parameters as Python floats (binomial's `n` first), `upper`
+    binomial's `n` (the end of its support), `origin` and `size` the grid's
+    first point and length, `dtype` the law's.
+    """
+
+    grid: Callable
+    args: tuple
+    upper: int | None
+    origin: float
+    size: int
+    dtype: np.dtype
+
+
+def _deferred(family, grid, values, dt, size, origin=0.0, upper=None) -> Parametric:
+    """Return a host law of scalar parameters whose grid is built on first use.
+
+    An eager query of it (`sf`, `cdf`, `pmf`, `logpmf`, `ppf` at NumPy
+    points) is answered from scipy.stats' formulas, which need no grid
+    (the grid's pmf, its leaves: most of a small eager call). Its
+    parameters are leaves as usual; the first read of `masses`, `origin` or
+    `truncated` (by any other query, an operation, a transform, pytree
+    flattening) builds the grid the constructor builds otherwise, the same
+    arrays, so every use but those queries sees the law it always saw. The
+    grid's length (and its checks) is computed now, as before.
+    """
+    params = [leaf(v, dt, ()) for v in values]
+    # scipy's parameters: the law's (rounded to its dtype), as Python floats
+    args = [v.item() for v in (values if dt == _FLOAT64 else params)]
+    if upper is not None:
+        args.insert(0, float(upper))
+    law = object.__new__(Parametric)
+    law.__dict__.update(
+        step=1.0,
+        family=family,
+        params=tuple(params),
+        frozen=None,
+        _recipe=_Recipe(grid, tuple(args), upper, origin, size, dt),
+    )
+    return law
+
+
+def _grid_leaves(recipe: _Recipe) -> dict:
+    """Return the grid fields of a deferred law, as `_parametric_host` makes them."""
+    masses, origin, truncated = recipe.grid()
+    dt = recipe.dtype
+    return {
+        "masses": leaf(np.asarray(masses, dt), dt, owned=True),
+        "origin": leaf(origin, dt, ()),
+        "truncated": leaf(truncated, dt, ()),
+    }
+
+
+def _scalars(*values) -> tuple[list[np.ndarray], list[float]] | None:
+    """Return the parameters where a deferred law applies, else None.
+
+    That is where a law of them lives on the host (`_host.host_values`) and
+    each is a scalar (a Python number, a NumPy scalar or 0-d array): then
+    as 0-d float64 arrays, and as Python floats (for the range checks).
+    """
+    vals = host_values(*values)
+    if vals is None or any(v.ndim for v in vals):
+        return None
+    vals = [v.astype(np.float64) for v in vals]
+    return vals, [v.item() for v in vals]
+
+
+def _scalar_size(family: str, size, tail: float, values) -> int:
+    """Return the grid length of a law of valid scalar parameters (`_size`)."""
+    if size is not None:
+        return check_int("size", size, minimum=1)
+    return _cached_size(family, tail, tuple(values))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_size(family: str, tail: float, args: tuple) -> int:
+    rule = functools.partial(_SIZE_RULES[family], tail)
+    return _size(None, "", [np.float64(a) for a in args], rule)
+
+
 def _tail(tail, dtype) -> float:
     if tail is None:
         return _eps(dtype)
@@ -365,6 +488,41 @@ def _nbinom_sf(k, n, p):
     return scipy.special.betainc(k + 1, n, 1 - p)
 
 
+# The grid length of each family with an infinite support, from valid
+# concrete parameters: ``rule(tail, *params)`` (see `_size`).
+_SIZE_RULES = {
+    "poisson": lambda tail, m: _cut(_poisson_sf, tail, m) + 1,
+    "geometric": lambda tail, q: _cut(_geom_sf, tail, q),
+    "negative_binomial": lambda tail, a, b: _cut(_nbinom_sf, tail, a, b) + 1,
+}
+
+
+# The host grids, ``(masses, origin, truncated)`` in float64, of valid
+# parameters (float64 arrays, a batch or 0-d) and the grid length.
+def _bernoulli_grid(pv):
+    return np.stack([1 - pv, pv], axis=-1), 0.0, 0.0
+
+
+def _binomial_grid(n, pv):
+    return _pmf(scipy.stats.binom, np.arange(n + 1.0), n, pv[..., None]), 0.0, 0.0
+
+
+def _poisson_grid(mv, n):
+    m = _pmf(scipy.stats.poisson, np.arange(float(n)), mv[..., None])
+    return m, 0.0, scipy.special.gammainc(n, mv)  # P(X >= n)
+
+
+def _geometric_grid(pv, n):
+    m = _pmf(scipy.stats.geom, np.arange(1.0, n + 1), pv[..., None])
+    with np.errstate(divide="ignore"):  # p = 1: log1p(-1) = -inf
+        return m, 1.0, np.exp(n * np.log1p(-pv))  # P(X > n)
+
+
+def _negative_binomial_grid(rv, pv, n):
+    m = _pmf(scipy.stats.nbinom, np.arange(float(n)), rv[..., None], pv[..., None])
+    return m, 0.0, scipy.special.betainc(n, rv, 1 - pv)  # P(X >= n)
+
+
 def _pmf(law, k, *args) -> np.ndarray:
     """Masses from a scipy.stats family's formula, for valid parameters.
 
@@ -406,12 +564,17 @@ def bernoulli(p: ArrayLike) -> Parametric:
     >>> dist.bernoulli(0.25).masses.tolist()
     [0.75, 0.25]
     """
+    scalar = _scalars(p)
+    if scalar is not None and 0.0 <= scalar[1][0] <= 1.0:
+        (pv,) = scalar[0]
+        grid = functools.partial(_bernoulli_grid, pv)
+        return _deferred("bernoulli", grid, scalar[0], float_dtype(p=p), 2)
     host = _host(p)
     if host is not None:
         dt = float_dtype(p=p)
         pv = host[0][0].astype(np.float64)
         check_range("p", pv, low=0.0, high=1.0)
-        m = np.stack([1 - pv, pv], axis=-1)
+        m, _, _ = _bernoulli_grid(pv)
         return _parametric_host(m, 0.0, 0.0, "bernoulli", (pv,), dt, host[1])
     p_raw, p = p, as_param(p, "p", float_dtype(p=p))
     ok = check_range("p", p, low=0.0, high=1.0, raw=p_raw)
@@ -449,12 +612,17 @@ def binomial(n: int, p: ArrayLike) -> Parametric:
     [0.125, 0.375, 0.375, 0.125]
     """
     n = check_int("n", n)
+    scalar = _scalars(p)
+    if scalar is not None and 0.0 <= scalar[1][0] <= 1.0:
+        grid = functools.partial(_binomial_grid, n, scalar[0][0])
+        dt = float_dtype(p=p)
+        return _deferred("binomial", grid, scalar[0], dt, n + 1, upper=n)
     host = _host(p)
     if host is not None:
         dt = float_dtype(p=p)
         pv = host[0][0].astype(np.float64)
         check_range("p", pv, low=0.0, high=1.0)
-        m = _pmf(scipy.stats.binom, np.arange(n + 1.0), n, pv[..., None])
+        m, _, _ = _binomial_grid(n, pv)
         return _parametric_host(m, 0.0, 0.0, "binomial", (pv,), dt, host[1])
     p_raw, p = p, as_param(p, "p", float_dtype(p=p))
     ok = check_range("p", p, low=0.0, high=1.0, raw=p_raw)
@@ -504,13 +672,18 @@ def poisson(
     """
     dt = float_dtype(mu=mu)
     tail = _tail(tail, dt)
+    scalar = _scalars(mu)
+    if scalar is not None and 0.0 <= scalar[1][0] < math.inf:
+        n = _scalar_size("poisson", size, tail, scalar[1])
+        grid = functools.partial(_poisson_grid, scalar[0][0], n)
+        return _deferred("poisson", grid, scalar[0], dt, n)
     host = _host(mu)
     if host is not None:
         mv = host[0][0].astype(np.float64)
         check_range("mu", mv, low=0.0)
-        n = _size(size, "mu", [mv], lambda m: _cut(_poisson_sf, tail, m) + 1)
-        m = _pmf(scipy.stats.poisson, np.arange(float(n)), mv[..., None])
-        trunc = scipy.special.gammainc(n, mv)  # P(X >= n)
+        rule = functools.partial(_SIZE_RULES["poisson"], tail)
+        n = _size(size, "mu", [mv], rule)
+        m, _, trunc = _poisson_grid(mv, n)
         return _parametric_host(m, 0.0, trunc, "poisson", (mv,), dt, host[1])
     mu_raw, mu = mu, as_param(mu, "mu", dt)
     ok = check_range("mu", mu, low=0.0, raw=mu_raw)
@@ -555,14 +728,17 @@ def geometric(
     """
     dt = float_dtype(p=p)
     tail = _tail(tail, dt)
+    scalar = _scalars(p)
+    if scalar is not None and 0.0 < scalar[1][0] <= 1.0:
+        n = _scalar_size("geometric", size, tail, scalar[1])
+        grid = functools.partial(_geometric_grid, scalar[0][0], n)
+        return _deferred("geometric", grid, scalar[0], dt, n, origin=1.0)
     host = _host(p)
     if host is not None:
         pv = host[0][0].astype(np.float64)
         check_range("p", pv, low=0.0, high=1.0, low_open=True)
-        n = _size(size, "p", [pv], lambda q: _cut(_geom_sf, tail, q))
-        m = _pmf(scipy.stats.geom, np.arange(1.0, n + 1), pv[..., None])
-        with np.errstate(divide="ignore"):  # p = 1: log1p(-1) = -inf
-            trunc = np.exp(n * np.log1p(-pv))  # P(X > n)
+        n = _size(size, "p", [pv], functools.partial(_SIZE_RULES["geometric"], tail))
+        m, _, trunc = _geometric_grid(pv, n)
         return _parametric_host(m, 1.0, trunc, "geometric", (pv,), dt, host[1])
     p_raw, p = p, as_param(p, "p", dt)
     ok = check_range("p", p, low=0.0, high=1.0, low_open=True, raw=p_raw)
@@ -615,20 +791,19 @@ def negative_binomial(
     dt = float_dtype(n=n, p=p)
     tail = _tail(tail, dt)
     n_raw, p_raw = n, p
+    scalar = _scalars(n_raw, p_raw)
+    if scalar is not None and 0 < scalar[1][0] < math.inf and 0 < scalar[1][1] <= 1:
+        size = _scalar_size("negative_binomial", size, tail, scalar[1])
+        grid = functools.partial(_negative_binomial_grid, *scalar[0], size)
+        return _deferred("negative_binomial", grid, scalar[0], dt, size)
     host = _host(n_raw, p_raw)
     if host is not None:
         rv, pv = np.broadcast_arrays(*(h.astype(np.float64) for h in host[0]))
         check_range("n", rv, low=0.0, low_open=True)
         check_range("p", pv, low=0.0, high=1.0, low_open=True)
-        size = _size(
-            size,
-            "n` or `p",
-            [rv, pv],
-            lambda a, b: _cut(_nbinom_sf, tail, a, b) + 1,
-        )
-        k = np.arange(float(size))
-        m = _pmf(scipy.stats.nbinom, k, rv[..., None], pv[..., None])
-        trunc = scipy.special.betainc(size, rv, 1 - pv)  # P(X >= size)
+        rule = functools.partial(_SIZE_RULES["negative_binomial"], tail)
+        size = _size(size, "n` or `p", [rv, pv], rule)
+        m, _, trunc = _negative_binomial_grid(rv, pv, size)
         params = (rv, pv)
         return _parametric_host(m, 0.0, trunc, "negative_binomial", params, dt, host[1])
     r = as_param(n, "n", dt)
@@ -747,7 +922,7 @@ HOST_DICE_POINTS = 4096
 
 def _dice_host(n: int, sides: int) -> Distribution:
     """Return the law of `n` fair dice by direct convolutions on the host."""
-    dt = jnp.result_type(float)
+    dt = default_float()
     base = np.full(sides, 1.0 / sides)
     out, k = None, n
     while k:

@@ -176,8 +176,11 @@ def _at_point(name, v, m, origin, step, eps):
     j = np.floor(k + tol)
     if name == "cdf":
         return 0.0 if j < 0 else np.cumsum(m)[int(min(j, n - 1))]
-    s = _tails(m)
-    return s[0] + m[0] if j < 0 else s[int(min(j, n - 1))]
+    # `_tails(m)[j]` is ``C[n - 2 - j]`` of ``C = cumsum(m[::-1])`` (0 past the
+    # end), and ``_tails(m)[0] + m[0]`` is ``C[n - 1]``: the same sums, read
+    # without the reversed and shifted copies.
+    j = -1 if j < 0 else int(min(j, n - 1))
+    return 0.0 if j == n - 1 else np.cumsum(m[::-1])[n - 2 - j]
 
 
 def _quantile(law, name, q, m, origin, step, eps) -> np.ndarray:
@@ -203,12 +206,13 @@ def _quantile(law, name, q, m, origin, step, eps) -> np.ndarray:
 
 
 # -- the families' queries: scipy.stats' formulas and conventions --------------
-def family_query(family: str, name: str, x, params, upper, dtype) -> np.ndarray | None:
-    """Return scipy.stats' ``<name>(x, *params)`` for a family law, or None.
+def family_query(family: str, name: str, x, args, upper, dtype) -> np.ndarray | None:
+    """Return scipy.stats' ``<name>(x, *args)`` for a family law, or None.
 
     `name` is ``'pmf'``, ``'logpmf'``, ``'sf'``, ``'cdf'`` or ``'ppf'``;
-    `params` are scipy's (scalar, valid) parameters of the law, `upper` the
-    end of its support where the family does not fix it. The family's own
+    `args` are scipy's (valid) parameters of the law as Python floats,
+    `upper` the end of its support where the family does not fix it. The
+    family's own
     formulas (the ``_pmf``, ``_sf``, ... methods through which scipy.stats
     subclasses define a law: scipy.special's functions) with the
     conventions of `scipy.stats.rv_discrete` at the ends of the support, for
@@ -218,15 +222,19 @@ def family_query(family: str, name: str, x, params, upper, dtype) -> np.ndarray 
     `dtype` (the caller hands it back with `to_device`). None for points
     that are JAX arrays or not real numbers.
     """
-    v = _points(x, np.float64)
-    if v is None:
-        return None
+    if type(x) is float or (type(x) is int and -(2**63) <= x < 2**63):
+        v = float(x)  # as NumPy converts it, without the array (1-2 us)
+    else:
+        v = _points(x, np.float64)
+        if v is None:
+            return None
+        if v.ndim == 0:
+            v = float(v)
     law, a, b = FAMILIES[family]
-    args = [float(np.asarray(p)) for p in params]
     b = upper if b is None else b
     with np.errstate(all="ignore"):
-        if v.ndim == 0:
-            out = _rv_discrete_scalar(law, name, float(v), args, a, b)
+        if type(v) is float:
+            out = _rv_discrete_scalar(law, name, v, args, a, b)
         else:
             out = _rv_discrete(law, name, v, args, a, b)
     return np.asarray(out, dtype)

@@ -30,6 +30,9 @@ def float_dtype(*args, **named) -> np.dtype:
     Keyword arguments name the parameters in error messages; positional ones
     are called ``parameter``. None entries are skipped.
     """
+    if not args and all(_is_python_real(a) for a in named.values()):
+        # Python floats and ints: the default float (as below, 2-3 us sooner).
+        return default_float()
     dts = []
     items = [("parameter", a) for a in args] + list(named.items())
     for name, a in items:
@@ -50,6 +53,16 @@ def float_dtype(*args, **named) -> np.dtype:
             raise TypeError(f"`{name}` must be real; got dtype {jnp.dtype(dt)}.")
         dts.append(dt)
     return _law_dtype_of(tuple(dts), bool(jax.config.jax_enable_x64))
+
+
+def default_float() -> np.dtype:
+    """Return JAX's default float dtype (``jnp.result_type(float)``, cached)."""
+    return _law_dtype_of((), bool(jax.config.jax_enable_x64))
+
+
+def _is_python_real(a) -> bool:
+    """Whether `a` is a Python float, or an int that NumPy holds in int64."""
+    return type(a) is float or (type(a) is int and -(2**63) <= a < 2**63)
 
 
 @functools.lru_cache(maxsize=256)
