@@ -15,28 +15,31 @@ the boundary's images:
 - ``'reflect'``: the mirror image about the outer cell face (``'reflect'``);
 - ``'absorb'``: the same image with its sign flipped (the odd extension).
 
-This is the method of images of the unsplit `diffuse` with the images summed
-in space instead of in the kernel's transform; the two agree to the dropped
-tail, ``4e-20 * max|u|``. The halo keeps the engine's memory rule for
-halos: at most a shard from each side (two in all), and never the whole
-axis on one device (`halo_radius`). Past it, a periodic axis goes by the
-engine's distributed transform of exactly one period (`spectral_layout`,
-`diffuse_spectral`): the unsplit program's product of the field's spectrum
-with the kernel's transform, class by class, so that no device holds the
-axis and any width (a traced `D` or `t` too) is exact; a free axis whose
-radius ``R`` is at most the axis goes the same way with a period of ``n +
-R`` or more (zeros past the field), its images beyond the window below
-1e-20. A reflecting or absorbing axis goes by the transform of one period
-too (`diffuse_mirror`: the even or odd extension's product, by ``n``
-points in Makhoul's order, `mirror_permute`) past the rule, wherever its
-halo's block would be convolved by one FFT, and with its radius unknown
-(a traced `D`, `t` or `step`). Elsewhere (a free kernel wider than the
-axis or with a traced parameter, or walls on shards of an odd length past
-the rule) the axis is gathered instead (`gather`): the ordinary program
-runs on it, and the result is split again like the input. The axes a
-split field holds whole are diffused on each device's block, a few pieces
-of it at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
-through the same devices marked `Explicit` (`explicit`).
+This is the method of images of the unsplit `diffuse` with the images
+summed in space instead of in the kernel's transform; the two agree to the
+dropped tail, ``4e-20 * max|u|``. The halo keeps the engine's memory rule
+for halos: at most a shard from each side (two in all), and never the whole
+axis on one device (`halo_radius`); each extended block is convolved in
+pieces where the cost model would use a transform (`_valid_pieces`), whose
+buffers for a whole block come to the field's size on four devices. Past
+it, a periodic axis goes by the engine's distributed transform of exactly
+one period (`spectral_layout`, `diffuse_spectral`): the unsplit program's
+product of the field's spectrum with the kernel's transform, class by
+class, so that no device holds the axis and any width (a traced `D` or `t`
+too) is exact; a free axis whose radius ``R`` is at most the axis goes the
+same way with a period of ``n + R`` or more (zeros past the field), its
+images beyond the window below 1e-20. A reflecting or absorbing axis goes
+by the transform of one period too (`diffuse_mirror`: the even or odd
+extension's product, by ``n`` points in Makhoul's order, `mirror_permute`)
+past the rule, wherever its halo's block would be convolved by one FFT, and
+with its radius unknown (a traced `D`, `t` or `step`). Elsewhere (a free
+kernel wider than the axis or with a traced parameter, or walls on shards
+of an odd length past the rule) the axis is gathered instead (`gather`):
+the ordinary program runs on it, and the result is split again like the
+input. The axes a split field holds whole are diffused on each device's
+block, a few pieces of it at a time (`per_block`), and a field on a mesh of
+`Auto` axes is seen through the same devices marked `Explicit`
+(`explicit`).
 """
 
 from __future__ import annotations
@@ -375,7 +378,7 @@ def diffuse_axis(u, axis: int, kernel, radius: int, boundary: str, shards: int):
 
     `kernel` holds the ``2 R + 1`` values of the heat kernel at offsets
     ``-R .. R``; `u` is split over `shards` devices along `axis`, and so is
-    the result.
+    the result. Each extended block is convolved by `_valid_pieces`.
     """
     shape = [1] * u.ndim
     shape[axis] = 2 * radius + 1
@@ -398,10 +401,52 @@ def diffuse_axis(u, axis: int, kernel, radius: int, boundary: str, shards: int):
             left = jnp.where(p == 0, -left, left)
             right = jnp.where(p == shards - 1, -right, right)
             ext = jnp.concatenate([left, mid, right], axis=axis)
-        return convolve(ext, kernel, "valid", axes=axis)
+        return _valid_pieces(ext, kernel, axis, radius)
 
     return halo_map(
         block, u, axis, radius, radius, boundary=HALO_BOUNDARY[boundary], cval=0.0
+    )
+
+
+def _valid_pieces(ext, kernel, axis: int, radius: int):
+    """Return the 'valid' convolution of `ext` and `kernel` along `axis`, in pieces.
+
+    `ext` is a shard extended by `radius` samples on each side, `kernel`
+    its ``2 R + 1`` taps. Where the cost model would convolve the block by
+    a transform (FFT or overlap-add), the outputs go in ``c`` equal pieces
+    one after the other, each the 'valid' convolution of its ``b + 2 R``
+    samples (``c`` the largest divisor of the shard up to `_MAX_PIECES`
+    whose pieces ``b`` hold at least ``R`` outputs, so that no piece reads
+    more than three times what it writes): a block's transforms, padding
+    and overlap-add buffers held at once come to about four extended
+    shards, the whole field on four devices (2^14 cells: 0.99 / 1.06 of
+    the field at ``R`` = 128 / 192, periodic or reflecting), a piece's to
+    an eighth of that (0.38 / 0.55). A direct sum holds little: one piece.
+    """
+    size = ext.shape[axis] - 2 * radius
+    whole = jax.ShapeDtypeStruct((ext.shape[axis],), ext.dtype)
+    taps = jax.ShapeDtypeStruct((kernel.shape[axis],), kernel.dtype)
+    count = max(
+        d
+        for d in range(1, _MAX_PIECES + 1)
+        if size % d == 0 and (d == 1 or size // d >= radius)
+    )
+    if count == 1 or choose_method(whole, taps, "valid") == "direct":
+        return convolve(ext, kernel, "valid", axes=axis)
+    b = size // count
+
+    def piece(i):
+        part = lax.dynamic_slice_in_dim(ext, i * b, b + 2 * radius, axis)
+        return convolve(part, kernel, "valid", axes=axis)
+
+    first = piece(0)
+    pad = [(0, 0)] * first.ndim
+    pad[axis] = (0, size - b)
+    return lax.fori_loop(
+        1,
+        count,
+        lambda i, out: lax.dynamic_update_slice_in_dim(out, piece(i), i * b, axis),
+        jnp.pad(first, pad),
     )
 
 
@@ -556,8 +601,11 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
 # field's size and more per device (2^16 cells on four devices: 0.90 of the
 # field at R = 1,024, 1.32 at 4,096, 2.29 at 16,384, the engine's rule
 # allowing a whole shard); the transform holds about 0.65 whatever the
-# radius. Direct sums (short shards, a 128 x 128 field's 64-cell blocks with
-# R = 24) and overlap-add hold little: they keep the halo.
+# radius. Below it the halo stays, its block convolved in pieces where the
+# cost model picks a transform (`_valid_pieces`: 2^14 cells on four devices,
+# periodic or free, R = 256 / 512 from 1.13 / 1.25 of the field in one piece
+# to 0.60 / 0.78; 2^16 cells, R = 1,536 / 2,048: 0.69 / 0.78); direct sums
+# (short shards, a 128 x 128 field's 64-cell blocks with R = 24) go whole.
 _HALO_SHARE = 8
 
 
