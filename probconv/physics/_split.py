@@ -32,14 +32,17 @@ images beyond the window below 1e-20. A reflecting or absorbing axis goes
 by the transform of one period too (`diffuse_mirror`: the even or odd
 extension's product, by ``n`` points in Makhoul's order, `mirror_permute`)
 past the rule, wherever its halo's block would be convolved by one FFT, and
-with its radius unknown (a traced `D`, `t` or `step`). Elsewhere (a free
-kernel wider than the axis or with a traced parameter, or walls on shards
-of an odd length past the rule) the axis is gathered instead (`gather`):
-the ordinary program runs on it, and the result is split again like the
-input. The axes a split field holds whole are diffused on each device's
-block, a few pieces of it at a time (`per_block`), and a field on a mesh of
-`Auto` axes is seen through the same devices marked `Explicit`
-(`explicit`).
+with its radius unknown (a traced `D`, `t` or `step`). A free axis past
+that (a kernel wider than the axis, or a traced parameter) goes by the same
+layout, the mean of the reflecting and absorbing transforms with the cut
+kernel's transform in place of the kernel's (`diffuse_window`: the Gaussian
+kernel without drift). Elsewhere (free space with drift or the lattice
+kernel there, or shards of an odd length past the rule) the axis is
+gathered instead (`gather`): the ordinary program runs on it, and the
+result is split again like the input. The axes a split field holds whole
+are diffused on each device's block, a few pieces of it at a time
+(`per_block`), and a field on a mesh of `Auto` axes is seen through the
+same devices marked `Explicit` (`explicit`).
 """
 
 from __future__ import annotations
@@ -63,8 +66,11 @@ from probconv.conv.internal import (
 
 from . import _lattice
 
-# The route of an axis past the halo's rule (`radii`): (TRANSFORM, period).
+# The routes of an axis past the halo's rule (`radii`): (TRANSFORM, period),
+# or (WINDOW, n): free space with the kernel cut to the window
+# (`diffuse_window`).
 TRANSFORM = "transform"
+WINDOW = "window"
 # The boundaries whose images are the axis's mirror (`diffuse_mirror`).
 MIRRORS = ("reflect", "absorb")
 # -ln(1e-20): the kernel's mass beyond the radius, per side, is below e^-_TAIL.
@@ -297,6 +303,104 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
     return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
         u, s
     )
+
+
+def diffuse_window(u, axis: int, lay, s):
+    r"""Diffuse `u` along its split `axis` in free space, any kernel width.
+
+    The unsplit program convolves the window of ``n`` cells with the
+    sampled Gaussian cut at ``|m| <= n - 1`` (all the window sees): a
+    kernel of ``2 n - 1`` taps whose width may be unknown at trace time (a
+    traced `s`). That is the circular convolution of period ``2 n`` of the
+    field, zeros past it, with the cut kernel ``T`` (``T_m = K_m`` for
+    ``|m| < n``, ``T_n = 0``), and so the mean of the reflecting and the
+    absorbing programs of `diffuse_mirror` with ``T``'s transform
+    :math:`h(k) = \sum_{|m| < n} K_m \cos(\pi k m / n)` for the kernel's
+    (the images of ``u_j`` at ``k + j + 1`` cancel; the absorbing
+    multiplier ``h(k + n)`` is ``h(n - k)``). Each device computes ``h`` at
+    its own rows of the spectrum (`_window_multiplier`); no device holds
+    the axis, the result is split like `u`, and no tail is cut: exact for
+    any `s`. `lay`: `mirror_layout`. A complex field goes as its real and
+    imaginary parts.
+    """
+    if jnp.iscomplexobj(u):
+        lay = lay._replace(real=True)
+        parts = (diffuse_window(p, axis, lay, s) for p in (u.real, u.imag))
+        return lax.complex(*parts)
+    mesh, spec = _layout(u)
+    entry = spec[axis]
+    names = (entry,) if isinstance(entry, str) else tuple(entry)
+    n = lay.length
+    real = jnp.finfo(u.dtype).dtype
+
+    def body(block, s):
+        x = jnp.moveaxis(block, axis, -1)
+        sign = (1.0 - 2.0 * (np.arange(x.shape[-1]) % 2)).astype(real)
+
+        def wall(i, out):  # 0: reflecting, 1: absorbing; one after the other
+            absorb = i == 1
+            flip = jnp.where(absorb, sign, jnp.ones_like(sign))
+            v = mirror_permute(x * flip, names, lay.shards)
+
+            def fn(spectrum, rows):
+                k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
+                k = k.astype(real)
+                phase = jnp.exp(1j * (np.pi / (2 * n)) * k).astype(spectrum.dtype)
+                z = spectrum * jnp.conj(phase)
+                h = _window_multiplier(s, rows, lay, real)
+                h0 = jnp.where(absorb, h[:, lay.cols :], h[:, : lay.cols])
+                h1 = jnp.where(absorb, h[:, : lay.cols], h[:, lay.cols :])
+                w = lax.complex(h0 * z.real, h1 * z.imag)
+                return phase * w.astype(spectrum.dtype)
+
+            y = spectral_block(v, lay, names, fn, x.dtype)
+            y = mirror_permute(y, names, lay.shards, inverse=True)
+            return out + 0.5 * y * flip
+
+        # A loop, so that the two transforms' buffers are not held at once
+        # (side by side they were: 1.43 of the field, 2^14 cells, 4 devices).
+        zero = lax.pcast(jnp.zeros(x.shape, x.dtype), names, to="varying")
+        out = lax.fori_loop(0, 2, wall, zero)
+        return jnp.moveaxis(out, -1, axis)
+
+    return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
+        u, s
+    )
+
+
+def _window_multiplier(s, rows, lay, real):
+    r"""Return ``h(k)`` and ``h(n - k)`` of `diffuse_window` at rows `rows`.
+
+    For ``k = r + M1 k2`` (``r`` in `rows`, all ``M2 = lay.cols`` columns
+    ``k2``; ``n = M1 M2``): with ``m = mu + 2 M2 g`` the phase :math:`e^{-i
+    \pi k m / n}` is :math:`e^{-i \pi r m / n} e^{-i \pi k_2 \mu / M_2}`,
+    so the cut kernel's transform at a row's ``M2`` frequencies is a ``2
+    M2``-point FFT of the fold :math:`F_r[\mu] = \sum_g T_{\mu + 2 M_2 g}
+    e^{-i \pi r m / n}`, and its second half holds ``h(n - k)``
+    (:math:`(-1)^m = (-1)^\mu`); each phase's index ``r m mod 2 n`` is
+    exact in the rows' integer type (32 bits without x64: `radii` routes no
+    axis of ``2 n^2 >= 2^31`` here). The fold goes ``M1`` steps of ``2 M2``
+    kernel values (computed, never stored whole): per row ``2 n`` terms, so
+    ``n^2 / (p M2)`` per device in all (``M1 / 2p`` rows), about ``n^{1.5}
+    / p``. Returns
+    ``(rows, 2 M2)``: ``h(k)`` in the first ``M2`` columns, ``h(n - k)`` in
+    the rest.
+    """
+    n, width = lay.length, 2 * lay.cols
+    it = rows.dtype
+    mu = jnp.arange(width, dtype=it)
+    r = rows[:, None] % (2 * n)
+    zero = jnp.zeros((), real)
+
+    def term(g):  # (each loop starts from its first term: the carry varies)
+        m = mu + width * g
+        offset = jnp.where(m < n, m, m - 2 * n)
+        t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, zero, offset))
+        angle = ((r * m[None, :]) % (2 * n)).astype(real) * (np.pi / n)
+        return t.astype(real) * lax.complex(jnp.cos(angle), -jnp.sin(angle))
+
+    fold = lax.fori_loop(1, 2 * n // width, lambda g, a: a + term(g), term(0))
+    return jnp.fft.fft(fold, axis=-1).real
 
 
 def _multiplier(kind, s, shift, theta):
@@ -550,21 +654,23 @@ def split_like(y, like):
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
 
-def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
+def radii(u, ax, boundaries, kind, s, shift, split, drift=False) -> tuple:
     """Return the route of each diffused axis: a halo radius, a transform or None.
 
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
     one per diffused axis), or None where traced; `split` maps split axes to
-    their shard counts. An int: by halo of that radius (`halo_radius`);
-    ``(TRANSFORM, period)``: past the halo's rule, or a halo of more than
-    an eighth of a shard by one local FFT (`_wide_halo`; reflecting and
-    absorbing halos by one local FFT at any radius), by the distributed
-    transform of
-    ``M >= period`` points (`spectral_layout`, `diffuse_spectral`), where
-    it has a layout: a periodic axis (``M = n``, any radius, known or not),
-    a free one whose radius ``R`` is known and at most ``n`` (``M >= n +
-    R``), a reflecting or absorbing one (``M = n``, any radius, known or
-    not: `mirror_layout`, `diffuse_mirror`); None: not split, or gathered.
+    their shard counts; `drift` whether the kernels may be shifted. An
+    int: by halo of that radius (`halo_radius`); ``(TRANSFORM, period)``:
+    past the halo's rule, or a halo of more than an eighth of a shard by
+    one local FFT (`_wide_halo`; reflecting and absorbing halos by one
+    local FFT at any radius), by the distributed transform of ``M >=
+    period`` points (`spectral_layout`, `diffuse_spectral`), where it has
+    a layout: a periodic axis (``M = n``, any radius, known or not), a free
+    one whose radius ``R`` is known and at most ``n`` (``M >= n + R``), a
+    reflecting or absorbing one (``M = n``, any radius, known or not:
+    `mirror_layout`, `diffuse_mirror`); ``(WINDOW, n)``: a free axis past
+    that (``R > n``, or unknown) of the Gaussian kernel without drift, by
+    `diffuse_window` on the mirror's layout; None: not split, or gathered.
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -583,6 +689,12 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
             period = n
         elif wide and b == "free" and tail is not None and tail <= n:
             period = n + tail
+        elif wide and b == "free" and kind == "gaussian" and not drift:
+            # (the fold's phase indices ``r m < 2 n^2`` in the index type)
+            fits = jax.config.jax_enable_x64 or 2 * n * n < 2**31
+            lay = mirror_layout(n, split[a], real) if fits else None
+            out.append((WINDOW, n) if lay is not None else r)
+            continue
         elif wide and b in MIRRORS:
             lay = mirror_layout(n, split[a], real)
             out.append((TRANSFORM, n) if lay is not None else r)
