@@ -368,6 +368,12 @@ def diffuse_window(u, axis: int, lay, s):
     )
 
 
+# The fold of `_window_multiplier` takes at most n / _FOLD_SHARE kernel values
+# at a time: a chunk and its indices and phases are several arrays of that
+# size (n / 8: 1.03 of the field in scratch, 2^14 cells on four devices).
+_FOLD_SHARE = 32
+
+
 def _window_multiplier(s, rows, lay, real):
     r"""Return ``h(k)`` and ``h(n - k)`` of `diffuse_window` at rows `rows`.
 
@@ -380,27 +386,42 @@ def _window_multiplier(s, rows, lay, real):
     (:math:`(-1)^m = (-1)^\mu`); each phase's index ``r m mod 2 n`` is
     exact in the rows' integer type (32 bits without x64: `radii` routes no
     axis of ``2 n^2 >= 2^31`` here). The fold goes ``M1`` steps of ``2 M2``
-    kernel values (computed, never stored whole): per row ``2 n`` terms, so
-    ``n^2 / (p M2)`` per device in all (``M1 / 2p`` rows), about ``n^{1.5}
-    / p``. Returns
-    ``(rows, 2 M2)``: ``h(k)`` in the first ``M2`` columns, ``h(n - k)`` in
-    the rest.
+    kernel values, a chunk of steps at a time (at most ``n / 32`` values:
+    computed, never stored whole), each chunk a product of
+    the rows' phases by step (``e^{-i pi r 2 M2 g / n}``) with the chunk's
+    values, times the phase ``e^{-i pi r mu / n}`` at the end: per row
+    ``2 n`` multiply-adds, ``n^2 / (p M2)`` per device in all (``M1 / 2p``
+    rows), about ``n^{1.5} / p``, and ``2 n`` kernel values per class.
+    The result is ``(rows, 2 M2)``: ``h(k)`` in the first ``M2`` columns,
+    ``h(n - k)`` in the rest.
     """
     n, width = lay.length, 2 * lay.cols
     it = rows.dtype
+    steps = 2 * n // width  # M1
+    # Steps in chunks of at most 1/_FOLD_SHARE of the field's kernel values.
+    fits = [d for d in range(1, steps + 1) if _FOLD_SHARE * d * width <= n]
+    chunk = max([1] + [d for d in fits if steps % d == 0])
     mu = jnp.arange(width, dtype=it)
     r = rows[:, None] % (2 * n)
     zero = jnp.zeros((), real)
 
-    def term(g):  # (each loop starts from its first term: the carry varies)
-        m = mu + width * g
+    def phase(index):  # e^{-i pi index / n} of integers, reduced exactly
+        angle = (index % (2 * n)).astype(real) * (np.pi / n)
+        return jnp.cos(angle), jnp.sin(angle)
+
+    def term(c):  # the steps g of chunk c: sum_g e^{-i pi r W g / n} T_{mu + W g}
+        g = c * chunk + jnp.arange(chunk, dtype=it)
+        m = mu[None, :] + width * g[:, None]
         offset = jnp.where(m < n, m, m - 2 * n)
         t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, zero, offset))
-        angle = ((r * m[None, :]) % (2 * n)).astype(real) * (np.pi / n)
-        return t.astype(real) * lax.complex(jnp.cos(angle), -jnp.sin(angle))
+        cos, sin = phase(r * (width * g)[None, :])
+        t = t.astype(real)
+        return lax.complex(cos @ t, -(sin @ t))
 
-    fold = lax.fori_loop(1, 2 * n // width, lambda g, a: a + term(g), term(0))
-    return jnp.fft.fft(fold, axis=-1).real
+    # (each loop starts from its first term: the carry varies over devices)
+    total = lax.fori_loop(1, steps // chunk, lambda c, a: a + term(c), term(0))
+    cos, sin = phase(r * mu[None, :])
+    return jnp.fft.fft(total * lax.complex(cos, -sin), axis=-1).real
 
 
 def _multiplier(kind, s, shift, theta):
