@@ -545,8 +545,9 @@ def _valid_pieces(ext, kernel, axis: int, radius: int):
     more than three times what it writes): a block's transforms, padding
     and overlap-add buffers held at once come to about four extended
     shards, the whole field on four devices (2^14 cells: 0.99 / 1.06 of
-    the field at ``R`` = 128 / 192, periodic or reflecting), a piece's to
-    an eighth of that (0.38 / 0.55). A direct sum holds little: one piece.
+    the field at ``R`` = 128 / 192, periodic or reflecting), those of one
+    piece of eight far less (0.38 / 0.55 in all). A direct sum holds
+    little: one piece.
     """
     size = ext.shape[axis] - 2 * radius
     whole = jax.ShapeDtypeStruct((ext.shape[axis],), ext.dtype)
