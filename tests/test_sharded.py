@@ -452,10 +452,16 @@ BODY = r"""
     record("diffuse-mode-absorb", lambda x: odd(x, 3e4), sines, P("x"),
            ref=np.sin(5 * cells) * decay(5, 1.2e5)
            + 0.5 * np.sin(40 * cells) * decay(40, 1.2e5))
-    # Free space with D traced: the window's radius is static, the axis is
-    # gathered (documented).
+    # Free space with D traced, or a kernel wider than the axis: the kernel
+    # cut to the window, by the mean of the mirror's two transforms (its
+    # cut transform computed on each device); gathered before.
     free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
     record("diffuse-traced-free", lambda x: free(x, 1.0), line, P("x"))
+    record("diffuse-window", lambda x: free(x, 1e8), line, P("x"))
+    # A reflecting halo the cost model convolves by overlap-add (R = 192):
+    # its block in pieces.
+    record("diffuse-reflect-pieces",
+           lambda x: diffuse(x, 60.0, 2.0, boundary="reflect"), line, P("x"))
     # A complex field: its real and imaginary parts apart (Makhoul's
     # relation between the coefficients holds for real sequences).
     record("diffuse-complex-absorb", lambda x: traced(x, 30.0), wave_walls,
@@ -565,10 +571,11 @@ BODY = r"""
 # diffuse-wide-periodic (the same transform, a longer period); diffuse's free, periodic,
 # reflecting and absorbing boundaries along one split axis by the two fields
 # split along both (the same halo per axis), the traced absorbing walls by
-# the sine modes (the same program on a Gaussian kernel) and the cosine modes
-# by the sine modes and the wide reflecting walls (the same mirror transform,
-# without the sign), the complex field by the real ones (its two parts),
-# the traced free gather by the route rule's test (which routes it);
+# the sine modes (the same program on a Gaussian kernel), the cosine modes and
+# the wide reflecting walls by the sine modes and diffuse-window (the same
+# mirror transform, without the sign, on a Gaussian kernel's transform too),
+# the complex field by the real ones (its two parts),
+# the traced free space (s = 4) by diffuse-window (the same program, s = 4e8);
 # richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and
 # manual-transform-complex (a complex layout); split2-full, -grad and
@@ -607,6 +614,7 @@ EXTRA = {
     "diffuse-complex-absorb",
     "diffuse-traced-free",
     "diffuse-wide-free",
+    "diffuse-wide-reflect",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1090,6 +1098,7 @@ def test_nan_aware_smoothing_split(request, boundary):
 
 
 DIFFUSE = [_case(f"diffuse-{b}") for b in ("free", "periodic", "reflect", "absorb")] + [
+    "diffuse-reflect-pieces",
     "diffuse-field-lattice",
     "diffuse-field-gaussian",
     "diffuse-drift",
@@ -1164,7 +1173,7 @@ def test_free_evolution_by_a_distributed_transform(results, name):
 
 
 MIRRORS = [
-    "diffuse-wide-reflect",
+    _case("diffuse-wide-reflect"),
     _case("diffuse-traced"),
     _case("diffuse-mode-reflect"),
     "diffuse-mode-absorb",
@@ -1195,15 +1204,23 @@ def test_walls_by_the_mirror_transform(request, name):
     assert _split_like_input(row), row
 
 
-@pytest.mark.slow
-def test_documented_gather(results_all):
-    """Free space with a traced `D`: the window's radius sets the transform's
-    length, so the axis is gathered (one all-gather of the field), computed
-    whole, and split like the input again, as the sharding guide says."""
-    row = results_all["diffuse-traced-free"]
+@pytest.mark.parametrize("name", ["diffuse-window", _case("diffuse-traced-free")])
+def test_free_space_any_width_by_the_window(request, name):
+    """Free space with a traced `D` (s = 4e8 cells^2: the kernel far wider
+    than the 2^14-cell axis; s = 4), gathered before (one all-gather of the
+    field, 6 fields of scratch): the kernel cut to the window as the unsplit
+    program cuts it, by the mean of the reflecting and absorbing mirror
+    transforms (`_split.diffuse_window`), its cut transform computed on
+    each device. Equal to the unsplit result within 1e-12 of its largest
+    value (rounding of the transforms and of the multiplier's fold, a few
+    1e-15), no gather, below the field, split like the input.
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
-    assert row["all_gather"]
-    assert row["gathered"] == 1 << 14
+    assert not row["all_gather"]
+    assert row["all_to_all"] > 0 and row["permutes"] >= 4
+    assert row["temp_ratio"] < 1.0
     assert _split_like_input(row), row
 
 
@@ -1234,6 +1251,7 @@ def test_halo_transform_or_gather():
     an eighth of a shard), else the documented gather."""
     from probconv.physics._split import (
         TRANSFORM,
+        WINDOW,
         halo_radius,
         mirror_layout,
         radii,
@@ -1267,9 +1285,16 @@ def test_halo_transform_or_gather():
     s = np.array([2.0])  # R = 16
     routes = [radii(u, (0,), (b,), "gaussian", s, None, {0: 4}) for b in kinds]
     assert routes == [(16,), (16,), (16,)]
-    # Traced parameters: periodic and reflecting by transform, free gathered.
+    # Traced parameters: periodic and reflecting by transform, free space
+    # by the window's (the mirror's layout); so is a free kernel wider than
+    # the axis. A drift or the lattice kernel there: gathered.
     routes = [radii(u, (0,), (b,), "gaussian", None, None, {0: 4}) for b in kinds]
-    assert routes == [((TRANSFORM, n),), (None,), ((TRANSFORM, n),)]
+    assert routes == [((TRANSFORM, n),), ((WINDOW, n),), ((TRANSFORM, n),)]
+    wide = radii(u, (0,), ("free",), "gaussian", np.array([1e9]), None, {0: 4})
+    assert wide == ((WINDOW, n),)
+    assert radii(u, (0,), ("free",), "lattice", None, None, {0: 4}) == (None,)
+    drift = radii(u, (0,), ("free",), "gaussian", None, None, {0: 4}, True)
+    assert drift == (None,)
     # Shards of an odd length: no mirror layout (Makhoul's halves), gathered.
     odd = np.zeros(4 * 1001)
     assert radii(odd, (0,), ("absorb",), "gaussian", None, None, {0: 4}) == (None,)

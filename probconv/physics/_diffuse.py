@@ -166,11 +166,15 @@ def diffuse(
     transform of its even or odd extension's product, taken by ``n``
     points in Makhoul's order (shards of an even number of cells), and a
     ``'free'`` one with ``R <= n`` by that of ``n + R`` points or more
-    (zeros past the field); no device holds the axis. Elsewhere (a free
-    kernel wider than the axis or with a traced parameter, whose window's
-    radius is static, or walls on shards of an odd length) that axis is
-    gathered instead (one all-gather of the field), diffused whole and
-    split again like `u`.
+    (zeros past the field), and with ``R > n`` or `D`, `t` or `step`
+    traced (the Gaussian kernel without `drift`) by the mean of the
+    reflecting and absorbing transforms with the window's cut kernel
+    (the same layout, exact at any width); no device holds the axis.
+    Elsewhere (a free axis with `drift` or ``kind='lattice'`` and a
+    kernel wider than the axis or a traced parameter, or shards of an
+    odd length) that axis is gathered instead (one all-gather of the
+    field), diffused whole and split again like `u`. A halo's block that
+    the cost model would convolve by a transform goes in pieces.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
@@ -263,13 +267,15 @@ def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
     k = len(ax)
     values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
     if any(x is None for x in values):  # traced: periodic, walls by transform
-        return _split.radii(u, ax, boundaries, kind, None, None, split)
+        return _split.radii(
+            u, ax, boundaries, kind, None, None, split, drift is not None
+        )
     d_h, t_h, h_h, v_h = (
         np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
     )
     s = 2.0 * d_h * t_h / h_h**2
     shift = v_h * t_h / h_h
-    return _split.radii(u, ax, boundaries, kind, s, shift, split)
+    return _split.radii(u, ax, boundaries, kind, s, shift, split, bool(np.any(shift)))
 
 
 def _clip_rule(host, u, ax) -> str:
@@ -318,7 +324,10 @@ def _diffuse(
         a_i = None if shift is None else shift[i]
         if isinstance(halo[i], tuple):  # (TRANSFORM, period): past the halo's rule
             real = not jnp.iscomplexobj(out)
-            if b in _split.MIRRORS:  # the even or odd extension's transform
+            if halo[i][0] == _split.WINDOW:  # free space, any width
+                lay = _split.mirror_layout(out.shape[a], split[a], real)
+                out = _split.diffuse_window(out, a, lay, s[i])
+            elif b in _split.MIRRORS:  # the even or odd extension's transform
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
                 out = _split.diffuse_mirror(out, a, lay, s[i], kind, b)
             else:

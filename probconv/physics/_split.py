@@ -15,28 +15,34 @@ the boundary's images:
 - ``'reflect'``: the mirror image about the outer cell face (``'reflect'``);
 - ``'absorb'``: the same image with its sign flipped (the odd extension).
 
-This is the method of images of the unsplit `diffuse` with the images summed
-in space instead of in the kernel's transform; the two agree to the dropped
-tail, ``4e-20 * max|u|``. The halo keeps the engine's memory rule for
-halos: at most a shard from each side (two in all), and never the whole
-axis on one device (`halo_radius`). Past it, a periodic axis goes by the
-engine's distributed transform of exactly one period (`spectral_layout`,
-`diffuse_spectral`): the unsplit program's product of the field's spectrum
-with the kernel's transform, class by class, so that no device holds the
-axis and any width (a traced `D` or `t` too) is exact; a free axis whose
-radius ``R`` is at most the axis goes the same way with a period of ``n +
-R`` or more (zeros past the field), its images beyond the window below
-1e-20. A reflecting or absorbing axis goes by the transform of one period
-too (`diffuse_mirror`: the even or odd extension's product, by ``n``
-points in Makhoul's order, `mirror_permute`) past the rule, wherever its
-halo's block would be convolved by one FFT, and with its radius unknown
-(a traced `D`, `t` or `step`). Elsewhere (a free kernel wider than the
-axis or with a traced parameter, or walls on shards of an odd length past
-the rule) the axis is gathered instead (`gather`): the ordinary program
-runs on it, and the result is split again like the input. The axes a
-split field holds whole are diffused on each device's block, a few pieces
-of it at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
-through the same devices marked `Explicit` (`explicit`).
+This is the method of images of the unsplit `diffuse` with the images
+summed in space instead of in the kernel's transform; the two agree to the
+dropped tail, ``4e-20 * max|u|``. The halo keeps the engine's memory rule
+for halos: at most a shard from each side (two in all), and never the whole
+axis on one device (`halo_radius`); each extended block is convolved in
+pieces where the cost model would use a transform (`_valid_pieces`), whose
+buffers for a whole block come to the field's size on four devices. Past
+it, a periodic axis goes by the engine's distributed transform of exactly
+one period (`spectral_layout`, `diffuse_spectral`): the unsplit program's
+product of the field's spectrum with the kernel's transform, class by
+class, so that no device holds the axis and any width (a traced `D` or `t`
+too) is exact; a free axis whose radius ``R`` is at most the axis goes the
+same way with a period of ``n + R`` or more (zeros past the field), its
+images beyond the window below 1e-20. A reflecting or absorbing axis goes
+by the transform of one period too (`diffuse_mirror`: the even or odd
+extension's product, by ``n`` points in Makhoul's order, `mirror_permute`)
+past the rule, wherever its halo's block would be convolved by one FFT, and
+with its radius unknown (a traced `D`, `t` or `step`). A free axis past
+that (a kernel wider than the axis, or a traced parameter) goes by the same
+layout, the mean of the reflecting and absorbing transforms with the cut
+kernel's transform in place of the kernel's (`diffuse_window`: the Gaussian
+kernel without drift). Elsewhere (free space with drift or the lattice
+kernel there, or shards of an odd length past the rule) the axis is
+gathered instead (`gather`): the ordinary program runs on it, and the
+result is split again like the input. The axes a split field holds whole
+are diffused on each device's block, a few pieces of it at a time
+(`per_block`), and a field on a mesh of `Auto` axes is seen through the
+same devices marked `Explicit` (`explicit`).
 """
 
 from __future__ import annotations
@@ -60,8 +66,11 @@ from probconv.conv.internal import (
 
 from . import _lattice
 
-# The route of an axis past the halo's rule (`radii`): (TRANSFORM, period).
+# The routes of an axis past the halo's rule (`radii`): (TRANSFORM, period),
+# or (WINDOW, n): free space with the kernel cut to the window
+# (`diffuse_window`).
 TRANSFORM = "transform"
+WINDOW = "window"
 # The boundaries whose images are the axis's mirror (`diffuse_mirror`).
 MIRRORS = ("reflect", "absorb")
 # -ln(1e-20): the kernel's mass beyond the radius, per side, is below e^-_TAIL.
@@ -296,6 +305,125 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
     )
 
 
+def diffuse_window(u, axis: int, lay, s):
+    r"""Diffuse `u` along its split `axis` in free space, any kernel width.
+
+    The unsplit program convolves the window of ``n`` cells with the
+    sampled Gaussian cut at ``|m| <= n - 1`` (all the window sees): a
+    kernel of ``2 n - 1`` taps whose width may be unknown at trace time (a
+    traced `s`). That is the circular convolution of period ``2 n`` of the
+    field, zeros past it, with the cut kernel ``T`` (``T_m = K_m`` for
+    ``|m| < n``, ``T_n = 0``), and so the mean of the reflecting and the
+    absorbing programs of `diffuse_mirror` with ``T``'s transform
+    :math:`h(k) = \sum_{|m| < n} K_m \cos(\pi k m / n)` for the kernel's
+    (the images of ``u_j`` at ``k + j + 1`` cancel; the absorbing
+    multiplier ``h(k + n)`` is ``h(n - k)``). Each device computes ``h`` at
+    its own rows of the spectrum (`_window_multiplier`); no device holds
+    the axis, the result is split like `u`, and no tail is cut: exact for
+    any `s`. `lay`: `mirror_layout`. A complex field goes as its real and
+    imaginary parts.
+    """
+    if jnp.iscomplexobj(u):
+        lay = lay._replace(real=True)
+        parts = (diffuse_window(p, axis, lay, s) for p in (u.real, u.imag))
+        return lax.complex(*parts)
+    mesh, spec = _layout(u)
+    entry = spec[axis]
+    names = (entry,) if isinstance(entry, str) else tuple(entry)
+    n = lay.length
+    real = jnp.finfo(u.dtype).dtype
+
+    def body(block, s):
+        x = jnp.moveaxis(block, axis, -1)
+        sign = (1.0 - 2.0 * (np.arange(x.shape[-1]) % 2)).astype(real)
+
+        def wall(i, out):  # 0: reflecting, 1: absorbing; one after the other
+            absorb = i == 1
+            flip = jnp.where(absorb, sign, jnp.ones_like(sign))
+            v = mirror_permute(x * flip, names, lay.shards)
+
+            def fn(spectrum, rows):
+                k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
+                k = k.astype(real)
+                phase = jnp.exp(1j * (np.pi / (2 * n)) * k).astype(spectrum.dtype)
+                z = spectrum * jnp.conj(phase)
+                h = _window_multiplier(s, rows, lay, real)
+                h0 = jnp.where(absorb, h[:, lay.cols :], h[:, : lay.cols])
+                h1 = jnp.where(absorb, h[:, : lay.cols], h[:, lay.cols :])
+                w = lax.complex(h0 * z.real, h1 * z.imag)
+                return phase * w.astype(spectrum.dtype)
+
+            y = spectral_block(v, lay, names, fn, x.dtype)
+            y = mirror_permute(y, names, lay.shards, inverse=True)
+            return out + 0.5 * y * flip
+
+        # A loop, so that the two transforms' buffers are not held at once
+        # (side by side they were: 1.43 of the field, 2^14 cells, 4 devices).
+        zero = lax.pcast(jnp.zeros(x.shape, x.dtype), names, to="varying")
+        out = lax.fori_loop(0, 2, wall, zero)
+        return jnp.moveaxis(out, -1, axis)
+
+    return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
+        u, s
+    )
+
+
+# The fold of `_window_multiplier` takes at most n / _FOLD_SHARE kernel values
+# at a time: a chunk and its indices and phases are several arrays of that
+# size (n / 8: 1.03 of the field in scratch, 2^14 cells on four devices).
+_FOLD_SHARE = 32
+
+
+def _window_multiplier(s, rows, lay, real):
+    r"""Return ``h(k)`` and ``h(n - k)`` of `diffuse_window` at rows `rows`.
+
+    For ``k = r + M1 k2`` (``r`` in `rows`, all ``M2 = lay.cols`` columns
+    ``k2``; ``n = M1 M2``): with ``m = mu + 2 M2 g`` the phase :math:`e^{-i
+    \pi k m / n}` is :math:`e^{-i \pi r m / n} e^{-i \pi k_2 \mu / M_2}`,
+    so the cut kernel's transform at a row's ``M2`` frequencies is a ``2
+    M2``-point FFT of the fold :math:`F_r[\mu] = \sum_g T_{\mu + 2 M_2 g}
+    e^{-i \pi r m / n}`, and its second half holds ``h(n - k)``
+    (:math:`(-1)^m = (-1)^\mu`); each phase's index ``r m mod 2 n`` is
+    exact in the rows' integer type (32 bits without x64: `radii` routes no
+    axis of ``2 n^2 >= 2^31`` here). The fold goes ``M1`` steps of ``2 M2``
+    kernel values, a chunk of steps at a time (at most ``n / 32`` values:
+    computed, never stored whole), each chunk a product of
+    the rows' phases by step (``e^{-i pi r 2 M2 g / n}``) with the chunk's
+    values, times the phase ``e^{-i pi r mu / n}`` at the end: per row
+    ``2 n`` multiply-adds, ``n^2 / (p M2)`` per device in all (``M1 / 2p``
+    rows), about ``n^{1.5} / p``, and ``2 n`` kernel values per class.
+    The result is ``(rows, 2 M2)``: ``h(k)`` in the first ``M2`` columns,
+    ``h(n - k)`` in the rest.
+    """
+    n, width = lay.length, 2 * lay.cols
+    it = rows.dtype
+    steps = 2 * n // width  # M1
+    # Steps in chunks of at most 1/_FOLD_SHARE of the field's kernel values.
+    fits = [d for d in range(1, steps + 1) if _FOLD_SHARE * d * width <= n]
+    chunk = max([1] + [d for d in fits if steps % d == 0])
+    mu = jnp.arange(width, dtype=it)
+    r = rows[:, None] % (2 * n)
+    zero = jnp.zeros((), real)
+
+    def phase(index):  # e^{-i pi index / n} of integers, reduced exactly
+        angle = (index % (2 * n)).astype(real) * (np.pi / n)
+        return jnp.cos(angle), jnp.sin(angle)
+
+    def term(c):  # the steps g of chunk c: sum_g e^{-i pi r W g / n} T_{mu + W g}
+        g = c * chunk + jnp.arange(chunk, dtype=it)
+        m = mu[None, :] + width * g[:, None]
+        offset = jnp.where(m < n, m, m - 2 * n)
+        t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, zero, offset))
+        cos, sin = phase(r * (width * g)[None, :])
+        t = t.astype(real)
+        return lax.complex(cos @ t, -(sin @ t))
+
+    # (each loop starts from its first term: the carry varies over devices)
+    total = lax.fori_loop(1, steps // chunk, lambda c, a: a + term(c), term(0))
+    cos, sin = phase(r * mu[None, :])
+    return jnp.fft.fft(total * lax.complex(cos, -sin), axis=-1).real
+
+
 def _multiplier(kind, s, shift, theta):
     """Return the heat kernel's transform at `theta` (a spectrum's shape)."""
     if kind == "lattice":
@@ -375,7 +503,7 @@ def diffuse_axis(u, axis: int, kernel, radius: int, boundary: str, shards: int):
 
     `kernel` holds the ``2 R + 1`` values of the heat kernel at offsets
     ``-R .. R``; `u` is split over `shards` devices along `axis`, and so is
-    the result.
+    the result. Each extended block is convolved by `_valid_pieces`.
     """
     shape = [1] * u.ndim
     shape[axis] = 2 * radius + 1
@@ -398,10 +526,53 @@ def diffuse_axis(u, axis: int, kernel, radius: int, boundary: str, shards: int):
             left = jnp.where(p == 0, -left, left)
             right = jnp.where(p == shards - 1, -right, right)
             ext = jnp.concatenate([left, mid, right], axis=axis)
-        return convolve(ext, kernel, "valid", axes=axis)
+        return _valid_pieces(ext, kernel, axis, radius)
 
     return halo_map(
         block, u, axis, radius, radius, boundary=HALO_BOUNDARY[boundary], cval=0.0
+    )
+
+
+def _valid_pieces(ext, kernel, axis: int, radius: int):
+    """Return the 'valid' convolution of `ext` and `kernel` along `axis`, in pieces.
+
+    `ext` is a shard extended by `radius` samples on each side, `kernel`
+    its ``2 R + 1`` taps. Where the cost model would convolve the block by
+    a transform (FFT or overlap-add), the outputs go in ``c`` equal pieces
+    one after the other, each the 'valid' convolution of its ``b + 2 R``
+    samples (``c`` the largest divisor of the shard up to `_MAX_PIECES`
+    whose pieces ``b`` hold at least ``R`` outputs, so that no piece reads
+    more than three times what it writes): a block's transforms, padding
+    and overlap-add buffers held at once come to about four extended
+    shards, the whole field on four devices (2^14 cells: 0.99 / 1.06 of
+    the field at ``R`` = 128 / 192, periodic or reflecting), those of one
+    piece of eight far less (0.38 / 0.55 in all). A direct sum holds
+    little: one piece.
+    """
+    size = ext.shape[axis] - 2 * radius
+    whole = jax.ShapeDtypeStruct((ext.shape[axis],), ext.dtype)
+    taps = jax.ShapeDtypeStruct((kernel.shape[axis],), kernel.dtype)
+    count = max(
+        d
+        for d in range(1, _MAX_PIECES + 1)
+        if size % d == 0 and (d == 1 or size // d >= radius)
+    )
+    if count == 1 or choose_method(whole, taps, "valid") == "direct":
+        return convolve(ext, kernel, "valid", axes=axis)
+    b = size // count
+
+    def piece(i):
+        part = lax.dynamic_slice_in_dim(ext, i * b, b + 2 * radius, axis)
+        return convolve(part, kernel, "valid", axes=axis)
+
+    first = piece(0)
+    pad = [(0, 0)] * first.ndim
+    pad[axis] = (0, size - b)
+    return lax.fori_loop(
+        1,
+        count,
+        lambda i, out: lax.dynamic_update_slice_in_dim(out, piece(i), i * b, axis),
+        jnp.pad(first, pad),
     )
 
 
@@ -505,21 +676,23 @@ def split_like(y, like):
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
 
-def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
+def radii(u, ax, boundaries, kind, s, shift, split, drift=False) -> tuple:
     """Return the route of each diffused axis: a halo radius, a transform or None.
 
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
     one per diffused axis), or None where traced; `split` maps split axes to
-    their shard counts. An int: by halo of that radius (`halo_radius`);
-    ``(TRANSFORM, period)``: past the halo's rule, or a halo of more than
-    an eighth of a shard by one local FFT (`_wide_halo`; reflecting and
-    absorbing halos by one local FFT at any radius), by the distributed
-    transform of
-    ``M >= period`` points (`spectral_layout`, `diffuse_spectral`), where
-    it has a layout: a periodic axis (``M = n``, any radius, known or not),
-    a free one whose radius ``R`` is known and at most ``n`` (``M >= n +
-    R``), a reflecting or absorbing one (``M = n``, any radius, known or
-    not: `mirror_layout`, `diffuse_mirror`); None: not split, or gathered.
+    their shard counts; `drift` whether the kernels may be shifted. An
+    int: by halo of that radius (`halo_radius`); ``(TRANSFORM, period)``:
+    past the halo's rule, or a halo of more than an eighth of a shard by
+    one local FFT (`_wide_halo`; reflecting and absorbing halos by one
+    local FFT at any radius), by the distributed transform of ``M >=
+    period`` points (`spectral_layout`, `diffuse_spectral`), where it has
+    a layout: a periodic axis (``M = n``, any radius, known or not), a free
+    one whose radius ``R`` is known and at most ``n`` (``M >= n + R``), a
+    reflecting or absorbing one (``M = n``, any radius, known or not:
+    `mirror_layout`, `diffuse_mirror`); ``(WINDOW, n)``: a free axis past
+    that (``R > n``, or unknown) of the Gaussian kernel without drift, by
+    `diffuse_window` on the mirror's layout; None: not split, or gathered.
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -538,6 +711,12 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
             period = n
         elif wide and b == "free" and tail is not None and tail <= n:
             period = n + tail
+        elif wide and b == "free" and kind == "gaussian" and not drift:
+            # (the fold's phase indices ``r m < 2 n^2`` in the index type)
+            fits = jax.config.jax_enable_x64 or 2 * n * n < 2**31
+            lay = mirror_layout(n, split[a], real) if fits else None
+            out.append((WINDOW, n) if lay is not None else r)
+            continue
         elif wide and b in MIRRORS:
             lay = mirror_layout(n, split[a], real)
             out.append((TRANSFORM, n) if lay is not None else r)
@@ -556,8 +735,11 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
 # field's size and more per device (2^16 cells on four devices: 0.90 of the
 # field at R = 1,024, 1.32 at 4,096, 2.29 at 16,384, the engine's rule
 # allowing a whole shard); the transform holds about 0.65 whatever the
-# radius. Direct sums (short shards, a 128 x 128 field's 64-cell blocks with
-# R = 24) and overlap-add hold little: they keep the halo.
+# radius. Below it the halo stays, its block convolved in pieces where the
+# cost model picks a transform (`_valid_pieces`: 2^14 cells on four devices,
+# periodic or free, R = 256 / 512 from 1.13 / 1.25 of the field in one piece
+# to 0.60 / 0.78; 2^16 cells, R = 1,536 / 2,048: 0.69 / 0.78); direct sums
+# (short shards, a 128 x 128 field's 64-cell blocks with R = 24) go whole.
 _HALO_SHARE = 8
 
 
