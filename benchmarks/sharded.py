@@ -17,9 +17,9 @@ both axes over a 2 x N/2 mesh):
   bytes; EWMA: a
   five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
   for a kernel of radius ``R``, or one period's transform without a kernel
-  (walls: plus the field's halves there and back, a shard's samples), or
-  the rest of the signal where the axis is
-  gathered; acf with ``L`` lags: ``L`` halo samples, then the psums of the
+  (walls: plus the field's halves there and back, a shard's samples; free
+  space with D traced: twice that, the reflecting and the absorbing
+  transforms of the window); acf with ``L`` lags: ``L`` halo samples, then the psums of the
   two means and of the ``L + 1`` lags, all float64 (``n / 2`` lags: the
   distributed transform of the series, no kernel, and three psums; the
   lagged correlations of several transforms, `missing='conservative'`,
@@ -137,9 +137,10 @@ cases = {
     "diffuse absorb, radius n/2": (
         lambda x: diffuse(x, n * n / 1024.0, 1.0, boundary="absorb"),
         "diffuse-mirror"),
-    # Free space with D traced: the window's radius is static, the axis is
-    # gathered (documented).
-    "diffuse free, D traced": (lambda x: traced_free(x, 25.0), "gather"),
+    # Free space with D traced: the radius is unknown; the window's cut
+    # kernel by the mean of the mirror's reflecting and absorbing
+    # transforms, one after the other (twice the mirror's bytes).
+    "diffuse free, D traced": (lambda x: traced_free(x, 25.0), "diffuse-window"),
     # 50 halo samples, then psums of the two means and of the 51 lags.
     "acf, 50 lags": (lambda x: acf(x, nlags=50), 50 + 2 + 51),
     # n / 2 lags, far past a shard: the distributed transform of the series
@@ -285,8 +286,9 @@ for name, (f, halo) in cases.items():
     elif halo == "diffuse-mirror":  # the transform, and the field's halves
         model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
         model += 2 * signal.nbytes // n_dev
-    elif halo == "gather":  # the rest of the signal from the other shards
-        model = signal.nbytes * (n_dev - 1) // n_dev
+    elif halo == "diffuse-window":  # two mirror transforms, in turn
+        model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
+        model = 2 * (model + 2 * signal.nbytes // n_dev)
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection
         model = 8 * halo[1] + 8 * 64 * halo[2]
     elif halo == "iid":  # the distributed transform, without a kernel
