@@ -20,8 +20,8 @@ both axes over a 2 x N/2 mesh):
   (walls: plus the field's halves there and back, a shard's samples; free
   space with D traced: twice that, the reflecting and the absorbing
   transforms of the window); acf with ``L`` lags: ``L`` halo samples,
-  then the psums of the two means and of the ``L + 1`` lags, all float64 (``n / 2`` lags: the
-  distributed transform of the series, no kernel, and three psums; the
+  then the psums of the two means and of the ``L + 1`` lags, all float64
+  (``n / 2`` lags: the distributed transform of the series, no kernel, and three psums; the
   lagged correlations of several transforms, `missing='conservative'`,
   `nan_policy='omit'`, Pearson: no model); kde:
   the all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
