@@ -12,24 +12,23 @@ both axes over a 2 x N/2 mesh):
   result shapes of its collective-permutes, all-gathers, all-to-alls), next
   to the cost model's prediction (the engine's convolutions with a kernel as
   long as the signal or as large as the field: the bytes of the route that
-  `_sharded.route` prices, halo or distributed transform per split axis,
-  the route named after the output's split; halo: ``K - 1`` samples of 8
-  bytes; EWMA: a
-  five float64 numbers and a flag per other shard; diffuse: ``2 R`` samples
-  for a kernel of radius ``R``, or one period's transform without a kernel
-  (walls: plus the field's halves there and back, a shard's samples; free
-  space with D traced: twice that, the reflecting and the absorbing
-  transforms of the window); acf with ``L`` lags: ``L`` halo samples,
-  then the psums of the two means and of the ``L + 1`` lags, all float64
-  (``n / 2`` lags: the distributed transform of the series, no kernel, and three psums; the
-  lagged correlations of several transforms, `missing='conservative'`,
-  `nan_policy='omit'`, Pearson: no model); kde:
-  the all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points plus, for
-  Silverman's rule, 64 bisection steps of 8 bytes per quartile; a collective
-  inside a loop counts once per trip; poisson_binomial on
-  ``P`` devices of ``m`` trials each: in round ``r`` the window of
-  ``m 2^r`` trials, ``2 ceil(sqrt(m 2^r L / 2)) + 2`` float64 masses with
-  ``L = 744.4``, and the window's start, mean and cut-off mass);
+  `_sharded.route` prices, halo or distributed transform per split axis, the
+  route named after the output's split; halo: ``K - 1`` samples of 8 bytes;
+  EWMA: five float64 numbers and a flag per other shard; diffuse: ``2 R``
+  samples for a kernel of radius ``R``, or one period's transform without a
+  kernel (walls: plus the field's halves there and back, a shard's samples;
+  free space with D traced: twice that, the reflecting and the absorbing
+  transforms of the window); acf with ``L`` lags: ``L`` halo samples, then
+  the psums of the two means and of the ``L + 1`` lags, all float64 (``n /
+  2`` lags: the distributed transform of the series, no kernel, and three
+  psums; the lagged correlations of several transforms,
+  `missing='conservative'`, `nan_policy='omit'`, Pearson: no model); kde:
+  the all-reduced payload, ``8 m`` bytes of counts for ``m`` grid points
+  plus, for Silverman's rule, 64 bisection steps of 8 bytes per quartile; a
+  collective inside a loop counts once per trip; poisson_binomial on ``P``
+  devices of ``m`` trials each: in round ``r`` the window of ``m 2^r``
+  trials, ``2 ceil(sqrt(m 2^r L / 2)) + 2`` float64 masses with ``L =
+  744.4``, and the window's start, mean and cut-off mass);
 - the median wall time, and its ratio to one device.
 
 Then a weak-scaling table: the same samples per device on 1, 2 and 4
