@@ -397,14 +397,14 @@ BOUND = {
     "acf-conservative-split": 1.0,  # 0.964 measured (1.52 side by side)
     "xcorr-unbiased-omit-split": 0.85,  # 0.773 (1.18 side by side)
     "xcorr-none-nan-split": 0.82,  # 0.742 (0.95 side by side)
-    # Pearson over 6,001 lags of 4,096 samples, seven transforms one at a
-    # time (4.56 side by side): 1.78 measured, above the inputs. 6,001 is
+    # Pearson over 6,001 lags of 4,096 samples: 0.974. A device's lags
+    # (1,536) outnumber its samples (1,024): one transform (the cross
+    # sums), the windows' sums from prefix sums picked by the devices that
+    # hold them, the lags a chunk at a time (`_xcorr._gathered_pearson`;
+    # 1.78 by seven transforms one at a time, 4.56 side by side). 6,001 is
     # odd: no equal blocks tile the lags, so they are joined on every
-    # device (the gathered 6,144 lags: 0.75 of the inputs); and at this
-    # size a device's lags (1,536) outnumber its samples (1,024), so the
-    # blocks kept per lag and each transform's buffers and tables weigh
-    # more than the samples.
-    "xcorr-coeff-split": 1.96,
+    # device (the gathered 6,144 lags and a device's block: 0.93 alone).
+    "xcorr-coeff-split": 1.0,
     # The same at 20,000 lags of 65,536 samples (the halo before: 2.80).
     "xcorr-coeff-long": 0.98,  # 0.891
     # Pearson with NaN omitted at 8,000 lags: 0.841 (1.10 before the sums
@@ -420,6 +420,7 @@ BELOW = {
     "xcorr-unbiased-omit-split",
     "xcorr-none-nan-split",
     "xcorr-coeff-omit-split",
+    "xcorr-coeff-split",
 }
 HALO = {
     "acf-long": 1.79,
@@ -566,3 +567,31 @@ def test_split_rows_one_at_a_time_on_one_device(one_mesh):
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
     g, g_ref = jax.grad(loss)(xs), jax.grad(loss)(x)
     np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-12 * np.abs(g_ref).max())
+
+
+@pytest.mark.slow  # 2.6 s; by default `xcorr-coeff-transform` takes this route
+def test_pearson_windows_by_prefix_sums_on_one_device(one_mesh):
+    # More lags than samples on a device (all 47 lags of 24 samples): the
+    # windows' sums from prefix sums (`_xcorr._gathered_pearson`), chunk by
+    # chunk. Against a float64 NumPy Pearson of each lag's overlapping
+    # parts (0 where a part is constant or has fewer than two terms):
+    # well-conditioned windows of 2 to 24 terms, within 1e-12.
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal(24)
+    a[:5], a[-4:] = 1.0, 2.0  # constant ends: windows of them give 0
+    b = rng.standard_normal(24)
+    b[10:14] = -1.0
+    lags = np.arange(-23, 24)
+    want = []
+    for k in lags:
+        u, v = (a[k:], b[: 24 - k]) if k >= 0 else (a[: 24 + k], b[-k:])
+        if len(u) < 2 or np.ptp(u) == 0 or np.ptp(v) == 0:
+            want.append(0.0)
+            continue
+        du, dv = u - u.mean(), v - v.mean()
+        want.append(du @ dv / np.sqrt((du @ du) * (dv @ dv)))
+    as_ = jax.device_put(a, NamedSharding(one_mesh, P("t")))
+    got = xcorr(as_, b, normalize="coeff")
+    np.testing.assert_array_equal(got.lags, lags)
+    np.testing.assert_allclose(got.values, want, rtol=0, atol=1e-12)
+    assert np.count_nonzero(np.asarray(got.values) == 0) >= 8  # the ends

@@ -434,6 +434,33 @@ class Spread(NamedTuple):
         k = self.raw_lags()
         return jnp.where((jnp.abs(k) < n) & (k <= self.hi), c, 0)
 
+    def take(self, x, index, owners):
+        """Return ``x[..., index(q)]`` of the whole series `x` on each device ``q``.
+
+        `x` is split (this device's block); ``index(q)`` gives, for any
+        device ``q`` (traced), indices of the whole series (-1: 0);
+        `owners` (static) the offsets ``(j // size - q) % shards`` of the
+        devices that hold them. For each offset, every device picks what
+        its block holds of the indices of the device that offset before
+        it and sends them there (one cyclic `lax.ppermute` of the picks,
+        zeros where it holds none); each index is held by one device, so
+        the received picks add up to the values. Only index-sized pieces
+        move: no block of the series.
+        """
+        size = x.shape[-1]
+        p = lax.axis_index(self.names)
+        out = None
+        for d in owners:
+            q = (p - d) % self.shards  # the device these picks go to
+            j = index(q)
+            mine = (j >= 0) & (j // size == p)
+            local = jnp.take(x, jnp.clip(j - p * size, 0, size - 1), axis=-1)
+            picks = jnp.where(mine, local, jnp.zeros_like(local))
+            if d:
+                picks = receive(picks, self.names, self.shards, -d, cyclic=True)
+            out = picks if out is None else out + picks
+        return out
+
     def index(self, x):
         """Return the index in the whole series of each sample of this block."""
         size = x.shape[-1]
