@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -127,7 +128,7 @@ def compound_lattice(
     # Tilted severity, cut at `size` (mass beyond only reaches S >= size).
     offs = jnp.clip(jnp.where(okx, kr, 0), 0, size).astype(jnp.int32)
     if relative:
-        cut = _place(xm, offs, size + xm.shape[-1])[..., :size]
+        cut = _placed(xm, offs, size=size)
         lx, log_t = None, None
         if _extend.extendable(X) is not None:
             # Exact log-masses on 0..size-1 (one origin: `extendable`).
@@ -178,6 +179,12 @@ def compound_lattice(
     if not full_output:
         return out
     return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)
+
+
+@functools.partial(jax.jit, static_argnames=("size",))
+def _placed(xm, offs, size):
+    """Return the severity's rows at their grid offsets, cut at `size` (one program)."""
+    return _place(xm, offs, size + xm.shape[-1])[..., :size]
 
 
 def log_cut_past(N: Distribution, k_n: int, xm, j0, size: int, cgf, log_t):

@@ -258,6 +258,37 @@ def _fix_batched(la, lb, out, rel, fixes):
     return jax.vmap(one)(la, lb, out, rel)
 
 
+@functools.partial(jax.jit, static_argnames=("dt", "batch"))
+def _flat_pair(la, lb, dt, batch):
+    """Both inputs in dtype `dt`, broadcast to `batch` and flattened to rows."""
+    n, m = la.shape[-1], lb.shape[-1]
+    fa = jnp.broadcast_to(la.astype(dt), batch + (n,)).reshape(-1, n)
+    fb = jnp.broadcast_to(lb.astype(dt), batch + (m,)).reshape(-1, m)
+    return fa, fb
+
+
+@functools.partial(jax.jit, static_argnames=("keep", "shape"))
+def _first(out, rel, keep, shape=None):
+    """Return the first `keep` entries of each row of both (shaped `shape`)."""
+    out, rel = out[:, :keep], rel[:, :keep]
+    if shape is not None:
+        out, rel = out.reshape(shape), rel.reshape(shape)
+    return out, rel
+
+
+@functools.partial(jax.jit, static_argnames=("keep", "dt", "batch"))
+def _direct_pair(la, lb, keep, dt, batch):
+    """`log_pair` of small inputs, summed directly in log space (one program)."""
+    fa, fb = _flat_pair(la, lb, dt, batch)
+    n, m = fa.shape[-1], fb.shape[-1]
+    ep = _tilt.eps(dt)
+    ks = jnp.arange(keep)
+    out = jax.vmap(lambda a, b: direct_entries(a, b, ks))(fa, fb)
+    bound = math.log(2.0 * ep * min(n, m) + ep)
+    rel = jnp.where(jnp.isfinite(out), bound, -jnp.inf)
+    return out.reshape(batch + (keep,)), rel.reshape(batch + (keep,))
+
+
 def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     """Batched relative-accuracy log-convolution of the last axes.
 
@@ -271,36 +302,31 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     are the worst resolved, and would take every fix).
     """
     dt = jnp.result_type(la.dtype, lb.dtype)
-    la, lb = la.astype(dt), lb.astype(dt)
     batch = jnp.broadcast_shapes(la.shape[:-1], lb.shape[:-1])
     n, m = la.shape[-1], lb.shape[-1]
     n_out = n + m - 1
     keep = n_out if keep is None else max(1, min(int(keep), n_out))
     shape = batch + (keep,)
-    fa = jnp.broadcast_to(la, batch + (n,)).reshape(-1, n)
-    fb = jnp.broadcast_to(lb, batch + (m,)).reshape(-1, m)
-    ep = _tilt.eps(dt)
     if n * m <= _DIRECT:
-        ks = jnp.arange(keep)
-        out = jax.vmap(lambda a, b: direct_entries(a, b, ks))(fa, fb)
-        bound = math.log(2.0 * ep * min(n, m) + ep)
-        rel = jnp.where(jnp.isfinite(out), bound, -jnp.inf)
-        return out.reshape(shape), rel.reshape(shape)
+        return _direct_pair(la, lb, keep=keep, dt=dt, batch=batch)
+    fa, fb = _flat_pair(la, lb, dt=dt, batch=batch)
     grid, arc, ga, gb = _grid_batched(
         jax.lax.stop_gradient(fa), jax.lax.stop_gradient(fb)
     )
-    total = concrete(arc[:, -1])
+    total = concrete(arc)
     if total is not None:
+        total = total[:, -1]
         count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n + m - 1, dt))
-        out, rel = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
-        out, rel = out[:, :keep], rel[:, :keep]
-        cr = concrete(rel)
+        whole = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
+        cr = concrete(whole[1])
         if cr is not None:
+            cr = cr[:, :keep]
             bad = int(np.max(np.sum(cr > math.log(_TARGET[dt.itemsize]), -1)))
             if bad:
                 cap = max(1, _FIX_WORK // min(n, m))
                 fixes = min(keep, 1 << (bad - 1).bit_length(), cap)
-                out, rel = _fix_batched(fa, fb, out, rel, fixes)
+                whole = _fix_batched(fa, fb, *_first(*whole, keep=keep), fixes)
+        return _first(*whole, keep=keep, shape=shape)
     else:
         rule = math.pi * math.sqrt(n_out)
         count = min(_tilt.count_tilts(rule, dt, _noise(n_out, dt)), _MAX_TRACED)

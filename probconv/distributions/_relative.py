@@ -12,6 +12,7 @@ as for any distribution. `accuracy="relative"` in `add`, `iid_sum`,
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -19,7 +20,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from . import _queries, _tilt
-from ._base import Distribution, pytree_dataclass
+from ._base import Distribution, _point, pytree_dataclass
 from ._grid import make
 
 
@@ -115,6 +116,9 @@ class RelativeDistribution(Distribution):
         True
         """
         self._need("lattice", "logpmf", "logpdf")
+        return query(self, "_logpmf", x)
+
+    def _logpmf(self, x):
         x, k = _queries._k(self, x)
         j = jnp.round(k)
         on = (
@@ -131,6 +135,9 @@ class RelativeDistribution(Distribution):
         With `strict`, ``log P(X > x)`` is NaN from the last grid point on
         where mass was cut (see `_unknown`); otherwise ``-inf`` there.
         """
+        return query(self, "_log_cumulative_body", x, upper, strict)
+
+    def _log_cumulative_body(self, x, upper: bool, strict: bool):
         x, k = _queries._k(self, x)
         n = self.size
         lm = self.log_masses
@@ -191,6 +198,21 @@ class RelativeDistribution(Distribution):
         return jnp.exp(self._log_cumulative(x, upper=True, strict=False))
 
 
+@functools.partial(jax.jit, static_argnames=("name", "args"))
+def _query(d, x, name, args):
+    return getattr(d, name)(x, *args)
+
+
+def query(d: Distribution, name: str, x, *args):
+    """Run the method `name` of `d` at points `x` as one compiled program.
+
+    Eagerly, a log-space query ran a dozen single operations, each compiled
+    for the grid's length (issue 14); jitted, a new length compiles one
+    program. `args` are static (flags).
+    """
+    return _query(d, _point(x), name=name, args=args)
+
+
 def _relative(
     log_m, log_err, origin, truncated, step, kind, log_truncated=None
 ) -> RelativeDistribution:
@@ -198,8 +220,15 @@ def _relative(
 
     `log_truncated`, where given, is the log of the cut mass (or a bound on
     it) and sets ``truncated`` to its exponential; otherwise it is the log
-    of `truncated`.
+    of `truncated`. One compiled program per shape (issue 14).
     """
+    return _relative_jit(
+        log_m, log_err, origin, truncated, log_truncated, step=float(step), kind=kind
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("step", "kind"))
+def _relative_jit(log_m, log_err, origin, truncated, log_truncated, step, kind):
     log_m = jnp.asarray(log_m)
     batch = log_m.shape[:-1]
     if log_truncated is None:

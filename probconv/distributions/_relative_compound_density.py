@@ -33,6 +33,7 @@ exponential severities), as the error does.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -98,6 +99,12 @@ def _jumps_on(X: Distribution, j0: int, size: int, dt, batch):
     _, jumps = parts(X)
     if jumps is None:
         return None
+    return _jumps_grid(jumps, j0=j0, size=size, dt=jnp.dtype(dt).name, batch=batch)
+
+
+@functools.partial(jax.jit, static_argnames=("j0", "size", "dt", "batch"))
+def _jumps_grid(jumps, j0, size, dt, batch):
+    """`_jumps_on`'s array work, one program per shape (issue 14)."""
     jumps = jumps.astype(dt)
     start = j0 + 1  # index of the cell at -h in the array below
     if start < 0:
@@ -106,6 +113,33 @@ def _jumps_on(X: Distribution, j0: int, size: int, dt, batch):
     pad = [(0, 0)] * (jumps.ndim - 1) + [(start, max(size + 1 - start - n, 0))]
     jumps = jnp.pad(jumps, pad)[..., : size + 1]
     return jnp.broadcast_to(jumps, batch + (size + 1,))
+
+
+@functools.partial(jax.jit, static_argnames=("j0", "size"))
+def _on_grid(lx, j0, size):
+    """Severity log-masses on ``0..size-1`` (``-inf`` padded), and their exp."""
+    pad = [(0, 0)] * (lx.ndim - 1) + [(j0, max(size - j0 - lx.shape[-1], 0))]
+    lxg = jnp.pad(lx, pad, constant_values=-jnp.inf)[..., :size]
+    return lxg, jnp.exp(lxg)
+
+
+@functools.partial(jax.jit, static_argnames=("width",))
+def _head(lx, width):
+    return lx[..., :width]
+
+
+@jax.jit
+def _counts(num, rel, lat_out, mean_n):
+    """Posterior mean counts from the size-biased convolution (one program)."""
+    ok = jnp.ones(num.shape, bool) if rel is None else rel < math.log(1e-2)
+    log_n = jnp.log(jnp.maximum(mean_n, 1e-300))[..., None] + num - lat_out
+    n = jnp.exp(jnp.minimum(log_n, 700.0))
+    # Where the convolution did not resolve a point, the largest count
+    # resolved before it (the count grows along the tail).
+    ok = ok & jnp.isfinite(n)
+    before = jax.lax.cummax(jnp.where(ok, n, 0.0), axis=n.ndim - 1)
+    n = jnp.where(ok, n, before)
+    return jnp.where(jnp.isfinite(lat_out), n, 1.0)
 
 
 def _size_biased_rest(N: Distribution, fam: str, k_n: int):
@@ -134,34 +168,29 @@ def _size_biased_rest(N: Distribution, fam: str, k_n: int):
     return make(w, max(shift - 1, 0), 0.0, 1.0, "lattice")
 
 
-def _posterior_counts(N, fam, k_n, lxg, lat_out, length, step, mean_n, width=None):
+def _posterior_counts(
+    N, fam, k_n, lxg, lat_out, length, step, mean_n, width=None, xg=None
+):
     """``E[N | S_r = k]`` per point: the exact posterior mean of the count.
 
     `width`: the severity's cells past it are empty (``-inf``): the
     convolution with it takes its first `width` cells only (the same
-    terms; a shorter plan, transform and direct fixes).
+    terms; a shorter plan, transform and direct fixes). `xg`: ``exp(lxg)``
+    where the caller has it.
     """
     rest = _size_biased_rest(N, fam, k_n)
     size = lxg.shape[-1]
     if isinstance(rest, str):
         c_star = lat_out if rest == "S" else None
     else:
-        c_star = relative_compound(rest, jnp.exp(lxg), length, step, lx=lxg)
+        xg = jnp.exp(lxg) if xg is None else xg
+        c_star = relative_compound(rest, xg, length, step, lx=lxg)
         c_star = c_star.log_masses
     if c_star is None:
-        num, ok = lxg, jnp.ones(lxg.shape, bool)
-    else:
-        short = lxg if width is None else lxg[..., : max(1, min(width, size))]
-        num, rel = log_pair(short, c_star, keep=size)
-        ok = rel < math.log(1e-2)
-    log_n = jnp.log(jnp.maximum(mean_n, 1e-300))[..., None] + num - lat_out
-    n = jnp.exp(jnp.minimum(log_n, 700.0))
-    # Where the convolution did not resolve a point, the largest count
-    # resolved before it (the count grows along the tail).
-    ok = ok & jnp.isfinite(n)
-    before = jax.lax.cummax(jnp.where(ok, n, 0.0), axis=n.ndim - 1)
-    n = jnp.where(ok, n, before)
-    return jnp.where(jnp.isfinite(lat_out), n, 1.0)
+        return _counts(lxg, None, lat_out, mean_n)
+    short = lxg if width is None else _head(lxg, width=max(1, min(width, size)))
+    num, rel = log_pair(short, c_star, keep=size)
+    return _counts(num, rel, lat_out, mean_n)
 
 
 def _jump_share(out, lx, jumps):
@@ -293,8 +322,7 @@ def relative_compound_density(
     else:
         size = check_int("size", size, minimum=1)
     # Severity log masses on 0, 1, ..., size - 1.
-    pad = [(0, 0)] * (lx.ndim - 1) + [(j0, max(size - j0 - m, 0))]
-    lxg = jnp.pad(lx, pad, constant_values=-jnp.inf)[..., :size]
+    lxg, xg = _on_grid(lx, j0=j0, size=size)
     log_cut = None
     if known:
         # Past the grid: a Chernoff bound, plus what the severity and the
@@ -302,14 +330,14 @@ def relative_compound_density(
         cgf = (log_mgf_x, lg)
         log_cut = log_cut_past(N, k_n, np.exp(lxc), j0, size, cgf, log_t).astype(dt)
     length = spectral_length(size * 2)
-    lat = relative_compound(N, jnp.exp(lxg), length, X.step, lx=lxg, log_cut=log_cut)
+    lat = relative_compound(N, xg, length, X.step, lx=lxg, log_cut=log_cut)
     out, rel = lat.log_masses, lat.log_error
     # Cell 0: the atom P(N = 0) apart, and G_N(x_0) - G_N(0), exactly.
     batch = out.shape[:-1]
     log_atom = jnp.broadcast_to(jnp.asarray(N.logpmf(0.0), dt), batch)
     c0 = jnp.broadcast_to(_log_pgf_less_atom(N, fam, k_n, lxg[..., 0]), batch)
     counts = _posterior_counts(
-        N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n, j0 + m
+        N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n, j0 + m, xg
     )
     log_t = jnp.broadcast_to(log_t, batch)
     first = jnp.full(batch, j0 + m, dt)

@@ -26,6 +26,7 @@ from jax.typing import ArrayLike
 
 from . import _queries, _tilt
 from ._base import Distribution, pytree_dataclass, static_field
+from ._relative import query
 
 
 def _fraction_above(a: jax.Array, f: jax.Array) -> jax.Array:
@@ -171,6 +172,9 @@ class RelativeDensity(Distribution):
         >>> abs(float(g.logpdf(150.0)) - exact) < 1e-3
         True
         """
+        return query(self, "_logpdf", x)
+
+    def _logpdf(self, x):
         x, k = _queries._k(self, x)
         n = self.size
         lm = self.log_masses
@@ -192,6 +196,10 @@ class RelativeDensity(Distribution):
         return jnp.where(jnp.isnan(v) & ~jnp.isnan(jnp.asarray(x)), 0.0, jnp.exp(v))
 
     def _log_cumulative(self, x, upper: bool, strict: bool = True):
+        """Log-space cumulative sums (see `logcdf`, `logsf`), one program per shape."""
+        return query(self, "_log_cumulative_body", x, upper, strict)
+
+    def _log_cumulative_body(self, x, upper: bool, strict: bool):
         x, u, j, f = self._cell(x)
         lm = self.log_masses
         a = _queries._take(_slope(lm), j)
@@ -240,6 +248,9 @@ class RelativeDensity(Distribution):
         >>> bool(g.sf_error(690.0) < 1e-3)
         True
         """
+        return query(self, "_sf_error", x)
+
+    def _sf_error(self, x):
         x, u, j, _ = self._cell(x)
         lm, le = self.log_masses, self.log_resolved_error
         num = _tilt.logcumsumexp(jnp.where(jnp.isfinite(lm), lm + le, -jnp.inf), True)

@@ -7,13 +7,15 @@ What ``accuracy="relative"`` in `add`, `iid_sum`, `poisson_binomial` and
 
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .._checks import check_int, check_range
+from .._checks import check_int, check_range, concrete
 from ..conv.internal import spectral_length
 from . import _extend, _tilt
 from ._base import Distribution, check_dist
@@ -21,7 +23,7 @@ from ._lattice_ops import _common_step, _refine
 from ._logconv import log_pair
 from ._params import as_param, float_dtype
 from ._pgf import _CLOSED
-from ._relative import RelativeDistribution, _logs, _relative, _worst
+from ._relative import RelativeDistribution, _relative, _worst
 from ._relative_density_ops import relative_add_density, relative_iid_density
 from ._tails import log_iid_sum
 from ._tails_compound import log_compound
@@ -35,14 +37,35 @@ def _extended_logs(d: Distribution):
     grid past which its mass leaves the float range (see `_extend`); its
     log-masses are then exact to a few ulps. `horizon` is where its
     truncated mass starts, and that mass's log (see `_extend.horizon`).
+    The array work runs as one program (`_logs_horizon`).
     """
     law, lm, log_t = _extend.extend(d)
     if lm is None:
-        own = d.log_truncated if isinstance(d, RelativeDistribution) else None
-        return (d, *_logs(d), _extend.horizon(d, own))
-    ep = math.log(4 * _tilt.eps(lm.dtype))
-    err = jnp.where(jnp.isfinite(lm), ep, -jnp.inf)
-    return law, lm, err, _extend.horizon(law, log_t)
+        rel = isinstance(d, RelativeDistribution)
+        own = (d.log_masses, d.log_error, d.log_truncated) if rel else (None,) * 3
+        lm, le, own = own
+        return (d, *_logs_horizon(d.masses, lm, le, d.truncated, own, False))
+    return (law, *_logs_horizon(law.masses, lm, None, law.truncated, log_t, True))
+
+
+@functools.partial(jax.jit, static_argnames=("extended",))
+def _logs_horizon(masses, lm, le, truncated, log_t, extended):
+    """Log-masses, log errors and horizon of a law's arrays (one program).
+
+    `lm` (and `le`) where known: a relative law's, or an `extended` family's
+    (exact to a few ulps); else the logs of `masses` (see `_logs`).
+    """
+    if lm is None:
+        lm = _tilt.safe_log(masses)
+        le = jnp.where(jnp.isfinite(lm), math.log(_tilt.eps(masses.dtype)), -jnp.inf)
+    elif extended:
+        le = jnp.where(jnp.isfinite(lm), math.log(4 * _tilt.eps(lm.dtype)), -jnp.inf)
+    t = jnp.asarray(truncated)
+    if log_t is None:
+        log_t = jnp.log(jnp.maximum(t, 0.0))
+    log_t = jnp.broadcast_to(jnp.asarray(log_t, t.dtype), t.shape)
+    first = jnp.full(t.shape, float(masses.shape[-1]), t.dtype)
+    return lm, le, (first, log_t)
 
 
 def relative_add(x: Distribution, y: Distribution) -> Distribution:
@@ -55,33 +78,47 @@ def relative_add(x: Distribution, y: Distribution) -> Distribution:
     y, ly, ey, hy = _extended_logs(y)
     x2, y2 = _refine(x, h), _refine(y, h)
     if x2 is not x:
-        lx, ex = _logs(x2)
-        hx = _extend.horizon(x2, hx[1])
+        lx, ex, hx = _refined_logs(x2, hx[1])
     if y2 is not y:
-        ly, ey = _logs(y2)
-        hy = _extend.horizon(y2, hy[1])
+        ly, ey, hy = _refined_logs(y2, hy[1])
     x, y = x2, y2
-    dt = jnp.result_type(x.dtype, y.dtype)
-    out, rel = log_pair(lx.astype(dt), ly.astype(dt))
+    out, rel = log_pair(lx, ly)  # in the common dtype
+    return _add_finish(
+        out, rel, ex, ey, hx, hy, x.masses, y.masses, x.origin, y.origin, step=h
+    )
+
+
+def _refined_logs(d: Distribution, log_t):
+    """Log-masses, log errors and horizon of a law refined to a finer step."""
+    rel = isinstance(d, RelativeDistribution)
+    lm, le = (d.log_masses, d.log_error) if rel else (None, None)
+    return _logs_horizon(d.masses, lm, le, d.truncated, log_t, False)
+
+
+@functools.partial(jax.jit, static_argnames=("step",))
+def _add_finish(out, rel, ex, ey, hx, hy, xm, ym, xo, yo, step):
+    """Build the relative sum of two lattices from their log-convolution."""
+    dt = out.dtype
+    tx, ty = jnp.sum(xm, -1), jnp.sum(ym, -1)
     inherited = jnp.logaddexp(_worst(ex), _worst(ey)).astype(dt)
     rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
     # Truncated mass of a summand that could not extend reaches the sum from
     # its own cut on (the other summand's support starts at its origin).
-    for (first, log_t), other in ((hx, y), (hy, x)):
-        log_t = log_t + jnp.log(jnp.maximum(other.total, 0.0))
+    for (first, log_t), other in ((hx, ty), (hy, tx)):
+        log_t = log_t + jnp.log(jnp.maximum(other, 0.0))
         rel = _extend.mark_unresolved(rel, out, first, log_t)
     batch = out.shape[:-1]
     # t_x T_y + T_x t_y + t_x t_y, in log space: the cut masses may underflow.
     lt_x, lt_y = hx[1].astype(dt), hy[1].astype(dt)
-    lT_x, lT_y = (jnp.log(jnp.maximum(d.total, 0.0)).astype(dt) for d in (x, y))
+    lT_x, lT_y = (jnp.log(jnp.maximum(t, 0.0)).astype(dt) for t in (tx, ty))
     log_cut = jnp.logaddexp(jnp.logaddexp(lt_x + lT_y, lT_x + lt_y), lt_x + lt_y)
-    ox, oy = jnp.broadcast_arrays(x.origin.astype(dt), y.origin.astype(dt))
+    ox, oy = jnp.broadcast_arrays(xo.astype(dt), yo.astype(dt))
     return _relative(
         out,
         rel,
         jnp.broadcast_to(ox + oy, batch),
         0.0,
-        h,
+        step,
         "lattice",
         jnp.broadcast_to(log_cut, batch),
     )
@@ -107,23 +144,47 @@ def relative_iid_sum(x: Distribution, n: int) -> Distribution:
         # tilts need not cover the rest of the extended law's n-fold support.
         n_out, log_beyond = _extend.sum_points(lx, n, _extend.log_floor(x.dtype))
     out, rel = log_iid_sum(lx, n, None if exact else x.masses, n_out)
+    return _iid_finish(
+        out,
+        rel,
+        ex,
+        first,
+        log_t,
+        x.masses,
+        x.truncated,
+        x.origin,
+        min(log_beyond, 0.0),
+        n=n,
+        n_out=n_out,
+        step=float(x.step),
+        kind=x.kind,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("n", "n_out", "step", "kind"))
+def _iid_finish(
+    out, rel, ex, first, log_t, masses, truncated, origin, log_beyond,
+    n, n_out, step, kind,
+):  # fmt: skip
+    """Build the relative `n`-fold sum from its tilted log-masses (one program)."""
+    dt = masses.dtype
     if n_out:
         out, rel = out[..., :n_out], rel[..., :n_out]
-    inherited = (math.log(n) + _worst(ex)).astype(x.dtype)
+    inherited = (math.log(n) + _worst(ex)).astype(dt)
     rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
     rel = _extend.mark_unresolved(rel, out, first, log_t + math.log(n))
     # The cut mass, (T + t)^n - T^n, in log space (t may underflow): with
     # f = t / (T + t), (T + t)^n (1 - (1 - f)^n), and n f bounding the
     # last factor where it would round to 0; plus the Chernoff bound past a
     # grid shortened where the sum's masses leave the float range.
-    whole = x.total + x.truncated
+    whole = jnp.sum(masses, -1) + truncated
     log_whole = jnp.log(jnp.where(whole > 0, whole, 1.0))
     log_f = jnp.minimum(log_t - log_whole, 0.0)
     small = log_f < math.log(1e-10 / n)
     exact = jnp.log(-jnp.expm1(n * jnp.log1p(-jnp.exp(jnp.where(small, -1.0, log_f)))))
     log_part = n * log_whole + jnp.where(small, math.log(n) + log_f, exact)
-    log_cut = jnp.logaddexp(log_part, min(log_beyond, 0.0)).astype(x.dtype)
-    return _relative(out, rel, n * x.origin, 0.0, x.step, x.kind, log_cut)
+    log_cut = jnp.logaddexp(log_part, log_beyond).astype(dt)
+    return _relative(out, rel, n * origin, 0.0, step, kind, log_cut)
 
 
 def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
@@ -134,9 +195,16 @@ def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
             f"`p` must have at least one probability on its last axis; got shape "
             f"{p.shape}."
         )
-    ok = jnp.all(check_range("p", p, low=0.0, high=1.0), -1)
-    out, rel = log_poisson_binomial(jnp.clip(p, 0.0, 1.0))
-    out = jnp.where(ok[..., None], out, jnp.nan)
+    host = concrete(p)  # checked on the host where concrete: nothing compiled
+    ok = check_range("p", p if host is None else np.asarray(host), low=0.0, high=1.0)
+    out, rel = log_poisson_binomial(p, clip=True)
+    return _pb_finish(out, rel, ok)
+
+
+@jax.jit
+def _pb_finish(out, rel, ok):
+    """NaN rows where a probability was invalid (traced), as a relative law."""
+    out = jnp.where(jnp.all(ok, -1)[..., None], out, jnp.nan)
     return _relative(out, rel, 0.0, 0.0, 1.0, "lattice")
 
 
@@ -171,22 +239,56 @@ def relative_compound(
     size = xm.shape[-1]
     fam = getattr(N, "family", "")
     batch = jnp.broadcast_shapes(xm.shape[:-1], N.batch_shape)
+    dts = jnp.dtype(dt).name
     if fam in _CLOSED:
-        params = [jnp.broadcast_to(jnp.asarray(q, dt), batch) for q in N.params]
-        if fam in ("bernoulli", "binomial"):
-            params.append(jnp.full(batch, N.size - 1, dt))
-        freq = ("family", (fam, tuple(q.reshape(-1) for q in params)))
-        total = jnp.ones(batch, dt)
+        k = N.size - 1 if fam in ("bernoulli", "binomial") else None
+        params, total = _family_rows(tuple(N.params), k, batch=batch, dt=dts)
+        freq = ("family", (fam, params))
     else:
-        lc = _tilt.safe_log(jnp.broadcast_to(N.masses.astype(dt), batch + (N.size,)))
         origin = np.asarray(N.origin).ravel()
         shift = int(round(float(origin[0]))) if origin.size else 0
-        freq = ("masses", (lc.reshape(-1, N.size), shift))
-        total = jnp.broadcast_to(N.total + N.truncated, batch).astype(dt)
-    if lx is None:
-        lx = _tilt.safe_log(xm)
-    lx = jnp.broadcast_to(lx.astype(dt), batch + (size,)).reshape(-1, size)
+        lc, total = _masses_rows(N.masses, N.truncated, batch=batch, dt=dts)
+        freq = ("masses", (lc, shift))
+    lx = _severity_rows(xm if lx is None else lx, lx is None, batch=batch, dt=dts)
     out, rel = log_compound(lx, freq, spectral_length(max(length, 4 * size)))
+    return _compound_finish(
+        out, rel, ok, first, log_cut, total, batch=batch, step=float(step)
+    )
+
+
+# One program per stage and shape for the array work around `log_compound`
+# (issue 14): eagerly it ran as some thirty single operations per grid length.
+@functools.partial(jax.jit, static_argnames=("batch", "dt"))
+def _family_rows(params, k, batch, dt):
+    """Return a closed family's parameters (and its trial count `k`) as rows."""
+    params = [jnp.broadcast_to(jnp.asarray(q, dt), batch) for q in params]
+    if k is not None:
+        params.append(jnp.full(batch, k, dt))
+    return tuple(q.reshape(-1) for q in params), jnp.ones(batch, dt)
+
+
+@functools.partial(jax.jit, static_argnames=("batch", "dt"))
+def _masses_rows(masses, truncated, batch, dt):
+    """Return a frequency's log-masses as rows, and its total mass."""
+    k = masses.shape[-1]
+    lc = _tilt.safe_log(jnp.broadcast_to(masses.astype(dt), batch + (k,)))
+    total = jnp.broadcast_to(jnp.sum(masses, -1) + truncated, batch).astype(dt)
+    return lc.reshape(-1, k), total
+
+
+@functools.partial(jax.jit, static_argnames=("linear", "batch", "dt"))
+def _severity_rows(x, linear, batch, dt):
+    """Return the severity's log-masses (from its masses if `linear`) as rows."""
+    lx = _tilt.safe_log(x) if linear else x
+    size = lx.shape[-1]
+    return jnp.broadcast_to(lx.astype(dt), batch + (size,)).reshape(-1, size)
+
+
+@functools.partial(jax.jit, static_argnames=("batch", "step"))
+def _compound_finish(out, rel, ok, first, log_cut, total, batch, step):
+    """Build the relative compound law from its rows of log-masses (one program)."""
+    dt = out.dtype
+    size = out.shape[-1]
     good = jnp.broadcast_to(ok, batch)[..., None]
     out = jnp.where(good, out.reshape(batch + (size,)), jnp.nan)
     rel = rel.reshape(batch + (size,))

@@ -277,8 +277,22 @@ def _iid_batched(lx, thetas, plan, x):
 
 @functools.partial(jax.jit, static_argnames=("n", "n_out"))
 def _iid_plan_batched(lx, n, n_out=0):
+    """Per row the tilt grid, its arc lengths, and what sizes the plan.
+
+    ``(grid, arc, total arc, largest tilted variance, support span)``: one
+    program, so that planning on concrete values compiles nothing else.
+    """
     flat = lx.reshape((-1, lx.shape[-1]))
-    return jax.vmap(lambda a: iid_grid(a, n, n_out))(flat)
+    grid, arc, var = jax.vmap(lambda a: iid_grid(a, n, n_out))(flat)
+    los, his = jax.vmap(_support)(flat)
+    return grid, arc, arc[..., -1], jnp.max(var, -1), his - los
+
+
+@functools.partial(jax.jit, static_argnames=("count", "batch"))
+def _place_batched(grid, arc, count, batch):
+    """`count` tilts per row (see `_tilt.place`), shaped ``batch + (count,)``."""
+    thetas = jax.vmap(lambda g, a: _tilt.place(g, a, count))(grid, arc)
+    return thetas.reshape(batch + (count,))
 
 
 def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 0):
@@ -301,11 +315,10 @@ def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 
         return out, rel
     full = n * (m - 1) + 1
     n_out = n_out if 0 < n_out < full else 0
-    grid, arc, var = _iid_plan_batched(jax.lax.stop_gradient(lx), n, n_out)
-    total = concrete(arc[..., -1])
-    vmax = concrete(jnp.max(var, -1))
-    los, his = jax.vmap(_support)(jax.lax.stop_gradient(lx).reshape(-1, m))
-    spans = concrete(his - los)
+    grid, arc, total, vmax, spans = _iid_plan_batched(
+        jax.lax.stop_gradient(lx), n, n_out
+    )
+    total, vmax, spans = concrete(total), concrete(vmax), concrete(spans)
     if total is not None and vmax is not None and spans is not None:
         count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n, dt))
         sigma = math.sqrt(float(np.max(vmax)))
@@ -318,6 +331,5 @@ def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 
         width = float(m - 1)
         count = _tilt.count_tilts(3 * math.pi * math.sqrt(n), dt, _noise(n, dt))
     plan = iid_plan(n, m, max(sigma, 1e-3), max(width, 1.0), dt)._replace(n_out=n_out)
-    thetas = jax.vmap(lambda g, a: _tilt.place(g, a, count))(grid, arc)
-    thetas = thetas.reshape(batch + (count,))
+    thetas = _place_batched(grid, arc, count=count, batch=batch)
     return _iid_batched(lx, thetas, plan, x)

@@ -259,22 +259,37 @@ def _noise(n: int, dtype) -> float:
     return 4.0 * _tilt.eps(dtype) * levels * math.log2(n + 2)
 
 
-def log_poisson_binomial(p: jax.Array):
+@functools.partial(jax.jit, static_argnames=("clip",))
+def _rows(p, clip):
+    """`p` as rows (clipped to [0, 1] with `clip`)."""
+    flat = p.reshape(-1, p.shape[-1])
+    return jnp.clip(flat, 0.0, 1.0) if clip else flat
+
+
+@functools.partial(jax.jit, static_argnames=("batch",))
+def _unrows(out, rel, batch):
+    return out.reshape(batch + out.shape[-1:]), rel.reshape(batch + rel.shape[-1:])
+
+
+def log_poisson_binomial(p: jax.Array, clip: bool = False):
     """Relative-accuracy log-masses of Poisson binomial laws (rows of `p`).
 
     Returns ``(log_masses, log_rel_err)`` of shape ``p.shape[:-1] + (n+1,)``.
+    With `clip`, the probabilities are clipped to [0, 1] first. A new shape
+    compiles four programs (issue 14).
     """
     dt = p.dtype
     n = p.shape[-1]
     batch = p.shape[:-1]
-    flat = p.reshape(-1, n)
+    flat = _rows(p, clip=bool(clip))
     grid, arc = _grid_batched(jax.lax.stop_gradient(flat))
-    total = concrete(arc[:, -1])
+    total = concrete(arc)
     if total is not None:
+        total = total[:, -1]
         count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n, dt))
     else:
         # Traced: the arc length of n identical trials is pi sqrt(n); allow
         # twice that for spread probabilities.
         count = _tilt.count_tilts(2 * math.pi * math.sqrt(n), dt, _noise(n, dt))
     out, rel = _core_batched(flat, grid, arc, count)
-    return out.reshape(batch + (n + 1,)), rel.reshape(batch + (n + 1,))
+    return _unrows(out, rel, batch=batch)
