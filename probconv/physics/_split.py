@@ -565,15 +565,7 @@ def _valid_pieces(ext, kernel, axis: int, radius: int):
         part = lax.dynamic_slice_in_dim(ext, i * b, b + 2 * radius, axis)
         return convolve(part, kernel, "valid", axes=axis)
 
-    first = piece(0)
-    pad = [(0, 0)] * first.ndim
-    pad[axis] = (0, size - b)
-    return lax.fori_loop(
-        1,
-        count,
-        lambda i, out: lax.dynamic_update_slice_in_dim(out, piece(i), i * b, axis),
-        jnp.pad(first, pad),
-    )
+    return _in_turn(piece, count, b, axis)
 
 
 def gather(u, axes):
@@ -628,13 +620,24 @@ def _pieces(fn, block, axis: int, length: int):
     def piece(i):
         return fn(lax.dynamic_slice_in_dim(block, i * size, size, axis))
 
+    return _in_turn(piece, count, size, axis)
+
+
+def _in_turn(piece, count: int, width: int, axis: int):
+    """Return ``piece(0)``, ..., ``piece(count - 1)`` joined along `axis`.
+
+    Each piece is `width` long along `axis`; they are computed one after
+    the other (a `fori_loop`), each written in place into one array that
+    starts as the first piece padded, so that one piece's buffers are
+    alive at a time.
+    """
     first = piece(0)
     pad = [(0, 0)] * first.ndim
-    pad[axis] = (0, length - size)
+    pad[axis] = (0, (count - 1) * width)
     return lax.fori_loop(
         1,
         count,
-        lambda i, out: lax.dynamic_update_slice_in_dim(out, piece(i), i * size, axis),
+        lambda i, out: lax.dynamic_update_slice_in_dim(out, piece(i), i * width, axis),
         jnp.pad(first, pad),
     )
 

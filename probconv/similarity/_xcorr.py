@@ -120,6 +120,29 @@ def _split_window_stats(x, lo, hi, ops):
     return xc, s1, s2, inner == 0, total2 - t2[..., t] + h2[..., lo]
 
 
+def _zero_filled(x):
+    """`x` with NaN read as 0 (the split Pearson routes' zero-filled inputs)."""
+    return jnp.where(jnp.isnan(x), 0, x)
+
+
+def _cross_sums(a, b, maxlag, ops):
+    """Return the mean shifts, the sums' error scales and the lagged cross sums.
+
+    Of the zero-filled series, each less its shift, by the transform: what
+    both split Pearson routes (`_spread_pearson`, `_gathered_pearson`)
+    start from. The error scales are the sums of squares of the shifted
+    series: each window sum, a correlation, errs by about eps times them.
+    """
+    shift_a = mean_shift(_zero_filled(a), ops=ops)
+    shift_b = mean_shift(_zero_filled(b), ops=ops)
+    err_a = ops.sum(jnp.abs(_zero_filled(a) - shift_a) ** 2)
+    err_b = ops.sum(jnp.abs(_zero_filled(b) - shift_b) ** 2)
+    sab = ops.lagged(
+        _zero_filled(a) - shift_a, _zero_filled(b) - shift_b, maxlag, "fft"
+    )
+    return shift_a, shift_b, err_a, err_b, sab
+
+
 def _spread_pearson(a, b, maxlag, m, ops):
     """Pearson coefficients on a `Spread` block of lags, one transform at a time.
 
@@ -137,16 +160,8 @@ def _spread_pearson(a, b, maxlag, m, ops):
     of the lags kept.
     """
     dtype = jnp.real(a).dtype
-
-    def zero_filled(x):
-        return jnp.where(jnp.isnan(x), 0, x)
-
-    shift_a = mean_shift(zero_filled(a), ops=ops)
-    shift_b = mean_shift(zero_filled(b), ops=ops)
-    # The sums are correlations, each erring by about eps times the totals.
-    err_a = ops.sum(jnp.abs(zero_filled(a) - shift_a) ** 2)
-    err_b = ops.sum(jnp.abs(zero_filled(b) - shift_b) ** 2)
-    sab = ops.lagged(zero_filled(a) - shift_a, zero_filled(b) - shift_b, maxlag, "fft")
+    zero_filled = _zero_filled
+    shift_a, shift_b, err_a, err_b, sab = _cross_sums(a, b, maxlag, ops)
 
     def sums(x, done, form, first, skip=False):
         y = form(zero_filled(ops.after(done, x)))
@@ -210,15 +225,8 @@ def _gathered_pearson(a, b, maxlag, ops):
     inputs; 1.78 by `_spread_pearson`; 1.01 to 1.70 by 8 to 3 chunks per
     device, 1.24 with the centred series formed once before the chunks).
     """
-
-    def zero_filled(x):
-        return jnp.where(jnp.isnan(x), 0, x)
-
-    shift_a = mean_shift(zero_filled(a), ops=ops)
-    shift_b = mean_shift(zero_filled(b), ops=ops)
-    err_a = ops.sum(jnp.abs(zero_filled(a) - shift_a) ** 2)
-    err_b = ops.sum(jnp.abs(zero_filled(b) - shift_b) ** 2)
-    sab = ops.lagged(zero_filled(a) - shift_a, zero_filled(b) - shift_b, maxlag, "fft")
+    zero_filled = _zero_filled
+    shift_a, shift_b, err_a, err_b, sab = _cross_sums(a, b, maxlag, ops)
     n, size, block = ops.length(a), a.shape[-1], ops.lay.block
     chunks = min(-(-8 * block // size), block)
     width = -(-block // chunks)
