@@ -275,3 +275,14 @@ def test_routes_agree_without_x64():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_host_route_follows_x64_turned_on_and_off():
+    # The host route's result dtype is cached per dtype and x64 setting: a
+    # call without x64 must not fix float32 for later calls with it.
+    x = np.arange(12.0)
+    for fn in (lambda: moving_average(x, 3), lambda: gaussian_smooth(x, 1.0)):
+        with jax.enable_x64(False):
+            assert fn().dtype == np.float32
+        with jax.enable_x64(True):
+            assert fn().dtype == np.float64

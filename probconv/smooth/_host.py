@@ -47,13 +47,18 @@ HOST_MAX_PRODUCTS = 1 << 22
 NDIMAGE_MODES = ("reflect", "mirror", "nearest", "wrap", "constant")
 
 
-@functools.lru_cache(maxsize=64)
 def _dtypes(dtype: np.dtype) -> np.dtype | None:
     """Return the dtype the JAX path returns for NumPy input of `dtype`, or None.
 
     None for dtypes the host route leaves alone: complex, half precision,
-    anything non-numeric.
+    anything non-numeric. Cached per dtype and x64 setting (a process may
+    turn x64 on and off, `jax.enable_x64`).
     """
+    return _dtypes_for(dtype, jax.config.jax_enable_x64)
+
+
+@functools.lru_cache(maxsize=64)
+def _dtypes_for(dtype: np.dtype, x64: bool) -> np.dtype | None:
     if dtype.kind not in "biuf" or dtype.itemsize < 4 and dtype.kind == "f":
         return None
     # As jnp.asarray: float64 and int64 narrowed (silently) without x64.
