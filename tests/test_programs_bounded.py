@@ -14,9 +14,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 import statsmodels.tsa.stattools as st
 
 import probconv
+from probconv import distributions as dist
 from probconv import similarity as sim
 from probconv.conv import _programs, set_max_programs
 from probconv.conv.internal import bounded_jit
@@ -99,3 +101,26 @@ def test_layers_under_the_users_transformations():
     np.testing.assert_allclose(jax.vmap(lambda v: sim.acf(v, 4))(x), eager, atol=1e-12)
     u = probconv.diffuse(np.eye(1, 40, 20)[0], 0.5, 2.0)
     assert float(u.sum()) == pytest.approx(1.0)
+
+
+def test_relative_sums_keep_the_bound(bound, count_compiles):
+    # Relative mode's stages are bounded programs too: a relative sum
+    # compiles no program that the bounded cache did not build, so a loop over
+    # sizes never holds more than the bound (here fewer than one call's
+    # stages: each call rebuilds what it needs, with the same values).
+    bound(2)
+    for n in (30, 31):
+        builds = _programs.PROGRAMS.builds
+        with count_compiles() as compiles:
+            got = dist.add(
+                dist.binomial(n, 0.3), dist.binomial(5, 0.5), accuracy="relative"
+            )
+        # (a build traced into another program compiles nothing of its own)
+        assert 0 < len(compiles) <= _programs.PROGRAMS.builds - builds
+        assert len(_programs.PROGRAMS) <= 2
+        k = np.arange(n + 1)
+        exact = np.convolve(
+            scipy.stats.binom.pmf(k, n, 0.3),
+            scipy.stats.binom.pmf(np.arange(6), 5, 0.5),
+        )
+        np.testing.assert_allclose(np.exp(got.log_masses), exact, rtol=1e-12)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -10,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_int, check_number, concrete
-from ..conv.internal import spectral_length
+from ..conv.internal import bounded_jit, spectral_length
 from . import _extend
 from ._base import Distribution
 from ._base import eps as _eps
@@ -181,7 +180,7 @@ def compound_lattice(
     return out, fft_diagnostics(out, log_a, tilt, length, eps, ratio)
 
 
-@functools.partial(jax.jit, static_argnames=("size",))
+@bounded_jit(static_argnames=("size",))
 def _placed(xm, offs, size):
     """Return the severity's rows at their grid offsets, cut at `size` (one program)."""
     return _place(xm, offs, size + xm.shape[-1])[..., :size]

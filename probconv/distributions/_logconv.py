@@ -12,7 +12,6 @@ nothing underflows (entries far below the smallest float are fine).
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -21,7 +20,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from .._checks import concrete
-from ..conv.internal import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from . import _tilt
 from ._params import as_real_array
 
@@ -206,7 +205,7 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     return jnp.where(inside, out, -jnp.inf), rel
 
 
-@jax.jit
+@bounded_jit
 def _grid_batched(la, lb):
     # Row by row: the plan's moment tables of a whole batch at once would
     # spill out of the caches (see `_tilt.tilted_moments`).
@@ -235,7 +234,7 @@ def flat_tilts(la: jax.Array, lb: jax.Array, grid: jax.Array) -> jax.Array:
     return jnp.stack([decay(la), decay(lb)])
 
 
-@functools.partial(jax.jit, static_argnames=("count", "fixes", "keep"))
+@bounded_jit(static_argnames=("count", "fixes", "keep"))
 def _core_batched(la, lb, grid, arc, ga, gb, count, fixes, keep=None):
     def tilts(a, b, g, c):
         spaced = _tilt.place(g, c, count)
@@ -245,7 +244,7 @@ def _core_batched(la, lb, grid, arc, ga, gb, count, fixes, keep=None):
     return jax.vmap(lambda *a: pair_core(*a, fixes, keep))(la, lb, grid, ga, gb, thetas)
 
 
-@functools.partial(jax.jit, static_argnames=("fixes",))
+@bounded_jit(static_argnames=("fixes",))
 def _fix_batched(la, lb, out, rel, fixes):
     def one(a, b, o, r):
         worst = jax.lax.top_k(jax.lax.stop_gradient(r), fixes)[1]
@@ -258,7 +257,7 @@ def _fix_batched(la, lb, out, rel, fixes):
     return jax.vmap(one)(la, lb, out, rel)
 
 
-@functools.partial(jax.jit, static_argnames=("dt", "batch"))
+@bounded_jit(static_argnames=("dt", "batch"))
 def _flat_pair(la, lb, dt, batch):
     """Both inputs in dtype `dt`, broadcast to `batch` and flattened to rows."""
     n, m = la.shape[-1], lb.shape[-1]
@@ -267,7 +266,7 @@ def _flat_pair(la, lb, dt, batch):
     return fa, fb
 
 
-@functools.partial(jax.jit, static_argnames=("keep", "shape"))
+@bounded_jit(static_argnames=("keep", "shape"))
 def _first(out, rel, keep, shape=None):
     """Return the first `keep` entries of each row of both (shaped `shape`)."""
     out, rel = out[:, :keep], rel[:, :keep]
@@ -276,7 +275,7 @@ def _first(out, rel, keep, shape=None):
     return out, rel
 
 
-@functools.partial(jax.jit, static_argnames=("keep", "dt", "batch"))
+@bounded_jit(static_argnames=("keep", "dt", "batch"))
 def _direct_pair(la, lb, keep, dt, batch):
     """`log_pair` of small inputs, summed directly in log space (one program)."""
     fa, fb = _flat_pair(la, lb, dt, batch)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import functools
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.special
 from jax import lax
 
 from .._checks import concrete
-from ..conv.internal import fft_nd, ifft_nd
+from ..conv.internal import bounded_jit, fft_nd, ifft_nd
 from ._base import Distribution
 from ._families import Parametric
 from ._lattice_ops import _clip_to_total, _place
@@ -134,7 +133,7 @@ def _frequency(n: Distribution):
     return functools.partial(_pgf, fam, k, params), lg, total, shift
 
 
-@functools.partial(jax.jit, static_argnames=("fam", "k", "size", "length"))
+@bounded_jit(static_argnames=("fam", "k", "size", "length"))
 def _transform(params, xm, offs, tilt, *, fam, k, size, length):
     """Masses of S on ``0..size-1`` by one tilted FFT pair (see `compound`)."""
     dt = xm.dtype

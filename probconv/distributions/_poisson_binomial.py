@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +10,7 @@ from jax.typing import ArrayLike
 
 from .._checks import check_range
 from ..conv import choose_method, convolve
-from ..conv.internal import split_of
+from ..conv.internal import bounded_jit, split_of
 from ._base import Distribution
 from ._grid import Lattice, make
 from ._host import host_values, leaf
@@ -22,7 +20,7 @@ from ._poisson_binomial_split import poisson_binomial_split
 from ._relative_ops import relative_poisson_binomial
 
 
-@functools.partial(jax.jit, static_argnames="accuracy")
+@bounded_jit(static_argnames="accuracy")
 def _tree(p, accuracy):
     """Masses of the sum of the Bernoulli trials along the last axis of `p`."""
     n = p.shape[-1]

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from ..conv.internal import split_of
+from ..conv.internal import bounded_jit, split_of
 
 
 def _eps(dtype) -> float:
@@ -136,7 +136,7 @@ def _kmean(d):
     return jnp.sum(k * d.masses, -1) / d.total
 
 
-@jax.jit
+@bounded_jit
 @_grid_joined
 def pmf(d, x):
     x, k = _k(d, x)
@@ -147,7 +147,7 @@ def pmf(d, x):
     return jnp.where(jnp.isnan(x), jnp.nan, val)
 
 
-@jax.jit
+@bounded_jit
 @_grid_joined
 def pdf(d, x):
     x, k = _k(d, x)
@@ -161,7 +161,7 @@ def pdf(d, x):
     return jnp.where(jnp.isnan(x), jnp.nan, val)
 
 
-@jax.jit
+@bounded_jit
 @_grid_joined
 def cdf(d, x):
     x, k = _k(d, x)
@@ -179,7 +179,7 @@ def cdf(d, x):
     return jnp.where(jnp.isnan(x), jnp.nan, val)
 
 
-@jax.jit
+@bounded_jit
 @_grid_joined
 def sf(d, x):
     x, k = _k(d, x)
@@ -197,7 +197,7 @@ def sf(d, x):
     return jnp.where(jnp.isnan(x), jnp.nan, val)
 
 
-@jax.jit
+@bounded_jit
 @_grid_joined
 def ppf(d, q):
     q, bad = _q(d, q)
@@ -218,7 +218,7 @@ def ppf(d, q):
     return jnp.where(bad, jnp.nan, x)
 
 
-@jax.jit
+@bounded_jit
 @_grid_joined
 def isf(d, q):
     q, bad = _q(d, q)
@@ -241,24 +241,24 @@ def isf(d, q):
     return jnp.where(bad, jnp.nan, x)
 
 
-@jax.jit
+@bounded_jit
 def mean(d):
     return d.origin + d.step * _kmean(d)
 
 
-@jax.jit
+@bounded_jit
 def var(d):
     k = jnp.arange(d.size, dtype=d.dtype)
     dk = k - _kmean(d)[..., None]
     return d.step**2 * jnp.sum(dk * dk * d.masses, -1) / d.total
 
 
-@functools.partial(jax.jit, static_argnames="order")
+@bounded_jit(static_argnames="order")
 def moment(d, order):
     return jnp.sum(d.points**order * d.masses, -1) / d.total
 
 
-@jax.jit
+@bounded_jit
 def entropy(d):
     p = d.masses / d.total[..., None]
     h = -jnp.sum(jax.scipy.special.xlogy(p, p), -1)
@@ -267,7 +267,7 @@ def entropy(d):
     return h
 
 
-@functools.partial(jax.jit, static_argnames="shape")
+@bounded_jit(static_argnames="shape")
 @_grid_joined
 def sample(d, key, shape):
     full = shape + d.batch_shape

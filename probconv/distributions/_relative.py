@@ -12,13 +12,13 @@ as for any distribution. `accuracy="relative"` in `add`, `iid_sum`,
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from ..conv.internal import bounded_jit
 from . import _queries, _tilt
 from ._base import Distribution, _point, pytree_dataclass
 from ._grid import make
@@ -198,7 +198,7 @@ class RelativeDistribution(Distribution):
         return jnp.exp(self._log_cumulative(x, upper=True, strict=False))
 
 
-@functools.partial(jax.jit, static_argnames=("name", "args"))
+@bounded_jit(static_argnames=("name", "args"))
 def _query(d, x, name, args):
     return getattr(d, name)(x, *args)
 
@@ -227,7 +227,7 @@ def _relative(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("step", "kind"))
+@bounded_jit(static_argnames=("step", "kind"))
 def _relative_jit(log_m, log_err, origin, truncated, log_truncated, step, kind):
     log_m = jnp.asarray(log_m)
     batch = log_m.shape[:-1]

@@ -33,7 +33,6 @@ exponential severities), as the error does.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -102,7 +101,7 @@ def _jumps_on(X: Distribution, j0: int, size: int, dt, batch):
     return _jumps_grid(jumps, j0=j0, size=size, dt=jnp.dtype(dt).name, batch=batch)
 
 
-@functools.partial(jax.jit, static_argnames=("j0", "size", "dt", "batch"))
+@bounded_jit(static_argnames=("j0", "size", "dt", "batch"))
 def _jumps_grid(jumps, j0, size, dt, batch):
     """`_jumps_on`'s array work, one program per shape (issue 14)."""
     jumps = jumps.astype(dt)
@@ -115,7 +114,7 @@ def _jumps_grid(jumps, j0, size, dt, batch):
     return jnp.broadcast_to(jumps, batch + (size + 1,))
 
 
-@functools.partial(jax.jit, static_argnames=("j0", "size"))
+@bounded_jit(static_argnames=("j0", "size"))
 def _on_grid(lx, j0, size):
     """Severity log-masses on ``0..size-1`` (``-inf`` padded), and their exp."""
     pad = [(0, 0)] * (lx.ndim - 1) + [(j0, max(size - j0 - lx.shape[-1], 0))]
@@ -123,12 +122,12 @@ def _on_grid(lx, j0, size):
     return lxg, jnp.exp(lxg)
 
 
-@functools.partial(jax.jit, static_argnames=("width",))
+@bounded_jit(static_argnames=("width",))
 def _head(lx, width):
     return lx[..., :width]
 
 
-@jax.jit
+@bounded_jit
 def _counts(num, rel, lat_out, mean_n):
     """Posterior mean counts from the size-biased convolution (one program)."""
     ok = jnp.ones(num.shape, bool) if rel is None else rel < math.log(1e-2)

@@ -7,16 +7,14 @@ What ``accuracy="relative"`` in `add`, `iid_sum`, `poisson_binomial` and
 
 from __future__ import annotations
 
-import functools
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
 from .._checks import check_int, check_range, concrete
-from ..conv.internal import spectral_length
+from ..conv.internal import bounded_jit, spectral_length
 from . import _extend, _tilt
 from ._base import Distribution, check_dist
 from ._lattice_ops import _common_step, _refine
@@ -48,7 +46,7 @@ def _extended_logs(d: Distribution):
     return (law, *_logs_horizon(law.masses, lm, None, law.truncated, log_t, True))
 
 
-@functools.partial(jax.jit, static_argnames=("extended",))
+@bounded_jit(static_argnames=("extended",))
 def _logs_horizon(masses, lm, le, truncated, log_t, extended):
     """Log-masses, log errors and horizon of a law's arrays (one program).
 
@@ -95,7 +93,7 @@ def _refined_logs(d: Distribution, log_t):
     return _logs_horizon(d.masses, lm, le, d.truncated, log_t, False)
 
 
-@functools.partial(jax.jit, static_argnames=("step",))
+@bounded_jit(static_argnames=("step",))
 def _add_finish(out, rel, ex, ey, hx, hy, xm, ym, xo, yo, step):
     """Build the relative sum of two lattices from their log-convolution."""
     dt = out.dtype
@@ -161,7 +159,7 @@ def relative_iid_sum(x: Distribution, n: int) -> Distribution:
     )
 
 
-@functools.partial(jax.jit, static_argnames=("n", "n_out", "step", "kind"))
+@bounded_jit(static_argnames=("n", "n_out", "step", "kind"))
 def _iid_finish(
     out, rel, ex, first, log_t, masses, truncated, origin, log_beyond,
     n, n_out, step, kind,
@@ -201,7 +199,7 @@ def relative_poisson_binomial(p: ArrayLike) -> RelativeDistribution:
     return _pb_finish(out, rel, ok)
 
 
-@jax.jit
+@bounded_jit
 def _pb_finish(out, rel, ok):
     """NaN rows where a probability was invalid (traced), as a relative law."""
     out = jnp.where(jnp.all(ok, -1)[..., None], out, jnp.nan)
@@ -258,7 +256,7 @@ def relative_compound(
 
 # One program per stage and shape for the array work around `log_compound`
 # (issue 14): eagerly it ran as some thirty single operations per grid length.
-@functools.partial(jax.jit, static_argnames=("batch", "dt"))
+@bounded_jit(static_argnames=("batch", "dt"))
 def _family_rows(params, k, batch, dt):
     """Return a closed family's parameters (and its trial count `k`) as rows."""
     params = [jnp.broadcast_to(jnp.asarray(q, dt), batch) for q in params]
@@ -267,7 +265,7 @@ def _family_rows(params, k, batch, dt):
     return tuple(q.reshape(-1) for q in params), jnp.ones(batch, dt)
 
 
-@functools.partial(jax.jit, static_argnames=("batch", "dt"))
+@bounded_jit(static_argnames=("batch", "dt"))
 def _masses_rows(masses, truncated, batch, dt):
     """Return a frequency's log-masses as rows, and its total mass."""
     k = masses.shape[-1]
@@ -276,7 +274,7 @@ def _masses_rows(masses, truncated, batch, dt):
     return lc.reshape(-1, k), total
 
 
-@functools.partial(jax.jit, static_argnames=("linear", "batch", "dt"))
+@bounded_jit(static_argnames=("linear", "batch", "dt"))
 def _severity_rows(x, linear, batch, dt):
     """Return the severity's log-masses (from its masses if `linear`) as rows."""
     lx = _tilt.safe_log(x) if linear else x
@@ -284,7 +282,7 @@ def _severity_rows(x, linear, batch, dt):
     return jnp.broadcast_to(lx.astype(dt), batch + (size,)).reshape(-1, size)
 
 
-@functools.partial(jax.jit, static_argnames=("batch", "step"))
+@bounded_jit(static_argnames=("batch", "step"))
 def _compound_finish(out, rel, ok, first, log_cut, total, batch, step):
     """Build the relative compound law from its rows of log-masses (one program)."""
     dt = out.dtype

@@ -24,7 +24,6 @@ error estimate is smallest.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import NamedTuple
 
@@ -33,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import concrete
-from ..conv.internal import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from . import _tilt
 
 # Round-off of the tilted law, relative to its peak: NOISE * eps times
@@ -262,7 +261,7 @@ def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None):
     return jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
 
 
-@functools.partial(jax.jit, static_argnames=("plan",))
+@bounded_jit(static_argnames=("plan",))
 def _iid_batched(lx, thetas, plan, x):
     batch = lx.shape[:-1]
     flat = lx.reshape((-1, lx.shape[-1]))
@@ -275,7 +274,7 @@ def _iid_batched(lx, thetas, plan, x):
     return out.reshape(batch + out.shape[-1:]), rel.reshape(batch + rel.shape[-1:])
 
 
-@functools.partial(jax.jit, static_argnames=("n", "n_out"))
+@bounded_jit(static_argnames=("n", "n_out"))
 def _iid_plan_batched(lx, n, n_out=0):
     """Per row the tilt grid, its arc lengths, and what sizes the plan.
 
@@ -288,7 +287,7 @@ def _iid_plan_batched(lx, n, n_out=0):
     return grid, arc, arc[..., -1], jnp.max(var, -1), his - los
 
 
-@functools.partial(jax.jit, static_argnames=("count", "batch"))
+@bounded_jit(static_argnames=("count", "batch"))
 def _place_batched(grid, arc, count, batch):
     """`count` tilts per row (see `_tilt.place`), shaped ``batch + (count,)``."""
     thetas = jax.vmap(lambda g, a: _tilt.place(g, a, count))(grid, arc)

@@ -20,7 +20,6 @@ wrapped around the FFT's circle).
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -28,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import concrete
-from ..conv.internal import fft_nd, ifft_nd, spectral_length
+from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from . import _tilt
 
 NOISE = 16.0
@@ -246,14 +245,14 @@ def _freq(kind, family, a, b):
     return ("masses", (a, b))
 
 
-@functools.partial(jax.jit, static_argnames=("size", "kind", "family", "b"))
+@bounded_jit(static_argnames=("size", "kind", "family", "b"))
 def _grid_jit(lx, a, b, size, kind, family):
     return jax.vmap(lambda l_, a_: compound_grid(l_, _freq(kind, family, a_, b), size))(
         lx, a
     )
 
 
-@functools.partial(jax.jit, static_argnames=("length", "count", "kind", "family", "b"))
+@bounded_jit(static_argnames=("length", "count", "kind", "family", "b"))
 def _core_jit(lx, a, b, plan, length, count, kind, family):
     def one(l_, a_, grid, arc, mean_s, ext, k_s, mean_x):
         thetas = _tilt.place(grid, arc, count)

@@ -12,7 +12,6 @@ point keeps the estimate of the tilt that resolves it best.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -21,7 +20,7 @@ import numpy as np
 
 from .._checks import concrete
 from ..conv import convolve
-from ..conv.internal import fft_nd, ifft_nd, next_fast_len
+from ..conv.internal import bounded_jit, fft_nd, ifft_nd, next_fast_len
 from . import _tilt
 
 NOISE = 16.0  # FFT round-off per level, in units of eps * log2(size) * peak
@@ -227,12 +226,12 @@ def _windowed(a: jax.Array, b: jax.Array, off: jax.Array, w2: int) -> jax.Array:
     )
 
 
-@jax.jit
+@bounded_jit
 def _grid_batched(p):
     return jax.vmap(pb_grid)(p)
 
 
-@functools.partial(jax.jit, static_argnames=("count",))
+@bounded_jit(static_argnames=("count",))
 def _core_batched(p, grid, arc, count):
     thetas = jax.vmap(lambda gr, a: _tilt.place(gr, a, count))(grid, arc)
     return jax.vmap(pb_core)(p, thetas)
@@ -259,14 +258,14 @@ def _noise(n: int, dtype) -> float:
     return 4.0 * _tilt.eps(dtype) * levels * math.log2(n + 2)
 
 
-@functools.partial(jax.jit, static_argnames=("clip",))
+@bounded_jit(static_argnames=("clip",))
 def _rows(p, clip):
     """`p` as rows (clipped to [0, 1] with `clip`)."""
     flat = p.reshape(-1, p.shape[-1])
     return jnp.clip(flat, 0.0, 1.0) if clip else flat
 
 
-@functools.partial(jax.jit, static_argnames=("batch",))
+@bounded_jit(static_argnames=("batch",))
 def _unrows(out, rel, batch):
     return out.reshape(batch + out.shape[-1:]), rel.reshape(batch + rel.shape[-1:])
 
