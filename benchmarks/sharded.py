@@ -37,7 +37,7 @@ development machine), so the times say how much the split costs, not how
 much real devices would gain. Run::
 
     python benchmarks/sharded.py [--log2n 21] [--repeat 5] [--cases acf]
-                                 [--devices 1 2 4 8]
+                                 [--devices 1 2 4 8] [--no-weak]
 
 (``--cases`` keeps the cases whose names contain one of the words given;
 ``--devices`` sets the device counts, 1 always included.)
@@ -339,6 +339,9 @@ def main() -> None:
     parser.add_argument(
         "--cases", default="", help="comma-separated words; keep matching cases"
     )
+    parser.add_argument(
+        "--no-weak", action="store_true", help="the strong-scaling table only"
+    )
     opts = parser.parse_args()
     counts = tuple(sorted(set(opts.devices) | {1}))
     t0 = time.perf_counter()
@@ -365,6 +368,9 @@ def main() -> None:
                 + " | "
                 f"{1e3 * r['seconds']:.1f} | {r['seconds'] / base:.2f} |"
             )
+    if opts.no_weak:
+        print(f"\n({time.perf_counter() - t0:.0f} s in all)")
+        return
     weak = {d: run(d, opts.log2n - 2, opts.repeat, True, opts.cases) for d in counts}
     print(
         f"\nWeak scaling: 2^{opts.log2n - 2} samples per device; time relative "

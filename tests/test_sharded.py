@@ -554,6 +554,12 @@ BODY = r"""
     lay = _split_fft.layout(4, 1024, 1024, 4096, False, 6144)
     out["spectral-complex"] = spectral(
         lay, small[0] + 1j * small[1], 100, False)
+    # Two devices: a block's transforms alone would hold more than the
+    # signal (1.2 of it), so the block goes in pieces (`_in_pieces`).
+    two = jax.make_mesh((2,), ("x",), devices=jax.devices()[:2])
+    for k in (k301, k3001):
+        record(f"pieces-{k.size}", lambda x: cv(x, k, "same"), signal, P("x"),
+               m=two, ref=scipy.signal.convolve(signal, k, "same", "direct"))
     print(json.dumps(out))
     """
 
@@ -1594,3 +1600,62 @@ def test_spectral_block_by_classes(request, name):
     assert row["while_loops"] >= 3, row  # column chunks, classes, chunks
     if name != "spectral-pair":  # (the model's batch: one series)
         assert row["a2a_bytes"] == pytest.approx(row["model"], rel=1e-9), row
+
+
+def test_spectral_classes_pad_the_rows_less():
+    """A map of the spectrum alone takes any multiple of the shards as ``G``.
+
+    Without a kernel's classes to build (``M1 / G``-point transforms),
+    `classes(..., kernel=False)` need not divide ``M1``: the same rules
+    otherwise (whole classes per device, at most `STEPS`, ``G J`` covering
+    the rows held with the fewest ``J``), never more rows held (nor moved)
+    than a convolution's classes, nor more held and in flight. The
+    compound test's layout (280 rows on four devices, 141 held) pads to 144
+    rows rather than 168.
+    """
+    from probconv.conv._split_fft import STEPS, classes, layout
+
+    for shards, size, block, kernel, real in [
+        (4, 1 << 16, 1 << 16, 1 << 18, True),
+        (4, 16384, 16384, 32001, True),
+        (2, 64, 64, 128, False),
+        (8, 1 << 15, 1 << 15, 1 << 18, True),
+        (4, 1024, 8192, 65025, True),
+        (4, 16384, 131072, 984225, True),
+    ]:
+        lay = layout(shards, size, block, kernel, real)
+        g, j = classes(lay, kernel=False)
+        held = lay.rows // 2 + 1 if real else lay.rows
+        assert g % shards == 0 and g // shards <= STEPS
+        assert g * j >= held and g * (j - 1) < held
+        gk, jk = classes(lay)
+        assert g * j + 4 * j * shards <= gk * jk + 4 * jk * shards
+        assert g * j <= gk * jk  # no more rows held, nor moved
+    lay = layout(4, 1024, 8192, 65025, True)
+    assert (lay.rows, classes(lay), classes(lay, kernel=False)) == (
+        280,
+        (56, 3),
+        (48, 3),
+    )
+    odd = layout(4, 1 << 16, 1 << 16, 1 << 18, True)._replace(shards=3)
+    assert classes(odd, kernel=False) is None  # the whole passes, as before
+
+
+@pytest.mark.parametrize("taps", [301, 3001])
+def test_halo_block_in_pieces_on_two_devices(results, taps):
+    """A block whose transforms would hold more than the signal goes in pieces.
+
+    On two devices each block of 2^16 samples convolved whole held 1.20
+    (301 taps, overlap-add) and 1.65 (3001 taps) signals of scratch; in
+    pieces one after the other (`_sharded._in_pieces`: 4 and 8 of them),
+    each the 'valid' convolution of its samples and the halo, 0.87 and
+    0.88, the block extended by its halo (half the signal) the most of it.
+    The result equals scipy's direct sum (float64: transforms of at most
+    2^15 points, round-off far below 1e-12), and the route is still the
+    halo: ``K - 1`` samples received, no gather.
+    """
+    row = results[f"pieces-{taps}"]
+    assert row["err"] < 1e-12, row
+    assert _split_like_input(row) and not row["all_gather"], row
+    assert row["permute_bytes"] == 8 * (taps - 1), row
+    assert row["temp_ratio"] < 0.9, row

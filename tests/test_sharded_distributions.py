@@ -373,12 +373,12 @@ def test_compound_of_a_split_grid_stays_split(results):
     # fraction of the one-device program's scratch that falls as 1/p.
     assert row["temp_ratio"] < 0.5 * row["temp_one"], row
     # Class by class (`_split_chunked.spectral_block`): the spectrum once
-    # (G J = 168 of its 280 rows by 64 columns, 0.66 of the result), the
-    # result's block (0.25) and a chunk of columns in flight; 1.05 of the
-    # result measured (1.72 by the whole passes), 0.98 at 2^16 severity
-    # points (`benchmarks/sharded.py --cases compound`), where the rows'
-    # padding weighs less.
-    assert row["temp_ratio"] < 1.1, row
+    # (G J = 144 rows for the 141 held of 280, by 64 columns: 0.56 of the
+    # result; `classes(..., kernel=False)`, G = 48 need not divide 280),
+    # the result's block (0.25) and a chunk of columns in flight (1 / 16 of
+    # them); 0.889 of the result measured (1.05 with G J = 168 and chunks
+    # of 1 / 8, 1.72 by the whole passes).
+    assert row["temp_ratio"] < 0.9, row
 
 
 @pytest.mark.parametrize(

@@ -127,27 +127,37 @@ def layout(
 STEPS = 16
 
 
-def classes(lay: Layout) -> tuple[int, int] | None:
+def classes(lay: Layout, kernel: bool = True) -> tuple[int, int] | None:
     """Return ``(G, J)``: the spectrum's rows as ``G`` classes of ``J`` rows.
 
     Class ``c`` holds the rows ``k1 = c + G j`` (``j < J``) of the
     spectrum, ``G J`` covering the rows held (``M1 / 2 + 1`` of a real
-    layout, else ``M1``). ``G`` divides ``M1`` (a class of the kernel's
-    rows is one ``M1 / G``-point transform) and is a multiple of the
-    shards (each device takes whole classes, ``G / p`` of them). Of those,
-    the one that holds the least: the signal's ``G J`` rows plus four
-    classes in flight on each device (``4 J p`` rows), the smaller classes
-    of two alike, and at most `STEPS` classes on each device (each one two
-    all-to-alls: with more, their latency would tell). None where no
-    multiple of the shards divides ``M1`` (the whole passes then:
-    `convolve_block`).
+    layout, else ``M1``). ``G`` is a multiple of the shards (each device
+    takes whole classes, ``G / p`` of them), and, for a convolution
+    (`kernel`), divides ``M1`` (a class of the kernel's rows is one ``M1 /
+    G``-point transform). Of those, the one that holds the least: the
+    signal's ``G J`` rows plus four classes in flight on each device (``4
+    J p`` rows), the smaller classes of two alike, and at most `STEPS`
+    classes on each device (each one two all-to-alls: with more, their
+    latency would tell). None where no multiple of the shards divides
+    ``M1`` (the whole passes then: `convolve_block`; `spectral_block`
+    too). A map of the spectrum alone (`_split_chunked.spectral_block`,
+    ``kernel=False``) takes any multiple of the shards, by the same rule,
+    of those whose ``G J`` is at most a convolution's (no more rows held
+    nor moved): its classes may pad the rows held less (``M1 = 280`` on
+    four devices: 141 rows held, ``G J`` = 144 rather than 168).
     """
     p = lay.shards
     held = lay.rows // 2 + 1 if lay.real else lay.rows
+    cands = _divisors(lay.rows) if kernel else range(p, STEPS * p + 1, p)
+    cands = [g for g in cands if g % p == 0 and g // p <= STEPS]
+    if not kernel:
+        base = classes(lay)
+        if base is None:
+            return None
+        cands = [g for g in cands if g * -(-held // g) <= math.prod(base)]
     best, key = None, None
-    for g in _divisors(lay.rows):
-        if g % p or g // p > STEPS:
-            continue
+    for g in cands:
         j = -(-held // g)
         k = (g * j + 4 * j * p, -g)
         if key is None or k < key:
@@ -215,7 +225,8 @@ def transform_bytes(
     parts = [1] * len(lays)  # the kernel's passes along each axis
     if by_classes(lays, kernel_map and kernel_batch is not None):
         first = lays[0]
-        spec[0] = taps[0] = math.prod(classes(first)) * (first.cols // first.shards)
+        rows = math.prod(classes(first, kernel=kernel_batch is not None))
+        spec[0] = taps[0] = rows * (first.cols // first.shards)
         parts = [0] + [2 if lays[-1].real else 1] * (len(lays) - 1)
     total = 0.0
     for j, lay in enumerate(lays):
