@@ -97,7 +97,6 @@ def tilted_moments(la: jax.Array, j: jax.Array, theta: jax.Array, whole: int = 1
     stays in cache (a program holding two tables of 7,000 points by 96
     tilts, a pair's plan, ran five times slower whole: 41 ms against 8).
     """
-
     # Positions from the middle of `j` (an argmax per tilt to centre them
     # on the peak took as long as the rest of a pair's plan).
     mid = 0.5 * (j[0] + j[-1])
