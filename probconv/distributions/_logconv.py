@@ -212,6 +212,14 @@ def _grid_batched(la, lb):
     return jax.lax.map(lambda ab: pair_grid(*ab), (la, lb))
 
 
+@bounded_jit(static_argnames=("dt", "batch"))
+def _flat_grid(la, lb, dt, batch):
+    """`_flat_pair` and `_grid_batched` in one program: rows and their plan."""
+    fa, fb = _flat_pair(la, lb, dt, batch)
+    plan = _grid_batched(jax.lax.stop_gradient(fa), jax.lax.stop_gradient(fb))
+    return (fa, fb, *plan)
+
+
 def flat_tilts(la: jax.Array, lb: jax.Array, grid: jax.Array) -> jax.Array:
     """Return the tilts that flatten each input's bulk: its blocks' median decay.
 
@@ -242,6 +250,13 @@ def _core_batched(la, lb, grid, arc, ga, gb, count, fixes, keep=None):
 
     thetas = jax.vmap(tilts)(la, lb, grid, arc)
     return jax.vmap(lambda *a: pair_core(*a, fixes, keep))(la, lb, grid, ga, gb, thetas)
+
+
+@bounded_jit(static_argnames=("fixes", "keep", "shape"))
+def _fix_first(la, lb, out, rel, fixes, keep, shape):
+    """`_first`, `_fix_batched` and `_first` to `shape`, in one program."""
+    out, rel = _fix_batched(la, lb, *_first(out, rel, keep), fixes)
+    return _first(out, rel, keep, shape)
 
 
 @bounded_jit(static_argnames=("fixes",))
@@ -308,10 +323,9 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     shape = batch + (keep,)
     if n * m <= _DIRECT:
         return _direct_pair(la, lb, keep=keep, dt=dt, batch=batch)
-    fa, fb = _flat_pair(la, lb, dt=dt, batch=batch)
-    grid, arc, ga, gb = _grid_batched(
-        jax.lax.stop_gradient(fa), jax.lax.stop_gradient(fb)
-    )
+    # Few programs, each a dispatch and a wait: the rows and their plan in
+    # one, the fixes and the cut to `keep` in another.
+    fa, fb, grid, arc, ga, gb = _flat_grid(la, lb, dt=dt, batch=batch)
     total = concrete(arc)
     if total is not None:
         total = total[:, -1]
@@ -324,7 +338,7 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
             if bad:
                 cap = max(1, _FIX_WORK // min(n, m))
                 fixes = min(keep, 1 << (bad - 1).bit_length(), cap)
-                whole = _fix_batched(fa, fb, *_first(*whole, keep=keep), fixes)
+                return _fix_first(fa, fb, *whole, fixes, keep=keep, shape=shape)
         return _first(*whole, keep=keep, shape=shape)
     else:
         rule = math.pi * math.sqrt(n_out)

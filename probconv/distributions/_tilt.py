@@ -97,13 +97,16 @@ def tilted_moments(la: jax.Array, j: jax.Array, theta: jax.Array, whole: int = 1
     stays in cache (a program holding two tables of 7,000 points by 96
     tilts, a pair's plan, ran five times slower whole: 41 ms against 8).
     """
+    # Positions from the middle of `j` (an argmax per tilt to centre them
+    # on the peak took as long as the rest of a pair's plan).
+    mid = 0.5 * (j[0] + j[-1])
+    d = j - mid
 
     def one(th):
         a = la + th * j
-        i = jnp.argmax(a)
-        top = jnp.where(jnp.isfinite(a[i]), a[i], 0.0)
+        top = jnp.max(a)
+        top = jnp.where(jnp.isfinite(top), top, 0.0)
         w = jnp.exp((a - top).astype(jnp.float32)).astype(la.dtype)
-        d = j - j[i]
         s = jnp.sum(w)
         s1 = jnp.sum(w * d)
         s2 = jnp.sum(w * d * d)
@@ -111,7 +114,7 @@ def tilted_moments(la: jax.Array, j: jax.Array, theta: jax.Array, whole: int = 1
         s = jnp.where(ok, s, 1.0)
         mu = s1 / s
         k = jnp.where(ok, jnp.log(s), -jnp.inf) + top
-        return k, mu + j[i], jnp.maximum(s2 / s - mu * mu, 0.0)
+        return k, mu + mid, jnp.maximum(s2 / s - mu * mu, 0.0)
 
     if la.shape[-1] * theta.shape[-1] <= whole:
         return jax.vmap(one)(theta)
