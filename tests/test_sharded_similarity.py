@@ -421,11 +421,11 @@ BOUND = {
     "xcorr-coeff-split": 1.0,
     # The same at 20,000 lags of 65,536 samples (the halo before: 2.80).
     "xcorr-coeff-long": 0.98,  # 0.891
-    # Pearson with NaN omitted at 16,384 lags: 0.440, the lags in chunks
+    # Pearson with NaN omitted at 16,384 lags: 0.545, the lags in chunks
     # (`_xcorr._chunked_pearson_omit`; 1.063 by six transforms one at a
     # time). At 3,000 lags of 4,096 samples: 0.758 (1.448 by the
     # transforms).
-    "xcorr-coeff-omit-split": 0.55,
+    "xcorr-coeff-omit-split": 0.65,
     "xcorr-coeff-omit-short": 0.86,
 }
 BELOW = {
@@ -635,11 +635,12 @@ def test_window_shifts_cover_the_blocks():
 def test_pearson_omit_by_chunks_on_one_device(one_mesh):
     # Pearson with NaN omitted, all 63 lags of 32 samples (the program of
     # `test_split_route_on_one_device[omit]`): past the halo's reach, the
-    # lags in chunks of windows (`_xcorr._chunked_pearson_omit`, 4 pieces
-    # of 8 samples). Against a float64 NumPy Pearson of each
+    # lags in chunks of windows (`_xcorr._chunked_pearson_omit`, 2 pieces
+    # of 16 samples). Against a float64 NumPy Pearson of each
     # lag's pairs present (0 with fewer than two): the sums err by about
-    # eps times the series' sums of squares (about 200), the windows'
-    # variances are 0.05 and more, so within 1e-11.
+    # eps times the series' sums of squares (128 and 36), the windows'
+    # sums of squared deviations are 0.32 and more, so r errs by about
+    # 1e-13; within 1e-11.
     rng = np.random.default_rng(8)
     a, b = rng.standard_normal(32).cumsum(), rng.standard_normal(32)
     a[[2, 11, 12]], b[[0, 25]] = np.nan, np.nan

@@ -303,7 +303,7 @@ def _halo_sums(ext, v, method):
 # quarter, where its `Spread` block goes by chunks of windows instead of
 # transforms (`_xcorr._chunked_pearson_omit`; at 1024, 2048, 4096 lags
 # 0.52 / 0.50, 0.62 / 0.50, 0.88 / 0.52 by the halo / the chunks: the
-# halo kept where it is no larger, as it is faster).
+# halo kept where it is about as small, as it is faster).
 HALO_SHARDS = 0.25
 HALO_SHARDS_PAIR = 0.5
 HALO_SHARDS_OMIT = 0.25  # Pearson's with NaN omitted

@@ -376,26 +376,28 @@ def _chunked_pearson_omit(a, b, maxlag, method, ops):
     of one, so no prefix sum gives them; by six transforms one at a time
     each device held a transform's input and spectrum and up to four
     blocks of lags (1.06 of the inputs at 16,384 lags each side of 65,536
-    samples, four devices). Here the lags go a chunk of at most a quarter
+    samples, four devices). Here the lags go a chunk of at most a third
     of a shard at a time, every device's blocks in turn (`lax.fori_loop`).
     For the lags ``k0 .. k0 + w - 1`` each device sums over its own
-    samples ``t`` of `b` in pieces of about a quarter of a shard (``t0 ..
-    t0 + h - 1``): it receives the window of `a` from ``t0 + k0`` on,
-    ``h + w - 1`` samples (`Spread.shifted`: the pieces from the devices
-    that hold them), and its six sums are 'valid' correlations of the
-    window with the piece of `b` (as the halo route's), one after the
-    other; they are added over the pieces and the devices (`lax.psum`),
-    and the device whose lags they are keeps the coefficients. Each
-    device holds a window, a piece and a chunk's sums: 0.44 of the inputs
-    in that case. The cost is time: each device correlates its samples
-    with every lag's window (about ``4 (s / w + s / h)`` times a shard's
-    work per block of lags), where the transform did it once.
+    samples ``t`` of `b` in two halves (``t0 .. t0 + h - 1``): it receives
+    the window of `a` from ``t0 + k0`` on, ``h + w - 1`` samples
+    (`Spread.shifted`: the pieces from the devices that hold them), and
+    its six sums are 'valid' correlations of the window with the half of
+    `b` (as the halo route's), one after the other; they are added over
+    the halves and the devices (`lax.psum`), and the device whose lags
+    they are keeps the coefficients. Each device holds a window, a half
+    and a chunk's sums: 0.55 of the inputs in that case (0.44 with
+    chunks and pieces of a quarter of a shard, but 1.5 to 2 times the
+    time). The cost is time: each device correlates its samples with the
+    windows of every lag (about ``s / w + 2`` times a shard's
+    correlations per block of lags, ``s`` samples a shard), where the
+    transform did it once.
     """
     dtype = jnp.real(a).dtype
     n, size, block = ops.length(a), a.shape[-1], ops.lay.block
-    chunks = min(-(-4 * block // size), block)
+    chunks = min(-(-3 * block // size), block)
     width = -(-block // chunks)
-    pieces = max(d for d in range(1, 5) if size % d == 0)
+    pieces = 2 if size % 2 == 0 else 1
     h = size // pieces
     length = h + width - 1
     starts = [
