@@ -158,9 +158,15 @@ cases = {
         lambda x: xcorr(x, 0.5 * x + 1.0, maxlag=n // 4, normalize="coeff").values,
         "unmodelled"),
     # Pearson's with NaN omitted (seven lagged sums), at half a shard of
-    # four devices' halo: the transform (past a quarter of a shard).
+    # four devices' halo, and at a shard each side (as the tests' 16,384
+    # lags of 65,536 samples): past a quarter of a shard, the lags in
+    # chunks, each device's sums from windows sent by the devices that hold
+    # them (no transform).
     "xcorr coeff omit, n/16 lags each side": (
         lambda x: xcorr(x, 0.5 * x + 1.0, maxlag=n // 16, normalize="coeff",
+                        nan_policy="omit").values, "unmodelled"),
+    "xcorr coeff omit, n/4 lags each side": (
+        lambda x: xcorr(x, 0.5 * x + 1.0, maxlag=n // 4, normalize="coeff",
                         nan_policy="omit").values, "unmodelled"),
     # The signal's values as samples: binned counts (4096 points) reduced
     # over devices, the samples never gathered.

@@ -22,7 +22,7 @@ from jax.sharding import PartitionSpec as P
 
 from probconv.conv.internal import split_layout as transform_layout
 from probconv.similarity import acf, ccf, xcorr
-from probconv.similarity._split import WHOLE, _ones_spectrum, split_layout
+from probconv.similarity._split import WHOLE, Spread, _ones_spectrum, split_layout
 
 BODY = r"""
     from probconv.similarity import acf, ccf, xcorr
@@ -191,10 +191,17 @@ BODY = r"""
     record("xcorr-coeff-split",
            lambda x, y: xcorr(x, y, maxlag=3000, normalize="coeff").values,
            [short, other[:4096]])
-    # Pearson with NaN omitted, past a quarter of a shard: the transform.
+    # Pearson with NaN omitted, past a quarter of a shard: the lags in
+    # chunks, each device's sums from windows of `a` sent by the devices
+    # that hold them (a shard of lags each side; and 6,001 lags of 4,096
+    # samples, more lags than samples per device, in the default run).
     record("xcorr-coeff-omit-split",
-           lambda x, y: xcorr(x, y, maxlag=8000, normalize="coeff",
+           lambda x, y: xcorr(x, y, maxlag=16384, normalize="coeff",
                               nan_policy="omit").values, [gappy, other])
+    record("xcorr-coeff-omit-short",
+           lambda x, y: xcorr(x, y, maxlag=3000, normalize="coeff",
+                              nan_policy="omit").values,
+           [gappy[:4096], other[:4096]])
     record("xcorr-all", lambda x, y: xcorr(x, y).values,
            [short, other[:4096]], hlo=False)
     record("xcorr-beyond-n",
@@ -287,6 +294,7 @@ ALL_CASES = [
     "xcorr-none-nan-split",
     "xcorr-coeff-split",
     "xcorr-coeff-omit-split",
+    "xcorr-coeff-omit-short",
     "xcorr-all",
     "xcorr-beyond-n",
     "acf-eager",
@@ -306,7 +314,10 @@ SPREAD = [
     "xcorr-none-nan-split",
     "xcorr-coeff-split",
     "xcorr-coeff-omit-split",
+    "xcorr-coeff-omit-short",
 ]
+# Pearson with NaN omitted: the lags in chunks (`_xcorr._chunked_pearson_omit`).
+CHUNKED = {"xcorr-coeff-omit-split", "xcorr-coeff-omit-short"}
 SPLIT_LAGS = {"acf-split", "ccf-split", "acf-conservative-split"}
 # Cases compiled for inspection whose lags stay within a shard.
 SHORT = [
@@ -364,7 +375,10 @@ def test_no_gather_and_scratch_below_signal(name, request):
 @pytest.mark.parametrize("name", [case(c, EXTRA) for c in SPREAD])
 def test_long_lags_by_the_transform(name, request):
     row = record_of(request, name, EXTRA)
-    assert row["all_to_all"] >= 2, row  # the transform's regroupings
+    if name in CHUNKED:  # windows from the devices that hold them, no transform
+        assert row["all_to_all"] == 0 and row["permutes"] >= 1, row
+    else:
+        assert row["all_to_all"] >= 2, row  # the transform's regroupings
     # Nothing is gathered but results (the Ljung-Box outputs, or lags whose
     # count the devices do not divide): never the 65536-sample series.
     assert all(g <= 1.05 * row["out_size"] for g in row["gathered"]), row
@@ -407,9 +421,12 @@ BOUND = {
     "xcorr-coeff-split": 1.0,
     # The same at 20,000 lags of 65,536 samples (the halo before: 2.80).
     "xcorr-coeff-long": 0.98,  # 0.891
-    # Pearson with NaN omitted at 8,000 lags: 0.841 (1.10 before the sums
-    # over the series were ordered before the first transform).
-    "xcorr-coeff-omit-split": 0.93,
+    # Pearson with NaN omitted at 16,384 lags: 0.545, the lags in chunks
+    # (`_xcorr._chunked_pearson_omit`; 1.063 by six transforms one at a
+    # time). At 3,000 lags of 4,096 samples: 0.758 (1.448 by the
+    # transforms).
+    "xcorr-coeff-omit-split": 0.65,
+    "xcorr-coeff-omit-short": 0.86,
 }
 BELOW = {
     "acf-long",
@@ -420,6 +437,7 @@ BELOW = {
     "xcorr-unbiased-omit-split",
     "xcorr-none-nan-split",
     "xcorr-coeff-omit-split",
+    "xcorr-coeff-omit-short",
     "xcorr-coeff-split",
 }
 HALO = {
@@ -431,8 +449,10 @@ HALO = {
     "xcorr-unbiased-omit-split": 4.15,
     "xcorr-none-nan-split": 3.58,
     "xcorr-coeff-split": 5.97,
-    # 1.30 with its halos one at a time (`Shards.after`; 2.16 side by side).
-    "xcorr-coeff-omit-split": 1.30,
+    # Its halos one at a time (`Shards.after`): 2.28, and 6.46 at 3,000
+    # lags of 4,096 samples.
+    "xcorr-coeff-omit-split": 2.28,
+    "xcorr-coeff-omit-short": 6.46,
 }
 
 
@@ -595,3 +615,45 @@ def test_pearson_windows_by_prefix_sums_on_one_device(one_mesh):
     np.testing.assert_array_equal(got.lags, lags)
     np.testing.assert_allclose(got.values, want, rtol=0, atol=1e-12)
     assert np.count_nonzero(np.asarray(got.values) == 0) >= 8  # the ends
+
+
+def test_window_shifts_cover_the_blocks():
+    # `Spread.shifts` (static): for windows of 5 samples at several starts
+    # on 4 devices of 8 samples, the cyclic shifts of exactly the blocks
+    # within the series that some device's window meets (brute force).
+    ops = Spread(("t",), 4, -20, 20, None)
+    for starts in ([-20], [-3], [0], [6], [-12, 9], [30]):
+        want = set()
+        for start in starts:
+            for p in range(4):
+                for g in range(p * 8 + start, p * 8 + start + 5):
+                    if 0 <= g < 32:
+                        want.add((g // 8 - p) % 4)
+        assert ops.shifts(starts, 5, 8) == tuple(sorted(want)), starts
+
+
+def test_pearson_omit_by_chunks_on_one_device(one_mesh):
+    # Pearson with NaN omitted, all 63 lags of 32 samples (the program of
+    # `test_split_route_on_one_device[omit]`): past the halo's reach, the
+    # lags in chunks of windows (`_xcorr._chunked_pearson_omit`, 2 pieces
+    # of 16 samples). Against a float64 NumPy Pearson of each
+    # lag's pairs present (0 with fewer than two): the sums err by about
+    # eps times the series' sums of squares (128 and 36), the windows'
+    # sums of squared deviations are 0.32 and more, so r errs by about
+    # 1e-13; within 1e-11.
+    rng = np.random.default_rng(8)
+    a, b = rng.standard_normal(32).cumsum(), rng.standard_normal(32)
+    a[[2, 11, 12]], b[[0, 25]] = np.nan, np.nan
+    want = []
+    for k in range(-31, 32):
+        u, v = (a[k:], b[: 32 - k]) if k >= 0 else (a[: 32 + k], b[-k:])
+        ok = ~np.isnan(u) & ~np.isnan(v)
+        u, v = u[ok], v[ok]
+        if len(u) < 2:
+            want.append(0.0)
+            continue
+        du, dv = u - u.mean(), v - v.mean()
+        want.append(du @ dv / np.sqrt((du @ du) * (dv @ dv)))
+    as_ = jax.device_put(a, NamedSharding(one_mesh, P("t")))
+    got = xcorr(as_, b, normalize="coeff", nan_policy="omit").values
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-11)

@@ -300,8 +300,10 @@ def _halo_sums(ext, v, method):
 # the same: 0.69 / 0.74 at 4096 lags, 0.98 / 0.72 at 8192); Pearson's
 # from three eighths (at 8192 lags: 1.52 by the halo, 0.92 by the
 # transform); Pearson's with NaN omitted (seven lagged sums) from a
-# quarter (at 2048, 4096, 8192 lags: 0.62 / 0.81, 0.88 / 0.81, 1.36 /
-# 0.85).
+# quarter, where its `Spread` block goes by chunks of windows instead of
+# transforms (`_xcorr._chunked_pearson_omit`; at 1024, 2048, 4096 lags
+# 0.52 / 0.50, 0.62 / 0.50, 0.88 / 0.52 by the halo / the chunks: the
+# halo kept where it is about as small, as it is faster).
 HALO_SHARDS = 0.25
 HALO_SHARDS_PAIR = 0.5
 HALO_SHARDS_OMIT = 0.25  # Pearson's with NaN omitted
@@ -460,6 +462,56 @@ class Spread(NamedTuple):
                 picks = receive(picks, self.names, self.shards, -d, cyclic=True)
             out = picks if out is None else out + picks
         return out
+
+    def shifts(self, starts, length: int, size: int) -> tuple[int, ...]:
+        """Return the cyclic shifts that `shifted` needs for windows at `starts`.
+
+        A window of `length` samples from ``p size + start`` on device
+        ``p`` meets the blocks ``d = floor((start + j) / size)`` after its
+        own; each such ``d`` within the series is one shift ``d mod
+        shards`` (static).
+        """
+        out = set()
+        for start in starts:
+            first, last = start // size, (start + length - 1) // size
+            for d in range(max(first, 1 - self.shards), min(last, self.shards - 1) + 1):
+                out.add(d % self.shards)
+        return tuple(sorted(out))
+
+    def shifted(self, x, start, length: int, shifts):
+        """Return ``x[p size + start + j]``, ``j < length``, on each device ``p``.
+
+        `x` is split (this device's block of ``size`` samples); `start` is
+        the same on every device (traced); samples outside the series are
+        0. For each cyclic shift ``c`` of `shifts` (`shifts`, static),
+        every device ``p`` cuts from its block what device ``r = (p - c)
+        mod shards`` needs (the samples ``j`` with ``r size + start + j``
+        in the block, at offset ``d = p - r`` blocks) and sends it there
+        (one `lax.ppermute` of a window); each sample is held by one
+        device, so the received pieces add up to the window. The pieces
+        are gathers at clipped indices: a dynamic slice of the block
+        padded by a window each side held the padded block, and XLA
+        rewrote that slice so that a start before the padding was not
+        clamped (wrong samples, seen with four devices).
+        """
+        size = x.shape[-1]
+        p = lax.axis_index(self.names)
+        out = None
+        for c in shifts:
+            d = p - (p - c) % self.shards  # blocks from the receiver to here
+            idx = start - d * size + jnp.arange(length)
+            y = x if out is None else self.after(out, x)  # a piece at a time
+            piece = jnp.take(y, jnp.clip(idx, 0, size - 1), axis=-1)
+            piece = jnp.where((idx >= 0) & (idx < size), piece, 0)
+            if c:
+                piece = receive(piece, self.names, self.shards, -c, cyclic=True)
+            out = piece if out is None else out + piece
+        return out
+
+    @staticmethod
+    def valid(ext, v, method):
+        """Return ``correlate(ext, v, 'valid')`` of this device's pieces."""
+        return _halo_sums(ext, v, method)
 
     def index(self, x):
         """Return the index in the whole series of each sample of this block."""
