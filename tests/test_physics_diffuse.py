@@ -340,30 +340,49 @@ def test_split_halo_block_convolved_in_pieces():
     np.testing.assert_allclose(got, ref.T, rtol=0, atol=1e-13 * abs(ref).max())
 
 
-def test_window_multiplier_is_the_cut_kernels_cosine_transform():
-    """`_window_multiplier` against the direct sum in float64.
+def test_cut_multiplier_is_the_cut_kernels_transform():
+    """`_cut_multiplier` against the direct sum in float64.
 
-    ``h(k) = sum_{|m| < n} K_m cos(pi k m / n)`` at ``k = r + M1 k2`` and
-    ``h(n - k)``, for a narrow kernel and one far wider than the axis
-    (where the cut matters: the folded kernel's transform would differ by
-    O(1)). Both are sums of ``2n - 1`` terms of at most 1, so 1e-13
-    absolute covers their rounding.
+    ``H(k) = sum_{|m| < n} K_m e^{-i pi k m / n}`` (period ``2 n``) at
+    every ``k``, for the sampled Gaussian (normalized over Z by a direct
+    sum), shifted or not, and the lattice kernel (``scipy.special.ive``),
+    from a near-identity kernel to ones far wider than the axis (where the
+    cut matters: the folded kernel's transform would differ by O(1)), and
+    shifts that put the kernel's centre inside the window, near its end and
+    past it. Both sides are sums of terms of at most 1 whose absolute
+    values add to at most 1; 1e-13 absolute covers their rounding and the
+    quadrature's (measured: below 7e-15). Gradients in ``s`` and the shift
+    by `check_grads`.
     """
-    from probconv.conv.internal import SplitLayout
-    from probconv.physics._split import _window_multiplier
+    import scipy.special
+    from jax.test_util import check_grads
 
-    n, rows, cols = 96, 12, 8  # n = rows * cols
-    lay = SplitLayout(4, 24, 24, 1, rows, cols, True)
-    r = np.arange(7)
+    from probconv.physics._split import _cut_multiplier
+
+    n = 40
+    k = np.arange(-n, n)
     m = np.arange(-(n - 1), n)
-    k = r[:, None] + rows * np.arange(cols)
-    fold = jax.jit(_window_multiplier, static_argnums=(2, 3))
-    for s in (3.0, 1e6):
-        # normalized over Z: sqrt(2 pi s) (1 + 2 e^{-2 pi^2 s} + ...), Poisson
-        norm = np.sqrt(2 * np.pi * s) * (1 + 2 * np.exp(-2 * np.pi**2 * s))
-        kern = np.exp(-(m**2) / (2 * s)) / norm
-        h = np.cos(np.pi * k[..., None] * m / n) @ kern
-        back = np.cos(np.pi * (n - k)[..., None] * m / n) @ kern
-        got = np.asarray(fold(jnp.float64(s), jnp.asarray(r), lay, np.float64))
-        np.testing.assert_allclose(got[:, :cols], h, rtol=0, atol=1e-13)
-        np.testing.assert_allclose(got[:, cols:], back, rtol=0, atol=1e-13)
+    phase = np.exp(-1j * np.pi * k[:, None] * m / n)
+    cut = jax.jit(_cut_multiplier, static_argnums=(1, 2, 3))
+    for s in (0.0, 0.3, 30.0, 1e4, 1e7):
+        for a in (None, 2.3, -37.6, 300.5):
+            if s == 0:
+                kern = (m == round(a or 0.0)).astype(float)
+            else:
+                j = np.arange(-60000, 60001)  # past 18 sigma of s = 1e7
+                z = -((j - (a or 0.0)) ** 2) / (2 * s)
+                zm = -((m - (a or 0.0)) ** 2) / (2 * s)
+                kern = np.exp(zm - z.max()) / np.exp(z - z.max()).sum()
+            shift = None if a is None else jnp.float64(a)
+            got = cut(jnp.asarray(k), 2 * n, n, "gaussian", jnp.float64(s), shift)
+            np.testing.assert_allclose(got, phase @ kern, rtol=0, atol=1e-13)
+        kern = scipy.special.ive(np.abs(m), s)
+        got = cut(jnp.asarray(k), 2 * n, n, "lattice", jnp.float64(s), None)
+        np.testing.assert_allclose(got, phase @ kern, rtol=0, atol=1e-13)
+
+    @jax.jit
+    def real_sum(s, a):
+        h = _cut_multiplier(jnp.asarray(k), 2 * n, n, "gaussian", s, a)
+        return jnp.sum(h.real * np.cos(k) + h.imag * np.sin(k))
+
+    check_grads(real_sum, (2e3, 13.7), order=1, modes=["fwd", "rev"])

@@ -166,14 +166,14 @@ def diffuse(
     transform of its even or odd extension's product, taken by ``n``
     points in Makhoul's order (shards of an even number of cells), and a
     ``'free'`` one with ``R <= n`` by that of ``n + R`` points or more
-    (zeros past the field), and with ``R > n`` or `D`, `t` or `step`
-    traced (the Gaussian kernel without `drift`) by the mean of the
-    reflecting and absorbing transforms with the window's cut kernel
-    (the same layout, exact at any width); no device holds the axis.
-    Elsewhere (a free axis with `drift` or ``kind='lattice'`` and a
-    kernel wider than the axis or a traced parameter, or shards of an
-    odd length) that axis is gathered instead (one all-gather of the
-    field), diffused whole and split again like `u`. A halo's block that
+    (zeros past the field), and with ``R > n`` or `D`, `t`, `step` or
+    `drift` traced (either kind) by the mean of the even and odd
+    extensions' transforms with the window's cut kernel (the same layout,
+    exact at any width; with `drift` their sine parts too, four
+    transforms instead of two); no device holds the axis. Elsewhere
+    (shards of an odd length past the halo's rule) that axis is gathered
+    instead (one all-gather of the field), diffused whole and split
+    again like `u`. A halo's block that
     the cost model would convolve by a transform goes in pieces.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
@@ -326,7 +326,7 @@ def _diffuse(
             real = not jnp.iscomplexobj(out)
             if halo[i][0] == _split.WINDOW:  # free space, any width
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
-                out = _split.diffuse_window(out, a, lay, s[i])
+                out = _split.diffuse_window(out, a, lay, s[i], a_i, kind)
             elif b in _split.MIRRORS:  # the even or odd extension's transform
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
                 out = _split.diffuse_mirror(out, a, lay, s[i], kind, b)
