@@ -1243,11 +1243,12 @@ def test_free_space_any_width_by_the_window(request, name):
     unsplit program cuts it, by the mean of the even and odd extensions'
     mirror transforms (`_split.diffuse_window`; with a drift their sine
     parts too, four transforms in turn), the cut kernel's transform
-    computed on each device from the kernel's own (`_cut_multiplier`).
-    Equal to the unsplit result within 1e-12 of its largest value
-    (rounding of the transforms and of the quadrature: at most 7e-14
-    measured, for the widest kernels, whose result is small against the
-    field), no gather, below the field, split like the input.
+    computed on each device (the Gaussian's folded from its values, the
+    lattice kernel's from its transform by a quadrature). Equal to the
+    unsplit result within 1e-12 of its largest value (rounding of the
+    transforms, the fold and the quadrature: at most 2e-14 measured, for
+    the widest kernels, whose result is small against the field), no
+    gather, below the field, split like the input.
     """
     row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
@@ -1264,8 +1265,8 @@ def test_free_space_gradients_by_the_window(results):
     by the unsplit gradient: equal within 1e-12 (measured ~1e-14), no
     gather, split like the input. Their scratch is not bounded by the
     field: reverse mode keeps the engine's transform's loop carries (each
-    pass recomputed, `jax.checkpoint`: 36 fields here, the one-device
-    gradient 12).
+    pass recomputed, `jax.checkpoint`: 12.6 fields per device here, the
+    one-device gradient 12.0).
     """
     row = results["diffuse-window-grad"]
     assert row["shape"] == row["ref_shape"]

@@ -38,7 +38,8 @@ drifting or not, or lattice) goes by the same layout: the mean of the even
 and odd extensions' transforms with the cut kernel's transform in place of
 the kernel's, and their sine parts too where a drift makes the kernel
 asymmetric (`diffuse_window`), the cut kernel's transform computed on each
-device from the kernel's by a quadrature (`_cut_multiplier`). Elsewhere
+device (folded from the Gaussian's values, `_window_multiplier`; the lattice
+kernel's from its transform by a quadrature, `_cut_multiplier`). Elsewhere
 (shards of an odd length past the rule) the axis is gathered instead
 (`gather`): the ordinary program runs on it, and the
 result is split again like the input. The axes a split field holds whole
@@ -320,8 +321,8 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     (``u_e + u_o`` is twice the field and zeros past it) with ``T``, each
     by `diffuse_mirror`'s transform of ``n`` points in Makhoul's order.
     With ``T``'s transform :math:`H(k) = \sum_{|m| < n} T_m e^{-i \pi k m /
-    n} = H_c(k) - i H_s(k)` (`_cut_multiplier`, period ``2 n``) and ``C``,
-    ``C'`` the cosine coefficients of ``u`` and ``(-1)^j u``:
+    n} = H_c(k) - i H_s(k)` and ``C``, ``C'`` the cosine coefficients of
+    ``u`` and ``(-1)^j u``:
 
     - ``u_e * T`` is the cosine series of ``H_c(k) C(k)`` plus ``(-1)^j``
       times that of ``H_s(n - k) C(n - k)`` (a sine series, reversed);
@@ -332,10 +333,12 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     Four transforms one after the other (two where ``T`` is symmetric,
     `shift` None: ``H_s = 0``), each the field's block and ``n / p``
     points of spectrum. Each device computes ``H`` at its own rows of the
-    spectrum from the kernel's transform; no device holds the axis, the
-    result is split like `u`, and nothing inside the window is cut: exact
-    for any `s`. `lay`: `mirror_layout`. A complex field goes as its real
-    and imaginary parts.
+    spectrum: the Gaussian's by folding its values per row
+    (`_window_multiplier`), the lattice kernel's, whose values have no
+    cheap form, from its transform (`_cut_multiplier`); no device holds
+    the axis, the result is split like `u`, and nothing inside the window
+    is cut: exact for any `s`. `lay`: `mirror_layout`. A complex field
+    goes as its real and imaginary parts.
     """
     if jnp.iscomplexobj(u):
         lay = lay._replace(real=True)
@@ -348,10 +351,15 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     real = jnp.finfo(u.dtype).dtype
     passes = 2 if shift is None else 4
 
-    # Recomputed for a gradient: its nodes' residuals would be many spectra.
+    # Recomputed for a gradient: its residuals would be many spectra.
     @jax.checkpoint
-    def cut(k, s, shift):
-        return _cut_multiplier(k, 2 * n, n, kind, s, shift)
+    def cut(rows, s, shift):  # H(k) and H(n - k), k = rows + M1 k2
+        if kind == "gaussian":  # the kernel's values folded per row
+            h = _window_multiplier(s, shift, rows, lay, real)
+            hn = h[:, lay.cols :]
+            return h[:, : lay.cols], hn if shift is None else jnp.conj(hn)
+        k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
+        return tuple(_cut_multiplier(j, 2 * n, n, kind, s) for j in (k, n - k))
 
     def body(block, params):
         s, shift = params
@@ -371,7 +379,7 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
                 phase = jnp.exp(1j * (np.pi / (2 * n)) * k.astype(real))
                 phase = phase.astype(spectrum.dtype)
                 z = spectrum * jnp.conj(phase)
-                hk, hn = (cut(j, s, shift) for j in (k, n - k))
+                hk, hn = cut(rows, s, shift)
                 if shift is None:  # H_c only: (h0 Re z) + i (h1 Im z)
                     h0 = jnp.where(odd_ext, hn, hk)
                     h1 = jnp.where(odd_ext, hk, hn)
@@ -403,6 +411,65 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
         u, (s, shift)
     )
+
+
+# The fold of `_window_multiplier` takes at most n / _FOLD_SHARE kernel values
+# at a time: a chunk and its indices and phases are several arrays of that
+# size (n / 8: 1.03 of the field in scratch, 2^14 cells on four devices).
+_FOLD_SHARE = 32
+
+
+def _window_multiplier(s, shift, rows, lay, real):
+    r"""Return the Gaussian's cut transform of `diffuse_window` at rows `rows`.
+
+    For ``k = r + M1 k2`` (``r`` in `rows`, all ``M2 = lay.cols`` columns
+    ``k2``; ``n = M1 M2``): with ``m = mu + 2 M2 g`` the phase :math:`e^{-i
+    \pi k m / n}` is :math:`e^{-i \pi r m / n} e^{-i \pi k_2 \mu / M_2}`,
+    so the cut kernel's transform at a row's ``M2`` frequencies is a ``2
+    M2``-point FFT of the fold :math:`F_r[\mu] = \sum_g T_{\mu + 2 M_2 g}
+    e^{-i \pi r m / n}`, and its second half holds ``h(n - k)``
+    (:math:`(-1)^m = (-1)^\mu`); each phase's index ``r m mod 2 n`` is
+    exact in the rows' integer type (32 bits without x64: `radii` routes no
+    axis of ``2 n^2 >= 2^31`` here). The fold goes ``M1`` steps of ``2 M2``
+    kernel values, a chunk of steps at a time (at most ``n / 32`` values:
+    computed, never stored whole), each chunk a product of
+    the rows' phases by step (``e^{-i pi r 2 M2 g / n}``) with the chunk's
+    values, times the phase ``e^{-i pi r mu / n}`` at the end: per row
+    ``2 n`` multiply-adds, ``n^2 / (p M2)`` per device in all (``M1 / 2p``
+    rows), about ``n^{1.5} / p``, and ``2 n`` kernel values per class.
+    The result is ``(rows, 2 M2)``: ``H(k)`` in the first ``M2`` columns,
+    ``H(k + n)`` in the rest (``h(k)`` and ``h(n - k)`` without a shift:
+    real; with one, the kernel shifted by `shift` cells, complex, ``H(k +
+    n)`` the conjugate of ``H(n - k)``).
+    """
+    n, width = lay.length, 2 * lay.cols
+    it = rows.dtype
+    steps = 2 * n // width  # M1
+    # Steps in chunks of at most 1/_FOLD_SHARE of the field's kernel values.
+    fits = [d for d in range(1, steps + 1) if _FOLD_SHARE * d * width <= n]
+    chunk = max([1] + [d for d in fits if steps % d == 0])
+    mu = jnp.arange(width, dtype=it)
+    r = rows[:, None] % (2 * n)
+    centre = jnp.zeros((), real) if shift is None else shift
+
+    def phase(index):  # e^{-i pi index / n} of integers, reduced exactly
+        angle = (index % (2 * n)).astype(real) * (np.pi / n)
+        return jnp.cos(angle), jnp.sin(angle)
+
+    def term(c):  # the steps g of chunk c: sum_g e^{-i pi r W g / n} T_{mu + W g}
+        g = c * chunk + jnp.arange(chunk, dtype=it)
+        m = mu[None, :] + width * g[:, None]
+        offset = jnp.where(m < n, m, m - 2 * n)
+        t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, centre, offset))
+        cos, sin = phase(r * (width * g)[None, :])
+        t = t.astype(real)
+        return lax.complex(cos @ t, -(sin @ t))
+
+    # (each loop starts from its first term: the carry varies over devices)
+    total = lax.fori_loop(1, steps // chunk, lambda c, a: a + term(c), term(0))
+    cos, sin = phase(r * mu[None, :])
+    out = jnp.fft.fft(total * lax.complex(cos, -sin), axis=-1)
+    return out.real if shift is None else out
 
 
 def _multiplier(kind, s, shift, theta):
@@ -446,37 +513,30 @@ _CUT_NODES = {"gaussian": 96, "lattice": 176}
 _CUT_CHUNK = 8
 
 
-def _cut_multiplier(k, period: int, n: int, kind: str, s, shift):
+def _cut_multiplier(k, period: int, n: int, kind: str, s):
     r"""Return the transform of the kernel cut to ``|m| < n`` at frequencies `k`.
 
     :math:`H(\phi) = \sum_{|m| < n} K_m e^{-i m \phi}`, ``phi = 2 pi k /
-    period`` (`k` integers), from the kernel's transform :math:`\hat
-    K(\theta) = \sum_m K_m e^{-i m \theta}` alone: with ``shift = r + f``
-    (``r`` its nearest integer) :math:`K_m` is the kernel of shift ``f``
-    at ``m - r``, whose mass past ``R`` cells (`_CUT_GOAL`: below
-    ``e^{-50}``) is dropped, so that the sum runs over ``m - r`` from ``A
-    = max(1 - n - r, -R)`` to ``B = min(n - 1 - r, R)`` (none: ``H = 0``)
-    and
+    period`` (`k` integers), for a symmetric kernel (the lattice kernel,
+    whose values at any offset have no cheap form, or the Gaussian) from
+    its transform :math:`\hat K(\theta)` alone: with the kernel's mass past
+    ``R`` cells (`_CUT_GOAL`: below ``e^{-50}``) dropped, the sum runs
+    over ``|m| <= B = min(n - 1, R)`` and
 
     .. math::
-        H(\phi) = \frac{1}{2 \pi} \int \hat K_f(\theta)
-        \sum_{j=A}^{B} e^{-i j (\phi - \theta)} d\theta
-        \, e^{-i r \phi}, \quad
-        \sum_{j=A}^{B} e^{-i j x} = e^{-i c x}
-        \frac{\sin(N x / 2)}{\sin(x / 2)}
+        H(\phi) = \frac{1}{2 \pi} \int \hat K(\theta)
+        \frac{\sin(N (\phi - \theta) / 2)}{\sin((\phi - \theta) / 2)}
+        d\theta, \quad N = 2 B + 1,
 
-    (``N = B - A + 1``, ``c = (A + B) / 2``), the integral over
-    :math:`|\theta| \le \theta_{max}` where :math:`\hat K_f` is above
+    the Dirichlet kernel of the offsets kept, the integral over
+    :math:`|\theta| \le \theta_{max}` where :math:`\hat K` is above
     ``e^{-50}``, by the trapezoidal rule of `_CUT_NODES` nodes: exact but
     for the kernel's aliases ``2 pi / h`` cells away, below ``e^{-50}``.
-    The phase ``e^{-i (r + c) phi}`` is reduced exactly in integers (``n
-    period < 2^31`` without x64). Each node costs a few operations per
-    entry; the nodes go `_CUT_CHUNK` at a time. The lattice kernel's
-    transform as ``exp(-2 s sin^2(theta / 2))`` (``1 - cos`` loses ``s
-    eps`` at small ``theta``).
+    The nodes go `_CUT_CHUNK` at a time, a few operations per entry each.
+    The lattice kernel's transform as ``exp(-2 s sin^2(theta / 2))``
+    (`_lattice.lattice_dtft`). Real, of `k`'s shape.
     """
     real = jnp.result_type(s, 0.0)
-    it = k.dtype
     nodes = _CUT_NODES[kind]
     goal = _CUT_GOAL
     pos = s > 0
@@ -490,49 +550,28 @@ def _cut_multiplier(k, period: int, n: int, kind: str, s, shift):
         radius = jnp.sqrt(2 * goal * s) + 1
         y = jnp.sqrt(2 * goal / s_safe)
         top = jnp.where(pos & (y < np.pi), y, np.pi)
-    radius = jnp.ceil(radius) + 1
-    if shift is None:
-        r = f = None
-        lo, hi = jnp.maximum(1.0 - n, -radius), jnp.minimum(n - 1.0, radius)
-    else:
-        r = jnp.round(shift)
-        f = shift - r
-        lo = jnp.maximum(1.0 - n - r, -radius)
-        hi = jnp.minimum(n - 1.0 - r, radius)
-    count = hi - lo + 1  # N
-    centre = 0.5 * (lo + hi)  # c
+    count = 2 * jnp.minimum(n - 1.0, jnp.ceil(radius) + 1) + 1  # N
     h = 2 * top / nodes
     theta = -top + h * jnp.arange(nodes, dtype=real)
     if kind == "lattice":
-        kq = jnp.exp(-2 * s * jnp.sin(theta / 2) ** 2)
+        kq = _lattice.lattice_dtft(s, theta)
     else:
-        kq = _lattice.gauss_dtft(s, f, theta)
+        kq = _lattice.gauss_dtft(s, None, theta)
     g = (h / (2 * np.pi)) * kq
-    if shift is not None:
-        g = g * jnp.exp(1j * centre * theta)
     phi = k.astype(real) * (2 * np.pi / period)
-    even = jnp.mod(count, 2) == 0
 
     def chunk(i, acc):
         th = lax.dynamic_slice_in_dim(theta, i * _CUT_CHUNK, _CUT_CHUNK)
         gq = lax.dynamic_slice_in_dim(g, i * _CUT_CHUNK, _CUT_CHUNK)
         x = phi[..., None] - th
-        turns = jnp.round(x / (2 * np.pi))  # -1, 0, 1: x into [-pi, pi]
-        x = x - (2 * np.pi) * turns
-        sign = jnp.where(even & (turns != 0), -1.0, 1.0)  # (-1)^(N - 1) a turn
+        x = x - (2 * np.pi) * jnp.round(x / (2 * np.pi))  # into [-pi, pi] (N odd)
         small = jnp.abs(count * x) < 1e-4
         ratio = jnp.sin(0.5 * count * x) / jnp.sin(jnp.where(small, 1.0, 0.5 * x))
         dirichlet = jnp.where(small, count * (1 - (count**2 - 1) * x * x / 24), ratio)
-        return acc + jnp.sum(gq * (sign * dirichlet).astype(real), axis=-1)
+        return acc + jnp.sum(gq * dirichlet, axis=-1)
 
-    zero = jnp.zeros(phi.shape, g.dtype)
-    total = lax.fori_loop(1, nodes // _CUT_CHUNK, chunk, chunk(0, zero))
-    if shift is not None:
-        two = (2 * r + lo + hi).astype(it)  # 2 (r + c), an integer
-        index = (two * k) % (2 * period)
-        angle = index.astype(real) * (np.pi / period)
-        total = total * lax.complex(jnp.cos(angle), -jnp.sin(angle))
-    return jnp.where(count > 0, total, jnp.zeros_like(total))
+    zero = jnp.zeros(phi.shape, real)
+    return lax.fori_loop(1, nodes // _CUT_CHUNK, chunk, chunk(0, zero))
 
 
 def spectral_axis(u, axis: int, lay, multiplier, params):
