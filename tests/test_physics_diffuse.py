@@ -353,7 +353,6 @@ def test_cut_multiplier_is_the_cut_kernels_transform():
     (measured: below 7e-15). Gradients in ``s`` by `check_grads`.
     """
     import scipy.special
-    from jax.test_util import check_grads
 
     from probconv.physics._split import _cut_multiplier
 
@@ -373,7 +372,10 @@ def test_cut_multiplier_is_the_cut_kernels_transform():
         walk = scipy.special.ive(np.abs(m), s)
         got = cut(jnp.asarray(k), 2 * n, n, "lattice", jnp.float64(s))
         np.testing.assert_allclose(got, phase @ walk, rtol=0, atol=1e-13)
-    lattice = jax.jit(lambda s: _cut_multiplier(jnp.asarray(k), 2 * n, n, "lattice", s))
+
+    def lattice(s):
+        return _cut_multiplier(jnp.asarray(k), 2 * n, n, "lattice", s)
+
     check_grads(lattice, (2e3,), order=1, modes=["fwd", "rev"])
 
 
@@ -385,7 +387,8 @@ def test_window_multiplier_is_the_cut_kernels_transform():
     (where the cut matters: the folded kernel's transform would differ by
     O(1)); shifted by ``a`` cells, the complex ``H(k) = sum_{|m| < n} K_m
     e^{-i pi k m / n}`` and ``H(k + n)``. Both are sums of ``2n - 1`` terms
-    of at most 1, so 1e-13 absolute covers their rounding.
+    of at most 1, so 1e-13 absolute covers their rounding. Gradients in
+    ``s`` and the shift by `check_grads`.
     """
     from probconv.conv.internal import SplitLayout
     from probconv.physics._split import _window_multiplier
@@ -416,3 +419,9 @@ def test_window_multiplier_is_the_cut_kernels_transform():
         )
         np.testing.assert_allclose(got[:, :cols], h, rtol=0, atol=1e-13)
         np.testing.assert_allclose(got[:, cols:], back, rtol=0, atol=1e-13)
+
+    def real_sum(s, a):  # a real function of the complex multiplier
+        h = _window_multiplier(s, a, jnp.asarray(r), lay, np.float64)
+        return jnp.sum(h.real * np.cos(np.arange(2 * cols)) + h.imag)
+
+    check_grads(real_sum, (2e3, 13.7), order=1, modes=["fwd", "rev"])

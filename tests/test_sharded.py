@@ -597,6 +597,9 @@ BODY = r"""
 # mirror transform, without the sign, on a Gaussian kernel's transform too),
 # the complex field by the real ones (its two parts),
 # the traced free space (s = 4) by diffuse-window (the same program, s = 4e8);
+# the drifted window's gradients in D and the drift (reverse mode through its
+# four passes: 25 s) by diffuse-window-drift (the same forward program) and
+# tests/test_physics_diffuse.py's check_grads of the window's multipliers;
 # richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and
 # manual-transform-complex (a complex layout); split2-full, -grad and
@@ -636,6 +639,7 @@ EXTRA = {
     "diffuse-traced-free",
     "diffuse-wide-free",
     "diffuse-wide-reflect",
+    "diffuse-window-grad",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1259,7 +1263,8 @@ def test_free_space_any_width_by_the_window(request, name):
     assert _split_like_input(row), row
 
 
-def test_free_space_gradients_by_the_window(results):
+@pytest.mark.parametrize("name", [_case("diffuse-window-grad")])
+def test_free_space_gradients_by_the_window(request, name):
     """The drifted window's gradients in `D` and the drift (s = 8e6 cells^2
     on 2^12 cells, a shift of -1400.6), each a factor of the field scaled
     by the unsplit gradient: equal within 1e-12 (measured ~1e-14), no
@@ -1268,7 +1273,7 @@ def test_free_space_gradients_by_the_window(results):
     pass recomputed, `jax.checkpoint`: 12.6 fields per device here, the
     one-device gradient 12.0).
     """
-    row = results["diffuse-window-grad"]
+    row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
     assert row["err"] < 1e-12
     assert not row["all_gather"]
