@@ -1350,10 +1350,10 @@ def test_halo_transform_or_gather():
     assert wide == ((WINDOW, n),)
     # A drift or the lattice kernel there: the same window (sine parts too).
     assert radii(u, (0,), ("free",), "lattice", None, None, {0: 4}) == ((WINDOW, n),)
-    drift = radii(u, (0,), ("free",), "gaussian", None, None, {0: 4}, True)
+    drift = radii(u, (0,), ("free",), "gaussian", None, None, {0: 4})
     assert drift == ((WINDOW, n),)
     shifted = radii(
-        u, (0,), ("free",), "gaussian", np.array([1e9]), np.array([5.0]), {0: 4}, True
+        u, (0,), ("free",), "gaussian", np.array([1e9]), np.array([5.0]), {0: 4}
     )
     assert shifted == ((WINDOW, n),)
     # Shards of an odd length: no mirror layout (Makhoul's halves), gathered.

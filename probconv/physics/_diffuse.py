@@ -267,15 +267,13 @@ def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
     k = len(ax)
     values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
     if any(x is None for x in values):  # traced: periodic, walls by transform
-        return _split.radii(
-            u, ax, boundaries, kind, None, None, split, drift is not None
-        )
+        return _split.radii(u, ax, boundaries, kind, None, None, split)
     d_h, t_h, h_h, v_h = (
         np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
     )
     s = 2.0 * d_h * t_h / h_h**2
     shift = v_h * t_h / h_h
-    return _split.radii(u, ax, boundaries, kind, s, shift, split, bool(np.any(shift)))
+    return _split.radii(u, ax, boundaries, kind, s, shift, split)
 
 
 def _clip_rule(host, u, ax) -> str:

@@ -799,24 +799,23 @@ def split_like(y, like):
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
 
-def radii(u, ax, boundaries, kind, s, shift, split, drift=False) -> tuple:
+def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
     """Return the route of each diffused axis: a halo radius, a transform or None.
 
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
     one per diffused axis), or None where traced; `split` maps split axes to
-    their shard counts; `drift` whether the kernels may be shifted. An
-    int: by halo of that radius (`halo_radius`); ``(TRANSFORM, period)``:
-    past the halo's rule, or a halo of more than an eighth of a shard by
-    one local FFT (`_wide_halo`; reflecting and absorbing halos by one
-    local FFT at any radius), by the distributed transform of ``M >=
-    period`` points (`spectral_layout`, `diffuse_spectral`), where it has
-    a layout: a periodic axis (``M = n``, any radius, known or not), a free
-    one whose radius ``R`` is known and at most ``n`` (``M >= n + R``), a
-    reflecting or absorbing one (``M = n``, any radius, known or not:
-    `mirror_layout`, `diffuse_mirror`); ``(WINDOW, n)``: a free axis past
-    that (``R > n``, or unknown; any kernel, a drift too), by
-    `diffuse_window` on the mirror's layout; None: not split, or gathered
-    (shards of an odd length past the halo's rule).
+    their shard counts. An int: by halo of that radius (`halo_radius`);
+    ``(TRANSFORM, period)``: past the halo's rule, or a halo of more than an
+    eighth of a shard by one local FFT (`_wide_halo`; reflecting and
+    absorbing halos by one local FFT at any radius), by the distributed
+    transform of ``M >= period`` points (`spectral_layout`,
+    `diffuse_spectral`), where it has a layout: a periodic axis (``M = n``,
+    any radius, known or not), a free one whose radius ``R`` is known and at
+    most ``n`` (``M >= n + R``), a reflecting or absorbing one (``M = n``,
+    any radius, known or not: `mirror_layout`, `diffuse_mirror`); ``(WINDOW,
+    n)``: a free axis past that (``R > n``, or unknown; any kernel, a drift
+    too), by `diffuse_window` on the mirror's layout; None: not split, or
+    gathered (shards of an odd length past the halo's rule).
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -836,8 +835,8 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift=False) -> tuple:
         elif wide and b == "free" and tail is not None and tail <= n:
             period = n + tail
         elif wide and b == "free":
-            # (a shift's phase indices, below 2 n^2, in the index type)
-            fits = jax.config.jax_enable_x64 or not drift or 2 * n * n < 2**31
+            # (the Gaussian's fold: phase indices ``r m < 2 n^2`` in the index type)
+            fits = jax.config.jax_enable_x64 or kind != "gaussian" or 2 * n * n < 2**31
             lay = mirror_layout(n, split[a], real) if fits else None
             out.append((WINDOW, n) if lay is not None else r)
             continue
