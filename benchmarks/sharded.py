@@ -76,6 +76,8 @@ from probconv.physics._split import spectral_layout
 n = (1 << log2n) * (n_dev if weak else 1)
 traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
 traced_free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
+traced_drift = jax.jit(lambda u, D, v: diffuse(u, D, 2.0, drift=v))
+traced_lattice = jax.jit(lambda u, D: diffuse(u, D, 2.0, kind="lattice"))
 rng = np.random.default_rng(0)
 signal = rng.standard_normal(n)
 k301, k3001 = rng.standard_normal(301), rng.standard_normal(3001)
@@ -140,6 +142,12 @@ cases = {
     # kernel by the mean of the mirror's reflecting and absorbing
     # transforms, one after the other (twice the mirror's bytes).
     "diffuse free, D traced": (lambda x: traced_free(x, 25.0), "diffuse-window"),
+    # The same with a drift (the kernel asymmetric: the sine parts too, four
+    # transforms in turn) or the lattice kernel (two); gathered before.
+    "diffuse free drift, D traced": (
+        lambda x: traced_drift(x, 25.0, 3.0), "diffuse-window-drift"),
+    "diffuse free lattice, D traced": (
+        lambda x: traced_lattice(x, 25.0), "diffuse-window"),
     # 50 halo samples, then psums of the two means and of the 51 lags.
     "acf, 50 lags": (lambda x: acf(x, nlags=50), 50 + 2 + 51),
     # n / 2 lags, far past a shard: the distributed transform of the series
@@ -291,9 +299,10 @@ for name, (f, halo) in cases.items():
     elif halo == "diffuse-mirror":  # the transform, and the field's halves
         model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
         model += 2 * signal.nbytes // n_dev
-    elif halo == "diffuse-window":  # two mirror transforms, in turn
+    elif halo in ("diffuse-window", "diffuse-window-drift"):  # in turn: 2 or 4
         model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
-        model = 2 * (model + 2 * signal.nbytes // n_dev)
+        model = (2 if halo == "diffuse-window" else 4) * (
+            model + 2 * signal.nbytes // n_dev)
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection
         model = 8 * halo[1] + 8 * 64 * halo[2]
     elif halo == "iid":  # the distributed transform, without a kernel

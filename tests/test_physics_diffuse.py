@@ -340,14 +340,55 @@ def test_split_halo_block_convolved_in_pieces():
     np.testing.assert_allclose(got, ref.T, rtol=0, atol=1e-13 * abs(ref).max())
 
 
-def test_window_multiplier_is_the_cut_kernels_cosine_transform():
+def test_cut_multiplier_is_the_cut_kernels_transform():
+    """`_cut_multiplier` against the direct sum in float64.
+
+    ``H(k) = sum_{|m| < n} K_m e^{-i pi k m / n}`` (period ``2 n``) at
+    every ``k``, for the lattice kernel (``scipy.special.ive``) and the
+    sampled Gaussian (normalized over Z by a direct sum), from a
+    near-identity kernel to ones far wider than the axis (where the cut
+    matters: the folded kernel's transform would differ by O(1)). Both
+    sides are sums of terms of at most 1 whose absolute values add to at
+    most 1; 1e-13 absolute covers their rounding and the quadrature's
+    (measured: below 7e-15). Gradients in ``s`` by `check_grads`.
+    """
+    import scipy.special
+
+    from probconv.physics._split import _cut_multiplier
+
+    n = 40
+    k = np.arange(-n, n)
+    m = np.arange(-(n - 1), n)
+    j = np.arange(-60000, 60001)  # past 18 sigma of s = 1e7
+    phase = np.cos(np.pi * k[:, None] * m / n)
+    cut = jax.jit(_cut_multiplier, static_argnums=(1, 2, 3))
+    for s in (0.0, 0.3, 30.0, 1e4, 1e7):
+        if s == 0:
+            gauss = (m == 0).astype(float)
+        else:
+            gauss = np.exp(-(m**2) / (2 * s)) / np.exp(-(j**2) / (2 * s)).sum()
+        got = cut(jnp.asarray(k), 2 * n, n, "gaussian", jnp.float64(s))
+        np.testing.assert_allclose(got, phase @ gauss, rtol=0, atol=1e-13)
+        walk = scipy.special.ive(np.abs(m), s)
+        got = cut(jnp.asarray(k), 2 * n, n, "lattice", jnp.float64(s))
+        np.testing.assert_allclose(got, phase @ walk, rtol=0, atol=1e-13)
+
+    def lattice(s):
+        return _cut_multiplier(jnp.asarray(k), 2 * n, n, "lattice", s)
+
+    check_grads(lattice, (2e3,), order=1, modes=["fwd", "rev"])
+
+
+def test_window_multiplier_is_the_cut_kernels_transform():
     """`_window_multiplier` against the direct sum in float64.
 
     ``h(k) = sum_{|m| < n} K_m cos(pi k m / n)`` at ``k = r + M1 k2`` and
     ``h(n - k)``, for a narrow kernel and one far wider than the axis
     (where the cut matters: the folded kernel's transform would differ by
-    O(1)). Both are sums of ``2n - 1`` terms of at most 1, so 1e-13
-    absolute covers their rounding.
+    O(1)); shifted by ``a`` cells, the complex ``H(k) = sum_{|m| < n} K_m
+    e^{-i pi k m / n}`` and ``H(k + n)``. Both are sums of ``2n - 1`` terms
+    of at most 1, so 1e-13 absolute covers their rounding. Gradients in
+    ``s`` and the shift by `check_grads`.
     """
     from probconv.conv.internal import SplitLayout
     from probconv.physics._split import _window_multiplier
@@ -357,13 +398,30 @@ def test_window_multiplier_is_the_cut_kernels_cosine_transform():
     r = np.arange(7)
     m = np.arange(-(n - 1), n)
     k = r[:, None] + rows * np.arange(cols)
-    fold = jax.jit(_window_multiplier, static_argnums=(2, 3))
+    fold = jax.jit(_window_multiplier, static_argnums=(3, 4))
     for s in (3.0, 1e6):
         # normalized over Z: sqrt(2 pi s) (1 + 2 e^{-2 pi^2 s} + ...), Poisson
         norm = np.sqrt(2 * np.pi * s) * (1 + 2 * np.exp(-2 * np.pi**2 * s))
         kern = np.exp(-(m**2) / (2 * s)) / norm
         h = np.cos(np.pi * k[..., None] * m / n) @ kern
         back = np.cos(np.pi * (n - k)[..., None] * m / n) @ kern
-        got = np.asarray(fold(jnp.float64(s), jnp.asarray(r), lay, np.float64))
+        got = np.asarray(fold(jnp.float64(s), None, jnp.asarray(r), lay, np.float64))
         np.testing.assert_allclose(got[:, :cols], h, rtol=0, atol=1e-13)
         np.testing.assert_allclose(got[:, cols:], back, rtol=0, atol=1e-13)
+    for s, a in ((3.0, 2.6), (1e6, -75.5)):
+        z = -((m - a) ** 2) / (2 * s)
+        j = np.arange(-20000, 20001)  # past 20 sigma of s = 1e6
+        kern = np.exp(z) / np.exp(-((j - a) ** 2) / (2 * s)).sum()
+        h = np.exp(-1j * np.pi * k[..., None] * m / n) @ kern
+        back = np.exp(-1j * np.pi * (k + n)[..., None] * m / n) @ kern
+        got = np.asarray(
+            fold(jnp.float64(s), jnp.float64(a), jnp.asarray(r), lay, np.float64)
+        )
+        np.testing.assert_allclose(got[:, :cols], h, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(got[:, cols:], back, rtol=0, atol=1e-13)
+
+    def real_sum(s, a):  # a real function of the complex multiplier
+        h = _window_multiplier(s, a, jnp.asarray(r), lay, np.float64)
+        return jnp.sum(h.real * np.cos(np.arange(2 * cols)) + h.imag)
+
+    check_grads(real_sum, (2e3, 13.7), order=1, modes=["fwd", "rev"])

@@ -442,7 +442,7 @@ BODY = r"""
     # exp(-s (1 - cos(pi q / n))) for the lattice kernel, s = 2 D t.
     cells = (np.arange(1 << 14) + 0.5) * np.pi / (1 << 14)
     modes = np.cos(3 * cells) + 0.5 * np.cos(30 * cells)
-    decay = lambda q, s: np.exp(-s * (1 - np.cos(q * np.pi / (1 << 14))))
+    decay = lambda q, s: np.exp(-2 * s * np.sin(q * np.pi / (1 << 15)) ** 2)
     record("diffuse-mode-reflect", lambda x: mirror(x, 3e4), modes, P("x"),
            ref=np.cos(3 * cells) * decay(3, 1.2e5)
            + 0.5 * np.cos(30 * cells) * decay(30, 1.2e5))
@@ -458,6 +458,27 @@ BODY = r"""
     free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
     record("diffuse-traced-free", lambda x: free(x, 1.0), line, P("x"))
     record("diffuse-window", lambda x: free(x, 1e8), line, P("x"))
+    # The same with a drift (a = 5000.5 cells: the sine parts too, four
+    # transforms) or the lattice kernel, D and the drift traced; gathered
+    # before. And their gradients in D and the drift, as factors of the
+    # field (each scaled by the unsplit one): split like it, no gather.
+    drifted = jax.jit(lambda u, D, v: diffuse(u, D, 2.0, drift=v))
+    record("diffuse-window-drift", lambda x: drifted(x, 1e8, 2500.25), line,
+           P("x"))
+    walk = jax.jit(lambda u, D: diffuse(u, D, 2.0, kind="lattice"))
+    record("diffuse-window-lattice", lambda x: walk(x, 3e5), line, P("x"))
+    piece = line[:4096]
+    weights = np.cos(np.arange(4096) / 300.0)
+    slope = jax.grad(lambda u, D, v: jnp.sum(weights * diffuse(u, D, 2.0, drift=v)),
+                     argnums=(1, 2))
+    g_ref = [float(g) for g in jax.jit(slope)(jnp.asarray(piece), 2e6, -700.3)]
+    parity = np.arange(4096) % 2 == 0
+
+    def scaled_slopes(x):
+        g = slope(x, 2e6, -700.3)
+        return jnp.where(parity, x * g[0] / g_ref[0], x * g[1] / g_ref[1])
+
+    record("diffuse-window-grad", scaled_slopes, piece, P("x"))
     # A reflecting halo the cost model convolves by overlap-add (R = 192):
     # its block in pieces.
     record("diffuse-reflect-pieces",
@@ -582,6 +603,9 @@ BODY = r"""
 # mirror transform, without the sign, on a Gaussian kernel's transform too),
 # the complex field by the real ones (its two parts),
 # the traced free space (s = 4) by diffuse-window (the same program, s = 4e8);
+# the drifted window's gradients in D and the drift (reverse mode through its
+# four passes: 25 s) by diffuse-window-drift (the same forward program) and
+# tests/test_physics_diffuse.py's check_grads of the window's multipliers;
 # richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and
 # manual-transform-complex (a complex layout); split2-full, -grad and
@@ -621,6 +645,7 @@ EXTRA = {
     "diffuse-traced-free",
     "diffuse-wide-free",
     "diffuse-wide-reflect",
+    "diffuse-window-grad",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1210,16 +1235,30 @@ def test_walls_by_the_mirror_transform(request, name):
     assert _split_like_input(row), row
 
 
-@pytest.mark.parametrize("name", ["diffuse-window", _case("diffuse-traced-free")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diffuse-window",
+        _case("diffuse-traced-free"),
+        "diffuse-window-drift",
+        "diffuse-window-lattice",
+    ],
+)
 def test_free_space_any_width_by_the_window(request, name):
     """Free space with a traced `D` (s = 4e8 cells^2: the kernel far wider
-    than the 2^14-cell axis; s = 4), gathered before (one all-gather of the
-    field, 6 fields of scratch): the kernel cut to the window as the unsplit
-    program cuts it, by the mean of the reflecting and absorbing mirror
-    transforms (`_split.diffuse_window`), its cut transform computed on
-    each device. Equal to the unsplit result within 1e-12 of its largest
-    value (rounding of the transforms and of the multiplier's fold, a few
-    1e-15), no gather, below the field, split like the input.
+    than the 2^14-cell axis; s = 4), with a drift (a shift of 5000.5 cells,
+    `D` and the drift traced) or the lattice kernel (s = 1.2e6), gathered
+    before (one all-gather of the field, 6 fields of scratch): the kernel
+    cut to the window as the
+    unsplit program cuts it, by the mean of the even and odd extensions'
+    mirror transforms (`_split.diffuse_window`; with a drift their sine
+    parts too, four transforms in turn), the cut kernel's transform
+    computed on each device (the Gaussian's folded from its values, the
+    lattice kernel's from its transform by a quadrature). Equal to the
+    unsplit result within 1e-12 of its largest value (rounding of the
+    transforms, the fold and the quadrature: at most 2e-14 measured, for
+    the widest kernels, whose result is small against the field), no
+    gather, below the field, split like the input.
     """
     row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
@@ -1227,6 +1266,23 @@ def test_free_space_any_width_by_the_window(request, name):
     assert not row["all_gather"]
     assert row["all_to_all"] > 0 and row["permutes"] >= 4
     assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("name", [_case("diffuse-window-grad")])
+def test_free_space_gradients_by_the_window(request, name):
+    """The drifted window's gradients in `D` and the drift (s = 8e6 cells^2
+    on 2^12 cells, a shift of -1400.6), each a factor of the field scaled
+    by the unsplit gradient: equal within 1e-12 (measured ~1e-14), no
+    gather, split like the input. Their scratch is not bounded by the
+    field: reverse mode keeps the engine's transform's loop carries (each
+    pass recomputed, `jax.checkpoint`: 12.6 fields per device here, the
+    one-device gradient 12.0).
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
     assert _split_like_input(row), row
 
 
@@ -1298,12 +1354,18 @@ def test_halo_transform_or_gather():
     assert routes == [((TRANSFORM, n),), ((WINDOW, n),), ((TRANSFORM, n),)]
     wide = radii(u, (0,), ("free",), "gaussian", np.array([1e9]), None, {0: 4})
     assert wide == ((WINDOW, n),)
-    assert radii(u, (0,), ("free",), "lattice", None, None, {0: 4}) == (None,)
-    drift = radii(u, (0,), ("free",), "gaussian", None, None, {0: 4}, True)
-    assert drift == (None,)
+    # A drift or the lattice kernel there: the same window (sine parts too).
+    assert radii(u, (0,), ("free",), "lattice", None, None, {0: 4}) == ((WINDOW, n),)
+    drift = radii(u, (0,), ("free",), "gaussian", None, None, {0: 4})
+    assert drift == ((WINDOW, n),)
+    shifted = radii(
+        u, (0,), ("free",), "gaussian", np.array([1e9]), np.array([5.0]), {0: 4}
+    )
+    assert shifted == ((WINDOW, n),)
     # Shards of an odd length: no mirror layout (Makhoul's halves), gathered.
     odd = np.zeros(4 * 1001)
     assert radii(odd, (0,), ("absorb",), "gaussian", None, None, {0: 4}) == (None,)
+    assert radii(odd, (0,), ("free",), "lattice", None, None, {0: 4}) == (None,)
     assert mirror_layout(4 * 1001, 4, True) is None
     for p, length, real in [(4, n, True), (4, 12000, False), (2, 2000, True)]:
         lay = spectral_layout(length, p, real, length)  # exactly one period

@@ -166,14 +166,14 @@ def diffuse(
     transform of its even or odd extension's product, taken by ``n``
     points in Makhoul's order (shards of an even number of cells), and a
     ``'free'`` one with ``R <= n`` by that of ``n + R`` points or more
-    (zeros past the field), and with ``R > n`` or `D`, `t` or `step`
-    traced (the Gaussian kernel without `drift`) by the mean of the
-    reflecting and absorbing transforms with the window's cut kernel
-    (the same layout, exact at any width); no device holds the axis.
-    Elsewhere (a free axis with `drift` or ``kind='lattice'`` and a
-    kernel wider than the axis or a traced parameter, or shards of an
-    odd length) that axis is gathered instead (one all-gather of the
-    field), diffused whole and split again like `u`. A halo's block that
+    (zeros past the field), and with ``R > n`` or `D`, `t`, `step` or
+    `drift` traced (either kind) by the mean of the even and odd
+    extensions' transforms with the window's cut kernel (the same layout,
+    exact at any width; with `drift` their sine parts too, four
+    transforms instead of two); no device holds the axis. Elsewhere
+    (shards of an odd length past the halo's rule) that axis is gathered
+    instead (one all-gather of the field), diffused whole and split
+    again like `u`. A halo's block that
     the cost model would convolve by a transform goes in pieces.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
@@ -267,15 +267,13 @@ def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
     k = len(ax)
     values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
     if any(x is None for x in values):  # traced: periodic, walls by transform
-        return _split.radii(
-            u, ax, boundaries, kind, None, None, split, drift is not None
-        )
+        return _split.radii(u, ax, boundaries, kind, None, None, split)
     d_h, t_h, h_h, v_h = (
         np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
     )
     s = 2.0 * d_h * t_h / h_h**2
     shift = v_h * t_h / h_h
-    return _split.radii(u, ax, boundaries, kind, s, shift, split, bool(np.any(shift)))
+    return _split.radii(u, ax, boundaries, kind, s, shift, split)
 
 
 def _clip_rule(host, u, ax) -> str:
@@ -326,7 +324,7 @@ def _diffuse(
             real = not jnp.iscomplexobj(out)
             if halo[i][0] == _split.WINDOW:  # free space, any width
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
-                out = _split.diffuse_window(out, a, lay, s[i])
+                out = _split.diffuse_window(out, a, lay, s[i], a_i, kind)
             elif b in _split.MIRRORS:  # the even or odd extension's transform
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
                 out = _split.diffuse_mirror(out, a, lay, s[i], kind, b)

@@ -111,9 +111,13 @@ def gauss_dtft_terms(s, theta):
 
 
 def lattice_dtft(s, theta: np.ndarray):
-    """Transform of the discrete Gaussian: ``exp(-s (1 - cos theta))``."""
+    """Transform of the discrete Gaussian: ``exp(-s (1 - cos theta))``.
+
+    As ``exp(-2 s sin^2(theta / 2))``: ``1 - cos theta`` would lose ``s
+    eps`` of the exponent near ``theta = 0``.
+    """
     th = jnp.asarray(theta, jnp.result_type(s))
-    return jnp.exp(-s * (1.0 - jnp.cos(th)))
+    return jnp.exp(-2.0 * s * jnp.sin(0.5 * th) ** 2)
 
 
 def lattice_values(s, r: int):
@@ -134,7 +138,7 @@ def lattice_values(s, r: int):
     s_fft = jnp.where(wide, 0.0, s)
     s_rec = jnp.where(wide, s, 2.0 * s_switch)
     theta = _TWO_PI * np.arange(big_m // 2 + 1) / big_m
-    spec = jnp.exp(s_fft * (jnp.cos(jnp.asarray(theta, dtype)) - 1.0))
+    spec = lattice_dtft(s_fft, jnp.asarray(theta, dtype))
     narrow_vals = ifft_nd(spec, (big_m,), (-1,), True)[: r + 1]
     narrow_vals = jnp.maximum(narrow_vals, 0.0)  # FFT noise below eps * peak
 

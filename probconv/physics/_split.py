@@ -33,12 +33,15 @@ by the transform of one period too (`diffuse_mirror`: the even or odd
 extension's product, by ``n`` points in Makhoul's order, `mirror_permute`)
 past the rule, wherever its halo's block would be convolved by one FFT, and
 with its radius unknown (a traced `D`, `t` or `step`). A free axis past
-that (a kernel wider than the axis, or a traced parameter) goes by the same
-layout, the mean of the reflecting and absorbing transforms with the cut
-kernel's transform in place of the kernel's (`diffuse_window`: the Gaussian
-kernel without drift). Elsewhere (free space with drift or the lattice
-kernel there, or shards of an odd length past the rule) the axis is
-gathered instead (`gather`): the ordinary program runs on it, and the
+that (a kernel wider than the axis, or a traced parameter; Gaussian,
+drifting or not, or lattice) goes by the same layout: the mean of the even
+and odd extensions' transforms with the cut kernel's transform in place of
+the kernel's, and their sine parts too where a drift makes the kernel
+asymmetric (`diffuse_window`), the cut kernel's transform computed on each
+device (folded from the Gaussian's values, `_window_multiplier`; the lattice
+kernel's from its transform by a quadrature, `_cut_multiplier`). Elsewhere
+(shards of an odd length past the rule) the axis is gathered instead
+(`gather`): the ordinary program runs on it, and the
 result is split again like the input. The axes a split field holds whole
 are diffused on each device's block, a few pieces of it at a time
 (`per_block`), and a field on a mesh of `Auto` axes is seen through the
@@ -305,66 +308,108 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
     )
 
 
-def diffuse_window(u, axis: int, lay, s):
+def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     r"""Diffuse `u` along its split `axis` in free space, any kernel width.
 
     The unsplit program convolves the window of ``n`` cells with the
-    sampled Gaussian cut at ``|m| <= n - 1`` (all the window sees): a
-    kernel of ``2 n - 1`` taps whose width may be unknown at trace time (a
-    traced `s`). That is the circular convolution of period ``2 n`` of the
-    field, zeros past it, with the cut kernel ``T`` (``T_m = K_m`` for
-    ``|m| < n``, ``T_n = 0``), and so the mean of the reflecting and the
-    absorbing programs of `diffuse_mirror` with ``T``'s transform
-    :math:`h(k) = \sum_{|m| < n} K_m \cos(\pi k m / n)` for the kernel's
-    (the images of ``u_j`` at ``k + j + 1`` cancel; the absorbing
-    multiplier ``h(k + n)`` is ``h(n - k)``). Each device computes ``h`` at
-    its own rows of the spectrum (`_window_multiplier`); no device holds
-    the axis, the result is split like `u`, and no tail is cut: exact for
-    any `s`. `lay`: `mirror_layout`. A complex field goes as its real and
-    imaginary parts.
+    kernel (Gaussian, shifted by `shift` or not, or lattice) cut at ``|m|
+    <= n - 1`` (all the window sees): ``2 n - 1`` taps whose width may be
+    unknown at trace time (a traced `s` or `shift`). That is the circular
+    convolution of period ``2 n`` of the field, zeros past it, with the
+    cut kernel ``T`` (``T_m = K_m`` for ``|m| < n``, ``T_n = 0``), and so
+    the mean of the convolutions of the field's even and odd extensions
+    (``u_e + u_o`` is twice the field and zeros past it) with ``T``, each
+    by `diffuse_mirror`'s transform of ``n`` points in Makhoul's order.
+    With ``T``'s transform :math:`H(k) = \sum_{|m| < n} T_m e^{-i \pi k m /
+    n} = H_c(k) - i H_s(k)` and ``C``, ``C'`` the cosine coefficients of
+    ``u`` and ``(-1)^j u``:
+
+    - ``u_e * T`` is the cosine series of ``H_c(k) C(k)`` plus ``(-1)^j``
+      times that of ``H_s(n - k) C(n - k)`` (a sine series, reversed);
+    - ``u_o * T = (-1)^j ((u')_e * T')``, ``T'_m = (-1)^m T_m`` of
+      transform ``H(k + n)``: ``(-1)^j`` times the cosine series of
+      ``H_c(n - k) C'(k)``, plus that of ``-H_s(k) C'(n - k)``.
+
+    Four transforms one after the other (two where ``T`` is symmetric,
+    `shift` None: ``H_s = 0``), each the field's block and ``n / p``
+    points of spectrum. Each device computes ``H`` at its own rows of the
+    spectrum: the Gaussian's by folding its values per row
+    (`_window_multiplier`), the lattice kernel's, whose values have no
+    cheap form, from its transform (`_cut_multiplier`); no device holds
+    the axis, the result is split like `u`, and nothing inside the window
+    is cut: exact for any `s`. `lay`: `mirror_layout`. A complex field
+    goes as its real and imaginary parts.
     """
     if jnp.iscomplexobj(u):
         lay = lay._replace(real=True)
-        parts = (diffuse_window(p, axis, lay, s) for p in (u.real, u.imag))
+        parts = (diffuse_window(p, axis, lay, s, shift, kind) for p in (u.real, u.imag))
         return lax.complex(*parts)
     mesh, spec = _layout(u)
     entry = spec[axis]
     names = (entry,) if isinstance(entry, str) else tuple(entry)
     n = lay.length
     real = jnp.finfo(u.dtype).dtype
+    passes = 2 if shift is None else 4
 
-    def body(block, s):
+    # Recomputed for a gradient: its residuals would be many spectra.
+    @jax.checkpoint
+    def cut(rows, s, shift):  # H(k) and H(n - k), k = rows + M1 k2
+        if kind == "gaussian":  # the kernel's values folded per row
+            h = _window_multiplier(s, shift, rows, lay, real)
+            hn = h[:, lay.cols :]
+            return h[:, : lay.cols], hn if shift is None else jnp.conj(hn)
+        k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
+        return tuple(_cut_multiplier(j, 2 * n, n, kind, s) for j in (k, n - k))
+
+    def body(block, params):
+        s, shift = params
         x = jnp.moveaxis(block, axis, -1)
         sign = (1.0 - 2.0 * (np.arange(x.shape[-1]) % 2)).astype(real)
 
-        def wall(i, out):  # 0: reflecting, 1: absorbing; one after the other
-            absorb = i == 1
-            flip = jnp.where(absorb, sign, jnp.ones_like(sign))
+        @jax.checkpoint  # (a gradient recomputes each pass, its loops' carries)
+        def part(i, out):  # i = 2 wall + part (wall 0 the even extension, 1 the odd)
+            i = i * (4 // passes)  # (without a shift the cosine parts alone)
+            odd_ext, odd_part = i // 2 == 1, i % 2 == 1
+            ones = jnp.ones_like(sign)
+            flip = jnp.where(odd_ext, sign, ones)
             v = mirror_permute(x * flip, names, lay.shards)
 
             def fn(spectrum, rows):
                 k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
-                k = k.astype(real)
-                phase = jnp.exp(1j * (np.pi / (2 * n)) * k).astype(spectrum.dtype)
+                phase = jnp.exp(1j * (np.pi / (2 * n)) * k.astype(real))
+                phase = phase.astype(spectrum.dtype)
                 z = spectrum * jnp.conj(phase)
-                h = _window_multiplier(s, rows, lay, real)
-                h0 = jnp.where(absorb, h[:, lay.cols :], h[:, : lay.cols])
-                h1 = jnp.where(absorb, h[:, : lay.cols], h[:, lay.cols :])
-                w = lax.complex(h0 * z.real, h1 * z.imag)
+                hk, hn = cut(rows, s, shift)
+                if shift is None:  # H_c only: (h0 Re z) + i (h1 Im z)
+                    h0 = jnp.where(odd_ext, hn, hk)
+                    h1 = jnp.where(odd_ext, hk, hn)
+                    w = lax.complex(h0 * z.real, h1 * z.imag)
+                else:  # the cosine part, or the sine part across: (k, n - k)
+                    ck, cn, sk, sn = hk.real, hn.real, -hk.imag, -hn.imag
+                    even_w = lax.complex(
+                        jnp.where(odd_ext, cn, ck) * z.real,
+                        jnp.where(odd_ext, ck, cn) * z.imag,
+                    )
+                    odd_w = lax.complex(
+                        jnp.where(odd_ext, sk, -sn) * z.imag,
+                        jnp.where(odd_ext, sn, -sk) * z.real,
+                    )
+                    w = jnp.where(odd_part, odd_w, even_w)
                 return phase * w.astype(spectrum.dtype)
 
             y = spectral_block(v, lay, names, fn, x.dtype)
             y = mirror_permute(y, names, lay.shards, inverse=True)
-            return out + 0.5 * y * flip
+            turn = jnp.where(odd_ext != odd_part, sign, ones)  # (-1)^j after
+            return out + 0.5 * y * turn
 
-        # A loop, so that the two transforms' buffers are not held at once
-        # (side by side they were: 1.43 of the field, 2^14 cells, 4 devices).
+        # A loop, so that the transforms' buffers are not held at once
+        # (side by side two were: 1.43 of the field, 2^14 cells, 4 devices).
         zero = lax.pcast(jnp.zeros(x.shape, x.dtype), names, to="varying")
-        out = lax.fori_loop(0, 2, wall, zero)
+        out = lax.fori_loop(0, passes, part, zero)
         return jnp.moveaxis(out, -1, axis)
 
     return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
-        u, s
+        u, (s, shift)
     )
 
 
@@ -374,8 +419,8 @@ def diffuse_window(u, axis: int, lay, s):
 _FOLD_SHARE = 32
 
 
-def _window_multiplier(s, rows, lay, real):
-    r"""Return ``h(k)`` and ``h(n - k)`` of `diffuse_window` at rows `rows`.
+def _window_multiplier(s, shift, rows, lay, real):
+    r"""Return the Gaussian's cut transform of `diffuse_window` at rows `rows`.
 
     For ``k = r + M1 k2`` (``r`` in `rows`, all ``M2 = lay.cols`` columns
     ``k2``; ``n = M1 M2``): with ``m = mu + 2 M2 g`` the phase :math:`e^{-i
@@ -392,8 +437,10 @@ def _window_multiplier(s, rows, lay, real):
     values, times the phase ``e^{-i pi r mu / n}`` at the end: per row
     ``2 n`` multiply-adds, ``n^2 / (p M2)`` per device in all (``M1 / 2p``
     rows), about ``n^{1.5} / p``, and ``2 n`` kernel values per class.
-    The result is ``(rows, 2 M2)``: ``h(k)`` in the first ``M2`` columns,
-    ``h(n - k)`` in the rest.
+    The result is ``(rows, 2 M2)``: ``H(k)`` in the first ``M2`` columns,
+    ``H(k + n)`` in the rest (``h(k)`` and ``h(n - k)`` without a shift:
+    real; with one, the kernel shifted by `shift` cells, complex, ``H(k +
+    n)`` the conjugate of ``H(n - k)``).
     """
     n, width = lay.length, 2 * lay.cols
     it = rows.dtype
@@ -403,7 +450,7 @@ def _window_multiplier(s, rows, lay, real):
     chunk = max([1] + [d for d in fits if steps % d == 0])
     mu = jnp.arange(width, dtype=it)
     r = rows[:, None] % (2 * n)
-    zero = jnp.zeros((), real)
+    centre = jnp.zeros((), real) if shift is None else shift
 
     def phase(index):  # e^{-i pi index / n} of integers, reduced exactly
         angle = (index % (2 * n)).astype(real) * (np.pi / n)
@@ -413,7 +460,7 @@ def _window_multiplier(s, rows, lay, real):
         g = c * chunk + jnp.arange(chunk, dtype=it)
         m = mu[None, :] + width * g[:, None]
         offset = jnp.where(m < n, m, m - 2 * n)
-        t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, zero, offset))
+        t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, centre, offset))
         cos, sin = phase(r * (width * g)[None, :])
         t = t.astype(real)
         return lax.complex(cos @ t, -(sin @ t))
@@ -421,7 +468,8 @@ def _window_multiplier(s, rows, lay, real):
     # (each loop starts from its first term: the carry varies over devices)
     total = lax.fori_loop(1, steps // chunk, lambda c, a: a + term(c), term(0))
     cos, sin = phase(r * mu[None, :])
-    return jnp.fft.fft(total * lax.complex(cos, -sin), axis=-1).real
+    out = jnp.fft.fft(total * lax.complex(cos, -sin), axis=-1)
+    return out.real if shift is None else out
 
 
 def _multiplier(kind, s, shift, theta):
@@ -452,6 +500,78 @@ def diffuse_spectral(u, axis: int, lay, s, shift, kind: str):
         return _multiplier(kind, *params, theta)
 
     return spectral_axis(u, axis, lay, multiplier, (s, shift))
+
+
+# The cut kernel's transform (`_cut_multiplier`): the kernel's transform is
+# below e^-_CUT_GOAL past the quadrature's interval and the kernel past the
+# window it sums; the trapezoidal rule's nodes, as many as its aliases at
+# ``2 pi / h`` need to clear twice that window for either kernel over all
+# ``s`` (at most 70 and 142: ``2 R theta_max / pi``, s near 10 and 25).
+_CUT_GOAL = 50.0
+_CUT_NODES = {"gaussian": 96, "lattice": 176}
+# Nodes taken at once: a chunk's arrays are this many spectrum classes.
+_CUT_CHUNK = 8
+
+
+def _cut_multiplier(k, period: int, n: int, kind: str, s):
+    r"""Return the transform of the kernel cut to ``|m| < n`` at frequencies `k`.
+
+    :math:`H(\phi) = \sum_{|m| < n} K_m e^{-i m \phi}`, ``phi = 2 pi k /
+    period`` (`k` integers), for a symmetric kernel (the lattice kernel,
+    whose values at any offset have no cheap form, or the Gaussian) from
+    its transform :math:`\hat K(\theta)` alone: with the kernel's mass past
+    ``R`` cells (`_CUT_GOAL`: below ``e^{-50}``) dropped, the sum runs
+    over ``|m| <= B = min(n - 1, R)`` and
+
+    .. math::
+        H(\phi) = \frac{1}{2 \pi} \int \hat K(\theta)
+        \frac{\sin(N (\phi - \theta) / 2)}{\sin((\phi - \theta) / 2)}
+        d\theta, \quad N = 2 B + 1,
+
+    the Dirichlet kernel of the offsets kept, the integral over
+    :math:`|\theta| \le \theta_{max}` where :math:`\hat K` is above
+    ``e^{-50}``, by the trapezoidal rule of `_CUT_NODES` nodes: exact but
+    for the kernel's aliases ``2 pi / h`` cells away, below ``e^{-50}``.
+    The nodes go `_CUT_CHUNK` at a time, a few operations per entry each.
+    The lattice kernel's transform as ``exp(-2 s sin^2(theta / 2))``
+    (`_lattice.lattice_dtft`). Real, of `k`'s shape.
+    """
+    real = jnp.result_type(s, 0.0)
+    nodes = _CUT_NODES[kind]
+    goal = _CUT_GOAL
+    pos = s > 0
+    s_safe = jnp.where(pos, s, 1.0)
+    if kind == "lattice":  # Bernstein's radius; exp(-2 s sin^2) below e^-goal
+        radius = goal / 3 + jnp.sqrt((goal / 3) ** 2 + 2 * goal * s)
+        y = jnp.sqrt(goal / 2 / s_safe)
+        wide = pos & (y < 1)
+        top = jnp.where(wide, 2 * jnp.arcsin(jnp.where(wide, y, 0.5)), np.pi)
+    else:
+        radius = jnp.sqrt(2 * goal * s) + 1
+        y = jnp.sqrt(2 * goal / s_safe)
+        top = jnp.where(pos & (y < np.pi), y, np.pi)
+    count = 2 * jnp.minimum(n - 1.0, jnp.ceil(radius) + 1) + 1  # N
+    h = 2 * top / nodes
+    theta = -top + h * jnp.arange(nodes, dtype=real)
+    if kind == "lattice":
+        kq = _lattice.lattice_dtft(s, theta)
+    else:
+        kq = _lattice.gauss_dtft(s, None, theta)
+    g = (h / (2 * np.pi)) * kq
+    phi = k.astype(real) * (2 * np.pi / period)
+
+    def chunk(i, acc):
+        th = lax.dynamic_slice_in_dim(theta, i * _CUT_CHUNK, _CUT_CHUNK)
+        gq = lax.dynamic_slice_in_dim(g, i * _CUT_CHUNK, _CUT_CHUNK)
+        x = phi[..., None] - th
+        x = x - (2 * np.pi) * jnp.round(x / (2 * np.pi))  # into [-pi, pi] (N odd)
+        small = jnp.abs(count * x) < 1e-4
+        ratio = jnp.sin(0.5 * count * x) / jnp.sin(jnp.where(small, 1.0, 0.5 * x))
+        dirichlet = jnp.where(small, count * (1 - (count**2 - 1) * x * x / 24), ratio)
+        return acc + jnp.sum(gq * dirichlet, axis=-1)
+
+    zero = jnp.zeros(phi.shape, real)
+    return lax.fori_loop(1, nodes // _CUT_CHUNK, chunk, chunk(0, zero))
 
 
 def spectral_axis(u, axis: int, lay, multiplier, params):
@@ -679,23 +799,23 @@ def split_like(y, like):
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
 
-def radii(u, ax, boundaries, kind, s, shift, split, drift=False) -> tuple:
+def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
     """Return the route of each diffused axis: a halo radius, a transform or None.
 
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
     one per diffused axis), or None where traced; `split` maps split axes to
-    their shard counts; `drift` whether the kernels may be shifted. An
-    int: by halo of that radius (`halo_radius`); ``(TRANSFORM, period)``:
-    past the halo's rule, or a halo of more than an eighth of a shard by
-    one local FFT (`_wide_halo`; reflecting and absorbing halos by one
-    local FFT at any radius), by the distributed transform of ``M >=
-    period`` points (`spectral_layout`, `diffuse_spectral`), where it has
-    a layout: a periodic axis (``M = n``, any radius, known or not), a free
-    one whose radius ``R`` is known and at most ``n`` (``M >= n + R``), a
-    reflecting or absorbing one (``M = n``, any radius, known or not:
-    `mirror_layout`, `diffuse_mirror`); ``(WINDOW, n)``: a free axis past
-    that (``R > n``, or unknown) of the Gaussian kernel without drift, by
-    `diffuse_window` on the mirror's layout; None: not split, or gathered.
+    their shard counts. An int: by halo of that radius (`halo_radius`);
+    ``(TRANSFORM, period)``: past the halo's rule, or a halo of more than an
+    eighth of a shard by one local FFT (`_wide_halo`; reflecting and
+    absorbing halos by one local FFT at any radius), by the distributed
+    transform of ``M >= period`` points (`spectral_layout`,
+    `diffuse_spectral`), where it has a layout: a periodic axis (``M = n``,
+    any radius, known or not), a free one whose radius ``R`` is known and at
+    most ``n`` (``M >= n + R``), a reflecting or absorbing one (``M = n``,
+    any radius, known or not: `mirror_layout`, `diffuse_mirror`); ``(WINDOW,
+    n)``: a free axis past that (``R > n``, or unknown; any kernel, a drift
+    too), by `diffuse_window` on the mirror's layout; None: not split, or
+    gathered (shards of an odd length past the halo's rule).
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -714,9 +834,9 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift=False) -> tuple:
             period = n
         elif wide and b == "free" and tail is not None and tail <= n:
             period = n + tail
-        elif wide and b == "free" and kind == "gaussian" and not drift:
-            # (the fold's phase indices ``r m < 2 n^2`` in the index type)
-            fits = jax.config.jax_enable_x64 or 2 * n * n < 2**31
+        elif wide and b == "free":
+            # (the Gaussian's fold: phase indices ``r m < 2 n^2`` in the index type)
+            fits = jax.config.jax_enable_x64 or kind != "gaussian" or 2 * n * n < 2**31
             lay = mirror_layout(n, split[a], real) if fits else None
             out.append((WINDOW, n) if lay is not None else r)
             continue
