@@ -57,40 +57,25 @@ NDIMAGE_MODES = ("reflect", "mirror", "nearest", "wrap", "constant")
 PLAN_CACHE_SIZE = 256
 
 
-def _dtypes(dtype: np.dtype) -> np.dtype | None:
+@functools.lru_cache(maxsize=64)
+def _dtypes_for(dtype: np.dtype, x64: bool) -> np.dtype | None:
     """Return the dtype the JAX path returns for NumPy input of `dtype`, or None.
 
     None for dtypes the host route leaves alone: complex, half precision,
-    anything non-numeric. Cached per dtype and x64 setting (a process may
-    turn x64 on and off, `jax.enable_x64`).
+    anything non-numeric or not in the machine's byte order. Cached per
+    dtype and x64 setting (a process may turn x64 on and off,
+    `jax.enable_x64`).
     """
-    return _dtypes_for(dtype, jax.config.jax_enable_x64)
-
-
-@functools.lru_cache(maxsize=64)
-def _dtypes_for(dtype: np.dtype, x64: bool) -> np.dtype | None:
-    if dtype.kind not in "biuf" or dtype.itemsize < 4 and dtype.kind == "f":
+    if (
+        dtype.kind not in "biuf"
+        or dtype.itemsize < 4
+        and dtype.kind == "f"
+        or not dtype.isnative
+    ):
         return None
     # As jnp.asarray: float64 and int64 narrowed (silently) without x64.
     out = np.dtype(result_dtype(jax.dtypes.canonicalize_dtype(dtype)))
     return out if out in (np.dtype(np.float32), np.dtype(np.float64)) else None
-
-
-def host_input(x, *, limit: int = HOST_MAX_POINTS):
-    """Return ``(x as float64, result dtype)`` if `x` may take the host route.
-
-    That is: a NumPy array (not a JAX array or tracer) of a real dtype, with
-    at least one dimension, at most `limit` samples, all finite, and the
-    default backend is the CPU. Otherwise None.
-    """
-    if type(x) is not np.ndarray or x.ndim == 0 or not 0 < x.size <= limit:
-        return None
-    out = _dtypes(x.dtype)
-    if out is None or jax.default_backend() != "cpu":
-        return None
-    if not all_finite(x):
-        return None
-    return x.astype(np.float64, copy=False), out
 
 
 def _count_finite(x: np.ndarray) -> bool:
@@ -142,8 +127,9 @@ def typed_key(value):
     ``3``, ``3.0``, ``True`` and ``3 + 0j`` are equal with one hash, but the
     options' checks accept some and reject others: a plan cached for one
     must not answer for another. Lists and tuples are keyed element by
-    element; a small real NumPy array by its dtype, shape and bytes. Anything else
-    unhashable raises TypeError (the caller takes the JAX path).
+    element; a small real NumPy array by its dtype, shape and bytes.
+    Anything else unhashable raises TypeError (the caller takes the JAX
+    path).
     """
     t = type(value)
     if t is list or t is tuple:
