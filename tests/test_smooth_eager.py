@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import jax
@@ -162,7 +163,7 @@ def test_nan_falls_through(series):
     x = series.copy()
     x[0, 1, 10] = np.nan
     x[1, 2, 30] = np.inf
-    assert _host.host_input(x) is None
+    assert not _host.all_finite(x)
     for policy in ("propagate", "omit"):
         h, j = _both(moving_average, x, 5, nan_policy=policy)
         _agree(h, j, np.float64)
@@ -286,3 +287,104 @@ def test_host_route_follows_x64_turned_on_and_off():
             assert fn().dtype == np.float32
         with jax.enable_x64(True):
             assert fn().dtype == np.float64
+
+
+def _outcome(f):
+    """A call's result as NumPy, or its error's type and message."""
+    try:
+        return np.asarray(f())
+    except (TypeError, ValueError) as err:
+        return type(err), str(err)
+
+
+@pytest.mark.parametrize(
+    "call, good, bad",
+    [
+        (moving_average, dict(window=3), dict(window=3.0)),
+        (moving_average, dict(window=1), dict(window=True)),
+        (moving_average, dict(window=3, axis=0), dict(window=3, axis=0.0)),
+        (moving_average, dict(window=3, origin=1), dict(window=3, origin=1.0)),
+        (moving_average, dict(window=3, cval=0), dict(window=3, cval=0j)),
+        (moving_average, dict(window=(3,), axis=(0,)), dict(window=(3.0,), axis=(0,))),
+        (gaussian_smooth, dict(sigma=2.0, order=1), dict(sigma=2.0, order=1.0)),
+        (gaussian_smooth, dict(sigma=2.0, radius=[3]), dict(sigma=2.0, radius=[3.0])),
+        (ewma, dict(alpha=1.0), dict(alpha=True)),
+        (ewma, dict(alpha=0.5, min_periods=2), dict(alpha=0.5, min_periods=2.0)),
+    ],
+)
+def test_cached_plans_tell_types_apart(call, good, bad):
+    """An option equal to a cached one but of another type gets its own answer.
+
+    ``3 == 3.0 == np.int64(3)`` share a hash, and the plans were once cached by
+    value: a call with ``window=3.0`` after one with ``window=3`` returned the
+    host's result where the JAX path raises TypeError.
+    """
+    x = np.random.default_rng(12).standard_normal(16)
+    for kwargs in (good, bad):
+        got = _outcome(lambda kwargs=kwargs: call(x, **kwargs))  # after `good`
+        ref = _outcome(lambda kwargs=kwargs: call(jnp.asarray(x), **kwargs))
+        if isinstance(ref, tuple):
+            assert got == ref
+        else:
+            _agree(jnp.asarray(got), jnp.asarray(ref), np.float64)
+
+
+def test_all_finite_is_exact():
+    """The dot-product check agrees with np.isfinite, overflow included."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((6, 40))
+    cases = [x, x.T, x[:, ::3], x.astype(np.float32), x * 1e200, x.astype(">f8")]
+    cases.append((x * 1e30).astype(np.float32))  # squares overflow float32
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[4, 17] = bad
+        cases += [y, y.T, y[:, 1::2], y.astype(np.float32), y * 1e200]
+    both = x * 1e200
+    both[0, 0], both[5, 39] = np.inf, -np.inf  # inf - inf in no sum of squares
+    cases.append(both)
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow neither warns nor raises
+        for c in cases:
+            assert _host.all_finite(c) == bool(np.isfinite(c).all()), c.dtype
+    assert _host.all_finite(np.arange(5)) and _host.all_finite(np.ones(3, bool))
+
+
+def test_plan_cache_is_bounded():
+    x = np.random.default_rng(14).standard_normal(30)
+    for w in range(1, _host.PLAN_CACHE_SIZE + 40):
+        y = moving_average(x, w)
+    np.testing.assert_array_equal(np.asarray(y), np.asarray(moving_average(x, w)))
+    from probconv.smooth import _moving
+
+    assert len(_moving._PLANS) <= _host.PLAN_CACHE_SIZE
+
+
+def test_host_route_integers_as_float64():
+    """Integers are cast to float64 first: the numbers of float64 input."""
+    x = np.random.default_rng(15).standard_normal((3, 25))
+    ints = (x * 100).astype(np.int32)
+    for f in (
+        lambda v: moving_average(v, 4, mode="valid"),
+        lambda v: gaussian_smooth(v, 1.5),
+        lambda v: ewma(v, alpha=0.3, min_periods=3),
+    ):
+        np.testing.assert_array_equal(
+            np.asarray(f(ints)), np.asarray(f(ints.astype(np.float64)))
+        )
+
+
+def test_ewma_host_matches_lfilter_exactly():
+    """The cached weights and lfilter's own C filter: lfilter's numbers."""
+    scipy_signal = pytest.importorskip("scipy.signal")
+    x = np.random.default_rng(16).standard_normal((2, 300))
+    a, f = 0.15, 0.85
+    n = x.shape[-1]
+    w = -np.expm1(np.arange(1, n + 1) * np.log1p(-a)) / a
+    adjusted = scipy_signal.lfilter([1.0], [1.0, -f], x, axis=-1) / w
+    zi = f * x[:, :1]
+    plain, _ = scipy_signal.lfilter([a], [1.0, -f], x, axis=-1, zi=zi)
+    for _ in range(2):  # the second call takes the cached weights
+        np.testing.assert_array_equal(_host.ewma_host(x, a, True, 0, 1), adjusted)
+        np.testing.assert_array_equal(_host.ewma_host(x, a, False, 0, 1), plain)
+    assert not _host._ewm_weights(n, a).flags.writeable
+    np.testing.assert_array_equal(_host.ewma_host(x.T, a, True, 0, 0), adjusted.T)

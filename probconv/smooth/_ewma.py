@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -12,12 +11,11 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from .._checks import check_int, concrete, normalize_axes
-from ..conv import to_device
 from ..conv.internal import bounded_jit, split_axes, split_scan
 from . import _recurrence
 from ._args import as_inexact
 from ._ewm_times import ewma_times, time_deltas
-from ._host import ewma_host, host_input
+from ._host import ewma_run, input_plan, store_plan, typed_key
 
 
 def _check_range(name, value, ok, text):
@@ -211,15 +209,17 @@ def ewma(
     >>> ewma(x, halflife=2.0, times=[0.0, 1.0, 3.0, 4.0]).round(6).tolist()
     [1.0, 1.585786, 1.585786, 3.091326]
     """
+    if type(x) is np.ndarray and times is None:
+        y = _on_host(
+            x, alpha, halflife, span, com, adjust, ignore_na, min_periods, axis
+        )
+        if y is not None:
+            return y
     if not isinstance(adjust, (bool, np.bool_)):
         raise TypeError(f"`adjust` must be True or False; got {adjust!r}.")
     if not isinstance(ignore_na, (bool, np.bool_)):
         raise TypeError(f"`ignore_na` must be True or False; got {ignore_na!r}.")
     min_periods = check_int("min_periods", min_periods, minimum=0)
-    if times is None:
-        y = _on_host(x, alpha, halflife, span, com, bool(adjust), min_periods, axis)
-        if y is not None:
-            return y
     x, result = as_inexact(x, "x", complex_ok=False)
     (ax,) = normalize_axes("axis", axis, x.ndim, sort=False, purpose="to smooth")
     xm = jnp.moveaxis(x, ax, -1)
@@ -607,7 +607,6 @@ def _ewma_false_split(x, alpha, min_periods: int):
 _REAL = (int, float, np.integer, np.floating)
 
 
-@functools.lru_cache(maxsize=256)
 def _host_alpha(alpha, halflife, span, com) -> float | None:
     """Return the smoothing factor in float64 from Python or NumPy scalars.
 
@@ -636,27 +635,53 @@ def _host_alpha(alpha, halflife, span, com) -> float | None:
     return 1.0 - float(np.exp(np.log(0.5) / v)) if v > 0 else None
 
 
-def _on_host(x, alpha, halflife, span, com, adjust, min_periods, axis):
-    """`ewma` of a small NumPy array without missing values by lfilter, or None.
+# Host plans by input dtype, dimensions, x64 setting and options.
+_PLANS: dict = {}
 
-    Without NaN, `ignore_na` changes nothing.
+
+def _build(dtype, ndim, x64, adjust, ignore_na, min_periods, axis, *params):
+    """Return the plan of `ewma_run` for these options, or None (the JAX path).
+
+    ``(alpha, adjust, min_periods, axis, *input_plan)``.
     """
-    given = host_input(x)
-    if (
-        given is None
-        or isinstance(axis, bool)
-        or not isinstance(axis, (int, np.integer))
+    if not isinstance(adjust, (bool, np.bool_)) or not isinstance(
+        ignore_na, (bool, np.bool_)
     ):
         return None
-    xf, result = given
-    if not -xf.ndim <= axis < xf.ndim:
-        return None
     try:
-        a = _host_alpha(alpha, halflife, span, com)
-    except TypeError:  # an unhashable parameter
+        min_periods = check_int("min_periods", min_periods, minimum=0)
+        a = _host_alpha(*params)
+    except (ValueError, TypeError):
         return None
-    if a is None:
+    if (
+        a is None
+        or isinstance(axis, (bool, np.bool_))
+        or not isinstance(axis, (int, np.integer))
+        or not -ndim <= axis < ndim
+    ):
         return None
+    given = input_plan(dtype, x64)
+    if given is None:
+        return None
+    result = given[0]
     a = float(result.type(a))  # the JAX path's factor, in the result's dtype
-    y = ewma_host(xf, a, adjust, min_periods, int(axis))
-    return to_device(y.astype(result))
+    return (a, bool(adjust), min_periods, int(axis) % ndim, *given)
+
+
+def _on_host(x, alpha, halflife, span, com, adjust, ignore_na, min_periods, axis):
+    """`ewma` of a small NumPy array without missing values by lfilter, or None.
+
+    Without NaN, `ignore_na` changes nothing. One plan per input dtype,
+    dimensions, x64 setting and options (`typed_key`: ``alpha=1`` and
+    ``alpha=True`` differ).
+    """
+    x64 = jax.config.jax_enable_x64
+    options = (adjust, ignore_na, min_periods, axis, alpha, halflife, span, com)
+    try:
+        key = (x.dtype, x.ndim, x64, *map(typed_key, options))
+        plan = _PLANS.get(key)
+    except TypeError:  # an unhashable option
+        return None
+    if plan is None:
+        plan = store_plan(_PLANS, key, _build(key[0], key[1], x64, *options))
+    return ewma_run(x, plan) if plan else None

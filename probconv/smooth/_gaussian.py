@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import jax
@@ -21,7 +20,6 @@ from .._checks import (
     normalize_axes,
     per_axis,
 )
-from ..conv import to_device
 from ._args import (
     as_inexact,
     check_boundaries,
@@ -31,11 +29,12 @@ from ._args import (
 )
 from ._filter import smooth_axes, unit_weights
 from ._host import (
-    HOST_MAX_PRODUCTS,
     NDIMAGE_MODES,
+    filter_plan,
     filter_steps,
-    host_input,
-    run_steps,
+    run_filter,
+    store_plan,
+    typed_key,
 )
 
 
@@ -231,22 +230,11 @@ def gaussian_smooth(
     >>> gaussian_smooth(x, 1.0, origin=1, output=np.float32).round(4).tolist()
     [0.0584, 0.0584, 0.2421, 0.3989, 0.2421]
     """
-    y = _on_host(
-        x,
-        sigma,
-        axis,
-        order,
-        truncate,
-        radius,
-        boundary,
-        cval,
-        nan_policy,
-        method,
-        origin,
-        output,
-    )
-    if y is not None:
-        return y
+    if type(x) is np.ndarray and output is None:
+        options = (axis, order, truncate, radius, boundary, cval, nan_policy, method)
+        y = _on_host(x, sigma, options, origin)
+        if y is not None:
+            return y
     x, result = as_inexact(x, "x")
     compute, result = output_dtype(output, result, x.dtype)
     x = x.astype(compute)
@@ -306,14 +294,6 @@ def gaussian_smooth(
     return y.astype(result)
 
 
-def _hashable(value):
-    """Return lists and 1-D NumPy arrays as tuples, for a cache key."""
-    if isinstance(value, (list, np.ndarray)):
-        return tuple(np.asarray(value).tolist())
-    return value
-
-
-@functools.lru_cache(maxsize=256)
 def _host_plan(
     sigma,
     ndim,
@@ -330,9 +310,10 @@ def _host_plan(
     """Return the static part of a host call, or None without an ndimage match.
 
     ``(steps, taps)``: the ndimage calls (`filter_steps`) and the kernels'
-    total length. The kernels are `gaussian_kernel_np`'s, in float64, reversed for a
-    correlation, as the JAX path builds them. Raises where the JAX path
-    raises; returns None where the options have no exact ndimage equivalent.
+    total length. The kernels are `gaussian_kernel_np`'s, in float64,
+    reversed for a correlation, as the JAX path builds them. Raises where
+    the JAX path raises; returns None where the options have no exact
+    ndimage equivalent.
     """
     check_choice("nan_policy", nan_policy, NAN_POLICIES)
     check_choice("method", method, METHODS)
@@ -361,62 +342,56 @@ def _host_plan(
     return steps, sum(k.shape[0] for k in kernels)
 
 
-def _on_host(
-    x,
-    sigma,
-    axis,
-    order,
-    truncate,
-    radius,
-    boundary,
-    cval,
-    nan_policy,
-    method,
-    origin,
-    output,
-):
-    """`gaussian_smooth` of a small finite NumPy array by ndimage, or None."""
-    if output is not None:
-        return None
-    given = host_input(x)
-    if given is None:
-        return None
-    xf, result = given
+# Host plans by input dtype, dimensions, x64 setting and options.
+_PLANS: dict = {}
+
+
+def _build(dtype, ndim, x64, sigma, *options):
+    """Return `filter_plan` for these options, or None (the JAX path).
+
+    `options` are `_host_plan`'s after `ndim`.
+    """
     try:
-        try:
-            plan = _host_plan(
-                sigma,
-                xf.ndim,
-                axis,
-                order,
-                truncate,
-                radius,
-                boundary,
-                cval,
-                nan_policy,
-                method,
-                origin,
-            )
-        except TypeError:  # lists: as tuples (a user's TypeError recurs)
-            plan = _host_plan(
-                _hashable(sigma),
-                xf.ndim,
-                _hashable(axis),
-                _hashable(order),
-                float(truncate),
-                _hashable(radius),
-                _hashable(boundary),
-                float(cval),
-                nan_policy,
-                method,
-                _hashable(origin),
-            )
+        static = _host_plan(sigma, ndim, *options)
+        if static is None:
+            return None
+        steps, taps = static
+        return filter_plan(dtype, x64, steps, taps, options[5], None)
     except (ValueError, TypeError, OverflowError):
         return None  # the JAX path raises the user's error
+
+
+def _on_host(x, sigma, options: tuple, origin):
+    """`gaussian_smooth` of a small finite NumPy array by ndimage, or None.
+
+    `options` are `_host_plan`'s from `axis` to `method`. One plan per input
+    dtype, dimensions, x64 setting and options, looked up directly for the
+    common types (a float sigma, truncate and fill value, an int axis,
+    order and origin, one boundary name, no radius), else by `typed_key`.
+    """
+    x64 = jax.config.jax_enable_x64
+    axis, order, truncate, radius, boundary, cval = options[:6]
+    if (
+        type(sigma) is float
+        and type(axis) is int
+        and type(order) is int
+        and type(truncate) is float
+        and radius is None
+        and type(boundary) is str
+        and type(cval) is float
+        and type(origin) is int
+    ):
+        key = (x.dtype, x.ndim, x64, sigma, *options, origin)
+    else:
+        try:
+            key = (x.dtype, x.ndim, x64, *map(typed_key, (sigma, *options, origin)))
+        except TypeError:  # an unhashable option
+            return None
+    try:
+        plan = _PLANS.get(key)
+    except TypeError:  # an unhashable option
+        return None
     if plan is None:
-        return None
-    steps, taps = plan
-    if xf.size * taps > HOST_MAX_PRODUCTS:
-        return None
-    y = run_steps(xf, steps, float(cval), result)
-    return to_device(y)
+        plan = _build(x.dtype, x.ndim, x64, sigma, *options, origin)
+        plan = store_plan(_PLANS, key, plan)
+    return run_filter(x, plan) if plan else None

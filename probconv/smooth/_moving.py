@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import jax
@@ -19,7 +18,6 @@ from .._checks import (
     concrete,
     normalize_axes,
 )
-from ..conv import to_device
 from ..conv.internal import METHODS
 from ._args import (
     OUTPUT_MODES,
@@ -30,11 +28,12 @@ from ._args import (
 )
 from ._filter import smooth_axes
 from ._host import (
-    HOST_MAX_PRODUCTS,
     NDIMAGE_MODES,
+    filter_plan,
     filter_steps,
-    host_input,
-    run_steps,
+    run_filter,
+    store_plan,
+    typed_key,
 )
 
 
@@ -236,21 +235,12 @@ def moving_average(
     >>> moving_average(x.astype(np.float16), 3).dtype
     dtype('float16')
     """
-    y = _on_host(
-        x,
-        window,
-        weights,
-        axis,
-        boundary,
-        cval,
-        nan_policy,
-        mode,
-        method,
-        origin,
-        output,
-    )
-    if y is not None:
-        return y
+    if type(x) is np.ndarray and output is None:
+        y = _on_host(
+            x, window, weights, axis, boundary, cval, nan_policy, mode, method, origin
+        )
+        if y is not None:
+            return y
     check_choice("mode", mode, OUTPUT_MODES)
     x, result = as_inexact(x, "x")
     compute, result = output_dtype(output, result, x.dtype)
@@ -311,21 +301,14 @@ def moving_average(
     return y.astype(result)
 
 
-def _hashable(value):
-    """Return lists (of lists) as tuples, for the key of a cached option."""
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    return value
-
-
-@functools.lru_cache(maxsize=256)
 def _host_plan(window, ndim, axis, boundary, cval, nan_policy, mode, method, origin):
     """Return the static part of a host call, or None without an ndimage match.
 
-    ``(steps, sizes, taps)``: the ndimage calls (`filter_steps`), the window
-    lengths along the smoothed axes (and those axes), and the taps of the
-    weighted (non-boxcar) windows. A boxcar is an int, a named window its
-    float64 weights summing to one. Raises where the JAX path raises.
+    ``(steps, taps, crop)``: the ndimage calls (`filter_steps`), the taps of
+    the weighted (non-boxcar) windows, and the window lengths along the
+    smoothed axes for mode 'valid' (None for 'same'). A boxcar is an int, a
+    named window its float64 weights summing to one. Raises where the JAX
+    path raises.
     """
     check_choice("mode", mode, OUTPUT_MODES)
     check_choice("nan_policy", nan_policy, NAN_POLICIES)
@@ -348,93 +331,90 @@ def _host_plan(window, ndim, axis, boundary, cval, nan_policy, mode, method, ori
     lefts = [n // 2 + o for n, o in zip(shape, origins)]
     steps = filter_steps(kernels, axes, lefts, bounds)
     taps = sum(n for n, uni in zip(shape, uniform) if not uni)
-    return steps, tuple(zip(axes, shape)), taps
+    crop = tuple(zip(axes, shape)) if mode == "valid" else None
+    return steps, taps, crop
 
 
-def _hashable(value):
-    """Return lists (of lists) as tuples, for the key of a cached option."""
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    return value
+# Host plans by input dtype, dimensions, x64 setting and options.
+_PLANS: dict = {}
 
 
-def _plan_for(window, ndim, axis, boundary, cval, nan_policy, mode, method, origin):
-    """`_host_plan`, keyed by the options as given where they are hashable."""
+def _build(dtype, ndim, x64, window, weights, *options):
+    """Return `filter_plan` for these options, or None (the JAX path).
+
+    `options` are `_host_plan`'s after `ndim`; `weights` 1-D real NumPy
+    weights or None.
+    """
     try:
-        return _host_plan(
-            window, ndim, axis, boundary, cval, nan_policy, mode, method, origin
-        )
-    except TypeError:  # lists: as tuples (a user's TypeError recurs below)
-        pass
-    return _host_plan(
-        _hashable(window),
-        ndim,
-        _hashable(axis),
-        _hashable(boundary),
-        float(cval),
-        nan_policy,
-        mode,
-        method,
-        _hashable(origin),
-    )
-
-
-def _on_host(
-    x, window, weights, axis, boundary, cval, nan_policy, mode, method, origin, output
-):
-    """`moving_average` of a small finite NumPy array by scipy.ndimage, or None."""
-    if output is not None or (window is None) == (weights is None):
-        return None
-    given = host_input(x)
-    if given is None:
-        return None
-    xf, result = given
-    try:
-        if weights is None:
-            plan = _plan_for(
-                window,
-                xf.ndim,
-                axis,
-                boundary,
-                cval,
-                nan_policy,
-                mode,
-                method,
-                origin,
-            )
-        else:  # 1-D NumPy weights: not cached (an array is not hashable)
-            if (
-                type(weights) is not np.ndarray
-                or weights.ndim != 1
-                or weights.dtype.kind not in "biuf"
-            ):
-                return None
+        if weights is not None:
             w = weights.astype(np.float64)
             if w.size == 0 or not np.isfinite(w).all() or w.sum() == 0:
                 return None
-            plan = _host_plan.__wrapped__(
-                w,
-                xf.ndim,
-                _hashable(axis),
-                _hashable(boundary),
-                float(cval),
-                nan_policy,
-                mode,
-                method,
-                _hashable(origin),
-            )
+            window = w
+        static = _host_plan(window, ndim, *options)
+        if static is None:
+            return None
+        steps, taps, crop = static
+        return filter_plan(dtype, x64, steps, taps, options[2], crop)
     except (ValueError, TypeError, OverflowError):
         return None  # the JAX path raises the user's error
-    if plan is None:
-        return None
-    steps, sizes, taps = plan
-    if xf.size * taps > HOST_MAX_PRODUCTS:
-        return None
-    if mode == "valid":
-        if any(xf.shape[a] < w for a, w in sizes):
+
+
+def _on_host(
+    x, window, weights, axis, boundary, cval, nan_policy, mode, method, origin
+):
+    """`moving_average` of a small finite NumPy array by scipy.ndimage, or None.
+
+    One plan per input dtype, dimensions, x64 setting and options, looked
+    up directly for the common types (an int window, axis and origin, one
+    boundary name, a float fill value), else by `typed_key`; 1-D NumPy
+    weights are planned on each call (an array is no key).
+    """
+    x64 = jax.config.jax_enable_x64
+    if (
+        weights is None
+        and type(window) is int
+        and type(axis) is int
+        and type(boundary) is str
+        and type(cval) is float
+        and type(origin) is int
+    ):
+        key = (
+            x.dtype,
+            x.ndim,
+            x64,
+            window,
+            axis,
+            boundary,
+            cval,
+            nan_policy,
+            mode,
+            method,
+            origin,
+        )
+    elif weights is None:
+        options = (window, axis, boundary, cval, nan_policy, mode, method, origin)
+        try:
+            key = (x.dtype, x.ndim, x64, *map(typed_key, options))
+        except TypeError:  # an unhashable option
             return None
-        index = [slice(None)] * xf.ndim
-        for a, w in sizes:
-            index[a] = slice(w // 2, w // 2 + xf.shape[a] - w + 1)
-        return to_device(run_steps(xf, steps, float(cval), result)[tuple(index)])
-    return to_device(run_steps(xf, steps, float(cval), result))
+    elif (
+        window is None
+        and type(weights) is np.ndarray
+        and weights.ndim == 1
+        and weights.dtype.kind in "biuf"
+    ):
+        options = (axis, boundary, cval, nan_policy, mode, method, origin)
+        plan = _build(x.dtype, x.ndim, x64, None, weights, *options)
+        return run_filter(x, plan) if plan else None
+    else:
+        return None
+    try:
+        plan = _PLANS.get(key)
+    except TypeError:  # an unhashable option
+        return None
+    if plan is None:
+        options = (axis, boundary, cval, nan_policy, mode, method, origin)
+        plan = _build(x.dtype, x.ndim, x64, window, None, *options)
+        plan = store_plan(_PLANS, key, plan)
+    return run_filter(x, plan) if plan else None
