@@ -16,6 +16,7 @@ model.
 from .._checks import normalize_axes as normalize_axes
 from .._checks import result_dtype as result_dtype
 from ._args import METHODS as METHODS
+from ._host import from_host as from_host
 from ._pad import BOUNDARY_MODES as BOUNDARY_MODES
 from ._pad import check_boundary as check_boundary
 from ._pad import pad as pad
@@ -45,6 +46,7 @@ __all__ = [
     "check_boundary",
     "circular_size",
     "fft_nd",
+    "from_host",
     "halo",
     "halo_map",
     "ifft_nd",

@@ -29,8 +29,7 @@ from scipy.ndimage import correlate1d as _correlate1d
 from scipy.ndimage import uniform_filter1d as _uniform_filter1d
 from scipy.signal import lfilter as _lfilter
 
-from ..conv import to_device
-from ..conv.internal import result_dtype
+from ..conv.internal import from_host, result_dtype
 
 try:  # ndimage's C filters, without their Python wrappers' checks (2-3 us)
     from scipy.ndimage import _nd_image
@@ -207,15 +206,15 @@ def run_filter(x: np.ndarray, plan) -> jax.Array | None:
             fn, k, ax, b, origin = steps[0]
             out = np.empty(x.shape, result)
             fn(x, k, ax, out, b, cval, origin)
-            return to_device(out)
-        return to_device(run_steps(x, steps, cval, result))
+            return from_host(out)
+        return from_host(run_steps(x, steps, cval, result))
     index = [slice(None)] * x.ndim
     for a, w in crop:
         n = x.shape[a]
         if n < w:
             return None
         index[a] = slice(w // 2, w // 2 + n - w + 1)
-    return to_device(run_steps(x, steps, cval, result)[tuple(index)])
+    return from_host(run_steps(x, steps, cval, result)[tuple(index)])
 
 
 def filter_steps(kernels, axes, lefts, bounds) -> tuple:
@@ -332,4 +331,4 @@ def ewma_run(x: np.ndarray, plan) -> jax.Array | None:
     if cast:
         x = x.astype(np.float64)
     y = ewma_host(x, alpha, adjust, min_periods, axis)
-    return to_device(y.astype(result, copy=False))
+    return from_host(y.astype(result, copy=False))
