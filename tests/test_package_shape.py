@@ -178,7 +178,11 @@ def _collected_doctest_files(session) -> set[str]:
         for a in session.config.args
     ]
     option = session.config.option
-    narrowed = option.keyword or getattr(option, "deselect", None) or option.lf
+    narrowed = (
+        option.keyword
+        or getattr(option, "deselect", None)
+        or getattr(option, "lf", False)
+    )
     if not narrowed and any(package.is_relative_to(a) for a in asked):
         return {
             Path(item.path).resolve().relative_to(ROOT).as_posix()
