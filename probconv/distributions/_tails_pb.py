@@ -57,11 +57,6 @@ def _logits(p: jax.Array) -> jax.Array:
     return jnp.where(inner, out, jnp.where(p <= 0, -jnp.inf, jnp.inf))
 
 
-def _sigmoid(z: jax.Array) -> jax.Array:
-    fin = jnp.isfinite(z)
-    return jnp.where(fin, jax.nn.sigmoid(jnp.where(fin, z, 0.0)), (z > 0) * 1.0)
-
-
 def _low_end(lg: jax.Array, fin: jax.Array, steps: int = 8) -> jax.Array:
     """Return the tilt at which the trials of finite logit `lg` sum to 1/2 on average.
 
