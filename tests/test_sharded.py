@@ -581,6 +581,59 @@ BODY = r"""
     for k in (k301, k3001):
         record(f"pieces-{k.size}", lambda x: cv(x, k, "same"), signal, P("x"),
                m=two, ref=scipy.signal.convolve(signal, k, "same", "direct"))
+    # Shards of an odd number of cells (4 x 1001) past the halo's rule, or
+    # with D traced: no layout of the engine's transform (no multiple of
+    # four divides a shard), so the cyclic one (`physics._cyclic`); gathered
+    # before. Periodic with a drift, reflecting walls, the lattice kernel's
+    # sine modes between absorbing walls against their closed form, free
+    # space with a drift (the window's four passes), and gradients.
+    odd_field = rng.standard_normal(4004)
+    record("diffuse-odd-periodic",
+           lambda x: diffuse(x, 1e4, 2.0, boundary="periodic", drift=300.3),
+           odd_field, P("x"))
+    record("diffuse-odd-reflect",
+           lambda x: diffuse(x, 1e4, 2.0, boundary="reflect"), odd_field, P("x"))
+    from probconv.physics._cyclic import CyclicLayout, bytes_received as cyc
+    for name in ("diffuse-odd-periodic", "diffuse-odd-reflect"):
+        out[name]["model"] = cyc(CyclicLayout(4, 1001, 1001, True), 8)
+    odd_cells = (np.arange(4004) + 0.5) * np.pi / 4004
+    odd_sines = np.sin(5 * odd_cells) + 0.5 * np.sin(40 * odd_cells)
+    odd_decay = lambda q, s: np.exp(-2 * s * np.sin(q * np.pi / 8008) ** 2)
+    odd_walls = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="absorb",
+                                             kind="lattice"))
+    record("diffuse-odd-modes", lambda x: odd_walls(x, 3e3), odd_sines, P("x"),
+           ref=np.sin(5 * odd_cells) * odd_decay(5, 1.2e4)
+           + 0.5 * np.sin(40 * odd_cells) * odd_decay(40, 1.2e4))
+    odd_free = jax.jit(lambda u, D, v: diffuse(u, D, 2.0, drift=v))
+    record("diffuse-odd-window", lambda x: odd_free(x, 1e7, 1000.25), odd_field,
+           P("x"))
+    # The free evolution of a wave on the same shards: one period's transform
+    # on the cyclic layout (XLA's global FFT gathered the axis before).
+    odd_x = np.linspace(-20, 20, 4004, endpoint=False)
+    odd_wave = np.exp(-((odd_x - 1) ** 2) / 2 + 0.5j * odd_x) / np.pi**0.25
+    record("evolve_free-odd",
+           lambda x: evolve_free(x, 1.0, step=odd_x[1] - odd_x[0]), odd_wave,
+           P("x"))
+    # Their gradients in D and the drift (periodic with a drift, reflecting
+    # walls), each as a factor of the field scaled by the unsplit one.
+    odd_w = np.cos(np.arange(4004) / 300.0)
+    odd_slope = jax.grad(
+        lambda u, D, v: jnp.sum(odd_w * diffuse(u, D, 2.0, boundary="periodic",
+                                                drift=v))
+        + jnp.sum(odd_w[::-1] * diffuse(u, D, 2.0, boundary="reflect")),
+        argnums=(1, 2))
+    odd_parity = np.arange(4004) % 2 == 0
+
+    def odd_slopes(x, ref):
+        g = odd_slope(x, 2e4, -30.3)
+        return jnp.where(odd_parity, x * g[0] / ref[0], x * g[1] / ref[1])
+
+    if ALL:  # (the unsplit gradient and the split one: 8 s)
+        odd_ref = [float(g) for g in jax.jit(odd_slope)(jnp.asarray(odd_field), 2e4,
+                                                         -30.3)]
+        odd_grads = lambda x: odd_slopes(x, odd_ref)
+        record("diffuse-odd-grad", odd_grads, odd_field, P("x"),
+               ref=np.asarray(jax.jit(odd_grads)(odd_field)))  # (eagerly: slow)
     print(json.dumps(out))
     """
 
@@ -606,6 +659,9 @@ BODY = r"""
 # the drifted window's gradients in D and the drift (reverse mode through its
 # four passes: 25 s) by diffuse-window-drift (the same forward program) and
 # tests/test_physics_diffuse.py's check_grads of the window's multipliers;
+# diffuse-odd-grad (reverse mode through the cyclic transform and the odd
+# blocks' permutes) by diffuse-odd-periodic and -reflect (the same forward
+# programs) and diffuse-window-grad (reverse mode through the collectives);
 # richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and
 # manual-transform-complex (a complex layout); split2-full, -grad and
@@ -646,6 +702,7 @@ EXTRA = {
     "diffuse-wide-free",
     "diffuse-wide-reflect",
     "diffuse-window-grad",
+    "diffuse-odd-grad",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1311,6 +1368,7 @@ def test_halo_transform_or_gather():
     """The engine's halo rule (a shard each side, never the whole axis), then
     one period's transform (periodic; free space within the axis; also past
     an eighth of a shard), else the documented gather."""
+    from probconv.physics._cyclic import CyclicLayout
     from probconv.physics._split import (
         TRANSFORM,
         WINDOW,
@@ -1362,16 +1420,35 @@ def test_halo_transform_or_gather():
         u, (0,), ("free",), "gaussian", np.array([1e9]), np.array([5.0]), {0: 4}
     )
     assert shifted == ((WINDOW, n),)
-    # Shards of an odd length: no mirror layout (Makhoul's halves), gathered.
+    # Shards of an odd length: no layout of the engine's (no multiple of four
+    # divides a shard), the cyclic one's (`_cyclic`) instead; free space by
+    # the window there, also where n + R would do (it holds less). An odd
+    # number of cells in all (odd shards on three devices): gathered.
     odd = np.zeros(4 * 1001)
-    assert radii(odd, (0,), ("absorb",), "gaussian", None, None, {0: 4}) == (None,)
-    assert radii(odd, (0,), ("free",), "lattice", None, None, {0: 4}) == (None,)
-    assert mirror_layout(4 * 1001, 4, True) is None
+    assert radii(odd, (0,), ("absorb",), "gaussian", None, None, {0: 4}) == (
+        (TRANSFORM, 4004),
+    )
+    assert radii(odd, (0,), ("free",), "lattice", None, None, {0: 4}) == (
+        (WINDOW, 4004),
+    )
+    s = np.array([3e3])  # R = 768 <= n
+    assert radii(odd, (0,), ("free",), "gaussian", s, None, {0: 4}) == ((WINDOW, 4004),)
+    assert radii(odd, (0,), ("periodic",), "gaussian", s, None, {0: 4}) == (
+        (TRANSFORM, 4004),
+    )
+    assert mirror_layout(4 * 1001, 4, True) == CyclicLayout(4, 1001, 1001, True)
+    assert mirror_layout(3 * 1001, 3, True) is None
+    triple = np.zeros(3 * 1001)
+    assert radii(triple, (0,), ("reflect",), "gaussian", None, None, {0: 3}) == (None,)
     for p, length, real in [(4, n, True), (4, 12000, False), (2, 2000, True)]:
         lay = spectral_layout(length, p, real, length)  # exactly one period
         assert lay.length == length and lay.rows % p == 0 and lay.rows % 2 == 0
         assert (length // p) % lay.cols == 0 and lay.cols % p == 0
-    assert spectral_layout(4 * 1001, 4, True, 4 * 1001) is None  # odd shards
+    # Odd shards: the cyclic layout, of exactly one period or more.
+    assert spectral_layout(4 * 1001, 4, True, 4 * 1001) == CyclicLayout(
+        4, 1001, 1001, True
+    )
+    assert spectral_layout(4 * 1001, 4, True, 5000).length >= 5000
     lay = spectral_layout(n, 4, True, n + 6144)
     assert lay.length >= n + 6144
 
@@ -1721,3 +1798,46 @@ def test_halo_block_in_pieces_on_two_devices(results, taps):
     assert _split_like_input(row) and not row["all_gather"], row
     assert row["permute_bytes"] == 8 * (taps - 1), row
     assert row["temp_ratio"] < 0.9, row
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diffuse-odd-periodic",
+        "diffuse-odd-reflect",
+        "diffuse-odd-modes",
+        "diffuse-odd-window",
+        "evolve_free-odd",
+        _case("diffuse-odd-grad"),
+    ],
+)
+def test_odd_shards_by_the_cyclic_transform(request, name):
+    """Shards of 1001 cells on four devices, past the halo's rule or `D`
+    traced: gathered before (no multiple of four divides a shard, so the
+    engine's transform has no layout). Now the cyclic layout's transform
+    (`physics._cyclic`): the cells in the cyclic order by one all-to-all,
+    each device's 1001-point transform, the columns across devices by a
+    second; the walls in Makhoul's order of odd blocks (two collective
+    permutes each way). Equal to the unsplit result within 1e-12 of its
+    largest value (the transforms' rounding, ~1e-15; the sine modes
+    against their closed form, the lattice kernel's transform exact; the
+    gradients in `D` and the drift, each as a factor of the field scaled
+    by the unsplit one), no gather, split like the input, and, for the
+    forward programs, below the field in scratch (0.75 to 0.86 measured).
+    `evolve_free` of a wave on the same shards: its kinetic phase on the
+    same transform (XLA's global FFT gathered the axis before).
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["all_to_all"] > 0
+    if name in ("diffuse-odd-reflect", "diffuse-odd-modes", "diffuse-odd-window"):
+        assert row["permutes"] >= 4  # Makhoul's order, there and back
+    if "model" in row:  # four all-to-alls (`_cyclic.bytes_received`), halves
+        halves = 2 * 1001 * 8 if "reflect" in name else 0
+        assert row["a2a_bytes"] == row["model"]
+        assert row["permute_bytes"] == halves
+    if name != "diffuse-odd-grad":
+        assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row

@@ -69,6 +69,32 @@ def cyclic_layout(n: int, shards: int, real: bool, period: int) -> CyclicLayout 
     return CyclicLayout(shards, size, rows, real)
 
 
+def _spectrum_rows(lay: CyclicLayout) -> tuple[int, int]:
+    """Return ``(H, rows)``: frequencies ``k2`` held, and per device (padded).
+
+    ``rows`` is a multiple of the pieces the map goes in (`_PIECES`).
+    """
+    held = lay.rows // 2 + 1 if lay.real else lay.rows
+    rows = -(-held // lay.shards)
+    pieces = min(_PIECES, rows)
+    return held, -(-rows // pieces) * pieces
+
+
+def bytes_received(lay: CyclicLayout, itemsize: int) -> int:
+    """Bytes one device receives in one `cyclic_block`, for `itemsize` inputs.
+
+    Four all-to-alls, each keeping ``1 / p`` of its own: the cells to the
+    cyclic order and back (``p w`` of the field's type, ``w = ceil(b / p)
+    + 1``), the spectrum's ``p rows`` complex entries there and back.
+    """
+    p = lay.shards
+    w = -(-lay.size // p) + 1
+    words = 1 if lay.real else 2
+    _, rows = _spectrum_rows(lay)
+    total = 2 * p * w * words + 2 * p * rows * 2
+    return int(total * (p - 1) // p * itemsize)
+
+
 def _int():
     return jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
 
@@ -141,13 +167,10 @@ def cyclic_block(x, lay: CyclicLayout, names, fn, out_dtype):
     y = _to_cyclic(x, lay, names, q)
     if lay.real:
         f = jnp.fft.rfft(y, axis=-1).astype(cdtype)
-        held = big // 2 + 1
     else:
         f = jnp.fft.fft(y.astype(cdtype), axis=-1)
-        held = big
-    rows = -(-held // p)
+    held, rows = _spectrum_rows(lay)
     pieces = min(_PIECES, rows)
-    rows = -(-rows // pieces) * pieces
     f = jnp.pad(f, [(0, 0)] * (f.ndim - 1) + [(0, p * rows - held)])
     f = f.reshape(f.shape[:-1] + (p, rows))
     f = lax.all_to_all(f, names, f.ndim - 2, f.ndim - 2, tiled=True)  # [d, k2]

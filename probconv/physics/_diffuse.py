@@ -170,11 +170,15 @@ def diffuse(
     `drift` traced (either kind) by the mean of the even and odd
     extensions' transforms with the window's cut kernel (the same layout,
     exact at any width; with `drift` their sine parts too, four
-    transforms instead of two); no device holds the axis. Elsewhere
-    (shards of an odd length past the halo's rule) that axis is gathered
-    instead (one all-gather of the field), diffused whole and split
-    again like `u`. A halo's block that
-    the cost model would convolve by a transform goes in pieces.
+    transforms instead of two); no device holds the axis. Shards that no
+    multiple of the device count divides (odd shards on four devices)
+    take these transforms on a cyclic layout (the cells in the cyclic
+    order by one all-to-all, a transform per device and one across the
+    devices), free space there by the window. Elsewhere (walls or free
+    space past the halo's rule on an odd number of cells in all) that
+    axis is gathered instead (one all-gather of the field), diffused
+    whole and split again like `u`. A halo's block that the cost model
+    would convolve by a transform goes in pieces.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order

@@ -39,10 +39,14 @@ and odd extensions' transforms with the cut kernel's transform in place of
 the kernel's, and their sine parts too where a drift makes the kernel
 asymmetric (`diffuse_window`), the cut kernel's transform computed on each
 device (folded from the Gaussian's values, `_window_multiplier`; the lattice
-kernel's from its transform by a quadrature, `_cut_multiplier`). Elsewhere
-(shards of an odd length past the rule) the axis is gathered instead
-(`gather`): the ordinary program runs on it, and the
-result is split again like the input. The axes a split field holds whole
+kernel's from its transform by a quadrature, `_cut_multiplier`). Shards
+that no multiple of the device count divides have none of the engine's
+layouts: their transforms go on the cyclic layout (`_cyclic`,
+`transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`,
+free space by the window. Elsewhere (walls or free space past the rule on
+an odd number of cells in all) the axis is gathered instead (`gather`): the
+ordinary program runs on it, and the result is split again like the
+input. The axes a split field holds whole
 are diffused on each device's block, a few pieces of it at a time
 (`per_block`), and a field on a mesh of `Auto` axes is seen through the
 same devices marked `Explicit` (`explicit`).
@@ -167,8 +171,10 @@ def spectral_layout(n: int, shards: int, real: bool, period: int):
     the spectrum goes class by class) and even. For ``M = period``: rows
     ``period / cols`` with small prime factors first, then columns nearest
     ``sqrt(M)``; for ``M >= period`` the engine's layout
-    (`probconv.conv.internal.split_layout`). None where none fits (a shard
-    with no divisor that is a multiple of the shards, or odd rows only).
+    (`probconv.conv.internal.split_layout`). Where none fits (a shard with
+    no divisor that is a multiple of the shards, or odd rows only), the
+    cyclic layout (`_cyclic.cyclic_layout`: `transform_block` takes
+    either); None where the shards are unequal.
     """
     size = n // shards
     if size * shards != n:
@@ -225,16 +231,17 @@ def mirror_permute(x, names, shards: int, inverse: bool = False):
     """Return this device's block of the axis in Makhoul's order, or back.
 
     Inside `jax.shard_map`, `x` this device's block (index ``d`` of ``p =
-    shards``, an even ``b`` cells, last axis) of an axis of ``n = p b``
-    cells. The order ``v[k] = u[2 k]``, ``v[n - 1 - k] = u[2 k + 1]``
-    (``k < n / 2``) turns the field's mirror extension of ``2 n`` points
-    into ``n`` (`diffuse_mirror`): block ``d``'s even cells go to half
-    ``d mod 2`` of device ``d // 2``, its odd cells reversed to the other
-    half of device ``p - 1 - d // 2``. Two collective permutes of half a
-    block each: in the first, even devices send their even cells and odd
-    ones their odd cells, in the second the others; halves that arrive
-    from the mirrored side are reversed. `inverse` undoes it. Blocks of
-    an odd number of cells go by `_mirror_permute_odd`.
+    shards``, ``b`` cells, last axis; ``b`` even, or odd with ``p`` even)
+    of an axis of ``n = p b`` cells. The order ``v[k] = u[2 k]``,
+    ``v[n - 1 - k] = u[2 k + 1]`` (``k < n / 2``) turns the field's
+    mirror extension of ``2 n`` points into ``n`` (`diffuse_mirror`):
+    block ``d``'s even cells go to half ``d mod 2`` of device ``d // 2``,
+    its odd cells reversed to the other half of device ``p - 1 - d //
+    2``. Two collective permutes of half a block each: in the first, even
+    devices send their even cells and odd ones their odd cells, in the
+    second the others; halves that arrive from the mirrored side are
+    reversed. `inverse` undoes it. Blocks of an odd number of cells go by
+    `_mirror_permute_odd`.
     """
     p = shards
     if x.shape[-1] % 2:
@@ -876,8 +883,9 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
     most ``n`` (``M >= n + R``), a reflecting or absorbing one (``M = n``,
     any radius, known or not: `mirror_layout`, `diffuse_mirror`); ``(WINDOW,
     n)``: a free axis past that (``R > n``, or unknown; any kernel, a drift
-    too), by `diffuse_window` on the mirror's layout; None: not split, or
-    gathered (shards of an odd length past the halo's rule).
+    too), or whose ``n + R`` points have only the cyclic layout, by
+    `diffuse_window` on the mirror's layout; None: not split, or gathered
+    (walls or free space past the halo's rule on an odd ``n``).
     """
     out = []
     real = not jnp.iscomplexobj(u)
