@@ -1437,6 +1437,16 @@ def test_halo_transform_or_gather():
         (TRANSFORM, 4004),
     )
     assert mirror_layout(4 * 1001, 4, True) == CyclicLayout(4, 1001, 1001, True)
+    # A drift there: the Gaussian's fold, (n / p)^2 per device, on shards of
+    # up to 2,048 cells; past them gathered (4 x 16,385: 21 s a call).
+    assert radii(odd, (0,), ("free",), "gaussian", None, None, {0: 4}, True) == (
+        (WINDOW, 4004),
+    )
+    big = np.zeros(4 * 16385)
+    assert radii(big, (0,), ("free",), "gaussian", None, None, {0: 4}, True) == (None,)
+    assert radii(big, (0,), ("free",), "gaussian", None, None, {0: 4}) == (
+        (WINDOW, 4 * 16385),
+    )
     assert mirror_layout(3 * 1001, 3, True) is None
     triple = np.zeros(3 * 1001)
     assert radii(triple, (0,), ("reflect",), "gaussian", None, None, {0: 3}) == (None,)

@@ -175,8 +175,9 @@ def diffuse(
     take these transforms on a cyclic layout (the cells in the cyclic
     order by one all-to-all, a transform per device and one across the
     devices), free space there by the window. Elsewhere (walls or free
-    space past the halo's rule on an odd number of cells in all) that
-    axis is gathered instead (one all-gather of the field), diffused
+    space past the halo's rule on an odd number of cells in all, free
+    space with `drift` on those shards past 2,048 cells) that axis is
+    gathered instead (one all-gather of the field), diffused
     whole and split again like `u`. A halo's block that the cost model
     would convolve by a transform goes in pieces.
 
@@ -269,15 +270,16 @@ def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
     if not any(a in split for a in ax):
         return None
     k = len(ax)
+    moves = drift is not None
     values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
     if any(x is None for x in values):  # traced: periodic, walls by transform
-        return _split.radii(u, ax, boundaries, kind, None, None, split)
+        return _split.radii(u, ax, boundaries, kind, None, None, split, moves)
     d_h, t_h, h_h, v_h = (
         np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
     )
     s = 2.0 * d_h * t_h / h_h**2
     shift = v_h * t_h / h_h
-    return _split.radii(u, ax, boundaries, kind, s, shift, split)
+    return _split.radii(u, ax, boundaries, kind, s, shift, split, moves)
 
 
 def _clip_rule(host, u, ax) -> str:

@@ -43,8 +43,10 @@ kernel's from its transform by a quadrature, `_cut_multiplier`). Shards
 that no multiple of the device count divides have none of the engine's
 layouts: their transforms go on the cyclic layout (`_cyclic`,
 `transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`,
-free space by the window. Elsewhere (walls or free space past the rule on
-an odd number of cells in all) the axis is gathered instead (`gather`): the
+free space by the window (the Gaussian's cut transform by the quadrature,
+folded only with a drift on short shards). Elsewhere (walls or free space
+past the rule on an odd number of cells in all, a drift on longer cyclic
+shards) the axis is gathered instead (`gather`): the
 ordinary program runs on it, and the result is split again like the
 input. The axes a split field holds whole
 are diffused on each device's block, a few pieces of it at a time
@@ -198,6 +200,11 @@ def spectral_layout(n: int, shards: int, real: bool, period: int):
     return SplitLayout(shards, size, size, 1, n // cols, cols, real)
 
 
+def cyclic(lay) -> bool:
+    """Whether `lay` is the cyclic layout (`_cyclic`), not the engine's."""
+    return isinstance(lay, CyclicLayout)
+
+
 def transform_block(x, lay, names, fn, out_dtype):
     """Return this device's block of ``ifft(fn(fft(x)))`` on the layout `lay`.
 
@@ -205,7 +212,7 @@ def transform_block(x, lay, names, fn, out_dtype):
     cyclic layout's `cyclic_block` on a `CyclicLayout` (shards that no
     multiple of the device count divides): the same contract.
     """
-    if isinstance(lay, CyclicLayout):
+    if cyclic(lay):
         return cyclic_block(x, lay, names, fn, out_dtype)
     return spectral_block(x, lay, names, fn, out_dtype)
 
@@ -408,8 +415,10 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     points of spectrum. Each device computes ``H`` at its own rows of the
     spectrum: the Gaussian's by folding its values per row
     (`_window_multiplier`), the lattice kernel's, whose values have no
-    cheap form, from its transform (`_cut_multiplier`); no device holds
-    the axis, the result is split like `u`, and nothing inside the window
+    cheap form, from its transform (`_cut_multiplier`; the Gaussian's too
+    without a shift on the cyclic layout, whose rows of ``p`` columns make
+    the fold cost ``(n / p)^2``); no device holds the axis, the result is
+    split like `u`, and nothing inside the window
     is cut: exact for any `s`. `lay`: `mirror_layout`. A complex field
     goes as its real and imaginary parts.
     """
@@ -425,9 +434,14 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     passes = 2 if shift is None else 4
 
     # Recomputed for a gradient: its residuals would be many spectra.
+    # The Gaussian's values folded per row: ``2 n`` per row, about ``n^1.5 /
+    # p`` per device on the engine's layout, ``n^2 / p^2`` on the cyclic one
+    # (rows of ``p`` columns), where a symmetric kernel takes the quadrature.
+    fold = kind == "gaussian" and (shift is not None or not cyclic(lay))
+
     @jax.checkpoint
     def cut(rows, s, shift):  # H(k) and H(n - k), k = rows + M1 k2
-        if kind == "gaussian":  # the kernel's values folded per row
+        if fold:
             h = _window_multiplier(s, shift, rows, lay, real)
             hn = h[:, lay.cols :]
             return h[:, : lay.cols], hn if shift is None else jnp.conj(hn)
@@ -481,6 +495,12 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
         u, (s, shift)
     )
 
+
+# A drifting Gaussian's window on the cyclic layout: its fold's ``(n / p)^2``
+# multiply-adds per device at most this many (4 x 1,001 cells: 1e6, 0.86 of
+# the field in scratch, about a second; 4 x 16,385 cells: 2.7e8, 2.2 of the
+# field and 21 s a call against the gather's 26 ms), else the gather.
+_FOLD_CYCLIC = 1 << 22
 
 # The fold of `_window_multiplier` takes at most n / _FOLD_SHARE kernel values
 # at a time: a chunk and its indices and phases are several arrays of that
@@ -868,7 +888,7 @@ def split_like(y, like):
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
 
-def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
+def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tuple:
     """Return the route of each diffused axis: a halo radius, a transform or None.
 
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
@@ -885,7 +905,8 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
     n)``: a free axis past that (``R > n``, or unknown; any kernel, a drift
     too), or whose ``n + R`` points have only the cyclic layout, by
     `diffuse_window` on the mirror's layout; None: not split, or gathered
-    (walls or free space past the halo's rule on an odd ``n``).
+    (walls or free space past the halo's rule on an odd ``n``; `drift`, a
+    drifting kernel's window on cyclic shards past `_FOLD_CYCLIC`).
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -908,6 +929,9 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
             # (the Gaussian's fold: phase indices ``r m < 2 n^2`` in the index type)
             fits = jax.config.jax_enable_x64 or kind != "gaussian" or 2 * n * n < 2**31
             lay = mirror_layout(n, split[a], real) if fits else None
+            if lay is not None and cyclic(lay) and drift:
+                # (the drifting Gaussian's fold, n^2 / p^2 per device)
+                lay = lay if (n // split[a]) ** 2 <= _FOLD_CYCLIC else None
             out.append((WINDOW, n) if lay is not None else r)
             continue
         elif wide and b in MIRRORS:
@@ -931,7 +955,7 @@ def _engine_layout(n: int, shards: int, real: bool, tail: int | None) -> bool:
     if tail is None or tail > n:
         return False
     lay = spectral_layout(n, shards, real, n + tail)
-    return lay is not None and not isinstance(lay, CyclicLayout)
+    return lay is not None and not cyclic(lay)
 
 
 # A halo of more than 1/_HALO_SHARE of a shard each side, convolved by one
