@@ -594,8 +594,6 @@ BODY = r"""
     record("diffuse-odd-reflect",
            lambda x: diffuse(x, 1e4, 2.0, boundary="reflect"), odd_field, P("x"))
     from probconv.physics._cyclic import CyclicLayout, bytes_received as cyc
-    for name in ("diffuse-odd-periodic", "diffuse-odd-reflect"):
-        out[name]["model"] = cyc(CyclicLayout(4, 1001, 1001, True), 8)
     odd_cells = (np.arange(4004) + 0.5) * np.pi / 4004
     odd_sines = np.sin(5 * odd_cells) + 0.5 * np.sin(40 * odd_cells)
     odd_decay = lambda q, s: np.exp(-2 * s * np.sin(q * np.pi / 8008) ** 2)
@@ -604,6 +602,9 @@ BODY = r"""
     record("diffuse-odd-modes", lambda x: odd_walls(x, 3e3), odd_sines, P("x"),
            ref=np.sin(5 * odd_cells) * odd_decay(5, 1.2e4)
            + 0.5 * np.sin(40 * odd_cells) * odd_decay(40, 1.2e4))
+    for name in ("diffuse-odd-periodic", "diffuse-odd-reflect", "diffuse-odd-modes"):
+        if name in out:
+            out[name]["model"] = cyc(CyclicLayout(4, 1001, 1001, True), 8)
     odd_free = jax.jit(lambda u, D, v: diffuse(u, D, 2.0, drift=v))
     record("diffuse-odd-window", lambda x: odd_free(x, 1e7, 1000.25), odd_field,
            P("x"))
@@ -659,6 +660,8 @@ BODY = r"""
 # the drifted window's gradients in D and the drift (reverse mode through its
 # four passes: 25 s) by diffuse-window-drift (the same forward program) and
 # tests/test_physics_diffuse.py's check_grads of the window's multipliers;
+# diffuse-odd-reflect by diffuse-odd-modes (the same odd blocks' permutes
+# and transform, the absorbing walls' signs around them);
 # diffuse-odd-grad (reverse mode through the cyclic transform and the odd
 # blocks' permutes) by diffuse-odd-periodic and -reflect (the same forward
 # programs) and diffuse-window-grad (reverse mode through the collectives);
@@ -703,6 +706,7 @@ EXTRA = {
     "diffuse-wide-reflect",
     "diffuse-window-grad",
     "diffuse-odd-grad",
+    "diffuse-odd-reflect",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1414,6 +1418,10 @@ def test_halo_transform_or_gather():
     assert wide == ((WINDOW, n),)
     # A drift or the lattice kernel there: the same window (sine parts too).
     assert radii(u, (0,), ("free",), "lattice", None, None, {0: 4}) == ((WINDOW, n),)
+    # The lattice kernel with a known s past the axis: its quadrature's
+    # nodes for that s (48 at s = 1e8 on 2^14 cells; 176 for any s).
+    lattice = radii(u, (0,), ("free",), "lattice", np.array([1e8]), None, {0: 4})
+    assert lattice == ((WINDOW, n, 48),)
     drift = radii(u, (0,), ("free",), "gaussian", None, None, {0: 4})
     assert drift == ((WINDOW, n),)
     shifted = radii(
@@ -1432,7 +1440,10 @@ def test_halo_transform_or_gather():
         (WINDOW, 4004),
     )
     s = np.array([3e3])  # R = 768 <= n
-    assert radii(odd, (0,), ("free",), "gaussian", s, None, {0: 4}) == ((WINDOW, 4004),)
+    # (its cut transform by the quadrature: 80 nodes for this known s, not 96)
+    assert radii(odd, (0,), ("free",), "gaussian", s, None, {0: 4}) == (
+        (WINDOW, 4004, 80),
+    )
     assert radii(odd, (0,), ("periodic",), "gaussian", s, None, {0: 4}) == (
         (TRANSFORM, 4004),
     )
@@ -1814,7 +1825,7 @@ def test_halo_block_in_pieces_on_two_devices(results, taps):
     "name",
     [
         "diffuse-odd-periodic",
-        "diffuse-odd-reflect",
+        _case("diffuse-odd-reflect"),
         "diffuse-odd-modes",
         "diffuse-odd-window",
         "evolve_free-odd",
@@ -1845,7 +1856,7 @@ def test_odd_shards_by_the_cyclic_transform(request, name):
     if name in ("diffuse-odd-reflect", "diffuse-odd-modes", "diffuse-odd-window"):
         assert row["permutes"] >= 4  # Makhoul's order, there and back
     if "model" in row:  # four all-to-alls (`_cyclic.bytes_received`), halves
-        halves = 2 * 1001 * 8 if "reflect" in name else 0
+        halves = 2 * 1001 * 8 if name != "diffuse-odd-periodic" else 0
         assert row["a2a_bytes"] == row["model"]
         assert row["permute_bytes"] == halves
     if name != "diffuse-odd-grad":

@@ -330,7 +330,8 @@ def _diffuse(
             real = not jnp.iscomplexobj(out)
             if halo[i][0] == _split.WINDOW:  # free space, any width
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
-                out = _split.diffuse_window(out, a, lay, s[i], a_i, kind)
+                nodes = halo[i][2] if len(halo[i]) > 2 else None  # (a known s)
+                out = _split.diffuse_window(out, a, lay, s[i], a_i, kind, nodes)
             elif b in _split.MIRRORS:  # the even or odd extension's transform
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
                 out = _split.diffuse_mirror(out, a, lay, s[i], kind, b)

@@ -78,7 +78,8 @@ from ._cyclic import CyclicLayout, cyclic_block, cyclic_layout
 
 # The routes of an axis past the halo's rule (`radii`): (TRANSFORM, period),
 # or (WINDOW, n): free space with the kernel cut to the window
-# (`diffuse_window`).
+# (`diffuse_window`), (WINDOW, n, nodes) with a known `s` whose quadrature
+# takes fewer nodes (`cut_nodes`).
 TRANSFORM = "transform"
 WINDOW = "window"
 # The boundaries whose images are the axis's mirror (`diffuse_mirror`).
@@ -388,7 +389,7 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
     )
 
 
-def diffuse_window(u, axis: int, lay, s, shift, kind: str):
+def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = None):
     r"""Diffuse `u` along its split `axis` in free space, any kernel width.
 
     The unsplit program convolves the window of ``n`` cells with the
@@ -424,7 +425,10 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     """
     if jnp.iscomplexobj(u):
         lay = lay._replace(real=True)
-        parts = (diffuse_window(p, axis, lay, s, shift, kind) for p in (u.real, u.imag))
+        parts = (
+            diffuse_window(part, axis, lay, s, shift, kind, nodes)
+            for part in (u.real, u.imag)
+        )
         return lax.complex(*parts)
     mesh, spec = _layout(u)
     entry = spec[axis]
@@ -446,7 +450,7 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
             hn = h[:, lay.cols :]
             return h[:, : lay.cols], hn if shift is None else jnp.conj(hn)
         k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
-        return tuple(_cut_multiplier(j, 2 * n, n, kind, s) for j in (k, n - k))
+        return tuple(_cut_multiplier(j, 2 * n, n, kind, s, nodes) for j in (k, n - k))
 
     def body(block, params):
         s, shift = params
@@ -602,7 +606,45 @@ _CUT_NODES = {"gaussian": 96, "lattice": 176}
 _CUT_CHUNK = 8
 
 
-def _cut_multiplier(k, period: int, n: int, kind: str, s):
+def _cut_span(kind: str, s, xp):
+    """Return the kernel's radius and its transform's half-width (`_CUT_GOAL`).
+
+    Past the radius the kernel, past the half-width ``theta_max`` its
+    transform, is below ``e^-50`` (`xp`: `numpy` for a known `s`, else
+    `jax.numpy`).
+    """
+    goal = _CUT_GOAL
+    pos = s > 0
+    s_safe = xp.where(pos, s, 1.0)
+    if kind == "lattice":  # Bernstein's radius; exp(-2 s sin^2) below e^-goal
+        radius = goal / 3 + xp.sqrt((goal / 3) ** 2 + 2 * goal * s)
+        y = xp.sqrt(goal / 2 / s_safe)
+        wide = pos & (y < 1)
+        top = xp.where(wide, 2 * xp.arcsin(xp.where(wide, y, 0.5)), np.pi)
+    else:
+        radius = xp.sqrt(2 * goal * s) + 1
+        y = xp.sqrt(2 * goal / s_safe)
+        top = xp.where(pos & (y < np.pi), y, np.pi)
+    return radius, top
+
+
+def cut_nodes(kind: str, s: float, n: int) -> int | None:
+    """Return the quadrature's nodes for a known `s` (None: `_CUT_NODES`).
+
+    The trapezoidal rule of `_cut_multiplier` is exact but for aliases
+    ``2 pi / h`` cells away, which clear the window's ``B`` offsets and the
+    kernel's ``R`` where ``nodes > theta_max (B + R) / pi``: with a margin
+    of a quarter (that of `_CUT_NODES` at its worst ``s``), in steps of
+    `_CUT_CHUNK`. None where that is not below `_CUT_NODES`.
+    """
+    radius, top = _cut_span(kind, float(s), np)
+    window = min(n - 1.0, math.ceil(radius) + 1)
+    need = 1.25 * float(top) * (window + float(radius)) / np.pi
+    nodes = _CUT_CHUNK * max(1, math.ceil(need / _CUT_CHUNK))
+    return nodes if nodes < _CUT_NODES[kind] else None
+
+
+def _cut_multiplier(k, period: int, n: int, kind: str, s, nodes: int | None = None):
     r"""Return the transform of the kernel cut to ``|m| < n`` at frequencies `k`.
 
     :math:`H(\phi) = \sum_{|m| < n} K_m e^{-i m \phi}`, ``phi = 2 pi k /
@@ -626,19 +668,8 @@ def _cut_multiplier(k, period: int, n: int, kind: str, s):
     (`_lattice.lattice_dtft`). Real, of `k`'s shape.
     """
     real = jnp.result_type(s, 0.0)
-    nodes = _CUT_NODES[kind]
-    goal = _CUT_GOAL
-    pos = s > 0
-    s_safe = jnp.where(pos, s, 1.0)
-    if kind == "lattice":  # Bernstein's radius; exp(-2 s sin^2) below e^-goal
-        radius = goal / 3 + jnp.sqrt((goal / 3) ** 2 + 2 * goal * s)
-        y = jnp.sqrt(goal / 2 / s_safe)
-        wide = pos & (y < 1)
-        top = jnp.where(wide, 2 * jnp.arcsin(jnp.where(wide, y, 0.5)), np.pi)
-    else:
-        radius = jnp.sqrt(2 * goal * s) + 1
-        y = jnp.sqrt(2 * goal / s_safe)
-        top = jnp.where(pos & (y < np.pi), y, np.pi)
+    nodes = _CUT_NODES[kind] if nodes is None else nodes
+    radius, top = _cut_span(kind, s, jnp)
     count = 2 * jnp.minimum(n - 1.0, jnp.ceil(radius) + 1) + 1  # N
     h = 2 * top / nodes
     theta = -top + h * jnp.arange(nodes, dtype=real)
@@ -904,7 +935,9 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
     any radius, known or not: `mirror_layout`, `diffuse_mirror`); ``(WINDOW,
     n)``: a free axis past that (``R > n``, or unknown; any kernel, a drift
     too), or whose ``n + R`` points have only the cyclic layout, by
-    `diffuse_window` on the mirror's layout; None: not split, or gathered
+    `diffuse_window` on the mirror's layout (``(WINDOW, n, nodes)`` where
+    its cut transform goes by the quadrature, `s` is known and takes fewer
+    nodes: `cut_nodes`); None: not split, or gathered
     (walls or free space past the halo's rule on an odd ``n``; `drift`, a
     drifting kernel's window on cyclic shards past `_FOLD_CYCLIC`).
     """
@@ -932,7 +965,12 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
             if lay is not None and cyclic(lay) and drift:
                 # (the drifting Gaussian's fold, n^2 / p^2 per device)
                 lay = lay if (n // split[a]) ** 2 <= _FOLD_CYCLIC else None
-            out.append((WINDOW, n) if lay is not None else r)
+            quadrature = kind == "lattice" or (cyclic(lay) and not drift)
+            nodes = None
+            if lay is not None and quadrature and s is not None:
+                nodes = cut_nodes(kind, s[i], n)  # fewer for a known s
+            route = (WINDOW, n) if nodes is None else (WINDOW, n, nodes)
+            out.append(route if lay is not None else r)
             continue
         elif wide and b in MIRRORS:
             lay = mirror_layout(n, split[a], real)
