@@ -25,8 +25,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from probconv.conv.internal import next_fast_len
-
 # The spectrum goes to the map in at most this many pieces of rows, one after
 # the other: a map's intermediates (the 25 terms of a traced Gaussian's
 # transform, say) are then those of a piece.
@@ -38,7 +36,7 @@ class CyclicLayout(NamedTuple):
 
     shards: int  # p: devices along the split axis
     size: int  # b: cells per shard (n = p b)
-    rows: int  # B = M1: points of each device's transform (B >= b)
+    rows: int  # B = M1: points of each device's transform (B = b here)
     real: bool  # a real field: frequencies k2 < B // 2 + 1 only
 
     @property
@@ -53,20 +51,19 @@ class CyclicLayout(NamedTuple):
 
 
 def cyclic_layout(n: int, shards: int, real: bool, period: int) -> CyclicLayout | None:
-    """Return the cyclic layout of a transform of ``M >= period`` points, or None.
+    """Return the cyclic layout of a transform of `period` points, or None.
 
-    ``M = n`` exactly where `period` is ``n`` (a circular convolution of
-    that period); else ``M = p B`` with ``B`` the fast length at or above
-    ``period / p``. None where `n` does not divide over the shards, or
+    One period of the field, ``M = n`` (a circular convolution of that
+    period; a longer transform of a zero-padded field is the engine's
+    where it has one, else free space goes by the window). None for
+    another `period`, where `n` does not divide over the shards, or for
     ``M >= 2^31`` without 64-bit integers.
     """
-    if n % shards:
+    if n % shards or period != n:
         return None
-    size = n // shards
-    rows = size if period == n else next_fast_len(-(-period // shards), real=False)
-    if rows * shards >= 2**31 and not jax.config.jax_enable_x64:
+    if n >= 2**31 and not jax.config.jax_enable_x64:
         return None
-    return CyclicLayout(shards, size, rows, real)
+    return CyclicLayout(shards, n // shards, n // shards, real)
 
 
 def _spectrum_rows(lay: CyclicLayout) -> tuple[int, int]:

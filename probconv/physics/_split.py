@@ -176,8 +176,8 @@ def spectral_layout(n: int, shards: int, real: bool, period: int):
     ``sqrt(M)``; for ``M >= period`` the engine's layout
     (`probconv.conv.internal.split_layout`). Where none fits (a shard with
     no divisor that is a multiple of the shards, or odd rows only), the
-    cyclic layout (`_cyclic.cyclic_layout`: `transform_block` takes
-    either); None where the shards are unequal.
+    cyclic layout of ``M = n`` (`_cyclic.cyclic_layout`: `transform_block`
+    takes either); None for a longer `period` there, or unequal shards.
     """
     size = n // shards
     if size * shards != n:
@@ -987,13 +987,13 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
 def _engine_layout(n: int, shards: int, real: bool, tail: int | None) -> bool:
     """Whether a free axis's ``n + R`` points have the engine's layout.
 
-    ``R <= n`` known; elsewhere (cyclic layouts too: 1.03 of the field in
-    scratch for 4 x 1,001 cells, against 0.86 by the window) the window.
+    ``R <= n`` known; elsewhere the window (on shards with none, the
+    cyclic layout of ``n`` points: a cyclic transform of ``n + R`` held
+    1.03 of the field in scratch for 4 x 1,001 cells, the window 0.86).
     """
     if tail is None or tail > n:
         return False
-    lay = spectral_layout(n, shards, real, n + tail)
-    return lay is not None and not cyclic(lay)
+    return spectral_layout(n, shards, real, n + tail) is not None
 
 
 # A halo of more than 1/_HALO_SHARE of a shard each side, convolved by one
