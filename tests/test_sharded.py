@@ -611,6 +611,13 @@ BODY = r"""
     odd_drift = jax.jit(lambda u, D, v: diffuse(u, D, 2.0, drift=v))
     record("diffuse-odd-window", lambda x: odd_drift(x, 1e7, 1000.25), odd_field,
            P("x"))
+    # A field split both ways, odd shards along both axes (33 rows, 1001
+    # cells per device): periodic rows, free space along the cells (the
+    # window's loop carry varies over both mesh axes).
+    odd_heat = rng.standard_normal((66, 2002))
+    record("diffuse-odd-field",
+           lambda x: diffuse(x, [5e3, 1e5], 2.0, boundary=("periodic", "free")),
+           odd_heat, P("b", "t"), m=grid)
     # The free evolution of a wave on the same shards: one period's transform
     # on the cyclic layout (XLA's global FFT gathered the axis before).
     odd_x = np.linspace(-20, 20, 4004, endpoint=False)
@@ -667,6 +674,9 @@ BODY = r"""
 # and transform, the absorbing walls' signs around them); diffuse-odd-window
 # (a drift: the fold on rows of four columns, four passes) by diffuse-odd-free
 # (the same passes, two of them) and diffuse-window-drift (the same fold);
+# diffuse-odd-field (a window on a field split both ways, both axes by the
+# cyclic layout) by diffuse-odd-free and diffuse-field-* (the same routes
+# along one axis, the halos along two);
 # diffuse-odd-grad (reverse mode through the cyclic transform and the odd
 # blocks' permutes) by diffuse-odd-periodic and -reflect (the same forward
 # programs) and diffuse-window-grad (reverse mode through the collectives);
@@ -713,6 +723,7 @@ EXTRA = {
     "diffuse-odd-grad",
     "diffuse-odd-reflect",
     "diffuse-odd-window",
+    "diffuse-odd-field",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1835,6 +1846,7 @@ def test_halo_block_in_pieces_on_two_devices(results, taps):
         "diffuse-odd-modes",
         "diffuse-odd-free",
         _case("diffuse-odd-window"),
+        _case("diffuse-odd-field"),
         "evolve_free-odd",
         _case("diffuse-odd-grad"),
     ],
@@ -1855,7 +1867,12 @@ def test_odd_shards_by_the_cyclic_transform(request, name):
     by the unsplit one), no gather, split like the input, and, for the
     forward programs, below the field in scratch (0.75 to 0.88 measured).
     `evolve_free` of a wave on the same shards: its kinetic phase on the
-    same transform (XLA's global FFT gathered the axis before).
+    same transform (XLA's global FFT gathered the axis before). A 66 x 2002
+    field split both ways (odd shards along both axes, two devices each):
+    the same routes axis by axis (the window failed to trace on a field
+    split both ways before, its loop carry varying over one mesh axis);
+    1.2 of the field in scratch there, not bounded: a shard is half of
+    each axis, and the spectrum's share per device twice a real shard's.
     """
     row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
@@ -1868,6 +1885,6 @@ def test_odd_shards_by_the_cyclic_transform(request, name):
         halves = 2 * 1001 * 8 if name != "diffuse-odd-periodic" else 0
         assert row["a2a_bytes"] == row["model"]
         assert row["permute_bytes"] == halves
-    if name != "diffuse-odd-grad":
+    if name not in ("diffuse-odd-grad", "diffuse-odd-field"):
         assert row["temp_ratio"] < 1.0
     assert _split_like_input(row), row

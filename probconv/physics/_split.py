@@ -491,7 +491,10 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = N
 
         # A loop, so that the transforms' buffers are not held at once
         # (side by side two were: 1.43 of the field, 2^14 cells, 4 devices).
-        zero = lax.pcast(jnp.zeros(x.shape, x.dtype), names, to="varying")
+        # (varying over every mesh axis the field is split along, not only
+        # this axis's: a field split both ways)
+        vary = tuple(a for e in spec if e for a in ((e,) if isinstance(e, str) else e))
+        zero = lax.pcast(jnp.zeros(x.shape, x.dtype), vary, to="varying")
         out = lax.fori_loop(0, passes, part, zero)
         return jnp.moveaxis(out, -1, axis)
 
