@@ -46,12 +46,11 @@ layouts: their transforms go on the cyclic layout (`_cyclic`,
 free space by the window (the Gaussian's cut transform by the quadrature,
 folded only with a drift on short shards). Elsewhere (walls or free space
 past the rule on an odd number of cells in all, a drift on longer cyclic
-shards) the axis is gathered instead (`gather`): the
-ordinary program runs on it, and the result is split again like the
-input. The axes a split field holds whole
-are diffused on each device's block, a few pieces of it at a time
-(`per_block`), and a field on a mesh of `Auto` axes is seen through the
-same devices marked `Explicit` (`explicit`).
+shards) the axis is gathered instead (`gather`): the ordinary program runs
+on it, and the result is split again like the input. The axes a split
+field holds whole are diffused on each device's block, a few pieces of it
+at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
+through the same devices marked `Explicit` (`explicit`).
 """
 
 from __future__ import annotations
@@ -419,9 +418,10 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = N
     cheap form, from its transform (`_cut_multiplier`; the Gaussian's too
     without a shift on the cyclic layout, whose rows of ``p`` columns make
     the fold cost ``(n / p)^2``); no device holds the axis, the result is
-    split like `u`, and nothing inside the window
-    is cut: exact for any `s`. `lay`: `mirror_layout`. A complex field
-    goes as its real and imaginary parts.
+    split like `u`, and nothing inside the window is cut: exact for any
+    `s`. `lay`: `mirror_layout`; `nodes`: the quadrature's, for a known
+    `s` (`cut_nodes`). A complex field goes as its real and imaginary
+    parts.
     """
     if jnp.iscomplexobj(u):
         lay = lay._replace(real=True)
@@ -437,12 +437,12 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = N
     real = jnp.finfo(u.dtype).dtype
     passes = 2 if shift is None else 4
 
-    # Recomputed for a gradient: its residuals would be many spectra.
     # The Gaussian's values folded per row: ``2 n`` per row, about ``n^1.5 /
     # p`` per device on the engine's layout, ``n^2 / p^2`` on the cyclic one
     # (rows of ``p`` columns), where a symmetric kernel takes the quadrature.
     fold = kind == "gaussian" and (shift is not None or not cyclic(lay))
 
+    # Recomputed for a gradient: its residuals would be many spectra.
     @jax.checkpoint
     def cut(rows, s, shift):  # H(k) and H(n - k), k = rows + M1 k2
         if fold:
