@@ -37,10 +37,12 @@ development machine), so the times say how much the split costs, not how
 much real devices would gain. Run::
 
     python benchmarks/sharded.py [--log2n 21] [--repeat 5] [--cases acf]
-                                 [--devices 1 2 4 8] [--no-weak]
+                                 [--devices 1 2 4 8] [--no-weak] [--plus 4]
 
 (``--cases`` keeps the cases whose names contain one of the words given;
-``--devices`` sets the device counts, 1 always included.)
+``--devices`` sets the device counts, 1 always included; ``--plus`` adds
+samples to ``2^log2n``: 4 makes the shards of four devices odd, whose
+transforms take the cyclic layout, `probconv.physics._cyclic`.)
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ WORKER = r"""
 import json, os, re, sys, time
 n_dev, log2n, repeat, weak = (int(a) for a in sys.argv[1:5])
 wanted = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else []
+plus = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n_dev}"
 os.environ["JAX_PLATFORMS"] = "cpu"
 import jax, jax.numpy as jnp, numpy as np
@@ -72,8 +75,19 @@ from probconv.distributions._poisson_binomial_split import window_size
 from probconv.similarity import acf, xcorr
 from probconv.smooth import ewma, gaussian_smooth, kde, moving_average, savgol
 from probconv.physics._split import spectral_layout
+from probconv.physics._cyclic import CyclicLayout
+from probconv.physics._cyclic import bytes_received as cyclic_bytes
 
-n = (1 << log2n) * (n_dev if weak else 1)
+n = (1 << log2n) * (n_dev if weak else 1) + plus
+
+
+def period_bytes():
+    # One period's transform without a kernel: the engine's layout, or the
+    # cyclic one where no multiple of the devices divides a shard.
+    lay = spectral_layout(n, n_dev, True, n)
+    if isinstance(lay, CyclicLayout):
+        return cyclic_bytes(lay, 8)
+    return bytes_received(lay, 8, kernel=False)
 traced = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="reflect"))
 traced_free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
 traced_drift = jax.jit(lambda u, D, v: diffuse(u, D, 2.0, drift=v))
@@ -295,12 +309,11 @@ for name, (f, halo) in cases.items():
         model = sum(min(window_size(per << r, np.float64), (per << r) + 1) * 8 + 24
                     for r in range(n_dev.bit_length() - 1))
     elif halo == "diffuse-transform":  # one period's transform, no kernel
-        model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
+        model = period_bytes()
     elif halo == "diffuse-mirror":  # the transform, and the field's halves
-        model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
-        model += 2 * signal.nbytes // n_dev
+        model = period_bytes() + 2 * signal.nbytes // n_dev
     elif halo in ("diffuse-window", "diffuse-window-drift"):  # in turn: 2 or 4
-        model = bytes_received(spectral_layout(n, n_dev, True, n), 8, kernel=False)
+        model = period_bytes()
         model = (2 if halo == "diffuse-window" else 4) * (
             model + 2 * signal.nbytes // n_dev)
     elif isinstance(halo, tuple) and halo[0] == "kde":  # counts, bisection
@@ -330,10 +343,12 @@ print(json.dumps(out))
 """
 
 
-def run(n_dev: int, log2n: int, repeat: int, weak: bool, cases: str = "") -> dict:
+def run(
+    n_dev: int, log2n: int, repeat: int, weak: bool, cases: str = "", plus: int = 0
+) -> dict:
     env = dict(os.environ)
     env.pop("XLA_FLAGS", None)
-    args = [str(n_dev), str(log2n), str(repeat), str(int(weak)), cases]
+    args = [str(n_dev), str(log2n), str(repeat), str(int(weak)), cases, str(plus)]
     proc = subprocess.run(
         [sys.executable, "-c", WORKER, *args],
         capture_output=True,
@@ -357,12 +372,22 @@ def main() -> None:
     parser.add_argument(
         "--no-weak", action="store_true", help="the strong-scaling table only"
     )
+    parser.add_argument(
+        "--plus",
+        type=int,
+        default=0,
+        help="samples added to 2^log2n (4: shards of an odd length on 4 devices)",
+    )
     opts = parser.parse_args()
     counts = tuple(sorted(set(opts.devices) | {1}))
     t0 = time.perf_counter()
-    strong = {d: run(d, opts.log2n, opts.repeat, False, opts.cases) for d in counts}
+    strong = {
+        d: run(d, opts.log2n, opts.repeat, False, opts.cases, opts.plus) for d in counts
+    }
     print(
-        f"Strong scaling: 2^{opts.log2n} float64 samples split over "
+        f"Strong scaling: 2^{opts.log2n}"
+        + (f" + {opts.plus}" if opts.plus else "")
+        + " float64 samples split over "
         f"{', '.join(map(str, counts))} simulated CPU devices.\n"
     )
     print(
@@ -386,7 +411,10 @@ def main() -> None:
     if opts.no_weak:
         print(f"\n({time.perf_counter() - t0:.0f} s in all)")
         return
-    weak = {d: run(d, opts.log2n - 2, opts.repeat, True, opts.cases) for d in counts}
+    weak = {
+        d: run(d, opts.log2n - 2, opts.repeat, True, opts.cases, opts.plus)
+        for d in counts
+    }
     print(
         f"\nWeak scaling: 2^{opts.log2n - 2} samples per device; time relative "
         "to one device (1.00 is perfect weak scaling).\n"

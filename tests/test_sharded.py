@@ -581,6 +581,70 @@ BODY = r"""
     for k in (k301, k3001):
         record(f"pieces-{k.size}", lambda x: cv(x, k, "same"), signal, P("x"),
                m=two, ref=scipy.signal.convolve(signal, k, "same", "direct"))
+    # Shards of an odd number of cells (4 x 1001) past the halo's rule, or
+    # with D traced: no layout of the engine's transform (no multiple of
+    # four divides a shard), so the cyclic one (`physics._cyclic`); gathered
+    # before. Periodic with a drift, reflecting walls, the lattice kernel's
+    # sine modes between absorbing walls against their closed form, free
+    # space (the window: the Gaussian's cut transform by the quadrature;
+    # with a drift by the fold, four passes), and gradients.
+    odd_field = rng.standard_normal(4004)
+    record("diffuse-odd-periodic",
+           lambda x: diffuse(x, 1e4, 2.0, boundary="periodic", drift=300.3),
+           odd_field, P("x"))
+    record("diffuse-odd-reflect",
+           lambda x: diffuse(x, 1e4, 2.0, boundary="reflect"), odd_field, P("x"))
+    from probconv.physics._cyclic import CyclicLayout, bytes_received as cyc
+    odd_cells = (np.arange(4004) + 0.5) * np.pi / 4004
+    odd_sines = np.sin(5 * odd_cells) + 0.5 * np.sin(40 * odd_cells)
+    odd_decay = lambda q, s: np.exp(-2 * s * np.sin(q * np.pi / 8008) ** 2)
+    odd_walls = jax.jit(lambda u, D: diffuse(u, D, 2.0, boundary="absorb",
+                                             kind="lattice"))
+    record("diffuse-odd-modes", lambda x: odd_walls(x, 3e3), odd_sines, P("x"),
+           ref=np.sin(5 * odd_cells) * odd_decay(5, 1.2e4)
+           + 0.5 * np.sin(40 * odd_cells) * odd_decay(40, 1.2e4))
+    for name in ("diffuse-odd-periodic", "diffuse-odd-reflect", "diffuse-odd-modes"):
+        if name in out:
+            out[name]["model"] = cyc(CyclicLayout(4, 1001, 1001, True), 8)
+    odd_free = jax.jit(lambda u, D: diffuse(u, D, 2.0))
+    record("diffuse-odd-free", lambda x: odd_free(x, 1e7), odd_field, P("x"))
+    odd_drift = jax.jit(lambda u, D, v: diffuse(u, D, 2.0, drift=v))
+    record("diffuse-odd-window", lambda x: odd_drift(x, 1e7, 1000.25), odd_field,
+           P("x"))
+    # A field split both ways, odd shards along both axes (33 rows, 1001
+    # cells per device): periodic rows, free space along the cells (the
+    # window's loop carry varies over both mesh axes).
+    odd_heat = rng.standard_normal((66, 2002))
+    record("diffuse-odd-field",
+           lambda x: diffuse(x, [5e3, 1e5], 2.0, boundary=("periodic", "free")),
+           odd_heat, P("b", "t"), m=grid)
+    # The free evolution of a wave on the same shards: one period's transform
+    # on the cyclic layout (XLA's global FFT gathered the axis before).
+    odd_x = np.linspace(-20, 20, 4004, endpoint=False)
+    odd_wave = np.exp(-((odd_x - 1) ** 2) / 2 + 0.5j * odd_x) / np.pi**0.25
+    record("evolve_free-odd",
+           lambda x: evolve_free(x, 1.0, step=odd_x[1] - odd_x[0]), odd_wave,
+           P("x"))
+    # Their gradients in D and the drift (periodic with a drift, reflecting
+    # walls), each as a factor of the field scaled by the unsplit one.
+    odd_w = np.cos(np.arange(4004) / 300.0)
+    odd_slope = jax.grad(
+        lambda u, D, v: jnp.sum(odd_w * diffuse(u, D, 2.0, boundary="periodic",
+                                                drift=v))
+        + jnp.sum(odd_w[::-1] * diffuse(u, D, 2.0, boundary="reflect")),
+        argnums=(1, 2))
+    odd_parity = np.arange(4004) % 2 == 0
+
+    def odd_slopes(x, ref):
+        g = odd_slope(x, 2e4, -30.3)
+        return jnp.where(odd_parity, x * g[0] / ref[0], x * g[1] / ref[1])
+
+    if ALL:  # (the unsplit gradient and the split one: 8 s)
+        odd_ref = [float(g) for g in jax.jit(odd_slope)(jnp.asarray(odd_field), 2e4,
+                                                         -30.3)]
+        odd_grads = lambda x: odd_slopes(x, odd_ref)
+        record("diffuse-odd-grad", odd_grads, odd_field, P("x"),
+               ref=np.asarray(jax.jit(odd_grads)(odd_field)))  # (eagerly: slow)
     print(json.dumps(out))
     """
 
@@ -606,6 +670,16 @@ BODY = r"""
 # the drifted window's gradients in D and the drift (reverse mode through its
 # four passes: 25 s) by diffuse-window-drift (the same forward program) and
 # tests/test_physics_diffuse.py's check_grads of the window's multipliers;
+# diffuse-odd-reflect by diffuse-odd-modes (the same odd blocks' permutes
+# and transform, the absorbing walls' signs around them); diffuse-odd-window
+# (a drift: the fold on rows of four columns, four passes) by diffuse-odd-free
+# (the same passes, two of them) and diffuse-window-drift (the same fold);
+# diffuse-odd-field (a window on a field split both ways, both axes by the
+# cyclic layout) by diffuse-odd-free and diffuse-field-* (the same routes
+# along one axis, the halos along two);
+# diffuse-odd-grad (reverse mode through the cyclic transform and the odd
+# blocks' permutes) by diffuse-odd-periodic and -reflect (the same forward
+# programs) and diffuse-window-grad (reverse mode through the collectives);
 # richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and
 # manual-transform-complex (a complex layout); split2-full, -grad and
@@ -646,6 +720,10 @@ EXTRA = {
     "diffuse-wide-free",
     "diffuse-wide-reflect",
     "diffuse-window-grad",
+    "diffuse-odd-grad",
+    "diffuse-odd-reflect",
+    "diffuse-odd-window",
+    "diffuse-odd-field",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1311,6 +1389,7 @@ def test_halo_transform_or_gather():
     """The engine's halo rule (a shard each side, never the whole axis), then
     one period's transform (periodic; free space within the axis; also past
     an eighth of a shard), else the documented gather."""
+    from probconv.physics._cyclic import CyclicLayout
     from probconv.physics._split import (
         TRANSFORM,
         WINDOW,
@@ -1356,22 +1435,58 @@ def test_halo_transform_or_gather():
     assert wide == ((WINDOW, n),)
     # A drift or the lattice kernel there: the same window (sine parts too).
     assert radii(u, (0,), ("free",), "lattice", None, None, {0: 4}) == ((WINDOW, n),)
+    # The lattice kernel with a known s past the axis: its quadrature's
+    # nodes for that s (48 at s = 1e8 on 2^14 cells; 176 for any s).
+    lattice = radii(u, (0,), ("free",), "lattice", np.array([1e8]), None, {0: 4})
+    assert lattice == ((WINDOW, n, 48),)
     drift = radii(u, (0,), ("free",), "gaussian", None, None, {0: 4})
     assert drift == ((WINDOW, n),)
     shifted = radii(
         u, (0,), ("free",), "gaussian", np.array([1e9]), np.array([5.0]), {0: 4}
     )
     assert shifted == ((WINDOW, n),)
-    # Shards of an odd length: no mirror layout (Makhoul's halves), gathered.
+    # Shards of an odd length: no layout of the engine's (no multiple of four
+    # divides a shard), the cyclic one's (`_cyclic`) instead; free space by
+    # the window there, also where n + R would do (it holds less). An odd
+    # number of cells in all (odd shards on three devices): gathered.
     odd = np.zeros(4 * 1001)
-    assert radii(odd, (0,), ("absorb",), "gaussian", None, None, {0: 4}) == (None,)
-    assert radii(odd, (0,), ("free",), "lattice", None, None, {0: 4}) == (None,)
-    assert mirror_layout(4 * 1001, 4, True) is None
+    assert radii(odd, (0,), ("absorb",), "gaussian", None, None, {0: 4}) == (
+        (TRANSFORM, 4004),
+    )
+    assert radii(odd, (0,), ("free",), "lattice", None, None, {0: 4}) == (
+        (WINDOW, 4004),
+    )
+    s = np.array([3e3])  # R = 768 <= n
+    # (its cut transform by the quadrature: 80 nodes for this known s, not 96)
+    assert radii(odd, (0,), ("free",), "gaussian", s, None, {0: 4}) == (
+        (WINDOW, 4004, 80),
+    )
+    assert radii(odd, (0,), ("periodic",), "gaussian", s, None, {0: 4}) == (
+        (TRANSFORM, 4004),
+    )
+    assert mirror_layout(4 * 1001, 4, True) == CyclicLayout(4, 1001, 1001, True)
+    # A drift there: the Gaussian's fold, (n / p)^2 per device, on shards of
+    # up to 2,048 cells; past them gathered (4 x 16,385: 21 s a call).
+    assert radii(odd, (0,), ("free",), "gaussian", None, None, {0: 4}, True) == (
+        (WINDOW, 4004),
+    )
+    big = np.zeros(4 * 16385)
+    assert radii(big, (0,), ("free",), "gaussian", None, None, {0: 4}, True) == (None,)
+    assert radii(big, (0,), ("free",), "gaussian", None, None, {0: 4}) == (
+        (WINDOW, 4 * 16385),
+    )
+    assert mirror_layout(3 * 1001, 3, True) is None
+    triple = np.zeros(3 * 1001)
+    assert radii(triple, (0,), ("reflect",), "gaussian", None, None, {0: 3}) == (None,)
     for p, length, real in [(4, n, True), (4, 12000, False), (2, 2000, True)]:
         lay = spectral_layout(length, p, real, length)  # exactly one period
         assert lay.length == length and lay.rows % p == 0 and lay.rows % 2 == 0
         assert (length // p) % lay.cols == 0 and lay.cols % p == 0
-    assert spectral_layout(4 * 1001, 4, True, 4 * 1001) is None  # odd shards
+    # Odd shards: the cyclic layout, of exactly one period (n + R: none).
+    assert spectral_layout(4 * 1001, 4, True, 4 * 1001) == CyclicLayout(
+        4, 1001, 1001, True
+    )
+    assert spectral_layout(4 * 1001, 4, True, 5000) is None
     lay = spectral_layout(n, 4, True, n + 6144)
     assert lay.length >= n + 6144
 
@@ -1721,3 +1836,55 @@ def test_halo_block_in_pieces_on_two_devices(results, taps):
     assert _split_like_input(row) and not row["all_gather"], row
     assert row["permute_bytes"] == 8 * (taps - 1), row
     assert row["temp_ratio"] < 0.9, row
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diffuse-odd-periodic",
+        _case("diffuse-odd-reflect"),
+        "diffuse-odd-modes",
+        "diffuse-odd-free",
+        _case("diffuse-odd-window"),
+        _case("diffuse-odd-field"),
+        "evolve_free-odd",
+        _case("diffuse-odd-grad"),
+    ],
+)
+def test_odd_shards_by_the_cyclic_transform(request, name):
+    """Shards of 1001 cells on four devices, past the halo's rule or `D`
+    traced: gathered before (no multiple of four divides a shard, so the
+    engine's transform has no layout). Now the cyclic layout's transform
+    (`physics._cyclic`): the cells in the cyclic order by one all-to-all,
+    each device's 1001-point transform, the columns across devices by a
+    second; the walls in Makhoul's order of odd blocks (two collective
+    permutes each way); free space by the window (the Gaussian's cut
+    transform by the quadrature; with a drift, by the fold of its values
+    on rows of four columns). Equal to the unsplit result within 1e-12 of its
+    largest value (the transforms' rounding, ~1e-15; the sine modes
+    against their closed form, the lattice kernel's transform exact; the
+    gradients in `D` and the drift, each as a factor of the field scaled
+    by the unsplit one), no gather, split like the input, and, for the
+    forward programs, below the field in scratch (0.75 to 0.88 measured).
+    `evolve_free` of a wave on the same shards: its kinetic phase on the
+    same transform (XLA's global FFT gathered the axis before). A 66 x 2002
+    field split both ways (odd shards along both axes, two devices each):
+    the same routes axis by axis (the window failed to trace on a field
+    split both ways before, its loop carry varying over one mesh axis);
+    1.2 of the field in scratch there, not bounded: a shard is half of
+    each axis, and the spectrum's share per device twice a real shard's.
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12
+    assert not row["all_gather"]
+    assert row["all_to_all"] > 0
+    if name not in ("diffuse-odd-periodic", "evolve_free-odd", "diffuse-odd-grad"):
+        assert row["permutes"] >= 4  # Makhoul's order, there and back
+    if "model" in row:  # four all-to-alls (`_cyclic.bytes_received`), halves
+        halves = 2 * 1001 * 8 if name != "diffuse-odd-periodic" else 0
+        assert row["a2a_bytes"] == row["model"]
+        assert row["permute_bytes"] == halves
+    if name not in ("diffuse-odd-grad", "diffuse-odd-field"):
+        assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row

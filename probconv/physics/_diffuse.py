@@ -170,11 +170,16 @@ def diffuse(
     `drift` traced (either kind) by the mean of the even and odd
     extensions' transforms with the window's cut kernel (the same layout,
     exact at any width; with `drift` their sine parts too, four
-    transforms instead of two); no device holds the axis. Elsewhere
-    (shards of an odd length past the halo's rule) that axis is gathered
-    instead (one all-gather of the field), diffused whole and split
-    again like `u`. A halo's block that
-    the cost model would convolve by a transform goes in pieces.
+    transforms instead of two); no device holds the axis. Shards that no
+    multiple of the device count divides (odd shards on four devices)
+    take these transforms on a cyclic layout (the cells in the cyclic
+    order by one all-to-all, a transform per device and one across the
+    devices), free space there by the window. Elsewhere (walls or free
+    space past the halo's rule on an odd number of cells in all, free
+    space with `drift` on those shards past 2,048 cells) that axis is
+    gathered instead (one all-gather of the field), diffused
+    whole and split again like `u`. A halo's block that the cost model
+    would convolve by a transform goes in pieces.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
@@ -265,15 +270,16 @@ def _halo_radii(u, ax, boundaries, kind, D, t, step, drift):
     if not any(a in split for a in ax):
         return None
     k = len(ax)
+    moves = drift is not None
     values = [concrete(x) for x in (D, t, step, 0.0 if drift is None else drift)]
     if any(x is None for x in values):  # traced: periodic, walls by transform
-        return _split.radii(u, ax, boundaries, kind, None, None, split)
+        return _split.radii(u, ax, boundaries, kind, None, None, split, moves)
     d_h, t_h, h_h, v_h = (
         np.broadcast_to(np.asarray(x, np.float64), (k,)) for x in values
     )
     s = 2.0 * d_h * t_h / h_h**2
     shift = v_h * t_h / h_h
-    return _split.radii(u, ax, boundaries, kind, s, shift, split)
+    return _split.radii(u, ax, boundaries, kind, s, shift, split, moves)
 
 
 def _clip_rule(host, u, ax) -> str:
@@ -324,7 +330,8 @@ def _diffuse(
             real = not jnp.iscomplexobj(out)
             if halo[i][0] == _split.WINDOW:  # free space, any width
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
-                out = _split.diffuse_window(out, a, lay, s[i], a_i, kind)
+                nodes = halo[i][2] if len(halo[i]) > 2 else None  # (a known s)
+                out = _split.diffuse_window(out, a, lay, s[i], a_i, kind, nodes)
             elif b in _split.MIRRORS:  # the even or odd extension's transform
                 lay = _split.mirror_layout(out.shape[a], split[a], real)
                 out = _split.diffuse_mirror(out, a, lay, s[i], kind, b)

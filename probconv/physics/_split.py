@@ -39,13 +39,18 @@ and odd extensions' transforms with the cut kernel's transform in place of
 the kernel's, and their sine parts too where a drift makes the kernel
 asymmetric (`diffuse_window`), the cut kernel's transform computed on each
 device (folded from the Gaussian's values, `_window_multiplier`; the lattice
-kernel's from its transform by a quadrature, `_cut_multiplier`). Elsewhere
-(shards of an odd length past the rule) the axis is gathered instead
-(`gather`): the ordinary program runs on it, and the
-result is split again like the input. The axes a split field holds whole
-are diffused on each device's block, a few pieces of it at a time
-(`per_block`), and a field on a mesh of `Auto` axes is seen through the
-same devices marked `Explicit` (`explicit`).
+kernel's from its transform by a quadrature, `_cut_multiplier`). Shards
+that no multiple of the device count divides have none of the engine's
+layouts: their transforms go on the cyclic layout (`_cyclic`,
+`transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`,
+free space by the window (the Gaussian's cut transform by the quadrature,
+folded only with a drift on short shards). Elsewhere (walls or free space
+past the rule on an odd number of cells in all, a drift on longer cyclic
+shards) the axis is gathered instead (`gather`): the ordinary program runs
+on it, and the result is split again like the input. The axes a split
+field holds whole are diffused on each device's block, a few pieces of it
+at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
+through the same devices marked `Explicit` (`explicit`).
 """
 
 from __future__ import annotations
@@ -68,10 +73,12 @@ from probconv.conv.internal import (
 )
 
 from . import _lattice
+from ._cyclic import CyclicLayout, cyclic_block, cyclic_layout
 
 # The routes of an axis past the halo's rule (`radii`): (TRANSFORM, period),
 # or (WINDOW, n): free space with the kernel cut to the window
-# (`diffuse_window`).
+# (`diffuse_window`), (WINDOW, n, nodes) with a known `s` whose quadrature
+# takes fewer nodes (`cut_nodes`).
 TRANSFORM = "transform"
 WINDOW = "window"
 # The boundaries whose images are the axis's mirror (`diffuse_mirror`).
@@ -166,8 +173,10 @@ def spectral_layout(n: int, shards: int, real: bool, period: int):
     the spectrum goes class by class) and even. For ``M = period``: rows
     ``period / cols`` with small prime factors first, then columns nearest
     ``sqrt(M)``; for ``M >= period`` the engine's layout
-    (`probconv.conv.internal.split_layout`). None where none fits (a shard
-    with no divisor that is a multiple of the shards, or odd rows only).
+    (`probconv.conv.internal.split_layout`). Where none fits (a shard with
+    no divisor that is a multiple of the shards, or odd rows only), the
+    cyclic layout of ``M = n`` (`_cyclic.cyclic_layout`: `transform_block`
+    takes either); None for a longer `period` there, or unequal shards.
     """
     size = n // shards
     if size * shards != n:
@@ -175,7 +184,7 @@ def spectral_layout(n: int, shards: int, real: bool, period: int):
     if period != n:
         lay = split_layout(shards, size, size, 1, real, period)
         if lay is None or lay.rows % shards:
-            return None
+            return cyclic_layout(n, shards, real, period)
         return lay
     cands = [
         c
@@ -183,7 +192,7 @@ def spectral_layout(n: int, shards: int, real: bool, period: int):
         if size % c == 0 and (n // c) % 2 == 0
     ]
     if not cands:
-        return None
+        return cyclic_layout(n, shards, real, period)
     cols = min(
         cands,
         key=lambda c: (not _smooth_length(n // c), abs(math.log(c / math.sqrt(n)))),
@@ -191,21 +200,59 @@ def spectral_layout(n: int, shards: int, real: bool, period: int):
     return SplitLayout(shards, size, size, 1, n // cols, cols, real)
 
 
+def cyclic(lay) -> bool:
+    """Whether `lay` is the cyclic layout (`_cyclic`), not the engine's."""
+    return isinstance(lay, CyclicLayout)
+
+
+def transform_block(x, lay, names, fn, out_dtype):
+    """Return this device's block of ``ifft(fn(fft(x)))`` on the layout `lay`.
+
+    The engine's `spectral_block` on its layout (`SplitLayout`), the
+    cyclic layout's `cyclic_block` on a `CyclicLayout` (shards that no
+    multiple of the device count divides): the same contract.
+    """
+    if cyclic(lay):
+        return cyclic_block(x, lay, names, fn, out_dtype)
+    return spectral_block(x, lay, names, fn, out_dtype)
+
+
+def alternate(x, names, flip=True):
+    """Return `x` times ``(-1)^j`` at its cells ``j`` of the field (last axis).
+
+    Inside `jax.shard_map`, `x` the block of the device of index ``q``
+    along the mesh axes `names`: cells ``j = q b + i``, so ``(-1)^i`` (a
+    constant) times ``(-1)^{q b}`` (a scalar, 1 for an even ``b``). `flip`
+    (a boolean scalar, traced or not): `x` itself where it is False.
+    """
+    b = x.shape[-1]
+    local = np.where(np.arange(b) % 2, -1.0, 1.0).astype(jnp.finfo(x.dtype).dtype)
+    scale = 1 - 2 * (lax.axis_index(names) % 2) if b % 2 else 1
+    # One scalar, 0 where not flipped: no array of signs is held (or hoisted
+    # out of a loop of passes that flip some of them).
+    scale = jnp.where(flip, scale, 0).astype(local.dtype)
+    return x * (local * scale + (1 - jnp.abs(scale)))
+
+
 def mirror_permute(x, names, shards: int, inverse: bool = False):
     """Return this device's block of the axis in Makhoul's order, or back.
 
     Inside `jax.shard_map`, `x` this device's block (index ``d`` of ``p =
-    shards``, an even ``b`` cells, last axis) of an axis of ``n = p b``
-    cells. The order ``v[k] = u[2 k]``, ``v[n - 1 - k] = u[2 k + 1]``
-    (``k < n / 2``) turns the field's mirror extension of ``2 n`` points
-    into ``n`` (`diffuse_mirror`): block ``d``'s even cells go to half
-    ``d mod 2`` of device ``d // 2``, its odd cells reversed to the other
-    half of device ``p - 1 - d // 2``. Two collective permutes of half a
-    block each: in the first, even devices send their even cells and odd
-    ones their odd cells, in the second the others; halves that arrive
-    from the mirrored side are reversed. `inverse` undoes it.
+    shards``, ``b`` cells, last axis; ``b`` even, or odd with ``p`` even)
+    of an axis of ``n = p b`` cells. The order ``v[k] = u[2 k]``,
+    ``v[n - 1 - k] = u[2 k + 1]`` (``k < n / 2``) turns the field's
+    mirror extension of ``2 n`` points into ``n`` (`diffuse_mirror`):
+    block ``d``'s even cells go to half ``d mod 2`` of device ``d // 2``,
+    its odd cells reversed to the other half of device ``p - 1 - d //
+    2``. Two collective permutes of half a block each: in the first, even
+    devices send their even cells and odd ones their odd cells, in the
+    second the others; halves that arrive from the mirrored side are
+    reversed. `inverse` undoes it. Blocks of an odd number of cells go by
+    `_mirror_permute_odd`.
     """
     p = shards
+    if x.shape[-1] % 2:
+        return _mirror_permute_odd(x, names, p, inverse)
     half = x.shape[-1] // 2
     d = lax.axis_index(names)
     even = d % 2 == 0
@@ -236,13 +283,47 @@ def mirror_permute(x, names, shards: int, inverse: bool = False):
     return jnp.stack([ev, od], axis=-1).reshape(x.shape)
 
 
+def _mirror_permute_odd(x, names, shards: int, inverse: bool):
+    """`mirror_permute` for blocks of an odd ``b`` cells (an even `shards`).
+
+    Cell ``i`` of block ``q`` is cell ``j = q b + i`` of the field, even
+    where ``i`` and ``q`` are alike. Block ``q``'s ``(b + 1) / 2`` cells of
+    even ``i`` form the first part of a block of the order, its ``(b - 1)
+    / 2`` cells of odd ``i`` the rest of another: of block ``q // 2`` (the
+    field's even cells, in order) or of block ``p - 1 - q // 2`` (its odd
+    cells, reversed). One collective permute of each part.
+    """
+    p, b = shards, x.shape[-1]
+    d = lax.axis_index(names)
+    # Where each block's even-i part (to_a) and odd-i part (to_b) go.
+    to_a = [q // 2 if q % 2 == 0 else p - 1 - q // 2 for q in range(p)]
+    to_b = [p - 1 - q // 2 if q % 2 == 0 else q // 2 for q in range(p)]
+
+    def turned(a):  # reversed in the blocks of the odd cells
+        return jnp.where(2 * d >= p, jnp.flip(a, -1), a)
+
+    if not inverse:
+        first = lax.ppermute(x[..., 0::2], names, list(enumerate(to_a)))
+        rest = lax.ppermute(x[..., 1::2], names, list(enumerate(to_b)))
+        return jnp.concatenate([turned(first), turned(rest)], axis=-1)
+    head = (b + 1) // 2
+    back_a = [(t, q) for q, t in enumerate(to_a)]
+    back_b = [(t, q) for q, t in enumerate(to_b)]
+    even = lax.ppermute(turned(x[..., :head]), names, back_a)
+    odd = lax.ppermute(turned(x[..., head:]), names, back_b)
+    odd = jnp.pad(odd, [(0, 0)] * (x.ndim - 1) + [(0, 1)])
+    return jnp.stack([even, odd], axis=-1).reshape(x.shape[:-1] + (b + 1,))[..., :b]
+
+
 def mirror_layout(n: int, shards: int, real: bool):
     """Return the layout of `diffuse_mirror` on a split axis of `n`, or None.
 
-    One period's (`spectral_layout` of ``n`` points), where the shards hold
-    an even number of cells each (`mirror_permute`); else None.
+    One period's (`spectral_layout` of ``n`` points: the engine's, or the
+    cyclic one where the shards have none), for an even ``n``
+    (`mirror_permute`: shards of an even number of cells, or of an odd
+    number on an even number of devices); else None.
     """
-    if n % shards or (n // shards) % 2:
+    if n % shards or n % 2:
         return None
     return spectral_layout(n, shards, real, n)
 
@@ -282,9 +363,8 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
 
     def body(block, s):
         x = jnp.moveaxis(block, axis, -1)
-        if boundary == "absorb":  # (-1)^m: blocks of even length
-            sign = 1.0 - 2.0 * (np.arange(x.shape[-1]) % 2)
-            x = x * sign.astype(real)
+        if boundary == "absorb":  # (-1)^m, m the field's cell
+            x = alternate(x, names)
         x = mirror_permute(x, names, lay.shards)
 
         def fn(spectrum, rows):
@@ -297,10 +377,10 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
             w = lax.complex(h0 * z.real, h1 * z.imag)
             return phase * w.astype(spectrum.dtype)
 
-        y = spectral_block(x, lay, names, fn, x.dtype)
+        y = transform_block(x, lay, names, fn, x.dtype)
         y = mirror_permute(y, names, lay.shards, inverse=True)
         if boundary == "absorb":
-            y = y * sign.astype(real)
+            y = alternate(y, names)
         return jnp.moveaxis(y, -1, axis)
 
     return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
@@ -308,7 +388,7 @@ def diffuse_mirror(u, axis: int, lay, s, kind: str, boundary: str):
     )
 
 
-def diffuse_window(u, axis: int, lay, s, shift, kind: str):
+def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = None):
     r"""Diffuse `u` along its split `axis` in free space, any kernel width.
 
     The unsplit program convolves the window of ``n`` cells with the
@@ -335,14 +415,20 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     points of spectrum. Each device computes ``H`` at its own rows of the
     spectrum: the Gaussian's by folding its values per row
     (`_window_multiplier`), the lattice kernel's, whose values have no
-    cheap form, from its transform (`_cut_multiplier`); no device holds
-    the axis, the result is split like `u`, and nothing inside the window
-    is cut: exact for any `s`. `lay`: `mirror_layout`. A complex field
-    goes as its real and imaginary parts.
+    cheap form, from its transform (`_cut_multiplier`; the Gaussian's too
+    without a shift on the cyclic layout, whose rows of ``p`` columns make
+    the fold cost ``(n / p)^2``); no device holds the axis, the result is
+    split like `u`, and nothing inside the window is cut: exact for any
+    `s`. `lay`: `mirror_layout`; `nodes`: the quadrature's, for a known
+    `s` (`cut_nodes`). A complex field goes as its real and imaginary
+    parts.
     """
     if jnp.iscomplexobj(u):
         lay = lay._replace(real=True)
-        parts = (diffuse_window(p, axis, lay, s, shift, kind) for p in (u.real, u.imag))
+        parts = (
+            diffuse_window(part, axis, lay, s, shift, kind, nodes)
+            for part in (u.real, u.imag)
+        )
         return lax.complex(*parts)
     mesh, spec = _layout(u)
     entry = spec[axis]
@@ -351,28 +437,30 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
     real = jnp.finfo(u.dtype).dtype
     passes = 2 if shift is None else 4
 
+    # The Gaussian's values folded per row: ``2 n`` per row, about ``n^1.5 /
+    # p`` per device on the engine's layout, ``n^2 / p^2`` on the cyclic one
+    # (rows of ``p`` columns), where a symmetric kernel takes the quadrature.
+    fold = kind == "gaussian" and (shift is not None or not cyclic(lay))
+
     # Recomputed for a gradient: its residuals would be many spectra.
     @jax.checkpoint
     def cut(rows, s, shift):  # H(k) and H(n - k), k = rows + M1 k2
-        if kind == "gaussian":  # the kernel's values folded per row
+        if fold:
             h = _window_multiplier(s, shift, rows, lay, real)
             hn = h[:, lay.cols :]
             return h[:, : lay.cols], hn if shift is None else jnp.conj(hn)
         k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
-        return tuple(_cut_multiplier(j, 2 * n, n, kind, s) for j in (k, n - k))
+        return tuple(_cut_multiplier(j, 2 * n, n, kind, s, nodes) for j in (k, n - k))
 
     def body(block, params):
         s, shift = params
         x = jnp.moveaxis(block, axis, -1)
-        sign = (1.0 - 2.0 * (np.arange(x.shape[-1]) % 2)).astype(real)
 
         @jax.checkpoint  # (a gradient recomputes each pass, its loops' carries)
         def part(i, out):  # i = 2 wall + part (wall 0 the even extension, 1 the odd)
             i = i * (4 // passes)  # (without a shift the cosine parts alone)
             odd_ext, odd_part = i // 2 == 1, i % 2 == 1
-            ones = jnp.ones_like(sign)
-            flip = jnp.where(odd_ext, sign, ones)
-            v = mirror_permute(x * flip, names, lay.shards)
+            v = mirror_permute(alternate(x, names, odd_ext), names, lay.shards)
 
             def fn(spectrum, rows):
                 k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
@@ -397,14 +485,16 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
                     w = jnp.where(odd_part, odd_w, even_w)
                 return phase * w.astype(spectrum.dtype)
 
-            y = spectral_block(v, lay, names, fn, x.dtype)
+            y = transform_block(v, lay, names, fn, x.dtype)
             y = mirror_permute(y, names, lay.shards, inverse=True)
-            turn = jnp.where(odd_ext != odd_part, sign, ones)  # (-1)^j after
-            return out + 0.5 * y * turn
+            return out + 0.5 * alternate(y, names, odd_ext != odd_part)
 
         # A loop, so that the transforms' buffers are not held at once
         # (side by side two were: 1.43 of the field, 2^14 cells, 4 devices).
-        zero = lax.pcast(jnp.zeros(x.shape, x.dtype), names, to="varying")
+        # (varying over every mesh axis the field is split along, not only
+        # this axis's: a field split both ways)
+        vary = tuple(a for e in spec if e for a in ((e,) if isinstance(e, str) else e))
+        zero = lax.pcast(jnp.zeros(x.shape, x.dtype), vary, to="varying")
         out = lax.fori_loop(0, passes, part, zero)
         return jnp.moveaxis(out, -1, axis)
 
@@ -412,6 +502,12 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str):
         u, (s, shift)
     )
 
+
+# A drifting Gaussian's window on the cyclic layout: its fold's ``(n / p)^2``
+# multiply-adds per device at most this many (4 x 1,001 cells: 1e6, 0.86 of
+# the field in scratch, about a second; 4 x 16,385 cells: 2.7e8, 2.2 of the
+# field and 21 s a call against the gather's 26 ms), else the gather.
+_FOLD_CYCLIC = 1 << 22
 
 # The fold of `_window_multiplier` takes at most n / _FOLD_SHARE kernel values
 # at a time: a chunk and its indices and phases are several arrays of that
@@ -513,7 +609,45 @@ _CUT_NODES = {"gaussian": 96, "lattice": 176}
 _CUT_CHUNK = 8
 
 
-def _cut_multiplier(k, period: int, n: int, kind: str, s):
+def _cut_span(kind: str, s, xp):
+    """Return the kernel's radius and its transform's half-width (`_CUT_GOAL`).
+
+    Past the radius the kernel, past the half-width ``theta_max`` its
+    transform, is below ``e^-50`` (`xp`: `numpy` for a known `s`, else
+    `jax.numpy`).
+    """
+    goal = _CUT_GOAL
+    pos = s > 0
+    s_safe = xp.where(pos, s, 1.0)
+    if kind == "lattice":  # Bernstein's radius; exp(-2 s sin^2) below e^-goal
+        radius = goal / 3 + xp.sqrt((goal / 3) ** 2 + 2 * goal * s)
+        y = xp.sqrt(goal / 2 / s_safe)
+        wide = pos & (y < 1)
+        top = xp.where(wide, 2 * xp.arcsin(xp.where(wide, y, 0.5)), np.pi)
+    else:
+        radius = xp.sqrt(2 * goal * s) + 1
+        y = xp.sqrt(2 * goal / s_safe)
+        top = xp.where(pos & (y < np.pi), y, np.pi)
+    return radius, top
+
+
+def cut_nodes(kind: str, s: float, n: int) -> int | None:
+    """Return the quadrature's nodes for a known `s` (None: `_CUT_NODES`).
+
+    The trapezoidal rule of `_cut_multiplier` is exact but for aliases
+    ``2 pi / h`` cells away, which clear the window's ``B`` offsets and the
+    kernel's ``R`` where ``nodes > theta_max (B + R) / pi``: with a margin
+    of a quarter (that of `_CUT_NODES` at its worst ``s``), in steps of
+    `_CUT_CHUNK`. None where that is not below `_CUT_NODES`.
+    """
+    radius, top = _cut_span(kind, float(s), np)
+    window = min(n - 1.0, math.ceil(radius) + 1)
+    need = 1.25 * float(top) * (window + float(radius)) / np.pi
+    nodes = _CUT_CHUNK * max(1, math.ceil(need / _CUT_CHUNK))
+    return nodes if nodes < _CUT_NODES[kind] else None
+
+
+def _cut_multiplier(k, period: int, n: int, kind: str, s, nodes: int | None = None):
     r"""Return the transform of the kernel cut to ``|m| < n`` at frequencies `k`.
 
     :math:`H(\phi) = \sum_{|m| < n} K_m e^{-i m \phi}`, ``phi = 2 pi k /
@@ -537,19 +671,8 @@ def _cut_multiplier(k, period: int, n: int, kind: str, s):
     (`_lattice.lattice_dtft`). Real, of `k`'s shape.
     """
     real = jnp.result_type(s, 0.0)
-    nodes = _CUT_NODES[kind]
-    goal = _CUT_GOAL
-    pos = s > 0
-    s_safe = jnp.where(pos, s, 1.0)
-    if kind == "lattice":  # Bernstein's radius; exp(-2 s sin^2) below e^-goal
-        radius = goal / 3 + jnp.sqrt((goal / 3) ** 2 + 2 * goal * s)
-        y = jnp.sqrt(goal / 2 / s_safe)
-        wide = pos & (y < 1)
-        top = jnp.where(wide, 2 * jnp.arcsin(jnp.where(wide, y, 0.5)), np.pi)
-    else:
-        radius = jnp.sqrt(2 * goal * s) + 1
-        y = jnp.sqrt(2 * goal / s_safe)
-        top = jnp.where(pos & (y < np.pi), y, np.pi)
+    nodes = _CUT_NODES[kind] if nodes is None else nodes
+    radius, top = _cut_span(kind, s, jnp)
     count = 2 * jnp.minimum(n - 1.0, jnp.ceil(radius) + 1) + 1  # N
     h = 2 * top / nodes
     theta = -top + h * jnp.arange(nodes, dtype=real)
@@ -603,7 +726,7 @@ def spectral_axis(u, axis: int, lay, multiplier, params):
             theta = k.astype(real) * (2 * np.pi / n)
             return spectrum * multiplier(theta, params).astype(spectrum.dtype)
 
-        y = spectral_block(x, lay, names, fn, x.dtype)
+        y = transform_block(x, lay, names, fn, x.dtype)
         return jnp.moveaxis(y, -1, axis)
 
     return jax.shard_map(body, mesh=mesh, in_specs=(P(*spec), P()), out_specs=P(*spec))(
@@ -799,7 +922,7 @@ def split_like(y, like):
     return jax.sharding.reshard(y, NamedSharding(mesh, P(*spec)))
 
 
-def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
+def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tuple:
     """Return the route of each diffused axis: a halo radius, a transform or None.
 
     `s` and `shift` are the kernels' variances and shifts in cells (NumPy,
@@ -814,8 +937,12 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
     most ``n`` (``M >= n + R``), a reflecting or absorbing one (``M = n``,
     any radius, known or not: `mirror_layout`, `diffuse_mirror`); ``(WINDOW,
     n)``: a free axis past that (``R > n``, or unknown; any kernel, a drift
-    too), by `diffuse_window` on the mirror's layout; None: not split, or
-    gathered (shards of an odd length past the halo's rule).
+    too), or whose ``n + R`` points have only the cyclic layout, by
+    `diffuse_window` on the mirror's layout (``(WINDOW, n, nodes)`` where
+    its cut transform goes by the quadrature, `s` is known and takes fewer
+    nodes: `cut_nodes`); None: not split, or gathered
+    (walls or free space past the halo's rule on an odd ``n``; `drift`, a
+    drifting kernel's window on cyclic shards past `_FOLD_CYCLIC`).
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -832,13 +959,21 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
         wide = r is None or _wide_halo(r, n // split[a], u.dtype, share)
         if wide and b == "periodic":
             period = n
-        elif wide and b == "free" and tail is not None and tail <= n:
+        elif wide and b == "free" and _engine_layout(n, split[a], real, tail):
             period = n + tail
         elif wide and b == "free":
             # (the Gaussian's fold: phase indices ``r m < 2 n^2`` in the index type)
             fits = jax.config.jax_enable_x64 or kind != "gaussian" or 2 * n * n < 2**31
             lay = mirror_layout(n, split[a], real) if fits else None
-            out.append((WINDOW, n) if lay is not None else r)
+            if lay is not None and cyclic(lay) and drift:
+                # (the drifting Gaussian's fold, n^2 / p^2 per device)
+                lay = lay if (n // split[a]) ** 2 <= _FOLD_CYCLIC else None
+            quadrature = kind == "lattice" or (cyclic(lay) and not drift)
+            nodes = None
+            if lay is not None and quadrature and s is not None:
+                nodes = cut_nodes(kind, s[i], n)  # fewer for a known s
+            route = (WINDOW, n) if nodes is None else (WINDOW, n, nodes)
+            out.append(route if lay is not None else r)
             continue
         elif wide and b in MIRRORS:
             lay = mirror_layout(n, split[a], real)
@@ -850,6 +985,18 @@ def radii(u, ax, boundaries, kind, s, shift, split) -> tuple:
         lay = spectral_layout(n, split[a], real, period)
         out.append((TRANSFORM, period) if lay is not None else r)
     return tuple(out)
+
+
+def _engine_layout(n: int, shards: int, real: bool, tail: int | None) -> bool:
+    """Whether a free axis's ``n + R`` points have the engine's layout.
+
+    ``R <= n`` known; elsewhere the window (on shards with none, the
+    cyclic layout of ``n`` points: a cyclic transform of ``n + R`` held
+    1.03 of the field in scratch for 4 x 1,001 cells, the window 0.86).
+    """
+    if tail is None or tail > n:
+        return False
+    return spectral_layout(n, shards, real, n + tail) is not None
 
 
 # A halo of more than 1/_HALO_SHARE of a shard each side, convolved by one

@@ -1,0 +1,197 @@
+"""A distributed transform for shards of any length: the cyclic layout.
+
+The engine's distributed transform (`probconv.conv.internal.spectral_block`)
+lays ``M = M1 M2`` points out as rows of ``M2`` samples, ``M2`` a multiple
+of the device count ``p`` that divides a shard: a shard of ``b`` cells needs
+``p`` to divide ``b``, and ``M`` to be a multiple of ``2 p``. A field of
+``n = p b`` cells with ``b`` odd (or ``b = 2 mod 4`` on four devices) has
+no such layout of ``n`` points, nor of ``2 n``. The same four steps go with
+``M2 = p`` and ``M1 = B`` instead, where nothing has to divide ``b``: the
+cells go to the cyclic order first (device ``d`` the cells ``j = d + p r``,
+one all-to-all of ``ceil(b / p) + 1`` cells per pair of devices, unequal
+counts padded), each device transforms its ``B`` points (a real transform for a
+real field), and a second all-to-all hands each device ``ceil(H / p)`` of
+the ``H`` frequencies ``k2`` (``H = B // 2 + 1`` for a real field) of every
+device's transform, whose ``p``-point transforms across devices give the
+spectrum ``X[k2 + B k1]``, all ``k1``. The inverse retraces the steps.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+# The spectrum goes to the map in at most this many pieces of rows, one after
+# the other: a map's intermediates (the 25 terms of a traced Gaussian's
+# transform, say) are then those of a piece.
+_PIECES = 8
+
+
+class CyclicLayout(NamedTuple):
+    """The cyclic layout of a split axis's transform (`cyclic_block`)."""
+
+    shards: int  # p: devices along the split axis
+    size: int  # b: cells per shard (n = p b)
+    rows: int  # B = M1: points of each device's transform (B = b here)
+    real: bool  # a real field: frequencies k2 < B // 2 + 1 only
+
+    @property
+    def cols(self) -> int:
+        """``M2 = p``: the spectrum's entry ``[j, c]`` is ``X[k2_j + B c]``."""
+        return self.shards
+
+    @property
+    def length(self) -> int:
+        """``M = p B``: the transform's points (zeros past the field's ``n``)."""
+        return self.rows * self.shards
+
+
+def cyclic_layout(n: int, shards: int, real: bool, period: int) -> CyclicLayout | None:
+    """Return the cyclic layout of a transform of `period` points, or None.
+
+    One period of the field, ``M = n`` (a circular convolution of that
+    period; a longer transform of a zero-padded field is the engine's
+    where it has one, else free space goes by the window). None for
+    another `period`, where `n` does not divide over the shards, or for
+    ``M >= 2^31`` without 64-bit integers.
+    """
+    if n % shards or period != n:
+        return None
+    if n >= 2**31 and not jax.config.jax_enable_x64:
+        return None
+    return CyclicLayout(shards, n // shards, n // shards, real)
+
+
+def _spectrum_rows(lay: CyclicLayout) -> tuple[int, int]:
+    """Return ``(H, rows)``: frequencies ``k2`` held, and per device (padded).
+
+    ``rows`` is a multiple of the pieces the map goes in (`_PIECES`).
+    """
+    held = lay.rows // 2 + 1 if lay.real else lay.rows
+    rows = -(-held // lay.shards)
+    pieces = min(_PIECES, rows)
+    return held, -(-rows // pieces) * pieces
+
+
+def bytes_received(lay: CyclicLayout, itemsize: int) -> int:
+    """Bytes one device receives in one `cyclic_block`, for `itemsize` inputs.
+
+    Four all-to-alls, each keeping ``1 / p`` of its own: the cells to the
+    cyclic order and back (``p w`` of the field's type, ``w = ceil(b / p)
+    + 1``), the spectrum's ``p rows`` complex entries there and back.
+    """
+    p = lay.shards
+    w = -(-lay.size // p) + 1
+    words = 1 if lay.real else 2
+    _, rows = _spectrum_rows(lay)
+    total = 2 * p * w * words + 2 * p * rows * 2
+    return int(total * (p - 1) // p * itemsize)
+
+
+def _int():
+    return jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+
+
+def _to_cyclic(x, lay: CyclicLayout, names, q):
+    """Return this device's ``B`` points ``x[d + p r]`` (zeros past the field).
+
+    `x` is device ``q``'s shard of ``b`` cells (last axis), cells ``j = q
+    b + i``. Shifted by ``o = q b mod p`` into ``w = ceil(b / p) + 1`` rows
+    of ``p``, column ``d`` holds its cells ``j = d mod p``, those of rows
+    ``floor(q b / p) + s`` of device ``d``'s order (zeros around them); one
+    all-to-all of the columns, and each device adds what the ``p`` shards
+    sent at their rows. Slices and pads only, no index arrays.
+    """
+    p, b, big = lay.shards, lay.size, lay.rows
+    w = -(-b // p) + 1
+    buf = jnp.zeros(x.shape[:-1] + (p * w,), x.dtype)
+    buf = lax.dynamic_update_slice_in_dim(buf, x, (q * b) % p, x.ndim - 1)
+    send = jnp.swapaxes(buf.reshape(x.shape[:-1] + (w, p)), -1, -2)  # [d, s]
+    got = lax.all_to_all(send, names, x.ndim - 1, x.ndim - 1, tiled=True)  # [t, s]
+    y = jnp.zeros(x.shape[:-1] + (big,), x.dtype)
+    for t in range(p):
+        start = t * b // p
+        keep = min(w, big - start)
+        part = lax.index_in_dim(got, t, x.ndim - 1, keepdims=False)[..., :keep]
+        y = y + jnp.pad(part, [(0, 0)] * (x.ndim - 1) + [(start, big - start - keep)])
+    return y
+
+
+def _from_cyclic(y, lay: CyclicLayout, names, q):
+    """Return device ``q``'s ``b`` cells from its points (`_to_cyclic` undone).
+
+    `y` holds this device's ``B`` points ``j = q + p r``; shard ``t`` gets
+    its rows ``floor(t b / p) + s`` (``s < w``, zeros past ``B``), as
+    `_to_cyclic` sent them.
+    """
+    p, b, big = lay.shards, lay.size, lay.rows
+    w = -(-b // p) + 1
+    lead = [(0, 0)] * (y.ndim - 1)
+    parts = []
+    for t in range(p):
+        start = t * b // p
+        keep = min(w, big - start)
+        part = lax.slice_in_dim(y, start, start + keep, axis=y.ndim - 1)
+        parts.append(jnp.pad(part, lead + [(0, w - keep)]))
+    send = jnp.stack(parts, axis=-2)  # [t, s]
+    got = lax.all_to_all(send, names, y.ndim - 1, y.ndim - 1, tiled=True)  # [d, s]
+    buf = jnp.swapaxes(got, -1, -2).reshape(y.shape[:-1] + (p * w,))
+    return lax.dynamic_slice_in_dim(buf, (q * b) % p, b, y.ndim - 1)
+
+
+def cyclic_block(x, lay: CyclicLayout, names, fn, out_dtype):
+    """Return this device's block of ``ifft(fn(fft(x)))`` along the last axis.
+
+    As `probconv.conv.internal.spectral_block` (inside `jax.shard_map`, `x`
+    this device's shard of ``b`` cells of a field split in order over the
+    mesh axes `names`, zeros past it up to ``M = lay.length`` points;
+    ``fn(s, rows)`` maps the spectrum entry by entry, ``s[..., j, c] =
+    X[rows[j] + B c]``, and must keep a real field's symmetry), on the
+    cyclic layout: `fn` receives ``ceil(H / p)`` rows ``k2`` of every
+    column per device, in `_PIECES` pieces one after the other; rows past
+    ``H`` are padding, dropped whatever `fn` gives them. Returns the
+    block's ``b`` outputs.
+    """
+    p, big = lay.shards, lay.rows
+    it = _int()
+    cdtype = jnp.result_type(x.dtype, jnp.complex64)
+    rdtype = jnp.finfo(cdtype).dtype
+    q = lax.axis_index(names).astype(it)
+    y = _to_cyclic(x, lay, names, q)
+    if lay.real:
+        f = jnp.fft.rfft(y, axis=-1).astype(cdtype)
+    else:
+        f = jnp.fft.fft(y.astype(cdtype), axis=-1)
+    held, rows = _spectrum_rows(lay)
+    pieces = min(_PIECES, rows)
+    f = jnp.pad(f, [(0, 0)] * (f.ndim - 1) + [(0, p * rows - held)])
+    f = f.reshape(f.shape[:-1] + (p, rows))
+    f = lax.all_to_all(f, names, f.ndim - 2, f.ndim - 2, tiled=True)  # [d, k2]
+    k2 = q * rows + jnp.arange(rows, dtype=it)
+    width = rows // pieces
+
+    def piece(g, f):  # rows k2 of the piece: across devices, mapped, and back
+        part = lax.dynamic_slice_in_dim(f, g * width, width, f.ndim - 1)
+        rows_g = lax.dynamic_slice_in_dim(k2, g * width, width)
+        index = (jnp.arange(p, dtype=it)[:, None] * rows_g) % lay.length
+        twiddle = jnp.exp(-1j * (2 * np.pi / lay.length) * index.astype(rdtype))
+        twiddle = twiddle.astype(cdtype)
+        s = jnp.swapaxes(jnp.fft.fft(part * twiddle, axis=-2), -1, -2)
+        s = jnp.broadcast_to(fn(s, rows_g), s.shape).astype(cdtype)  # X[k2 + B k1]
+        s = jnp.fft.ifft(jnp.swapaxes(s, -1, -2), axis=-2) * jnp.conj(twiddle)
+        return lax.dynamic_update_slice_in_dim(f, s, g * width, f.ndim - 1)
+
+    s = lax.fori_loop(0, pieces, piece, f)
+    s = lax.all_to_all(s, names, s.ndim - 2, s.ndim - 2, tiled=True)
+    s = s.reshape(s.shape[:-2] + (p * rows,))[..., :held]
+    if lay.real:
+        y = jnp.fft.irfft(s, n=big, axis=-1)
+    else:
+        y = jnp.fft.ifft(s, axis=-1)
+        if not jnp.issubdtype(out_dtype, jnp.complexfloating):
+            y = y.real
+    return _from_cyclic(y, lay, names, q).astype(out_dtype)
