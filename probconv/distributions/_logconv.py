@@ -303,7 +303,9 @@ def _direct_pair(la, lb, keep, dt, batch):
     return out.reshape(batch + (keep,)), rel.reshape(batch + (keep,))
 
 
-def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
+def log_pair(
+    la: jax.Array, lb: jax.Array, keep: int | None = None, span: int | None = None
+):
     """Batched relative-accuracy log-convolution of the last axes.
 
     Leading axes broadcast. Returns ``(log_out, log_rel_err)``. Small
@@ -313,7 +315,11 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     exponential tilt can lift to the top). With `keep`, only the first
     `keep` entries are returned (a caller whose grid ends there): the
     direct fixes go to them alone (the entries past a sum's float range
-    are the worst resolved, and would take every fix).
+    are the worst resolved, and would take every fix). `span`, where the
+    inputs were padded with ``-inf`` to buckets, is the true output's length:
+    the number of tilts is planned for the bucket (the arc length scaled by
+    ``sqrt(n_out / span)``, as it grows with the output's spread), so that
+    every size of a bucket shares one program.
     """
     dt = jnp.result_type(la.dtype, lb.dtype)
     batch = jnp.broadcast_shapes(la.shape[:-1], lb.shape[:-1])
@@ -329,7 +335,8 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     total = concrete(arc)
     if total is not None:
         total = total[:, -1]
-        count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n + m - 1, dt))
+        spread = float(np.max(total)) * math.sqrt(n_out / (span or n_out))
+        count = _tilt.count_tilts(spread, dt, _noise(n_out, dt))
         whole = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
         cr = concrete(whole[1])
         if cr is not None:
