@@ -143,7 +143,17 @@ def as_param(x, name: str, dtype) -> jax.Array:
 
 
 def _numbers_only(x) -> bool:
-    """Whether `x` (a NumPy array or a list) holds no JAX value (no tracer)."""
+    """Whether `x` (a NumPy array or a list) is a rectangular array of numbers.
+
+    False for a list holding JAX values (tracers among them) or of ragged
+    rows: those take `jnp.asarray`, and its checks and messages.
+    """
     if isinstance(x, np.ndarray):
         return True
-    return not any(isinstance(a, jax.Array) for a in jax.tree.leaves(x))
+    if any(isinstance(a, jax.Array) for a in jax.tree.leaves(x)):
+        return False
+    try:
+        np.asarray(x)
+    except ValueError:
+        return False
+    return True
