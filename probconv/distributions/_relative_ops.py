@@ -115,7 +115,8 @@ def relative_add(x: Distribution, y: Distribution) -> Distribution:
     if y2 is not y:
         ly, ey, hy, ym = _refined_logs(y2, hy[1], pad)
     n_out = x2.size + y2.size - 1
-    out, rel = log_pair(lx, ly, span=n_out)  # in the common dtype
+    # (in the common dtype; the sizes are the unpadded ones)
+    out, rel = log_pair(lx, ly, span=n_out, terms=min(x2.size, y2.size))
     d = _add_finish(out, rel, ex, ey, hx, hy, xm, ym, x2.origin, y2.origin, step=h)
     return trimmed(d, n_out)
 
