@@ -2,12 +2,15 @@
 
     python benchmarks/relative_programs.py iid iid2    # a call, then a new size
     python benchmarks/relative_programs.py cdens -v    # list the programs
+    python benchmarks/relative_programs.py pb pb3      # a new size, same bucket
 
 Each case is one public call with ``accuracy="relative"`` and a log-space
 query, run in this (fresh) process under the test suite's compiler settings
 (float64, `jax_disable_most_optimizations`, the classic CPU emitter). The
 first case is the cold call; a second case, run after it, is the same call
-on a new size. The compilations are counted from the "jax" loggers with
+on a new size (the cases ending in 2 change the bucket, those ending in 3
+stay in the first case's bucket, `probconv.conv.bucket_length`). The
+compilations are counted from the "jax" loggers with
 `jax_log_compiles` (issue 14; docs/performance.md).
 """
 
@@ -61,11 +64,17 @@ CASES = {
     "iid2": lambda: dist.iid_sum(dist.bernoulli(0.5), 137, accuracy="relative").logpmf(
         3
     ),
+    "iid3": lambda: dist.iid_sum(dist.bernoulli(0.5), 107, accuracy="relative").logpmf(
+        3
+    ),
     "add": lambda: dist.add(
         dist.binomial(30, 0.3), dist.poisson(3.0), accuracy="relative"
     ).logpmf(3),
     "add2": lambda: dist.add(
         dist.binomial(45, 0.3), dist.poisson(5.0), accuracy="relative"
+    ).logpmf(3),
+    "add3": lambda: dist.add(
+        dist.binomial(31, 0.3), dist.poisson(3.0), accuracy="relative"
     ).logpmf(3),
     "pb": lambda: dist.poisson_binomial(
         np.linspace(0.1, 0.9, 40), accuracy="relative"
@@ -73,17 +82,26 @@ CASES = {
     "pb2": lambda: dist.poisson_binomial(
         np.linspace(0.1, 0.9, 57), accuracy="relative"
     ).logpmf(3),
+    "pb3": lambda: dist.poisson_binomial(
+        np.linspace(0.1, 0.9, 37), accuracy="relative"
+    ).logpmf(3),
     "compound": lambda: dist.compound(
         dist.poisson(2.0), dist.bernoulli(0.5) + 1, accuracy="relative"
     ).logpmf(3),
     "compound2": lambda: dist.compound(
         dist.poisson(3.0), dist.die(4) + 1, accuracy="relative"
     ).logpmf(3),
+    "compound3": lambda: dist.compound(
+        dist.poisson(2.5), dist.bernoulli(0.3) + 1, accuracy="relative"
+    ).logpmf(3),
     "cdens": lambda: dist.compound(
         dist.negative_binomial(1, 0.5), _exp(400), accuracy="relative"
     ).logpdf(3.0),
     "cdens2": lambda: dist.compound(
         dist.negative_binomial(1, 0.5), _exp(300), accuracy="relative"
+    ).logpdf(3.0),
+    "cdens3": lambda: dist.compound(
+        dist.negative_binomial(1, 0.5), _exp(390), accuracy="relative"
     ).logpdf(3.0),
 }
 

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_int, check_number, concrete
-from ..conv.internal import bounded_jit, spectral_length
+from ..conv import bucket_length, to_device
+from ..conv.internal import bounded_jit, from_host, spectral_length
 from . import _extend
 from ._base import Distribution
 from ._base import eps as _eps
@@ -26,6 +27,7 @@ from ._pgf import (
     fft_diagnostics,
     severity_log_mgf,
 )
+from ._relative import bucketable
 from ._relative_ops import relative_compound
 from ._split_grid import whole_grid
 
@@ -127,19 +129,29 @@ def compound_lattice(
     # Tilted severity, cut at `size` (mass beyond only reaches S >= size).
     offs = jnp.clip(jnp.where(okx, kr, 0), 0, size).astype(jnp.int32)
     if relative:
-        cut = _placed(xm, offs, size=size)
+        # Eagerly, the grid is padded to a bucket (severity masses 0 past
+        # `size`): every size of a bucket shares the programs (issue 14).
+        points = bucket_length(size) if bucketable(xm, offs, N) else size
+        if points == size:
+            cut = _placed(xm, offs, size=size)
+        else:
+            cut = _placed_host(np.asarray(xm), np.asarray(offs), size, points)
         lx, log_t = None, None
         if _extend.extendable(X) is not None:
             # Exact log-masses on 0..size-1 (one origin: `extendable`).
             j = int(np.max(j0))
             X, lx, log_t = _extend.extend(X, max(size - j, 1))
-            pad = [(0, 0)] * (lx.ndim - 1) + [(j, 0)]
-            lx = jnp.pad(lx, pad, constant_values=-jnp.inf)[..., :size]
+            pad = [(0, 0)] * (lx.ndim - 1) + [(j, points - size)]
+            if points == size:
+                lx = jnp.pad(lx, pad, constant_values=-jnp.inf)[..., :size]
+            else:
+                lx = np.pad(np.asarray(lx), pad, constant_values=-np.inf)
+                lx = from_host(np.ascontiguousarray(lx[..., :points]))
         # Mass a severity lost past its grid reaches S from there on, at most
         # E[N] times over.
         first, log_t = _extend.horizon(X, log_t)
         first = jnp.where(okx, kr, 0.0) + first
-        log_t = log_t + jnp.log(jnp.maximum(N.mean(), 1.0)).astype(log_t.dtype)
+        log_t = log_t + jnp.log(jnp.maximum(_mean_of(N), 1.0)).astype(log_t.dtype)
         log_cut = None
         if log_a is not None:
             # The mass of S past the grid, in log space (it may underflow):
@@ -147,8 +159,9 @@ def compound_lattice(
             # cannot get there; plus what the severity and frequency lost.
             log_cut = log_cut_past(N, k_n, xc, j0, size, (log_mgf_x, lg), log_t)
         out = relative_compound(
-            N, cut, length, X.step, okx, lx=lx, first=(first, log_t), log_cut=log_cut
-        )
+            N, cut, max(length, spectral_length(4 * points)), X.step, okx,
+            lx=lx, first=(first, log_t), log_cut=log_cut, points=size,
+        )  # fmt: skip
         if not full_output:
             return out
         return out, {"fft_length": max(length, 4 * size)}
@@ -184,6 +197,34 @@ def compound_lattice(
 def _placed(xm, offs, size):
     """Return the severity's rows at their grid offsets, cut at `size` (one program)."""
     return _place(xm, offs, size + xm.shape[-1])[..., :size]
+
+
+def _mean_of(N: Distribution):
+    """``N.mean()``, on the host for an eager law (nothing compiled per grid)."""
+    if not bucketable(N):
+        return N.mean()
+    m = np.asarray(N.masses)
+    k = np.arange(m.shape[-1], dtype=m.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.asarray(N.origin) + N.step * (m @ k) / m.sum(-1)
+    return to_device(np.asarray(mean, m.dtype))
+
+
+def _placed_host(xm: np.ndarray, offs: np.ndarray, size: int, points: int):
+    """`_placed` on the host, zero-padded from `size` to `points` entries.
+
+    For an eager call, whose grid is padded to a bucket: nothing compiled
+    per severity or grid length.
+    """
+    batch = np.broadcast_shapes(xm.shape[:-1], offs.shape)
+    m = xm.shape[-1]
+    rows = np.broadcast_to(xm, batch + (m,)).reshape(-1, m)
+    at = np.broadcast_to(offs, batch).reshape(-1)
+    out = np.zeros((rows.shape[0], points), xm.dtype)
+    for r, (row, o) in enumerate(zip(rows, at)):
+        k = max(0, min(m, size - int(o)))
+        out[r, o : o + k] = row[:k]
+    return from_host(out.reshape(batch + (points,)))
 
 
 def log_cut_past(N: Distribution, k_n: int, xm, j0, size: int, cgf, log_t):

@@ -253,19 +253,21 @@ def _core_batched(la, lb, grid, arc, ga, gb, count, fixes, keep=None):
 
 
 @bounded_jit(static_argnames=("fixes", "keep", "shape"))
-def _fix_first(la, lb, out, rel, fixes, keep, shape):
+def _fix_first(la, lb, out, rel, terms, fixes, keep, shape):
     """`_first`, `_fix_batched` and `_first` to `shape`, in one program."""
-    out, rel = _fix_batched(la, lb, *_first(out, rel, keep), fixes)
+    out, rel = _fix_batched(la, lb, *_first(out, rel, keep), terms, fixes)
     return _first(out, rel, keep, shape)
 
 
 @bounded_jit(static_argnames=("fixes",))
-def _fix_batched(la, lb, out, rel, fixes):
+def _fix_batched(la, lb, out, rel, terms, fixes):
+    """Recompute the `fixes` worst entries directly (`terms`: at most per sum)."""
+
     def one(a, b, o, r):
         worst = jax.lax.top_k(jax.lax.stop_gradient(r), fixes)[1]
         exact = direct_entries(a, b, worst)
         ep = _tilt.eps(a.dtype)
-        bound = math.log(2.0 * ep * min(a.shape[-1], b.shape[-1]) + ep)
+        bound = jnp.log(2.0 * ep * terms + ep).astype(a.dtype)
         rel_d = jnp.where(jnp.isfinite(exact), bound, -jnp.inf)
         return o.at[worst].set(exact), r.at[worst].set(rel_d)
 
@@ -291,19 +293,28 @@ def _first(out, rel, keep, shape=None):
 
 
 @bounded_jit(static_argnames=("keep", "dt", "batch"))
-def _direct_pair(la, lb, keep, dt, batch):
-    """`log_pair` of small inputs, summed directly in log space (one program)."""
+def _direct_pair(la, lb, terms, keep, dt, batch):
+    """`log_pair` of small inputs, summed directly in log space (one program).
+
+    `terms` (traced) bounds the terms of each sum: the shorter input's true
+    length (inputs padded with ``-inf`` add none).
+    """
     fa, fb = _flat_pair(la, lb, dt, batch)
-    n, m = fa.shape[-1], fb.shape[-1]
     ep = _tilt.eps(dt)
     ks = jnp.arange(keep)
     out = jax.vmap(lambda a, b: direct_entries(a, b, ks))(fa, fb)
-    bound = math.log(2.0 * ep * min(n, m) + ep)
+    bound = jnp.log(2.0 * ep * terms + ep).astype(out.dtype)
     rel = jnp.where(jnp.isfinite(out), bound, -jnp.inf)
     return out.reshape(batch + (keep,)), rel.reshape(batch + (keep,))
 
 
-def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
+def log_pair(
+    la: jax.Array,
+    lb: jax.Array,
+    keep: int | None = None,
+    span: int | None = None,
+    terms: int | None = None,
+):
     """Batched relative-accuracy log-convolution of the last axes.
 
     Leading axes broadcast. Returns ``(log_out, log_rel_err)``. Small
@@ -313,7 +324,13 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     exponential tilt can lift to the top). With `keep`, only the first
     `keep` entries are returned (a caller whose grid ends there): the
     direct fixes go to them alone (the entries past a sum's float range
-    are the worst resolved, and would take every fix).
+    are the worst resolved, and would take every fix). `span`, where the
+    inputs were padded with ``-inf`` to buckets, is the true output's length:
+    the number of tilts is planned for the bucket (the arc length scaled by
+    ``sqrt(n_out / span)``, as it grows with the output's spread), so that
+    every size of a bucket shares one program; `terms`, the shorter
+    input's true length there, bounds the terms of a direct sum in its
+    error estimate (the padding adds none).
     """
     dt = jnp.result_type(la.dtype, lb.dtype)
     batch = jnp.broadcast_shapes(la.shape[:-1], lb.shape[:-1])
@@ -322,14 +339,16 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
     keep = n_out if keep is None else max(1, min(int(keep), n_out))
     shape = batch + (keep,)
     if n * m <= _DIRECT:
-        return _direct_pair(la, lb, keep=keep, dt=dt, batch=batch)
+        terms = np.float64(min(n, m) if terms is None else terms)
+        return _direct_pair(la, lb, terms, keep=keep, dt=dt, batch=batch)
     # Few programs, each a dispatch and a wait: the rows and their plan in
     # one, the fixes and the cut to `keep` in another.
     fa, fb, grid, arc, ga, gb = _flat_grid(la, lb, dt=dt, batch=batch)
     total = concrete(arc)
     if total is not None:
         total = total[:, -1]
-        count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n + m - 1, dt))
+        spread = float(np.max(total)) * math.sqrt(n_out / (span or n_out))
+        count = _tilt.count_tilts(spread, dt, _noise(n_out, dt))
         whole = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
         cr = concrete(whole[1])
         if cr is not None:
@@ -338,7 +357,8 @@ def log_pair(la: jax.Array, lb: jax.Array, keep: int | None = None):
             if bad:
                 cap = max(1, _FIX_WORK // min(n, m))
                 fixes = min(keep, 1 << (bad - 1).bit_length(), cap)
-                return _fix_first(fa, fb, *whole, fixes, keep=keep, shape=shape)
+                small = np.float64(min(n, m) if terms is None else terms)
+                return _fix_first(fa, fb, *whole, small, fixes, keep=keep, shape=shape)
         return _first(*whole, keep=keep, shape=shape)
     else:
         rule = math.pi * math.sqrt(n_out)

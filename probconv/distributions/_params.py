@@ -15,6 +15,7 @@ import numpy as np
 
 from .._checks import check_choice
 from .._checks import is_real_dtype as _is_real
+from ..conv import to_device
 
 ACCURACIES = ("absolute", "relative")
 
@@ -127,7 +128,32 @@ def as_param(x, name: str, dtype) -> jax.Array:
         not isinstance(x, (jax.Array, np.ndarray, np.generic, numbers.Number, list))
     ):
         raise TypeError(f"`{name}` must be a real number or array; got {x!r}.")
+    if isinstance(x, (np.ndarray, list)):
+        # Host arrays by one copy: `jnp.asarray` compiles a program per new
+        # shape (issue 14), which a loop over sizes would pay each time.
+        host = np.asarray(x) if _numbers_only(x) else None
+        if host is not None and host.dtype != object:
+            if np.iscomplexobj(host):
+                raise TypeError(f"`{name}` must be real; got dtype {host.dtype}.")
+            return to_device(host.astype(dtype, copy=False))
     arr = jnp.asarray(x)
     if jnp.issubdtype(arr.dtype, jnp.complexfloating):
         raise TypeError(f"`{name}` must be real; got dtype {arr.dtype}.")
     return arr.astype(dtype)
+
+
+def _numbers_only(x) -> bool:
+    """Whether `x` (a NumPy array or a list) is a rectangular array of numbers.
+
+    False for a list holding JAX values (tracers among them) or of ragged
+    rows: those take `jnp.asarray`, and its checks and messages.
+    """
+    if isinstance(x, np.ndarray):
+        return True
+    if any(isinstance(a, jax.Array) for a in jax.tree.leaves(x)):
+        return False
+    try:
+        np.asarray(x)
+    except ValueError:
+        return False
+    return True

@@ -12,13 +12,16 @@ as for any distribution. `accuracy="relative"` in `add`, `iid_sum`,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
-from ..conv.internal import bounded_jit
+from ..conv import bucket_length
+from ..conv.internal import bounded_jit, from_host
 from . import _queries, _tilt
 from ._base import Distribution, _point, pytree_dataclass
 from ._grid import make
@@ -116,16 +119,15 @@ class RelativeDistribution(Distribution):
         True
         """
         self._need("lattice", "logpmf", "logpdf")
-        return query(self, "_logpmf", x)
+        return _lattice_query(self, "_logpmf", x)
 
-    def _logpmf(self, x):
+    def _logpmf(self, x, n):
+        """`logpmf` of the first `n` points (a traced size; the rest is padding)."""
         x, k = _queries._k(self, x)
         j = jnp.round(k)
-        on = (
-            (jnp.abs(k - j) <= _queries._tol(self, k)) & (j >= 0) & (j <= self.size - 1)
-        )
-        ji = jnp.clip(j, 0, self.size - 1).astype(jnp.int32)
-        off = self._unknown(k > self.size - 1)
+        on = (jnp.abs(k - j) <= _queries._tol(self, k)) & (j >= 0) & (j <= n - 1)
+        ji = jnp.clip(j, 0, n - 1).astype(jnp.int32)
+        off = self._unknown(k > n - 1)
         val = jnp.where(on, _queries._take(self.log_masses, ji), off)
         return jnp.where(jnp.isnan(x), jnp.nan, val)
 
@@ -135,11 +137,10 @@ class RelativeDistribution(Distribution):
         With `strict`, ``log P(X > x)`` is NaN from the last grid point on
         where mass was cut (see `_unknown`); otherwise ``-inf`` there.
         """
-        return query(self, "_log_cumulative_body", x, upper, strict)
+        return _lattice_query(self, "_log_cumulative_body", x, upper, strict)
 
-    def _log_cumulative_body(self, x, upper: bool, strict: bool):
+    def _log_cumulative_body(self, x, n, upper: bool, strict: bool):
         x, k = _queries._k(self, x)
-        n = self.size
         lm = self.log_masses
         j = jnp.floor(k + _queries._tol(self, k))
         ji = jnp.clip(j, 0, n - 1).astype(jnp.int32)
@@ -199,18 +200,95 @@ class RelativeDistribution(Distribution):
 
 
 @bounded_jit(static_argnames=("name", "args"))
-def _query(d, x, name, args):
-    return getattr(d, name)(x, *args)
+def _query(d, x, n, name, args):
+    if n is None:
+        return getattr(d, name)(x, *args)
+    return getattr(d, name)(x, n, *args)
 
 
-def query(d: Distribution, name: str, x, *args):
+def query(d: Distribution, name: str, x, *args, n=None):
     """Run the method `name` of `d` at points `x` as one compiled program.
 
     Eagerly, a log-space query ran a dozen single operations, each compiled
     for the grid's length (issue 14); jitted, a new length compiles one
-    program. `args` are static (flags).
+    program. `args` are static (flags); `n`, where given, is passed to the
+    method before them as a traced value (a law's true size).
     """
-    return _query(d, _point(x), name=name, args=args)
+    return _query(d, _point(x), n, name=name, args=args)
+
+
+# Eager relative-accuracy calls pad their stages' inputs to
+# `probconv.conv.bucket_length` (issue 14: a loop over a thousand sizes then
+# compiles a few programs per operation, not a thousand); tests turn it off
+# to compare against the unpadded programs.
+BUCKETS = True
+
+
+def bucketable(*arrays) -> bool:
+    """Whether an eager call on `arrays` may pad them to a bucket.
+
+    Only where no leaf is a tracer: padding and trimming run on the host,
+    which `jax.jit`, `jax.vmap` and an eager `jax.grad` (whose tracers carry
+    values) must not see.
+    """
+    leaves = jax.tree.leaves(arrays)
+    return BUCKETS and not any(isinstance(a, jax.core.Tracer) for a in leaves)
+
+
+def pad_last(a, length: int, fill: float) -> np.ndarray:
+    """Return `a` on the host, its last axis padded with `fill` to `length` entries."""
+    a = np.asarray(a)
+    n = a.shape[-1]
+    if n >= length:
+        return a
+    out = np.full(a.shape[:-1] + (length,), fill, a.dtype)
+    out[..., :n] = a
+    return out
+
+
+def trimmed(d: RelativeDistribution, size: int) -> RelativeDistribution:
+    """Return `d` cut to its first `size` points on the host (nothing compiled).
+
+    The relative operations compute on inputs padded to a bucket, with
+    ``-inf`` log-masses (no mass) past the true grid; this cuts their
+    results back to it.
+    """
+    if d.size == size:
+        return d
+
+    def cut(a):
+        return from_host(np.ascontiguousarray(np.asarray(a)[..., :size]))
+
+    return dataclasses.replace(
+        d,
+        masses=cut(d.masses),
+        log_masses=cut(d.log_masses),
+        log_error=cut(d.log_error),
+    )
+
+
+def _lattice_query(d: RelativeDistribution, name: str, x, *args):
+    """`query` with the true size traced, on a law padded to its bucket.
+
+    Eagerly, the law's arrays are padded on the host (``-inf`` log-masses
+    and errors, zero masses) to `probconv.conv.bucket_length` of its size,
+    so that laws of many sizes share one compiled query per bucket; the
+    methods read the true size `n` (a traced value) for what lies past the
+    grid.
+    """
+    n = d.size
+    arrays = (d.masses, d.log_masses, d.log_error)
+    # Buckets of the points after the first (a sum's span: the trials of a
+    # Poisson binomial, ``n (m - 1)`` of an iid sum), as the operations pad.
+    nb = bucket_length(n - 1) + 1 if n > 1 else n
+    if nb != n and bucketable(arrays):
+        d = dataclasses.replace(
+            d,
+            masses=pad_last(d.masses, nb, 0.0),
+            log_masses=pad_last(d.log_masses, nb, -np.inf),
+            log_error=pad_last(d.log_error, nb, -np.inf),
+        )
+    return query(d, name, x, *args, n=np.int32(n))
 
 
 def _relative(

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import concrete
+from ..conv import bucket_length
 from ..conv.internal import bounded_jit, fft_nd, ifft_nd, spectral_length
 from . import _tilt
 
@@ -54,28 +55,28 @@ def _support(lx: jax.Array):
     return lo, hi
 
 
-def iid_grid(lx: jax.Array, n: int, n_out: int = 0):
+def iid_grid(lx: jax.Array, n, n_out):
     """Tilt-plan grid of one law: ``(theta, arc, var)`` on a sorted grid.
 
     `var` is the variance of the tilted `X`; `arc` the cumulative arc length
-    of :math:`n K_X` (whose tilted variance is ``n * var``). With `n_out`,
-    the tilts only reach the first `n_out` points of the sum.
+    of :math:`n K_X` (whose tilted variance is ``n * var``). The tilts only
+    reach the first `n_out` points of the sum (all ``n (m - 1) + 1`` of
+    them, or fewer). `n` and `n_out` may be traced.
     """
     dt = lx.dtype
     m = lx.shape[-1]
+    n = jnp.asarray(n, dt)
     j = jnp.arange(m, dtype=dt)
     lo, hi = _support(lx)
     fin = jnp.isfinite(lx)
     top = jnp.max(jnp.where(fin, lx, -jnp.inf))
     bot = jnp.min(jnp.where(fin, lx, jnp.inf))
-    bound = (top - bot) + math.log(n * m + 1.0) + 40.0
+    bound = (top - bot) + jnp.log(n * m + 1.0) + 40.0
 
     def mean(th):
         return _tilt.tilted_moments(lx, j, th)[1]
 
-    top = hi - 0.5 / n
-    if n_out:
-        top = jnp.minimum(top, (n_out - 1.0) / n)
+    top = jnp.minimum(hi - 0.5 / n, (n_out - 1.0) / n)
     tgt = jnp.stack([lo + 0.5 / n, top]).astype(dt)
     ends = _tilt.bisect(mean, tgt, -bound, bound)
     t_lo, t_hi = ends[0], ends[1]
@@ -100,7 +101,12 @@ _POWER = {8: 16384, 4: 16}
 
 
 class IidPlan(NamedTuple):
-    """Static plan of a tilted iid sum (shapes only; hashable)."""
+    """Static plan of a tilted iid sum (shapes only; hashable).
+
+    A plan made for a bucket's size `n` serves every smaller count of
+    summands that takes one Fourier power (no `bits`): the count is then
+    traced (see `iid_core`), and the windows, made for `n`, hold its sum.
+    """
 
     n: int
     m: int
@@ -191,32 +197,56 @@ def _slice_rows(z: jax.Array, start: jax.Array, size: int) -> jax.Array:
     return jax.vmap(lambda row, s: jax.lax.dynamic_slice(row, (s,), (size,)))(z, start)
 
 
-def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None):
+def _power(f: jax.Array, p: jax.Array, most: int) -> jax.Array:
+    """``f ** p`` for a traced integer ``0 < p <= most``, by repeated squaring.
+
+    The same multiplications as `jax.lax.integer_pow` for a static power
+    (a squaring per bit, a product per 1 bit), so the same round-off; a
+    traced power in ``f ** p`` would take ``exp(p log f)`` instead.
+    """
+    out = jnp.ones_like(f)
+    for bit in range(most.bit_length()):
+        if bit:
+            f = f * f
+        out = jnp.where((p >> bit) & 1, out * f, out)
+    return out
+
+
+def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None, n=None):
     """Log-masses of the `n`-fold sum, and their log relative error estimates.
 
     Unbatched: `lx` has shape ``(m,)`` (log-masses of X on ``0..m-1``),
     `thetas` shape ``(T,)`` sorted. Returns two arrays of
-    ``n (m - 1) + 1`` points.
+    ``plan.n (m - 1) + 1`` points (or ``plan.n_out``). `n`, where given, is
+    the traced number of summands (at most ``plan.n``, for a plan of one
+    Fourier power); the points past its sum's support are ``-inf``.
     """
     dt = lx.dtype
     ep = _tilt.eps(dt)
-    n, m = plan.n, plan.m
-    n_out = plan.n_out or n * (m - 1) + 1
+    m = plan.m
+    n_out = plan.n_out or plan.n * (m - 1) + 1
     j = jnp.arange(m, dtype=dt)
     thetas = jax.lax.stop_gradient(thetas)
     _, c, var = _tilt.tilted_moments(jax.lax.stop_gradient(lx), j, thetas)
-    c = _tilt.snap(c, n, m)
+    c = _tilt.snap(c, plan.n, m)
     xt, big_a, corr = _tilt.tilt_rows(lx, j, thetas, c, x)
     # First stage: the p0-fold tilted law on a circle of length l0.
-    l0, p0 = plan.l0, plan.p0
+    l0 = plan.l0
     f = fft_nd(_fold(xt, l0), (l0,), (-1,), True, ordered=False)
-    y = ifft_nd(f**p0, (l0,), (-1,), True, ordered=False).astype(dt)
+    if n is None:
+        n, p0 = plan.n, plan.p0
+        power = f**p0
+    else:
+        p0 = n
+        power = _power(f, jnp.asarray(n, jnp.int32), plan.p0)
+    y = ifft_nd(power, (l0,), (-1,), True, ordered=False).astype(dt)
     sig0 = jnp.sqrt(p0 * var)
     nu = ep * (NOISE * p0 * jnp.sqrt((sig0 + 1.0) / l0) + NOISE * math.log2(l0 + 1))
     s = p0
     w = plan.windows[0]
     start = jnp.round(s * c).astype(jnp.int32) - w // 2
-    start = jnp.clip(start, 0, s * (m - 1) + 1 - w)
+    # (a window longer than a traced sum's support starts at 0)
+    start = jnp.maximum(jnp.minimum(start, s * (m - 1) + 1 - w), 0)
     idx = (start[:, None] + jnp.arange(w)[None, :]) % l0
     win = jnp.take_along_axis(y, idx, axis=1)
     win = _renormalize(win)
@@ -262,24 +292,25 @@ def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None):
 
 
 @bounded_jit(static_argnames=("plan",))
-def _iid_batched(lx, thetas, plan, x):
+def _iid_batched(lx, thetas, plan, x, n=None):
     batch = lx.shape[:-1]
     flat = lx.reshape((-1, lx.shape[-1]))
     th = thetas.reshape((-1, thetas.shape[-1]))
     if x is None:
-        out, rel = jax.vmap(lambda a, b: iid_core(a, b, plan))(flat, th)
+        out, rel = jax.vmap(lambda a, b: iid_core(a, b, plan, None, n))(flat, th)
     else:
         xf = x.reshape(flat.shape)
-        out, rel = jax.vmap(lambda a, b, c: iid_core(a, b, plan, c))(flat, th, xf)
+        out, rel = jax.vmap(lambda a, b, c: iid_core(a, b, plan, c, n))(flat, th, xf)
     return out.reshape(batch + out.shape[-1:]), rel.reshape(batch + rel.shape[-1:])
 
 
-@bounded_jit(static_argnames=("n", "n_out"))
-def _iid_plan_batched(lx, n, n_out=0):
+@bounded_jit
+def _iid_plan_batched(lx, n, n_out):
     """Per row the tilt grid, its arc lengths, and what sizes the plan.
 
     ``(grid, arc, total arc, largest tilted variance, support span)``: one
-    program, so that planning on concrete values compiles nothing else.
+    program, so that planning on concrete values compiles nothing else
+    (`n` and `n_out` are traced: one program serves every count).
     """
     flat = lx.reshape((-1, lx.shape[-1]))
     grid, arc, var = jax.vmap(lambda a: iid_grid(a, n, n_out))(flat)
@@ -294,7 +325,13 @@ def _place_batched(grid, arc, count, batch):
     return thetas.reshape(batch + (count,))
 
 
-def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 0):
+def log_iid_sum(
+    lx: jax.Array,
+    n: int,
+    x: jax.Array | None = None,
+    n_out: int = 0,
+    bucket: int | None = None,
+):
     """Relative-accuracy log-masses of the `n`-fold sum of each row of `lx`.
 
     Returns ``(log_masses, log_rel_err)``, each of shape
@@ -304,6 +341,12 @@ def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 
     in linear form where the caller has them, keeps float32 inputs exact.
     The plan (number of tilts, window and FFT lengths) comes from the values
     where they are concrete, else from the shapes alone.
+
+    With `bucket` (at least `n`), the programs are those of a
+    `bucket`-fold sum, with `n` traced, where that sum takes one Fourier
+    power: every count of a bucket shares them (issue 14). The arrays then
+    have the bucket's length (``bucket (m - 1) + 1``, or `n_out` rounded up
+    to a bucket length), ``-inf`` past the `n`-fold sum's points.
     """
     dt = lx.dtype
     m = lx.shape[-1]
@@ -314,12 +357,17 @@ def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 
         return out, rel
     full = n * (m - 1) + 1
     n_out = n_out if 0 < n_out < full else 0
+    nb = n if bucket is None or bucket < n else bucket
+    if iid_plan(nb, 2, 0.5, 1.0, dt).bits:
+        nb = n  # (a sum that squares has a plan of its own count)
     grid, arc, total, vmax, spans = _iid_plan_batched(
-        jax.lax.stop_gradient(lx), n, n_out
+        jax.lax.stop_gradient(lx), np.int32(n), np.int32(n_out or full)
     )
     total, vmax, spans = concrete(total), concrete(vmax), concrete(spans)
     if total is not None and vmax is not None and spans is not None:
-        count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n, dt))
+        # The arc length grows like sqrt(n): planned for the bucket's count.
+        spread = float(np.max(total)) * math.sqrt(nb / n)
+        count = _tilt.count_tilts(spread, dt, _noise(nb, dt))
         sigma = math.sqrt(float(np.max(vmax)))
         width = float(np.max(spans))
     else:
@@ -328,7 +376,13 @@ def log_iid_sum(lx: jax.Array, n: int, x: jax.Array | None = None, n_out: int = 
         # 3 pi, three times a Bernoulli's and above a fair die's (5.5).
         sigma = (m - 1) / 2.0
         width = float(m - 1)
-        count = _tilt.count_tilts(3 * math.pi * math.sqrt(n), dt, _noise(n, dt))
-    plan = iid_plan(n, m, max(sigma, 1e-3), max(width, 1.0), dt)._replace(n_out=n_out)
+        count = _tilt.count_tilts(3 * math.pi * math.sqrt(nb), dt, _noise(nb, dt))
+    plan = iid_plan(nb, m, max(sigma, 1e-3), max(width, 1.0), dt)
     thetas = _place_batched(grid, arc, count=count, batch=batch)
-    return _iid_batched(lx, thetas, plan, x)
+    if nb == n:
+        return _iid_batched(lx, thetas, plan._replace(n_out=n_out), x)
+    points = nb * (m - 1) + 1
+    if n_out:
+        points = min(bucket_length(n_out - 1) + 1, points)
+    plan = plan._replace(n_out=0 if points == nb * (m - 1) + 1 else points)
+    return _iid_batched(lx, thetas, plan, x, np.int32(n))

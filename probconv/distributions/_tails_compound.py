@@ -140,11 +140,13 @@ def _support_of_sum(lx, freq):
     return lo, hi
 
 
-def compound_grid(lx, freq, size: int):
+def compound_grid(lx, freq, size):
     """Tilt-plan grid: ``(theta, arc, mean_s, ext, k_ext, mean_x)``, traced.
 
     `ext` extends the grid past the last tilt and `k_ext` is
     :math:`K_S` there, for the Chernoff bound on wrapped-around mass.
+    `size` (the grid's true length; may be traced) bounds the last tilt's
+    target where `lx` is padded past it.
     """
     dt = lx.dtype
     k = jnp.arange(lx.shape[-1], dtype=dt)
@@ -245,7 +247,7 @@ def _freq(kind, family, a, b):
     return ("masses", (a, b))
 
 
-@bounded_jit(static_argnames=("size", "kind", "family", "b"))
+@bounded_jit(static_argnames=("kind", "family", "b"))
 def _grid_jit(lx, a, b, size, kind, family):
     return jax.vmap(lambda l_, a_: compound_grid(l_, _freq(kind, family, a_, b), size))(
         lx, a
@@ -262,7 +264,7 @@ def _core_jit(lx, a, b, plan, length, count, kind, family):
     return jax.vmap(one)(lx, a, *plan)
 
 
-def log_compound(lx, freq, length: int):
+def log_compound(lx, freq, length: int, size: int | None = None):
     """Relative-accuracy log-masses of compound sums (batched over rows).
 
     `lx`: log-masses of the severities, shape ``(B, size)``, on
@@ -270,9 +272,12 @@ def log_compound(lx, freq, length: int):
     with parameters of shape ``(B,)``, or ``("masses", (logc, shift))`` with
     log-coefficients ``(B, K)`` on ``shift, shift + 1, ...``; `length`: the
     FFT length. Returns ``(log_masses, log_rel_err)``, shape ``(B, size)``.
+    `size`, where `lx` was padded with ``-inf`` to a bucket, is the true
+    grid's length (traced into the plan: every size of the bucket shares
+    the programs); the points past it are the padding's, to be cut.
     """
     dt = lx.dtype
-    size = lx.shape[-1]
+    size = lx.shape[-1] if size is None else size
     kind, data = freq
     if kind == "family":
         family, params = data
@@ -280,14 +285,15 @@ def log_compound(lx, freq, length: int):
     else:
         family = ""
         a, b = data
-    plan = _grid_jit(jax.lax.stop_gradient(lx), a, b, size, kind, family)
+    points = lx.shape[-1]
+    plan = _grid_jit(jax.lax.stop_gradient(lx), a, b, np.int32(size), kind, family)
     total = concrete(plan[1][:, -1])
     noise = 100 * _tilt.eps(dt)
     if total is not None:
         count = _tilt.count_tilts(float(np.max(total)), dt, noise)
-        length = _length(plan, size, length, dt)
+        length = _length(plan, points, length, dt)
     else:
-        count = _tilt.count_tilts(4 * math.pi * math.sqrt(size), dt, noise)
+        count = _tilt.count_tilts(4 * math.pi * math.sqrt(points), dt, noise)
     return _core_jit(lx, a, b, plan, length, count, kind, family)
 
 

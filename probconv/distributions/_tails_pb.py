@@ -349,12 +349,16 @@ def _unrows(out, rel, batch):
     return out.reshape(batch + out.shape[-1:]), rel.reshape(batch + rel.shape[-1:])
 
 
-def log_poisson_binomial(p: jax.Array, clip: bool = False):
+def log_poisson_binomial(p: jax.Array, clip: bool = False, trials: int | None = None):
     """Relative-accuracy log-masses of Poisson binomial laws (rows of `p`).
 
     Returns ``(log_masses, log_rel_err)`` of shape ``p.shape[:-1] + (n+1,)``.
     With `clip`, the probabilities are clipped to [0, 1] first. A new shape
-    compiles four programs (issue 14).
+    compiles four programs (issue 14). `trials`, where `p` was padded with
+    zeros to a bucket, is the true number of trials: the number of tilts is
+    planned for the bucket (the arc length, which grows like the square root
+    of the trials, scaled by ``sqrt(n / trials)``), so that every size of a
+    bucket shares one program.
     """
     dt = p.dtype
     n = p.shape[-1]
@@ -364,7 +368,8 @@ def log_poisson_binomial(p: jax.Array, clip: bool = False):
     total = concrete(arc)
     if total is not None:
         total = total[:, -1]
-        count = _tilt.count_tilts(float(np.max(total)), dt, _noise(n, dt))
+        spread = float(np.max(total)) * math.sqrt(n / (trials or n))
+        count = _tilt.count_tilts(spread, dt, _noise(n, dt))
     else:
         # Traced: the arc length of n identical trials is pi sqrt(n); allow
         # twice that for spread probabilities.
