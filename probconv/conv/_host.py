@@ -283,14 +283,14 @@ def _rfft(x: np.ndarray) -> np.ndarray:
     """
     if _RAW_FFT:
         return _pocketfft.r2c(x, (x.ndim - 1,), True, 0, None, 1)
-    return _scipy_fft.rfft(x, axis=-1)  # pragma: no cover
+    return _scipy_fft.rfft(x, axis=-1)
 
 
 def _irfft(spectra: np.ndarray, size: int) -> np.ndarray:
     """Return the inverse of `_rfft` for rows of `size` points (scaled by 1/size)."""
     if _RAW_FFT:
         return _pocketfft.c2r(spectra, (spectra.ndim - 1,), size, False, 2, None, 1)
-    return _scipy_fft.irfft(spectra, size, axis=-1)  # pragma: no cover
+    return _scipy_fft.irfft(spectra, size, axis=-1)
 
 
 def fft_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
