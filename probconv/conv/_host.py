@@ -344,18 +344,13 @@ def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     # the kernel padded into one more row and transformed with them, the
     # spectra multiplied in place, the heads copied and only the tails
     # added)
-    rows = np.empty((count + 1, size), a.dtype)
-    rows[:count, step:] = 0
-    blocks = rows[:count, :step]
+    rows = np.zeros((count + 1, size), a.dtype)
     whole = (n // step) * step
-    blocks[: n // step] = a[:whole].reshape(-1, step)
-    if whole < n:
-        blocks[count - 1, : n - whole] = a[whole:]
-        blocks[count - 1, n - whole :] = 0
+    rows[: n // step, :step] = a[:whole].reshape(-1, step)
+    rows[count - 1, : n - whole] = a[whole:]
     rows[count, :k] = v
-    rows[count, k:] = 0
     spectra = _rfft(rows)
-    del rows, blocks  # (each array freed once used: a lower peak of memory)
+    del rows  # (each array freed once used: a lower peak of memory)
     spectra[:count] *= spectra[count]
     out = _irfft(spectra[:count], size)
     del spectra
