@@ -340,10 +340,11 @@ def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     size = _scipy_fft.next_fast_len(max(OA_BLOCK * k, OA_MIN), real=True)
     step = size - k + 1
     count = -(-n // step)
-    # (the blocks written once into rows zeroed past each block's samples,
-    # the kernel padded into one more row and transformed with them, the
-    # spectra multiplied in place, the heads copied and only the tails
-    # added)
+    # (the blocks written into rows of zeros, the kernel padded into one
+    # more row and transformed with them, the spectra multiplied in place,
+    # the heads copied and only the tails added; rows from `np.zeros`,
+    # whose fresh pages come zeroed, took a loop over new sizes less time
+    # than `np.empty` zeroed past the samples by hand, its later calls too)
     rows = np.zeros((count + 1, size), a.dtype)
     whole = (n // step) * step
     rows[: n // step, :step] = a[:whole].reshape(-1, step)
