@@ -430,3 +430,56 @@ def test_host_results_carry_jaxs_interned_abstract_value(count_compiles):
             np.asarray(double(got)), 2 * np.convolve(np.arange(5.0), np.ones(3))
         )
     assert compiles == []
+
+
+def test_host_fft_through_pocketfft_matches_scipy_and_its_fallback(monkeypatch):
+    # The host's FFT and overlap-add call pocketfft's transforms directly
+    # (`_host._rfft`: SciPy's compiled module, checked once at import) and
+    # take the short loop calls with long kernels since the FFT's fixed
+    # cost was refitted (1,000 x 301 summed directly before). Against
+    # scipy.signal.convolve's direct sums in float64, and against the same
+    # routines through scipy.fft (the fallback where the module moves):
+    # within 30 eps ||a|| ||v|| on every entry (an FFT's rounding), in
+    # float64 and float32; for correlate too.
+    assert _host._RAW_FFT is _host._pocketfft_works()
+    assert _host.host_method(1000, 301, 8) == "fft"
+    assert _host.host_method(2000, 31, 8) == "direct"
+    rng = np.random.default_rng(17)
+    shapes = ((1000, 301), (301, 1000), (1500, 200), (40_000, 300), (10_000, 31))
+    for dtype in (np.float64, np.float32):
+        eps = np.finfo(dtype).eps
+        for n1, n2 in shapes:
+            a = rng.standard_normal(n1).astype(dtype)
+            v = rng.standard_normal(n2).astype(dtype)
+            a64, v64 = a.astype(np.float64), v.astype(np.float64)
+            tol = 30 * eps * np.linalg.norm(a64) * np.linalg.norm(v64)
+            got = probconv.convolve(a, v)
+            assert isinstance(got, jax.Array) and got.dtype == dtype
+            ref = scipy.signal.convolve(a64, v64, method="direct")
+            np.testing.assert_array_less(np.abs(np.asarray(got) - ref), tol)
+            got = np.asarray(probconv.correlate(a, v, "same"))
+            ref = scipy.signal.correlate(a64, v64, "same", method="direct")
+            np.testing.assert_array_less(np.abs(got - ref), tol)
+            raw = {f: f(a, v) for f in (_host.fft_convolve, _host.oa_convolve)}
+            with monkeypatch.context() as m:
+                m.setattr(_host, "_RAW_FFT", False)
+                for f, y in raw.items():
+                    fallback = f(a, v)
+                    assert fallback.dtype == y.dtype == dtype
+                    np.testing.assert_array_less(np.abs(fallback - y), tol)
+
+
+def test_host_route_target_is_the_default_cpu_device():
+    # `cpu_target` answers the host route's question once per backend
+    # client: the default CPU device and its sharding, which the route's
+    # results carry (uncommitted, like jnp.asarray's).
+    target = _host.cpu_target()
+    assert target is not None
+    device, sharding = target
+    assert device == jax.local_devices()[0]
+    assert sharding == jax.sharding.SingleDeviceSharding(device)
+    got = probconv.convolve(np.arange(50.0), np.ones(4))
+    assert got.devices() == {device} and not got.committed
+    np.testing.assert_array_equal(
+        np.asarray(got), np.convolve(np.arange(50.0), np.ones(4))
+    )

@@ -154,7 +154,10 @@ def _eager_1d(a: np.ndarray, v: np.ndarray, mode, method, correlate: bool):
     if method.__class__ is not str or method not in METHODS:
         return None
     dtypes = _host.real_dtypes(a.dtype, v.dtype, jax.config.jax_enable_x64)
-    if dtypes is None or jax.default_backend() != "cpu":
+    if dtypes is None:
+        return None
+    target = _host.cpu_target()
+    if target is None:
         return None
     dtype, out_dtype = dtypes
     n1, n2 = a.shape[0], v.shape[0]
@@ -180,7 +183,7 @@ def _eager_1d(a: np.ndarray, v: np.ndarray, mode, method, correlate: bool):
     y = _host.convolve_1d(a, v, method)
     if length != y.shape[0]:
         y = y[start : start + length]
-    return _host.from_host(y.astype(out_dtype, copy=False))
+    return _host.from_host(y.astype(out_dtype, copy=False), target)
 
 
 def _dispatch(

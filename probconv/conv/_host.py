@@ -19,6 +19,7 @@ import functools
 import math
 
 import jax
+import jax.extend.backend as _jax_backend
 import jax.numpy as jnp
 import numpy as np
 import scipy.fft as _scipy_fft
@@ -33,6 +34,11 @@ try:  # scipy.signal.choose_conv_method's shape rule, without its dtype checks
     from scipy.signal._signaltools import _fftconv_faster
 except ImportError:  # pragma: no cover - a SciPy that moved it
     _fftconv_faster = None
+
+try:  # pocketfft's compiled transforms, which `scipy.fft` wraps (see `_rfft`)
+    from scipy.fft._pocketfft import pypocketfft as _pocketfft
+except ImportError:  # pragma: no cover - a SciPy that moved it
+    _pocketfft = None
 
 try:  # XLA's own host-to-device copy, without jnp.asarray's 10-20 us of checks
     from jax._src.lib import xla_client as _xc
@@ -146,10 +152,17 @@ SMALL_TAPS = 8
 # 1.8), the rule fitted to best-of-5 timings took 0.159 s (789 calls by
 # overlap-add) where the fastest of each took 0.130 s and direct sums alone
 # 0.173 s; adding 20, 40, 60 or 80 us took 0.140, 0.137, 0.137, 0.137 s.
+# The FFT's own fixed cost was refitted the same way after its transforms
+# went to pocketfft directly (`_rfft`: two calls where `scipy.fft` made
+# three, without its 7 us of dispatch each): timing each method once per
+# call over the loop (five fresh processes, medians, load 7-8), fixed costs
+# of 10 or 15 us (cold calls included) took the loop's 1,800 short calls
+# in 70.1 ms where 72 us took 83.1 ms (direct sums alone 83.5 ms, the
+# fastest of each call 66.2 ms); 20, 30 and 40 us took 71.4-73 ms.
 COLD_CALL = 4.0e-5
 HOST_FFT_COSTS = {
-    8: {"call": 3.2e-5 + COLD_CALL, "work": 1.61e-9, "cache": 0.135},
-    4: {"call": 3.4e-5 + COLD_CALL, "work": 1.41e-9, "cache": 0.079},
+    8: {"call": 1.5e-5, "work": 1.61e-9, "cache": 0.135},
+    4: {"call": 1.7e-5, "work": 1.41e-9, "cache": 0.079},
 }
 HOST_FFT_CACHE_POINTS = 1 << 14
 # Overlap-add (`oa_convolve`): transforms of about OA_BLOCK lengths of the
@@ -166,10 +179,43 @@ HOST_OA_COSTS = {
 }
 
 
-def _direct_cost(n1: int, n2: int, c: dict) -> float:
-    if min(n1, n2) <= SMALL_TAPS:
-        return c["call"] + c["small"] * n1 * n2
-    return c["call"] + (n1 + n2 - 1) * c["dot"] + c["mac"] * n1 * n2
+def _terms(size: int) -> tuple:
+    """Return the models' constants for one dtype size as one tuple."""
+    c, f, o = HOST_COSTS[size], HOST_FFT_COSTS[size], HOST_OA_COSTS[size]
+    return (
+        c["call"], c["small"], c["dot"], c["mac"],
+        f["call"], f["work"], f["cache"], o["call"], o["work"],
+    )  # fmt: skip
+
+
+_TERMS = {8: _terms(8), 4: _terms(4)}
+
+
+def _prices(n1: int, n2: int, terms: tuple, direct_under: float = -1.0):
+    """Return the seconds of direct sums, FFT and overlap-add, by the models.
+
+    Only direct sums are priced (the others None) where they cost at most
+    `direct_under`.
+    """
+    d_call, d_small, d_dot, d_mac, f_call, f_work, f_cache, o_call, o_work = terms
+    long, short = (n1, n2) if n1 >= n2 else (n2, n1)
+    if short <= SMALL_TAPS:
+        direct = d_call + d_small * long * short
+    else:
+        direct = d_call + (long + short - 1) * d_dot + d_mac * long * short
+    if direct <= direct_under:
+        return direct, None, None
+    length = _scipy_fft.next_fast_len(long + short - 1, real=True)
+    work = length * math.log2(length)
+    if length > HOST_FFT_CACHE_POINTS:
+        work *= 1.0 + f_cache * math.log2(length / HOST_FFT_CACHE_POINTS)
+    block = _scipy_fft.next_fast_len(max(OA_BLOCK * short, OA_MIN), real=True)
+    blocks = -(-long // (block - short + 1))
+    if blocks == 1:  # one block: a transform longer than the FFT's
+        oa = math.inf
+    else:
+        oa = o_call + o_work * blocks * block * math.log2(block)
+    return direct, f_call + f_work * work, oa
 
 
 def host_costs(n1: int, n2: int, itemsize: int) -> dict[str, float]:
@@ -187,35 +233,64 @@ def host_costs(n1: int, n2: int, itemsize: int) -> dict[str, float]:
     dict
         ``{"direct": seconds, "fft": seconds, "overlap_add": seconds}``.
     """
-    size = 8 if itemsize >= 8 else 4
-    c, f, o = HOST_COSTS[size], HOST_FFT_COSTS[size], HOST_OA_COSTS[size]
-    direct = _direct_cost(n1, n2, c)
-    length = _scipy_fft.next_fast_len(n1 + n2 - 1, real=True)
-    work = length * math.log2(length)
-    work *= 1.0 + f["cache"] * max(0.0, math.log2(length / HOST_FFT_CACHE_POINTS))
-    long, short = max(n1, n2), min(n1, n2)
-    block = _scipy_fft.next_fast_len(max(OA_BLOCK * short, OA_MIN), real=True)
-    blocks = -(-long // (block - short + 1))
-    oa = o["call"] + o["work"] * blocks * block * math.log2(block)
-    if blocks == 1:  # one block: a transform longer than the FFT's
-        oa = math.inf
-    return {"direct": direct, "fft": f["call"] + f["work"] * work, "overlap_add": oa}
+    direct, fft, oa = _prices(n1, n2, _TERMS[8 if itemsize >= 8 else 4])
+    return {"direct": direct, "fft": fft, "overlap_add": oa}
 
 
 def host_method(n1: int, n2: int, itemsize: int) -> str:
     """Return the cheapest host method for 1-D real inputs.
 
-    'direct', 'fft' or 'overlap_add', by `host_costs`; sums priced under
-    the transforms' fixed cost are direct without pricing the transforms
-    (most small calls).
+    'direct', 'fft' or 'overlap_add', by `host_costs` (the first of equal
+    prices in that order); sums priced under the FFT's fixed cost are
+    direct without pricing the transforms (most small calls). One call
+    costs about 1 us (4 us when it built `host_costs`' dict).
     """
-    size = 8 if itemsize >= 8 else 4
-    c = HOST_COSTS[size]
-    direct = _direct_cost(n1, n2, c)
-    if direct <= HOST_FFT_COSTS[size]["call"]:
+    terms = _TERMS[8 if itemsize >= 8 else 4]
+    direct, fft, oa = _prices(n1, n2, terms, terms[4])
+    if fft is None or (direct <= fft and direct <= oa):
         return "direct"
-    costs = host_costs(n1, n2, itemsize)
-    return min(costs, key=costs.get)
+    return "fft" if fft <= oa else "overlap_add"
+
+
+def _pocketfft_works() -> bool:
+    """Whether pocketfft's transforms take the arguments `_rfft` passes.
+
+    They are SciPy's own (``scipy.fft._pocketfft.pypocketfft``), not its
+    public API: checked once against `numpy.fft`, and `scipy.fft` is used
+    where the check fails.
+    """
+    if _pocketfft is None:
+        return False
+    x = np.array([[1.0, 2.0, -1.0, 0.5, 0.0, 3.0]])
+    try:
+        spectrum = _pocketfft.r2c(x, (1,), True, 0, None, 1)
+        back = _pocketfft.c2r(spectrum, (1,), 6, False, 2, None, 1)
+    except (TypeError, ValueError, AttributeError):  # pragma: no cover
+        return False
+    return bool(np.allclose(spectrum, np.fft.rfft(x, axis=1)) and np.allclose(back, x))
+
+
+_RAW_FFT = _pocketfft_works()
+
+
+def _rfft(x: np.ndarray) -> np.ndarray:
+    """Return the real FFT of each row of a C-contiguous real array `x`.
+
+    pocketfft's transform called directly (`scipy.fft.rfft` runs the same
+    one after about 7 us of argument handling and backend dispatch, which
+    a small call's transforms of 1,000 points, 5 us each, feel); the
+    caller pads the rows to the transform length.
+    """
+    if _RAW_FFT:
+        return _pocketfft.r2c(x, (x.ndim - 1,), True, 0, None, 1)
+    return _scipy_fft.rfft(x, axis=-1)
+
+
+def _irfft(spectra: np.ndarray, size: int) -> np.ndarray:
+    """Return the inverse of `_rfft` for rows of `size` points (scaled by 1/size)."""
+    if _RAW_FFT:
+        return _pocketfft.c2r(spectra, (spectra.ndim - 1,), size, False, 2, None, 1)
+    return _scipy_fft.irfft(spectra, size, axis=-1)
 
 
 def fft_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -223,13 +298,17 @@ def fft_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
 
     The transform length is `scipy.fft.next_fast_len` of the full length;
     the dtype is the inputs' (float32 stays float32). Like
-    `scipy.signal.fftconvolve` without its checks and axis handling (about
-    20 us of a small call).
+    `scipy.signal.fftconvolve` without its checks and axis handling: both
+    inputs are zero-padded into the rows of one array and transformed by
+    one call of pocketfft's real transform (`_rfft`).
     """
     n = a.shape[0] + v.shape[0] - 1
     size = _scipy_fft.next_fast_len(n, real=True)
-    spectrum = _scipy_fft.rfft(a, size) * _scipy_fft.rfft(v, size)
-    return _scipy_fft.irfft(spectrum, size)[:n]
+    rows = np.zeros((2, size), a.dtype)
+    rows[0, : a.shape[0]] = a
+    rows[1, : v.shape[0]] = v
+    spectra = _rfft(rows)
+    return _irfft(spectra[0] * spectra[1], size)[:n]
 
 
 @functools.lru_cache(maxsize=256)
@@ -261,15 +340,21 @@ def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     size = _scipy_fft.next_fast_len(max(OA_BLOCK * k, OA_MIN), real=True)
     step = size - k + 1
     count = -(-n // step)
-    # (one pass over each array where it can: the blocks zeroed past the
-    # signal only, the spectra multiplied and inverted in place, the heads
-    # copied and only the tails added)
-    blocks = np.empty(count * step, a.dtype)
-    blocks[:n] = a
-    blocks[n:] = 0
-    spectra = _scipy_fft.rfft(blocks.reshape(count, step), size, axis=1)
-    spectra *= _scipy_fft.rfft(v, size)
-    out = _scipy_fft.irfft(spectra, size, axis=1, overwrite_x=True)
+    # (the blocks written into rows of zeros, the kernel padded into one
+    # more row and transformed with them, the spectra multiplied in place,
+    # the heads copied and only the tails added; rows from `np.zeros`,
+    # whose fresh pages come zeroed, took a loop over new sizes less time
+    # than `np.empty` zeroed past the samples by hand, its later calls too)
+    rows = np.zeros((count + 1, size), a.dtype)
+    whole = (n // step) * step
+    rows[: n // step, :step] = a[:whole].reshape(-1, step)
+    rows[count - 1, : n - whole] = a[whole:]
+    rows[count, :k] = v
+    spectra = _rfft(rows)
+    del rows  # (each array freed once used: a lower peak of memory)
+    spectra[:count] *= spectra[count]
+    out = _irfft(spectra[:count], size)
+    del spectra
     y = np.empty((count + 1) * step, a.dtype)
     y[: count * step].reshape(count, step)[...] = out[:, :step]
     y[count * step :] = 0
@@ -363,7 +448,28 @@ def to_device(y) -> jax.Array:
     return _device_put(aval, _sharding(device), [y], [device], False, False, _COPY_NOW)
 
 
-def from_host(y: np.ndarray) -> jax.Array:
+def cpu_target():
+    """Return the default CPU device and its sharding, or None off the CPU.
+
+    The host route's whole check of where results go: None when the
+    default backend is not a CPU (its results are computed there instead).
+    Cached per backend client (`jax.extend.backend.get_backend`, itself
+    cached by JAX and cleared with its backends), so that a call pays one
+    cached lookup where `jax.default_backend` and `jax.local_devices` cost
+    1-2 us together.
+    """
+    return _cpu_target(_jax_backend.get_backend())
+
+
+@functools.lru_cache(maxsize=4)
+def _cpu_target(backend):
+    if backend.platform != "cpu":
+        return None
+    device = backend.local_devices()[0]
+    return device, _sharding(device)
+
+
+def from_host(y: np.ndarray, target=None) -> jax.Array:
     """Return a fresh host result as a JAX array (`to_device`, for the engine).
 
     `y` is a NumPy array of a canonical dtype that the caller made (or a
@@ -374,17 +480,20 @@ def from_host(y: np.ndarray) -> jax.Array:
     of it back cost 8.6 us against 9.8 us for a copy made within the call
     at 100-2,400 float64 points, 29 against 31 us at 24,000-44,000 (best of
     7 over 1,000 fresh arrays, load 2.1; XLA's zero copy of such arrays,
-    which `to_device` made before: 9.1 and 58 us).
+    which `to_device` made before: 9.1 and 58 us). `target` is
+    `cpu_target()`'s answer where the caller has it (the default device
+    otherwise).
     """
     if _COPY_ASYNC is None or jax.config.jax_default_device is not None:
         return to_device(y)
     if not y.flags.c_contiguous:  # (a window cut out of an N-D result)
         y = y.copy(order="C")
-    device = jax.local_devices()[0]
+    if target is None:
+        device = jax.local_devices()[0]
+        target = device, _sharding(device)
+    device, sharding = target
     aval = _aval(y.shape, y.dtype)
-    return _device_put(
-        aval, _sharding(device), [y], [device], False, False, _COPY_ASYNC
-    )
+    return _device_put(aval, sharding, [y], [device], False, False, _COPY_ASYNC)
 
 
 @functools.lru_cache(maxsize=64)
