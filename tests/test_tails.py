@@ -22,6 +22,7 @@ Tolerances, stated once:
 """
 
 import math
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -646,3 +647,77 @@ def test_bucketed_and_unbucketed_relative_sums_agree(case, monkeypatch):
     if case == "add":
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(padded.log_error, plain.log_error)
+
+
+def _log_compound_exact(weights, sev, size):
+    """Log-law of a compound sum on ``0..size-1`` by exact integer arithmetic.
+
+    `sev`: the severity's masses on ``0, 1, ...`` as Fractions; `weights`:
+    ``P(N = n)`` for n = 0, 1, ... (Fractions, or floats taken exactly: all
+    terms are non-negative, so the sum keeps their few ulps). ``-inf`` where
+    no sum of severities reaches a point.
+    """
+    den = math.lcm(*(f.denominator for f in sev))
+    x = [int(f * den) for f in sev]
+    conv = [1] + [0] * (size - 1)  # den^n P(X_1 + ... + X_n = k), exactly
+    total = [Fraction(0)] * size
+    for n, w in enumerate(weights):
+        for k, c in enumerate(conv):
+            if c:
+                total[k] += Fraction(w) * Fraction(c, den**n)
+        conv = [
+            sum(x[j] * conv[k - j] for j in range(min(k, len(x) - 1) + 1))
+            for k in range(size)
+        ]
+    return np.array(
+        [
+            math.log(t.numerator) - math.log(t.denominator) if t else -np.inf
+            for t in total
+        ]
+    )
+
+
+def test_compound_impossible_points_are_exact_zeros():
+    # Severities from 0, 1, 2 and 3, with gaps (a lattice with zero masses):
+    # points no sum of severities reaches are exactly -inf, and every other
+    # point is within F64 and its error estimate (issue 15: the severity
+    # {2, 3} of `bernoulli(0.5) + 2` gave a log-mass near +26 at S = 1).
+    half, quarter = Fraction(1, 2), Fraction(1, 4)
+    sevs = [
+        [quarter, 0, quarter, half],  # {0, 2, 3}
+        [0, half, 0, half],  # {1, 3}
+        [0, 0, half, half],  # {2, 3}: bernoulli(0.5) + 2
+        [0, 0, 0, half, 0, half],  # {3, 5}: die(2) * 2 + 1 on a unit step
+    ]
+    sevs = [s + [0] * (6 - len(s)) for s in sevs]
+    lam = [2.0, 3.0, 2.0, 1.5]
+    size = 60
+    x = dist.from_masses(np.array(sevs, np.float64))
+    # Poisson counts: a severity >= 1 caps N at size - 1 for the grid.
+    d = dist.compound(dist.poisson(np.array(lam)), x, size=size, accuracy="relative")
+    assert d.log_masses.shape == (4, size)
+    for i in range(1, 4):
+        w = scipy.stats.poisson.pmf(np.arange(size), lam[i])
+        ref = _log_compound_exact(w, sevs[i], size)
+        _check_row(d, i, ref)
+    # From 0 the count must be finite: binomial(5, 1/3), exactly.
+    b = dist.compound(
+        dist.binomial(5, 1 / 3), dist.from_masses(np.array(sevs[0][:4], np.float64)),
+        size=size, accuracy="relative",
+    )  # fmt: skip
+    third = Fraction(1, 3)
+    w = [math.comb(5, n) * third**n * (1 - third) ** (5 - n) for n in range(6)]
+    ref = _log_compound_exact(w, sevs[0], size)
+    assert np.isfinite(ref).sum() == 15  # 0..15 but 1
+    _check_row(b, (), ref)
+
+
+def _check_row(d, i, ref):
+    """Row `i` of `d` against `ref`: -inf where `ref` is, else as `_check`."""
+    lm = np.asarray(d.log_masses[i], np.float64)
+    assert np.all(np.isneginf(lm[np.isneginf(ref)])), (i, lm[np.isneginf(ref)])
+    on = np.isfinite(ref)
+    err = rel_err(lm[on], ref[on])
+    assert err.max() <= F64, (i, err.max())
+    est = np.asarray(relative_error(d)[i], np.float64)[on]
+    assert np.all(err <= est + 4 * np.finfo(np.float64).eps * (np.abs(ref[on]) + 1))

@@ -119,25 +119,81 @@ def _tilted_pgf(freq, u, z):
     return acc * z**shift
 
 
+def _counts_of(freq):
+    """Smallest and largest count `N` can take (traced floats; ``inf``: none)."""
+    kind, data = freq
+    if kind == "family":
+        family, params = data
+        n_lo = 1.0 if family == "geometric" else 0.0
+        n_hi = params[-1] if family in ("bernoulli", "binomial") else jnp.inf
+        return n_lo, n_hi
+    logc, shift = data
+    cf = jnp.isfinite(logc)
+    n_lo = jnp.argmax(cf) + shift
+    n_hi = logc.shape[-1] - 1 - jnp.argmax(cf[::-1]) + shift
+    return n_lo, n_hi
+
+
 def _support_of_sum(lx, freq):
     """Smallest and largest grid index that `S` can reach (traced floats)."""
     fin = jnp.isfinite(lx)
     m = lx.shape[-1]
     j_lo = jnp.argmax(fin).astype(lx.dtype)
     j_hi = (m - 1 - jnp.argmax(fin[::-1])).astype(lx.dtype)
-    kind, data = freq
-    if kind == "family":
-        family, params = data
-        n_lo = 1.0 if family == "geometric" else 0.0
-        n_hi = params[-1] if family in ("bernoulli", "binomial") else jnp.inf
-    else:
-        logc, shift = data
-        cf = jnp.isfinite(logc)
-        n_lo = jnp.argmax(cf) + shift
-        n_hi = logc.shape[-1] - 1 - jnp.argmax(cf[::-1]) + shift
+    n_lo, n_hi = _counts_of(freq)
     lo = n_lo * j_lo
     hi = jnp.where(n_hi > 0, n_hi * j_hi, 0.0)
     return lo, hi
+
+
+def _sumset(a, b, length: int):
+    """Return the indicator of ``{i + j : a_i = b_j = 1}`` on ``a``'s grid.
+
+    A convolution of 0/1 rows by FFT: its entries are counts, at most the
+    grid's length, and its round-off (some ``eps * length * log2(length)``)
+    is far below the threshold 1/2, so the indicator is exact.
+    """
+    n = a.shape[-1]
+    c = jnp.fft.irfft(jnp.fft.rfft(a, length) * jnp.fft.rfft(b, length), length)
+    return (c[:n] > 0.5).astype(a.dtype)
+
+
+def _n_fold(a, n, length: int):
+    """Return the indicator of the `n`-fold sumset of ``a`` (`n` traced).
+
+    On a grid of ``m`` points, `n` is capped at ``m``: the sumset of more
+    summands holds no new point below ``m`` (each point is a sum of fewer
+    than ``m`` non-zero summands, and zero is in ``a`` or no such sum is
+    below ``m``).
+    """
+    m = a.shape[-1]
+    n = jnp.minimum(n, m).astype(jnp.int32)
+    one = jnp.zeros_like(a).at[0].set(1.0)
+
+    def step(i, carry):
+        acc, base = carry
+        acc = jnp.where((n >> i) & 1, _sumset(acc, base, length), acc)
+        return acc, _sumset(base, base, length)
+
+    return jax.lax.fori_loop(0, max(m.bit_length(), 1), step, (one, a))[0]
+
+
+def reachable(lx, freq):
+    """Whether `S` can take each grid index: ``n a`` for some count ``n`` of `N`.
+
+    With ``A`` the severity's support on the grid (finite `lx`) and
+    ``n_lo <= N <= n_hi``, the union of the ``n``-fold sumsets of ``A`` is
+    ``n_lo A + (n_hi - n_lo) (A + {0})`` exactly; a frequency given by
+    masses with zero masses between its ends gets that superset.
+    """
+    a = jnp.isfinite(lx).astype(lx.dtype)
+    m = a.shape[-1]
+    length = spectral_length(2 * m)
+    n_lo, n_hi = _counts_of(freq)
+    b = a.at[0].set(1.0)
+    lo = _n_fold(a, n_lo, length)
+    more = jnp.where(jnp.isfinite(n_hi), n_hi - n_lo, m)
+    return _sumset(lo, _n_fold(b, more, length), length) > 0.5
 
 
 def compound_grid(lx, freq, size):
@@ -236,8 +292,10 @@ def compound_core(lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int)
     arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
     err = jnp.logaddexp(log_noise[tc] + shift, arith)
     out, rel = _tilt.best_of(val, err, axis=0)
-    s_lo, s_hi = _support_of_sum(jax.lax.stop_gradient(lx), freq)
-    inside = (k >= s_lo) & (k <= s_hi)
+    # Points no sum of severities reaches (below the least severity times
+    # the least count, in a lattice's gaps) have no mass: the tilts see
+    # only their round-off there.
+    inside = reachable(jax.lax.stop_gradient(lx), freq)
     return jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
 
 
