@@ -125,7 +125,7 @@ def _counts_of(freq):
     if kind == "family":
         family, params = data
         n_lo = 1.0 if family == "geometric" else 0.0
-        n_hi = params[-1] if family in ("bernoulli", "binomial") else jnp.inf
+        n_hi = params[-1] if family in ("bernoulli", "binomial") else math.inf
         return n_lo, n_hi
     logc, shift = data
     cf = jnp.isfinite(logc)
@@ -146,54 +146,28 @@ def _support_of_sum(lx, freq):
     return lo, hi
 
 
-def _sumset(a, b, length: int):
-    """Return the indicator of ``{i + j : a_i = b_j = 1}`` on ``a``'s grid.
-
-    A convolution of 0/1 rows by FFT: its entries are counts, at most the
-    grid's length, and its round-off (some ``eps * length * log2(length)``)
-    is far below the threshold 1/2, so the indicator is exact.
-    """
-    n = a.shape[-1]
-    c = jnp.fft.irfft(jnp.fft.rfft(a, length) * jnp.fft.rfft(b, length), length)
-    return (c[:n] > 0.5).astype(a.dtype)
-
-
-def _n_fold(a, n, length: int):
-    """Return the indicator of the `n`-fold sumset of ``a`` (`n` traced).
-
-    On a grid of ``m`` points, `n` is capped at ``m``: the sumset of more
-    summands holds no new point below ``m`` (each point is a sum of fewer
-    than ``m`` non-zero summands, and zero is in ``a`` or no such sum is
-    below ``m``).
-    """
-    m = a.shape[-1]
-    n = jnp.minimum(n, m).astype(jnp.int32)
-    one = jnp.zeros_like(a).at[0].set(1.0)
-
-    def step(i, carry):
-        acc, base = carry
-        acc = jnp.where((n >> i) & 1, _sumset(acc, base, length), acc)
-        return acc, _sumset(base, base, length)
-
-    return jax.lax.fori_loop(0, max(m.bit_length(), 1), step, (one, a))[0]
-
-
 def reachable(lx, freq):
     """Whether `S` can take each grid index: ``n a`` for some count ``n`` of `N`.
 
     With ``A`` the severity's support on the grid (finite `lx`) and
     ``n_lo <= N <= n_hi``, the union of the ``n``-fold sumsets of ``A`` is
     ``n_lo A + (n_hi - n_lo) (A + {0})`` exactly; a frequency given by
-    masses with zero masses between its ends gets that superset.
+    masses with zero masses between its ends gets that superset. The
+    closed families' ``n_lo`` (0, or 1 for the geometric) and unbounded
+    ``n_hi`` are Python numbers: their sumsets take no loop, or squarings
+    only.
     """
     a = jnp.isfinite(lx).astype(lx.dtype)
-    m = a.shape[-1]
-    length = spectral_length(2 * m)
+    length = spectral_length(2 * a.shape[-1])
     n_lo, n_hi = _counts_of(freq)
     b = a.at[0].set(1.0)
-    lo = _n_fold(a, n_lo, length)
-    more = jnp.where(jnp.isfinite(n_hi), n_hi - n_lo, m)
-    return _sumset(lo, _n_fold(b, more, length), length) > 0.5
+    if isinstance(n_hi, float) and n_hi == math.inf:
+        rest = _tilt.closure(b, length)
+    else:
+        rest = _tilt.n_fold(b, n_hi - n_lo, length)
+    if isinstance(n_lo, float) and n_lo in (0.0, 1.0):
+        return (rest if n_lo == 0.0 else _tilt.sumset(a, rest, length)) > 0.5
+    return _tilt.sumset(_tilt.n_fold(a, n_lo, length), rest, length) > 0.5
 
 
 def compound_grid(lx, freq, size):
@@ -256,8 +230,15 @@ def compound_grid(lx, freq, size):
     )
 
 
-def compound_core(lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int):
-    """Log-masses of S on ``0..size-1`` and their log relative errors."""
+def compound_core(
+    lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int, window=False
+):
+    """Log-masses of S on ``0..size-1`` and their log relative errors.
+
+    `window`: the severity's support is known to be ``j_lo..j_hi`` without
+    gaps, with ``j_lo <= 1`` (see `_window_exact`): `S` then reaches every
+    point between its least and largest value, and no sumset is computed.
+    """
     dt = lx.dtype
     ep = _tilt.eps(dt)
     size = lx.shape[-1]
@@ -295,7 +276,11 @@ def compound_core(lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int)
     # Points no sum of severities reaches (below the least severity times
     # the least count, in a lattice's gaps) have no mass: the tilts see
     # only their round-off there.
-    inside = reachable(jax.lax.stop_gradient(lx), freq)
+    if window:
+        s_lo, s_hi = _support_of_sum(jax.lax.stop_gradient(lx), freq)
+        inside = (k >= s_lo) & (k <= s_hi)
+    else:
+        inside = reachable(jax.lax.stop_gradient(lx), freq)
     return jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
 
 
@@ -312,12 +297,14 @@ def _grid_jit(lx, a, b, size, kind, family):
     )
 
 
-@bounded_jit(static_argnames=("length", "count", "kind", "family", "b"))
-def _core_jit(lx, a, b, plan, length, count, kind, family):
+@bounded_jit(static_argnames=("length", "count", "kind", "family", "b", "window"))
+def _core_jit(lx, a, b, plan, length, count, kind, family, window):
     def one(l_, a_, grid, arc, mean_s, ext, k_s, mean_x):
         thetas = _tilt.place(grid, arc, count)
         freq = _freq(kind, family, a_, b)
-        return compound_core(l_, freq, grid, mean_s, ext, k_s, mean_x, thetas, length)
+        return compound_core(
+            l_, freq, grid, mean_s, ext, k_s, mean_x, thetas, length, window
+        )
 
     return jax.vmap(one)(lx, a, *plan)
 
@@ -352,7 +339,19 @@ def log_compound(lx, freq, length: int, size: int | None = None):
         length = _length(plan, points, length, dt)
     else:
         count = _tilt.count_tilts(4 * math.pi * math.sqrt(points), dt, noise)
-    return _core_jit(lx, a, b, plan, length, count, kind, family)
+    window = _window_exact(lx)
+    return _core_jit(lx, a, b, plan, length, count, kind, family, window)
+
+
+def _window_exact(lx) -> bool:
+    """Whether every row's severity support is ``j_lo..j_hi``, ``j_lo <= 1``.
+
+    Then the ``n``-fold sumsets ``[n j_lo, n j_hi]`` of consecutive counts
+    overlap or touch, and `S` reaches every point between its least and
+    largest value: the sumsets of `reachable` are not needed. Checked on
+    the host where `lx` is known (False under `jax.jit`).
+    """
+    return _tilt.gapless(lx, first=1)
 
 
 def _length(plan, size: int, length: int, dtype) -> int:
