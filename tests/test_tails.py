@@ -748,3 +748,16 @@ def test_iid_sum_and_add_of_lattices_with_gaps(n):
         with np.errstate(divide="ignore"):  # sums of two dyadic terms: exact
             ref = np.log(np.convolve(np.array(w) / 4, [0.5, 0, 0, 0, 0.5]))
         _check_row(a, (), ref)
+
+
+def test_compound_frequency_with_zero_masses_between():
+    # N in {0, 3} (a frequency by masses, zero masses between), X in {1, 2}:
+    # S is 0 or 3..6, never 1 or 2 (the window gave e^-40 there), exactly.
+    half = Fraction(1, 2)
+    d = dist.compound(
+        dist.from_masses([0.5, 0, 0, 0.5]), dist.from_masses([0, 0.5, 0.5]),
+        size=12, accuracy="relative",
+    )  # fmt: skip
+    ref = _log_compound_exact([half, 0, 0, half], [0, half, half], 12)
+    assert np.isfinite(ref).sum() == 5
+    _check_row(d, (), ref)

@@ -33,6 +33,7 @@ from . import _tilt
 NOISE = 16.0
 _GRID = 160
 _REACH = 4.6  # nats the grid's end may lie below the last tilt's law there
+HORNER = 64  # frequencies by masses up to this length: exact supports of S
 
 
 def _family_terms(family: str, params, u):
@@ -151,14 +152,26 @@ def reachable(lx, freq):
 
     With ``A`` the severity's support on the grid (finite `lx`) and
     ``n_lo <= N <= n_hi``, the union of the ``n``-fold sumsets of ``A`` is
-    ``n_lo A + (n_hi - n_lo) (A + {0})`` exactly; a frequency given by
-    masses with zero masses between its ends gets that superset. The
-    closed families' ``n_lo`` (0, or 1 for the geometric) and unbounded
-    ``n_hi`` are Python numbers: their sumsets take no loop, or squarings
-    only.
+    ``n_lo A + (n_hi - n_lo) (A + {0})`` exactly. A frequency given by
+    masses (`HORNER` of them at most) takes the union over its counts of
+    positive mass by Horner's rule, exact where zero masses lie between
+    its ends; a longer one gets the superset above. The closed families'
+    ``n_lo`` (0, or 1 for the geometric) and unbounded ``n_hi`` are Python
+    numbers: their sumsets take no loop, or squarings only.
     """
     a = jnp.isfinite(lx).astype(lx.dtype)
     length = spectral_length(2 * a.shape[-1])
+    kind, data = freq
+    if kind == "masses" and data[0].shape[-1] <= HORNER:
+        logc, shift = data
+        one = jnp.zeros_like(a).at[0].set(1.0)
+
+        def step(acc, has):  # acc + A, and zero summands where N has mass
+            return jnp.maximum(_tilt.sumset(acc, a, length), has * one), None
+
+        has = jnp.isfinite(logc).astype(a.dtype)
+        acc, _ = jax.lax.scan(step, has[-1] * one, has[:-1], reverse=True)
+        return _tilt.sumset(acc, _tilt.n_fold(a, shift, length), length) > 0.5
     n_lo, n_hi = _counts_of(freq)
     b = a.at[0].set(1.0)
     if isinstance(n_hi, float) and n_hi == math.inf:
@@ -339,7 +352,7 @@ def log_compound(lx, freq, length: int, size: int | None = None):
         length = _length(plan, points, length, dt)
     else:
         count = _tilt.count_tilts(4 * math.pi * math.sqrt(points), dt, noise)
-    window = _window_exact(lx)
+    window = _window_exact(lx) and (kind == "family" or _tilt.gapless(a))
     return _core_jit(lx, a, b, plan, length, count, kind, family, window)
 
 
