@@ -143,3 +143,19 @@ def test_traced_invalid_probability_gives_nan():
 def test_errors(p, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         dist.poisson_binomial(p, **kwargs)
+
+
+def test_gradient_through_a_list_holding_a_tracer():
+    # P(S >= 1) = 1 - (1 - p)(1 - 0.25): its derivative in p is 0.75 exactly;
+    # float64 sums of two trials: within a few eps (float32: 1e-6).
+    def upper(p, accuracy="absolute"):
+        return dist.poisson_binomial([p, 0.25], accuracy=accuracy).sf(0)
+
+    assert float(upper(0.3)) == pytest.approx(1 - 0.7 * 0.75, abs=1e-15)
+    np.testing.assert_allclose(jax.grad(upper)(0.3), 0.75, atol=1e-14)
+    np.testing.assert_allclose(jax.jit(jax.grad(upper))(0.3), 0.75, atol=1e-14)
+    g32 = jax.grad(upper)(jnp.float32(0.3))
+    assert g32.dtype == jnp.float32  # the tracer's dtype, as `jnp.asarray` gives
+    np.testing.assert_allclose(g32, 0.75, atol=1e-6)
+    g = jax.grad(lambda p: upper(p, "relative"))(0.3)
+    np.testing.assert_allclose(g, 0.75, atol=1e-14)

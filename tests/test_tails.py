@@ -22,6 +22,7 @@ Tolerances, stated once:
 """
 
 import math
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -646,3 +647,117 @@ def test_bucketed_and_unbucketed_relative_sums_agree(case, monkeypatch):
     if case == "add":
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(padded.log_error, plain.log_error)
+
+
+def _log_compound_exact(weights, sev, size):
+    """Log-law of a compound sum on ``0..size-1`` by exact integer arithmetic.
+
+    `sev`: the severity's masses on ``0, 1, ...`` as Fractions; `weights`:
+    ``P(N = n)`` for n = 0, 1, ... (Fractions, or floats taken exactly: all
+    terms are non-negative, so the sum keeps their few ulps). ``-inf`` where
+    no sum of severities reaches a point.
+    """
+    den = math.lcm(*(f.denominator for f in sev))
+    x = [int(f * den) for f in sev]
+    conv = [1] + [0] * (size - 1)  # den^n P(X_1 + ... + X_n = k), exactly
+    total = [Fraction(0)] * size
+    for n, w in enumerate(weights):
+        for k, c in enumerate(conv):
+            if c:
+                total[k] += Fraction(w) * Fraction(c, den**n)
+        conv = [
+            sum(x[j] * conv[k - j] for j in range(min(k, len(x) - 1) + 1))
+            for k in range(size)
+        ]
+    return np.array(
+        [
+            math.log(t.numerator) - math.log(t.denominator) if t else -np.inf
+            for t in total
+        ]
+    )
+
+
+def test_compound_impossible_points_are_exact_zeros():
+    # Severities from 0, 1, 2 and 3, with gaps (a lattice with zero masses):
+    # points no sum of severities reaches are exactly -inf, and every other
+    # point is within F64 and its error estimate (issue 15: the severity
+    # {2, 3} of `bernoulli(0.5) + 2` gave a log-mass near +26 at S = 1).
+    half, quarter = Fraction(1, 2), Fraction(1, 4)
+    sevs = [
+        [quarter, 0, quarter, half],  # {0, 2, 3}
+        [0, half, 0, half],  # {1, 3}
+        [0, 0, half, half],  # {2, 3}: bernoulli(0.5) + 2
+        [0, 0, 0, half, 0, half],  # {3, 5}: die(2) * 2 + 1 on a unit step
+    ]
+    sevs = [s + [0] * (6 - len(s)) for s in sevs]
+    lam = [2.0, 3.0, 2.0, 1.5]
+    size = 60
+    x = dist.from_masses(np.array(sevs, np.float64))
+    # Poisson counts, n < size: a severity >= 1 reaches no point of the grid
+    # with more summands; from 0 ({0, 2, 3}) the cut terms weigh at most
+    # P(N >= size), relatively below 1e-20 of every mass of the grid.
+    d = dist.compound(dist.poisson(np.array(lam)), x, size=size, accuracy="relative")
+    assert d.log_masses.shape == (4, size)
+    for i in range(4):
+        w = scipy.stats.poisson.pmf(np.arange(size), lam[i])
+        ref = _log_compound_exact(w, sevs[i], size)
+        log_cut = scipy.stats.poisson.logsf(size - 1, lam[i])  # P(N >= size)
+        assert log_cut < np.min(ref[np.isfinite(ref)]) - 46  # e^-46 < 1e-20
+        _check_row(d, i, ref)
+    assert np.isneginf(ref[[1, 2, 4, 7]]).all()  # {3, 5}: 1, 2, 4, 7 impossible
+
+
+def _check_row(d, i, ref):
+    """Row `i` of `d` against `ref`: -inf where `ref` is, else as `_check`."""
+    lm = np.asarray(d.log_masses[i], np.float64)
+    assert np.all(np.isneginf(lm[np.isneginf(ref)])), (i, lm[np.isneginf(ref)])
+    on = np.isfinite(ref)
+    err = rel_err(lm[on], ref[on])
+    assert err.max() <= F64, (i, err.max())
+    est = np.asarray(relative_error(d)[i], np.float64)[on]
+    assert np.all(err <= est + 4 * np.finfo(np.float64).eps * (np.abs(ref[on]) + 1))
+
+
+def _log_int_power(x, n):
+    """Log-law of the `n`-fold sum of masses ``x / sum(x)`` (integers), exactly."""
+    law = [1]
+    for _ in range(n):
+        law = [
+            sum(x[j] * law[k - j] for j in range(len(x)) if 0 <= k - j < len(law))
+            for k in range(len(law) + len(x) - 1)
+        ]
+    log_den = n * math.log(sum(x))
+    return np.array([math.log(c) - log_den if c else -np.inf for c in law])
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_iid_sum_and_add_of_lattices_with_gaps(n):
+    # {2, 5, 6} (origin 2, zero masses between): its n-fold sum has gaps
+    # near both ends, which must be -inf (issue 15: the tilts gave e^-41.7
+    # at an impossible point of the 3-fold sum); other points within F64.
+    w = [1, 0, 0, 1, 2]
+    x = dist.from_masses(np.array(w) / 4, origin=2)
+    s = dist.iid_sum(x, n, accuracy="relative")
+    assert float(s.origin) == 2 * n
+    _check_row(s, (), _log_int_power(w, n))
+    if n == 3:
+        # add of two such laws (origins 2 and 3): exact by construction.
+        y = dist.from_masses([0.5, 0, 0, 0, 0.5], origin=3)
+        a = dist.add(x, y, accuracy="relative")
+        assert float(a.origin) == 5
+        with np.errstate(divide="ignore"):  # sums of two dyadic terms: exact
+            ref = np.log(np.convolve(np.array(w) / 4, [0.5, 0, 0, 0, 0.5]))
+        _check_row(a, (), ref)
+
+
+def test_compound_frequency_with_zero_masses_between():
+    # N in {0, 3} (a frequency by masses, zero masses between), X in {1, 2}:
+    # S is 0 or 3..6, never 1 or 2 (the window gave e^-40 there), exactly.
+    half = Fraction(1, 2)
+    d = dist.compound(
+        dist.from_masses([0.5, 0, 0, 0.5]), dist.from_masses([0, 0.5, 0.5]),
+        size=12, accuracy="relative",
+    )  # fmt: skip
+    ref = _log_compound_exact([half, 0, 0, half], [0, half, half], 12)
+    assert np.isfinite(ref).sum() == 5
+    _check_row(d, (), ref)

@@ -45,6 +45,13 @@ def float_dtype(*args, **named) -> np.dtype:
             dt = float
         elif isinstance(a, (bool, str)) or not isinstance(a, (numbers.Real, list)):
             raise TypeError(f"`{name}` must be a real number or array; got {a!r}.")
+        elif isinstance(a, list) and _holds_jax(a):
+            # JAX values (tracers of `jax.grad` among them) in a list: JAX's
+            # promotion, as `jnp.asarray` of the list would give.
+            try:
+                dt = jnp.result_type(*jax.tree.leaves(a))
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"`{name}` must be real; got {a!r}.") from err
         else:
             try:
                 dt = np.asarray(a).dtype
@@ -142,6 +149,11 @@ def as_param(x, name: str, dtype) -> jax.Array:
     return arr.astype(dtype)
 
 
+def _holds_jax(x: list) -> bool:
+    """Whether the list `x` holds JAX values (tracers among them)."""
+    return any(isinstance(a, jax.Array) for a in jax.tree.leaves(x))
+
+
 def _numbers_only(x) -> bool:
     """Whether `x` (a NumPy array or a list) is a rectangular array of numbers.
 
@@ -150,7 +162,7 @@ def _numbers_only(x) -> bool:
     """
     if isinstance(x, np.ndarray):
         return True
-    if any(isinstance(a, jax.Array) for a in jax.tree.leaves(x)):
+    if _holds_jax(x):
         return False
     try:
         np.asarray(x)

@@ -212,14 +212,20 @@ def _power(f: jax.Array, p: jax.Array, most: int) -> jax.Array:
     return out
 
 
-def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None, n=None):
+def iid_core(
+    lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None, n=None, window=False
+):
     """Log-masses of the `n`-fold sum, and their log relative error estimates.
 
     Unbatched: `lx` has shape ``(m,)`` (log-masses of X on ``0..m-1``),
     `thetas` shape ``(T,)`` sorted. Returns two arrays of
     ``plan.n (m - 1) + 1`` points (or ``plan.n_out``). `n`, where given, is
     the traced number of summands (at most ``plan.n``, for a plan of one
-    Fourier power); the points past its sum's support are ``-inf``.
+    Fourier power); the points past its sum's support are ``-inf``, and so
+    are the points no sum reaches (in the gaps of a lattice with zero
+    masses: the `n`-fold sumset of X's support). `window`: X's support is
+    known to have no gaps (`_tilt.gapless`), so the sum's is
+    ``n lo..n hi``, and no sumset is computed.
     """
     dt = lx.dtype
     ep = _tilt.eps(dt)
@@ -286,21 +292,30 @@ def iid_core(lx: jax.Array, thetas: jax.Array, plan: IidPlan, x=None, n=None):
     arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
     err = jnp.logaddexp(log_noise[tc] + shift, arith)
     out, rel = _tilt.best_of(val, err, axis=0)
-    lo, hi = _support(jax.lax.stop_gradient(lx))
-    inside = (k >= n * lo) & (k <= n * hi)
+    if window:
+        lo, hi = _support(jax.lax.stop_gradient(lx))
+        inside = (k >= n * lo) & (k <= n * hi)
+    else:
+        a = jnp.isfinite(jax.lax.stop_gradient(lx)).astype(dt)
+        a = jnp.zeros(n_out, dt).at[: min(m, n_out)].set(a[:n_out])
+        inside = _tilt.n_fold(a, n, spectral_length(2 * n_out)) > 0.5
     return jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
 
 
-@bounded_jit(static_argnames=("plan",))
-def _iid_batched(lx, thetas, plan, x, n=None):
+@bounded_jit(static_argnames=("plan", "window"))
+def _iid_batched(lx, thetas, plan, x, n=None, window=False):
     batch = lx.shape[:-1]
     flat = lx.reshape((-1, lx.shape[-1]))
     th = thetas.reshape((-1, thetas.shape[-1]))
     if x is None:
-        out, rel = jax.vmap(lambda a, b: iid_core(a, b, plan, None, n))(flat, th)
+        out, rel = jax.vmap(lambda a, b: iid_core(a, b, plan, None, n, window))(
+            flat, th
+        )
     else:
         xf = x.reshape(flat.shape)
-        out, rel = jax.vmap(lambda a, b, c: iid_core(a, b, plan, c, n))(flat, th, xf)
+        out, rel = jax.vmap(lambda a, b, c: iid_core(a, b, plan, c, n, window))(
+            flat, th, xf
+        )
     return out.reshape(batch + out.shape[-1:]), rel.reshape(batch + rel.shape[-1:])
 
 
@@ -379,10 +394,11 @@ def log_iid_sum(
         count = _tilt.count_tilts(3 * math.pi * math.sqrt(nb), dt, _noise(nb, dt))
     plan = iid_plan(nb, m, max(sigma, 1e-3), max(width, 1.0), dt)
     thetas = _place_batched(grid, arc, count=count, batch=batch)
+    window = _tilt.gapless(lx)  # else the sum's support by sumsets
     if nb == n:
-        return _iid_batched(lx, thetas, plan._replace(n_out=n_out), x)
+        return _iid_batched(lx, thetas, plan._replace(n_out=n_out), x, None, window)
     points = nb * (m - 1) + 1
     if n_out:
         points = min(bucket_length(n_out - 1) + 1, points)
     plan = plan._replace(n_out=0 if points == nb * (m - 1) + 1 else points)
-    return _iid_batched(lx, thetas, plan, x, np.int32(n))
+    return _iid_batched(lx, thetas, plan, x, np.int32(n), window)

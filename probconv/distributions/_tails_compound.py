@@ -33,6 +33,7 @@ from . import _tilt
 NOISE = 16.0
 _GRID = 160
 _REACH = 4.6  # nats the grid's end may lie below the last tilt's law there
+HORNER = 64  # frequencies by masses up to this length: exact supports of S
 
 
 def _family_terms(family: str, params, u):
@@ -119,25 +120,67 @@ def _tilted_pgf(freq, u, z):
     return acc * z**shift
 
 
+def _counts_of(freq):
+    """Smallest and largest count `N` can take (traced floats; ``inf``: none)."""
+    kind, data = freq
+    if kind == "family":
+        family, params = data
+        n_lo = 1.0 if family == "geometric" else 0.0
+        n_hi = params[-1] if family in ("bernoulli", "binomial") else math.inf
+        return n_lo, n_hi
+    logc, shift = data
+    cf = jnp.isfinite(logc)
+    n_lo = jnp.argmax(cf) + shift
+    n_hi = logc.shape[-1] - 1 - jnp.argmax(cf[::-1]) + shift
+    return n_lo, n_hi
+
+
 def _support_of_sum(lx, freq):
     """Smallest and largest grid index that `S` can reach (traced floats)."""
     fin = jnp.isfinite(lx)
     m = lx.shape[-1]
     j_lo = jnp.argmax(fin).astype(lx.dtype)
     j_hi = (m - 1 - jnp.argmax(fin[::-1])).astype(lx.dtype)
-    kind, data = freq
-    if kind == "family":
-        family, params = data
-        n_lo = 1.0 if family == "geometric" else 0.0
-        n_hi = params[-1] if family in ("bernoulli", "binomial") else jnp.inf
-    else:
-        logc, shift = data
-        cf = jnp.isfinite(logc)
-        n_lo = jnp.argmax(cf) + shift
-        n_hi = logc.shape[-1] - 1 - jnp.argmax(cf[::-1]) + shift
+    n_lo, n_hi = _counts_of(freq)
     lo = n_lo * j_lo
     hi = jnp.where(n_hi > 0, n_hi * j_hi, 0.0)
     return lo, hi
+
+
+def reachable(lx, freq):
+    """Whether `S` can take each grid index: ``n a`` for some count ``n`` of `N`.
+
+    With ``A`` the severity's support on the grid (finite `lx`) and
+    ``n_lo <= N <= n_hi``, the union of the ``n``-fold sumsets of ``A`` is
+    ``n_lo A + (n_hi - n_lo) (A + {0})`` exactly. A frequency given by
+    masses (`HORNER` of them at most) takes the union over its counts of
+    positive mass by Horner's rule, exact where zero masses lie between
+    its ends; a longer one gets the superset above. The closed families'
+    ``n_lo`` (0, or 1 for the geometric) and unbounded ``n_hi`` are Python
+    numbers: their sumsets take no loop, or squarings only.
+    """
+    a = jnp.isfinite(lx).astype(lx.dtype)
+    length = spectral_length(2 * a.shape[-1])
+    kind, data = freq
+    if kind == "masses" and data[0].shape[-1] <= HORNER:
+        logc, shift = data
+        one = jnp.zeros_like(a).at[0].set(1.0)
+
+        def step(acc, has):  # acc + A, and zero summands where N has mass
+            return jnp.maximum(_tilt.sumset(acc, a, length), has * one), None
+
+        has = jnp.isfinite(logc).astype(a.dtype)
+        acc, _ = jax.lax.scan(step, has[-1] * one, has[:-1], reverse=True)
+        return _tilt.sumset(acc, _tilt.n_fold(a, shift, length), length) > 0.5
+    n_lo, n_hi = _counts_of(freq)
+    b = a.at[0].set(1.0)
+    if isinstance(n_hi, float) and n_hi == math.inf:
+        rest = _tilt.closure(b, length)
+    else:
+        rest = _tilt.n_fold(b, n_hi - n_lo, length)
+    if isinstance(n_lo, float) and n_lo in (0.0, 1.0):
+        return (rest if n_lo == 0.0 else _tilt.sumset(a, rest, length)) > 0.5
+    return _tilt.sumset(_tilt.n_fold(a, n_lo, length), rest, length) > 0.5
 
 
 def compound_grid(lx, freq, size):
@@ -200,8 +243,15 @@ def compound_grid(lx, freq, size):
     )
 
 
-def compound_core(lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int):
-    """Log-masses of S on ``0..size-1`` and their log relative errors."""
+def compound_core(
+    lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int, window=False
+):
+    """Log-masses of S on ``0..size-1`` and their log relative errors.
+
+    `window`: the severity's support is known to be ``j_lo..j_hi`` without
+    gaps, with ``j_lo <= 1`` (see `_window_exact`): `S` then reaches every
+    point between its least and largest value, and no sumset is computed.
+    """
     dt = lx.dtype
     ep = _tilt.eps(dt)
     size = lx.shape[-1]
@@ -236,8 +286,14 @@ def compound_core(lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int)
     arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
     err = jnp.logaddexp(log_noise[tc] + shift, arith)
     out, rel = _tilt.best_of(val, err, axis=0)
-    s_lo, s_hi = _support_of_sum(jax.lax.stop_gradient(lx), freq)
-    inside = (k >= s_lo) & (k <= s_hi)
+    # Points no sum of severities reaches (below the least severity times
+    # the least count, in a lattice's gaps) have no mass: the tilts see
+    # only their round-off there.
+    if window:
+        s_lo, s_hi = _support_of_sum(jax.lax.stop_gradient(lx), freq)
+        inside = (k >= s_lo) & (k <= s_hi)
+    else:
+        inside = reachable(jax.lax.stop_gradient(lx), freq)
     return jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
 
 
@@ -254,12 +310,14 @@ def _grid_jit(lx, a, b, size, kind, family):
     )
 
 
-@bounded_jit(static_argnames=("length", "count", "kind", "family", "b"))
-def _core_jit(lx, a, b, plan, length, count, kind, family):
+@bounded_jit(static_argnames=("length", "count", "kind", "family", "b", "window"))
+def _core_jit(lx, a, b, plan, length, count, kind, family, window):
     def one(l_, a_, grid, arc, mean_s, ext, k_s, mean_x):
         thetas = _tilt.place(grid, arc, count)
         freq = _freq(kind, family, a_, b)
-        return compound_core(l_, freq, grid, mean_s, ext, k_s, mean_x, thetas, length)
+        return compound_core(
+            l_, freq, grid, mean_s, ext, k_s, mean_x, thetas, length, window
+        )
 
     return jax.vmap(one)(lx, a, *plan)
 
@@ -294,7 +352,19 @@ def log_compound(lx, freq, length: int, size: int | None = None):
         length = _length(plan, points, length, dt)
     else:
         count = _tilt.count_tilts(4 * math.pi * math.sqrt(points), dt, noise)
-    return _core_jit(lx, a, b, plan, length, count, kind, family)
+    window = _window_exact(lx) and (kind == "family" or _tilt.gapless(a))
+    return _core_jit(lx, a, b, plan, length, count, kind, family, window)
+
+
+def _window_exact(lx) -> bool:
+    """Whether every row's severity support is ``j_lo..j_hi``, ``j_lo <= 1``.
+
+    Then the ``n``-fold sumsets ``[n j_lo, n j_hi]`` of consecutive counts
+    overlap or touch, and `S` reaches every point between its least and
+    largest value: the sumsets of `reachable` are not needed. Checked on
+    the host where `lx` is known (False under `jax.jit`).
+    """
+    return _tilt.gapless(lx, first=1)
 
 
 def _length(plan, size: int, length: int, dtype) -> int:

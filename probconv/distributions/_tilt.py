@@ -23,7 +23,10 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+
+from .._checks import concrete
 
 # Where tilts go: a point midway between two tilts sits about SPACING / 2
 # standard deviations from both, at e^(-SPACING^2 / 8) of their peaks, so
@@ -259,3 +262,72 @@ def best_of(log_value: jax.Array, log_abs_err: jax.Array, axis: int = 0):
         jnp.take_along_axis(a, jnp.expand_dims(k, axis), axis=axis), axis
     )
     return pick(log_value), pick(rel)
+
+
+# -- supports of sums: which points a sum of laws can reach ----------------
+
+
+def sumset(a, b, length: int):
+    """Return the indicator of ``{i + j : a_i = b_j = 1}`` on ``a``'s grid.
+
+    A convolution of 0/1 rows by FFT (`b` None: ``a`` with itself): its
+    entries are counts, at most the grid's length ``m``, and its round-off
+    (some ``eps * m * log2(m)``) stays below the threshold 1/2, so the
+    indicator is exact (in float32 for grids up to some 1e5 points).
+    """
+    n = a.shape[-1]
+    fa = jnp.fft.rfft(a, length)
+    fb = fa if b is None else jnp.fft.rfft(b, length)
+    return (jnp.fft.irfft(fa * fb, length)[:n] > 0.5).astype(a.dtype)
+
+
+def n_fold(a, n, length: int):
+    """Return the indicator of the `n`-fold sumset of ``a`` (`n` traced).
+
+    By doubling, over the bits of `n` (a loop of as many steps). On a grid
+    of ``m`` points, `n` is capped at ``m``: a sumset of more summands
+    holds no new point below ``m`` (a point is a sum of fewer than ``m``
+    non-zero summands, and zero is in ``a`` or no such sum is below ``m``).
+    """
+    n = jnp.minimum(n, a.shape[-1]).astype(jnp.int32)
+    one = jnp.zeros_like(a).at[0].set(1.0)
+
+    def step(carry):
+        i, acc, base = carry
+        acc = jnp.where((n >> i) & 1, sumset(acc, base, length), acc)
+        return i + 1, acc, sumset(base, None, length)
+
+    return lax.while_loop(lambda c: (n >> c[0]) > 0, step, (0, one, a))[1]
+
+
+def closure(b, length: int):
+    """Return the indicator of every sum of elements of ``b`` (0 in ``b``).
+
+    Squaring ``b`` until its sumset holds ``m`` summands (``m`` points):
+    with zero in ``b``, the ``2^i``-fold sumsets grow to that set.
+    """
+    m = b.shape[-1]
+
+    def body(_, c):
+        return sumset(c, None, length)
+
+    return lax.fori_loop(0, max(m - 1, 1).bit_length(), body, b)
+
+
+def gapless(lx, first: int | None = None) -> bool:
+    """Whether every row of `lx` is finite on one run ``lo..hi`` only.
+
+    With `first`, also ``lo <= first``. Checked on the host where `lx` is
+    known; False where it is traced (under `jax.jit`): the caller then
+    computes the support by `sumset`s.
+    """
+    host = concrete(lax.stop_gradient(lx))
+    if host is None:
+        return False
+    fin = np.isfinite(np.asarray(host)).reshape(-1, host.shape[-1])
+    if not fin.any(-1).all():
+        return False
+    lo = np.argmax(fin, -1)
+    hi = fin.shape[-1] - 1 - np.argmax(fin[:, ::-1], -1)
+    ok = np.all(fin.sum(-1) == hi - lo + 1)
+    return bool(ok and (first is None or np.all(lo <= first)))
