@@ -335,8 +335,11 @@ def compound(
         four times `size`, and `tilt` and `padding` are not used. With a
         density severity it returns a `RelativeDensity` (a mixed law: its
         atom :math:`P(N = 0)` at 0 in ``log_atom``, exact; the continuous
-        part's log cell masses). Its error is the discretization's, second
-        order in the step and growing with the count of severities behind
+        part's log cell masses; a `geometric` count, from 1, is one
+        severity plus the compound of a count from 0, `negative_binomial`
+        with ``r = 1``, and has no atom; its stated error is then that
+        sum's, looser). Its error is the discretization's, second order in
+        the step and growing with the count of severities behind
         a point (about :math:`E[N \mid S = x] (\theta h)^2 / 24` for a tail
         :math:`e^{-\theta x}`); it is stated per point (`relative_error`,
         and `sf_error` for `sf`). Its grid runs until the masses leave the
@@ -362,8 +365,7 @@ def compound(
         If `N` or `X` is not a Distribution, or static arguments are not.
     ValueError
         For an `X` below 0 or off its own grid from 0 (or, with
-        ``accuracy='relative'``, a density `X` with atoms or a
-        `geometric` count: use `negative_binomial` with ``r = 1``), a
+        ``accuracy='relative'``, a density `X` with atoms), a
         frequency off ``0, 1, 2, ...``, a traced input without `size`, a
         negative `tilt`, or an unknown `accuracy`.
 
@@ -422,6 +424,8 @@ def compound(
     if X.kind == "density":  # densities split along the grid join it first
         X = whole_grid(X)
     if X.kind == "density" and accuracy == "relative":
+        if getattr(N, "family", "") == "geometric":
+            return _geometric_from_one(N, X, size, tail, full_output)
         return relative_compound_density(
             N, X, size=size, tail=tail, full_output=full_output
         )
@@ -448,3 +452,20 @@ def compound(
 
 
 register_arithmetic(add=add, negate=negate, shift=shift, scale=scale)
+
+
+def _geometric_from_one(N, X, size, tail, full_output):
+    """Return the relative compound of a density `X` and a geometric count from 1.
+
+    ``N - 1`` is geometric from 0 with the same ``p``, `negative_binomial`
+    with ``r = 1``, so ``S = X_1 + (X_2 + ... + X_N)`` is `X` plus the
+    compound of that count, both in relative accuracy. (Tilting the count
+    from 1 itself loses the far tail of a severity with mass in cell 0.)
+    """
+    from ._families import negative_binomial  # (the families import this module)
+
+    rest = relative_compound_density(
+        negative_binomial(1.0, N.params[0]), X, size=size, tail=tail, full_output=True
+    )
+    out = relative_add(X, rest[0])
+    return (out, rest[1]) if full_output else out
