@@ -424,8 +424,6 @@ def compound(
     if X.kind == "density":  # densities split along the grid join it first
         X = whole_grid(X)
     if X.kind == "density" and accuracy == "relative":
-        if getattr(N, "family", "") == "geometric":
-            return _geometric_from_one(N, X, size, tail, full_output)
         return relative_compound_density(
             N, X, size=size, tail=tail, full_output=full_output
         )
@@ -452,20 +450,3 @@ def compound(
 
 
 register_arithmetic(add=add, negate=negate, shift=shift, scale=scale)
-
-
-def _geometric_from_one(N, X, size, tail, full_output):
-    """Return the relative compound of a density `X` and a geometric count from 1.
-
-    ``N - 1`` is geometric from 0 with the same ``p``, `negative_binomial`
-    with ``r = 1``, so ``S = X_1 + (X_2 + ... + X_N)`` is `X` plus the
-    compound of that count, both in relative accuracy. (Tilting the count
-    from 1 itself loses the far tail of a severity with mass in cell 0.)
-    """
-    from ._families import negative_binomial  # (the families import this module)
-
-    rest = relative_compound_density(
-        negative_binomial(1.0, N.params[0]), X, size=size, tail=tail, full_output=True
-    )
-    out = relative_add(X, rest[0])
-    return (out, rest[1]) if full_output else out

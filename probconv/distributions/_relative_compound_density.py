@@ -57,7 +57,7 @@ from ._pgf import (
 )
 from ._relative_density import _slope
 from ._relative_density_ops import _build, _error, _logs
-from ._relative_ops import relative_compound
+from ._relative_ops import relative_add, relative_compound
 
 _TILTS = 64  # tilts at which the jumps' share is read
 
@@ -80,7 +80,8 @@ def _log_pgf_less_atom(N: Distribution, fam: str, k: int, log_z):
             q = jnp.where(p < 1, 1 - p, 1.0)
             less = k * jnp.log(q) + jnp.log(jnp.expm1(k * jnp.log1p(p * z / q)))
             return jnp.where(p < 1, less, k * log_z)
-        # negative binomial (geometric counts are refused by the caller)
+        # negative binomial (a geometric count goes as X plus the compound
+        # of its count less one: `relative_compound_density`)
         r, p = params
         return r * jnp.log(p) + jnp.log(jnp.expm1(-r * jnp.log1p(-(1 - p) * z)))
     lc = _tilt.safe_log(N.masses.astype(dt))
@@ -276,12 +277,17 @@ def relative_compound_density(
     if getattr(N, "family", "") == "geometric":
         # The tilted geometric count (from 1) loses the far tail of a
         # severity with mass in cell 0 (15 in log at x = 600 for p = 0.4,
-        # also through `compound_lattice`); the count from 0 does not.
-        raise ValueError(
-            "`accuracy='relative'` with a density severity does not take a "
-            "geometric count (from 1); a count from 0, "
-            "`negative_binomial(1, p)`, is supported."
-        )
+        # also through `compound_lattice`); N - 1, `negative_binomial` with
+        # r = 1, counts from 0 and does not: S is X plus its compound (the
+        # stated error is then the pairwise sum's).
+        from ._families import negative_binomial
+
+        rest, info = relative_compound_density(
+            negative_binomial(1.0, N.params[0]), X, size=size, tail=tail,
+            full_output=True,
+        )  # fmt: skip
+        out = relative_add(X, rest)
+        return (out, info) if full_output else out
     dt = jnp.result_type(X.dtype, N.dtype)
     tiny = float(jnp.finfo(dt).tiny)
     if tail is None:
