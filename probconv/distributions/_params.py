@@ -138,7 +138,7 @@ def as_param(x, name: str, dtype) -> jax.Array:
     if isinstance(x, (np.ndarray, list)):
         # Host arrays by one copy: `jnp.asarray` compiles a program per new
         # shape (issue 14), which a loop over sizes would pay each time.
-        host = np.asarray(x) if _numbers_only(x) else None
+        host = _host_numbers(x)
         if host is not None and host.dtype != object:
             if np.iscomplexobj(host):
                 raise TypeError(f"`{name}` must be real; got dtype {host.dtype}.")
@@ -154,18 +154,17 @@ def _holds_jax(x: list) -> bool:
     return any(isinstance(a, jax.Array) for a in jax.tree.leaves(x))
 
 
-def _numbers_only(x) -> bool:
-    """Whether `x` (a NumPy array or a list) is a rectangular array of numbers.
+def _host_numbers(x) -> np.ndarray | None:
+    """`x` (a NumPy array or a list) as a NumPy array, or None.
 
-    False for a list holding JAX values (tracers among them) or of ragged
+    None for a list holding JAX values (tracers among them) or of ragged
     rows: those take `jnp.asarray`, and its checks and messages.
     """
     if isinstance(x, np.ndarray):
-        return True
+        return x
     if _holds_jax(x):
-        return False
+        return None
     try:
-        np.asarray(x)
+        return np.asarray(x)
     except ValueError:
-        return False
-    return True
+        return None
