@@ -7,7 +7,11 @@ behaviour in subprocesses.
 """
 
 import contextlib
+import importlib.metadata
 import os
+import re
+import subprocess
+import sys
 import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -23,10 +27,37 @@ os.environ.setdefault("PROBCONV_CACHE_DIR", tempfile.mkdtemp(prefix="probconv-te
 # rounded within the stated tolerances; PROBCONV_TEST_XLA_OPTIMIZE=1 runs the
 # suite with the compiler settings that users get.
 _OPTIMIZE = os.environ.get("PROBCONV_TEST_XLA_OPTIMIZE", "0") == "1"
+_EMITTER_FLAG = "--xla_cpu_use_fusion_emitters=false"
+
+
+def _emitter_flag_known() -> bool:
+    """Whether this jaxlib's XLA knows the emitter flag.
+
+    XLA aborts the process on a flag it does not know, and jaxlib 0.11.2
+    (seen on a GPU machine, 2026-12-04) no longer has this one. Versions up
+    to 0.10.2 have it; later ones are asked once, in a subprocess, and the
+    answer is passed to the test workers through the environment.
+    """
+    known = os.environ.get("PROBCONV_TEST_EMITTER_FLAG")
+    if known is None:
+        parts = re.findall(r"\d+", importlib.metadata.version("jaxlib"))
+        if tuple(int(p) for p in parts[:3]) <= (0, 10, 2):
+            known = "1"
+        else:
+            probe = "import jax.numpy as jnp; jnp.ones(2).block_until_ready()"
+            env = {**os.environ, "XLA_FLAGS": _EMITTER_FLAG, "JAX_PLATFORMS": "cpu"}
+            run = subprocess.run(
+                [sys.executable, "-c", probe], env=env, capture_output=True
+            )
+            known = "1" if run.returncode == 0 else "0"
+        os.environ["PROBCONV_TEST_EMITTER_FLAG"] = known
+    return known == "1"
+
+
 if not _OPTIMIZE:
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false"
-    ).strip()
+    if _emitter_flag_known():
+        flags = os.environ.get("XLA_FLAGS", "") + " " + _EMITTER_FLAG
+        os.environ["XLA_FLAGS"] = flags.strip()
     # (set in the environment too, so that the tests' subprocesses, which
     # simulate several devices or hosts, compile as this process does)
     os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"

@@ -83,6 +83,7 @@ def main():
         "overlap_add": {4: 1.0, 8: 1.0},
         "multi_d": 1.0,
         "grouped": 1.0,
+        "fft_row": 0.0,
         "call": {"direct": 0.0, "fft": 0.0, "overlap_add": 0.0},
     }
     saved = _choose.COSTS.get(backend)

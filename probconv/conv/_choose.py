@@ -21,10 +21,11 @@ from ._transforms import circular_size, next_fast_len
 # the development machine (docs/performance.md).
 # XLA's CPU convolution is ~40x slower per multiply-add in float32 than in
 # float64 (a single-channel f32 convolution takes a slow generic path), hence
-# the large direct[4]. GPU figures are NOT measured (no GPU was available):
-# they are estimates from H100 throughput (about 1e12 multiply-adds/s for
-# cuDNN's direct f32 path, cuFFT near memory bandwidth), to be replaced by
-# running the calibration script there.
+# the large direct[4]. GPU figures: `python benchmarks/calibrate.py --dtype
+# float32 --quick` and `--dtype float64 --quick` on one NVIDIA H200 (JAX
+# 0.11.2, CUDA 13; docs/performance.md, "On a GPU"). There every call below
+# about 1e9 multiply-adds costs its dispatch, 55-100 us, whatever the method:
+# the call constants decide most choices. TPUs share them unmeasured.
 COSTS = {
     "cpu": {
         # direct[4] is not fitted: XLA's f32 CPU convolution costs mostly per
@@ -51,13 +52,14 @@ COSTS = {
         "call": {"direct": 1.4e-5, "fft": 2.0e-5, "overlap_add": 1.8e-5},
     },
     "gpu": {
-        "direct": {4: 1.0e-12, 8: 2.0e-11},
+        # The H200 sums float64 products about as fast as float32 ones.
+        "direct": {4: 1.0e-12, 8: 9.2e-13},
         "multi_d": 1.0,
         "grouped": 1.0,
-        "fft": {4: 2.0e-12, 8: 4.0e-12},
+        "fft": {4: 2.4e-12, 8: 5.4e-12},
         "fft_row": 0.0,
-        "overlap_add": {4: 3.0e-12, 8: 6.0e-12},
-        "call": {"direct": 1.0e-5, "fft": 3.0e-5, "overlap_add": 4.0e-5},
+        "overlap_add": {4: 1.2e-11, 8: 6.4e-12},
+        "call": {"direct": 6.0e-5, "fft": 9.7e-5, "overlap_add": 9.5e-5},
     },
 }
 COSTS["tpu"] = COSTS["gpu"]
