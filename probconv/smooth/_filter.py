@@ -102,7 +102,7 @@ def unit_weights(k, dtype) -> np.ndarray:
     """
     k = np.asarray(k, np.float64)
     k = k / k.sum()
-    real = np.finfo(np.dtype(dtype)).dtype
+    real = jnp.finfo(np.dtype(dtype)).dtype
     out = k.astype(real)
     if real != np.float64:
         i = np.unravel_index(np.argmax(np.abs(k)), k.shape)
@@ -165,7 +165,7 @@ def smooth_axes(
         if all(v is not None for v in values):
             kernels = [unit_weights(v, x.dtype) for v in values]
             normalize, unit_sum = False, True
-    real_bits = np.finfo(np.dtype(x.dtype)).bits
+    real_bits = jnp.finfo(x.dtype).bits
     shift = (normalize or unit_sum) and real_bits <= 32 and "constant" not in bounds
     kernels = tuple(jnp.asarray(k) for k in kernels)
     options = dict(

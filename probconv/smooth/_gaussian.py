@@ -267,10 +267,10 @@ def gaussian_smooth(
             kern = (
                 unit_weights(kern, x.dtype)
                 if o == 0
-                else kern.astype(np.finfo(x.dtype).dtype)
+                else kern.astype(jnp.finfo(x.dtype).dtype)
             )
         else:
-            kern = gaussian_kernel(s, o, rad, np.finfo(x.dtype).dtype)
+            kern = gaussian_kernel(s, o, rad, jnp.finfo(x.dtype).dtype)
         # ndimage correlates with the reversed kernel (a convolution).
         kernels.append(kern[::-1])
         use_axes.append(ax)
