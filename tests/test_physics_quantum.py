@@ -7,7 +7,7 @@ Tolerances (float64 unless stated), stated once:
 | propagator, Schrodinger residual | rtol 1e-10 | 2nd derivatives by autodiff |
 | evolve_free vs the analytic packet | atol 1e-12 | FFT rounding; band limit |
 | norm after evolution | 1e-12 | unitary factors, FFT rounding |
-| propagator convolution by quadrature | 1e-8 | the grid's discretization (measured 3e-17); Gauss-Legendre errs < 1e-15 |
+| propagator convolution by quadrature | 1e-8 | grid's discretization (3e-17 seen) |
 | split operator vs coherent state | O(dt^2) | Strang splitting; order tested |
 | position moments | 1e-10 | grid sums of a resolved Gaussian |
 | cdf / ppf of the density law | atol step^2 | histogram's linear interpolation |
