@@ -147,7 +147,12 @@ def check_one(build, name, dtype):
             return
     else:
         law = build(cast)
-    wide = build(lambda x: jnp.asarray(values(x, dtype), np.float64))
+    # (float64 parameters are their own reference: the same call)
+    wide = (
+        law
+        if dtype == "float64"
+        else build(lambda x: jnp.asarray(values(x, dtype), np.float64))
+    )
     for got, want in zip(query(law), query(wide)):
         assert got.dtype == jnp.dtype(law_dtype(dtype)), (name, dtype, got.dtype)
         got, want = np.asarray(got, np.float64), np.asarray(want)

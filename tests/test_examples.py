@@ -15,6 +15,9 @@ SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.name != "quickstart.py")
 # `pytest -m slow` runs them.
 SLOW = {"insurance_loss", "portfolio_risk", "continuous_sums", "smoothing"}
 SLOW |= {"numpyro_two_sources", "numpyro_reporting_delay"}  # NUTS: test_numpyro
+# 7-15 s: wiener, richardson_lucy and deconvolve_distribution are covered by
+# test_deconv, test_deconv_distribution and test_physics_deconv_dtypes.
+SLOW |= {"deconvolution"}
 PARAMS = [
     pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SLOW else [])
     for p in SCRIPTS

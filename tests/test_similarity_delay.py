@@ -257,7 +257,11 @@ def test_detrend_keeps_fractional_delays_and_transforms():
 def test_readme_example_in_float32_and_sinc_derivatives():
     """The sinc refinement in float32: a sharp peak put Newton's iterate near
     0, where the closed-form derivatives of sinc cancel (it returned -4.0)."""
-    from probconv.similarity._peak import _sinc_derivatives
+    from probconv.similarity._peak import _sinc_derivatives as sinc_derivatives
+
+    # jitted, as estimate_delay runs it (eagerly: 40 programs, one per
+    # operation and dtype)
+    _sinc_derivatives = jax.jit(sinc_derivatives)
 
     x = np.cumsum(np.random.default_rng(1).standard_normal(100_000))
     x[::97] = np.nan

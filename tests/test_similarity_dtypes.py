@@ -81,7 +81,8 @@ def test_result_dtype_and_values(name, dtype):
         return
     got = CASES[name](*args)
     wide = "complex128" if dtype.startswith("complex") else "float64"
-    want = CASES[name](*[jnp.asarray(v).astype(wide) for v in args])
+    # (float64 and complex128 inputs are their own reference: the same call)
+    want = got if dtype == wide else CASES[name](*[v.astype(wide) for v in args])
     got = got if isinstance(got, tuple) else (got,)
     want = want if isinstance(want, tuple) else (want,)
     for g, w in zip(got, want):

@@ -243,9 +243,15 @@ def test_traced_inputs_take_the_jax_path():
         assert g.shape == x.shape and np.isfinite(np.asarray(g)).all()
 
 
+# The fresh process also checks that importing probconv leaves numpyro
+# unimported (an optional dependency; test_numpyro.py tests the adapter):
+# one interpreter start-up for both checks.
 X32_SCRIPT = """
+import sys
 import warnings
 warnings.simplefilter("error")
+import probconv
+assert "numpyro" not in sys.modules, "importing probconv imported numpyro"
 import jax, jax.numpy as jnp, numpy as np
 from probconv.smooth import ewma, gaussian_smooth, moving_average
 x = np.random.default_rng(5).standard_normal((2, 40))
@@ -264,7 +270,10 @@ print("ok")
 
 
 def test_routes_agree_without_x64():
-    """With x64 off (the default), NumPy float64 input gives float32, silently."""
+    """With x64 off (the default), NumPy float64 input gives float32, silently.
+
+    (And `import probconv` does not import numpyro.)
+    """
     env = dict(os.environ, JAX_ENABLE_X64="0", JAX_PLATFORMS="cpu")
     out = subprocess.run(
         [sys.executable, "-c", X32_SCRIPT],
