@@ -9,6 +9,7 @@ half-precision format at the result's scale.
 """
 
 import contextlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -160,15 +161,28 @@ def test_results_are_uncommitted_jax_arrays_of_the_engine_dtype():
 
 
 def test_compilation_cache_keeps_programs_on_disk(tmp_path):
+    # A fresh process with JAX's defaults (x64 off), which also checks the
+    # default dtype: integer lists give float32 (moved here from
+    # test_conv.py, where it took a process of its own).
     code = textwrap.dedent(
         f"""
         import jax, jax.numpy as jnp, probconv
+        y = probconv.convolve([1, 2, 3], [1, 1])
+        print(y.dtype, y.tolist())
         probconv.convolve(jnp.ones(5), jnp.ones(3))  # a compile before the switch
         probconv.use_compilation_cache({str(tmp_path)!r})
         probconv.convolve(jnp.ones(700), jnp.ones(9), method="fft")
         """
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        timeout=300,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, JAX_ENABLE_X64="0"),
+    )
+    assert out.stdout.split("\n")[0] == "float32 [1.0, 3.0, 5.0, 3.0]"
     assert any(tmp_path.iterdir())
 
 

@@ -2,7 +2,8 @@
 
 The checks run in one subprocess with four CPU devices (the pytest process
 has already started JAX with one). For each case: equal to the unsharded
-result (1e-12 relative, float64), output split like the input, no
+result, or to an independent float64 reference (scipy, pandas, closed
+forms), within 1e-12 of its largest value; output split like the input, no
 all-gather in the compiled program, and scratch memory per device below the
 size of the whole signal.
 """
@@ -101,9 +102,14 @@ BODY = r"""
                 total += k * keep * size * SIZE[dt]
         return total
 
+    def wanted(name):
+        # A default case, or any in the run of every case. (Skipped cases
+        # compute neither their references nor their inputs' programs.)
+        return ALL or name not in EXTRA
+
     def record(name, f, xn, spec, m=mesh, ref=None, jit=True, hlo=True,
                route=None):
-        if name in EXTRA and not ALL:
+        if not wanted(name):
             return
         x = jax.device_put(xn, NamedSharding(m, spec))
         c = jax.jit(f).lower(x).compile() if hlo else None
@@ -138,6 +144,8 @@ BODY = r"""
     cv = probconv.convolve
     for mode in ("same", "full", "valid"):
         for k in (k31, k301, k3001):
+            if not wanted(f"convolve-{mode}-{k.size}"):
+                continue  # (its direct reference: 0.2 s)
             record(f"convolve-{mode}-{k.size}", lambda x: cv(x, k, mode),
                    signal, P("x"), route=predict(signal, k, mode, P("x")),
                    ref=scipy.signal.convolve(signal, k, mode, method="direct"))
@@ -165,6 +173,14 @@ BODY = r"""
                P("b", "t"), m=grid,
                ref=np.stack([scipy.signal.convolve(r, q, mode)
                              for r, q in zip(rows, kb)]))
+    # Rows split, the convolved axis whole, by each method (moved here from
+    # test_conv.py, where it took a process of its own).
+    tall = np.random.default_rng(596).standard_normal((8, 500))
+    hann = np.hanning(21)[None]
+    for method in ("direct", "fft", "overlap_add"):
+        record(f"batch-split-{method}",
+               lambda x: cv(x, hann, "same", axes=1, method=method), tall,
+               P("x"), ref=scipy.signal.fftconvolve(tall, hann, "same", axes=1))
     # Rows whole, time split (a spec with None); a kernel longer than the
     # whole signal.
     record("rows-time-split",
@@ -336,7 +352,7 @@ BODY = r"""
     tiny = np.random.default_rng(170).standard_normal(64)
     grads = {}
     for name, kt in (("halo", k31[:5]), ("transform", k3001[:64])):
-        if f"manual-grad-{name}" in EXTRA and not ALL:
+        if not wanted(f"manual-grad-{name}"):
             continue
         g = jax.jit(manual(lambda b, a: cv(b, kt, "same", axis_name=a), P("x"),
                            m=auto))
@@ -379,7 +395,11 @@ BODY = r"""
     out["savgol-interp-refused"] = refusals(
         lambda: savgol(jax.device_put(signal[:64], NamedSharding(mesh, P("x"))),
                        33, 2))[0]
-    record("ewma", lambda x: ewma(x, alpha=0.01, min_periods=5), gappy, P("x"))
+    # (against pandas, the semantics ewma follows: equal to the unsplit
+    # result within 2e-15 of its largest value, and 1-3 s less than
+    # computing that result eagerly here)
+    record("ewma", lambda x: ewma(x, alpha=0.01, min_periods=5), gappy, P("x"),
+           ref=pd.Series(gappy).ewm(alpha=0.01, min_periods=5).mean().to_numpy())
     # A gap over a whole shard (16384..32767): the carry crosses it.
     gaps = signal.copy()
     gaps[10000:40000] = np.nan
@@ -390,12 +410,15 @@ BODY = r"""
     # The same on 8192 samples (shards of 2048), at alpha 0.5: the sums
     # underflow in the gap, and the last mean is carried across it.
     few = gaps[6000:14192].copy()
-    record("ewma-hold", lambda x: ewma(x, alpha=0.5), few, P("x"))
+    record("ewma-hold", lambda x: ewma(x, alpha=0.5), few, P("x"),
+           ref=pd.Series(few).ewm(alpha=0.5).mean().to_numpy())
     record("ewma-false-0.5", lambda x: ewma(x, alpha=0.5, adjust=False),
-           few, P("x"))
+           few, P("x"),
+           ref=pd.Series(few).ewm(alpha=0.5, adjust=False).mean().to_numpy())
     series = rng.standard_normal((4, 1 << 15))
     record("ewma-batched", lambda x: ewma(x, halflife=30.0), series,
-           P("b", "t"), m=grid)
+           P("b", "t"), m=grid,
+           ref=pd.DataFrame(series.T).ewm(halflife=30.0).mean().to_numpy().T)
     # Fields: diffuse along split axes, by halo (every boundary), a kernel
     # wider than a shard from several neighbours, and the documented gathers.
     line = rng.standard_normal(1 << 14)
@@ -471,7 +494,8 @@ BODY = r"""
     weights = np.cos(np.arange(4096) / 300.0)
     slope = jax.grad(lambda u, D, v: jnp.sum(weights * diffuse(u, D, 2.0, drift=v)),
                      argnums=(1, 2))
-    g_ref = [float(g) for g in jax.jit(slope)(jnp.asarray(piece), 2e6, -700.3)]
+    g_ref = ([float(g) for g in jax.jit(slope)(jnp.asarray(piece), 2e6, -700.3)]
+             if wanted("diffuse-window-grad") else None)
     parity = np.arange(4096) % 2 == 0
 
     def scaled_slopes(x):
@@ -571,10 +595,12 @@ BODY = r"""
     small = rng.standard_normal((2, 4096))
     lay = _split_fft.layout(4, 1024, 512, 4096, True, 5000)
     out["spectral-window"] = spectral(lay, small[0], 777, False)
-    out["spectral-pair"] = spectral(lay, small, 4321, True)
-    lay = _split_fft.layout(4, 1024, 1024, 4096, False, 6144)
-    out["spectral-complex"] = spectral(
-        lay, small[0] + 1j * small[1], 100, False)
+    if wanted("spectral-pair"):
+        out["spectral-pair"] = spectral(lay, small, 4321, True)
+    if wanted("spectral-complex"):
+        lay = _split_fft.layout(4, 1024, 1024, 4096, False, 6144)
+        out["spectral-complex"] = spectral(
+            lay, small[0] + 1j * small[1], 100, False)
     # Two devices: a block's transforms alone would hold more than the
     # signal (1.2 of it), so the block goes in pieces (`_in_pieces`).
     two = jax.make_mesh((2,), ("x",), devices=jax.devices()[:2])
@@ -988,7 +1014,10 @@ def test_axis_name_on_one_device():
     x = np.random.default_rng(3).standard_normal(40)
     k = np.array([0.5, -1.0, 2.0])
     for mode in ("same", "full", "valid"):
-        f = _one_device_map(lambda b: probconv.correlate(b, k, mode, axis_name="x"))
+        # (jitted: an eager shard map runs its body op by op, 92 programs)
+        f = jax.jit(
+            _one_device_map(lambda b: probconv.correlate(b, k, mode, axis_name="x"))
+        )
         ref = np.correlate(x, k, mode)
         y = f(x)
         assert y.shape == ref.shape
@@ -1888,3 +1917,24 @@ def test_odd_shards_by_the_cyclic_transform(request, name):
     if name not in ("diffuse-odd-grad", "diffuse-odd-field"):
         assert row["temp_ratio"] < 1.0
     assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("method", ["direct", "fft", "overlap_add"])
+def test_split_batch_axis_by_each_method(results, method):
+    """Rows split over four devices, a kernel along the whole other axis.
+
+    An (8, 500) array split along its rows, a Hann window along the other
+    axis: equal to scipy's float64 result within 1e-12 of its largest value
+    (the FFT's rounding), the rows of the result split like the input's.
+    Direct sums run where the rows lie. XLA's SPMD partitioner gathers the
+    rows before an FFT whose transformed axis is whole (jax-ml/jax#15680,
+    openxla/xla#24), so the FFT methods' programs hold an all-gather of the
+    rows: not asserted here.
+    """
+    row = results[f"batch-split-{method}"]
+    assert row["shape"] == row["ref_shape"] == [8, 500]
+    assert row["err"] < 1e-12
+    assert row["spec"] in (row["in_spec"], "P('x', None)"), row
+    assert row["permutes"] == row["all_to_all"] == 0
+    if method == "direct":
+        assert not row["all_gather"]
