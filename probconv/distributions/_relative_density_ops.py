@@ -30,7 +30,7 @@ from ._base import Distribution
 from ._density_ops import _to_density_step
 from ._grid import make
 from ._lattice_ops import _common_step
-from ._logconv import log_pair
+from ._logconv import log_pair, pair_plan
 from ._relative import RelativeDistribution
 from ._relative_density import RelativeDensity
 from ._tails import log_iid_sum
@@ -185,6 +185,23 @@ def _pair_points(lx, ly, floor: float) -> tuple[int, float]:
     return _extend.chernoff_points(k, full, floor)
 
 
+def _plan_points(plan, full: int, floor: float) -> tuple[int, float]:
+    r"""Points of a pair's sum kept before its mass leaves the float range.
+
+    Chernoff on the tilts of the plan's grid (`_logconv.pair_plan`):
+    :math:`\log P(S \ge k) \le \min_{\theta \ge 0} K(\theta) - \theta k`
+    (any set of tilts gives a bound). Returns the smallest such ``k`` below
+    `floor` and the bound there (the largest over rows), or `full` and
+    ``-inf`` (also where the plan is traced: the whole grid).
+    """
+    grid, cgf = concrete(plan[2]), concrete(plan[6])
+    if grid is None or cgf is None:
+        return full, -math.inf
+    pos = grid >= 0
+    cgf = np.where(pos, cgf, np.inf)
+    return _extend.chernoff_points(cgf, full, floor, np.where(pos, grid, 0.0))
+
+
 @bounded_jit
 def _pair_cgf(lx, ly):
     r"""``K_X + K_Y`` at `_extend.TILTS`, per row: an upper bound, one program.
@@ -216,9 +233,16 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
     x, lx, tx, dx = _logs(x)
     y, ly, ty, dy = _logs(y)
     dt = jnp.result_type(x.dtype, y.dtype)
-    # The sum's grid ends where its masses leave the float range (Chernoff).
-    n_out, log_beyond = _pair_points(lx, ly, _extend.log_floor(dt))
-    out, rel = log_pair(lx.astype(dt), ly.astype(dt), keep=n_out)
+    lx, ly = lx.astype(dt), ly.astype(dt)
+    # The sum's grid ends where its masses leave the float range (Chernoff,
+    # on the tilts and cumulant generating functions of the pair's plan).
+    plan = pair_plan(lx, ly)
+    if plan is None:
+        n_out, log_beyond = _pair_points(lx, ly, _extend.log_floor(dt))
+    else:
+        full = lx.shape[-1] + ly.shape[-1] - 1
+        n_out, log_beyond = _plan_points(plan, full, _extend.log_floor(dt))
+    out, rel = log_pair(lx, ly, keep=n_out, plan=plan)
     err, res, log_cut, masses, truncated, origin = _add_finish(
         out,
         rel,
