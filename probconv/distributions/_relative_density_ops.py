@@ -31,7 +31,7 @@ from ._density_ops import _to_density_step
 from ._grid import make
 from ._lattice_ops import _common_step
 from ._logconv import log_pair, pair_plan
-from ._relative import RelativeDistribution
+from ._relative import RelativeDistribution, bucketable
 from ._relative_density import RelativeDensity
 from ._tails import log_iid_sum
 
@@ -70,7 +70,12 @@ def _logs(d: Distribution):
             rest = np.maximum.accumulate(r[::-1])[::-1] < 1e3 * tiny
             rest[: int(np.argmax(r)) + 1] = False
             keep = max(keep, int(np.argmax(rest)) if rest.any() else d.size)
-    masses, lm, log_t = _cut_logs(d.masses, jnp.asarray(d.truncated), keep)
+    t_host = concrete(d.truncated)
+    if m is not None and t_host is not None and bucketable(d.masses, d.truncated):
+        # Eagerly, on the host: nothing compiled per grid length (issue 14).
+        masses, lm, log_t = _cut_logs_host(m, t_host, keep)
+    else:
+        masses, lm, log_t = _cut_logs(d.masses, jnp.asarray(d.truncated), keep)
     if keep < d.size:
         d = make(masses, d.origin, d.truncated, d.step, d.kind)
     return d, lm, log_t, int(d.kind == "density")
@@ -95,21 +100,47 @@ def _cut_logs(masses, truncated, keep: int):
     return masses, _tilt.safe_log(masses), jnp.log(jnp.maximum(t, 0.0))
 
 
-def _curvature(lm):
-    r"""``|m_{k-1} - 2 m_k + m_{k+1}| / m_k`` from log masses (ends: neighbour's)."""
+def _cut_logs_host(masses, truncated, keep: int):
+    """`_cut_logs` in NumPy (float64 or the masses' dtype), for concrete masses."""
+    masses = np.asarray(masses)
+    t = np.asarray(truncated, masses.dtype)
+    tiny = np.finfo(masses.dtype).tiny
+    size = masses.shape[-1]
+    if keep < size:
+        t = t + np.sum(masses[..., keep:], -1) + (size - keep) * tiny
+        masses = masses[..., :keep]
+    t = np.where((t <= 0) & (masses[..., -1] > 0), tiny, t)
+    with np.errstate(divide="ignore"):
+        lm = np.where(masses > 0, np.log(np.where(masses > 0, masses, 1)), -np.inf)
+        return masses, lm.astype(masses.dtype), np.log(np.maximum(t, 0.0))
+
+
+def _curvature(lm, points=None):
+    r"""``|m_{k-1} - 2 m_k + m_{k+1}| / m_k`` from log masses (ends: neighbour's).
+
+    `points` (traced), where `lm` was padded past its grid, is the grid's
+    true length: its last point is an end.
+    """
+    n = lm.shape[-1]
+    last = n - 1 if points is None else points - 1
+    k = jnp.arange(n)
     pad = jnp.concatenate([lm[..., :1], lm, lm[..., -1:]], -1)
+    hi = jnp.where(k == last, lm, pad[..., 2:])
     # Capped: a ratio of e^600 already says "unresolved" without overflowing.
     with_lo = jnp.exp(jnp.minimum(pad[..., :-2] - lm, 600.0))
-    with_hi = jnp.exp(jnp.minimum(pad[..., 2:] - lm, 600.0))
+    with_hi = jnp.exp(jnp.minimum(hi - lm, 600.0))
     c = jnp.abs(with_lo + with_hi - 2.0)
-    if lm.shape[-1] > 2:
-        c = c.at[..., 0].set(jnp.maximum(c[..., 0], c[..., 1]))
-        c = c.at[..., -1].set(jnp.maximum(c[..., -1], c[..., -2]))
+    if n > 2:
+        ends = last > 1
+        after = jnp.concatenate([c[..., 1:], c[..., -1:]], -1)
+        before = jnp.concatenate([c[..., :1], c[..., :-1]], -1)
+        c = jnp.where((k == 0) & ends, jnp.maximum(c, after), c)
+        c = jnp.where((k == last) & ends, jnp.maximum(c, before), c)
     return jnp.where(jnp.isfinite(lm), c, 0.0)
 
 
 @bounded_jit
-def _error(out, rel, densities, roundoff):
+def _error(out, rel, densities, roundoff, points=None):
     """Per-point log relative error: round-off plus the discretization estimate.
 
     One program (eagerly, its two dozen operations on the whole grid cost
@@ -125,8 +156,9 @@ def _error(out, rel, densities, roundoff):
     curvature alone understates in the body, and the window the points
     where the curvature changes sign; at least ``h^2 / var`` of the
     curvature (``var`` the sum's variance), which it nears in the body.
+    `points`: as for `_curvature`.
     """
-    c = _curvature(out)
+    c = _curvature(out, points)
     pad = jnp.pad(c, [(0, 0)] * (c.ndim - 1) + [(2, 2)])
     n = c.shape[-1]
     near = jnp.max(jnp.stack([pad[..., i : i + n] for i in range(5)]), 0)
