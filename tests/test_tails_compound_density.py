@@ -260,8 +260,10 @@ def test_bad_severities_and_arguments_are_refused():
 def test_a_geometric_count_from_1_is_one_severity_plus_a_count_from_0():
     # Geometric(p) on 1, 2, ... of Exp(1) severities is Exp(p), no atom: the
     # closed form below. The law is X plus the compound of N - 1 (from 0);
-    # its stated error is the pairwise sum's (0.18 here, flat along the tail,
-    # where the true error grows from 3e-4 to 8e-3).
+    # its stated error is the compound's carried through the sum plus that
+    # sum's own (5e-3 to 0.16 here, growing along the tail as the true error
+    # does, from 3e-4 to 8e-3; it was 0.18, flat, from the count behind the
+    # farthest point).
     p = 0.4
     e = dist.exponential(step=H, support=(0.0, 400.0))
     s = dist.compound(dist.geometric(p), e, accuracy="relative")
@@ -274,5 +276,35 @@ def test_a_geometric_count_from_1_is_one_severity_plus_a_count_from_0():
 
     assert s.log_atom is None  # no atom at 0: P(S = 0) = P(N = 0) = 0
     top = min(float(s.points[-1]), 390.0)
-    _check(s, logsf, logpdf, _points(logsf, 0.5, top), worst=WORST)
+    xs = _points(logsf, 0.5, top)
+    _check(s, logsf, logpdf, xs, worst=WORST)
     assert logsf(top) < math.log(1e-60)  # far below the absolute method's reach
+    # Useful, not only an upper bound: within 100 times the true error (12
+    # to 66 times here), and small in the body.
+    err = np.abs(np.expm1(np.asarray(s.logsf(xs)) - logsf(xs)))
+    stated = np.asarray(s.sf_error(xs))
+    assert np.all(stated <= 100 * err), stated / err
+    assert float(s.sf_error(5.0)) < 1e-2
+
+
+def test_a_new_grid_in_a_seen_bucket_compiles_nothing(poisson_exp, count_compiles):
+    # Eagerly the severity and the grid are padded to buckets: Poisson(2.1)
+    # of an Exp(1) on (0, 700) (7,002 cells; a grid of 8,226 points) shares
+    # every program of the module's Poisson(2) on (0, 720) (7,202 cells;
+    # 8,217 points), queries included; only the new severity's own
+    # discretization compiles, outside the count.
+    _, s = poisson_exp
+    xs = np.array([0.5, 3.0, 50.0, 300.0, 650.0])
+    s.logsf(xs), s.logpdf(xs), s.sf_error(xs)
+    e = dist.exponential(step=H, support=(0.0, 700.0))
+    with count_compiles() as events:
+        t = dist.compound(dist.poisson(2.1), e, accuracy="relative")
+        t.logsf(xs), t.logpdf(xs), t.sf_error(xs)
+    assert len(events) == 0, events
+    # Cut back to its own grid (not the bucket's), and against the closed
+    # form (a Gamma mixture) within its stated errors.
+    assert t.size != s.size and t.log_masses.shape == t.log_error.shape == (t.size,)
+    n = np.arange(0, 3000)
+    logsf, logpdf = _gamma_mixture(scipy.stats.poisson.logpmf(n, 2.1), n, 1.0)
+    _check(t, logsf, logpdf, xs)
+    assert math.isnan(float(t.logsf(float(t.points[-1]) + 1.0)))

@@ -194,17 +194,20 @@ def log_mgf(log_masses) -> np.ndarray:
         return top[..., 0] + np.log(np.sum(np.exp(e - top), axis=-1))
 
 
-def chernoff_points(cgf: np.ndarray, full: int, floor: float) -> tuple[int, float]:
+def chernoff_points(
+    cgf: np.ndarray, full: int, floor: float, tilts: np.ndarray = TILTS
+) -> tuple[int, float]:
     r"""Return the first ``k`` with a Chernoff bound on ``log P(S >= k)`` below `floor`.
 
-    `cgf` holds the sum's cumulant generating function at `TILTS`, shape
-    ``(rows, tilts)``; the bound is :math:`\min_\theta K(\theta) - \theta k`
-    (per row; the largest row counts). Returns ``k`` and the bound there, or
-    `full` and ``-inf`` if the bound at `full` is still above `floor`.
+    `cgf` holds the sum's cumulant generating function at `tilts` (at least
+    0; by default `TILTS`), shape ``(rows, tilts)``; the bound is
+    :math:`\min_\theta K(\theta) - \theta k` (per row; the largest row
+    counts). Returns ``k`` and the bound there, or `full` and ``-inf`` if
+    the bound at `full` is still above `floor`.
     """
 
     def bound(k):
-        return float(np.max(np.min(cgf - TILTS * k, axis=-1)))
+        return float(np.max(np.min(cgf - tilts * k, axis=-1)))
 
     if bound(full) > floor:
         return full, -math.inf

@@ -119,7 +119,7 @@ class RelativeDistribution(Distribution):
         True
         """
         self._need("lattice", "logpmf", "logpdf")
-        return _lattice_query(self, "_logpmf", x)
+        return bucketed_query(self, "_logpmf", x)
 
     def _logpmf(self, x, n):
         """`logpmf` of the first `n` points (a traced size; the rest is padding)."""
@@ -137,7 +137,7 @@ class RelativeDistribution(Distribution):
         With `strict`, ``log P(X > x)`` is NaN from the last grid point on
         where mass was cut (see `_unknown`); otherwise ``-inf`` there.
         """
-        return _lattice_query(self, "_log_cumulative_body", x, upper, strict)
+        return bucketed_query(self, "_log_cumulative_body", x, upper, strict)
 
     def _log_cumulative_body(self, x, n, upper: bool, strict: bool):
         x, k = _queries._k(self, x)
@@ -260,14 +260,21 @@ def trimmed(d: RelativeDistribution, size: int) -> RelativeDistribution:
         return from_host(np.ascontiguousarray(np.asarray(a)[..., :size]))
 
     return dataclasses.replace(
-        d,
-        masses=cut(d.masses),
-        log_masses=cut(d.log_masses),
-        log_error=cut(d.log_error),
+        d, **{f: cut(getattr(d, f)) for f in _PER_POINT if hasattr(d, f)}
     )
 
 
-def _lattice_query(d: RelativeDistribution, name: str, x, *args):
+# The per-point arrays of a relative law (a density's also has its errors
+# without the cut mass), and what pads them past the grid.
+_PER_POINT = {
+    "masses": 0.0,
+    "log_masses": -np.inf,
+    "log_error": -np.inf,
+    "log_resolved_error": -np.inf,
+}
+
+
+def bucketed_query(d: RelativeDistribution, name: str, x, *args):
     """`query` with the true size traced, on a law padded to its bucket.
 
     Eagerly, the law's arrays are padded on the host (``-inf`` log-masses
@@ -277,17 +284,18 @@ def _lattice_query(d: RelativeDistribution, name: str, x, *args):
     grid.
     """
     n = d.size
-    arrays = (d.masses, d.log_masses, d.log_error)
+    fields = [f for f in _PER_POINT if hasattr(d, f)]
     # Buckets of the points after the first (a sum's span: the trials of a
     # Poisson binomial, ``n (m - 1)`` of an iid sum), as the operations pad.
     nb = bucket_length(n - 1) + 1 if n > 1 else n
-    if nb != n and bucketable(arrays):
+    if nb != n and bucketable([getattr(d, f) for f in fields]):
         d = dataclasses.replace(
-            d,
-            masses=pad_last(d.masses, nb, 0.0),
-            log_masses=pad_last(d.log_masses, nb, -np.inf),
-            log_error=pad_last(d.log_error, nb, -np.inf),
+            d, **{f: pad_last(getattr(d, f), nb, _PER_POINT[f]) for f in fields}
         )
+    if getattr(d, "densities", 1) != 1:
+        # A static field that no query reads (a density sum's count of
+        # summands): one value, so that laws of other counts share the program.
+        d = dataclasses.replace(d, densities=1)
     return query(d, name, x, *args, n=np.int32(n))
 
 

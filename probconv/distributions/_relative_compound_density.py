@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_int, check_number, concrete
+from ..conv import bucket_length
 from ..conv.internal import bounded_jit, spectral_length
 from . import _extend, _families, _tilt
 from ._base import Distribution
@@ -55,6 +56,7 @@ from ._pgf import (
     _frequency_spec,
     severity_log_mgf,
 )
+from ._relative import bucketable, pad_last, trimmed
 from ._relative_density import _slope
 from ._relative_density_ops import _build, _error, _logs
 from ._relative_ops import relative_add, relative_compound
@@ -95,10 +97,15 @@ def _jumps_on(X: Distribution, j0: int, size: int, dt, batch):
     """Return the jump correction of `X` (`Continuous.jumps`) on ``-1..size-1``.
 
     A jump at 0 puts part of its correction on the cell centred at ``-h``.
+    Eagerly, the correction is padded with zeros (or cut) on the host to
+    the entries read, so that one program serves a grid's bucket.
     """
     _, jumps = parts(X)
     if jumps is None:
         return None
+    if bucketable(jumps):
+        # The program reads the `size - j0` entries from the cell at -h on.
+        jumps = pad_last(jumps, size - j0, 0.0)[..., : max(size - j0, 1)]
     return _jumps_grid(jumps, j0=j0, size=size, dt=jnp.dtype(dt).name, batch=batch)
 
 
@@ -169,14 +176,16 @@ def _size_biased_rest(N: Distribution, fam: str, k_n: int):
 
 
 def _posterior_counts(
-    N, fam, k_n, lxg, lat_out, length, step, mean_n, width=None, xg=None
+    N, fam, k_n, lxg, lat_out, length, step, mean_n, width=None, xg=None, span=None
 ):
     """``E[N | S_r = k]`` per point: the exact posterior mean of the count.
 
     `width`: the severity's cells past it are empty (``-inf``): the
     convolution with it takes its first `width` cells only (the same
     terms; a shorter plan, transform and direct fixes). `xg`: ``exp(lxg)``
-    where the caller has it.
+    where the caller has it. `span`, where the grid was padded to a bucket
+    (``-inf`` log-masses past it), is its true length (`relative_compound`'s
+    `points`), and ``width + span - 1`` the convolution's (`log_pair`'s).
     """
     rest = _size_biased_rest(N, fam, k_n)
     size = lxg.shape[-1]
@@ -184,12 +193,14 @@ def _posterior_counts(
         c_star = lat_out if rest == "S" else None
     else:
         xg = jnp.exp(lxg) if xg is None else xg
-        c_star = relative_compound(rest, xg, length, step, lx=lxg)
-        c_star = c_star.log_masses
+        c_star = relative_compound(
+            rest, xg, length, step, lx=lxg, points=span, trim=False
+        ).log_masses
     if c_star is None:
         return _counts(lxg, None, lat_out, mean_n)
     short = lxg if width is None else _head(lxg, width=max(1, min(width, size)))
-    num, rel = log_pair(short, c_star, keep=size)
+    true = None if span is None else min(width or size, size) + span - 1
+    num, rel = log_pair(short, c_star, keep=size, span=true)
     return _counts(num, rel, lat_out, mean_n)
 
 
@@ -220,17 +231,18 @@ def _jump_share(out, lx, jumps):
 
 
 @bounded_jit
-def _finish(out, rel, c0, counts, log_t, first, lxg, jumps):
+def _finish(out, rel, c0, counts, log_t, first, lxg, jumps, points):
     """Cell 0's continuous mass and the errors, as one program.
 
     Returns ``(log_masses, log_error, log_resolved_error, counts)``.
+    `points` (traced) is the grid's true length (the rest is padding).
     """
     ep = math.log(16 * _tilt.eps(out.dtype))
     out = out.at[..., 0].set(c0)
     rel = rel.at[..., 0].set(jnp.where(jnp.isfinite(c0), ep, -jnp.inf))
     # Discretization: the boxes of the severities behind each point.
     counts = jnp.maximum(counts, 1.0)
-    err = _error(out, rel, counts, ep)
+    err = _error(out, rel, counts, ep, points)
     if jumps is not None:
         # And the rounding bias of their mean where the severity jumps.
         size = out.shape[-1]
@@ -326,33 +338,46 @@ def relative_compound_density(
             size = min(size, max(j0 + m, reach))
     else:
         size = check_int("size", size, minimum=1)
-    # Severity log masses on 0, 1, ..., size - 1.
-    lxg, xg = _on_grid(lx, j0=j0, size=size)
     log_cut = None
     if known:
         # Past the grid: a Chernoff bound, plus what the severity and the
         # frequency lost (as for lattice severities).
         cgf = (log_mgf_x, lg)
         log_cut = log_cut_past(N, k_n, np.exp(lxc), j0, size, cgf, log_t).astype(dt)
+    # Eagerly, the grid and the severity are padded to buckets (``-inf``
+    # log-masses past them): every size of a bucket shares the programs
+    # (issue 14), and the result is cut back to `points` at the end.
+    points, width = size, j0 + m
+    if bucketable(lx, N):
+        size = bucket_length(size - 1) + 1
+        width = j0 + bucket_length(m - 1) + 1
+        lx = pad_last(lx, width - j0, -np.inf)
+    # Severity log masses on 0, 1, ..., size - 1.
+    lxg, xg = _on_grid(lx, j0=j0, size=size)
     length = spectral_length(size * 2)
-    lat = relative_compound(N, xg, length, X.step, lx=lxg, log_cut=log_cut)
+    lat = relative_compound(
+        N, xg, length, X.step, lx=lxg, log_cut=log_cut, points=points, trim=False
+    )
     out, rel = lat.log_masses, lat.log_error
     # Cell 0: the atom P(N = 0) apart, and G_N(x_0) - G_N(0), exactly.
     batch = out.shape[:-1]
     log_atom = jnp.broadcast_to(jnp.asarray(N.logpmf(0.0), dt), batch)
     c0 = jnp.broadcast_to(_log_pgf_less_atom(N, fam, k_n, lxg[..., 0]), batch)
     counts = _posterior_counts(
-        N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n, j0 + m, xg
+        N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n, width, xg, points
     )
     log_t = jnp.broadcast_to(log_t, batch)
     first = jnp.full(batch, j0 + m, dt)
     jumps = _jumps_on(X0, j0_orig, size, dt, batch)
-    out, err, res, counts = _finish(out, rel, c0, counts, log_t, first, lxg, jumps)
+    out, err, res, counts = _finish(
+        out, rel, c0, counts, log_t, first, lxg, jumps, np.int32(points)
+    )
     cc = concrete(counts)
     densities = int(math.ceil(float(np.max(cc)))) if cc is not None else 1
     d = _build(
         out, err, res, 0.0, X.step, lat.log_truncated, densities, log_atom=log_atom
     )
+    d = trimmed(d, points)
     if not full_output:
         return d
     return d, {"fft_length": spectral_length(max(length, 4 * size))}

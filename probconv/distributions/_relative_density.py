@@ -26,7 +26,7 @@ from jax.typing import ArrayLike
 
 from . import _queries, _tilt
 from ._base import Distribution, pytree_dataclass, static_field
-from ._relative import query
+from ._relative import bucketed_query
 
 
 def _fraction_above(a: jax.Array, f: jax.Array) -> jax.Array:
@@ -145,16 +145,19 @@ class RelativeDensity(Distribution):
         """``'density'``."""
         return "density"
 
-    def _cell(self, x):
+    # The queries read the true size `n` (traced): eagerly, the arrays are
+    # padded to a bucket (`bucketed_query`), so that laws of many sizes
+    # share one compiled query.
+    def _cell(self, x, n):
         """``(x, u, j, f)``: position `u` from the grid's lower edge in cells."""
         x, k = _queries._k(self, x)
         u = k + 0.5
-        j = jnp.clip(jnp.floor(u), 0, self.size - 1)
+        j = jnp.clip(jnp.floor(u), 0, n - 1)
         return x, u, j.astype(jnp.int32), jnp.clip(u - j, 0.0, 1.0)
 
-    def _past(self, u):
+    def _past(self, u, n):
         cut = jnp.asarray(self.log_truncated) > -jnp.inf
-        return jnp.where((u >= self.size) & cut, jnp.nan, -jnp.inf)
+        return jnp.where((u >= n) & cut, jnp.nan, -jnp.inf)
 
     def logpdf(self, x: ArrayLike) -> jax.Array:
         r"""Log of the density, log-linear between grid points.
@@ -172,14 +175,13 @@ class RelativeDensity(Distribution):
         >>> abs(float(g.logpdf(150.0)) - exact) < 1e-3
         True
         """
-        return query(self, "_logpdf", x)
+        return bucketed_query(self, "_logpdf", x)
 
-    def _logpdf(self, x):
+    def _logpdf(self, x, n):
         x, k = _queries._k(self, x)
-        n = self.size
         lm = self.log_masses
         kk = jnp.clip(k, 0.0, n - 1.0)
-        j = jnp.clip(jnp.floor(kk), 0, max(n - 2, 0)).astype(jnp.int32)
+        j = jnp.clip(jnp.floor(kk), 0, jnp.maximum(n - 2, 0)).astype(jnp.int32)
         w = kk - j
         a = _queries._take(lm, j)
         b = _queries._take(lm, jnp.minimum(j + 1, n - 1))
@@ -187,7 +189,7 @@ class RelativeDensity(Distribution):
         near = jnp.where(w < 0.5, a, b)
         val = jnp.where(both, a + w * (b - a), near) - math.log(self.step)
         val = jnp.where(k < -0.5, -jnp.inf, val)
-        val = jnp.where(k > n - 0.5, self._past(k + 0.5), val)
+        val = jnp.where(k > n - 0.5, self._past(k + 0.5, n), val)
         return jnp.where(jnp.isnan(x), jnp.nan, val)
 
     def pdf(self, x: ArrayLike) -> jax.Array:
@@ -197,10 +199,10 @@ class RelativeDensity(Distribution):
 
     def _log_cumulative(self, x, upper: bool, strict: bool = True):
         """Log-space cumulative sums (see `logcdf`, `logsf`), one program per shape."""
-        return query(self, "_log_cumulative_body", x, upper, strict)
+        return bucketed_query(self, "_log_cumulative_body", x, upper, strict)
 
-    def _log_cumulative_body(self, x, upper: bool, strict: bool):
-        x, u, j, f = self._cell(x)
+    def _log_cumulative_body(self, x, n, upper: bool, strict: bool):
+        x, u, j, f = self._cell(x, n)
         lm = self.log_masses
         a = _queries._take(_slope(lm), j)
         up = _fraction_above(a, f)
@@ -208,20 +210,20 @@ class RelativeDensity(Distribution):
         mj = _queries._take(lm, j)
         if upper:
             inc = _tilt.logcumsumexp(lm, reverse=True)
-            after = _queries._take(inc, jnp.minimum(j + 1, self.size - 1))
-            after = jnp.where(j + 1 <= self.size - 1, after, -jnp.inf)
+            after = _queries._take(inc, jnp.minimum(j + 1, n - 1))
+            after = jnp.where(j + 1 <= n - 1, after, -jnp.inf)
             val = jnp.logaddexp(after, mj + up)
             whole = _queries._take(inc, jnp.zeros_like(j))
             val = jnp.where(u <= 0, whole, val)
-            past = self._past(u) if strict else -jnp.inf
-            val = jnp.where(u >= self.size, past, val)
+            past = self._past(u, n) if strict else -jnp.inf
+            val = jnp.where(u >= n, past, val)
         else:
             inc = _tilt.logcumsumexp(lm)
             before = _queries._take(inc, jnp.maximum(j - 1, 0))
             before = jnp.where(j >= 1, before, -jnp.inf)
             val = jnp.logaddexp(before, mj + down)
             val = jnp.where(u <= 0, -jnp.inf, val)
-            val = jnp.where(u >= self.size, _queries._take(inc, j), val)
+            val = jnp.where(u >= n, _queries._take(inc, j), val)
         if self.log_atom is not None:
             # The atom sits at the origin: below it for sf, at or above for cdf.
             below = x < self.origin
@@ -248,10 +250,10 @@ class RelativeDensity(Distribution):
         >>> bool(g.sf_error(690.0) < 1e-3)
         True
         """
-        return query(self, "_sf_error", x)
+        return bucketed_query(self, "_sf_error", x)
 
-    def _sf_error(self, x):
-        x, u, j, _ = self._cell(x)
+    def _sf_error(self, x, n):
+        x, u, j, _ = self._cell(x, n)
         lm, le = self.log_masses, self.log_resolved_error
         num = _tilt.logcumsumexp(jnp.where(jnp.isfinite(lm), lm + le, -jnp.inf), True)
         den = _tilt.logcumsumexp(lm, reverse=True)
@@ -260,7 +262,7 @@ class RelativeDensity(Distribution):
         if self.log_atom is not None:  # exact, and below `x` only left of 0
             den = jnp.where(x < self.origin, jnp.logaddexp(den, self.log_atom), den)
         val = jnp.exp(top - den)
-        val = jnp.where(u >= self.size, self._past(u), val)
+        val = jnp.where(u >= n, self._past(u, n), val)
         return jnp.where(jnp.isnan(x), jnp.nan, val)
 
     def logcdf(self, x: ArrayLike) -> jax.Array:

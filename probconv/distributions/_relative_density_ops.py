@@ -30,8 +30,8 @@ from ._base import Distribution
 from ._density_ops import _to_density_step
 from ._grid import make
 from ._lattice_ops import _common_step
-from ._logconv import log_pair
-from ._relative import RelativeDistribution
+from ._logconv import _flat_pair, log_pair, pair_plan
+from ._relative import RelativeDistribution, bucketable
 from ._relative_density import RelativeDensity
 from ._tails import log_iid_sum
 
@@ -70,7 +70,12 @@ def _logs(d: Distribution):
             rest = np.maximum.accumulate(r[::-1])[::-1] < 1e3 * tiny
             rest[: int(np.argmax(r)) + 1] = False
             keep = max(keep, int(np.argmax(rest)) if rest.any() else d.size)
-    masses, lm, log_t = _cut_logs(d.masses, jnp.asarray(d.truncated), keep)
+    t_host = concrete(d.truncated)
+    if m is not None and t_host is not None and bucketable(d.masses, d.truncated):
+        # Eagerly, on the host: nothing compiled per grid length (issue 14).
+        masses, lm, log_t = _cut_logs_host(m, t_host, keep)
+    else:
+        masses, lm, log_t = _cut_logs(d.masses, jnp.asarray(d.truncated), keep)
     if keep < d.size:
         d = make(masses, d.origin, d.truncated, d.step, d.kind)
     return d, lm, log_t, int(d.kind == "density")
@@ -95,21 +100,47 @@ def _cut_logs(masses, truncated, keep: int):
     return masses, _tilt.safe_log(masses), jnp.log(jnp.maximum(t, 0.0))
 
 
-def _curvature(lm):
-    r"""``|m_{k-1} - 2 m_k + m_{k+1}| / m_k`` from log masses (ends: neighbour's)."""
+def _cut_logs_host(masses, truncated, keep: int):
+    """`_cut_logs` in NumPy (float64 or the masses' dtype), for concrete masses."""
+    masses = np.asarray(masses)
+    t = np.asarray(truncated, masses.dtype)
+    tiny = np.finfo(masses.dtype).tiny
+    size = masses.shape[-1]
+    if keep < size:
+        t = t + np.sum(masses[..., keep:], -1) + (size - keep) * tiny
+        masses = masses[..., :keep]
+    t = np.where((t <= 0) & (masses[..., -1] > 0), tiny, t)
+    with np.errstate(divide="ignore"):
+        lm = np.where(masses > 0, np.log(np.where(masses > 0, masses, 1)), -np.inf)
+        return masses, lm.astype(masses.dtype), np.log(np.maximum(t, 0.0))
+
+
+def _curvature(lm, points=None):
+    r"""``|m_{k-1} - 2 m_k + m_{k+1}| / m_k`` from log masses (ends: neighbour's).
+
+    `points` (traced), where `lm` was padded past its grid, is the grid's
+    true length: its last point is an end.
+    """
+    n = lm.shape[-1]
+    last = n - 1 if points is None else points - 1
+    k = jnp.arange(n)
     pad = jnp.concatenate([lm[..., :1], lm, lm[..., -1:]], -1)
+    hi = jnp.where(k == last, lm, pad[..., 2:])
     # Capped: a ratio of e^600 already says "unresolved" without overflowing.
     with_lo = jnp.exp(jnp.minimum(pad[..., :-2] - lm, 600.0))
-    with_hi = jnp.exp(jnp.minimum(pad[..., 2:] - lm, 600.0))
+    with_hi = jnp.exp(jnp.minimum(hi - lm, 600.0))
     c = jnp.abs(with_lo + with_hi - 2.0)
-    if lm.shape[-1] > 2:
-        c = c.at[..., 0].set(jnp.maximum(c[..., 0], c[..., 1]))
-        c = c.at[..., -1].set(jnp.maximum(c[..., -1], c[..., -2]))
+    if n > 2:
+        ends = last > 1
+        after = jnp.concatenate([c[..., 1:], c[..., -1:]], -1)
+        before = jnp.concatenate([c[..., :1], c[..., :-1]], -1)
+        c = jnp.where((k == 0) & ends, jnp.maximum(c, after), c)
+        c = jnp.where((k == last) & ends, jnp.maximum(c, before), c)
     return jnp.where(jnp.isfinite(lm), c, 0.0)
 
 
 @bounded_jit
-def _error(out, rel, densities, roundoff):
+def _error(out, rel, densities, roundoff, points=None):
     """Per-point log relative error: round-off plus the discretization estimate.
 
     One program (eagerly, its two dozen operations on the whole grid cost
@@ -125,8 +156,9 @@ def _error(out, rel, densities, roundoff):
     curvature alone understates in the body, and the window the points
     where the curvature changes sign; at least ``h^2 / var`` of the
     curvature (``var`` the sum's variance), which it nears in the body.
+    `points`: as for `_curvature`.
     """
-    c = _curvature(out)
+    c = _curvature(out, points)
     pad = jnp.pad(c, [(0, 0)] * (c.ndim - 1) + [(2, 2)])
     n = c.shape[-1]
     near = jnp.max(jnp.stack([pad[..., i : i + n] for i in range(5)]), 0)
@@ -185,6 +217,23 @@ def _pair_points(lx, ly, floor: float) -> tuple[int, float]:
     return _extend.chernoff_points(k, full, floor)
 
 
+def _plan_points(plan, full: int, floor: float) -> tuple[int, float]:
+    r"""Points of a pair's sum kept before its mass leaves the float range.
+
+    Chernoff on the tilts of the plan's grid (`_logconv.pair_plan`):
+    :math:`\log P(S \ge k) \le \min_{\theta \ge 0} K(\theta) - \theta k`
+    (any set of tilts gives a bound). Returns the smallest such ``k`` below
+    `floor` and the bound there (the largest over rows), or `full` and
+    ``-inf`` (also where the plan is traced: the whole grid).
+    """
+    grid, cgf = concrete(plan[2]), concrete(plan[6])
+    if grid is None or cgf is None:
+        return full, -math.inf
+    pos = grid >= 0
+    cgf = np.where(pos, cgf, np.inf)
+    return _extend.chernoff_points(cgf, full, floor, np.where(pos, grid, 0.0))
+
+
 @bounded_jit
 def _pair_cgf(lx, ly):
     r"""``K_X + K_Y`` at `_extend.TILTS`, per row: an upper bound, one program.
@@ -216,9 +265,26 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
     x, lx, tx, dx = _logs(x)
     y, ly, ty, dy = _logs(y)
     dt = jnp.result_type(x.dtype, y.dtype)
-    # The sum's grid ends where its masses leave the float range (Chernoff).
-    n_out, log_beyond = _pair_points(lx, ly, _extend.log_floor(dt))
-    out, rel = log_pair(lx.astype(dt), ly.astype(dt), keep=n_out)
+    lx, ly = lx.astype(dt), ly.astype(dt)
+    # The sum's grid ends where its masses leave the float range (Chernoff,
+    # on the tilts and cumulant generating functions of the pair's plan).
+    plan = pair_plan(lx, ly)
+    if plan is None:
+        n_out, log_beyond = _pair_points(lx, ly, _extend.log_floor(dt))
+    else:
+        full = lx.shape[-1] + ly.shape[-1] - 1
+        n_out, log_beyond = _plan_points(plan, full, _extend.log_floor(dt))
+    out, rel = log_pair(lx, ly, keep=n_out, plan=plan)
+    # A summand that is itself a sum or a compound brings its own stated
+    # errors: carried through the convolution, mass-weighted, they bound
+    # what it adds (where the whole count `dx + dy` of summands, read from
+    # the result's curvature, may overstate it, as for a compound's
+    # posterior counts of hundreds).
+    carried = None
+    for i, a in enumerate((x, y)):
+        if isinstance(a, RelativeDensity) and a.densities > 1:
+            num = _carried(a, lx, ly, i, n_out, plan, dt)
+            carried = num if carried is None else jnp.logaddexp(carried, num)
     err, res, log_cut, masses, truncated, origin = _add_finish(
         out,
         rel,
@@ -227,14 +293,38 @@ def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
         (x.size, tx, x.masses, x.origin),
         (y.size, ty, y.masses, y.origin),
         min(log_beyond, 0.0),
+        carried,
+        int(x.kind == "density") + int(y.kind == "density"),
     )
     return RelativeDensity(
         masses, origin, truncated, float(h), out, err, log_cut, res, dx + dy, None
     )
 
 
-@bounded_jit(static_argnums=2)
-def _add_finish(out, rel, densities: int, roundoff, x, y, log_beyond):
+def _carried(a: RelativeDensity, lx, ly, i: int, n_out: int, plan, dt):
+    """Log of ``sum_j e_j m_j o_{k-j}``: summand `i`'s errors through the sum.
+
+    `e_j m_j` are that summand's resolved errors times its (continuous)
+    masses, `o` the other summand's masses. On the pair's own plan (the
+    rows of `i` replaced; its tilted means differ little), so that no tilt
+    count of its own is compiled.
+    """
+    lm = a.log_masses.astype(dt)
+    em = jnp.where(jnp.isfinite(lm), lm + a.log_resolved_error.astype(dt), -jnp.inf)
+    pair = [lx, ly]
+    pair[i] = em
+    if plan is None:  # small: summed directly
+        return log_pair(*pair, keep=n_out)[0]
+    batch = jnp.broadcast_shapes(lx.shape[:-1], ly.shape[:-1])
+    rows = list(plan[:2])
+    rows[i] = _flat_pair(*pair, dt=dt, batch=batch)[i]
+    return log_pair(*pair, keep=n_out, plan=(*rows, *plan[2:]))[0]
+
+
+@bounded_jit(static_argnums=(2, 8))
+def _add_finish(
+    out, rel, densities: int, roundoff, x, y, log_beyond, carried=None, pair: int = 2
+):
     """Errors, cut mass and the plain fields of a relative sum: one program.
 
     `x` and `y` are ``(size, log_cut, masses, origin)`` of the summands.
@@ -242,9 +332,19 @@ def _add_finish(out, rel, densities: int, roundoff, x, y, log_beyond):
     last point on; the cut masses also count as a uniform relative error (a
     cut on the left side reaches every point). (Eagerly, these few dozen
     operations on the grid cost about as much as the tilted convolution.)
+    `carried`, where a summand states its own errors, is the log of their
+    mass-weighted share of each point (their convolution with the other
+    summand): the discretization is then that plus the estimate of this one
+    convolution of `pair` density summands, where that is smaller than the
+    estimate for all `densities` of them.
     """
     dt = out.dtype
     err = res = _error(out, rel, densities, roundoff)
+    if carried is not None:
+        # The carried share (to within its own rounding: a factor 1.01).
+        own = jnp.where(jnp.isfinite(out), carried - out + math.log(1.01), -jnp.inf)
+        step = jnp.logaddexp(_error(out, rel, pair, roundoff), own)
+        err = res = jnp.minimum(err, step)
     tx, ty = x[1].astype(dt), y[1].astype(dt)
     log_cut = jnp.logaddexp(jnp.logaddexp(tx, ty), log_beyond).astype(dt)
     for (first, t), other in (((x[0], tx), y[2]), ((y[0], ty), x[2])):

@@ -266,6 +266,7 @@ def relative_compound(
     first=None,
     log_cut=None,
     points=None,
+    trim=True,
 ):
     """Compute the core of `compound` with ``accuracy='relative'``.
 
@@ -283,7 +284,8 @@ def relative_compound(
     that it still bounds the cut mass. The frequency `N` is checked by
     `compound` before. `points`, where `xm` (and `lx`) were padded to a
     bucket (zero masses past the grid), is the grid's true length: the
-    result is computed on the bucket and cut back to it.
+    result is computed on the bucket and cut back to it (kept on the bucket,
+    ``-inf`` log-masses past `points`, without `trim`).
     """
     dt = xm.dtype
     size = xm.shape[-1]
@@ -309,7 +311,7 @@ def relative_compound(
         out, rel, ok, first, log_cut, total, np.int32(points), batch=batch,
         step=float(step),
     )  # fmt: skip
-    return trimmed(d, points)
+    return trimmed(d, points) if trim else d
 
 
 # One program per stage and shape for the array work around `log_compound`
