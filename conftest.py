@@ -2,7 +2,7 @@
 
 Tests run with float64 enabled so that references can be compared at 1e-12;
 float32 paths are exercised with explicit float32 inputs, and
-tests in test_conv.py and test_smooth_eager.py check the default (x64 off)
+tests in test_conv_eager.py and test_smooth_eager.py check the default (x64 off)
 behaviour in subprocesses.
 """
 

@@ -148,7 +148,7 @@ def test_half_precision_computes_in_float32(dtype, route, fn):
     assert got.dtype == np.dtype(dtype)
     ref_fn = scipy.signal.convolve if fn == "convolve" else scipy.signal.correlate
     ref = ref_fn(a.astype(np.float64), v.astype(np.float64), "same")
-    ulp = float(np.finfo(dtype).eps) * np.abs(ref).max()
+    ulp = float(jnp.finfo(dtype).eps) * np.abs(ref).max()
     np.testing.assert_array_less(np.abs(np.asarray(got, np.float64) - ref), 2 * ulp)
 
 
@@ -232,7 +232,7 @@ def test_host_rule_sides_of_the_crossover(dtype):
     # transforms' rounding, near eps ||a|| ||v|| on every entry, in every
     # mode and for correlate.
     rng = np.random.default_rng(11)
-    eps = np.finfo(dtype).eps
+    eps = jnp.finfo(dtype).eps
     for n1, n2, want in HOST_RULE_CASES:
         assert _host.host_method(n1, n2, np.dtype(dtype).itemsize) == want
         costs = _host.host_costs(n1, n2, np.dtype(dtype).itemsize)
@@ -461,7 +461,7 @@ def test_host_fft_through_pocketfft_matches_scipy_and_its_fallback(monkeypatch):
     rng = np.random.default_rng(17)
     shapes = ((1000, 301), (301, 1000), (1500, 200), (40_000, 300), (10_000, 31))
     for dtype in (np.float64, np.float32):
-        eps = np.finfo(dtype).eps
+        eps = jnp.finfo(dtype).eps
         for n1, n2 in shapes:
             a = rng.standard_normal(n1).astype(dtype)
             v = rng.standard_normal(n2).astype(dtype)

@@ -332,7 +332,8 @@ def test_split_halo_block_convolved_in_pieces():
         jax.ShapeDtypeStruct(taps.shape, np.float64),
         "valid",
     )
-    assert method == "fft"
+    if jax.default_backend() == "cpu":  # (the CPU's cost model; a GPU's differs)
+        assert method == "fft"
     ref = np.stack([np.convolve(row, taps, "valid") for row in ext])
     got = _valid_pieces(jnp.asarray(ext), jnp.asarray(taps)[None], 1, radius)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * abs(ref).max())
