@@ -239,9 +239,11 @@ def _dispatch(
         if np.isfinite(a).all() and np.isfinite(v).all():
             return _bucketed(a, v, prepared)
     elif maxlag is None:
-        # A signal split over devices along a convolved axis stays split.
+        # A signal split over devices along a convolved axis stays split;
+        # one split along batch axes only runs each device's rows in a
+        # shard map too (XLA would gather every row before a transform).
         split = _sharded.split_of(a)
-        if _sharded.splits_convolved_axis(split, plan):
+        if split is not None:
             return _sharded.convolve_split(a, v, prepared, split, _execute)
     return _program(prepared)(a, v)
 
