@@ -129,6 +129,12 @@ def _promote(dtypes: tuple, x64: bool) -> np.dtype:
 
 
 def _promote_values(*arrays) -> np.dtype:
+    # NumPy's 64-bit types canonicalized first: with x64 off, JAX would warn
+    # that it truncates them (an integer list is int64 in NumPy).
+    arrays = tuple(
+        jax.dtypes.canonicalize_dtype(d) if (d := _dtype_of(a)) is not None else a
+        for a in arrays
+    )
     dt = jnp.result_type(*arrays)
     if not jnp.issubdtype(dt, jnp.inexact):
         dt = jnp.result_type(dt, jnp.float32)  # int -> float32, or float64 in x64

@@ -166,8 +166,11 @@ def test_compilation_cache_keeps_programs_on_disk(tmp_path):
     # test_conv.py, where it took a process of its own).
     code = textwrap.dedent(
         f"""
+        import warnings
         import jax, jax.numpy as jnp, probconv
-        y = probconv.convolve([1, 2, 3], [1, 1])
+        with warnings.catch_warnings():  # (no warning about int64 lists)
+            warnings.simplefilter("error")
+            y = probconv.convolve([1, 2, 3], [1, 1])
         print(y.dtype, y.tolist())
         probconv.convolve(jnp.ones(5), jnp.ones(3))  # a compile before the switch
         probconv.use_compilation_cache({str(tmp_path)!r})
