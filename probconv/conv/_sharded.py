@@ -693,15 +693,6 @@ def convolve_split(a, v, prepared: Prepared, split: Split, execute: Callable):
     return program(a, v)
 
 
-def splits_convolved_axis(split: Split | None, plan: Plan) -> bool:
-    """Whether `split` lays one of the convolved axes of `plan` over a mesh axis.
-
-    Also a mesh axis of one device: under an `Explicit` mesh the array's type
-    names it, and the shard map handles it exactly.
-    """
-    return split is not None and any(split.spec[d] is not None for d in plan.conv_axes)
-
-
 def halo_map(
     fn: Callable,
     x: jax.Array,
