@@ -24,7 +24,7 @@ from ._transforms import circular_size, next_fast_len
 # the large direct[4]. GPU figures: `python benchmarks/calibrate.py --dtype
 # float32 --quick` and `--dtype float64 --quick` on one NVIDIA H200 (JAX
 # 0.11.2, CUDA 13; docs/performance.md, "On a GPU"). There every call below
-# about 1e9 multiply-adds costs its dispatch, 55-100 us, whatever the method:
+# about 1e9 multiply-adds costs its dispatch, 50-100 us, whatever the method:
 # the call constants decide most choices. TPUs share them unmeasured.
 COSTS = {
     "cpu": {
