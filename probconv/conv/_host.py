@@ -186,9 +186,10 @@ def oa_block(short: int) -> int:
     plans built again on most calls), and a power of two transforms fastest
     per point. Over the 184 overlap-add calls of `benchmarks/eager.py`'s
     convolve loop in its order, 29.3 against 34.1 ms (median of 6 passes,
-    load 3); the whole loop in one process 92.3 against 98.8 ms of CPU
-    (median of 15 passes, load 3.0-3.6). Blocks of at least 2, 3 or 6
-    lengths, or of 2^a or 3 * 2^a points, were no faster.
+    load 3); the whole loop in one process 87.8 and 85.5 against 96.2 and
+    89.0 ms of CPU (medians of 15 and 21 alternating passes, load 3.1-3.7).
+    Blocks of at least 2, 3 or 6 lengths, or of 2^a or 3 * 2^a points, were
+    no faster.
     """
     return 1 << (int(max(OA_BLOCK * short, OA_MIN)) - 1).bit_length()
 
