@@ -307,11 +307,13 @@ from probconv.conv import _programs
 base = rss_mb()
 builds = _programs.PROGRAMS.builds
 t0, c0 = time.perf_counter(), time.process_time()
-checksum = 0.0
-for a in args:
+checksum = float(np.asarray(fn(*args[0])).sum())
+first = time.perf_counter() - t0  # (probconv's: JAX's backend start)
+for a in args[1:]:
     checksum += float(np.asarray(fn(*a)).sum())
 seconds = time.perf_counter() - t0
 print(json.dumps({"seconds": seconds, "cpu": time.process_time() - c0,
+                  "first_ms": 1e3 * first,
                   "rss_growth_mb": rss_mb() - base, "checksum": checksum,
                   "programs": _programs.PROGRAMS.builds - builds}))
 """
@@ -337,9 +339,10 @@ def loop(which, count, rounds=1):
         ours, theirs = runs["probconv"][-1], runs["scipy"][-1]
         rel = abs(ours["checksum"] - theirs["checksum"]) / abs(theirs["checksum"])
         print(
-            f"  probconv {ours['seconds']:8.2f} s (CPU {ours['cpu']:.2f} s), RSS "
-            f"+{ours['rss_growth_mb']:.0f} MB, {ours['programs']} programs built"
-            f"   {peer} {theirs['seconds']:8.2f} s (CPU {theirs['cpu']:.2f} s), "
+            f"  probconv {ours['seconds']:8.2f} s (CPU {ours['cpu']:.2f} s, first "
+            f"call {ours['first_ms']:.1f} ms), RSS +{ours['rss_growth_mb']:.0f} MB, "
+            f"{ours['programs']} programs built   {peer} {theirs['seconds']:8.2f} s "
+            f"(CPU {theirs['cpu']:.2f} s, first call {theirs['first_ms']:.1f} ms), "
             f"RSS +{theirs['rss_growth_mb']:.0f} MB   ratio "
             f"{ours['seconds'] / theirs['seconds']:.2f}x   checksums agree to "
             f"{rel:.1e}",
@@ -357,7 +360,9 @@ def loop(which, count, rounds=1):
             f"{median('probconv', 'seconds'):.3f} s (CPU "
             f"{median('probconv', 'cpu'):.3f} s), {peer} "
             f"{median('scipy', 'seconds'):.3f} s (CPU {median('scipy', 'cpu'):.3f}"
-            f" s); ratio {wall:.2f}x (CPU {cpu:.2f}x)",
+            f" s); ratio {wall:.2f}x (CPU {cpu:.2f}x); first calls "
+            f"{median('probconv', 'first_ms'):.1f} and "
+            f"{median('scipy', 'first_ms'):.1f} ms",
             flush=True,
         )
 

@@ -500,3 +500,35 @@ def test_host_route_target_is_the_default_cpu_device():
     np.testing.assert_array_equal(
         np.asarray(got), np.convolve(np.arange(50.0), np.ones(4))
     )
+
+
+def test_host_overlap_add_blocks_are_powers_of_two():
+    # Overlap-add's blocks are the power of two at or above 4 kernel lengths
+    # (and 256 points), so a loop over kernels of 3..301 taps meets four
+    # transform lengths. On both sides of each step (64/65, 128/129, 256/257
+    # taps), with a last block that is full or short, the result matches a
+    # float64 reference to the transforms' rounding: within 30 eps ||a|| ||v||
+    # on every entry, float64 and float32, for convolve and correlate.
+    assert [_host.oa_block(k) for k in (3, 64, 65, 128, 129, 256, 257, 301)] == [
+        256, 256, 512, 512, 1024, 1024, 2048, 2048,
+    ]  # fmt: skip
+    assert _host.oa_block(np.int64(65)) == 512  # NumPy lengths too
+    rng = np.random.default_rng(18)
+    for dtype in (np.float64, np.float32):
+        eps = jnp.finfo(dtype).eps
+        for n1, n2 in ((9000, 64), (9001, 65), (12_000, 128), (4000, 129), (5227, 257)):
+            a = rng.standard_normal(n1).astype(dtype)
+            v = rng.standard_normal(n2).astype(dtype)
+            a64, v64 = a.astype(np.float64), v.astype(np.float64)
+            tol = 30 * eps * np.linalg.norm(a64) * np.linalg.norm(v64)
+            raw = _host.oa_convolve(a, v)
+            assert raw.dtype == dtype
+            np.testing.assert_array_less(np.abs(raw - np.convolve(a64, v64)), tol)
+            got = probconv.convolve(a, v, method="overlap_add")
+            assert isinstance(got, jax.Array) and got.dtype == dtype
+            np.testing.assert_array_less(
+                np.abs(np.asarray(got) - np.convolve(a64, v64)), tol
+            )
+            got = np.asarray(probconv.correlate(a, v, "same", method="overlap_add"))
+            ref = scipy.signal.correlate(a64, v64, "same", method="direct")
+            np.testing.assert_array_less(np.abs(got - ref), tol)

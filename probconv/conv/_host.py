@@ -165,14 +165,35 @@ HOST_FFT_COSTS = {
     4: {"call": 1.7e-5, "work": 1.41e-9, "cache": 0.079},
 }
 HOST_FFT_CACHE_POINTS = 1 << 14
-# Overlap-add (`oa_convolve`): transforms of about OA_BLOCK lengths of the
-# shorter input (at least OA_MIN points: shorter ones cost more per point
-# than they save), all blocks in one batch; seconds per call and per unit
-# of L log2 L of each block's transform. Fitted as above to the best of 5
-# timings on 95 shapes (n1 = 316..100,000 by n2 = 3..1024, n1 at least
-# 2 n2), load near 1.8: median error 4 % (float64) and 6 % (float32).
+# Overlap-add (`oa_convolve`): transforms of at least OA_BLOCK lengths of
+# the shorter input (and at least OA_MIN points: shorter ones cost more per
+# point than they save), rounded up to a power of two (`oa_block`), all
+# blocks in one batch; seconds per call and per unit of L log2 L of each
+# block's transform. Fitted as above to the best of 5 timings on 95 shapes
+# (n1 = 316..100,000 by n2 = 3..1024, n1 at least 2 n2), load near 1.8:
+# median error 4 % (float64) and 6 % (float32), with blocks of
+# `scipy.fft.next_fast_len` points then.
 OA_BLOCK = 4
 OA_MIN = 256
+
+
+def oa_block(short: int) -> int:
+    """Return overlap-add's transform length for a shorter input of `short`.
+
+    The power of two at or above ``max(OA_BLOCK * short, OA_MIN)``: a loop
+    over kernels of 3..301 taps then meets 4 block lengths, which pocketfft's
+    cache of 16 plans keeps, where `scipy.fft.next_fast_len` gave 39 (its
+    plans built again on most calls), and a power of two transforms fastest
+    per point. Over the 184 overlap-add calls of `benchmarks/eager.py`'s
+    convolve loop in its order, 29.3 against 34.1 ms (median of 6 passes,
+    load 3); the whole loop in one process 87.8 and 85.5 against 96.2 and
+    89.0 ms of CPU (medians of 15 and 21 alternating passes, load 3.1-3.7).
+    Blocks of at least 2, 3 or 6 lengths, or of 2^a or 3 * 2^a points, were
+    no faster.
+    """
+    return 1 << (int(max(OA_BLOCK * short, OA_MIN)) - 1).bit_length()
+
+
 HOST_OA_COSTS = {
     8: {"call": 2.7e-5 + COLD_CALL, "work": 7.0e-10},
     4: {"call": 3.1e-5 + COLD_CALL, "work": 3.7e-10},
@@ -209,7 +230,7 @@ def _prices(n1: int, n2: int, terms: tuple, direct_under: float = -1.0):
     work = length * math.log2(length)
     if length > HOST_FFT_CACHE_POINTS:
         work *= 1.0 + f_cache * math.log2(length / HOST_FFT_CACHE_POINTS)
-    block = _scipy_fft.next_fast_len(max(OA_BLOCK * short, OA_MIN), real=True)
+    block = oa_block(short)
     blocks = -(-long // (block - short + 1))
     if blocks == 1:  # one block: a transform longer than the FFT's
         oa = math.inf
@@ -331,15 +352,15 @@ def oa_convolve(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Return the full convolution of two 1-D real arrays by overlap-add.
 
     The longer input is cut into blocks that, with the shorter one's
-    ``k - 1`` samples of tail, fill a transform of ``next_fast_len(4 k)``
-    points (at least 256: `OA_BLOCK`, `OA_MIN`); all blocks are transformed
+    ``k - 1`` samples of tail, fill a transform of `oa_block` points (the
+    power of two at or above ``4 k`` and 256); all blocks are transformed
     as one batch and their tails added back in two strided sums. Like
     `scipy.signal.oaconvolve` without its checks and block search.
     """
     if a.shape[0] < v.shape[0]:
         a, v = v, a
     n, k = a.shape[0], v.shape[0]
-    size = _scipy_fft.next_fast_len(max(OA_BLOCK * k, OA_MIN), real=True)
+    size = oa_block(k)
     step = size - k + 1
     count = -(-n // step)
     # (the blocks written into rows of zeros, the kernel padded into one
