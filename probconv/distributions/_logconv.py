@@ -32,6 +32,7 @@ _OUTER = 8  # grid points out to each end tilt
 _END = 2.0  # end tilts: the hull's last slope plus this many nats per step
 _MAX_TRACED = 64  # tilts under jit when the plan cannot see the values
 _FIXES_TRACED = 32  # entries recomputed directly under jit
+_FIXES_FIRST = 4  # entries recomputed directly with the tilted transforms
 _DIRECT = 1 << 16  # n * m up to which everything is summed directly
 _TARGET = {8: 5e-9, 4: 5e-4}  # estimates above this get a direct fix
 _FIX_WORK = 1 << 24  # at most this many terms in the direct fixes
@@ -158,7 +159,8 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     `grid`, `ga`, `gb` are the plan's grid and tilted means (to centre the
     tilts); `fixes` entries with the largest error estimates among the
     first `keep` (all by default) are then recomputed by direct summation
-    in log space.
+    in log space. With `keep`, only the first `keep` entries are returned
+    (and chosen between tilts: the rest of a caller's grid is not read).
     """
     dt = la.dtype
     ep = _tilt.eps(dt)
@@ -184,7 +186,7 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     floor = NOISE * ep * math.log2(length + 1) * norm
     log_noise = _tilt.safe_log(jnp.maximum(floor, 2.0 * neg))
     centers = ca + cb
-    k = jnp.arange(n_out)
+    k = jnp.arange(n_out if keep is None else min(keep, n_out))
     near = jnp.searchsorted(centers, k.astype(dt))
     tc = jnp.clip(near[None, :] + jnp.arange(-2, 2)[:, None], 0, thetas.shape[0] - 1)
     zv = jnp.take_along_axis(z[tc], k[None, :, None], -1)[..., 0]
@@ -198,8 +200,7 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     inside = (k >= lo_a + lo_b) & (k <= hi_a + hi_b)
     rel = jnp.where(inside, rel, -jnp.inf)
     if fixes:
-        wanted = rel if keep is None else jnp.where(k < keep, rel, -jnp.inf)
-        worst = jax.lax.top_k(jax.lax.stop_gradient(wanted), fixes)[1]
+        worst = jax.lax.top_k(jax.lax.stop_gradient(rel), fixes)[1]
         exact = direct_entries(la, lb, worst)
         rel_d = jnp.where(
             jnp.isfinite(exact), math.log(2.0 * ep * min(n, m) + ep), -jnp.inf
@@ -374,10 +375,12 @@ def log_pair(
         total = total[:, -1]
         spread = float(np.max(total)) * math.sqrt(n_out / (span or n_out))
         count = _tilt.count_tilts(spread, dt, _noise(n_out, dt))
-        whole = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
+        # The few worst entries are fixed in the same program (no second
+        # program, no second wait where that is all that is needed).
+        first = min(keep, _FIXES_FIRST)
+        whole = _core_batched(fa, fb, grid, arc, ga, gb, count, first, keep)
         cr = concrete(whole[1])
         if cr is not None:
-            cr = cr[:, :keep]
             bad = int(np.max(np.sum(cr > math.log(_TARGET[dt.itemsize]), -1)))
             if bad:
                 cap = max(1, _FIX_WORK // min(n, m))

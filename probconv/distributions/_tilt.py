@@ -184,7 +184,8 @@ def tilt_rows(la, j, thetas, c, x=None, total=True):
     big = jnp.where(ok, jnp.log(s_safe) + top, -jnp.inf)
     big_safe = jnp.where(ok, big, 0.0)
     if x is None:
-        rows = jnp.exp(a - big_safe[:, None])
+        # The exponentials once: ``e / s`` is ``exp(a - big)`` to rounding.
+        rows = e * (1.0 / s_safe)[:, None]
     else:
         tilt = jnp.exp(thetas[:, None] * (j[None, :] - c[:, None]) - big_safe[:, None])
         rows = jnp.where(
