@@ -25,7 +25,7 @@ from . import _tilt
 from ._params import as_real_array
 
 NOISE = 4.0  # FFT round-off, in units of eps * log2(L) * |p|_2 |q|_2
-_GRID = 64  # slope quantiles in the plan's grid (plus half as many uniform)
+_GRID = 32  # slope quantiles in the plan's grid (plus half as many uniform)
 _BLOCKS = 512  # blocks whose slopes give the quantiles
 _COARSE = 1024  # blocks for the moments inside the slopes' range
 _OUTER = 8  # grid points out to each end tilt
@@ -33,6 +33,7 @@ _END = 2.0  # end tilts: the hull's last slope plus this many nats per step
 _MAX_TRACED = 64  # tilts under jit when the plan cannot see the values
 _FIXES_TRACED = 32  # entries recomputed directly under jit
 _FIXES_FIRST = 4  # entries recomputed directly with the tilted transforms
+_FIRST_MAX = 4096  # ... where at most this many entries are kept
 _DIRECT = 1 << 16  # n * m up to which everything is summed directly
 _TARGET = {8: 5e-9, 4: 5e-4}  # estimates above this get a direct fix
 _FIX_WORK = 1 << 24  # at most this many terms in the direct fixes
@@ -375,9 +376,10 @@ def log_pair(
         total = total[:, -1]
         spread = float(np.max(total)) * math.sqrt(n_out / (span or n_out))
         count = _tilt.count_tilts(spread, dt, _noise(n_out, dt))
-        # The few worst entries are fixed in the same program (no second
-        # program, no second wait where that is all that is needed).
-        first = min(keep, _FIXES_FIRST)
+        # On short grids the few worst entries are fixed in the same
+        # program (no second program, no second wait where that is all that
+        # is needed); on long ones choosing them costs more (a top-k).
+        first = min(keep, _FIXES_FIRST) if keep <= _FIRST_MAX else 0
         whole = _core_batched(fa, fb, grid, arc, ga, gb, count, first, keep)
         cr = concrete(whole[1])
         if cr is not None:
