@@ -366,6 +366,11 @@ def _plain_fields(out, log_cut):
 
 def relative_iid_density(x: Distribution, n: int) -> RelativeDensity:
     """`iid_sum` with ``accuracy='relative'`` of a density (`n` >= 1)."""
+    if n == 2:
+        # X + X: one tilted convolution of the pair, whose plan costs less
+        # than the n-fold sums' (2 x lognormal(0.5) on 602 cells: 1.9 ->
+        # 1.3 ms a call).
+        return relative_add_density(x, x)
     x, lx, tx, dx = _logs(x)
     dt = x.dtype
     # The sum's grid ends where its masses leave the float range (Chernoff).
