@@ -338,6 +338,7 @@ def log_pair(
     span: int | None = None,
     terms: int | None = None,
     plan=None,
+    target: float | None = None,
 ):
     """Batched relative-accuracy log-convolution of the last axes.
 
@@ -355,7 +356,10 @@ def log_pair(
     every size of a bucket shares one program; `terms`, the shorter
     input's true length there, bounds the terms of a direct sum in its
     error estimate (the padding adds none). `plan`, from `pair_plan` of
-    the same inputs, saves planning again.
+    the same inputs, saves planning again. `target`, where a caller needs
+    less than the default relative accuracy (``1e-10`` in float64), spaces
+    the tilts for it (fewer) and fixes directly the entries estimated above
+    50 times it.
     """
     dt = jnp.result_type(la.dtype, lb.dtype)
     batch = jnp.broadcast_shapes(la.shape[:-1], lb.shape[:-1])
@@ -375,7 +379,7 @@ def log_pair(
     if total is not None:
         total = total[:, -1]
         spread = float(np.max(total)) * math.sqrt(n_out / (span or n_out))
-        count = _tilt.count_tilts(spread, dt, _noise(n_out, dt))
+        count = _tilt.count_tilts(spread, dt, _noise(n_out, dt), target=target)
         # On short grids the few worst entries are fixed in the same
         # program (no second program, no second wait where that is all that
         # is needed); on long ones choosing them costs more (a top-k).
@@ -383,7 +387,8 @@ def log_pair(
         whole = _core_batched(fa, fb, grid, arc, ga, gb, count, first, keep)
         cr = concrete(whole[1])
         if cr is not None:
-            bad = int(np.max(np.sum(cr > math.log(_TARGET[dt.itemsize]), -1)))
+            fix_above = max(_TARGET[dt.itemsize], 50.0 * (target or 0.0))
+            bad = int(np.max(np.sum(cr > math.log(fix_above), -1)))
             if bad:
                 cap = max(1, _FIX_WORK // min(n, m))
                 fixes = min(keep, 1 << (bad - 1).bit_length(), cap)
