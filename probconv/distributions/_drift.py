@@ -37,8 +37,7 @@ import math
 import numpy as np
 
 _TILTS = 64  # tilts per law spaced geometrically towards the last (and evenly)
-_ROUNDS = 6  # rounds of the search for the last tilt
-_SEARCH = 15  # tilts per law and round
+_ROUNDS = 40  # bisection steps for the last tilt (both laws at once)
 _NEAR = 0.25  # largest |log| error of the rounded law's own saddle point
 
 
@@ -152,8 +151,8 @@ def rounding_drift(
             np.isfinite(k_) & np.isfinite(k1) & (k1 < size + 16) for k_, k1 in both
         ]
 
-    # The last tilt of each law (K' past the grid, or a pole), bracketed
-    # by rounds of a vectorized search on the pruned cells.
+    # The last tilt of each law (K' past the grid, or a pole): bisection,
+    # both laws at once, on the pruned cells.
     lo, hi = np.zeros(2), np.ones(2)
     while True:
         ins = inside(hi)
@@ -163,18 +162,13 @@ def rounding_drift(
         lo, hi = np.where([ins[0][0], ins[1][1]], hi, lo), np.where(
             [ins[0][0], ins[1][1]], 2 * hi, hi
         )
-    for _ in range(_ROUNDS):
-        prune(float(np.max(hi)))
-        u = np.linspace(0.0, 1.0, _SEARCH + 2)[1:-1]
-        cand = lo[:, None] + (hi - lo)[:, None] * u[None, :]
-        ins = inside(cand.ravel())
-        for w in (0, 1):
-            ok = ins[w].reshape(2, -1)[w]
-            top = np.flatnonzero(ok)
-            i = top[-1] if top.size and np.all(ok[: top[-1] + 1]) else -1
-            new_lo = cand[w, i] if i >= 0 else lo[w]
-            new_hi = cand[w, i + 1] if i + 1 < _SEARCH else hi[w]
-            lo[w], hi[w] = new_lo, new_hi
+    for i in range(_ROUNDS):
+        if i % 8 == 0:
+            prune(float(np.max(hi)))
+        mid = 0.5 * (lo + hi)
+        ins = inside(mid)
+        up = np.array([ins[0][0], ins[1][1]])
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
     last = [float(lo[0]), float(lo[1])]
     parts = []
     for which, t in enumerate(last):
