@@ -25,13 +25,15 @@ from . import _tilt
 from ._params import as_real_array
 
 NOISE = 4.0  # FFT round-off, in units of eps * log2(L) * |p|_2 |q|_2
-_GRID = 64  # slope quantiles in the plan's grid (plus half as many uniform)
+_GRID = 32  # slope quantiles in the plan's grid (plus half as many uniform)
 _BLOCKS = 512  # blocks whose slopes give the quantiles
 _COARSE = 1024  # blocks for the moments inside the slopes' range
 _OUTER = 8  # grid points out to each end tilt
 _END = 2.0  # end tilts: the hull's last slope plus this many nats per step
 _MAX_TRACED = 64  # tilts under jit when the plan cannot see the values
 _FIXES_TRACED = 32  # entries recomputed directly under jit
+_FIXES_FIRST = 4  # entries recomputed directly with the tilted transforms
+_FIRST_MAX = 4096  # ... where at most this many entries are kept
 _DIRECT = 1 << 16  # n * m up to which everything is summed directly
 _TARGET = {8: 5e-9, 4: 5e-4}  # estimates above this get a direct fix
 _FIX_WORK = 1 << 24  # at most this many terms in the direct fixes
@@ -158,7 +160,8 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     `grid`, `ga`, `gb` are the plan's grid and tilted means (to centre the
     tilts); `fixes` entries with the largest error estimates among the
     first `keep` (all by default) are then recomputed by direct summation
-    in log space.
+    in log space. With `keep`, only the first `keep` entries are returned
+    (and chosen between tilts: the rest of a caller's grid is not read).
     """
     dt = la.dtype
     ep = _tilt.eps(dt)
@@ -184,7 +187,7 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     floor = NOISE * ep * math.log2(length + 1) * norm
     log_noise = _tilt.safe_log(jnp.maximum(floor, 2.0 * neg))
     centers = ca + cb
-    k = jnp.arange(n_out)
+    k = jnp.arange(n_out if keep is None else min(keep, n_out))
     near = jnp.searchsorted(centers, k.astype(dt))
     tc = jnp.clip(near[None, :] + jnp.arange(-2, 2)[:, None], 0, thetas.shape[0] - 1)
     zv = jnp.take_along_axis(z[tc], k[None, :, None], -1)[..., 0]
@@ -198,8 +201,7 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     inside = (k >= lo_a + lo_b) & (k <= hi_a + hi_b)
     rel = jnp.where(inside, rel, -jnp.inf)
     if fixes:
-        wanted = rel if keep is None else jnp.where(k < keep, rel, -jnp.inf)
-        worst = jax.lax.top_k(jax.lax.stop_gradient(wanted), fixes)[1]
+        worst = jax.lax.top_k(jax.lax.stop_gradient(rel), fixes)[1]
         exact = direct_entries(la, lb, worst)
         rel_d = jnp.where(
             jnp.isfinite(exact), math.log(2.0 * ep * min(n, m) + ep), -jnp.inf
@@ -336,6 +338,7 @@ def log_pair(
     span: int | None = None,
     terms: int | None = None,
     plan=None,
+    target: float | None = None,
 ):
     """Batched relative-accuracy log-convolution of the last axes.
 
@@ -353,7 +356,10 @@ def log_pair(
     every size of a bucket shares one program; `terms`, the shorter
     input's true length there, bounds the terms of a direct sum in its
     error estimate (the padding adds none). `plan`, from `pair_plan` of
-    the same inputs, saves planning again.
+    the same inputs, saves planning again. `target`, where a caller needs
+    less than the default relative accuracy (``1e-10`` in float64), spaces
+    the tilts for it (fewer) and fixes directly the entries estimated above
+    50 times it.
     """
     dt = jnp.result_type(la.dtype, lb.dtype)
     batch = jnp.broadcast_shapes(la.shape[:-1], lb.shape[:-1])
@@ -373,12 +379,16 @@ def log_pair(
     if total is not None:
         total = total[:, -1]
         spread = float(np.max(total)) * math.sqrt(n_out / (span or n_out))
-        count = _tilt.count_tilts(spread, dt, _noise(n_out, dt))
-        whole = _core_batched(fa, fb, grid, arc, ga, gb, count, 0)
+        count = _tilt.count_tilts(spread, dt, _noise(n_out, dt), target=target)
+        # On short grids the few worst entries are fixed in the same
+        # program (no second program, no second wait where that is all that
+        # is needed); on long ones choosing them costs more (a top-k).
+        first = min(keep, _FIXES_FIRST) if keep <= _FIRST_MAX else 0
+        whole = _core_batched(fa, fb, grid, arc, ga, gb, count, first, keep)
         cr = concrete(whole[1])
         if cr is not None:
-            cr = cr[:, :keep]
-            bad = int(np.max(np.sum(cr > math.log(_TARGET[dt.itemsize]), -1)))
+            fix_above = max(_TARGET[dt.itemsize], 50.0 * (target or 0.0))
+            bad = int(np.max(np.sum(cr > math.log(fix_above), -1)))
             if bad:
                 cap = max(1, _FIX_WORK // min(n, m))
                 fixes = min(keep, 1 << (bad - 1).bit_length(), cap)

@@ -37,16 +37,17 @@ from .._checks import concrete
 TARGET = {8: 1e-10, 4: 1e-4}
 
 
-def spacing(dtype, noise: float | None = None) -> float:
+def spacing(dtype, noise: float | None = None, target: float | None = None) -> float:
     """Arc-length distance between neighbouring tilts.
 
     `noise` is the method's round-off relative to the tilted peak (default
     ``100 eps``); the spacing keeps points midway between tilts at
-    ``TARGET`` relative error.
+    ``TARGET`` relative error (or `target`, where a caller needs less).
     """
     ep = eps(dtype)
     noise = 100 * ep if noise is None else max(noise, 4 * ep)
-    room = math.log(TARGET[jnp.dtype(dtype).itemsize] / noise)
+    aim = TARGET[jnp.dtype(dtype).itemsize]
+    room = math.log(max(aim, target or aim) / noise)
     return 2.0 * math.sqrt(2.0 * max(room, 0.5))
 
 
@@ -184,7 +185,8 @@ def tilt_rows(la, j, thetas, c, x=None, total=True):
     big = jnp.where(ok, jnp.log(s_safe) + top, -jnp.inf)
     big_safe = jnp.where(ok, big, 0.0)
     if x is None:
-        rows = jnp.exp(a - big_safe[:, None])
+        # The exponentials once: ``e / s`` is ``exp(a - big)`` to rounding.
+        rows = e * (1.0 / s_safe)[:, None]
     else:
         tilt = jnp.exp(thetas[:, None] * (j[None, :] - c[:, None]) - big_safe[:, None])
         rows = jnp.where(
@@ -229,8 +231,10 @@ def place(theta: jax.Array, arc: jax.Array, count: int) -> jax.Array:
     return jnp.interp(targets, arc, theta)
 
 
-def count_tilts(total_arc: float, dtype, noise=None, minimum: int = 2) -> int:
-    """Return how many tilts keep neighbours `spacing(dtype, noise)` apart.
+def count_tilts(
+    total_arc: float, dtype, noise=None, minimum: int = 2, target=None
+) -> int:
+    """Return how many tilts keep neighbours `spacing(dtype, noise, target)` apart.
 
     Rounded up to one of a few sizes per octave (2, 3, 4, 5, 6, 7, 8, 10,
     12, 14, 16, 20, ...), so that distributions of similar spread share a
@@ -238,7 +242,7 @@ def count_tilts(total_arc: float, dtype, noise=None, minimum: int = 2) -> int:
     """
     if not math.isfinite(total_arc):
         total_arc = 0.0
-    t = max(minimum, int(math.ceil(total_arc / spacing(dtype, noise))) + 1)
+    t = max(minimum, int(math.ceil(total_arc / spacing(dtype, noise, target))) + 1)
     if t <= 8:
         return t
     step = 1 << max(0, t.bit_length() - 3)
