@@ -307,7 +307,7 @@ def _target(lx, ly, densities: int):
     The stated discretization error is at least ``4 d / 24`` over the sum's
     variance in cells (`_error`); the convolution's own error, a thousandth
     of that (at most ``1e-7``), does not show beside it, and fewer tilts
-    reach it (the normals of the benchmark: 16 -> 12). None (the default
+    reach it (the normals of the benchmark: 16 -> 14). None (the default
     accuracy) where the values are traced.
     """
     hx, hy = concrete(lx), concrete(ly)
