@@ -406,3 +406,29 @@ def test_the_count_behind_each_point_comes_from_the_compounds_own_tilts():
         bound = np.exp(np.asarray(rel_n)[1:])
         assert np.all(bound < 1e-8), bound.max()
         assert np.all(np.abs(got / want - 1) <= bound), np.max(np.abs(got / want - 1))
+
+
+@pytest.mark.slow  # 4.5 s: three programs of its own
+def test_a_batch_of_negative_binomial_counts_agrees_with_its_rows():
+    """A batched count over one severity: each row's values as computed alone.
+
+    The values come from the same tilts (the batch shares its FFT length
+    only), so they agree to round-off (1e-12 in log). The stated errors
+    may not: a batch gets no drift correction (`_drift`: unbatched laws
+    only), so it states the discretization of all the severities behind a
+    point where a row alone states one severity's; it states at least as
+    much (less 1e-4 relative: the counts' round-off moves with the length).
+    """
+    with jax.enable_x64(True):
+        e = dist.exponential(step=0.5, support=(0.0, 40.0))
+        r, p = np.array([1.0, 2.0]), np.array([0.5, 0.4])
+        xs = np.array([1.0, 10.0, 30.0, 60.0])
+        nb = dist.negative_binomial
+        s = dist.compound(nb(r, p), e, accuracy="relative", size=150)
+        for i in range(2):
+            t = dist.compound(nb(r[i], p[i]), e, accuracy="relative", size=150)
+            np.testing.assert_allclose(
+                np.asarray(s.logsf(xs[:, None]))[:, i], t.logsf(xs), rtol=1e-12
+            )
+            stated = np.asarray(s.sf_error(xs[:, None]))[:, i]
+            assert np.all(stated >= (1 - 1e-4) * np.asarray(t.sf_error(xs)))

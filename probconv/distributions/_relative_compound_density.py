@@ -279,8 +279,8 @@ def _finish(
         size = out.shape[-1]
         share = jax.vmap(_jump_share)(
             jax.lax.stop_gradient(out).reshape(-1, size),
-            jax.lax.stop_gradient(lxg).reshape(-1, size),
-            jumps.reshape(-1, size + 1),
+            jnp.broadcast_to(jax.lax.stop_gradient(lxg), out.shape).reshape(-1, size),
+            jnp.broadcast_to(jumps, out.shape[:-1] + (size + 1,)).reshape(-1, size + 1),
         ).reshape(out.shape)
         bias = jnp.log(jnp.maximum(4.0 * behind * share, 1e-300))
         err = jnp.where(jnp.isfinite(out), jnp.logaddexp(err, bias), err)
