@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 import probconv.distributions as dist
 from probconv.distributions._continuous import parts
 from probconv.distributions._drift import rounding_drift
+from probconv.distributions._relative_ops import relative_compound
 
 H = 0.1
 LOG_FLOOR = math.log(1e-300)
@@ -369,3 +370,65 @@ def test_ruin_at_loading_one_quarter_down_to_1e_300():
     err = np.abs(np.expm1(np.asarray(s.logsf(xs)) - logsf(xs)))
     assert err.max() < 5e-3, err.max()
     assert logsf(top) < LOG_FLOOR + 20
+
+
+def test_the_count_behind_each_point_comes_from_the_compounds_own_tilts():
+    """``E[N | S = k]`` from the tilts of `S` itself (negative binomial counts).
+
+    Reference: the exact posterior mean of a lattice compound with a
+    severity on ``1..199`` (``x_j ~ 0.7^j``), so that ``S = k`` needs at
+    most ``k`` severities: ``sum_n n P(N = n) x^{*n}_k / sum_n P(N = n)
+    x^{*n}_k`` by direct convolutions of positive terms (float64, relative
+    round-off about ``k * eps``). Tolerance: the stated error itself,
+    which must also be small (below 1e-8: round-off of the tilted
+    transforms, a few hundred eps) everywhere.
+    """
+    with jax.enable_x64(True):
+        size, r, p = 200, 1.5, 0.3
+        x = np.zeros(size)
+        x[1:] = 0.7 ** np.arange(1, size)
+        x /= x.sum()
+        pn = scipy.stats.nbinom.pmf(np.arange(size), r, p)
+        xn = np.zeros(size)
+        xn[0] = 1.0
+        num = np.zeros(size)
+        den = pn[0] * xn
+        for n in range(1, size):
+            xn = np.convolve(xn, x)[:size]
+            num += n * pn[n] * xn
+            den += pn[n] * xn
+        want = num[1:] / den[1:]
+        N = dist.negative_binomial(r, p)
+        _, log_n, rel_n = relative_compound(
+            N, jax.numpy.asarray(x), 2 * size, 1.0, counts=True
+        )
+        got = np.exp(np.asarray(log_n)[1:])
+        bound = np.exp(np.asarray(rel_n)[1:])
+        assert np.all(bound < 1e-8), bound.max()
+        assert np.all(np.abs(got / want - 1) <= bound), np.max(np.abs(got / want - 1))
+
+
+@pytest.mark.slow  # 4.5 s: three programs of its own
+def test_a_batch_of_negative_binomial_counts_agrees_with_its_rows():
+    """A batched count over one severity: each row's values as computed alone.
+
+    The values come from the same tilts (the batch shares its FFT length
+    only), so they agree to round-off (1e-12 in log). The stated errors
+    may not: a batch gets no drift correction (`_drift`: unbatched laws
+    only), so it states the discretization of all the severities behind a
+    point where a row alone states one severity's; it states at least as
+    much (less 1e-4 relative: the counts' round-off moves with the length).
+    """
+    with jax.enable_x64(True):
+        e = dist.exponential(step=0.5, support=(0.0, 40.0))
+        r, p = np.array([1.0, 2.0]), np.array([0.5, 0.4])
+        xs = np.array([1.0, 10.0, 30.0, 60.0])
+        nb = dist.negative_binomial
+        s = dist.compound(nb(r, p), e, accuracy="relative", size=150)
+        for i in range(2):
+            t = dist.compound(nb(r[i], p[i]), e, accuracy="relative", size=150)
+            np.testing.assert_allclose(
+                np.asarray(s.logsf(xs[:, None]))[:, i], t.logsf(xs), rtol=1e-12
+            )
+            stated = np.asarray(s.sf_error(xs[:, None]))[:, i]
+            assert np.all(stated >= (1 - 1e-4) * np.asarray(t.sf_error(xs)))

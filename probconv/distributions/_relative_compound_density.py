@@ -22,7 +22,11 @@ cell masses of `S`:
   mean :math:`E[N \mid S_r = k] = E N\, (x * C^*)_k / m_k`, with
   :math:`C^*` the compound of the size-biased count less one (for a
   Poisson count, `S` itself): one more relative compound and one
-  relative convolution.
+  relative convolution. For a negative binomial count the compound's own
+  tilts give it instead, as the ratio of the size-biased sum
+  :math:`\sum_n n P(N = n) x^{*n}` to `S` at each point's tilt (its
+  transform :math:`z G_N'(z)` at the severity's, one more inverse
+  transform per tilt; `_tails_compound.compound_core`).
 
 The stated error (`relative_error`, `sf_error`) is four times those two
 terms, plus the round-off and the severity's cut mass; it grows along the
@@ -146,8 +150,14 @@ def _head(lx, width):
 @bounded_jit
 def _counts(num, rel, lat_out, mean_n):
     """Posterior mean counts from the size-biased convolution (one program)."""
-    ok = jnp.ones(num.shape, bool) if rel is None else rel < math.log(1e-2)
     log_n = jnp.log(jnp.maximum(mean_n, 1e-300))[..., None] + num - lat_out
+    return _counts_of_logs(log_n, rel, lat_out)
+
+
+@bounded_jit
+def _counts_of_logs(log_n, rel, lat_out):
+    """Posterior mean counts from their logs and log relative errors."""
+    ok = jnp.ones(log_n.shape, bool) if rel is None else rel < math.log(1e-2)
     n = jnp.exp(jnp.minimum(log_n, 700.0))
     # Where the convolution did not resolve a point, the largest count
     # resolved before it (the count grows along the tail).
@@ -269,8 +279,8 @@ def _finish(
         size = out.shape[-1]
         share = jax.vmap(_jump_share)(
             jax.lax.stop_gradient(out).reshape(-1, size),
-            jax.lax.stop_gradient(lxg).reshape(-1, size),
-            jumps.reshape(-1, size + 1),
+            jnp.broadcast_to(jax.lax.stop_gradient(lxg), out.shape).reshape(-1, size),
+            jnp.broadcast_to(jumps, out.shape[:-1] + (size + 1,)).reshape(-1, size + 1),
         ).reshape(out.shape)
         bias = jnp.log(jnp.maximum(4.0 * behind * share, 1e-300))
         err = jnp.where(jnp.isfinite(out), jnp.logaddexp(err, bias), err)
@@ -384,17 +394,31 @@ def relative_compound_density(
     # Severity log masses on 0, 1, ..., size - 1.
     lxg, xg = _on_grid(lx, j0=j0, size=size)
     length = spectral_length(size * 2)
-    lat = relative_compound(
-        N, xg, length, X.step, lx=lxg, log_cut=log_cut, points=points, trim=False
-    )
+    # For a negative binomial count the same tilts give the count behind
+    # each point (`_tails_compound.compound_core`: one more inverse transform
+    # per tilt) instead of a second compound and a relative convolution.
+    log_n = rel_n = None
+    if fam == "negative_binomial":
+        lat, log_n, rel_n = relative_compound(
+            N, xg, length, X.step, lx=lxg, log_cut=log_cut, points=points,
+            trim=False, counts=True,
+        )  # fmt: skip
+    else:
+        lat = relative_compound(
+            N, xg, length, X.step, lx=lxg, log_cut=log_cut, points=points, trim=False
+        )
     out, rel = lat.log_masses, lat.log_error
     # Cell 0: the atom P(N = 0) apart, and G_N(x_0) - G_N(0), exactly.
     batch = out.shape[:-1]
     log_atom = jnp.broadcast_to(jnp.asarray(N.logpmf(0.0), dt), batch)
     c0 = jnp.broadcast_to(_log_pgf_less_atom(N, fam, k_n, lxg[..., 0]), batch)
-    counts = _posterior_counts(
-        N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n, width, xg, points
-    )
+    if log_n is not None:
+        counts = _counts_of_logs(log_n, rel_n, lat.log_masses)
+    else:
+        counts = _posterior_counts(
+            N, fam, k_n, lxg, lat.log_masses, length, X.step, mean_n, width, xg,
+            points,
+        )  # fmt: skip
     log_t = jnp.broadcast_to(log_t, batch)
     first = jnp.full(batch, j0 + m, dt)
     jumps = _jumps_on(X0, j0_orig, size, dt, batch)

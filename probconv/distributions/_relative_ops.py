@@ -267,8 +267,9 @@ def relative_compound(
     log_cut=None,
     points=None,
     trim=True,
+    counts=False,
 ):
-    """Compute the core of `compound` with ``accuracy='relative'``.
+    r"""Compute the core of `compound` with ``accuracy='relative'``.
 
     `xm`: severity masses on ``0, h, 2h, ...``, cut at the output grid
     (shape ``(..., size)``); `length`: the plain method's FFT length (at
@@ -286,6 +287,10 @@ def relative_compound(
     bucket (zero masses past the grid), is the grid's true length: the
     result is computed on the bucket and cut back to it (kept on the bucket,
     ``-inf`` log-masses past `points`, without `trim`).
+    `counts`: return ``(law, log_counts, log_rel_err)``, with the log of
+    :math:`E[N \mid S = k]` per point and its log relative error from the
+    same tilts (`_tails_compound.compound_core`), or ``(law, None, None)``
+    where the frequency is not a family that gives them.
     """
     dt = xm.dtype
     size = xm.shape[-1]
@@ -306,12 +311,27 @@ def relative_compound(
         lc, total = _masses_rows(nm, N.truncated, batch=batch, dt=dts)
         freq = ("masses", (lc, shift))
     lx = _severity_rows(xm if lx is None else lx, lx is None, batch=batch, dt=dts)
-    out, rel = log_compound(lx, freq, spectral_length(max(length, 4 * size)), points)
+    res = log_compound(
+        lx, freq, spectral_length(max(length, 4 * size)), points, counts=counts
+    )
+    out, rel = res[:2]
     d = _compound_finish(
         out, rel, ok, first, log_cut, total, np.int32(points), batch=batch,
         step=float(step),
     )  # fmt: skip
-    return trimmed(d, points) if trim else d
+    d = trimmed(d, points) if trim else d
+    if not counts:
+        return d
+    if len(res) == 2:
+        return d, None, None
+    return d, *_counts_rows(res[2], res[3], batch=batch)
+
+
+@bounded_jit(static_argnames=("batch",))
+def _counts_rows(log_n, rel_n, batch):
+    """Return the compound's rows of log counts and their errors on its batch."""
+    size = log_n.shape[-1]
+    return log_n.reshape(batch + (size,)), rel_n.reshape(batch + (size,))
 
 
 # One program per stage and shape for the array work around `log_compound`

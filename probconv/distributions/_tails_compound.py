@@ -120,6 +120,48 @@ def _tilted_pgf(freq, u, z):
     return acc * z**shift
 
 
+def _size_biased_pgf(freq, u, z, g):
+    r"""``z G'(z)`` of the tilted frequency at complex `z`, from ``g = G(z)``.
+
+    Its inverse transform, over the tilted severity's transform `z`, is the
+    tilted :math:`\sum_n n P(N' = n) x'^{*n}`: the numerator of the count
+    behind each point, :math:`E[N \mid S = k]` (`COUNT_FAMILIES` only).
+    """
+    family, params = freq[1]
+    if family == "poisson":
+        (lam,) = params
+        return lam * jnp.exp(u) * z * g
+    if family in ("bernoulli", "binomial"):
+        p, k = params
+        pe = p * jnp.exp(u)
+        q = pe / (1 - p + pe)
+        return k * q * z * g / (1 - q + q * z)
+    r, p = params  # negative binomial
+    qe = (1 - p) * jnp.exp(u)
+    return r * qe * z * g / (1 - qe * z)
+
+
+def _mean_count_of(freq, big):
+    r"""Return the tilted count's mean :math:`L'(u)`, given :math:`L(u)`.
+
+    :math:`L(u) = \log G_N(e^u)`, for a family of `COUNT_FAMILIES`.
+    """
+    family, params = freq[1]
+    if family == "poisson":
+        (lam,) = params
+        return big + lam
+    if family in ("bernoulli", "binomial"):
+        p, k = params
+        w = jnp.exp(big / k)  # 1 - p + p e^u
+        return k * (w - 1 + p) / w
+    r, p = params  # negative binomial: 1 - q e^u = p e^{-L / r}
+    d = p * jnp.exp(-big / r)
+    return r * (1 - d) / d
+
+
+COUNT_FAMILIES = ("poisson", "bernoulli", "binomial", "negative_binomial")
+
+
 def _counts_of(freq):
     """Smallest and largest count `N` can take (traced floats; ``inf``: none)."""
     kind, data = freq
@@ -244,13 +286,19 @@ def compound_grid(lx, freq, size):
 
 
 def compound_core(
-    lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int, window=False
-):
-    """Log-masses of S on ``0..size-1`` and their log relative errors.
+    lx, freq, grid, mean_s, ext, k_s, mean_x, thetas, length: int, window=False,
+    counts=False,
+):  # fmt: skip
+    r"""Log-masses of S on ``0..size-1`` and their log relative errors.
 
     `window`: the severity's support is known to be ``j_lo..j_hi`` without
     gaps, with ``j_lo <= 1`` (see `_window_exact`): `S` then reaches every
     point between its least and largest value, and no sumset is computed.
+    `counts` (a frequency of `COUNT_FAMILIES`): also the log of the count
+    behind each point, :math:`E[N \mid S = k]`, and its log relative error:
+    the ratio of the size-biased sum (`_size_biased_pgf`, one more inverse
+    transform per tilt, no forward one) to `S`, both at the tilt chosen for
+    `S` there (the tilt cancels in the ratio).
     """
     dt = lx.dtype
     ep = _tilt.eps(dt)
@@ -264,7 +312,8 @@ def compound_core(
     f = fft_nd(rows, (length,), (-1,), True, ordered=False)
     g = jax.vmap(lambda uu, ff: _tilted_pgf(freq, uu, ff))(u, f)
     y = ifft_nd(g, (length,), (-1,), True, ordered=False).astype(dt)
-    y = y * jnp.exp(-_tilt.log_total(jax.lax.stop_gradient(y)))[:, None]
+    scale = jnp.exp(-_tilt.log_total(jax.lax.stop_gradient(y)))[:, None]
+    y = y * scale
     big_n, l1, _ = _frequency_terms(freq, u, exact=True)  # log G_N(M), E N'
     ys = y[:, :size]
     peak = jnp.max(ys, -1)
@@ -285,7 +334,29 @@ def compound_core(
     val = _tilt.safe_log(yv) + shift
     arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
     err = jnp.logaddexp(log_noise[tc] + shift, arith)
-    out, rel = _tilt.best_of(val, err, axis=0)
+    pick, rels = _tilt.best_index(val, err, axis=0)
+    out, rel = _tilt.pick_at(val, pick, 0), _tilt.pick_at(rels, pick, 0)
+    if counts:
+        b = jax.vmap(lambda uu, ff, gg: _size_biased_pgf(freq, uu, ff, gg))(u, f, g)
+        y2 = ifft_nd(b, (length,), (-1,), True, ordered=False).astype(dt) * scale
+        # Round-off of its peak, and its wrapped-around mass: by Chernoff at
+        # each theta' above, the mean count there times K's increment.
+        neg2 = jnp.maximum(jnp.max(-y2, -1), 0.0)
+        l1_ext = _mean_count_of(freq, jnp.where(jnp.isfinite(k_s), k_s, 0.0))
+        log_l1 = jnp.where(
+            jnp.isfinite(k_s) & (l1_ext > 0), jnp.log(jnp.abs(l1_ext)), jnp.inf
+        )
+        alias2 = jnp.min(chern + log_l1[None, :], -1)
+        peak2 = jnp.max(y2[:, :size], -1)
+        noise2 = jnp.logaddexp(
+            _tilt.safe_log(jnp.maximum(nu * peak2, 2 * neg2)), alias2
+        )
+        y2v = jnp.take_along_axis(y2[:, :size][tc], kk[None, :, None], -1)[..., 0]
+        num = _tilt.safe_log(_tilt.pick_at(y2v, pick, 0))
+        den = _tilt.safe_log(_tilt.pick_at(yv, pick, 0))
+        noise2 = _tilt.pick_at(noise2[tc], pick, 0)
+        rel2 = jnp.where(jnp.isfinite(num), noise2 - num, jnp.inf)
+        log_n, rel_n = num - den, jnp.logaddexp(rel, rel2)
     # Points no sum of severities reaches (below the least severity times
     # the least count, in a lattice's gaps) have no mass: the tilts see
     # only their round-off there.
@@ -294,7 +365,10 @@ def compound_core(
         inside = (k >= s_lo) & (k <= s_hi)
     else:
         inside = reachable(jax.lax.stop_gradient(lx), freq)
-    return jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
+    res = jnp.where(inside, out, -jnp.inf), jnp.where(inside, rel, -jnp.inf)
+    if counts:
+        res += (jnp.where(inside, log_n, 0.0), jnp.where(inside, rel_n, -jnp.inf))
+    return res
 
 
 def _freq(kind, family, a, b):
@@ -310,19 +384,22 @@ def _grid_jit(lx, a, b, size, kind, family):
     )
 
 
-@bounded_jit(static_argnames=("length", "count", "kind", "family", "b", "window"))
-def _core_jit(lx, a, b, plan, length, count, kind, family, window):
+@bounded_jit(
+    static_argnames=("length", "count", "kind", "family", "b", "window", "counts")
+)
+def _core_jit(lx, a, b, plan, length, count, kind, family, window, counts=False):
     def one(l_, a_, grid, arc, mean_s, ext, k_s, mean_x):
         thetas = _tilt.place(grid, arc, count)
         freq = _freq(kind, family, a_, b)
         return compound_core(
-            l_, freq, grid, mean_s, ext, k_s, mean_x, thetas, length, window
-        )
+            l_, freq, grid, mean_s, ext, k_s, mean_x, thetas, length, window,
+            counts,
+        )  # fmt: skip
 
     return jax.vmap(one)(lx, a, *plan)
 
 
-def log_compound(lx, freq, length: int, size: int | None = None):
+def log_compound(lx, freq, length: int, size: int | None = None, counts=False):
     """Relative-accuracy log-masses of compound sums (batched over rows).
 
     `lx`: log-masses of the severities, shape ``(B, size)``, on
@@ -333,6 +410,8 @@ def log_compound(lx, freq, length: int, size: int | None = None):
     `size`, where `lx` was padded with ``-inf`` to a bucket, is the true
     grid's length (traced into the plan: every size of the bucket shares
     the programs); the points past it are the padding's, to be cut.
+    `counts` (a family of `COUNT_FAMILIES`) adds the log count behind each
+    point and its log relative error (`compound_core`).
     """
     dt = lx.dtype
     size = lx.shape[-1] if size is None else size
@@ -353,7 +432,8 @@ def log_compound(lx, freq, length: int, size: int | None = None):
     else:
         count = _tilt.count_tilts(4 * math.pi * math.sqrt(points), dt, noise)
     window = _window_exact(lx) and (kind == "family" or _tilt.gapless(a))
-    return _core_jit(lx, a, b, plan, length, count, kind, family, window)
+    counts = bool(counts) and kind == "family" and family in COUNT_FAMILIES
+    return _core_jit(lx, a, b, plan, length, count, kind, family, window, counts)
 
 
 def _window_exact(lx) -> bool:

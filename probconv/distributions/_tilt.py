@@ -257,15 +257,23 @@ def best_of(log_value: jax.Array, log_abs_err: jax.Array, axis: int = 0):
     and their log relative errors (``+inf`` where no candidate resolved the
     point: its value is then the largest candidate, and not to be trusted).
     """
+    k, rel = best_index(log_value, log_abs_err, axis)
+    return pick_at(log_value, k, axis), pick_at(rel, k, axis)
+
+
+def best_index(log_value: jax.Array, log_abs_err: jax.Array, axis: int = 0):
+    """`best_of`'s choice: the candidates' indices and all log relative errors."""
     rel = jnp.where(jnp.isfinite(log_value), log_abs_err - log_value, jnp.inf)
     rel = jnp.where(jnp.isnan(rel), jnp.inf, rel)
     k = jnp.argmin(rel, axis=axis)
     fallback = jnp.argmax(log_value, axis=axis)
-    k = jnp.where(jnp.all(jnp.isinf(rel), axis=axis), fallback, k)
-    pick = lambda a: jnp.squeeze(  # noqa: E731
-        jnp.take_along_axis(a, jnp.expand_dims(k, axis), axis=axis), axis
-    )
-    return pick(log_value), pick(rel)
+    return jnp.where(jnp.all(jnp.isinf(rel), axis=axis), fallback, k), rel
+
+
+def pick_at(a: jax.Array, k: jax.Array, axis: int = 0):
+    """Entries of `a` at indices `k` along `axis` (`best_index`'s choice)."""
+    at = jnp.take_along_axis(a, jnp.expand_dims(k, axis), axis=axis)
+    return jnp.squeeze(at, axis)
 
 
 # -- supports of sums: which points a sum of laws can reach ----------------
