@@ -31,6 +31,7 @@ import scipy.stats
 from .._checks import concrete
 from ..conv import bucket_length, to_device
 from ..conv.internal import bounded_jit
+from . import _tilt
 from ._base import Distribution
 from ._families import Parametric
 
@@ -259,4 +260,4 @@ def mark_unresolved(log_err: jax.Array, log_m: jax.Array, first, log_t) -> jax.A
     first = jnp.asarray(first, log_err.dtype)[..., None]
     share = jnp.asarray(log_t, log_err.dtype)[..., None] - log_m
     share = jnp.where(jnp.isneginf(log_t)[..., None], -jnp.inf, share)
-    return jnp.where(k >= first, jnp.logaddexp(log_err, share), log_err)
+    return jnp.where(k >= first, _tilt.log_add(log_err, share), log_err)
