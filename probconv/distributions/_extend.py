@@ -31,6 +31,7 @@ import scipy.stats
 from .._checks import concrete
 from ..conv import bucket_length, to_device
 from ..conv.internal import bounded_jit
+from . import _tilt
 from ._base import Distribution
 from ._families import Parametric
 
@@ -254,9 +255,23 @@ def mark_unresolved(log_err: jax.Array, log_m: jax.Array, first, log_t) -> jax.A
     each output point from `first` on: the relative error of a point of mass
     :math:`m_k` there grows by :math:`t / m_k` (``inf`` where
     :math:`m_k = 0`: the point is unresolved).
+    Where nothing was lost (every `log_t` is ``-inf``, the common case) the
+    estimates come back as they are, without the pass over every point
+    (`jax.lax.cond`; 0.5 ms of a 50,001-point float32 sum's 0.9 ms finish).
     """
-    k = jnp.arange(log_err.shape[-1], dtype=log_err.dtype)
-    first = jnp.asarray(first, log_err.dtype)[..., None]
-    share = jnp.asarray(log_t, log_err.dtype)[..., None] - log_m
-    share = jnp.where(jnp.isneginf(log_t)[..., None], -jnp.inf, share)
-    return jnp.where(k >= first, jnp.logaddexp(log_err, share), log_err)
+    dt = log_err.dtype
+    k = jnp.arange(log_err.shape[-1], dtype=dt)
+    first = jnp.asarray(first, dt)[..., None]
+    log_t = jnp.asarray(log_t, dt)
+    shape = jnp.broadcast_shapes(
+        log_err.shape, log_m.shape, log_t.shape + (1,), first.shape
+    )
+
+    def mark():
+        share = log_t[..., None] - log_m
+        share = jnp.where(jnp.isneginf(log_t)[..., None], -jnp.inf, share)
+        out = jnp.where(k >= first, _tilt.log_add(log_err, share), log_err)
+        return jnp.broadcast_to(out, shape)
+
+    lost = jnp.any(~jnp.isneginf(log_t))
+    return jax.lax.cond(lost, mark, lambda: jnp.broadcast_to(log_err, shape))

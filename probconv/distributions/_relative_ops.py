@@ -134,7 +134,7 @@ def _add_finish(out, rel, ex, ey, hx, hy, xm, ym, xo, yo, step):
     dt = out.dtype
     tx, ty = jnp.sum(xm, -1), jnp.sum(ym, -1)
     inherited = jnp.logaddexp(_worst(ex), _worst(ey)).astype(dt)
-    rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
+    rel = jnp.where(jnp.isfinite(out), _tilt.log_add(rel, inherited[..., None]), rel)
     # Truncated mass of a summand that could not extend reaches the sum from
     # its own cut on (the other summand's support starts at its origin).
     for (first, log_t), other in ((hx, ty), (hy, tx)):
@@ -210,7 +210,7 @@ def _iid_finish(
     n = jnp.asarray(n, dt)
     log_n = jnp.log(n)
     inherited = (log_n + _worst(ex)).astype(dt)
-    rel = jnp.where(jnp.isfinite(out), jnp.logaddexp(rel, inherited[..., None]), rel)
+    rel = jnp.where(jnp.isfinite(out), _tilt.log_add(rel, inherited[..., None]), rel)
     rel = _extend.mark_unresolved(rel, out, first, log_t + log_n)
     # The cut mass, (T + t)^n - T^n, in log space (t may underflow): with
     # f = t / (T + t), (T + t)^n (1 - (1 - f)^n), and n f bounding the

@@ -290,7 +290,7 @@ def iid_core(
     # Rounding of the un-tilting arithmetic: a few ulps of each log term.
     val = lv + shift
     arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
-    err = jnp.logaddexp(log_noise[tc] + shift, arith)
+    err = _tilt.log_add(log_noise[tc] + shift, arith)
     out, rel = _tilt.best_of(val, err, axis=0)
     if window:
         lo, hi = _support(jax.lax.stop_gradient(lx))

@@ -34,19 +34,24 @@ _GRID = 64
 
 
 def log_direct(a: jax.Array, b: jax.Array) -> jax.Array:
-    """Log-space full convolution of rows ``(..., L)`` and ``(..., L)``.
+    """Log-space full convolution of columns ``(L, ...)`` and ``(L, ...)``.
 
-    ``out[k] = log sum_j exp(a[j] + b[k - j])``: the terms of each output
-    gathered into a row of ``(2 L - 1, L)`` (``-inf`` where ``k - j`` leaves
-    the row), then reduced by log-sum-exp along that last axis. ``O(L^2)``
-    work, relative error a few ulps per entry. (Laid out as a skewed grid of
-    the outer sum and reduced along its columns it took a third longer.)
+    ``out[k] = log sum_j exp(a[j] + b[k - j])`` along the first axis, the
+    others a batch (the pairs of a level): the terms of each output gathered
+    into ``(2 L - 1, L, ...)`` (``-inf`` where ``k - j`` leaves the column),
+    then reduced by log-sum-exp along the second axis. ``O(L^2)`` work,
+    relative error a few ulps per entry. The batch sits on the last,
+    contiguous axis, so the exponentials run across the pairs in vector
+    lanes however short the columns: the groups of 10**4 trials took 3.5 ms
+    instead of 4.2 ms with the pairs leading (and a skewed grid of the outer
+    sum, reduced along its columns, took twice as long).
     """
-    n = a.shape[-1]
+    n = a.shape[0]
     kj = np.arange(2 * n - 1)[:, None] - np.arange(n)[None, :]
     ok = (kj >= 0) & (kj < n)
-    terms = a[..., None, :] + jnp.take(b, np.where(ok, kj, 0), axis=-1)
-    return _tilt.lse(jnp.where(ok, terms, -jnp.inf), -1)
+    terms = a[None] + jnp.take(b, np.where(ok, kj, 0), axis=0)
+    ok = ok.reshape(ok.shape + (1,) * (a.ndim - 1))
+    return _tilt.lse(jnp.where(ok, terms, -jnp.inf), 1)
 
 
 def _logits(p: jax.Array) -> jax.Array:
@@ -123,10 +128,10 @@ def _groups(p: jax.Array):
     lp = jnp.where(pos, jnp.log(jnp.where(pos, pp, 1.0)), -jnp.inf)
     neg = pp < 1
     lq = jnp.where(neg, jnp.log1p(-jnp.where(neg, pp, 0.0)), -jnp.inf)
-    m = jnp.stack([lq, lp], -1)  # (width, 2)
-    while m.shape[-1] < size + 1:
-        m = log_direct(m[0::2], m[1::2])
-    return m, size
+    m = jnp.stack([lq, lp])  # (2, width): the trials along the last axis
+    while m.shape[0] < size + 1:
+        m = log_direct(m[:, 0::2], m[:, 1::2])
+    return m.T, size
 
 
 def pb_core(p: jax.Array, thetas: jax.Array):
@@ -301,7 +306,7 @@ def _choose(y, start, centers, mean, lognorm, thetas, levels: int, n: int):
     shift = lognorm[tc] - thetas[tc] * (kk[None, :] - centers[tc])
     val = _tilt.safe_log(yv) + shift
     arith = jnp.log(8.0 * ep * (jnp.abs(val) + jnp.abs(shift) + 1.0)) + val
-    err = jnp.logaddexp(log_noise[tc] + shift, arith)
+    err = _tilt.log_add(log_noise[tc] + shift, arith)
     return _tilt.best_of(val, err, axis=0)
 
 
