@@ -372,8 +372,19 @@ def test_ruin_at_loading_one_quarter_down_to_1e_300():
     assert logsf(top) < LOG_FLOOR + 20
 
 
-def test_the_count_behind_each_point_comes_from_the_compounds_own_tilts():
-    """``E[N | S = k]`` from the tilts of `S` itself (negative binomial counts).
+@pytest.mark.parametrize(
+    "family",
+    [
+        # The public path takes this route for negative binomial counts;
+        # `_tails_compound` gives the same for Poisson and binomial ones.
+        ("negative_binomial", (1.5, 0.3), scipy.stats.nbinom),
+        ("poisson", (3.0,), scipy.stats.poisson),
+        ("binomial", (40, 0.3), scipy.stats.binom),
+    ],
+    ids=lambda f: f[0],
+)
+def test_the_count_behind_each_point_comes_from_the_compounds_own_tilts(family):
+    """``E[N | S = k]`` from the tilts of `S` itself (`COUNT_FAMILIES`).
 
     Reference: the exact posterior mean of a lattice compound with a
     severity on ``1..199`` (``x_j ~ 0.7^j``), so that ``S = k`` needs at
@@ -384,11 +395,12 @@ def test_the_count_behind_each_point_comes_from_the_compounds_own_tilts():
     transforms, a few hundred eps) everywhere.
     """
     with jax.enable_x64(True):
-        size, r, p = 200, 1.5, 0.3
+        name, params, law = family
+        size = 200
         x = np.zeros(size)
         x[1:] = 0.7 ** np.arange(1, size)
         x /= x.sum()
-        pn = scipy.stats.nbinom.pmf(np.arange(size), r, p)
+        pn = law.pmf(np.arange(size), *params)
         xn = np.zeros(size)
         xn[0] = 1.0
         num = np.zeros(size)
@@ -398,7 +410,7 @@ def test_the_count_behind_each_point_comes_from_the_compounds_own_tilts():
             num += n * pn[n] * xn
             den += pn[n] * xn
         want = num[1:] / den[1:]
-        N = dist.negative_binomial(r, p)
+        N = getattr(dist, name)(*params)
         _, log_n, rel_n = relative_compound(
             N, jax.numpy.asarray(x), 2 * size, 1.0, counts=True
         )
