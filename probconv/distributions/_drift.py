@@ -157,7 +157,7 @@ def rounding_drift(
     while True:
         ins = inside(hi)
         grow = ins[0][0] | ins[1][1]
-        if not grow or hi[0] >= 64:
+        if not grow or np.max(hi) >= 64:
             break
         lo, hi = np.where([ins[0][0], ins[1][1]], hi, lo), np.where(
             [ins[0][0], ins[1][1]], 2 * hi, hi
