@@ -453,3 +453,41 @@ def test_cut_multiplier_with_the_nodes_a_known_s_needs():
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
     assert cut_nodes("lattice", 1e9, n) <= _CUT_NODES["lattice"] // 4
     assert cut_nodes("gaussian", 1e9, n) <= _CUT_NODES["gaussian"] // 2
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "lattice"])
+def test_narrow_kernels_by_their_first_images_match_the_transforms(kind):
+    # Concrete D and t: a kernel whose 1e-20 radius R has 2R + 1 <= n / 4
+    # is convolved on |m| <= R with the field's first images padded at its
+    # ends; traced t (under jit) takes the transforms, exact at any width.
+    # The two agree to the dropped tail (4e-20) and the FFTs' rounding:
+    # 1e-13 of max|u|.
+    from probconv.physics._diffuse import _narrow_radii
+
+    rng = np.random.default_rng(3)
+    u = rng.random((24, 301))
+    u[:, 150] += 50.0  # a spike: values far below it must stay >= 0
+    cases = [("free", None), ("reflect", None), ("absorb", None), ("free", 0.8)]
+    for boundary, drift in cases:
+        kw = dict(boundary=boundary, kind=kind, axes=-1)
+        if drift is not None:
+            if kind == "lattice":
+                continue
+            kw["drift"] = drift
+        assert _narrow_radii(u, (1,), (boundary,), kind, 0.5, 3.0, 1.0, drift)
+        near = np.asarray(diffuse(u, 0.5, 3.0, **kw))
+        far = np.asarray(jax.jit(lambda v, t, kw=kw: diffuse(v, 0.5, t, **kw))(u, 3.0))
+        np.testing.assert_allclose(near, far, rtol=0, atol=1e-13 * 51.0)
+        assert near.min() >= 0.0
+        if boundary == "reflect":  # conserved to rounding
+            np.testing.assert_allclose(near.sum(-1), u.sum(-1), rtol=1e-13)
+    # 2-D, a wall and free space: both axes narrow.
+    v = rng.random((129, 130))
+    kw = dict(boundary=("reflect", "free"), kind=kind)
+    near = np.asarray(diffuse(v, [0.5, 0.2], 2.0, **kw))
+    far = np.asarray(jax.jit(lambda w, t: diffuse(w, [0.5, 0.2], t, **kw))(v, 2.0))
+    np.testing.assert_allclose(near, far, rtol=0, atol=1e-13)
+    # Periodic axes, and kernels too wide for the axis, keep the transforms.
+    assert _narrow_radii(u, (1,), ("periodic",), kind, 0.5, 3.0, 1.0, None) is None
+    assert _narrow_radii(u, (1,), ("reflect",), kind, 0.5, 3e3, 1.0, None) is None
+    assert _narrow_radii(u, (1,), ("reflect",), kind, jnp.asarray(0.5), 3.0, 1.0, None)
