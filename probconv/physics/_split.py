@@ -42,12 +42,14 @@ device (folded from the Gaussian's values, `_window_multiplier`; the lattice
 kernel's from its transform by a quadrature, `_cut_multiplier`). Shards
 that no multiple of the device count divides have none of the engine's
 layouts: their transforms go on the cyclic layout (`_cyclic`,
-`transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`,
+`transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`
+(on an even or an odd device count: an odd number of cells in all too),
 free space by the window (the Gaussian's cut transform by the quadrature,
-folded only with a drift on short shards). Elsewhere (walls or free space
-past the rule on an odd number of cells in all, a drift on longer cyclic
-shards) the axis is gathered instead (`gather`): the ordinary program runs
-on it, and the result is split again like the input. The axes a split
+of the shifted kernel with a drift). Elsewhere (shards of unequal lengths;
+without 64-bit integers, a Gaussian window on ``2 n^2 >= 2^31`` whose
+phase indices would overflow) the axis is gathered instead (`gather`): the
+ordinary program runs on it, and the result is split again like the
+input. The axes a split
 field holds whole are diffused on each device's block, a few pieces of it
 at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
 through the same devices marked `Explicit` (`explicit`).
@@ -238,7 +240,7 @@ def mirror_permute(x, names, shards: int, inverse: bool = False):
     """Return this device's block of the axis in Makhoul's order, or back.
 
     Inside `jax.shard_map`, `x` this device's block (index ``d`` of ``p =
-    shards``, ``b`` cells, last axis; ``b`` even, or odd with ``p`` even)
+    shards``, ``b`` cells, last axis; ``b`` even, or odd with any ``p``)
     of an axis of ``n = p b`` cells. The order ``v[k] = u[2 k]``,
     ``v[n - 1 - k] = u[2 k + 1]`` (``k < n / 2``) turns the field's
     mirror extension of ``2 n`` points into ``n`` (`diffuse_mirror`):
@@ -284,14 +286,20 @@ def mirror_permute(x, names, shards: int, inverse: bool = False):
 
 
 def _mirror_permute_odd(x, names, shards: int, inverse: bool):
-    """`mirror_permute` for blocks of an odd ``b`` cells (an even `shards`).
+    """`mirror_permute` for blocks of an odd ``b`` cells (any `shards`).
 
     Cell ``i`` of block ``q`` is cell ``j = q b + i`` of the field, even
     where ``i`` and ``q`` are alike. Block ``q``'s ``(b + 1) / 2`` cells of
     even ``i`` form the first part of a block of the order, its ``(b - 1)
     / 2`` cells of odd ``i`` the rest of another: of block ``q // 2`` (the
     field's even cells, in order) or of block ``p - 1 - q // 2`` (its odd
-    cells, reversed). One collective permute of each part.
+    cells, reversed). One collective permute of each part. The odd cells
+    fill the first parts of devices ``2 d > p`` and the rests of devices
+    ``2 d + 1 >= p``: on an odd ``p`` (an odd ``n``, whose order holds
+    ``(n + 1) / 2`` even cells) the middle device's rest is the last
+    block's odd cells, reversed. Makhoul's relations between the order's
+    transform and the cosine series hold for an odd ``n`` as for an even
+    one.
     """
     p, b = shards, x.shape[-1]
     d = lax.axis_index(names)
@@ -322,9 +330,9 @@ def mirror_layout(n: int, shards: int, real: bool):
     """Return the layout of `diffuse_mirror` on a split axis of `n`, or None.
 
     One period's (`spectral_layout` of ``n`` points: the engine's, or the
-    cyclic one where the shards have none), for an even ``n``
-    (`mirror_permute`: shards of an even number of cells, or of an odd
-    number on an even number of devices); else None.
+    cyclic one where the shards have none, as for any odd ``n``), for
+    shards of equal lengths (`mirror_permute`: of an even number of cells,
+    or of an odd number on any number of devices); else None.
     """
     if n % shards:
         return None
