@@ -1953,7 +1953,8 @@ def test_odd_shards_by_the_cyclic_transform(request, name):
     against their closed form, the lattice kernel's transform exact; the
     gradients in `D` and the drift, each as a factor of the field scaled
     by the unsplit one), no gather, split like the input, and, for the
-    forward programs, below the field in scratch (0.75 to 0.88 measured).
+    forward programs, below the field in scratch (0.51 to 0.87 measured;
+    0.75 to 0.91 with the spectrum exchanged whole).
     `evolve_free` of a wave on the same shards: its kinetic phase on the
     same transform (XLA's global FFT gathered the axis before). A 66 x 2002
     field split both ways (odd shards along both axes, two devices each):
@@ -1998,8 +1999,12 @@ def test_odd_cell_count_by_the_cyclic_transform(request, name):
     drifting: the shifted kernel's quadrature). Within 1e-12 of the
     reference (measured 1e-15 to 7e-14), no gather, split like the input,
     the bytes of the four all-to-alls and the halves there and back as
-    modelled. Scratch: the walls 0.98 of the field; the window
-    measured later.
+    modelled. Scratch: the walls 0.71 of the field (0.98 with the
+    spectrum exchanged whole, not piece by piece); the window 1.12
+    (symmetric) and 1.16 (drifting), above the field: a shard is a third
+    of it, and the exchange of the cells to the cyclic order holds its
+    input, slices and outputs (about three shards) at once, the quadrature's
+    arrays a little more (8.1 gathered before; 1.01 on shards of 21,847).
     """
     row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
@@ -2009,7 +2014,7 @@ def test_odd_cell_count_by_the_cyclic_transform(request, name):
     if "model" in row:  # (a third of a device's pieces its own: (p - 1) / p)
         assert row["a2a_bytes"] == pytest.approx(row["model"], abs=0.5)
         assert row["permute_bytes"] == 2 * 1001 * 8
-    assert row["temp_ratio"] < (1.0 if "model" in row else 1.25), row
+    assert row["temp_ratio"] < (0.8 if "model" in row else 1.2), row
     assert _split_like_input(row), row
 
 
@@ -2020,7 +2025,7 @@ def test_drift_on_long_cyclic_shards_by_the_quadrature(request, name):
     Gaussian on the cyclic layout costing ``(n/p)^2`` per device (21 s a
     call). Now the quadrature of the shifted kernel (`_cut_multiplier`,
     the window's four passes): within 1e-12 of the unsplit result
-    (measured 3e-14), no gather, below the field in scratch (0.79), split
+    (measured 3e-14), no gather, below the field in scratch (0.76), split
     like the input.
     """
     row = record_of(request, name, EXTRA)
