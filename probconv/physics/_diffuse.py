@@ -180,22 +180,23 @@ def diffuse(
     a ``'reflect'`` or ``'absorb'`` one (also with `D`, `t` or `step`
     traced, and where its halo would take a local FFT) by the same
     transform of its even or odd extension's product, taken by ``n``
-    points in Makhoul's order (shards of an even number of cells), and a
+    points in Makhoul's order (an even or odd number of cells), and a
     ``'free'`` one with ``R <= n`` by that of ``n + R`` points or more
     (zeros past the field), and with ``R > n`` or `D`, `t`, `step` or
     `drift` traced (either kind) by the mean of the even and odd
     extensions' transforms with the window's cut kernel (the same layout,
     exact at any width; with `drift` their sine parts too, four
     transforms instead of two); no device holds the axis. Shards that no
-    multiple of the device count divides (odd shards on four devices)
-    take these transforms on a cyclic layout (the cells in the cyclic
-    order by one all-to-all, a transform per device and one across the
-    devices), free space there by the window. Elsewhere (walls or free
-    space past the halo's rule on an odd number of cells in all, free
-    space with `drift` on those shards past 2,048 cells) that axis is
-    gathered instead (one all-gather of the field), diffused
-    whole and split again like `u`. A halo's block that the cost model
-    would convolve by a transform goes in pieces.
+    multiple of the device count divides (odd shards on three or four
+    devices) take these transforms on a cyclic layout (the cells in the
+    cyclic order by one all-to-all, a transform per device and one across
+    the devices), free space there by the window (the cut kernel's
+    transform by a quadrature, of the shifted kernel with `drift`).
+    Elsewhere (shards of unequal lengths; a Gaussian window on ``2 n^2 >=
+    2^31`` cells squared without 64-bit integers) that axis is gathered
+    instead (one all-gather of the field), diffused whole and split again
+    like `u`. A halo's block that the cost model would convolve by a
+    transform goes in pieces.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat
     equation's solution up to aliasing of order
