@@ -158,3 +158,54 @@ def test_batched_scales_match_a_loop():
             accuracy="relative",
         )
         np.testing.assert_allclose(s.logsf(20.0)[i], one.logsf(20.0), rtol=1e-9)
+
+
+# -- laws that extend themselves past their grid (issue 15) ------------------
+# Tolerance: each value within its own stated error (the second-order
+# discretization estimate at h = 0.1, round-off far below it); references
+# are scipy closed forms in float64 (N + N is normal, Exp sums are Gamma).
+
+
+def test_default_grid_normals_extend_to_the_far_tail():
+    x = dist.normal(0.0, 1.0, step=0.1)
+    y = dist.normal(1.0, 2.0, step=0.1)
+    s = dist.add(x, y, accuracy="relative")
+    ref = scipy.stats.norm(1.0, math.sqrt(5.0))
+    for at, worst in ((18.0, 0.1), (25.0, 0.2)):
+        err = abs(math.expm1(float(s.logsf(at)) - ref.logsf(at)))
+        stated = float(s.sf_error(at))
+        assert err <= stated <= worst, (at, err, stated)
+    # (before: logsf(18) = -35.05 against -31.86, and NaN at 25)
+    # An explicit support is the user's grid: it is kept, and stated.
+    cut = dist.normal(0.0, 1.0, step=0.1, support=(-6.0, 6.0))
+    c = dist.add(cut, cut, accuracy="relative")
+    assert c.size == 2 * cut.size - 1 and not float(c.sf_error(12.5)) < 1.0
+
+
+def test_default_grid_exponential_sum_far_out_is_gamma():
+    e = dist.exponential(step=0.1)  # grid to x = 21.5, extended to ~700
+    s = dist.iid_sum(e, 4, accuracy="relative")
+    ref = scipy.stats.gamma(4)
+    for at in (100.0, 300.0, 600.0):
+        err = abs(math.expm1(float(s.logsf(at)) - ref.logsf(at)))
+        stated = float(s.sf_error(at))
+        assert err <= stated <= 1e-2, (at, err, stated)
+
+
+def test_default_grid_lognormal_keeps_a_cut_and_says_so():
+    # Heavy tail: not extended (its tail would not reach the float range's
+    # end within the cap); the sum's grid ends at twice the law's.
+    law = scipy.stats.lognorm(0.5)
+    x = dist.lognormal(0.5, step=0.1)
+    s = dist.iid_sum(x, 2, accuracy="relative")
+    assert s.size == 2 * x.size - 1
+    for at in (3.0, 10.0):
+        want = _sf2(law, at)
+        assert abs(float(s.sf(at)) / want - 1) <= float(s.sf_error(at)) <= 1e-2
+    # Past the grid: no bare 0, but NaN and bounds that hold the exact value
+    # (P(X + Y > x) >= P(max > x) = 1 - F(x)^2, and <= 2 P(X > x / 2)).
+    far = 60.0
+    assert np.isnan(float(s.sf_error(far)))
+    b = dist.bounds(s, far)
+    low, high = -math.expm1(2 * law.logcdf(far)), 2 * law.sf(far / 2)
+    assert float(b.lower) <= low and high <= float(b.upper)
