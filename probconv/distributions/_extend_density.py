@@ -117,28 +117,32 @@ def _tail(fz, x, sign: int) -> np.ndarray:
     return np.asarray(t, np.float64)
 
 
-def _done(fz, edge: float, sign: int, floor: float) -> bool:
-    """Whether every row's tail past `edge` is below `floor` (or empty)."""
-    t = _tail(fz, np.array([edge]), sign)
-    return bool(np.all(~(t > floor)))  # NaN or -inf: nothing to extend
+def _done(t: np.ndarray, floor: float) -> np.ndarray:
+    """Per point (last axis): every row's tail below `floor` (NaN, ``-inf``: empty)."""
+    t = t.reshape(-1, t.shape[-1])
+    return np.all(~(t > floor), axis=0)
 
 
 def _needed(fz, edge: float, h: float, sign: int, floor: float, cap: int) -> int:
-    """Fewest cells past `edge` after which the tail is below `floor` (<= `cap`)."""
-    if cap <= 0 or _done(fz, edge, sign, floor):
+    """Fewest cells past `edge` after which the tail is below `floor` (<= `cap`).
+
+    Two scipy calls: the tail at doubling distances, then at every cell of
+    the last doubling (scipy's per-call cost, some 50 us, dominates).
+    """
+    if cap <= 0:
         return 0
-    r = 1
-    while not _done(fz, edge + sign * r * h, sign, floor):
-        if r >= cap:
-            return cap if _light(fz, edge, h, sign, cap) else 0
-        r = min(2 * r, cap)
-    lo, hi = r // 2, r
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (
-            (lo, mid) if _done(fz, edge + sign * mid * h, sign, floor) else (mid, hi)
-        )
-    return hi
+    r = np.unique(np.minimum(2 ** np.arange(int(cap).bit_length() + 1), cap))
+    r = np.concatenate([[0], r])
+    ok = _done(_tail(fz, edge + sign * h * r, sign), floor)
+    if ok[0]:
+        return 0
+    if not ok.any():
+        return cap if _light(fz, edge, h, sign, cap) else 0
+    i = int(np.argmax(ok))
+    lo, hi = int(r[i - 1]), int(r[i])
+    between = np.arange(lo + 1, hi + 1)
+    ok = _done(_tail(fz, edge + sign * h * between, sign), floor)
+    return int(between[int(np.argmax(ok))])
 
 
 def _light(fz, edge: float, h: float, sign: int, r: int) -> bool:
