@@ -19,6 +19,7 @@ import jax
 import numpy as np
 import pytest
 import scipy.integrate
+import scipy.special
 import scipy.stats
 
 import probconv.distributions as dist
@@ -209,3 +210,29 @@ def test_default_grid_lognormal_keeps_a_cut_and_says_so():
     b = dist.bounds(s, far)
     low, high = -math.expm1(2 * law.logcdf(far)), 2 * law.sf(far / 2)
     assert float(b.lower) <= low and high <= float(b.upper)
+
+
+def test_from_scipy_extends_and_an_operated_law_forgets():
+    # `from_scipy` of a continuous law remembers it too: N(0,1) + N(0,1).
+    x = dist.from_scipy(scipy.stats.norm(0.0, 1.0), step=0.1)
+    s = dist.add(x, x, accuracy="relative")
+    ref = scipy.stats.norm(0.0, math.sqrt(2.0))
+    for at in (10.0, 20.0):  # sf 1e-12, 1e-45: past the default grid's 2 x 6.4
+        err = abs(math.expm1(float(s.logsf(at)) - ref.logsf(at)))
+        assert err <= float(s.sf_error(at)) <= 0.5, at
+    # A law through a pytree map (as through jit) has no scipy law: its grid.
+    y = jax.tree_util.tree_map(lambda a: a, x)
+    assert dist.add(y, y, accuracy="relative").size <= 2 * x.size - 1
+
+
+@pytest.mark.slow  # compiles a compound's own programs (3.3 s alone)
+def test_compound_of_a_default_grid_exponential_far_out():
+    # Poisson(5) of Exp(1): sum_n P(N = n) Gamma(n), in log space (scipy).
+    e = dist.exponential(step=0.1)  # grid to x = 21.5, continued upward
+    c = dist.compound(dist.poisson(5.0), e, accuracy="relative")
+    n = np.arange(1, 2000)
+    log_pn = scipy.stats.poisson(5.0).logpmf(n)
+    for at in (20.0, 150.0, 400.0):
+        ref = scipy.special.logsumexp(log_pn + scipy.stats.gamma.logsf(at, n))
+        err = abs(math.expm1(float(c.logsf(at)) - ref))
+        assert err <= float(c.sf_error(at)) <= 2e-2, at
