@@ -73,28 +73,37 @@ class Recipe(NamedTuple):
 
 
 def remember(law: Distribution, frozen) -> Distribution:
-    """Attach the scipy.stats law `frozen` that `law`'s cells discretize; return it.
+    """Attach the scipy.stats law that `law`'s cells discretize; return `law`.
 
-    `frozen` takes the batch on a trailing axis (parameters of shape
-    ``batch + (1,)``), as `_extend`'s lattice laws. Not a pytree leaf: the
-    law passed through `jax.jit`, an operation, or a `dataclasses.replace`
-    forgets it.
+    `frozen` is that law, or a function of no arguments returning it (or
+    None where there is none, e.g. parameters out of range): it is then
+    called on first use only, so that building a law costs nothing more
+    (scipy's frozen laws take some 0.1 ms to make). The law takes the batch
+    on a trailing axis (parameters of shape ``batch + (1,)``), as
+    `_extend`'s lattice laws. Not a pytree leaf: the law passed through
+    `jax.jit`, an operation, or a `dataclasses.replace` forgets it.
     """
-    with np.errstate(all="ignore"):
-        lo, hi = (np.asarray(v, np.float64) for v in frozen.support())
-    if lo.size == 0 or not (np.all(lo < hi)):
-        return law
-    object.__setattr__(law, _ATTR, Recipe(frozen, float(np.min(lo)), float(np.max(hi))))
+    object.__setattr__(law, _ATTR, frozen)
     return law
 
 
 def recipe(d: Distribution) -> Recipe | None:
     """Return the `Recipe` of `d`, or None where it has none (or cannot use it)."""
-    rec = getattr(d, "__dict__", {}).get(_ATTR)
-    if rec is None or d.kind != "density":
+    held = getattr(d, "__dict__", {}).get(_ATTR)
+    if held is None or d.kind != "density":
         return None
     if getattr(d, "atoms", None) is not None:
         return None
+    if isinstance(held, Recipe):
+        return held
+    frozen = held() if callable(held) and not hasattr(held, "support") else held
+    rec = None
+    if frozen is not None:
+        with np.errstate(all="ignore"):
+            lo, hi = (np.asarray(v, np.float64) for v in frozen.support())
+        if lo.size and np.all(lo < hi):
+            rec = Recipe(frozen, float(np.min(lo)), float(np.max(hi)))
+    d.__dict__[_ATTR] = rec
     return rec
 
 

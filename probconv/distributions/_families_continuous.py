@@ -131,14 +131,17 @@ def _build(
     k0, n = cells(lo, hi, step, *ends)
     formulas = _Formulas(name, cdf, sf, singular)
     law = _discretize(formulas, n, float(step), ps, ok, float(k0), k0 * step)
-    good = concrete(ok)
-    if not given and all(v is not None for v in vals) and good is not None:
-        good = bool(np.all(good))
-    if not given and all(v is not None for v in vals) and good:
+    if not given and all(v is not None for v in vals):
         # The scipy law, for relative sums to continue the grid
-        # (`_extend_density`); an explicit `support` keeps its grid.
-        trailing = [np.asarray(v, np.float64)[..., None] for v in vals]
-        law = remember(law, frozen(*trailing))
+        # (`_extend_density`; made on first use); an explicit `support`
+        # keeps its grid.
+        def scipy_law():
+            good = concrete(ok)
+            if good is None or not np.all(good):
+                return None
+            return frozen(*[np.asarray(v, np.float64)[..., None] for v in vals])
+
+        law = remember(law, scipy_law)
     return law
 
 
