@@ -42,7 +42,9 @@ much real devices would gain. Run::
 (``--cases`` keeps the cases whose names contain one of the words given;
 ``--devices`` sets the device counts, 1 always included; ``--plus`` adds
 samples to ``2^log2n``: 4 makes the shards of four devices odd, whose
-transforms take the cyclic layout, `probconv.physics._cyclic`.)
+transforms take the cyclic layout, `probconv.physics._cyclic`; with
+``--devices 3``, 5 makes an odd number of cells in all, the walls and the
+window on the same layout.)
 """
 
 from __future__ import annotations

@@ -564,3 +564,35 @@ def test_bad_inputs():
         probconv.pad(np.ones(3), -1)
     with pytest.raises(ValueError, match="one width or one"):
         probconv.pad(np.ones((3, 3)), [1, 2, 3])
+
+
+def test_long_batches_go_a_few_rows_at_a_time_on_a_cpu():
+    # Batches of more than 2^19 transform points go by `lax.map` on a CPU
+    # with one device (`_fft.by_rows`): the same numbers as scipy's FFT
+    # convolution row by row (float64 FFTs of 7e4 points: 1e-12 of the
+    # largest entry), for both inputs batched, a shared kernel, broadcast
+    # batches and two convolved axes; and gradients through the loop.
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((9, 40_000))
+    b = rng.standard_normal((9, 30_000))
+    cases = [
+        (a, b, -1),
+        (a, b[:1], -1),
+        (a.reshape(3, 3, 40_000)[:, :1], b[:3].reshape(1, 3, 30_000), -1),
+        (rng.random((4, 300, 300)), rng.random((4, 200, 200)), (1, 2)),
+    ]
+
+    def fft(x, v, axes):
+        return probconv.convolve(x, v, method="fft", axes=axes)
+
+    for x, v, axes in cases:
+        text = jax.jit(fft, static_argnums=2).lower(x, v, axes).as_text()
+        assert "while" in text  # the loop over rows
+        want = scipy.signal.fftconvolve(x, v, axes=axes)
+        np.testing.assert_allclose(
+            fft(x, v, axes), want, rtol=0, atol=1e-12 * np.abs(want).max()
+        )
+    w = rng.standard_normal((9, 69_999))
+    g = jax.grad(lambda x: jnp.sum(w * fft(x, b, -1)))(jnp.asarray(a))
+    want = scipy.signal.fftconvolve(w, b[:, ::-1], "valid", axes=-1)
+    np.testing.assert_allclose(g, want, rtol=0, atol=1e-11 * np.abs(want).max())

@@ -453,3 +453,80 @@ def test_cut_multiplier_with_the_nodes_a_known_s_needs():
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
     assert cut_nodes("lattice", 1e9, n) <= _CUT_NODES["lattice"] // 4
     assert cut_nodes("gaussian", 1e9, n) <= _CUT_NODES["gaussian"] // 2
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "lattice"])
+def test_narrow_kernels_by_their_first_images_match_the_transforms(kind):
+    # Concrete D and t: a kernel whose 1e-20 radius R has 2R + 1 <= n / 4
+    # is convolved on |m| <= R with the field's first images padded at its
+    # ends; traced t (under jit) takes the transforms, exact at any width.
+    # The two agree to the dropped tail (4e-20) and the FFTs' rounding:
+    # 1e-13 of max|u|.
+    from probconv.physics._diffuse import _narrow_radii
+
+    rng = np.random.default_rng(3)
+    u = rng.random((24, 301))
+    u[:, 150] += 50.0  # a spike: values far below it must stay >= 0
+    cases = [("free", None), ("reflect", None), ("absorb", None), ("free", 0.8)]
+    for boundary, drift in cases:
+        kw = dict(boundary=boundary, kind=kind, axes=-1)
+        if drift is not None:
+            if kind == "lattice":
+                continue
+            kw["drift"] = drift
+        assert _narrow_radii(u, (1,), (boundary,), kind, 0.5, 3.0, 1.0, drift)
+        near = np.asarray(diffuse(u, 0.5, 3.0, **kw))
+        far = np.asarray(jax.jit(lambda v, t, kw=kw: diffuse(v, 0.5, t, **kw))(u, 3.0))
+        np.testing.assert_allclose(near, far, rtol=0, atol=1e-13 * 51.0)
+        assert near.min() >= 0.0
+        if boundary == "reflect":  # conserved to rounding
+            np.testing.assert_allclose(near.sum(-1), u.sum(-1), rtol=1e-13)
+    # 2-D, a wall and free space: both axes narrow.
+    v = rng.random((129, 130))
+    kw = dict(boundary=("reflect", "free"), kind=kind)
+    near = np.asarray(diffuse(v, [0.5, 0.2], 2.0, **kw))
+    far = np.asarray(jax.jit(lambda w, t: diffuse(w, [0.5, 0.2], t, **kw))(v, 2.0))
+    np.testing.assert_allclose(near, far, rtol=0, atol=1e-13)
+    # Periodic axes, and kernels too wide for the axis, keep the transforms.
+    assert _narrow_radii(u, (1,), ("periodic",), kind, 0.5, 3.0, 1.0, None) is None
+    assert _narrow_radii(u, (1,), ("reflect",), kind, 0.5, 3e3, 1.0, None) is None
+    assert _narrow_radii(u, (1,), ("reflect",), kind, jnp.asarray(0.5), 3.0, 1.0, None)
+
+
+def test_cut_multiplier_of_a_shifted_kernel():
+    """`_cut_multiplier` with a shift (a drifting Gaussian's window on the
+    cyclic layout), against the direct sum in float64.
+
+    ``H(k) = sum_{|m| < n} K_m e^{-i pi k m / n}`` with ``K_m`` the
+    Gaussian centred at ``a`` and normalized over Z (a direct sum), its
+    phases from ``k m`` reduced modulo ``2 n`` exactly: shifts inside the
+    window, at its edge (half the kernel cut), past it (``H = 0`` to
+    e^-50), a near-identity kernel and ones far wider than the window,
+    with the static nodes and with `cut_nodes` for the known ``s`` and
+    ``a``. Sums of ``2n - 1`` terms of at most 1 whose absolute values add
+    to at most 1: 1e-13 absolute covers their rounding (measured 2e-15).
+    Gradients in ``s`` and the shift by `check_grads`.
+    """
+    from probconv.physics._split import _cut_multiplier, cut_nodes
+
+    n = 150
+    k = np.arange(0, n + 1, 3)
+    m = np.arange(-(n - 1), n)
+    turn = np.exp(-2j * np.pi * ((k[:, None] * m) % (2 * n)) / (2 * n))
+    cut = jax.jit(_cut_multiplier, static_argnums=(1, 2, 3, 5))
+    for s, a in [(0.3, 0.4), (40.0, -7.3), (40.0, 148.6), (1e3, -170.0),
+                 (1e3, 60.25), (1e5, -90.5), (1e8, 1000.5), (3.0, 400.5)]:
+        j = np.arange(np.floor(a - 30 * np.sqrt(s) - 30), a + 30 * np.sqrt(s) + 30)
+        top = (-((j - a) ** 2) / (2 * s)).max()
+        norm = np.exp(-((j - a) ** 2) / (2 * s) - top).sum()
+        ref = turn @ (np.exp(-((m - a) ** 2) / (2 * s) - top) / norm)
+        for nodes in (None, cut_nodes("gaussian", s, n, a)):
+            got = cut(jnp.asarray(k), 2 * n, n, "gaussian", jnp.float64(s), nodes,
+                      jnp.float64(a))
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
+
+    def real_sum(s, a):  # a real function of the complex multiplier
+        h = _cut_multiplier(jnp.asarray(k), 2 * n, n, "gaussian", s, None, a)
+        return jnp.sum(h.real * np.cos(k / 7.0) + h.imag)
+
+    check_grads(real_sum, (2e3, 13.7), order=1, modes=["fwd", "rev"])

@@ -659,6 +659,36 @@ BODY = r"""
     record("evolve_free-odd",
            lambda x: evolve_free(x, 1.0, step=odd_x[1] - odd_x[0]), odd_wave,
            P("x"))
+    # An odd number of cells in all (3 x 1001): Makhoul's order of odd blocks
+    # on an odd device count, and the window with a drift by the shifted
+    # quadrature; gathered before. The lattice kernel's sine modes between
+    # absorbing walls (D traced) against their closed form, the drifting
+    # window (D and the drift traced), reflecting walls and the symmetric
+    # window (the quadrature, two passes).
+    trio = jax.make_mesh((3,), ("x",), devices=jax.devices()[:3])
+    trio_cells = (np.arange(3003) + 0.5) * np.pi / 3003
+    trio_decay = lambda q, s: np.exp(-2 * s * np.sin(q * np.pi / 6006) ** 2)
+    record("diffuse-odd3-modes", lambda x: odd_walls(x, 3e3),
+           np.sin(3 * trio_cells) + 0.5 * np.sin(31 * trio_cells), P("x"), m=trio,
+           ref=np.sin(3 * trio_cells) * trio_decay(3, 1.2e4)
+           + 0.5 * np.sin(31 * trio_cells) * trio_decay(31, 1.2e4))
+    trio_field = rng.standard_normal(3003)
+    record("diffuse-odd3-drift", lambda x: odd_drift(x, 1e7, -700.25), trio_field,
+           P("x"), m=trio)
+    record("diffuse-odd3-reflect",
+           lambda x: diffuse(x, 1e4, 2.0, boundary="reflect"), trio_field, P("x"),
+           m=trio)
+    record("diffuse-odd3-free", lambda x: odd_free(x, 1e7), trio_field, P("x"),
+           m=trio)
+    for name in ("diffuse-odd3-modes", "diffuse-odd3-reflect"):
+        if name in out:
+            out[name]["model"] = cyc(CyclicLayout(3, 1001, 1001, True), 8)
+    # A drift on cyclic shards of 16,385 cells: the fold took 21 s a call
+    # ((n/p)^2 per device), so the axis was gathered; the quadrature instead.
+    if wanted("diffuse-drift-long"):
+        long_field = rng.standard_normal(4 * 16385)
+        record("diffuse-drift-long", lambda x: odd_drift(x, 1e7, 3000.75),
+               long_field, P("x"))
     # Their gradients in D and the drift (periodic with a drift, reflecting
     # walls), each as a factor of the field scaled by the unsplit one.
     odd_w = np.cos(np.arange(4004) / 300.0)
@@ -714,6 +744,11 @@ BODY = r"""
 # diffuse-odd-grad (reverse mode through the cyclic transform and the odd
 # blocks' permutes) by diffuse-odd-periodic and -reflect (the same forward
 # programs) and diffuse-window-grad (reverse mode through the collectives);
+# diffuse-odd3-reflect by diffuse-odd3-modes (the same odd blocks' permutes
+# on three devices and transform, the absorbing walls' signs around them);
+# diffuse-odd3-free by diffuse-odd3-drift (the same quadrature, shifted, and
+# passes) and diffuse-odd-free; diffuse-drift-long (4 x 16,385 cells, 2 s)
+# by diffuse-odd3-drift (the same program on shorter shards);
 # richardson_lucy (the engine's halo in a loop) has no other;
 # split2-complex by split2-same (the same passes) and
 # manual-transform-complex (a complex layout); split2-full, -grad and
@@ -758,6 +793,9 @@ EXTRA = {
     "diffuse-odd-reflect",
     "diffuse-odd-window",
     "diffuse-odd-field",
+    "diffuse-odd3-reflect",
+    "diffuse-odd3-free",
+    "diffuse-drift-long",
     "ewma-false-0.5",
     "moving_average-hann-omit-wrap",
     "convolve-same-3001",
@@ -1502,19 +1540,32 @@ def test_halo_transform_or_gather():
         (TRANSFORM, 4004),
     )
     assert mirror_layout(4 * 1001, 4, True) == CyclicLayout(4, 1001, 1001, True)
-    # A drift there: the Gaussian's fold, (n / p)^2 per device, on shards of
-    # up to 2,048 cells; past them gathered (4 x 16,385: 21 s a call).
+    # A drift there: the shifted quadrature, on shards of any length (the
+    # fold's (n / p)^2 per device gathered 4 x 16,385 cells before: 21 s a
+    # call); with s and the shift known, the nodes they need.
     assert radii(odd, (0,), ("free",), "gaussian", None, None, {0: 4}, True) == (
         (WINDOW, 4004),
     )
     big = np.zeros(4 * 16385)
-    assert radii(big, (0,), ("free",), "gaussian", None, None, {0: 4}, True) == (None,)
-    assert radii(big, (0,), ("free",), "gaussian", None, None, {0: 4}) == (
-        (WINDOW, 4 * 16385),
+    for drift in (True, False):
+        assert radii(big, (0,), ("free",), "gaussian", None, None, {0: 4}, drift) == (
+            (WINDOW, 4 * 16385),
+        )
+    s, a = np.array([4e7]), np.array([500.5])
+    assert radii(odd, (0,), ("free",), "gaussian", s, a, {0: 4}, True) == (
+        (WINDOW, 4004, 48),
     )
-    assert mirror_layout(3 * 1001, 3, True) is None
+    # An odd number of cells in all (odd shards on three devices): Makhoul's
+    # order of odd blocks, on the cyclic layout; gathered before.
+    assert mirror_layout(3 * 1001, 3, True) == CyclicLayout(3, 1001, 1001, True)
     triple = np.zeros(3 * 1001)
-    assert radii(triple, (0,), ("reflect",), "gaussian", None, None, {0: 3}) == (None,)
+    for b in ("reflect", "absorb"):
+        assert radii(triple, (0,), (b,), "gaussian", None, None, {0: 3}) == (
+            (TRANSFORM, 3003),
+        )
+    assert radii(triple, (0,), ("free",), "gaussian", None, None, {0: 3}, True) == (
+        (WINDOW, 3003),
+    )
     for p, length, real in [(4, n, True), (4, 12000, False), (2, 2000, True)]:
         lay = spectral_layout(length, p, real, length)  # exactly one period
         assert lay.length == length and lay.rows % p == 0 and lay.rows % 2 == 0
@@ -1896,13 +1947,14 @@ def test_odd_shards_by_the_cyclic_transform(request, name):
     each device's 1001-point transform, the columns across devices by a
     second; the walls in Makhoul's order of odd blocks (two collective
     permutes each way); free space by the window (the Gaussian's cut
-    transform by the quadrature; with a drift, by the fold of its values
-    on rows of four columns). Equal to the unsplit result within 1e-12 of its
+    transform by the quadrature; with a drift, by the quadrature of the
+    shifted kernel, four passes). Equal to the unsplit result within 1e-12 of its
     largest value (the transforms' rounding, ~1e-15; the sine modes
     against their closed form, the lattice kernel's transform exact; the
     gradients in `D` and the drift, each as a factor of the field scaled
     by the unsplit one), no gather, split like the input, and, for the
-    forward programs, below the field in scratch (0.75 to 0.88 measured).
+    forward programs, below the field in scratch (0.51 to 0.87 measured;
+    0.75 to 0.91 with the spectrum exchanged whole).
     `evolve_free` of a wave on the same shards: its kinetic phase on the
     same transform (XLA's global FFT gathered the axis before). A 66 x 2002
     field split both ways (odd shards along both axes, two devices each):
@@ -1924,6 +1976,63 @@ def test_odd_shards_by_the_cyclic_transform(request, name):
         assert row["permute_bytes"] == halves
     if name not in ("diffuse-odd-grad", "diffuse-odd-field"):
         assert row["temp_ratio"] < 1.0
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diffuse-odd3-modes",
+        "diffuse-odd3-drift",
+        _case("diffuse-odd3-reflect"),
+        _case("diffuse-odd3-free"),
+    ],
+)
+def test_odd_cell_count_by_the_cyclic_transform(request, name):
+    """An odd number of cells in all (3 x 1001 on three devices), past the
+    halo's rule or `D` traced: gathered before (Makhoul's order of odd
+    blocks paired blocks of an even device count). Now the same order on
+    an odd count (the middle device's odd cells are the last block's,
+    reversed) around the cyclic layout's transform: the walls (the lattice
+    kernel's sine modes between absorbing walls against their closed form,
+    Gaussian reflecting walls) and free space by the window (symmetric, or
+    drifting: the shifted kernel's quadrature). Within 1e-12 of the
+    reference (measured 1e-15 to 7e-14), no gather, split like the input,
+    the bytes of the four all-to-alls and the halves there and back as
+    modelled. Scratch: the walls 0.71 of the field (0.98 with the
+    spectrum exchanged whole, not piece by piece); the window 1.12
+    (symmetric) and 1.16 (drifting), above the field: a shard is a third
+    of it, and the exchange of the cells to the cyclic order holds its
+    input, slices and outputs (about three shards) at once, the quadrature's
+    arrays a little more (8.1 gathered before; 1.01 on shards of 21,847).
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12, row
+    assert not row["all_gather"] and row["gathered"] == 0
+    assert row["all_to_all"] > 0 and row["permutes"] >= 4  # Makhoul's order
+    if "model" in row:  # (a third of a device's pieces its own: (p - 1) / p)
+        assert row["a2a_bytes"] == pytest.approx(row["model"], abs=0.5)
+        assert row["permute_bytes"] == 2 * 1001 * 8
+    assert row["temp_ratio"] < (0.8 if "model" in row else 1.2), row
+    assert _split_like_input(row), row
+
+
+@pytest.mark.parametrize("name", [_case("diffuse-drift-long")])
+def test_drift_on_long_cyclic_shards_by_the_quadrature(request, name):
+    """A drift in free space on shards of 16,385 cells (four devices, `D`
+    and the drift traced): gathered before, the fold of the drifting
+    Gaussian on the cyclic layout costing ``(n/p)^2`` per device (21 s a
+    call). Now the quadrature of the shifted kernel (`_cut_multiplier`,
+    the window's four passes): within 1e-12 of the unsplit result
+    (measured 3e-14), no gather, below the field in scratch (0.76), split
+    like the input.
+    """
+    row = record_of(request, name, EXTRA)
+    assert row["shape"] == row["ref_shape"]
+    assert row["err"] < 1e-12, row
+    assert not row["all_gather"] and row["gathered"] == 0
+    assert row["temp_ratio"] < 1.0, row
     assert _split_like_input(row), row
 
 

@@ -42,12 +42,14 @@ device (folded from the Gaussian's values, `_window_multiplier`; the lattice
 kernel's from its transform by a quadrature, `_cut_multiplier`). Shards
 that no multiple of the device count divides have none of the engine's
 layouts: their transforms go on the cyclic layout (`_cyclic`,
-`transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`,
+`transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`
+(on an even or an odd device count: an odd number of cells in all too),
 free space by the window (the Gaussian's cut transform by the quadrature,
-folded only with a drift on short shards). Elsewhere (walls or free space
-past the rule on an odd number of cells in all, a drift on longer cyclic
-shards) the axis is gathered instead (`gather`): the ordinary program runs
-on it, and the result is split again like the input. The axes a split
+of the shifted kernel with a drift). Elsewhere (shards of unequal lengths;
+without 64-bit integers, a Gaussian window on ``2 n^2 >= 2^31`` whose
+phase indices would overflow) the axis is gathered instead (`gather`): the
+ordinary program runs on it, and the result is split again like the
+input. The axes a split
 field holds whole are diffused on each device's block, a few pieces of it
 at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
 through the same devices marked `Explicit` (`explicit`).
@@ -238,7 +240,7 @@ def mirror_permute(x, names, shards: int, inverse: bool = False):
     """Return this device's block of the axis in Makhoul's order, or back.
 
     Inside `jax.shard_map`, `x` this device's block (index ``d`` of ``p =
-    shards``, ``b`` cells, last axis; ``b`` even, or odd with ``p`` even)
+    shards``, ``b`` cells, last axis; ``b`` even, or odd with any ``p``)
     of an axis of ``n = p b`` cells. The order ``v[k] = u[2 k]``,
     ``v[n - 1 - k] = u[2 k + 1]`` (``k < n / 2``) turns the field's
     mirror extension of ``2 n`` points into ``n`` (`diffuse_mirror`):
@@ -284,14 +286,20 @@ def mirror_permute(x, names, shards: int, inverse: bool = False):
 
 
 def _mirror_permute_odd(x, names, shards: int, inverse: bool):
-    """`mirror_permute` for blocks of an odd ``b`` cells (an even `shards`).
+    """`mirror_permute` for blocks of an odd ``b`` cells (any `shards`).
 
     Cell ``i`` of block ``q`` is cell ``j = q b + i`` of the field, even
     where ``i`` and ``q`` are alike. Block ``q``'s ``(b + 1) / 2`` cells of
     even ``i`` form the first part of a block of the order, its ``(b - 1)
     / 2`` cells of odd ``i`` the rest of another: of block ``q // 2`` (the
     field's even cells, in order) or of block ``p - 1 - q // 2`` (its odd
-    cells, reversed). One collective permute of each part.
+    cells, reversed). One collective permute of each part. The odd cells
+    fill the first parts of devices ``2 d > p`` and the rests of devices
+    ``2 d + 1 >= p``: on an odd ``p`` (an odd ``n``, whose order holds
+    ``(n + 1) / 2`` even cells) the middle device's rest is the last
+    block's odd cells, reversed. Makhoul's relations between the order's
+    transform and the cosine series hold for an odd ``n`` as for an even
+    one.
     """
     p, b = shards, x.shape[-1]
     d = lax.axis_index(names)
@@ -299,18 +307,21 @@ def _mirror_permute_odd(x, names, shards: int, inverse: bool):
     to_a = [q // 2 if q % 2 == 0 else p - 1 - q // 2 for q in range(p)]
     to_b = [p - 1 - q // 2 if q % 2 == 0 else q // 2 for q in range(p)]
 
-    def turned(a):  # reversed in the blocks of the odd cells
-        return jnp.where(2 * d >= p, jnp.flip(a, -1), a)
+    def turned(a, rest):  # reversed in the blocks of the odd cells
+        # (the first parts from device p - 1 - d // 2 up; the rests from
+        # device (p - 1) // 2 up: the middle device's rest, for an odd p, is
+        # the last block's odd cells)
+        return jnp.where(2 * d + rest >= p, jnp.flip(a, -1), a)
 
     if not inverse:
         first = lax.ppermute(x[..., 0::2], names, list(enumerate(to_a)))
         rest = lax.ppermute(x[..., 1::2], names, list(enumerate(to_b)))
-        return jnp.concatenate([turned(first), turned(rest)], axis=-1)
+        return jnp.concatenate([turned(first, 0), turned(rest, 1)], axis=-1)
     head = (b + 1) // 2
     back_a = [(t, q) for q, t in enumerate(to_a)]
     back_b = [(t, q) for q, t in enumerate(to_b)]
-    even = lax.ppermute(turned(x[..., :head]), names, back_a)
-    odd = lax.ppermute(turned(x[..., head:]), names, back_b)
+    even = lax.ppermute(turned(x[..., :head], 0), names, back_a)
+    odd = lax.ppermute(turned(x[..., head:], 1), names, back_b)
     odd = jnp.pad(odd, [(0, 0)] * (x.ndim - 1) + [(0, 1)])
     return jnp.stack([even, odd], axis=-1).reshape(x.shape[:-1] + (b + 1,))[..., :b]
 
@@ -319,11 +330,11 @@ def mirror_layout(n: int, shards: int, real: bool):
     """Return the layout of `diffuse_mirror` on a split axis of `n`, or None.
 
     One period's (`spectral_layout` of ``n`` points: the engine's, or the
-    cyclic one where the shards have none), for an even ``n``
-    (`mirror_permute`: shards of an even number of cells, or of an odd
-    number on an even number of devices); else None.
+    cyclic one where the shards have none, as for any odd ``n``), for
+    shards of equal lengths (`mirror_permute`: of an even number of cells,
+    or of an odd number on any number of devices); else None.
     """
-    if n % shards or n % 2:
+    if n % shards:
         return None
     return spectral_layout(n, shards, real, n)
 
@@ -439,8 +450,9 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = N
 
     # The Gaussian's values folded per row: ``2 n`` per row, about ``n^1.5 /
     # p`` per device on the engine's layout, ``n^2 / p^2`` on the cyclic one
-    # (rows of ``p`` columns), where a symmetric kernel takes the quadrature.
-    fold = kind == "gaussian" and (shift is not None or not cyclic(lay))
+    # (rows of ``p`` columns), where the quadrature goes instead (shifted or
+    # not: 4 x 16,385 cells with a drift, 21 s a call by the fold).
+    fold = kind == "gaussian" and not cyclic(lay)
 
     # Recomputed for a gradient: its residuals would be many spectra.
     @jax.checkpoint
@@ -450,7 +462,9 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = N
             hn = h[:, lay.cols :]
             return h[:, : lay.cols], hn if shift is None else jnp.conj(hn)
         k = rows[:, None] + lay.rows * jnp.arange(lay.cols, dtype=rows.dtype)
-        return tuple(_cut_multiplier(j, 2 * n, n, kind, s, nodes) for j in (k, n - k))
+        return tuple(
+            _cut_multiplier(j, 2 * n, n, kind, s, nodes, shift) for j in (k, n - k)
+        )
 
     def body(block, params):
         s, shift = params
@@ -502,12 +516,6 @@ def diffuse_window(u, axis: int, lay, s, shift, kind: str, nodes: int | None = N
         u, (s, shift)
     )
 
-
-# A drifting Gaussian's window on the cyclic layout: its fold's ``(n / p)^2``
-# multiply-adds per device at most this many (4 x 1,001 cells: 1e6, 0.86 of
-# the field in scratch, about a second; 4 x 16,385 cells: 2.7e8, 2.2 of the
-# field and 21 s a call against the gather's 26 ms), else the gather.
-_FOLD_CYCLIC = 1 << 22
 
 # The fold of `_window_multiplier` takes at most n / _FOLD_SHARE kernel values
 # at a time: a chunk and its indices and phases are several arrays of that
@@ -631,55 +639,90 @@ def _cut_span(kind: str, s, xp):
     return radius, top
 
 
-def cut_nodes(kind: str, s: float, n: int) -> int | None:
+def _cut_interval(n: int, radius, shift, xp):
+    """Return the offsets ``lo .. hi`` of the window that the quadrature sums.
+
+    ``|m| < n`` (the window) within ``ceil(radius) + 1`` cells of the
+    kernel's centre `shift` (0 for None), past which its mass is below
+    ``e^-50``; widened by one cell inside the window where needed so that
+    ``hi - lo`` is even (the Dirichlet kernel of an odd count is
+    ``2 pi``-periodic). ``hi < lo`` where the kernel lies outside the window.
+    (`xp`: `numpy` for known values, else `jax.numpy`; floats of integers.)
+    """
+    reach = xp.ceil(radius) + 1
+    centre = 0.0 if shift is None else shift
+    lo = xp.maximum(-(n - 1.0), xp.floor(centre) - reach)
+    hi = xp.minimum(n - 1.0, xp.ceil(centre) + reach)
+    odd = (hi - lo) % 2 == 1
+    up = odd & (hi < n - 1)
+    return xp.where(odd & ~up, lo - 1, lo), xp.where(up, hi + 1, hi)
+
+
+def cut_nodes(kind: str, s: float, n: int, shift: float | None = None) -> int | None:
     """Return the quadrature's nodes for a known `s` (None: `_CUT_NODES`).
 
     The trapezoidal rule of `_cut_multiplier` is exact but for aliases
-    ``2 pi / h`` cells away, which clear the window's ``B`` offsets and the
-    kernel's ``R`` where ``nodes > theta_max (B + R) / pi``: with a margin
-    of a quarter (that of `_CUT_NODES` at its worst ``s``), in steps of
-    `_CUT_CHUNK`. None where that is not below `_CUT_NODES`.
+    ``2 pi / h`` cells away, which clear the window's offsets ``lo .. hi``
+    (`_cut_interval`) and the kernel's ``R`` cells about its centre ``a``
+    (`shift`, or 0) once ``nodes > theta_max (w + R) / pi``, ``w =
+    max(hi - a, a - lo)``: with a margin of a quarter (that of
+    `_CUT_NODES` at its worst ``s``), in steps of `_CUT_CHUNK`. None where
+    that is not below `_CUT_NODES`.
     """
     radius, top = _cut_span(kind, float(s), np)
-    window = min(n - 1.0, math.ceil(radius) + 1)
+    lo, hi = _cut_interval(n, radius, shift, np)
+    centre = 0.0 if shift is None else float(shift)
+    window = max(float(hi) - centre, centre - float(lo), 0.0)
     need = 1.25 * float(top) * (window + float(radius)) / np.pi
     nodes = _CUT_CHUNK * max(1, math.ceil(need / _CUT_CHUNK))
     return nodes if nodes < _CUT_NODES[kind] else None
 
 
-def _cut_multiplier(k, period: int, n: int, kind: str, s, nodes: int | None = None):
+def _cut_multiplier(
+    k, period: int, n: int, kind: str, s, nodes: int | None = None, shift=None
+):
     r"""Return the transform of the kernel cut to ``|m| < n`` at frequencies `k`.
 
     :math:`H(\phi) = \sum_{|m| < n} K_m e^{-i m \phi}`, ``phi = 2 pi k /
-    period`` (`k` integers), for a symmetric kernel (the lattice kernel,
-    whose values at any offset have no cheap form, or the Gaussian) from
-    its transform :math:`\hat K(\theta)` alone: with the kernel's mass past
-    ``R`` cells (`_CUT_GOAL`: below ``e^{-50}``) dropped, the sum runs
-    over ``|m| <= B = min(n - 1, R)`` and
+    period`` (`k` integers), for the lattice kernel, whose values at any
+    offset have no cheap form, or the Gaussian, shifted by `shift` cells or
+    not, from its transform :math:`\hat K(\theta)` alone: with the
+    kernel's mass past ``R`` cells of its centre (`_CUT_GOAL`: below
+    ``e^{-50}``) dropped, the sum runs over the offsets ``lo .. hi``
+    (`_cut_interval`: ``N`` of them, an odd count, about ``c``) and
 
     .. math::
-        H(\phi) = \frac{1}{2 \pi} \int \hat K(\theta)
-        \frac{\sin(N (\phi - \theta) / 2)}{\sin((\phi - \theta) / 2)}
-        d\theta, \quad N = 2 B + 1,
+        H(\phi) = \frac{e^{-i c \phi}}{2 \pi} \int \hat K(\theta)
+        e^{i c \theta} \frac{\sin(N (\phi - \theta) / 2)}
+        {\sin((\phi - \theta) / 2)} d\theta,
 
     the Dirichlet kernel of the offsets kept, the integral over
     :math:`|\theta| \le \theta_{max}` where :math:`\hat K` is above
     ``e^{-50}``, by the trapezoidal rule of `_CUT_NODES` nodes: exact but
     for the kernel's aliases ``2 pi / h`` cells away, below ``e^{-50}``.
-    The nodes go `_CUT_CHUNK` at a time, a few operations per entry each.
-    The lattice kernel's transform as ``exp(-2 s sin^2(theta / 2))``
-    (`_lattice.lattice_dtft`). Real, of `k`'s shape.
+    :math:`\hat K(\theta) e^{i c \theta}` is the transform of the kernel
+    moved by the integer ``c`` (`_lattice.gauss_dtft` at the shift ``a -
+    c``, of at most ``R + 1`` cells: its phases within ``100`` radians),
+    and :math:`e^{-i c \phi}` is taken from the integer ``c k`` reduced
+    modulo `period`, exactly. The nodes go `_CUT_CHUNK` at a time, a few
+    operations per entry each. The lattice kernel's transform as ``exp(-2
+    s sin^2(theta / 2))`` (`_lattice.lattice_dtft`). Of `k`'s shape: real
+    for a symmetric kernel (`shift` None), else complex.
     """
     real = jnp.result_type(s, 0.0)
     nodes = _CUT_NODES[kind] if nodes is None else nodes
     radius, top = _cut_span(kind, s, jnp)
-    count = 2 * jnp.minimum(n - 1.0, jnp.ceil(radius) + 1) + 1  # N
+    lo, hi = _cut_interval(n, radius, shift, jnp)
+    count = jnp.maximum(hi - lo + 1, 0.0)  # N (0: the kernel outside the window)
     h = 2 * top / nodes
     theta = -top + h * jnp.arange(nodes, dtype=real)
     if kind == "lattice":
         kq = _lattice.lattice_dtft(s, theta)
-    else:
+    elif shift is None:
         kq = _lattice.gauss_dtft(s, None, theta)
+    else:
+        centre = 0.5 * (lo + hi)  # an integer: the shift less it below R + 1
+        kq = _lattice.gauss_dtft(s, shift - centre, theta)
     g = (h / (2 * np.pi)) * kq
     phi = k.astype(real) * (2 * np.pi / period)
 
@@ -693,8 +736,16 @@ def _cut_multiplier(k, period: int, n: int, kind: str, s, nodes: int | None = No
         dirichlet = jnp.where(small, count * (1 - (count**2 - 1) * x * x / 24), ratio)
         return acc + jnp.sum(gq * dirichlet, axis=-1)
 
-    zero = jnp.zeros(phi.shape, real)
-    return lax.fori_loop(1, nodes // _CUT_CHUNK, chunk, chunk(0, zero))
+    zero = jnp.zeros(phi.shape, g.dtype)
+    acc = lax.fori_loop(1, nodes // _CUT_CHUNK, chunk, chunk(0, zero))
+    if shift is None:
+        return acc
+    # e^{-i c phi}: c k reduced modulo the period in k's integer type (|c| < n,
+    # k <= period: exact where `radii` routes it, 2 n^2 < 2^31 without x64)
+    c = jnp.where(count > 0, 0.5 * (lo + hi), 0.0).astype(k.dtype)
+    turn = ((c % period) * (k % period)) % period
+    angle = turn.astype(real) * (2 * np.pi / period)
+    return acc * lax.complex(jnp.cos(angle), -jnp.sin(angle))
 
 
 def spectral_axis(u, axis: int, lay, multiplier, params):
@@ -940,9 +991,10 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
     too), or whose ``n + R`` points have only the cyclic layout, by
     `diffuse_window` on the mirror's layout (``(WINDOW, n, nodes)`` where
     its cut transform goes by the quadrature, `s` is known and takes fewer
-    nodes: `cut_nodes`); None: not split, or gathered
-    (walls or free space past the halo's rule on an odd ``n``; `drift`, a
-    drifting kernel's window on cyclic shards past `_FOLD_CYCLIC`).
+    nodes: `cut_nodes`); None: not split, or gathered (shards of unequal
+    lengths; without 64-bit integers, a Gaussian window whose phase
+    indices reach ``2 n^2 >= 2^31``: the fold's on the engine's layout, the
+    shifted quadrature's on the cyclic one).
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -962,16 +1014,17 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
         elif wide and b == "free" and _engine_layout(n, split[a], real, tail):
             period = n + tail
         elif wide and b == "free":
-            # (the Gaussian's fold: phase indices ``r m < 2 n^2`` in the index type)
-            fits = jax.config.jax_enable_x64 or kind != "gaussian" or 2 * n * n < 2**31
-            lay = mirror_layout(n, split[a], real) if fits else None
-            if lay is not None and cyclic(lay) and drift:
-                # (the drifting Gaussian's fold, n^2 / p^2 per device)
-                lay = lay if (n // split[a]) ** 2 <= _FOLD_CYCLIC else None
-            quadrature = kind == "lattice" or (cyclic(lay) and not drift)
+            lay = mirror_layout(n, split[a], real)
+            # (the Gaussian's fold, and the shifted quadrature's phase: indices
+            # below 2 n^2 in the index type)
+            indexed = kind == "gaussian" and (drift or not cyclic(lay))
+            if indexed and not jax.config.jax_enable_x64 and 2 * n * n >= 2**31:
+                lay = None
+            quadrature = kind == "lattice" or cyclic(lay)
             nodes = None
             if lay is not None and quadrature and s is not None:
-                nodes = cut_nodes(kind, s[i], n)  # fewer for a known s
+                a_i = float(shift[i]) if drift and shift is not None else None
+                nodes = cut_nodes(kind, s[i], n, a_i)  # fewer for a known s
             route = (WINDOW, n) if nodes is None else (WINDOW, n, nodes)
             out.append(route if lay is not None else r)
             continue
