@@ -236,3 +236,23 @@ def test_compound_of_a_default_grid_exponential_far_out():
         ref = scipy.special.logsumexp(log_pn + scipy.stats.gamma.logsf(at, n))
         err = abs(math.expm1(float(c.logsf(at)) - ref))
         assert err <= float(c.sf_error(at)) <= 2e-2, at
+
+
+def test_default_grid_gammas_and_float32_normals_extend():
+    # Gamma(3) + Gamma(3) = Gamma(6): scipy's gamma logsf is the log of its
+    # sf (subnormal below e^-708): the law is continued to e^-701.5.
+    g = dist.gamma(3.0, step=0.1)
+    s = dist.add(g, g, accuracy="relative")
+    for at in (300.0, 680.0):
+        ref = scipy.stats.gamma(6.0).logsf(at)
+        err = abs(math.expm1(float(s.logsf(at)) - ref))
+        assert err <= float(s.sf_error(at)) <= 1e-2, at
+    # float32: continued to its own float range's end (e^-103.3); the
+    # stated error (4e-2 at 18) is far above float32 round-off.
+    with jax.enable_x64(False):
+        x = dist.normal(0.0, 1.0, step=0.1)
+        y = dist.normal(1.0, 2.0, step=0.1)
+        s32 = dist.add(x, y, accuracy="relative")
+        got, stated = float(s32.logsf(18.0)), float(s32.sf_error(18.0))
+    ref = scipy.stats.norm(1.0, math.sqrt(5.0)).logsf(18.0)
+    assert abs(math.expm1(got - ref)) <= stated <= 0.1
