@@ -278,11 +278,16 @@ def on_step(d: Distribution, h: float) -> Distribution | None:
     places them), from log-space CDF differences left of the median and
     SF differences right of it, in float64 on the host. The new law keeps
     the recipe (`extend` continues it). None where `d` has none or its
-    values are traced.
+    values are traced. Cached on `d` (by `h`).
     """
     rec = recipe(d)
+    if rec is None:
+        return None
+    key = f"_on_step_{float(h)!r}"
+    if key in d.__dict__:
+        return d.__dict__[key]
     m, o = concrete(d.masses), concrete(d.origin)
-    if rec is None or m is None or o is None:
+    if m is None or o is None:
         return None
     o = np.asarray(o, np.float64)
     r = d.step / h
@@ -309,4 +314,5 @@ def on_step(d: Distribution, h: float) -> Distribution | None:
         "density",
     )
     object.__setattr__(law, _ATTR, rec)
+    d.__dict__[key] = law
     return law
