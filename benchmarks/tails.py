@@ -581,6 +581,19 @@ def bench_densities(quick):
                 np.arange(1.0, hi + 0.01, 0.5),
             )
         )
+    # Default grids (cut near 1e-9): relative mode continues them on the
+    # same step to where their tails leave the float range (issue 15).
+    xd = dist.normal(step=h)
+    yd = dist.normal(1.0, 2.0, step=h)
+    cases.append(
+        (
+            "N(0,1) + N(1,4), default grids",
+            lambda: dist.add(xd, yd),
+            lambda: dist.add(xd, yd, accuracy="relative"),
+            ref,
+            np.arange(1.0, 25.01, 0.5),
+        )
+    )
     for name, plain, relative, ref, xs in cases:
         base = median_time(plain, repeat=3)
         t = median_time(relative, repeat=3)

@@ -19,6 +19,7 @@ import jax
 import numpy as np
 import pytest
 import scipy.integrate
+import scipy.special
 import scipy.stats
 
 import probconv.distributions as dist
@@ -158,3 +159,100 @@ def test_batched_scales_match_a_loop():
             accuracy="relative",
         )
         np.testing.assert_allclose(s.logsf(20.0)[i], one.logsf(20.0), rtol=1e-9)
+
+
+# -- laws that extend themselves past their grid (issue 15) ------------------
+# Tolerance: each value within its own stated error (the second-order
+# discretization estimate at h = 0.1, round-off far below it); references
+# are scipy closed forms in float64 (N + N is normal, Exp sums are Gamma).
+
+
+def test_default_grid_normals_extend_to_the_far_tail():
+    x = dist.normal(0.0, 1.0, step=0.1)
+    y = dist.normal(1.0, 2.0, step=0.1)
+    s = dist.add(x, y, accuracy="relative")
+    ref = scipy.stats.norm(1.0, math.sqrt(5.0))
+    for at, worst in ((18.0, 0.1), (25.0, 0.2)):
+        err = abs(math.expm1(float(s.logsf(at)) - ref.logsf(at)))
+        stated = float(s.sf_error(at))
+        assert err <= stated <= worst, (at, err, stated)
+    # (before: logsf(18) = -35.05 against -31.86, and NaN at 25)
+    # An explicit support is the user's grid: it is kept, and stated.
+    cut = dist.normal(0.0, 1.0, step=0.1, support=(-6.0, 6.0))
+    c = dist.add(cut, cut, accuracy="relative")
+    assert c.size == 2 * cut.size - 1 and not float(c.sf_error(12.5)) < 1.0
+
+
+def test_default_grid_exponential_sum_far_out_is_gamma():
+    e = dist.exponential(step=0.1)  # grid to x = 21.5, extended to ~700
+    s = dist.iid_sum(e, 4, accuracy="relative")
+    ref = scipy.stats.gamma(4)
+    for at in (100.0, 300.0, 600.0):
+        err = abs(math.expm1(float(s.logsf(at)) - ref.logsf(at)))
+        stated = float(s.sf_error(at))
+        assert err <= stated <= 1e-2, (at, err, stated)
+
+
+def test_default_grid_lognormal_keeps_a_cut_and_says_so():
+    # Heavy tail: not extended (its tail would not reach the float range's
+    # end within the cap); the sum's grid ends at twice the law's.
+    law = scipy.stats.lognorm(0.5)
+    x = dist.lognormal(0.5, step=0.1)
+    s = dist.iid_sum(x, 2, accuracy="relative")
+    assert s.size == 2 * x.size - 1
+    for at in (3.0, 10.0):
+        want = _sf2(law, at)
+        assert abs(float(s.sf(at)) / want - 1) <= float(s.sf_error(at)) <= 1e-2
+    # Past the grid: no bare 0, but NaN and bounds that hold the exact value
+    # (P(X + Y > x) >= P(max > x) = 1 - F(x)^2, and <= 2 P(X > x / 2)).
+    far = 60.0
+    assert np.isnan(float(s.sf_error(far)))
+    b = dist.bounds(s, far)
+    low, high = -math.expm1(2 * law.logcdf(far)), 2 * law.sf(far / 2)
+    assert float(b.lower) <= low and high <= float(b.upper)
+
+
+def test_from_scipy_extends_and_an_operated_law_forgets():
+    # `from_scipy` of a continuous law remembers it too: N(0,1) + N(0,1).
+    x = dist.from_scipy(scipy.stats.norm(0.0, 1.0), step=0.1)
+    s = dist.add(x, x, accuracy="relative")
+    ref = scipy.stats.norm(0.0, math.sqrt(2.0))
+    for at in (10.0, 20.0):  # sf 1e-12, 1e-45: past the default grid's 2 x 6.4
+        err = abs(math.expm1(float(s.logsf(at)) - ref.logsf(at)))
+        assert err <= float(s.sf_error(at)) <= 0.5, at
+    # A law through a pytree map (as through jit) has no scipy law: its grid.
+    y = jax.tree_util.tree_map(lambda a: a, x)
+    assert dist.add(y, y, accuracy="relative").size <= 2 * x.size - 1
+
+
+@pytest.mark.slow  # compiles a compound's own programs (3.3 s alone)
+def test_compound_of_a_default_grid_exponential_far_out():
+    # Poisson(5) of Exp(1): sum_n P(N = n) Gamma(n), in log space (scipy).
+    e = dist.exponential(step=0.1)  # grid to x = 21.5, continued upward
+    c = dist.compound(dist.poisson(5.0), e, accuracy="relative")
+    n = np.arange(1, 2000)
+    log_pn = scipy.stats.poisson(5.0).logpmf(n)
+    for at in (20.0, 150.0, 400.0):
+        ref = scipy.special.logsumexp(log_pn + scipy.stats.gamma.logsf(at, n))
+        err = abs(math.expm1(float(c.logsf(at)) - ref))
+        assert err <= float(c.sf_error(at)) <= 2e-2, at
+
+
+def test_default_grid_gammas_and_float32_normals_extend():
+    # Gamma(3) + Gamma(3) = Gamma(6): scipy's gamma logsf is the log of its
+    # sf (subnormal below e^-708): the law is continued to e^-701.5.
+    g = dist.gamma(3.0, step=0.1)
+    s = dist.add(g, g, accuracy="relative")
+    for at in (300.0, 680.0):
+        ref = scipy.stats.gamma(6.0).logsf(at)
+        err = abs(math.expm1(float(s.logsf(at)) - ref))
+        assert err <= float(s.sf_error(at)) <= 1e-2, at
+    # float32: continued to its own float range's end (e^-103.3); the
+    # stated error (4e-2 at 18) is far above float32 round-off.
+    with jax.enable_x64(False):
+        x = dist.normal(0.0, 1.0, step=0.1)
+        y = dist.normal(1.0, 2.0, step=0.1)
+        s32 = dist.add(x, y, accuracy="relative")
+        got, stated = float(s32.logsf(18.0)), float(s32.sf_error(18.0))
+    ref = scipy.stats.norm(1.0, math.sqrt(5.0)).logsf(18.0)
+    assert abs(math.expm1(got - ref)) <= stated <= 0.1

@@ -33,19 +33,11 @@ from ..conv import bucket_length, to_device
 from ..conv.internal import bounded_jit
 from . import _tilt
 from ._base import Distribution
+from ._extend_density import MAX_POINTS as MAX_POINTS
+from ._extend_density import log_floor as log_floor
 from ._families import Parametric
 
 UNBOUNDED = ("poisson", "geometric", "negative_binomial", "scipy")
-# Longest grid a law is extended to: beyond it, a tail too heavy to reach the
-# float range's end (zipf, a Pareto-like law) keeps its cut, and the points
-# its missing mass reaches are marked unresolved.
-MAX_POINTS = 1 << 16
-
-
-def log_floor(dtype) -> float:
-    """Log of the smallest mass kept: ``tiny * eps`` of `dtype` (float range's end)."""
-    f = np.finfo(np.dtype(dtype))
-    return math.log(float(f.tiny)) + math.log(float(f.eps))
 
 
 def _frozen(d: Parametric):

@@ -30,6 +30,7 @@ from ._continuous import (
     jump_correction,
     make_continuous,
 )
+from ._extend_density import remember
 from ._grid_args import Grid, check_grid, grid_family
 from ._params import as_param
 from ._params import float_dtype as _float_dtype
@@ -108,8 +109,9 @@ def _build(
     ok = jnp.ones(ps[0].shape, bool)
     for p, n, rng in zip(ps, names, _RANGES[name]):
         ok = ok & check_range(n, p, **rng)
+    given = support is not None
+    vals = [concrete(p) for p in ps]
     if step is None or support is None:
-        vals = [concrete(p) for p in ps]
         if any(v is None for v in vals):
             raise ValueError(
                 "`step` and `support` must be given when the parameters are "
@@ -128,7 +130,19 @@ def _build(
         lo, hi = support
     k0, n = cells(lo, hi, step, *ends)
     formulas = _Formulas(name, cdf, sf, singular)
-    return _discretize(formulas, n, float(step), ps, ok, float(k0), k0 * step)
+    law = _discretize(formulas, n, float(step), ps, ok, float(k0), k0 * step)
+    if not given and all(v is not None for v in vals):
+        # The scipy law, for relative sums to continue the grid
+        # (`_extend_density`; made on first use); an explicit `support`
+        # keeps its grid.
+        def scipy_law():
+            good = concrete(ok)
+            if good is None or not np.all(good):
+                return None
+            return frozen(*[np.asarray(v, np.float64)[..., None] for v in vals])
+
+        law = remember(law, scipy_law)
+    return law
 
 
 _POS = {"low": 0.0, "low_open": True}
@@ -678,4 +692,7 @@ def from_scipy_continuous(frozen, grid: Grid) -> Continuous:
             n, origin, step, jnp.asarray(end, dt), sign * p[0], sign * slope
         )
         jumps = d if jumps is None else jumps + d
-    return make_continuous(jnp.asarray(m, dt), origin, trunc, step, None, jumps)
+    law = make_continuous(jnp.asarray(m, dt), origin, trunc, step, None, jumps)
+    # The law itself, for relative sums to continue the grid
+    # (`_extend_density`); an explicit `support` keeps its grid.
+    return law if support is not None else remember(law, frozen)

@@ -61,7 +61,16 @@ def add(x: Distribution, y: Distribution, *, accuracy: str = "absolute"):
         (all weights positive): its error is the discretization's, about
         ``d (theta h)**2 / 12`` relative in a tail ``exp(-theta x)`` for
         ``d`` density summands, estimated per point (`relative_error`,
-        `RelativeDensity.sf_error`).
+        `RelativeDensity.sf_error`). A density built by a family
+        constructor (or `from_scipy` of a continuous law) with concrete
+        parameters and its default support is first continued past its
+        grid, on the same step, from its scipy law's log CDF/SF, to where
+        its tail mass leaves the float range (at most 8,192 cells; a heavy
+        tail such as a lognormal keeps its grid): the sum's far tail is
+        then resolved. A law given an explicit ``support`` keeps that grid
+        (the user's word on it): past what it reaches the sum's points are
+        unresolved (a large stated error; NaN past the sum's grid, with
+        `bounds`).
 
     Returns
     -------
@@ -149,7 +158,16 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
         (all weights positive): its error is the discretization's, about
         ``d (theta h)**2 / 12`` relative in a tail ``exp(-theta x)`` for
         ``d`` density summands, estimated per point (`relative_error`,
-        `RelativeDensity.sf_error`).
+        `RelativeDensity.sf_error`). A density built by a family
+        constructor (or `from_scipy` of a continuous law) with concrete
+        parameters and its default support is first continued past its
+        grid, on the same step, from its scipy law's log CDF/SF, to where
+        its tail mass leaves the float range (at most 8,192 cells; a heavy
+        tail such as a lognormal keeps its grid): the sum's far tail is
+        then resolved. A law given an explicit ``support`` keeps that grid
+        (the user's word on it): past what it reaches the sum's points are
+        unresolved (a large stated error; NaN past the sum's grid, with
+        `bounds`).
 
     Returns
     -------
@@ -346,7 +364,9 @@ def compound(
         float range or the severity's grid ends (past which the severity's
         cut mass marks points unresolved: a heavy tail such as a lognormal
         is resolved to about its grid's end); past it the log queries
-        return NaN, never ``-inf``.
+        return NaN, never ``-inf``. A severity from a family constructor
+        with its default support is first continued upward past its grid,
+        as in `add`; one with an explicit ``support`` keeps it.
     full_output : bool
         Also return a dict of diagnostics: ``fft_length``, ``tilt``,
         ``alias_bound`` (a bound on the mass wrapped around into the kept

@@ -343,7 +343,7 @@ def relative_compound_density(
             "tail", tail, low=0.0, high=1.0, low_open=True, high_open=True
         )
     X0, j0_orig = X, j0
-    X, lx, tx, _ = _logs(X)
+    X, lx, tx, _ = _logs(X, lower=False)  # extended upward only: j0 holds
     lx = lx.astype(dt)
     if j0 < 0:  # the cells centred below 0 are empty (`_severity_index`)
         lx, j0 = lx[..., -j0:], 0

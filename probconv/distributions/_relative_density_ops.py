@@ -25,7 +25,7 @@ import numpy as np
 
 from .._checks import concrete
 from ..conv.internal import bounded_jit
-from . import _extend, _tilt
+from . import _extend, _extend_density, _tilt
 from ._base import Distribution
 from ._density_ops import _to_density_step
 from ._grid import make
@@ -36,8 +36,13 @@ from ._relative_density import RelativeDensity
 from ._tails import log_iid_sum
 
 
-def _logs(d: Distribution):
+def _logs(d: Distribution, lower: bool = True):
     """``(law, log_masses, log_cut, densities)`` of a summand.
+
+    A density law that remembers its scipy.stats law (a family built with
+    concrete parameters and its default support) is first continued past
+    its grid, on the same step, to where its tail mass leaves the float
+    range (`_extend_density.extend`; only upward without `lower`).
 
     Where the masses are concrete, a plain density is cut at its first cell
     past the mode from which every mass is at the underflow level (below
@@ -58,6 +63,9 @@ def _logs(d: Distribution):
             # masses sum the same way).
             lm = lm.at[..., 0].set(jnp.logaddexp(lm[..., 0], d.log_atom))
         return d, lm, d.log_truncated, dens
+    grown = _extend_density.extend(d, lower)
+    if grown is not None:
+        return (*grown, 1)
     m = concrete(d.masses)
     keep = d.size
     if m is not None and d.kind == "density":
@@ -261,7 +269,10 @@ def _pair_cgf(lx, ly):
 def relative_add_density(x: Distribution, y: Distribution) -> RelativeDensity:
     """`add` with ``accuracy='relative'`` when either summand is a density."""
     h = _common_step([x, y])
-    x, y = _to_density_step(x, h), _to_density_step(y, h)
+    # A law that remembers its scipy law is re-discretized on the finer
+    # step (its exact cells), not regridded (`_extend_density.on_step`).
+    x = _extend_density.on_step(x, h) or _to_density_step(x, h)
+    y = _extend_density.on_step(y, h) or _to_density_step(y, h)
     x, lx, tx, dx = _logs(x)
     y, ly, ty, dy = _logs(y)
     dt = jnp.result_type(x.dtype, y.dtype)

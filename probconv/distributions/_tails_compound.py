@@ -190,29 +190,34 @@ def _support_of_sum(lx, freq):
 
 
 def reachable(lx, freq):
-    """Whether `S` can take each grid index: ``n a`` for some count ``n`` of `N`.
+    r"""Whether `S` can take each grid index: ``n a`` for some count ``n`` of `N`.
 
     With ``A`` the severity's support on the grid (finite `lx`) and
     ``n_lo <= N <= n_hi``, the union of the ``n``-fold sumsets of ``A`` is
     ``n_lo A + (n_hi - n_lo) (A + {0})`` exactly. A frequency given by
     masses (`HORNER` of them at most) takes the union over its counts of
     positive mass by Horner's rule, exact where zero masses lie between
-    its ends; a longer one gets the superset above. The closed families'
-    ``n_lo`` (0, or 1 for the geometric) and unbounded ``n_hi`` are Python
-    numbers: their sumsets take no loop, or squarings only.
+    its ends; a longer one (of ``K`` masses) by baby and giant steps
+    (`_union_of_counts`: about :math:`2\sqrt{K}` sumsets), exact too. The
+    closed families' ``n_lo`` (0, or 1 for the geometric) and unbounded
+    ``n_hi`` are Python numbers: their sumsets take no loop, or squarings
+    only.
     """
     a = jnp.isfinite(lx).astype(lx.dtype)
     length = spectral_length(2 * a.shape[-1])
     kind, data = freq
-    if kind == "masses" and data[0].shape[-1] <= HORNER:
+    if kind == "masses":
         logc, shift = data
-        one = jnp.zeros_like(a).at[0].set(1.0)
-
-        def step(acc, has):  # acc + A, and zero summands where N has mass
-            return jnp.maximum(_tilt.sumset(acc, a, length), has * one), None
-
         has = jnp.isfinite(logc).astype(a.dtype)
-        acc, _ = jax.lax.scan(step, has[-1] * one, has[:-1], reverse=True)
+        if has.shape[-1] <= HORNER:
+            one = jnp.zeros_like(a).at[0].set(1.0)
+
+            def step(acc, h):  # acc + A, and zero summands where N has mass
+                return jnp.maximum(_tilt.sumset(acc, a, length), h * one), None
+
+            acc, _ = jax.lax.scan(step, has[-1] * one, has[:-1], reverse=True)
+        else:
+            acc = _union_of_counts(a, has, length)
         return _tilt.sumset(acc, _tilt.n_fold(a, shift, length), length) > 0.5
     n_lo, n_hi = _counts_of(freq)
     b = a.at[0].set(1.0)
@@ -223,6 +228,36 @@ def reachable(lx, freq):
     if isinstance(n_lo, float) and n_lo in (0.0, 1.0):
         return (rest if n_lo == 0.0 else _tilt.sumset(a, rest, length)) > 0.5
     return _tilt.sumset(_tilt.n_fold(a, n_lo, length), rest, length) > 0.5
+
+
+def _union_of_counts(a, has, length: int):
+    r"""Return the indicator of :math:`\bigcup_{n:\ h_n = 1} nA` on `a`'s grid, exactly.
+
+    `a` is the indicator of ``A``, `has` that of the counts ``0..K-1``.
+    With ``n = qB + r`` (:math:`B = \lceil\sqrt K\rceil`), ``nA = q(BA) +
+    rA``: the sets ``rA`` for ``r < B`` by ``B`` sumsets, their unions
+    :math:`R_q = \bigcup_{r:\ h_{qB+r} = 1} rA` by one product of 0/1
+    matrices (integer counts at most ``B``, exact, thresholded at 1/2),
+    then Horner's rule in ``q`` with the step ``BA``: about
+    :math:`2\sqrt K` sumsets instead of ``K``.
+    """
+    k = has.shape[-1]
+    b = math.isqrt(k - 1) + 1
+    q = -(-k // b)
+    one = jnp.zeros_like(a).at[0].set(1.0)
+
+    def power(acc, _):
+        return _tilt.sumset(acc, a, length), acc
+
+    big, powers = jax.lax.scan(power, one, None, length=b)  # BA; rA, r < B
+    h = jnp.pad(has, (0, q * b - k)).reshape(q, b)
+    unions = (h @ powers > 0.5).astype(a.dtype)  # R_q
+
+    def giant(acc, r):
+        return jnp.maximum(_tilt.sumset(acc, big, length), r), None
+
+    acc, _ = jax.lax.scan(giant, unions[-1], unions[:-1], reverse=True)
+    return acc
 
 
 def compound_grid(lx, freq, size):
