@@ -296,7 +296,7 @@ def _query(d, kind: str, x: float) -> tuple[str, dict]:
     from .distributions import RelativeDistribution, bounds
 
     b = bounds(d, x, kind)
-    v = float(b.value)
+    v = float(b.lower)  # the value, or 0 where a relative law reads NaN
     t = float(b.upper - b.lower)  # 0 where the law's own formula answers
     entry = {"value": v, "bounds": [v, v + t]}
     text = f"{v:.10g}"

@@ -84,8 +84,9 @@ def bounds(d: Distribution, x: ArrayLike, query: str = "sf") -> Bounds:
     is then the smallest normal float, a bound that survives XLA's flush
     of subnormals to 0, so past such a grid the bounds read
     ``[0, tiny]`` and hold the exact tail. Its log-space queries read NaN
-    there (see `RelativeDistribution.logpmf`): these bounds are the
-    honest answer.
+    there (see `RelativeDistribution.logpmf`), and so does its `sf` where
+    the cut mass is above the float range (a law that could not extend):
+    these bounds, ``[0, truncated]`` there, are the honest answer.
 
     Examples
     --------
@@ -105,7 +106,10 @@ def bounds(d: Distribution, x: ArrayLike, query: str = "sf") -> Bounds:
     if _closed(d, x):
         return Bounds(value, value, value)
     t = jnp.asarray(d.truncated, value.dtype)
-    return Bounds(value, value, value + t)
+    # A relative law's `sf` reads NaN past its grid where a mass above the
+    # float range was cut (unknown): the bounds are then those of a 0.
+    lo = jnp.where(jnp.isnan(value) & ~jnp.isnan(jnp.asarray(x)), 0.0, value)
+    return Bounds(value, lo, lo + t)
 
 
 def _closed(d: Distribution, x) -> bool:

@@ -150,7 +150,7 @@ class RelativeDistribution(Distribution):
                 [inc[..., 1:], jnp.full(inc.shape[:-1] + (1,), -jnp.inf, inc.dtype)],
                 axis=-1,
             )
-            past = self._unknown(j >= n - 1) if strict else -jnp.inf
+            past = self._unknown(j >= n - 1) if strict else unresolved(self, j >= n - 1)
             val = jnp.where(j < 0, _queries._take(inc, jnp.zeros_like(ji)), past)
             val = jnp.where((j >= 0) & (j < n - 1), _queries._take(after, ji), val)
         else:
@@ -193,10 +193,30 @@ class RelativeDistribution(Distribution):
     def sf(self, x: ArrayLike) -> jax.Array:
         """Survival function, from the log-space tail sums (never ``1 - cdf``).
 
-        0 past the grid, like the masses below the smallest float; the cut
-        mass bounds it there (see `probconv.distributions.bounds`).
+        0 past the grid where the cut mass is below 1e-300 (1e-30 in
+        float32: the grid ran on until the masses left the float range),
+        NaN where a larger mass was cut; the cut mass bounds it there (see
+        `probconv.distributions.bounds`).
         """
         return jnp.exp(self._log_cumulative(x, upper=True, strict=False))
+
+
+def unresolved(d, past: jax.Array) -> jax.Array:
+    """`sf`'s log past the grid: ``-inf`` where the cut mass underflows, else NaN.
+
+    Where the grid ran on until its masses left the float range, the true
+    value there is below the range that relative accuracy covers (1e-300
+    in float64), and 0 stands for it; where a
+    larger mass was cut (a law that could not extend), no float is known,
+    and `sf` says so with NaN, as `logsf` does.
+    """
+    # 1e8 tiny: 2e-300 in float64, 1e-30 in float32, where the relative
+    # accuracy's promise ends (the cut of a law continued to the float
+    # range is below it: lattice laws' tiny * eps, a density's 1e3 tiny, a
+    # bound of tiny per dropped cell).
+    floor = math.log(1e8 * float(jnp.finfo(d.dtype).tiny))
+    big = jnp.asarray(d.log_truncated) >= floor
+    return jnp.where(past & big, jnp.nan, -jnp.inf)
 
 
 @bounded_jit(static_argnames=("name", "args"))

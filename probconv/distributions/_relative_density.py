@@ -26,7 +26,7 @@ from jax.typing import ArrayLike
 
 from . import _queries, _tilt
 from ._base import Distribution, pytree_dataclass, static_field
-from ._relative import bucketed_query
+from ._relative import bucketed_query, unresolved
 
 
 def _fraction_above(a: jax.Array, f: jax.Array) -> jax.Array:
@@ -215,7 +215,7 @@ class RelativeDensity(Distribution):
             val = jnp.logaddexp(after, mj + up)
             whole = _queries._take(inc, jnp.zeros_like(j))
             val = jnp.where(u <= 0, whole, val)
-            past = self._past(u, n) if strict else -jnp.inf
+            past = self._past(u, n) if strict else unresolved(self, u >= n)
             val = jnp.where(u >= n, past, val)
         else:
             inc = _tilt.logcumsumexp(lm)
@@ -293,5 +293,10 @@ class RelativeDensity(Distribution):
         return jnp.exp(self.logcdf(x))
 
     def sf(self, x: ArrayLike) -> jax.Array:
-        """Survival function from the log-space tail sums (0 past the grid)."""
+        """Survival function from the log-space tail sums.
+
+        Past the grid: 0 where the cut mass is below 1e-300 (1e-30 in
+        float32), NaN where a larger mass was cut (a heavy tail that kept
+        its grid; see `probconv.distributions.bounds`).
+        """
         return jnp.exp(self._log_cumulative(x, upper=True, strict=False))
