@@ -243,7 +243,15 @@ def pair_core(la, lb, grid, ga, gb, thetas, fixes: int, keep: int | None = None)
     pick = jnp.argmin(rel, 0)
     pick = jnp.where(jnp.all(jnp.isinf(rel), 0), jnp.argmax(val, 0), pick)
     out = _tilt.pick_at(val, pick)
-    rel = _tilt.safe_log(_tilt.pick_at(rel, pick))
+    rel = _tilt.pick_at(rel, pick)
+    # An estimate of 1 or more: no tilt resolved the entry (its value is the
+    # transform's noise times the tilt's shift, which can be thousands of
+    # nats): unresolved, and never above what any non-negative vectors
+    # allow, sum(p) max(q) (long heavy tails with too few tilts read +3e4).
+    sg = jax.lax.stop_gradient
+    cap = sg(jnp.minimum(_tilt.lse(la) + jnp.max(lb), _tilt.lse(lb) + jnp.max(la)))
+    rel = jnp.where((rel >= 1.0) | (out > cap), jnp.inf, _tilt.safe_log(rel))
+    out = jnp.minimum(out, cap)
     lo_a, hi_a, _, _ = _ends(jax.lax.stop_gradient(la))
     lo_b, hi_b, _, _ = _ends(jax.lax.stop_gradient(lb))
     inside = (k >= lo_a + lo_b) & (k <= hi_a + hi_b)
