@@ -533,8 +533,8 @@ def _window_multiplier(s, shift, rows, lay, real):
     M2``-point FFT of the fold :math:`F_r[\mu] = \sum_g T_{\mu + 2 M_2 g}
     e^{-i \pi r m / n}`, and its second half holds ``h(n - k)``
     (:math:`(-1)^m = (-1)^\mu`); each phase's index ``r m mod 2 n`` is
-    exact in the rows' integer type (32 bits without x64: `radii` routes no
-    axis of ``2 n^2 >= 2^31`` here). The fold goes ``M1`` steps of ``2 M2``
+    exact in the rows' integer type (32 bits without x64 too: `mulmod`,
+    the product ``r m`` reaching ``2 n^2``). The fold goes ``M1`` steps of ``2 M2``
     kernel values, a chunk of steps at a time (at most ``n / 32`` values:
     computed, never stored whole), each chunk a product of
     the rows' phases by step (``e^{-i pi r 2 M2 g / n}``) with the chunk's
@@ -556,8 +556,8 @@ def _window_multiplier(s, shift, rows, lay, real):
     r = rows[:, None] % (2 * n)
     centre = jnp.zeros((), real) if shift is None else shift
 
-    def phase(index):  # e^{-i pi index / n} of integers, reduced exactly
-        angle = (index % (2 * n)).astype(real) * (np.pi / n)
+    def phase(a, b):  # e^{-i pi a b / n} of integers, a b reduced exactly
+        angle = mulmod(a, b % (2 * n), 2 * n).astype(real) * (np.pi / n)
         return jnp.cos(angle), jnp.sin(angle)
 
     def term(c):  # the steps g of chunk c: sum_g e^{-i pi r W g / n} T_{mu + W g}
@@ -565,15 +565,41 @@ def _window_multiplier(s, shift, rows, lay, real):
         m = mu[None, :] + width * g[:, None]
         offset = jnp.where(m < n, m, m - 2 * n)
         t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, centre, offset))
-        cos, sin = phase(r * (width * g)[None, :])
+        cos, sin = phase(r, (width * g)[None, :])
         t = t.astype(real)
         return lax.complex(cos @ t, -(sin @ t))
 
     # (each loop starts from its first term: the carry varies over devices)
     total = lax.fori_loop(1, steps // chunk, lambda c, a: a + term(c), term(0))
-    cos, sin = phase(r * mu[None, :])
+    cos, sin = phase(r, mu[None, :])
     out = jnp.fft.fft(total * lax.complex(cos, -sin), axis=-1)
     return out.real if shift is None else out
+
+
+def mulmod(a, b, m: int):
+    """Return ``(a b) mod m`` for integers ``0 <= a, b < m``, exactly.
+
+    In `a`'s integer type: the product itself where ``(m - 1)^2`` fits
+    (with 64-bit integers, always), else by doubling (``b``'s bits from the
+    highest, each step ``2 acc`` and ``acc + a`` reduced modulo ``m``,
+    whose sums stay below ``m``: no intermediate passes ``m - 1``, so any
+    ``m`` below ``2^31`` in 32 bits; a few element-wise operations per bit,
+    fused).
+    """
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    if (m - 1) ** 2 <= jnp.iinfo(a.dtype).max:
+        return (a * b) % m
+    b = b.astype(a.dtype)
+
+    def add(x, y):  # (x + y) mod m for x, y in [0, m): x + y not formed past m
+        gap = m - y
+        return jnp.where(x >= gap, x - gap, x + y)
+
+    acc = jnp.zeros(jnp.broadcast_shapes(a.shape, b.shape), a.dtype)
+    for bit in reversed(range((m - 1).bit_length())):
+        acc = add(acc, acc)
+        acc = jnp.where((b >> bit) & 1 == 1, add(acc, a), acc)
+    return acc
 
 
 def _multiplier(kind, s, shift, theta):
@@ -740,10 +766,10 @@ def _cut_multiplier(
     acc = lax.fori_loop(1, nodes // _CUT_CHUNK, chunk, chunk(0, zero))
     if shift is None:
         return acc
-    # e^{-i c phi}: c k reduced modulo the period in k's integer type (|c| < n,
-    # k <= period: exact where `radii` routes it, 2 n^2 < 2^31 without x64)
+    # e^{-i c phi}: c k reduced modulo the period in k's integer type (exactly,
+    # in 32 bits too: `mulmod`)
     c = jnp.where(count > 0, 0.5 * (lo + hi), 0.0).astype(k.dtype)
-    turn = ((c % period) * (k % period)) % period
+    turn = mulmod(c % period, k % period, period)
     angle = turn.astype(real) * (2 * np.pi / period)
     return acc * lax.complex(jnp.cos(angle), -jnp.sin(angle))
 
@@ -1015,10 +1041,8 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
             period = n + tail
         elif wide and b == "free":
             lay = mirror_layout(n, split[a], real)
-            # (the Gaussian's fold, and the shifted quadrature's phase: indices
-            # below 2 n^2 in the index type)
-            indexed = kind == "gaussian" and (drift or not cyclic(lay))
-            if indexed and not jax.config.jax_enable_x64 and 2 * n * n >= 2**31:
+            # (phases reduced modulo 2 n in the index type: `mulmod`)
+            if not jax.config.jax_enable_x64 and 2 * n >= 2**31:
                 lay = None
             quadrature = kind == "lattice" or cyclic(lay)
             nodes = None
