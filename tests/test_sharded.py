@@ -1999,12 +1999,13 @@ def test_odd_cell_count_by_the_cyclic_transform(request, name):
     drifting: the shifted kernel's quadrature). Within 1e-12 of the
     reference (measured 1e-15 to 7e-14), no gather, split like the input,
     the bytes of the four all-to-alls and the halves there and back as
-    modelled. Scratch: the walls 0.71 of the field (0.98 with the
-    spectrum exchanged whole, not piece by piece); the window 1.12
-    (symmetric) and 1.16 (drifting), above the field: a shard is a third
-    of it, and the exchange of the cells to the cyclic order holds its
-    input, slices and outputs (about three shards) at once, the quadrature's
-    arrays a little more (8.1 gathered before; 1.01 on shards of 21,847).
+    modelled. Scratch below the field: the walls 0.71 of the field (0.98
+    with the spectrum exchanged whole, not piece by piece); the window
+    0.92 (symmetric) and 0.96 (drifting), the cells too going to the
+    cyclic order and back a piece of rows at a time (1.12 and 1.16 with
+    them exchanged whole: a shard is a third of the field, and that
+    exchange held its input, slices and outputs at once; 8.1 gathered
+    before).
     """
     row = record_of(request, name, EXTRA)
     assert row["shape"] == row["ref_shape"]
@@ -2014,7 +2015,7 @@ def test_odd_cell_count_by_the_cyclic_transform(request, name):
     if "model" in row:  # (a third of a device's pieces its own: (p - 1) / p)
         assert row["a2a_bytes"] == pytest.approx(row["model"], abs=0.5)
         assert row["permute_bytes"] == 2 * 1001 * 8
-    assert row["temp_ratio"] < (0.8 if "model" in row else 1.2), row
+    assert row["temp_ratio"] < (0.8 if "model" in row else 1.0), row
     assert _split_like_input(row), row
 
 
