@@ -556,8 +556,8 @@ def _window_multiplier(s, shift, rows, lay, real):
     r = rows[:, None] % (2 * n)
     centre = jnp.zeros((), real) if shift is None else shift
 
-    def phase(a, b):  # e^{-i pi a b / n} of integers, a b reduced exactly
-        angle = mulmod(a, b % (2 * n), 2 * n).astype(real) * (np.pi / n)
+    def phase(a, b):  # e^{-i pi a b / n} of integers below 2 n, reduced exactly
+        angle = mulmod(a, b, 2 * n).astype(real) * (np.pi / n)
         return jnp.cos(angle), jnp.sin(angle)
 
     def term(c):  # the steps g of chunk c: sum_g e^{-i pi r W g / n} T_{mu + W g}
