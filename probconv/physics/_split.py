@@ -45,14 +45,15 @@ layouts: their transforms go on the cyclic layout (`_cyclic`,
 `transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`
 (on an even or an odd device count: an odd number of cells in all too),
 free space by the window (the Gaussian's cut transform by the quadrature,
-of the shifted kernel with a drift). Elsewhere (shards of unequal lengths;
-without 64-bit integers, a Gaussian window on ``2 n^2 >= 2^31`` whose
-phase indices would overflow) the axis is gathered instead (`gather`): the
-ordinary program runs on it, and the result is split again like the
-input. The axes a split
-field holds whole are diffused on each device's block, a few pieces of it
-at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
-through the same devices marked `Explicit` (`explicit`).
+of the shifted kernel with a drift). The window's phase indices (``r m``
+up to ``2 n^2``) are reduced modulo ``2 n`` exactly in 32 bits too
+(`mulmod`). Elsewhere (shards of unequal lengths; without 64-bit integers,
+a free axis of ``2 n >= 2^31`` cells) the axis is gathered instead
+(`gather`): the ordinary program runs on it, and the result is split again
+like the input. The axes a split field holds whole are diffused on each
+device's block, a few pieces of it at a time (`per_block`), and a field on
+a mesh of `Auto` axes is seen through the same devices marked `Explicit`
+(`explicit`).
 """
 
 from __future__ import annotations
@@ -1018,9 +1019,9 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
     `diffuse_window` on the mirror's layout (``(WINDOW, n, nodes)`` where
     its cut transform goes by the quadrature, `s` is known and takes fewer
     nodes: `cut_nodes`); None: not split, or gathered (shards of unequal
-    lengths; without 64-bit integers, a Gaussian window whose phase
-    indices reach ``2 n^2 >= 2^31``: the fold's on the engine's layout, the
-    shifted quadrature's on the cyclic one).
+    lengths; without 64-bit integers, a free window of ``2 n >= 2^31``
+    cells, its phases' modulus past 32 bits: below that `mulmod` reduces
+    the fold's and the shifted quadrature's indices exactly).
     """
     out = []
     real = not jnp.iscomplexobj(u)
