@@ -116,12 +116,12 @@ def _cell_pieces(lay: CyclicLayout) -> tuple[int, int]:
     """Return ``(pieces, width)``: the cells' exchange in pieces of rows.
 
     ``w = ceil(b / p) + 1`` rows of ``p`` cells go to and from the cyclic
-    order in at most `_PIECES` pieces of ``width`` rows each (``pieces
-    width >= w``: the last rows zeros).
+    order in at most `_CELL_PIECES` pieces of ``width`` rows each
+    (``pieces width >= w``, the fewest rows past ``w``: zeros).
     """
     w = -(-lay.size // lay.shards) + 1
-    pieces = min(_CELL_PIECES, w)
-    return pieces, -(-w // pieces)
+    width = -(-w // min(_CELL_PIECES, w))
+    return -(-w // width), width  # (fewest padded rows for that width)
 
 
 def _cells_span(lay: CyclicLayout) -> int:
