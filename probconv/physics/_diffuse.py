@@ -194,7 +194,7 @@ def diffuse(
     kernel's transform by a quadrature, of the shifted kernel with
     `drift`); without 64-bit integers too (the phases' indices reduced
     exactly in 32 bits). Elsewhere (shards of unequal lengths; without
-    64-bit integers, a free axis of ``2^30`` cells or more) that axis is
+    64-bit integers, a free axis of ``2^29`` cells or more) that axis is
     gathered instead (one all-gather of the field), diffused whole and
     split again like `u`. A halo's block that the cost model would convolve by a
     transform goes in pieces.
