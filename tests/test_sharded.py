@@ -2143,14 +2143,14 @@ def test_window_without_x64_stays_split():
     n^2 >= 2^31``, so the axis was gathered before (the fold's on the
     engine's layout, the shifted quadrature's on the cyclic one); now
     reduced exactly in 32 bits (`mulmod`): no all-gather, split like the
-    input, below the field in scratch (0.55 to 0.88 measured; 6.4 gathered
+    input, below the field in scratch (0.55 to 0.88 measured; 6.36 gathered
     before). Against the unsplit float32 program and a float64 convolution
     with the sampled Gaussian, within 1e-5 of the largest value (float32's
     rounding over ``n`` terms: the fold 6e-7 and 1.2e-6 measured, the
     quadrature 2.4e-6 and 1.1e-6, the unsplit program 1.3e-6 to 1.7e-6 of
     the float64 one; the quadrature's Dirichlet numerator from integers
     reduced exactly, in floats it was off by ``N eps pi / 2`` radians,
-    ``N ~ 2 n``: 2.9e-5). 6 s."""
+    ``N ~ 2 n``: 2.9e-5). 5 s."""
     out = run(script(NO_X64))
     for name, row in out.items():
         assert row["unsplit"] < 1e-5 and row["exact"] < 1e-5, (name, row)
