@@ -2003,7 +2003,7 @@ def test_odd_cell_count_by_the_cyclic_transform(request, name):
     modelled. Scratch below the field: the walls 0.76 and 0.77 of the
     field (0.98 with the spectrum exchanged whole, not piece by piece;
     0.70 with the cells exchanged whole); the window 0.87 (symmetric) and
-    0.91 (drifting), the cells going to the cyclic order and back a piece
+    0.90 (drifting), the cells going to the cyclic order and back a piece
     of rows at a time (1.12 and 1.16 with them exchanged whole: a shard is
     a third of the field, and that exchange held its input, slices and
     outputs at once; 8.1 gathered before).
