@@ -189,13 +189,14 @@ def diffuse(
     transforms instead of two); no device holds the axis. Shards that no
     multiple of the device count divides (odd shards on three or four
     devices) take these transforms on a cyclic layout (the cells in the
-    cyclic order by one all-to-all, a transform per device and one across
-    the devices), free space there by the window (the cut kernel's
-    transform by a quadrature, of the shifted kernel with `drift`).
-    Elsewhere (shards of unequal lengths; a Gaussian window on ``2 n^2 >=
-    2^31`` cells squared without 64-bit integers) that axis is gathered
-    instead (one all-gather of the field), diffused whole and split again
-    like `u`. A halo's block that the cost model would convolve by a
+    cyclic order by all-to-alls, a piece at a time, a transform per device
+    and one across the devices), free space there by the window (the cut
+    kernel's transform by a quadrature, of the shifted kernel with
+    `drift`); without 64-bit integers too (the phases' indices reduced
+    exactly in 32 bits). Elsewhere (shards of unequal lengths; without
+    64-bit integers, a free axis of ``2^29`` cells or more) that axis is
+    gathered instead (one all-gather of the field), diffused whole and
+    split again like `u`. A halo's block that the cost model would convolve by a
     transform goes in pieces.
 
     For ``kind='gaussian'`` the sampled kernel equals the continuous heat

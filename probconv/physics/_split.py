@@ -45,14 +45,15 @@ layouts: their transforms go on the cyclic layout (`_cyclic`,
 `transform_block`), Makhoul's order of odd blocks by `_mirror_permute_odd`
 (on an even or an odd device count: an odd number of cells in all too),
 free space by the window (the Gaussian's cut transform by the quadrature,
-of the shifted kernel with a drift). Elsewhere (shards of unequal lengths;
-without 64-bit integers, a Gaussian window on ``2 n^2 >= 2^31`` whose
-phase indices would overflow) the axis is gathered instead (`gather`): the
-ordinary program runs on it, and the result is split again like the
-input. The axes a split
-field holds whole are diffused on each device's block, a few pieces of it
-at a time (`per_block`), and a field on a mesh of `Auto` axes is seen
-through the same devices marked `Explicit` (`explicit`).
+of the shifted kernel with a drift). The window's phase indices (``r m``
+up to ``2 n^2``) are reduced modulo ``2 n`` exactly in 32 bits too
+(`mulmod`). Elsewhere (shards of unequal lengths; without 64-bit integers,
+a free axis of ``4 n >= 2^31`` cells) the axis is gathered instead
+(`gather`): the ordinary program runs on it, and the result is split again
+like the input. The axes a split field holds whole are diffused on each
+device's block, a few pieces of it at a time (`per_block`), and a field on
+a mesh of `Auto` axes is seen through the same devices marked `Explicit`
+(`explicit`).
 """
 
 from __future__ import annotations
@@ -533,8 +534,8 @@ def _window_multiplier(s, shift, rows, lay, real):
     M2``-point FFT of the fold :math:`F_r[\mu] = \sum_g T_{\mu + 2 M_2 g}
     e^{-i \pi r m / n}`, and its second half holds ``h(n - k)``
     (:math:`(-1)^m = (-1)^\mu`); each phase's index ``r m mod 2 n`` is
-    exact in the rows' integer type (32 bits without x64: `radii` routes no
-    axis of ``2 n^2 >= 2^31`` here). The fold goes ``M1`` steps of ``2 M2``
+    exact in the rows' integer type (32 bits without x64 too: `mulmod`,
+    the product ``r m`` reaching ``2 n^2``). The fold goes ``M1`` steps of ``2 M2``
     kernel values, a chunk of steps at a time (at most ``n / 32`` values:
     computed, never stored whole), each chunk a product of
     the rows' phases by step (``e^{-i pi r 2 M2 g / n}``) with the chunk's
@@ -556,8 +557,8 @@ def _window_multiplier(s, shift, rows, lay, real):
     r = rows[:, None] % (2 * n)
     centre = jnp.zeros((), real) if shift is None else shift
 
-    def phase(index):  # e^{-i pi index / n} of integers, reduced exactly
-        angle = (index % (2 * n)).astype(real) * (np.pi / n)
+    def phase(a, b):  # e^{-i pi a b / n} of integers below 2 n, reduced exactly
+        angle = mulmod(a, b, 2 * n).astype(real) * (np.pi / n)
         return jnp.cos(angle), jnp.sin(angle)
 
     def term(c):  # the steps g of chunk c: sum_g e^{-i pi r W g / n} T_{mu + W g}
@@ -565,15 +566,41 @@ def _window_multiplier(s, shift, rows, lay, real):
         m = mu[None, :] + width * g[:, None]
         offset = jnp.where(m < n, m, m - 2 * n)
         t = jnp.where(m == n, 0.0, _lattice.gauss_values(s, centre, offset))
-        cos, sin = phase(r * (width * g)[None, :])
+        cos, sin = phase(r, (width * g)[None, :])
         t = t.astype(real)
         return lax.complex(cos @ t, -(sin @ t))
 
     # (each loop starts from its first term: the carry varies over devices)
     total = lax.fori_loop(1, steps // chunk, lambda c, a: a + term(c), term(0))
-    cos, sin = phase(r * mu[None, :])
+    cos, sin = phase(r, mu[None, :])
     out = jnp.fft.fft(total * lax.complex(cos, -sin), axis=-1)
     return out.real if shift is None else out
+
+
+def mulmod(a, b, m: int):
+    """Return ``(a b) mod m`` for integers ``0 <= a, b < m``, exactly.
+
+    In `a`'s integer type: the product itself where ``(m - 1)^2`` fits
+    (with 64-bit integers, always), else by doubling (``b``'s bits from the
+    highest, each step ``2 acc`` and ``acc + a`` reduced modulo ``m``,
+    whose sums stay below ``m``: no intermediate passes ``m - 1``, so any
+    ``m`` below ``2^31`` in 32 bits; a few element-wise operations per bit,
+    fused).
+    """
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    if (m - 1) ** 2 <= jnp.iinfo(a.dtype).max:
+        return (a * b) % m
+    b = b.astype(a.dtype)
+
+    def add(x, y):  # (x + y) mod m for x, y in [0, m): x + y not formed past m
+        gap = m - y
+        return jnp.where(x >= gap, x - gap, x + y)
+
+    acc = jnp.zeros(jnp.broadcast_shapes(a.shape, b.shape), a.dtype)
+    for bit in reversed(range((m - 1).bit_length())):
+        acc = add(acc, acc)
+        acc = jnp.where((b >> bit) & 1 == 1, add(acc, a), acc)
+    return acc
 
 
 def _multiplier(kind, s, shift, theta):
@@ -613,8 +640,13 @@ def diffuse_spectral(u, axis: int, lay, s, shift, kind: str):
 # ``s`` (at most 70 and 142: ``2 R theta_max / pi``, s near 10 and 25).
 _CUT_GOAL = 50.0
 _CUT_NODES = {"gaussian": 96, "lattice": 176}
-# Nodes taken at once: a chunk's arrays are this many spectrum classes.
+# A known s's nodes go in steps of this many (`cut_nodes`).
 _CUT_CHUNK = 8
+# Nodes evaluated at once (a divisor of _CUT_CHUNK): an array of the spectrum
+# piece times these is held for their sum (8: 1.05 of the field in scratch, 3 x
+# 21,847 cells, the window; 4: 0.80, 12 % slower than 8's 0.93 with the
+# numerator in floats; node by node, fused: 0.72 and 35 % slower).
+_CUT_AT_ONCE = 4
 
 
 def _cut_span(kind: str, s, xp):
@@ -704,7 +736,10 @@ def _cut_multiplier(
     moved by the integer ``c`` (`_lattice.gauss_dtft` at the shift ``a -
     c``, of at most ``R + 1`` cells: its phases within ``100`` radians),
     and :math:`e^{-i c \phi}` is taken from the integer ``c k`` reduced
-    modulo `period`, exactly. The nodes go `_CUT_CHUNK` at a time, a few
+    modulo `period`, exactly; the Dirichlet kernel's numerator
+    :math:`\sin(N (\phi - \theta) / 2)` from ``N k`` reduced modulo twice
+    the period and :math:`N \theta / 2` (within 100 radians), as the
+    sine of their difference. The nodes go `_CUT_AT_ONCE` at a time, a few
     operations per entry each. The lattice kernel's transform as ``exp(-2
     s sin^2(theta / 2))`` (`_lattice.lattice_dtft`). Of `k`'s shape: real
     for a symmetric kernel (`shift` None), else complex.
@@ -724,26 +759,39 @@ def _cut_multiplier(
         centre = 0.5 * (lo + hi)  # an integer: the shift less it below R + 1
         kq = _lattice.gauss_dtft(s, shift - centre, theta)
     g = (h / (2 * np.pi)) * kq
-    phi = k.astype(real) * (2 * np.pi / period)
+    # The numerator sin(N (phi - theta) / 2) as sin(a - b): a = N phi / 2 from
+    # the integer N k reduced modulo twice the period, exactly (N phi / 2 in
+    # floats is off by N eps pi / 2 radians, N up to 2 n: 3e-5 of max|u| in
+    # float32 on 4 x 16,385 cells), and b = N theta / 2 (|b| <= N theta_max / 2,
+    # about 100 radians at most: `_cut_span`).
+    twice = 2 * period
+    a = mulmod(count.astype(k.dtype) % twice, k % twice, twice)
+    a = a.astype(real) * (np.pi / period)
 
     def chunk(i, acc):
-        th = lax.dynamic_slice_in_dim(theta, i * _CUT_CHUNK, _CUT_CHUNK)
-        gq = lax.dynamic_slice_in_dim(g, i * _CUT_CHUNK, _CUT_CHUNK)
-        x = phi[..., None] - th
-        x = x - (2 * np.pi) * jnp.round(x / (2 * np.pi))  # into [-pi, pi] (N odd)
-        small = jnp.abs(count * x) < 1e-4
-        ratio = jnp.sin(0.5 * count * x) / jnp.sin(jnp.where(small, 1.0, 0.5 * x))
-        dirichlet = jnp.where(small, count * (1 - (count**2 - 1) * x * x / 24), ratio)
-        return acc + jnp.sum(gq * dirichlet, axis=-1)
+        def part(v):
+            return lax.dynamic_slice_in_dim(v, i * _CUT_AT_ONCE, _CUT_AT_ONCE)
 
-    zero = jnp.zeros(phi.shape, g.dtype)
-    acc = lax.fori_loop(1, nodes // _CUT_CHUNK, chunk, chunk(0, zero))
+        th = part(theta)
+        phi = k.astype(real) * (2 * np.pi / period)  # (from k, held anyway)
+        y = phi[..., None] - th
+        turns = jnp.round(y / (2 * np.pi))
+        x = y - (2 * np.pi) * turns  # into [-pi, pi]
+        sign = 1 - 2 * (turns % 2)  # (N odd: sin(N x / 2) = sign sin(N y / 2))
+        small = jnp.abs(count * x) < 1e-4
+        num = sign * jnp.sin(a[..., None] - 0.5 * count * th)
+        ratio = num / jnp.sin(jnp.where(small, 1.0, 0.5 * x))
+        dirichlet = jnp.where(small, count * (1 - (count**2 - 1) * x * x / 24), ratio)
+        return acc + jnp.sum(part(g) * dirichlet, axis=-1)
+
+    zero = jnp.zeros(k.shape, g.dtype)
+    acc = lax.fori_loop(1, nodes // _CUT_AT_ONCE, chunk, chunk(0, zero))
     if shift is None:
         return acc
-    # e^{-i c phi}: c k reduced modulo the period in k's integer type (|c| < n,
-    # k <= period: exact where `radii` routes it, 2 n^2 < 2^31 without x64)
+    # e^{-i c phi}: c k reduced modulo the period in k's integer type (exactly,
+    # in 32 bits too: `mulmod`)
     c = jnp.where(count > 0, 0.5 * (lo + hi), 0.0).astype(k.dtype)
-    turn = ((c % period) * (k % period)) % period
+    turn = mulmod(c % period, k % period, period)
     angle = turn.astype(real) * (2 * np.pi / period)
     return acc * lax.complex(jnp.cos(angle), -jnp.sin(angle))
 
@@ -992,9 +1040,9 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
     `diffuse_window` on the mirror's layout (``(WINDOW, n, nodes)`` where
     its cut transform goes by the quadrature, `s` is known and takes fewer
     nodes: `cut_nodes`); None: not split, or gathered (shards of unequal
-    lengths; without 64-bit integers, a Gaussian window whose phase
-    indices reach ``2 n^2 >= 2^31``: the fold's on the engine's layout, the
-    shifted quadrature's on the cyclic one).
+    lengths; without 64-bit integers, a free window of ``4 n >= 2^31``
+    cells, its phases' modulus past 32 bits: below that `mulmod` reduces
+    the fold's and the quadrature's indices exactly).
     """
     out = []
     real = not jnp.iscomplexobj(u)
@@ -1015,10 +1063,8 @@ def radii(u, ax, boundaries, kind, s, shift, split, drift: bool = False) -> tupl
             period = n + tail
         elif wide and b == "free":
             lay = mirror_layout(n, split[a], real)
-            # (the Gaussian's fold, and the shifted quadrature's phase: indices
-            # below 2 n^2 in the index type)
-            indexed = kind == "gaussian" and (drift or not cyclic(lay))
-            if indexed and not jax.config.jax_enable_x64 and 2 * n * n >= 2**31:
+            # (phases reduced modulo 4 n at most in the index type: `mulmod`)
+            if not jax.config.jax_enable_x64 and 4 * n >= 2**31:
                 lay = None
             quadrature = kind == "lattice" or cyclic(lay)
             nodes = None
