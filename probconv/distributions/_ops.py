@@ -158,16 +158,9 @@ def iid_sum(x: Distribution, n: int, *, accuracy: str = "absolute") -> Distribut
         (all weights positive): its error is the discretization's, about
         ``d (theta h)**2 / 12`` relative in a tail ``exp(-theta x)`` for
         ``d`` density summands, estimated per point (`relative_error`,
-        `RelativeDensity.sf_error`). A density built by a family
-        constructor (or `from_scipy` of a continuous law) with concrete
-        parameters and its default support is first continued past its
-        grid, on the same step, from its scipy law's log CDF/SF, to where
-        its tail mass leaves the float range (at most 8,192 cells; a heavy
-        tail such as a lognormal keeps its grid): the sum's far tail is
-        then resolved. A law given an explicit ``support`` keeps that grid
-        (the user's word on it): past what it reaches the sum's points are
-        unresolved (a large stated error; NaN past the sum's grid, with
-        `bounds`).
+        `RelativeDensity.sf_error`). A density from a family constructor
+        with its default support first continues its own grid, as in
+        `add` (an explicit ``support`` is kept).
 
     Returns
     -------
