@@ -209,6 +209,7 @@ def test_default_grid_lognormal_keeps_a_cut_and_says_so():
     assert np.isnan(float(s.sf_error(far)))
     # (the cut mass, 8e-10, is far above 1e-300: sf and logsf are NaN there)
     assert np.isnan(float(s.sf(far))) and np.isnan(float(s.logsf(far)))
+    assert np.isnan(float(s.pdf(far)))
     b = dist.bounds(s, far)
     low, high = -math.expm1(2 * law.logcdf(far)), 2 * law.sf(far / 2)
     assert float(b.lower) <= low and high <= float(b.upper)

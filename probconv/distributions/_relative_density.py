@@ -193,9 +193,14 @@ class RelativeDensity(Distribution):
         return jnp.where(jnp.isnan(x), jnp.nan, val)
 
     def pdf(self, x: ArrayLike) -> jax.Array:
-        """Density, the exponential of `logpdf` (0 past the grid)."""
+        """Density, the exponential of `logpdf`.
+
+        Past the grid, as `sf`: 0 where the cut mass is below 1e-300 (1e-30
+        in float32), NaN where a larger mass was cut.
+        """
         v = self.logpdf(x)
-        return jnp.where(jnp.isnan(v) & ~jnp.isnan(jnp.asarray(x)), 0.0, jnp.exp(v))
+        past = jnp.isnan(v) & ~jnp.isnan(jnp.asarray(x))
+        return jnp.where(past, jnp.exp(unresolved(self, past)), jnp.exp(v))
 
     def _log_cumulative(self, x, upper: bool, strict: bool = True):
         """Log-space cumulative sums (see `logcdf`, `logsf`), one program per shape."""
