@@ -23,6 +23,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ._base import Distribution, pytree_dataclass
 
@@ -72,6 +73,56 @@ class Continuous(Distribution):
     def kind(self) -> str:
         """``'density'``."""
         return "density"
+
+    # A law from a family constructor (default support, concrete
+    # parameters) remembers its scipy.stats law: eager queries past its
+    # cells answer from it, not with a bare 0 or -inf (`past_grid`).
+    def sf(self, x: ArrayLike) -> jax.Array:
+        """Survival function; past the cells, the family's own (see `logsf`).
+
+        Examples
+        --------
+        >>> from probconv import distributions as dist
+        >>> x = dist.normal()  # cells to about +-6.4
+        >>> float(x.sf(0.0)) == 0.5, f"{float(x.sf(20.0)):.4e}"
+        (True, '2.7536e-89')
+        """
+        return _past(self, x, "sf", Distribution.sf(self, x))
+
+    def logsf(self, x: ArrayLike) -> jax.Array:
+        """Log of `sf`.
+
+        Past the cells of a law from a family constructor (default support,
+        concrete parameters, an eager query): the family's own ``logsf``
+        (scipy.stats), not the ``-inf`` of an empty grid. A law built
+        otherwise (an explicit ``support``, an operation's result, traced
+        values) answers from its cells: 0 or ``-inf`` there, within its
+        ``truncated`` mass (see `probconv.distributions.bounds`).
+        """
+        return _past(self, x, "logsf", Distribution.logsf(self, x))
+
+    def cdf(self, x: ArrayLike, *, interpolation: str = "linear") -> jax.Array:
+        """Cumulative distribution function; past the cells, the family's own."""
+        grid = Distribution.cdf(self, x, interpolation=interpolation)
+        return _past(self, x, "cdf", grid)
+
+    def logcdf(self, x: ArrayLike) -> jax.Array:
+        """Log of `cdf`; past the cells, the family's own ``logcdf``."""
+        return _past(self, x, "logcdf", Distribution.logcdf(self, x))
+
+    def pdf(self, x: ArrayLike) -> jax.Array:
+        """Density; past the cells, the family's own ``pdf``."""
+        return _past(self, x, "pdf", Distribution.pdf(self, x))
+
+    def logpdf(self, x: ArrayLike) -> jax.Array:
+        """Log of the density; past the cells, the family's own ``logpdf``."""
+        return _past(self, x, "logpdf", Distribution.logpdf(self, x))
+
+
+def _past(d, x, query, grid):
+    from ._extend_density import past_grid  # (it builds laws: imported late)
+
+    return past_grid(d, x, query, grid)
 
 
 def make_continuous(masses, origin, truncated, step, atoms=None, jumps=None):

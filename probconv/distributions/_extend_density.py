@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -317,3 +318,33 @@ def on_step(d: Distribution, h: float) -> Distribution | None:
     object.__setattr__(law, _ATTR, rec)
     d.__dict__[key] = law
     return law
+
+
+def past_grid(d: Distribution, x, query: str, grid_value: jax.Array) -> jax.Array:
+    """`grid_value`, with the remembered scipy law's `query` past the cells.
+
+    For a law with a `Recipe` and concrete `x` (an eager query): at points
+    beyond the grid's outer cell edges, where the grid has no mass and the
+    plain answer (0, 1 or ``-inf``) would pass for exact, the family's own
+    value (``sf``, ``logsf``, ``cdf``, ``logcdf``, ``pdf``, ``logpdf`` of
+    scipy.stats, in float64, cast to the law's dtype). Inside the cells,
+    and for traced `x` or laws without one, `grid_value` as it is.
+    """
+    rec = recipe(d)
+    xv, o = concrete(x), concrete(d.origin)
+    if rec is None or xv is None or o is None:
+        return grid_value
+    o = np.asarray(o, np.float64)
+    if o.size == 0 or np.ptp(o) != 0:
+        return grid_value
+    h = float(d.step)
+    lo = float(o.ravel()[0]) - 0.5 * h
+    hi = lo + d.size * h
+    xv = np.asarray(xv, np.float64)
+    beyond = (xv < lo) | (xv > hi)
+    if not np.any(beyond):
+        return grid_value
+    with np.errstate(all="ignore"):
+        val = np.asarray(getattr(rec.frozen, query)(xv[..., None]), np.float64)[..., 0]
+    beyond = np.broadcast_to(beyond, val.shape)
+    return jnp.where(beyond, jnp.asarray(val, grid_value.dtype), grid_value)
