@@ -330,9 +330,10 @@ def past_grid(d: Distribution, x, query: str, grid_value: jax.Array) -> jax.Arra
     scipy.stats, in float64, cast to the law's dtype). Inside the cells,
     and for traced `x` or laws without one, `grid_value` as it is.
     """
-    rec = recipe(d)
+    if getattr(d, "__dict__", {}).get(_ATTR) is None:  # (cheap: no scipy law made)
+        return grid_value
     xv, o = concrete(x), concrete(d.origin)
-    if rec is None or xv is None or o is None:
+    if xv is None or o is None:
         return grid_value
     o = np.asarray(o, np.float64)
     if o.size == 0 or np.ptp(o) != 0:
@@ -343,6 +344,9 @@ def past_grid(d: Distribution, x, query: str, grid_value: jax.Array) -> jax.Arra
     xv = np.asarray(xv, np.float64)
     beyond = (xv < lo) | (xv > hi)
     if not np.any(beyond):
+        return grid_value
+    rec = recipe(d)  # the scipy law, made on first use
+    if rec is None:
         return grid_value
     with np.errstate(all="ignore"):
         val = np.asarray(getattr(rec.frozen, query)(xv[..., None]), np.float64)[..., 0]
