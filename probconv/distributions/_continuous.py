@@ -76,7 +76,9 @@ class Continuous(Distribution):
 
     # A law from a family constructor (default support, concrete
     # parameters) remembers its scipy.stats law: eager queries past its
-    # cells answer from it, not with a bare 0 or -inf (`past_grid`).
+    # cells answer from it, not with a bare 0 or -inf (`past_grid`). The
+    # log queries take the grid's own values (not this class's `sf`, which
+    # would ask scipy a second time).
     def sf(self, x: ArrayLike) -> jax.Array:
         """Survival function; past the cells, the family's own (see `logsf`).
 
@@ -99,7 +101,7 @@ class Continuous(Distribution):
         values) answers from its cells: 0 or ``-inf`` there, within its
         ``truncated`` mass (see `probconv.distributions.bounds`).
         """
-        return _past(self, x, "logsf", Distribution.logsf(self, x))
+        return _past(self, x, "logsf", jnp.log(Distribution.sf(self, x)))
 
     def cdf(self, x: ArrayLike, *, interpolation: str = "linear") -> jax.Array:
         """Cumulative distribution function; past the cells, the family's own."""
@@ -108,7 +110,7 @@ class Continuous(Distribution):
 
     def logcdf(self, x: ArrayLike) -> jax.Array:
         """Log of `cdf`; past the cells, the family's own ``logcdf``."""
-        return _past(self, x, "logcdf", Distribution.logcdf(self, x))
+        return _past(self, x, "logcdf", jnp.log(Distribution.cdf(self, x)))
 
     def pdf(self, x: ArrayLike) -> jax.Array:
         """Density; past the cells, the family's own ``pdf``."""
@@ -116,7 +118,7 @@ class Continuous(Distribution):
 
     def logpdf(self, x: ArrayLike) -> jax.Array:
         """Log of the density; past the cells, the family's own ``logpdf``."""
-        return _past(self, x, "logpdf", Distribution.logpdf(self, x))
+        return _past(self, x, "logpdf", jnp.log(Distribution.pdf(self, x)))
 
 
 def _past(d, x, query, grid):
